@@ -1,0 +1,194 @@
+"""The `logcast` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from flows.settings import SettingsError, load_settings
+
+FORMAT_CHOICES = ("auto", "csv", "tsv")
+
+
+def _day(text: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {text!r}") from None
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).floor("D")
+
+
+def _hour(text: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO time like 2026-11-01T13:00Z, got {text!r}"
+        ) from None
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).floor("h")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logcast",
+        description="Raw API and service logs into validated metric tables, forecasts and reports.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="generate synthetic logs and run the whole pipeline")
+    demo.add_argument("--days", type=int, default=14, help="days of logs (default 14)")
+    demo.add_argument("--endpoints", type=int, default=8, help="endpoints (default 8)")
+    demo.add_argument("--seed", type=int, default=7)
+
+    gen = commands.add_parser("generate", help="write synthetic API logs, one CSV per hour")
+    gen.add_argument("--days", type=int, required=True, help="whole UTC days to generate")
+    gen.add_argument("--endpoints", type=int, default=8, help="number of endpoints (default 8)")
+    gen.add_argument("--end", type=_day, help="last day (default: yesterday, UTC)")
+    gen.add_argument("--out", type=Path, help="folder for the files (default: the landing folder)")
+    gen.add_argument(
+        "--labels", type=Path, help="incident labels CSV (default: $LOGCAST_HOME/labels.csv)"
+    )
+    gen.add_argument("--seed", type=int, default=7, help="random seed (same seed, same bytes)")
+
+    ing = commands.add_parser(
+        "ingest", help="ingest files (default: new files in the landing folder)"
+    )
+    ing.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    ing.add_argument("--format", choices=FORMAT_CHOICES, default="auto")
+    ing.add_argument("--source", help="source name recorded on every row (default: settings)")
+
+    run = commands.add_parser("run", help="run the hourly flow once")
+    run.add_argument(
+        "--hour", type=_hour, help="hour to score (default: the hour that just closed)"
+    )
+
+    back = commands.add_parser("backfill", help="recompute and score whole UTC days, in time order")
+    back.add_argument("--start", type=_day, required=True, help="first day (inclusive)")
+    back.add_argument("--end", type=_day, required=True, help="last day (inclusive)")
+    back.add_argument("--force", action="store_true", help="refit the days' models")
+
+    query = commands.add_parser("query", help="read-only SQL (DuckDB) over the warehouse tables")
+    query.add_argument("sql")
+    query.add_argument("--output", choices=("table", "csv", "json"), default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (SettingsError, ValueError, FileNotFoundError) as exc:
+        print(f"logcast: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from flows.generate import default_end_day, generate
+
+    settings = load_settings()
+    result = generate(
+        days=args.days,
+        endpoints=args.endpoints,
+        out_dir=args.out or settings.landing_dir,
+        labels_path=args.labels or settings.labels_path,
+        end_day=args.end if args.end is not None else default_end_day(),
+        seed=args.seed,
+    )
+    print(
+        f"wrote {len(result.files)} files ({result.rows:,} requests, "
+        f"{result.start:%Y-%m-%d} to {result.end - pd.Timedelta(days=1):%Y-%m-%d}) "
+        f"to {result.files[0].parent}"
+    )
+    print(f"wrote {len(result.labels)} incident labels to {result.labels_path}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from flows.pipeline import ingest
+
+    for path in args.paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+    summary = ingest(
+        paths=[str(p) for p in args.paths] or None, fmt=args.format, source=args.source
+    )
+    _print_files(summary["files"])
+    print(f"hours recomputed: {summary['hours_rebuilt']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows.pipeline import hourly
+
+    summary = hourly(hour=args.hour.to_pydatetime() if args.hour is not None else None)
+    _print_files(summary["files"])
+    print(
+        f"scored {summary['window']}: {summary['forecasts']} forecasts, "
+        f"{summary['anomalies']} anomalies"
+    )
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from flows.pipeline import backfill
+
+    summary = backfill(start=args.start.date(), end=args.end.date(), force=args.force)
+    _print_files(summary["files"])
+    print(
+        f"backfilled {summary['window']}: {summary['hours_rebuilt']} hours recomputed, "
+        f"{summary['forecasts']:,} forecasts, {summary['anomalies']} anomalies"
+    )
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from warehouse.query import QueryError, query
+
+    settings = load_settings()
+    try:
+        result = query(settings.warehouse_dir, args.sql)
+    except QueryError as exc:
+        print(f"logcast: query refused or failed: {exc}", file=sys.stderr)
+        return 2
+    if args.output == "csv":
+        result.to_csv(sys.stdout, index=False)
+    elif args.output == "json":
+        print(result.to_json(orient="records", date_format="iso", indent=None))
+    else:
+        with pd.option_context("display.max_rows", 500, "display.width", 200):
+            print(result.to_string(index=False) if len(result) else "(no rows)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows.demo import run_demo
+
+    return run_demo(days=args.days, endpoints=args.endpoints, seed=args.seed)
+
+
+def _print_files(files: dict) -> None:
+    print(
+        f"files: {files['ingested']} ingested, {files['skipped']} unchanged, "
+        f"{files['rejected']} rejected; records read {files['records_read']:,} = kept "
+        f"{files['rows_kept']:,} + quarantined {files['rows_quarantined']:,}"
+    )
+    for rejected in files["rejected_files"]:
+        print(f"  rejected {rejected['path']}: {rejected['reason']}")
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "generate": cmd_generate,
+    "ingest": cmd_ingest,
+    "run": cmd_run,
+    "backfill": cmd_backfill,
+    "query": cmd_query,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

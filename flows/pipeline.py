@@ -1,0 +1,285 @@
+"""Prefect flows: `hourly`, `backfill` and `ingest`. Flows only wire IO to transforms."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.compute import rebuild_hours, score_hours
+from flows.ingest import FileOutcome, catalog_for, ingest_file, landing_files, pending_files
+from flows.settings import Settings, load_settings
+from schemas._types import empty_frame
+from schemas.forecasts import Anomaly, Forecast
+from transforms.report import anomaly_table, summary_markdown
+from warehouse.layout import Layout, floor_hour
+from warehouse.query import refresh_database
+from warehouse.tables import hour_range, read_hours
+
+SUMMARY_KEYS = {
+    "logcast-hourly": "logcast-hourly-summary",
+    "logcast-backfill": "logcast-backfill-summary",
+}
+ANOMALIES_KEY = "logcast-anomalies"
+
+
+# tasks --------------------------------------------------------------------------------------
+@task(
+    name="ingest-file",
+    task_run_name="ingest {path}",
+    retries=2,
+    retry_delay_seconds=1,
+    cache_policy=NO_CACHE,
+)
+def ingest_file_task(
+    path: str, settings: Settings, source: str, fmt: str, run_id: str | None, as_of: datetime
+) -> dict[str, Any]:
+    outcome = ingest_file(
+        Path(path),
+        settings=settings,
+        source=source,
+        fmt=fmt,
+        run_id=run_id,
+        as_of=pd.Timestamp(as_of),
+    )
+    return outcome.as_dict()
+
+
+@task(name="rebuild-hours", task_run_name="rebuild {label}", retries=1, cache_policy=NO_CACHE)
+def rebuild_hours_task(
+    hours: list[datetime], settings: Settings, run_id: str | None, label: str
+) -> int:
+    return rebuild_hours([pd.Timestamp(h) for h in hours], settings=settings, run_id=run_id)
+
+
+@task(name="score-hours", task_run_name="score {label}", retries=1, cache_policy=NO_CACHE)
+def score_hours_task(
+    day: datetime,
+    hours: list[datetime],
+    settings: Settings,
+    run_id: str | None,
+    label: str,
+    refit: bool = False,
+) -> dict[str, int]:
+    return score_hours(
+        pd.Timestamp(day),
+        pd.DatetimeIndex([pd.Timestamp(h) for h in hours]),
+        settings=settings,
+        run_id=run_id,
+        refit=refit,
+    )
+
+
+# steps shared by the flows -------------------------------------------------------------------
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
+
+
+def _ingest(
+    paths: list[Path], settings: Settings, run_id: str | None, *, source: str, fmt: str
+) -> dict[str, Any]:
+    as_of = _now().to_pydatetime()
+    # Unchanged files are skipped here, so a run creates tasks only for real work.
+    pending, known = pending_files(paths, catalog_for(settings.catalog_url))
+    futures = [
+        ingest_file_task.submit(str(p), settings, source, fmt, run_id, as_of) for p in pending
+    ]
+    outcomes = [FileOutcome(**f.result()) for f in futures]
+    outcomes += [FileOutcome(path=str(p), status="skipped", format=fmt) for p in known]
+    logger = get_run_logger()
+    rejected = [o for o in outcomes if o.status == "rejected"]
+    for o in rejected:
+        logger.warning("rejected %s: %s", o.path, o.reason)
+    return {
+        "ingested": sum(o.status == "ingested" for o in outcomes),
+        "skipped": sum(o.status == "skipped" for o in outcomes),
+        "rejected": len(rejected),
+        "records_read": sum(o.records_read for o in outcomes),
+        "rows_kept": sum(o.rows_kept for o in outcomes),
+        "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+        "rejected_files": [{"path": o.path, "reason": o.reason} for o in rejected],
+    }
+
+
+def _by_day(hours: list[pd.Timestamp]) -> dict[pd.Timestamp, list[pd.Timestamp]]:
+    days: dict[pd.Timestamp, list[pd.Timestamp]] = {}
+    for hour in sorted(hours):
+        days.setdefault(hour.floor("D"), []).append(hour)
+    return days
+
+
+def _rebuild(hours: list[pd.Timestamp], settings: Settings, run_id: str | None) -> int:
+    futures = [
+        rebuild_hours_task.submit(
+            [h.to_pydatetime() for h in day_hours], settings, run_id, f"{day:%Y-%m-%d}"
+        )
+        for day, day_hours in _by_day(hours).items()
+    ]
+    return sum(f.result() for f in futures)
+
+
+def _score(
+    hours: list[pd.Timestamp], settings: Settings, run_id: str | None, *, refit: bool = False
+) -> dict[str, int]:
+    totals = {"series": 0, "forecasts": 0, "anomalies": 0}
+    # Days in time order: each day's models are trained on what came before it.
+    for day, day_hours in _by_day(hours).items():
+        label = f"{day:%Y-%m-%d}" if len(day_hours) == 24 else f"{day_hours[0]:%Y-%m-%d %H}:00"
+        counts = score_hours_task(
+            day.to_pydatetime(),
+            [h.to_pydatetime() for h in day_hours],
+            settings,
+            run_id,
+            label,
+            refit,
+        )
+        totals["series"] = max(totals["series"], counts["series"])
+        totals["forecasts"] += counts["forecasts"]
+        totals["anomalies"] += counts["anomalies"]
+    return totals
+
+
+def _publish(
+    flow_name: str,
+    title: str,
+    summary: dict[str, Any],
+    settings: Settings,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> list[str]:
+    layout = Layout(settings.warehouse_dir)
+    anomalies = read_hours(layout, "anomalies", start, end)
+    anomalies = anomalies if anomalies is not None else empty_frame(Anomaly)
+    forecasts = read_hours(layout, "forecasts", start, end)
+    forecasts = forecasts if forecasts is not None else empty_frame(Forecast)
+    markdown = summary_markdown(title, summary, anomalies, forecasts)
+    key = SUMMARY_KEYS[flow_name]
+    create_markdown_artifact(markdown, key=key, description=title)
+    create_table_artifact(
+        anomaly_table(anomalies),
+        key=ANOMALIES_KEY,
+        description=f"Anomalies {start:%Y-%m-%d %H:00} to {end:%Y-%m-%d %H:00} UTC, most severe first",
+    )
+    refresh_database(settings.warehouse_dir, settings.duckdb_path)
+    return [key, ANOMALIES_KEY]
+
+
+def _run(flow_name: str, parameters: dict[str, Any], body) -> dict[str, Any]:
+    """Records the run in the catalog around `body(settings, run_id)`."""
+    settings = load_settings()
+    run_id = flow_run.id or f"local-{_now():%Y%m%dT%H%M%S%f}"
+    catalog = catalog_for(settings.catalog_url)
+    catalog.start_run(run_id, flow_name, parameters)
+    try:
+        summary = body(settings, run_id)
+    except BaseException as exc:
+        catalog.finish_run(run_id, "failed", {"error": str(exc)})
+        raise
+    catalog.finish_run(run_id, "completed", summary)
+    return summary
+
+
+# flows --------------------------------------------------------------------------------------
+@flow(name="logcast-ingest", log_prints=True)
+def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None = None) -> dict:
+    """Ingests the given files (default: every new file in the landing folder) and recomputes
+    the metric hours they touched."""
+
+    def body(settings: Settings, run_id: str) -> dict[str, Any]:
+        files = [Path(p) for p in paths] if paths else landing_files(settings.landing_dir)
+        summary: dict[str, Any] = {
+            "files": _ingest(
+                files, settings, run_id, source=source or settings.default_source, fmt=fmt
+            )
+        }
+        dirty = catalog_for(settings.catalog_url).dirty_hours()
+        summary["hours_rebuilt"] = len(dirty)
+        summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+        refresh_database(settings.warehouse_dir, settings.duckdb_path)
+        return summary
+
+    return _run("logcast-ingest", {"paths": paths, "fmt": fmt, "source": source}, body)
+
+
+@flow(name="logcast-hourly", log_prints=True)
+def hourly(hour: datetime | None = None) -> dict:
+    """Ingests new landing files, recomputes the hours they touched and scores one hour:
+    `hour` if given, else the hour that closed before the run's scheduled time."""
+    if hour is None:
+        scheduled = flow_run.scheduled_start_time or _now()
+        target = floor_hour(pd.Timestamp(scheduled)) - pd.Timedelta(hours=1)
+    else:
+        target = floor_hour(pd.Timestamp(hour))
+
+    def body(settings: Settings, run_id: str) -> dict[str, Any]:
+        summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d %H}:00 UTC"}
+        files = landing_files(settings.landing_dir)
+        summary["files"] = _ingest(
+            files, settings, run_id, source=settings.default_source, fmt="auto"
+        )
+        dirty = catalog_for(settings.catalog_url).dirty_hours()
+        summary["hours_rebuilt"] = len(dirty)
+        summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+        summary.update(_score([target], settings, run_id))
+        summary["artifacts"] = _publish(
+            "logcast-hourly",
+            f"logcast hourly: {target:%Y-%m-%d %H}:00 UTC",
+            summary,
+            settings,
+            target,
+            target + pd.Timedelta(hours=1),
+        )
+        return summary
+
+    return _run("logcast-hourly", {"hour": target.isoformat()}, body)
+
+
+@flow(name="logcast-backfill", log_prints=True)
+def backfill(start: date, end: date, force: bool = False) -> dict:
+    """Recomputes every hour of the UTC days `start`..`end` (inclusive) and scores them in time
+    order, after ingesting any new landing files. `force` refits the days' models."""
+    first = (
+        pd.Timestamp(start).tz_localize("UTC")
+        if pd.Timestamp(start).tzinfo is None
+        else pd.Timestamp(start)
+    )
+    last = (
+        pd.Timestamp(end).tz_localize("UTC")
+        if pd.Timestamp(end).tzinfo is None
+        else pd.Timestamp(end)
+    )
+    first, stop = first.floor("D"), last.floor("D") + pd.Timedelta(days=1)
+    if stop <= first:
+        raise ValueError(f"backfill: end {end} is before start {start}")
+
+    def body(settings: Settings, run_id: str) -> dict[str, Any]:
+        hours = list(hour_range(first, stop))
+        summary: dict[str, Any] = {
+            "window": f"{first:%Y-%m-%d} to {stop - pd.Timedelta(days=1):%Y-%m-%d} UTC"
+        }
+        files = landing_files(settings.landing_dir)
+        summary["files"] = _ingest(
+            files, settings, run_id, source=settings.default_source, fmt="auto"
+        )
+        # Every hour of the range, plus whatever else new files touched.
+        dirty = set(catalog_for(settings.catalog_url).dirty_hours()) | set(hours)
+        summary["hours_rebuilt"] = len(dirty)
+        summary["endpoint_hourly_rows"] = _rebuild(sorted(dirty), settings, run_id)
+        summary.update(_score(hours, settings, run_id, refit=force))
+        summary["artifacts"] = _publish(
+            "logcast-backfill",
+            f"logcast backfill: {summary['window']}",
+            summary,
+            settings,
+            first,
+            stop,
+        )
+        return summary
+
+    return _run("logcast-backfill", {"start": str(start), "end": str(end), "force": force}, body)

@@ -1,0 +1,69 @@
+"""Forecast and anomaly tables built from the metric tables."""
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas._types import UtcTimestamp
+
+METHODS = ["prophet", "baseline"]
+DIRECTIONS = ["spike", "drop"]
+SEVERITIES = ["low", "medium", "high", "critical"]
+
+
+class Forecast(pa.DataFrameModel):
+    """`forecasts`: one row per (hour_start, service, endpoint, metric) scored.
+
+    The model behind each row was trained only on hours strictly before the day it scores.
+    Partitioned `forecasts/date=YYYY-MM-DD/hour=HH/part-0.parquet`.
+    """
+
+    hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour scored")
+    service: Series[str] = pa.Field(description="service")
+    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    metric: Series[str] = pa.Field(description="metric column of endpoint_hourly")
+    actual: Series[float] = pa.Field(nullable=True, description="observed value")
+    yhat: Series[float] = pa.Field(description="forecast")
+    yhat_lower: Series[float] = pa.Field(description="lower bound of the forecast interval")
+    yhat_upper: Series[float] = pa.Field(description="upper bound of the forecast interval")
+    score: Series[float] = pa.Field(
+        ge=0, le=1, description="0 inside the interval, growing towards 1 with the deviation"
+    )
+    is_anomaly: Series[bool] = pa.Field(description="score reached the anomaly threshold")
+    method: Series[str] = pa.Field(isin=METHODS, description="prophet, or baseline on cold start")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["hour_start", "service", "endpoint", "metric"]
+
+    @pa.dataframe_check
+    @classmethod
+    def interval_ordered(cls, df) -> Series[bool]:
+        """yhat_lower <= yhat <= yhat_upper."""
+        eps = 1e-9
+        return (df["yhat_lower"] <= df["yhat"] + eps) & (df["yhat"] <= df["yhat_upper"] + eps)
+
+
+class Anomaly(pa.DataFrameModel):
+    """`anomalies`: one row per flagged forecast row, with its direction and severity.
+
+    Partitioned like `forecasts`.
+    """
+
+    hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
+    service: Series[str] = pa.Field(description="service")
+    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    metric: Series[str] = pa.Field(description="metric that deviated")
+    actual: Series[float] = pa.Field(nullable=True, description="observed value")
+    yhat: Series[float] = pa.Field(description="forecast")
+    yhat_lower: Series[float] = pa.Field(description="lower bound of the forecast interval")
+    yhat_upper: Series[float] = pa.Field(description="upper bound of the forecast interval")
+    score: Series[float] = pa.Field(ge=0, le=1, description="anomaly score")
+    direction: Series[str] = pa.Field(isin=DIRECTIONS, description="spike (above) or drop")
+    severity: Series[str] = pa.Field(isin=SEVERITIES, description="low, medium, high, critical")
+    method: Series[str] = pa.Field(isin=METHODS, description="prophet or baseline")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["hour_start", "service", "endpoint", "metric"]

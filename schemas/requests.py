@@ -1,0 +1,61 @@
+"""The canonical request event (`requests` table) and the `quarantine` table."""
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas._types import EARLIEST_EVENT, UtcTimestamp
+
+
+class Request(pa.DataFrameModel):
+    """`requests`: one row per logged request or service-log event, whatever its source format.
+
+    Missing fields are null, never invented. Partitioned by event hour, one fragment per
+    landing file: `requests/date=YYYY-MM-DD/hour=HH/<file-id>.parquet`.
+    """
+
+    ts: Series[UtcTimestamp] = pa.Field(ge=EARLIEST_EVENT, description="event time, UTC")
+    source: Series[str] = pa.Field(description="name of the log source the file came from")
+    service: Series[str] = pa.Field(nullable=True, description="service that served the request")
+    method: Series[str] = pa.Field(nullable=True, description="HTTP method")
+    endpoint: Series[str] = pa.Field(description="normalised endpoint (ids folded to {id})")
+    path: Series[str] = pa.Field(nullable=True, description="path as logged")
+    status_code: Series[pd.Int16Dtype] = pa.Field(
+        ge=100, le=599, nullable=True, description="HTTP status code"
+    )
+    latency_ms: Series[float] = pa.Field(
+        ge=0, lt=86_400_000, nullable=True, description="response time, milliseconds"
+    )
+    bytes_sent: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True, description="response bytes")
+    user_id: Series[str] = pa.Field(nullable=True, description="user identifier")
+    client_ip: Series[str] = pa.Field(nullable=True, description="client address")
+    region: Series[str] = pa.Field(nullable=True, description="region that served the request")
+    device_type: Series[str] = pa.Field(nullable=True, description="client device type")
+    error_reason: Series[str] = pa.Field(nullable=True, description="error reason as logged")
+    level: Series[str] = pa.Field(nullable=True, description="log level of a service-log event")
+    message: Series[str] = pa.Field(nullable=True, description="message of a service-log event")
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+class Quarantine(pa.DataFrameModel):
+    """`quarantine`: one row per input record that could not be kept, with every reason.
+
+    Partitioned by ingest date, one fragment per landing file:
+    `quarantine/date=YYYY-MM-DD/<file-id>.parquet`.
+    """
+
+    source_file: Series[str] = pa.Field(description="landing file the record came from")
+    line_number: Series[pd.Int64Dtype] = pa.Field(
+        ge=0, description="1-based line in the file; 0 when the whole file was rejected"
+    )
+    raw: Series[str] = pa.Field(description="the record's text as read")
+    reasons: Series[str] = pa.Field(description="every reason the record failed, '; '-separated")
+    source: Series[str] = pa.Field(description="name of the log source")
+    ingested_at: Series[UtcTimestamp] = pa.Field(description="when the file was ingested, UTC")
+
+    class Config:
+        strict = True
+        coerce = True

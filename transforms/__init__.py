@@ -1,0 +1,1 @@
+"""Pure DataFrame transforms: parsing, validation, metrics, forecasting, synthetic data."""

@@ -1,0 +1,140 @@
+"""Run reports: the markdown summary and JSON-safe tables published as Prefect artifacts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schemas.forecasts import Anomaly as A
+from schemas.forecasts import Forecast as F
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON values: numpy scalars to Python, timestamps to ISO 8601, NaN/NA to None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: json_safe(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def top_anomalies(anomalies: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
+    """Most severe first, then highest score, then earliest."""
+    if anomalies.empty:
+        return anomalies
+    order = anomalies[A.severity].map(SEVERITY_ORDER)
+    ranked = anomalies.assign(_order=order).sort_values(
+        ["_order", A.score, A.hour_start], ascending=[True, False, True], kind="stable"
+    )
+    return ranked.drop(columns="_order").head(limit).reset_index(drop=True)
+
+
+def anomaly_table(anomalies: pd.DataFrame, limit: int = 100) -> list[dict[str, Any]]:
+    """Rows for the `logcast-anomalies` table artifact."""
+    columns = [
+        A.hour_start, A.service, A.endpoint, A.metric, A.severity, A.direction,
+        A.actual, A.yhat, A.yhat_lower, A.yhat_upper, A.score,
+    ]  # fmt: skip
+    top = top_anomalies(anomalies, limit)
+    if top.empty:
+        return []
+    rounded = top[columns].round(
+        {A.actual: 3, A.yhat: 3, A.yhat_lower: 3, A.yhat_upper: 3, A.score: 3}
+    )
+    return records(rounded)
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    value = json_safe(value)
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table(frame: pd.DataFrame, digits: dict[str, int] | None = None) -> str:
+    digits = digits or {}
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    lines = [header, rule]
+    for row in frame.itertuples(index=False):
+        cells = [_fmt(v, digits.get(c, 1)) for c, v in zip(frame.columns, row, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def against_forecast(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Volume, error rate and p95 per endpoint against their forecasts, over the scored hours."""
+    if forecasts.empty:
+        return pd.DataFrame()
+    keys = [F.service, F.endpoint]
+    wide = forecasts.pivot_table(
+        index=keys, columns=F.metric, values=[F.actual, F.yhat], aggfunc="mean"
+    )
+    out = pd.DataFrame(index=wide.index)
+    for metric in forecasts[F.metric].unique():
+        out[f"{metric}"] = wide.get((F.actual, metric), np.nan)
+        out[f"{metric} forecast"] = wide[(F.yhat, metric)]
+    return out.reset_index()
+
+
+def summary_markdown(
+    title: str,
+    summary: dict[str, Any],
+    anomalies: pd.DataFrame,
+    forecasts: pd.DataFrame | None = None,
+) -> str:
+    """The run's markdown report: what came in, what was built, what deviated."""
+    files = summary.get("files", {})
+    lines = [f"# {title}", ""]
+    if summary.get("window"):
+        lines += [f"**Window:** {summary['window']}", ""]
+    lines += [
+        "## Ingest",
+        "",
+        f"- files ingested: {files.get('ingested', 0)}, unchanged and skipped: "
+        f"{files.get('skipped', 0)}, rejected: {files.get('rejected', 0)}",
+        f"- records read: {files.get('records_read', 0):,} = kept {files.get('rows_kept', 0):,}"
+        f" + quarantined {files.get('rows_quarantined', 0):,}",
+    ]
+    for rejected in files.get("rejected_files", [])[:10]:
+        lines.append(f"- rejected `{rejected['path']}`: {rejected['reason']}")
+    lines += [
+        "",
+        "## Built",
+        "",
+        f"- hours recomputed: {summary.get('hours_rebuilt', 0)}"
+        f" ({summary.get('endpoint_hourly_rows', 0):,} `endpoint_hourly` rows)",
+        f"- series scored: {summary.get('series', 0)}, forecast rows: "
+        f"{summary.get('forecasts', 0):,}, anomalies: {summary.get('anomalies', 0)}",
+        "",
+    ]
+    if forecasts is not None and not forecasts.empty:
+        overview = against_forecast(forecasts).head(25)
+        lines += ["## Against forecast", "", _table(overview, {"error_rate": 4}), ""]
+    lines += ["## Top anomalies", ""]
+    top = top_anomalies(anomalies, 15)
+    if top.empty:
+        lines.append("No anomalies.")
+    else:
+        shown = top[
+            [A.hour_start, A.endpoint, A.metric, A.severity, A.direction, A.actual, A.yhat, A.score]
+        ].assign(**{A.hour_start: top[A.hour_start].dt.strftime("%Y-%m-%d %H:00")})
+        lines.append(_table(shown, {A.score: 3}))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,310 @@
+"""The catalog (SQLAlchemy): runs, the file ledger and its fragments, partitions, dirty hours."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from warehouse.storage import WrittenFile
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("flow", sa.String(64), nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False, default="{}"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("summary", sa.Text),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("file_id", sa.String(32), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False, unique=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("format", sa.String(64), nullable=False),
+    sa.Column("records_read", sa.BigInteger, nullable=False),
+    sa.Column("rows_kept", sa.BigInteger, nullable=False),
+    sa.Column("rows_quarantined", sa.BigInteger, nullable=False),
+    sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+)
+
+fragments = sa.Table(
+    "fragments",
+    metadata,
+    sa.Column("file_id", sa.String(32), primary_key=True),
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+)
+
+partitions = sa.Table(
+    "partitions",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+dirty_hours = sa.Table(
+    "dirty_hours",
+    metadata,
+    sa.Column("hour", sa.String(32), primary_key=True),  # ISO 8601 UTC hour start
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One landing file as ingested: its identity and its accounting."""
+
+    file_id: str
+    path: str
+    size: int
+    sha256: str
+    source: str
+    format: str
+    records_read: int
+    rows_kept: int
+    rows_quarantined: int
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One file's share of one partition of `requests` or `quarantine`."""
+
+    table_name: str
+    partition: str
+    path: str
+    rows: int
+    hour: pd.Timestamp | None  # the event hour it feeds, for requests fragments
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _hour_key(hour: pd.Timestamp) -> str:
+    return pd.Timestamp(hour).tz_convert("UTC").strftime("%Y-%m-%dT%H:00:00Z")
+
+
+class Catalog:
+    """Thin access layer over the catalog database; safe to share between threads."""
+
+    def __init__(self, url: str):
+        self.url = url
+        connect_args: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            database = url.split(":///", 1)[-1]
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            connect_args = {"check_same_thread": False, "timeout": 60}
+        self.engine = sa.create_engine(url, connect_args=connect_args)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        # SQLite allows one writer; serialising our own writers avoids busy retries.
+        self._write_lock = threading.Lock()
+        metadata.create_all(self.engine)
+
+    # runs -----------------------------------------------------------------------------------
+    def start_run(self, run_id: str, flow: str, parameters: dict[str, Any]) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(sa.delete(runs).where(runs.c.run_id == run_id))
+            conn.execute(
+                runs.insert().values(
+                    run_id=run_id,
+                    flow=flow,
+                    parameters=json.dumps(parameters, default=str),
+                    started_at=now(),
+                    status="running",
+                )
+            )
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.run_id == run_id)
+                .values(finished_at=now(), status=status, summary=json.dumps(summary, default=str))
+            )
+
+    # file ledger ---------------------------------------------------------------------------
+    def file(self, path: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(files).where(files.c.path == path)).mappings().first()
+        return dict(row) if row else None
+
+    def is_ingested(self, path: str, size: int, sha256: str) -> bool:
+        row = self.file(path)
+        return bool(row and row["size"] == size and row["sha256"] == sha256)
+
+    def record_file(
+        self, record: FileRecord, new_fragments: Iterable[Fragment], run_id: str | None
+    ) -> list[str]:
+        """Replaces the file's ledger row and fragments in one transaction and marks every hour
+        its old or new requests fragments touch as dirty. Returns the paths of old fragments
+        that the new version no longer has, for the caller to delete."""
+        new_fragments = list(new_fragments)
+        new_paths = {f.path for f in new_fragments}
+        with self._write_lock, self.engine.begin() as conn:
+            old = (
+                conn.execute(sa.select(fragments).where(fragments.c.file_id == record.file_id))
+                .mappings()
+                .all()
+            )
+            conn.execute(sa.delete(fragments).where(fragments.c.file_id == record.file_id))
+            conn.execute(sa.delete(files).where(files.c.file_id == record.file_id))
+            conn.execute(
+                files.insert().values(**record.__dict__, ingested_at=now(), run_id=run_id)
+            )
+            if new_fragments:
+                conn.execute(
+                    fragments.insert(),
+                    [
+                        {
+                            "file_id": record.file_id,
+                            "table_name": f.table_name,
+                            "partition": f.partition,
+                            "path": f.path,
+                            "rows": f.rows,
+                        }
+                        for f in new_fragments
+                    ],
+                )
+            touched = {_hour_key(f.hour) for f in new_fragments if f.hour is not None}
+            touched |= {
+                _partition_hour(o["partition"]) for o in old if o["table_name"] == "requests"
+            }
+            self._mark_dirty(conn, touched)
+        return sorted({o["path"] for o in old} - new_paths)
+
+    def files_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(files).order_by(files.c.path), conn)
+
+    def fragment_paths(self, table_name: str, partition: str) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(fragments.c.path)
+                .where(fragments.c.table_name == table_name)
+                .where(fragments.c.partition == partition)
+                .order_by(fragments.c.path)
+            )
+            return [r[0] for r in rows]
+
+    # dirty hours ---------------------------------------------------------------------------
+    def _mark_dirty(self, conn: sa.Connection, hours: set[str]) -> None:
+        if not hours:
+            return
+        existing = set(
+            conn.execute(
+                sa.select(dirty_hours.c.hour).where(dirty_hours.c.hour.in_(hours))
+            ).scalars()
+        )
+        fresh = sorted(hours - existing)
+        if fresh:
+            marked = now()
+            conn.execute(dirty_hours.insert(), [{"hour": h, "marked_at": marked} for h in fresh])
+
+    def mark_dirty(self, hours: Iterable[pd.Timestamp]) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            self._mark_dirty(conn, {_hour_key(h) for h in hours})
+
+    def dirty_hours(self) -> list[pd.Timestamp]:
+        with self.engine.connect() as conn:
+            keys = conn.execute(
+                sa.select(dirty_hours.c.hour).order_by(dirty_hours.c.hour)
+            ).scalars()
+            return [pd.Timestamp(k) for k in keys]
+
+    def clear_dirty(self, hours: Iterable[pd.Timestamp], marked_before: datetime) -> None:
+        """Clears hours marked before `marked_before` (when their rebuild started): an hour
+        marked again while it was being rebuilt stays dirty."""
+        keys = [_hour_key(h) for h in hours]
+        if not keys:
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(dirty_hours)
+                .where(dirty_hours.c.hour.in_(keys))
+                .where(dirty_hours.c.marked_at <= marked_before)
+            )
+
+    # partitions ----------------------------------------------------------------------------
+    def record_partition(
+        self,
+        table_name: str,
+        partition: str,
+        written: WrittenFile,
+        run_id: str | None,
+        schema_version: int = 1,
+    ) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(partitions)
+                .where(partitions.c.table_name == table_name)
+                .where(partitions.c.partition == partition)
+            )
+            conn.execute(
+                partitions.insert().values(
+                    table_name=table_name,
+                    partition=partition,
+                    path=str(written.path),
+                    rows=written.rows,
+                    bytes=written.bytes,
+                    checksum=written.sha256,
+                    run_id=run_id,
+                    schema_version=schema_version,
+                    written_at=now(),
+                )
+            )
+
+    def drop_partition(self, table_name: str, partition: str) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(partitions)
+                .where(partitions.c.table_name == table_name)
+                .where(partitions.c.partition == partition)
+            )
+
+    def partitions_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(partitions).order_by(partitions.c.table_name), conn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _partition_hour(partition: str) -> str:
+    parts = dict(p.split("=", 1) for p in partition.split("/"))
+    return f"{parts['date']}T{parts['hour']}:00:00Z"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

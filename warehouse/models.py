@@ -1,0 +1,39 @@
+"""Fitted forecast models on disk: one JSON document per training day, never pickles."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+SeriesKey = tuple[str, str, str]
+
+
+def models_path(models_dir: Path, day: pd.Timestamp) -> Path:
+    return models_dir / f"date={pd.Timestamp(day):%Y-%m-%d}" / "models.json"
+
+
+def save_models(models_dir: Path, day: pd.Timestamp, models: dict[SeriesKey, str]) -> Path:
+    path = models_path(models_dir, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "trained_through": f"{pd.Timestamp(day):%Y-%m-%d}T00:00:00Z",
+        "series": [
+            {"service": s, "endpoint": e, "metric": m, "model": model}
+            for (s, e, m), model in sorted(models.items())
+        ],
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(document), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_models(models_dir: Path, day: pd.Timestamp) -> dict[SeriesKey, str] | None:
+    path = models_path(models_dir, day)
+    if not path.exists():
+        return None
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return {(s["service"], s["endpoint"], s["metric"]): s["model"] for s in document["series"]}

@@ -1,0 +1,82 @@
+"""Atomic Parquet reads and writes: a reader never sees a partial file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    path: Path
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> WrittenFile:
+    """Writes `frame` to `path` atomically: a hidden temporary file in the same directory,
+    flushed to disk, then renamed over the target (the previous version stays readable until
+    the rename, and readers skip names starting with a dot)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    try:
+        pq.write_table(table, tmp, compression=COMPRESSION)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        digest = _sha256(tmp)
+        size = tmp.stat().st_size
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return WrittenFile(path=path, rows=table.num_rows, bytes=size, sha256=digest)
+
+
+def remove(path: Path) -> bool:
+    """Removes a file and its directory if that becomes empty; True if something was removed."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    for parent in (path.parent, path.parent.parent):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+    return True
+
+
+def read_parquet_files(paths: list[Path], columns: list[str] | None = None) -> pd.DataFrame | None:
+    """Concatenates the given files; None when there are none."""
+    frames = [pq.read_table(p, columns=columns).to_pandas() for p in paths]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
