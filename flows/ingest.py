@@ -152,7 +152,7 @@ def ingest_file(
         reason = ""
     except FileFormatError as exc:
         first_line = data[:1000].split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
-        events = empty_frame(Request)
+        events = empty_frame(Request).assign(**{LINE_NUMBER: pd.array([], dtype="Int64")})
         rejects = rejects_frame([(0, first_line, str(exc))])
         records_read = 1  # the file counts as one record that could not be read
         reason = str(exc)

@@ -1,0 +1,156 @@
+"""The CLI as a user types it, against a real Prefect server."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+LOGCAST = str(Path(sys.executable).parent / "logcast")
+TABLES = ["requests", "endpoint_hourly", "forecasts", "anomalies"]
+
+
+def api(url: str, path: str, body: dict) -> list[dict]:
+    request = urllib.request.Request(
+        f"{url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def run(prefect_server, tmp_path_factory):
+    home = tmp_path_factory.mktemp("logcast-home")
+    env = {
+        **os.environ,
+        "LOGCAST_HOME": str(home),
+        "PREFECT_API_URL": prefect_server,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+
+    def logcast(*args: str) -> str:
+        done = subprocess.run(
+            [LOGCAST, *args], env=env, capture_output=True, text=True, timeout=900, cwd=home
+        )
+        assert done.returncode == 0, (
+            f"logcast {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        )
+        return done.stdout
+
+    logcast("generate", "--days", "5", "--endpoints", "5", "--end", "2026-11-05", "--seed", "7")
+    logcast("backfill", "--start", "2026-11-01", "--end", "2026-11-05")
+    logcast("run", "--hour", "2026-11-05T12:00Z")
+    return home, logcast
+
+
+def test_every_table_reads_back_with_duckdb_and_pyarrow(run):
+    home, logcast = run
+    for table in TABLES:
+        counted = json.loads(
+            logcast("query", f"SELECT count(*) AS n FROM {table}", "--output", "json")
+        )
+        n = counted[0]["n"]
+        assert n > 0, table
+        arrow = ds.dataset(home / "warehouse" / table, partitioning="hive").to_table()
+        assert arrow.num_rows == n, table
+        direct = duckdb.execute(
+            f"SELECT count(*) FROM read_parquet('{home}/warehouse/{table}/**/*.parquet', hive_partitioning = true)"
+        ).fetchone()[0]
+        assert direct == n, table
+
+
+def test_nothing_is_lost(run):
+    home, logcast = run
+    input_rows = sum(
+        len(path.read_text().splitlines()) - 1 for path in (home / "landing").glob("*.csv")
+    )
+    kept = json.loads(logcast("query", "SELECT count(*) AS n FROM requests", "--output", "json"))[
+        0
+    ]["n"]
+    tables = logcast("query", "SELECT 1 AS x", "--output", "csv")
+    assert tables.strip().splitlines() == ["x", "1"]
+    quarantine_dir = home / "warehouse" / "quarantine"
+    quarantined = (
+        ds.dataset(quarantine_dir, partitioning="hive").count_rows()
+        if quarantine_dir.exists()
+        else 0
+    )
+    assert input_rows == kept + quarantined
+    metric_total = json.loads(
+        logcast(
+            "query", "SELECT sum(requests)::BIGINT AS n FROM endpoint_hourly", "--output", "json"
+        )
+    )[0]["n"]
+    assert metric_total == kept
+
+
+def test_injected_incidents_are_flagged_and_clean_endpoints_stay_quiet(run):
+    home, logcast = run
+    labels = pd.read_csv(home / "labels.csv", parse_dates=["start", "end"])
+    anomalies = pd.DataFrame(
+        json.loads(
+            logcast(
+                "query", "SELECT endpoint, hour_start, metric FROM anomalies", "--output", "json"
+            )
+        )
+    )
+    anomalies["hour_start"] = pd.to_datetime(anomalies["hour_start"], utc=True)
+    caught = [
+        (
+            (anomalies.endpoint == label.endpoint)
+            & (anomalies.hour_start >= label.start)
+            & (anomalies.hour_start < label.end)
+        ).any()
+        for label in labels.itertuples()
+    ]
+    assert any(caught), f"no injected incident flagged; anomalies:\n{anomalies}"
+    clean = anomalies[~anomalies.endpoint.isin(labels.endpoint)]
+    flagged_hours = clean.groupby("endpoint")["hour_start"].nunique()
+    assert (flagged_hours <= 1).all(), f"clean endpoints flagged:\n{flagged_hours}"
+
+
+def test_prefect_api_lists_the_runs_artifacts(run, prefect_server):
+    runs = api(prefect_server, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 50})
+    by_name = {}
+    for flow_run in runs:
+        flow = api(
+            prefect_server, "/flows/filter", {"flows": {"id": {"any_": [flow_run["flow_id"]]}}}
+        )[0]
+        by_name.setdefault(flow["name"], flow_run)
+    assert by_name["logcast-backfill"]["state_type"] == "COMPLETED"
+    assert by_name["logcast-hourly"]["state_type"] == "COMPLETED"
+    for flow_name, keys in {
+        "logcast-backfill": {"logcast-backfill-summary", "logcast-anomalies"},
+        "logcast-hourly": {"logcast-hourly-summary", "logcast-anomalies"},
+    }.items():
+        flow_run_id = by_name[flow_name]["id"]
+        artifacts = api(
+            prefect_server,
+            "/artifacts/filter",
+            {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
+        )
+        assert {a["key"] for a in artifacts} == keys
+        summary = next(a for a in artifacts if a["type"] == "markdown")
+        assert "records read" in summary["data"]
+
+
+def test_query_refuses_writes(run):
+    home, _ = run
+    done = subprocess.run(
+        [LOGCAST, "query", "DROP VIEW requests"],
+        env={**os.environ, "LOGCAST_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "read-only" in done.stderr

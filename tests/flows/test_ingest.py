@@ -1,0 +1,108 @@
+import gzip
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from flows.ingest import file_id, ingest_file, landing_files
+from flows.settings import load_settings
+
+AS_OF = pd.Timestamp("2026-11-02T12:00:00Z")
+HEADER = "timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
+GOOD = [
+    "2026-11-01T10:00:01Z,/api/orders,10.0,200,u1,shop,eu",
+    "2026-11-01T10:30:00Z,/api/orders,20.0,500,u2,shop,eu",
+    "2026-11-01T11:15:00Z,/api/orders/42,30.0,200,u3,shop,eu",
+]
+BAD = ["2026-11-01T11:20:00Z,/api/orders,-5,200,u4,shop,eu", "garbage"]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(
+        environ={"LOGCAST_HOME": str(tmp_path / "home")}, config_file=tmp_path / "none.toml"
+    )
+
+
+def write(settings, name, lines, header=HEADER):
+    path = settings.landing_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "\n".join(lines) + "\n")
+    return path
+
+
+def test_file_fragments_per_event_hour_and_quarantine(settings):
+    path = write(settings, "a.csv", GOOD + BAD)
+    outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    assert outcome.status == "ingested" and outcome.format == "csv"
+    assert (outcome.records_read, outcome.rows_kept, outcome.rows_quarantined) == (5, 3, 2)
+    fid = file_id(path)
+    wh = settings.warehouse_dir
+    assert sorted(p.relative_to(wh).as_posix() for p in wh.rglob("*.parquet")) == [
+        f"quarantine/date=2026-11-02/{fid}.parquet",
+        f"requests/date=2026-11-01/hour=10/{fid}.parquet",
+        f"requests/date=2026-11-01/hour=11/{fid}.parquet",
+    ]
+    requests = ds.dataset(wh / "requests", partitioning="hive").to_table().to_pandas()
+    assert sorted(requests["endpoint"]) == ["/api/orders", "/api/orders", "/api/orders/{id}"]
+    quarantine = duckdb.execute(
+        f"SELECT line_number, raw, reasons, source_file FROM read_parquet('{wh}/quarantine/**/*.parquet') ORDER BY 1"
+    ).df()
+    assert quarantine["line_number"].tolist() == [5, 6]
+    assert quarantine["raw"].tolist() == BAD
+    assert "latency_ms: expected >= 0" in quarantine["reasons"].iloc[0]
+    assert "expected 7 fields" in quarantine["reasons"].iloc[1]
+    assert set(quarantine["source_file"]) == {str(path.resolve())}
+
+
+def test_unchanged_file_is_skipped_and_changed_file_replaces_its_fragments(settings):
+    path = write(settings, "a.csv", GOOD)
+    ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    again = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    assert again.status == "skipped"
+    write(settings, "a.csv", GOOD[2:])  # now only hour 11
+    changed = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    assert changed.status == "ingested" and changed.rows_kept == 1
+    files = sorted(
+        p.relative_to(settings.warehouse_dir).as_posix()
+        for p in settings.warehouse_dir.rglob("*.parquet")
+    )
+    assert files == [f"requests/date=2026-11-01/hour=11/{file_id(path)}.parquet"]
+
+
+def test_gzip_is_detected_by_content(settings):
+    path = settings.landing_dir / "a.log"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress((HEADER + "\n".join(GOOD) + "\n").encode()))
+    outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    assert outcome.rows_kept == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "file is empty"),
+        (b"hello world\nmore\n", "could not detect the format"),
+        (gzip.compress(b"a,b\n1,2\n" * 100)[:-12], "gzip data is truncated or corrupt"),
+        (b"when,where\n1,2\n", "header is missing timestamp"),
+    ],
+)
+def test_unreadable_files_are_quarantined_whole_with_one_reason(settings, content, reason):
+    path = settings.landing_dir / "bad.dat"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    assert outcome.status == "rejected" and reason in outcome.reason
+    assert (outcome.records_read, outcome.rows_kept, outcome.rows_quarantined) == (1, 0, 1)
+    rows = duckdb.execute(
+        f"SELECT line_number, reasons FROM read_parquet('{settings.warehouse_dir}/quarantine/**/*.parquet')"
+    ).fetchall()
+    assert len(rows) == 1 and rows[0][0] == 0 and reason in rows[0][1]
+
+
+def test_landing_files_skips_hidden_and_temporary_files(settings):
+    write(settings, "b.csv", GOOD)
+    write(settings, "sub/a.csv", GOOD)
+    write(settings, ".b.csv.tmp", GOOD)
+    assert [p.name for p in landing_files(settings.landing_dir)] == ["b.csv", "a.csv"]

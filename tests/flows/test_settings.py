@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from flows.settings import SettingsError, load_settings
+
+
+def test_defaults_live_under_dot_logcast(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.home == tmp_path / ".logcast"
+    assert settings.landing_dir == tmp_path / ".logcast" / "landing"
+    assert settings.catalog_url == f"sqlite:///{tmp_path / '.logcast' / 'catalog.db'}"
+    assert settings.slow_threshold_ms == 1000.0
+    assert settings.forecast.interval_width == 0.99
+
+
+def test_toml_then_environment_take_precedence(tmp_path):
+    config = tmp_path / "logcast.toml"
+    config.write_text(
+        'home = "data"\nslow_threshold_ms = 500\n[forecast]\nthreshold = 0.95\ntraining_days = 14\n'
+    )
+    settings = load_settings(environ={}, config_file=config)
+    assert settings.home == tmp_path / "data"
+    assert settings.slow_threshold_ms == 500.0
+    assert settings.forecast.threshold == 0.95 and settings.forecast.training_days == 14
+    env = {"LOGCAST_HOME": str(tmp_path / "elsewhere"), "LOGCAST_SLOW_THRESHOLD_MS": "250"}
+    overridden = load_settings(environ=env, config_file=config)
+    assert overridden.home == tmp_path / "elsewhere"
+    assert overridden.landing_dir == tmp_path / "elsewhere" / "landing"
+    assert overridden.slow_threshold_ms == 250.0
+
+
+def test_config_file_named_by_environment(tmp_path):
+    config = tmp_path / "other.toml"
+    config.write_text('landing_dir = "/srv/logs"\n')
+    settings = load_settings(environ={"LOGCAST_CONFIG": str(config)})
+    assert settings.landing_dir == Path("/srv/logs")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("homme = 'x'\n", "unknown setting 'homme'"),
+        ("[forecast]\nthreshhold = 1\n", "unknown setting 'forecast.threshhold'"),
+        ("slow_threshold_ms = 'fast'\n", "slow_threshold_ms: expected a float, got 'fast'"),
+        ("home = \n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_file_and_the_setting(tmp_path, text, message):
+    config = tmp_path / "logcast.toml"
+    config.write_text(text)
+    with pytest.raises(SettingsError, match=message) as info:
+        load_settings(environ={}, config_file=config)
+    assert str(config) in str(info.value)
+
+
+def test_bad_environment_value_is_named(tmp_path):
+    with pytest.raises(SettingsError, match="LOGCAST_SLOW_THRESHOLD_MS: expected a float"):
+        load_settings(
+            environ={"LOGCAST_SLOW_THRESHOLD_MS": "slow"}, config_file=tmp_path / "none.toml"
+        )
+
+
+def test_missing_named_config_is_an_error(tmp_path):
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(environ={"LOGCAST_CONFIG": str(tmp_path / "missing.toml")})

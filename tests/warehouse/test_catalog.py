@@ -1,0 +1,63 @@
+import pandas as pd
+
+from warehouse.catalog import Catalog, FileRecord, Fragment, now
+from warehouse.storage import WrittenFile
+
+H1 = pd.Timestamp("2026-11-01T01:00:00Z")
+H2 = pd.Timestamp("2026-11-01T02:00:00Z")
+
+
+def record(sha="aa", kept=3, quarantined=1):
+    return FileRecord(
+        file_id="f1", path="/landing/a.csv", size=10, sha256=sha, source="api", format="csv",
+        records_read=kept + quarantined, rows_kept=kept, rows_quarantined=quarantined,
+    )  # fmt: skip
+
+
+def fragment(hour):
+    part = f"date={hour:%Y-%m-%d}/hour={hour:%H}"
+    return Fragment("requests", part, f"/wh/requests/{part}/f1.parquet", 2, hour=hour)
+
+
+def test_ledger_knows_a_file_by_path_size_and_checksum(tmp_path):
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    assert not catalog.is_ingested("/landing/a.csv", 10, "aa")
+    catalog.record_file(record(), [fragment(H1)], run_id="r1")
+    assert catalog.is_ingested("/landing/a.csv", 10, "aa")
+    assert not catalog.is_ingested("/landing/a.csv", 10, "bb")
+    row = catalog.file("/landing/a.csv")
+    assert row["records_read"] == row["rows_kept"] + row["rows_quarantined"] == 4
+
+
+def test_reingest_replaces_fragments_and_dirties_old_and_new_hours(tmp_path):
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    catalog.record_file(record(), [fragment(H1)], run_id="r1")
+    assert catalog.dirty_hours() == [H1]
+    catalog.clear_dirty([H1], marked_before=now())
+    assert catalog.dirty_hours() == []
+    stale = catalog.record_file(record(sha="bb"), [fragment(H2)], run_id="r2")
+    assert stale == [fragment(H1).path]
+    assert catalog.dirty_hours() == [H1, H2]
+    assert catalog.fragment_paths("requests", "date=2026-11-01/hour=02") == [fragment(H2).path]
+    assert catalog.fragment_paths("requests", "date=2026-11-01/hour=01") == []
+
+
+def test_an_hour_marked_during_its_rebuild_stays_dirty(tmp_path):
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    started = now()
+    catalog.mark_dirty([H1])
+    catalog.clear_dirty([H1], marked_before=started)
+    assert catalog.dirty_hours() == [H1]
+
+
+def test_partitions_and_runs_are_recorded(tmp_path):
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    catalog.start_run("r1", "logcast-hourly", {"hour": "x"})
+    written = WrittenFile(path=tmp_path / "p.parquet", rows=5, bytes=100, sha256="cc")
+    catalog.record_partition("endpoint_hourly", "date=2026-11-01/hour=01", written, "r1")
+    catalog.record_partition("endpoint_hourly", "date=2026-11-01/hour=01", written, "r1")
+    catalog.finish_run("r1", "completed", {"anomalies": 2})
+    parts = catalog.partitions_frame()
+    assert len(parts) == 1 and parts["rows"].iloc[0] == 5 and parts["checksum"].iloc[0] == "cc"
+    catalog.drop_partition("endpoint_hourly", "date=2026-11-01/hour=01")
+    assert catalog.partitions_frame().empty

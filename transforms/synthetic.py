@@ -1,0 +1,341 @@
+"""Deterministic synthetic API request logs with labelled incidents, and their rendering as
+hourly CSV landing files. Owns the realism model (cycles, latency, errors, users) only."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+EVENT_COLUMNS = [
+    "timestamp",
+    "endpoint",
+    "response_time_ms",
+    "status_code",
+    "user_id",
+    "service",
+    "region",
+]
+LABEL_COLUMNS = ["endpoint", "metric", "start", "end", "kind"]
+
+# Each kind: the metric a detector should flag and the (min, max) duration in hours.
+INCIDENT_KINDS: dict[str, tuple[str, int, int]] = {
+    "latency_spike": ("latency_p95_ms", 1, 3),
+    "error_burst": ("error_rate", 1, 3),
+    "traffic_drop": ("requests", 2, 4),
+    "outage": ("requests", 1, 3),
+}
+
+MAX_ENDPOINTS = 50
+FIRST_INCIDENT_DAY = 2
+
+# (path, service, success profile). Ordered so that small K already spans several services.
+_CATALOGUE: list[tuple[str, str, str]] = [
+    ("/api/v1/orders", "checkout", "create"),
+    ("/api/v1/search", "search", "read"),
+    ("/api/v1/products", "catalog", "read"),
+    ("/api/v1/auth/login", "auth", "mixed"),
+    ("/api/v1/payments", "payments", "create"),
+    ("/api/v1/users/me", "users", "read"),
+    ("/api/v1/cart", "checkout", "update"),
+    ("/api/v1/search/suggest", "search", "read"),
+    ("/api/v1/categories", "catalog", "read"),
+    ("/api/v1/auth/refresh", "auth", "mixed"),
+    ("/api/v1/payments/refunds", "payments", "create"),
+    ("/api/v1/users/preferences", "users", "update"),
+    ("/api/v1/checkout", "checkout", "create"),
+    ("/api/v1/inventory", "catalog", "read"),
+    ("/api/v1/recommendations", "search", "read"),
+    ("/api/v1/auth/logout", "auth", "update"),
+    ("/api/v1/payments/methods", "payments", "read"),
+    ("/api/v1/users/addresses", "users", "mixed"),
+    ("/api/v1/orders/history", "checkout", "read"),
+    ("/api/v1/products/reviews", "catalog", "mixed"),
+    ("/api/v1/shipping/rates", "shipping", "read"),
+    ("/api/v1/shipping/track", "shipping", "read"),
+    ("/api/v1/notifications", "notifications", "read"),
+    ("/api/v1/notifications/read", "notifications", "update"),
+    ("/api/v1/cart/items", "checkout", "create"),
+]
+
+# Cumulative P(200), P(200 or 201); the rest is 204.
+_SUCCESS_CUM: dict[str, tuple[float, float]] = {
+    "read": (0.99, 0.99),
+    "create": (0.15, 0.97),
+    "update": (0.70, 0.70),
+    "mixed": (0.80, 0.95),
+}
+_CLIENT_CODES = np.array([400, 401, 404, 429])
+_CLIENT_CUM = np.cumsum([0.30, 0.20, 0.35, 0.15])
+_SERVER_CODES = np.array([500, 502, 503, 504])
+_SERVER_CUM = np.cumsum([0.45, 0.15, 0.30, 0.10])
+
+_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]
+_REGION_SHARE = [0.5, 0.3, 0.2]
+_USERS = 20_000
+
+_HOUR_US = 3_600_000_000
+_ONE_DIGIT = pa.array([str(i) for i in range(10)])
+_TWO_DIGITS = pa.array([f"{i:02d}" for i in range(100)])
+_THREE_DIGITS = pa.array([f"{i:03d}" for i in range(1000)])
+
+_NIGHT_FLOOR = 0.2  # share of peak traffic at the quietest hour
+_TROUGH_HOUR = 3.0  # UTC; the peak is 12 h later
+_WEEKEND_FACTOR = 0.65
+_BUSY = 0.7  # incidents go where the daily curve is at least this high, when they fit there
+
+
+@dataclass(frozen=True)
+class _Incident:
+    endpoint: int
+    kind: str
+    start_hour: int  # hours since `start`
+    hours: int
+    magnitude: float  # latency factor, 5xx share or traffic factor, depending on kind
+
+
+def _endpoint_names(endpoints: int) -> list[tuple[str, str, str]]:
+    """The first `endpoints` catalogue entries, then the same paths under later API versions."""
+    out = []
+    for i in range(endpoints):
+        path, service, profile = _CATALOGUE[i % len(_CATALOGUE)]
+        version = 1 + i // len(_CATALOGUE)
+        out.append((path.replace("/v1/", f"/v{version}/", 1), service, profile))
+    return out
+
+
+def _daily_shape(hour_of_day: np.ndarray) -> np.ndarray:
+    """Smooth 0..1 day curve: _NIGHT_FLOOR at _TROUGH_HOUR, 1 twelve hours later."""
+    wave = 0.5 - 0.5 * np.cos(2 * np.pi * (hour_of_day - _TROUGH_HOUR) / 24)
+    return _NIGHT_FLOOR + (1 - _NIGHT_FLOOR) * wave
+
+
+def _incident_endpoint_cap(endpoints: int) -> int:
+    # Leave endpoints without incidents so a detector's false positive rate can be measured.
+    return max(1, min(math.ceil(endpoints * 0.6), endpoints - 1))
+
+
+def _schedule_incidents(rng: np.random.Generator, days: int, endpoints: int) -> list[_Incident]:
+    """One incident per ~2 days (at least one of each kind), none before FIRST_INCIDENT_DAY,
+    never two at once on one endpoint."""
+    if days <= FIRST_INCIDENT_DAY:
+        return []
+    kinds = list(INCIDENT_KINDS)
+    count = max(len(kinds), round(days / 2))
+    affected = rng.choice(
+        endpoints, size=min(count, _incident_endpoint_cap(endpoints)), replace=False
+    )
+    plan = [(int(affected[i % len(affected)]), kinds[i % len(kinds)]) for i in range(count)]
+
+    first, last = FIRST_INCIDENT_DAY * 24, days * 24
+    incidents = []
+    for endpoint in sorted({e for e, _ in plan}):
+        own = [kind for e, kind in plan if e == endpoint]
+        own = [own[j] for j in rng.permutation(len(own))]
+        # Disjoint time segments per endpoint make overlaps impossible; each is >= 6 h long
+        # because count <= max(4, days / 2).
+        width = (last - first) / len(own)
+        for j, kind in enumerate(own):
+            lo, hi = first + math.floor(j * width), first + math.floor((j + 1) * width)
+            _, shortest, longest = INCIDENT_KINDS[kind]
+            hours = int(rng.integers(shortest, min(longest, hi - lo) + 1))
+            starts = np.arange(lo, hi - hours + 1)
+            # Busy hours make every kind measurable: a traffic drop at 3 am is lost in the noise.
+            busy = _daily_shape((starts[:, None] + np.arange(hours) + 0.5) % 24).mean(axis=1)
+            start_hour = int(rng.choice(starts[busy >= min(_BUSY, busy.max())]))
+            magnitude = {
+                "latency_spike": rng.uniform(3.0, 6.0),
+                "error_burst": rng.uniform(0.2, 0.5),
+                "traffic_drop": rng.uniform(0.1, 0.3),
+                "outage": 0.0,
+            }[kind]
+            incidents.append(_Incident(endpoint, kind, start_hour, hours, float(magnitude)))
+    return sorted(incidents, key=lambda i: (i.start_hour, i.endpoint))
+
+
+def _check_arguments(start: pd.Timestamp, days: int, endpoints: int) -> pd.Timestamp:
+    if not isinstance(start, pd.Timestamp) or start.tzinfo is None:
+        raise ValueError(f"start must be a tz-aware UTC pd.Timestamp, got {start!r}")
+    start = start.tz_convert("UTC")
+    if start != start.normalize():
+        raise ValueError(f"start must be a UTC midnight, got {start.isoformat()}")
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    if not 1 <= endpoints <= MAX_ENDPOINTS:
+        raise ValueError(f"endpoints must be between 1 and {MAX_ENDPOINTS}, got {endpoints}")
+    return start.as_unit("us")
+
+
+def synthetic_requests(
+    *, start: pd.Timestamp, days: int, endpoints: int, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (events, labels).
+
+    events: one row per request over the whole UTC days [start, start + days), sorted by
+    timestamp, columns EVENT_COLUMNS. labels: one row per injected incident, columns
+    LABEL_COLUMNS, hour-aligned with `end` exclusive.
+    """
+    start = _check_arguments(start, days, endpoints)
+    rng = np.random.default_rng(seed)
+    catalogue = _endpoint_names(endpoints)
+
+    # Profiles are drawn for the full catalogue so endpoint i looks the same whatever K is.
+    peak_rate = np.exp(rng.uniform(np.log(40), np.log(400), MAX_ENDPOINTS))[:endpoints]
+    median_ms = np.exp(rng.uniform(np.log(30), np.log(300), MAX_ENDPOINTS))[:endpoints]
+    sigma = rng.uniform(0.4, 0.6, MAX_ENDPOINTS)[:endpoints]
+    client_share = rng.uniform(0.01, 0.03, MAX_ENDPOINTS)[:endpoints]
+    server_share = rng.uniform(0.001, 0.01, MAX_ENDPOINTS)[:endpoints]
+    phase = rng.uniform(-1.5, 1.5, MAX_ENDPOINTS)[:endpoints]
+    success_cum = np.array([_SUCCESS_CUM[profile] for _, _, profile in catalogue])
+
+    # Zipf-like popularity: heavy repeat users and a long tail; the busiest sends ~2 % of traffic.
+    popularity = 1.0 / np.arange(1, _USERS + 1) ** 0.7
+    popularity = popularity[rng.permutation(_USERS)]
+    popularity /= popularity.sum()
+    user_region = rng.choice(len(_REGIONS), size=_USERS, p=_REGION_SHARE)
+
+    incidents = _schedule_incidents(rng, days, endpoints)
+
+    hours = days * 24
+    hour = np.arange(hours)
+    weekday = (start.day_of_week + hour // 24) % 7
+    weekly = np.where(weekday >= 5, _WEEKEND_FACTOR, 1.0)
+    hour_of_day = (hour % 24)[:, None] + 0.5 - phase[None, :]
+    rate = peak_rate[None, :] * _daily_shape(hour_of_day) * weekly[:, None]
+
+    latency_factor = np.ones((hours, endpoints))
+    server_cell = np.broadcast_to(server_share, (hours, endpoints)).copy()
+    for incident in incidents:
+        cells = (
+            slice(incident.start_hour, incident.start_hour + incident.hours),
+            incident.endpoint,
+        )
+        if incident.kind == "latency_spike":
+            latency_factor[cells] = incident.magnitude
+        elif incident.kind == "error_burst":
+            server_cell[cells] = incident.magnitude
+        else:
+            rate[cells] *= incident.magnitude
+
+    counts = rng.poisson(rate).ravel()
+    cell = np.repeat(np.arange(hours * endpoints), counts)
+    row_hour, row_endpoint = np.divmod(cell, endpoints)
+    n = len(cell)
+
+    offset_ms = rng.integers(0, 3_600_000, n)
+    micros = start.value // 1_000 + row_hour * _HOUR_US + offset_ms * 1_000
+    latency = median_ms[row_endpoint] * np.exp(sigma[row_endpoint] * rng.standard_normal(n))
+    latency = np.maximum(np.round(latency * latency_factor.ravel()[cell], 1), 0.1)
+
+    u, v = rng.random(n), rng.random(n)
+    p_server = server_cell.ravel()[cell]
+    p_client = client_share[row_endpoint]
+    success = np.where(
+        v < success_cum[row_endpoint, 0], 200, np.where(v < success_cum[row_endpoint, 1], 201, 204)
+    )
+    status = np.where(
+        u < p_server,
+        _SERVER_CODES[np.searchsorted(_SERVER_CUM, v, side="right").clip(max=3)],
+        np.where(
+            u < p_server + p_client,
+            _CLIENT_CODES[np.searchsorted(_CLIENT_CUM, v, side="right").clip(max=3)],
+            success,
+        ),
+    )
+    user = rng.choice(_USERS, size=n, p=popularity)
+
+    order = np.argsort(micros, kind="stable")
+    endpoint_order = row_endpoint[order]
+    user_order = user[order]
+    events = pd.DataFrame(
+        {
+            "timestamp": pd.Series(micros[order].astype("datetime64[us]")).dt.tz_localize("UTC"),
+            "endpoint": _strings([path for path, _, _ in catalogue], endpoint_order),
+            "response_time_ms": latency[order],
+            "status_code": status[order].astype("int64"),
+            "user_id": _strings([f"u{i:06d}" for i in range(1, _USERS + 1)], user_order),
+            "service": _strings([service for _, service, _ in catalogue], endpoint_order),
+            "region": _strings(list(_REGIONS), user_region[user_order]),
+        },
+        columns=EVENT_COLUMNS,
+    )
+    return events, _labels(incidents, start, [path for path, _, _ in catalogue])
+
+
+def _strings(values: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    # Taking from a small str array is ~10x faster than converting a large numpy str array.
+    return pd.array(values, dtype="str").take(codes)
+
+
+def _labels(incidents: list[_Incident], start: pd.Timestamp, names: list[str]) -> pd.DataFrame:
+    hour = pd.Timedelta(hours=1)
+    starts = [start + i.start_hour * hour for i in incidents]
+    ends = [start + (i.start_hour + i.hours) * hour for i in incidents]
+    return pd.DataFrame(
+        {
+            "endpoint": pd.array([names[i.endpoint] for i in incidents], dtype="str"),
+            "metric": pd.array([INCIDENT_KINDS[i.kind][0] for i in incidents], dtype="str"),
+            "start": pd.DatetimeIndex(starts, dtype="datetime64[us, UTC]"),
+            "end": pd.DatetimeIndex(ends, dtype="datetime64[us, UTC]"),
+            "kind": pd.array([i.kind for i in incidents], dtype="str"),
+        },
+        columns=LABEL_COLUMNS,
+    )
+
+
+def hourly_csv_files(events: pd.DataFrame) -> Iterator[tuple[pd.Timestamp, bytes]]:
+    """Renders events as one CSV file per UTC hour (as a log shipper writes them): yields
+    (hour_start, csv bytes) in hour order. Hours without events produce no file.
+
+    Timestamps are rendered with millisecond precision, latency with one decimal. Expects what
+    synthetic_requests produces: non-negative latencies and text that never needs CSV quoting.
+    """
+    events = events.sort_values("timestamp", kind="stable")
+    micros = (
+        events["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    )
+    hour, micros_in_hour = np.divmod(micros.astype(np.int64), _HOUR_US)
+    hours, hour_code, rows_per_hour = np.unique(hour, return_inverse=True, return_counts=True)
+    hour_starts = hours.astype("datetime64[h]")
+
+    # pandas' to_csv and strftime take ~5 s for 14 days x 50 endpoints; assembling lines from
+    # lookup tables with Arrow kernels takes well under one.
+    ms = micros_in_hour // 1_000
+    timestamp = pc.binary_join_element_wise(
+        pa.array([f"{h}:" for h in np.datetime_as_string(hour_starts)]).take(hour_code),
+        _TWO_DIGITS.take(ms // 60_000),
+        ":",
+        _TWO_DIGITS.take(ms // 1_000 % 60),
+        ".",
+        _THREE_DIGITS.take(ms % 1_000),
+        "Z",
+        "",
+    )
+    tenths = np.round(events["response_time_ms"].to_numpy(dtype=float) * 10).astype(np.int64)
+    latency = pc.binary_join_element_wise(
+        pa.array(tenths // 10).cast(pa.string()), _ONE_DIGIT.take(tenths % 10), "."
+    )
+    line = pc.binary_join_element_wise(
+        timestamp,
+        pa.array(events["endpoint"], type=pa.string()),
+        latency,
+        pa.array(events["status_code"].to_numpy(dtype=np.int64)).cast(pa.string()),
+        pa.array(events["user_id"], type=pa.string()),
+        pa.array(events["service"], type=pa.string()),
+        pa.array(events["region"], type=pa.string()),
+        ",",
+    )
+    offsets = pa.array(np.concatenate([[0], np.cumsum(rows_per_hour)]), type=pa.int32())
+    terminated = pc.binary_join_element_wise(line, "", "\n")  # line + "\n" + ""
+    bodies = pc.binary_join(pa.ListArray.from_arrays(offsets, terminated), "")
+    header = (",".join(EVENT_COLUMNS) + "\n").encode()
+    for hour_start, body in zip(hour_starts, bodies, strict=True):
+        yield (
+            pd.Timestamp(hour_start).tz_localize("UTC").as_unit("us"),
+            header + body.as_buffer().to_pybytes(),
+        )
