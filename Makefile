@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The demo keeps its Prefect runs beside its data, so it leaves nothing outside the checkout.
+demo: export PREFECT_HOME := $(CURDIR)/.logcast/prefect
 demo: venv
 	$(BIN)/logcast demo
 

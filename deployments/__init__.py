@@ -1,1 +1,1 @@
-"""deployments"""
+"""Schedules and deployment definitions for the logcast flows."""

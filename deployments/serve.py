@@ -1,0 +1,30 @@
+"""Serve the logcast deployments from one process (`python -m deployments.serve`).
+
+Needs a running Prefect server (`prefect server start`) and `PREFECT_API_URL` pointing at it.
+"""
+
+from __future__ import annotations
+
+from prefect import serve
+from prefect.schedules import Cron
+
+from flows.pipeline import backfill, hourly
+
+HOURLY_CRON = "5 * * * *"  # five minutes past every hour, UTC: the hour that closed, plus shipping delay
+
+
+def deployments() -> list:
+    return [
+        hourly.to_deployment(
+            name="logcast-hourly", schedule=Cron(HOURLY_CRON, timezone="UTC"), tags=["logcast"]
+        ),
+        backfill.to_deployment(name="logcast-backfill", tags=["logcast"]),
+    ]
+
+
+def main() -> None:
+    serve(*deployments())
+
+
+if __name__ == "__main__":
+    main()

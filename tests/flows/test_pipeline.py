@@ -1,0 +1,88 @@
+"""The flows under one session-wide Prefect test server."""
+
+import pandas as pd
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.generate import generate
+from flows.pipeline import backfill, hourly, ingest
+from flows.settings import load_settings
+from warehouse.catalog import Catalog
+from warehouse.query import query
+
+END = pd.Timestamp("2026-11-04T00:00:00Z")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    generate(
+        days=4, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
+        end_day=END, seed=3,
+    )  # fmt: skip
+    return settings
+
+
+def table(settings, name, order):
+    return query(
+        settings.warehouse_dir, f"SELECT * EXCLUDE (date, hour) FROM {name} ORDER BY {order}"
+    )
+
+
+def test_backfill_is_idempotent(home):
+    first = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date())
+    assert first["files"]["ingested"] == 96
+    assert first["hours_rebuilt"] == 96
+    hourly_rows = table(home, "endpoint_hourly", "hour_start, service, endpoint")
+    forecasts = table(home, "forecasts", "hour_start, service, endpoint, metric")
+    assert forecasts["hour_start"].min() >= pd.Timestamp(
+        "2026-11-02T00:00Z"
+    )  # day 1 has no history
+    second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date())
+    assert second["files"] == {**second["files"], "ingested": 0, "skipped": 96}
+    pd.testing.assert_frame_equal(
+        table(home, "endpoint_hourly", "hour_start, service, endpoint"), hourly_rows
+    )
+    pd.testing.assert_frame_equal(
+        table(home, "forecasts", "hour_start, service, endpoint, metric"), forecasts
+    )
+    # at most one file per metric partition
+    for name in ("endpoint_hourly", "forecasts"):
+        for partition in (home.warehouse_dir / name).glob("date=*/hour=*"):
+            assert [p.name for p in partition.iterdir()] == ["part-0.parquet"]
+
+
+def test_late_file_dirties_its_hour_and_hourly_recomputes_it(home):
+    ingest()
+    catalog = Catalog(home.catalog_url)
+    assert catalog.dirty_hours() == []
+    before = query(
+        home.warehouse_dir,
+        "SELECT sum(requests)::BIGINT AS n FROM endpoint_hourly WHERE hour_start = TIMESTAMPTZ '2026-11-03 10:00:00+00'",
+    )["n"][0]
+    late = home.landing_dir / "late" / "api-late.csv"
+    late.parent.mkdir()
+    late.write_text(
+        "timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
+        "2026-11-03T10:15:00Z,/api/v1/late,12.0,200,u1,late,eu-west-1\n"
+        "2026-11-03T10:16:00Z,/api/v1/late,-1,200,u1,late,eu-west-1\n"
+    )
+    summary = hourly(hour=pd.Timestamp("2026-11-04T12:00Z").to_pydatetime())
+    assert summary["files"]["ingested"] == 1 and summary["files"]["rows_quarantined"] == 1
+    assert summary["hours_rebuilt"] == 1
+    after = query(
+        home.warehouse_dir,
+        "SELECT sum(requests)::BIGINT AS n FROM endpoint_hourly WHERE hour_start = TIMESTAMPTZ '2026-11-03 10:00:00+00'",
+    )["n"][0]
+    assert after == before + 1
+    scored = query(home.warehouse_dir, "SELECT DISTINCT hour_start FROM forecasts")
+    assert scored["hour_start"].tolist() == [pd.Timestamp("2026-11-04T12:00Z")]
+    assert catalog.dirty_hours() == []
