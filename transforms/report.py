@@ -57,25 +57,24 @@ def anomaly_table(anomalies: pd.DataFrame, limit: int = 100) -> list[dict[str, A
     return records(rounded)
 
 
-def _fmt(value: Any, digits: int = 1) -> str:
+def _fmt(value: Any) -> str:
     value = json_safe(value)
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:,.{digits}f}"
+        # rates (0..1) need decimals; counts and milliseconds do not
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
 
 
-def _table(frame: pd.DataFrame, digits: dict[str, int] | None = None) -> str:
-    digits = digits or {}
+def _table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     lines = [header, rule]
     for row in frame.itertuples(index=False):
-        cells = [_fmt(v, digits.get(c, 1)) for c, v in zip(frame.columns, row, strict=True)]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
     return "\n".join(lines)
 
 
@@ -127,7 +126,7 @@ def summary_markdown(
     ]
     if forecasts is not None and not forecasts.empty:
         overview = against_forecast(forecasts).head(25)
-        lines += ["## Against forecast", "", _table(overview, {"error_rate": 4}), ""]
+        lines += ["## Against forecast", "", _table(overview), ""]
     lines += ["## Top anomalies", ""]
     top = top_anomalies(anomalies, 15)
     if top.empty:
@@ -136,5 +135,5 @@ def summary_markdown(
         shown = top[
             [A.hour_start, A.endpoint, A.metric, A.severity, A.direction, A.actual, A.yhat, A.score]
         ].assign(**{A.hour_start: top[A.hour_start].dt.strftime("%Y-%m-%d %H:00")})
-        lines.append(_table(shown, {A.score: 3}))
+        lines.append(_table(shown))
     return "\n".join(lines) + "\n"

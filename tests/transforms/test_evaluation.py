@@ -1,0 +1,61 @@
+import pandas as pd
+
+from transforms.evaluation import incident_matches, unexplained_anomalies
+
+
+def ts(text):
+    return pd.Timestamp(text, tz="UTC")
+
+
+LABELS = pd.DataFrame(
+    {
+        "endpoint": ["/a", "/b"],
+        "metric": ["requests", "error_rate"],
+        "start": [ts("2026-11-03 09:00"), ts("2026-11-04 12:00")],
+        "end": [ts("2026-11-03 11:00"), ts("2026-11-04 13:00")],
+        "kind": ["outage", "error_burst"],
+    }
+)
+
+
+def anomalies(rows):
+    return pd.DataFrame(
+        {
+            "endpoint": [r[0] for r in rows],
+            "hour_start": [ts(r[1]) for r in rows],
+            "metric": [r[2] for r in rows],
+        }
+    )
+
+
+def test_incident_matches_first_flag_and_delay():
+    found = incident_matches(
+        anomalies(
+            [("/a", "2026-11-03 10:00", "requests"), ("/a", "2026-11-03 09:00", "latency_p95_ms")]
+        ),
+        LABELS,
+    )
+    assert found["detected"].tolist() == [True, False]
+    assert found["first_flag"].iloc[0] == ts("2026-11-03 09:00")
+    assert found["delay_hours"].iloc[0] == 0
+    assert found["metrics_flagged"].iloc[0] == "latency_p95_ms,requests"
+
+
+def test_tolerance_extends_the_window_after_the_end_only():
+    late = anomalies(
+        [("/b", "2026-11-04 13:00", "error_rate"), ("/a", "2026-11-03 08:00", "requests")]
+    )
+    assert incident_matches(late, LABELS)["detected"].tolist() == [False, False]
+    matched = incident_matches(late, LABELS, tolerance=pd.Timedelta(hours=1))
+    assert matched["detected"].tolist() == [False, True]
+
+
+def test_unexplained_anomalies_are_the_false_alarms():
+    flagged = anomalies(
+        [
+            ("/a", "2026-11-03 09:00", "requests"),
+            ("/c", "2026-11-03 09:00", "requests"),
+            ("/b", "2026-11-01 00:00", "requests"),
+        ]
+    )
+    assert unexplained_anomalies(flagged, LABELS)["endpoint"].tolist() == ["/c", "/b"]
