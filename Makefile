@@ -23,6 +23,7 @@ venv: $(STAMP)
 # The demo keeps its Prefect runs beside its data, so it leaves nothing outside the checkout.
 demo: export PREFECT_HOME := $(CURDIR)/.logcast/prefect
 demo: venv
+	mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/logcast demo
 
 test: venv

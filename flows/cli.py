@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,6 +166,9 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Hundreds of per-task log lines would bury the tour; flow-level lines stay. Set before
+    # Prefect is first imported, which reads its logging settings then.
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
     from flows.demo import run_demo
 
     return run_demo(days=args.days, endpoints=args.endpoints, seed=args.seed)

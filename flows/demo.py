@@ -6,8 +6,12 @@ import pandas as pd
 
 from flows.generate import default_end_day, generate
 from flows.settings import load_settings
+from schemas._types import empty_frame
+from schemas.forecasts import Anomaly
 from transforms.evaluation import incident_matches, unexplained_anomalies
+from warehouse.layout import Layout
 from warehouse.query import query, tables_present
+from warehouse.tables import read_hours
 
 
 def _artifacts_of(flow_run_id) -> list[tuple[str, str]]:
@@ -69,40 +73,25 @@ def run_demo(*, days: int = 14, endpoints: int = 8, seed: int = 7) -> int:
         f"kept {files['rows_kept']:,} + quarantined {files['rows_quarantined']:,}"
     )
 
-    print("\nTables (DuckDB views over Parquet in", settings.warehouse_dir, ")")
+    print(f"\nTables (DuckDB views over the Parquet files in {settings.warehouse_dir}):")
     for table in tables_present(settings.warehouse_dir):
         rows = int(query(settings.warehouse_dir, f'SELECT count(*) AS n FROM "{table}"')["n"][0])
         print(f"  {table:<16} {rows:>10,} rows")
 
-    anomalies = (
-        query(
-            settings.warehouse_dir,
-            "SELECT * FROM anomalies WHERE hour_start >= TIMESTAMPTZ '"
-            f"{generated.start:%Y-%m-%d} 00:00:00+00' AND hour_start < TIMESTAMPTZ "
-            f"'{generated.end:%Y-%m-%d} 00:00:00+00'",
-        )
-        if "anomalies" in tables_present(settings.warehouse_dir)
-        else pd.DataFrame()
+    anomalies = read_hours(
+        Layout(settings.warehouse_dir), "anomalies", generated.start, generated.end
     )
-    if not anomalies.empty:
-        anomalies["hour_start"] = pd.to_datetime(anomalies["hour_start"], utc=True)
-    matches = (
-        incident_matches(anomalies, generated.labels, tolerance=pd.Timedelta(hours=1))
-        if not anomalies.empty
-        else generated.labels.assign(detected=False, delay_hours=None)
-    )
-    found = int(matches["detected"].sum())
-    print(f"\nInjected incidents found: {found} of {len(matches)}")
+    anomalies = anomalies if anomalies is not None else empty_frame(Anomaly)
+    window = pd.Timedelta(hours=1)  # a flag in the hour after an incident still counts for it
+    matches = incident_matches(anomalies, generated.labels, tolerance=window)
+    print(f"\nInjected incidents found: {int(matches['detected'].sum())} of {len(matches)}")
     for m in matches.itertuples(index=False):
         mark = "found" if m.detected else "missed"
         delay = f", first flagged after {m.delay_hours:.0f} h" if m.detected else ""
         print(f"  {mark:<6} {m.kind:<14} {m.endpoint:<28} {m.start:%Y-%m-%d %H}:00{delay}")
-    false_alarms = (
-        unexplained_anomalies(anomalies, generated.labels, tolerance=pd.Timedelta(hours=1))
-        if not anomalies.empty
-        else anomalies
-    )
-    print(f"Anomalous hours outside any injected incident: {len(false_alarms)}")
+    false_alarms = unexplained_anomalies(anomalies, generated.labels, tolerance=window)
+    hours = false_alarms[["endpoint", "hour_start"]].drop_duplicates()
+    print(f"Endpoint-hours flagged outside any injected incident: {len(hours)}")
 
     flow_run_id = state.state_details.flow_run_id
     print("\nPrefect artifacts published by the backfill run:")
@@ -112,7 +101,10 @@ def run_demo(*, days: int = 14, endpoints: int = 8, seed: int = 7) -> int:
     print(
         '  .venv/bin/logcast query "SELECT endpoint, avg(latency_p95_ms) FROM endpoint_hourly GROUP BY 1"'
     )
-    print(f"  duckdb {settings.duckdb_path}   (one view per table)")
+    print(
+        f"  or from Python: duckdb.connect('{settings.duckdb_path}', read_only=True)"
+        " (one view per table)"
+    )
     print()
     print(_ui_hint())
     return 0
