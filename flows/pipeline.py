@@ -81,6 +81,11 @@ def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC")
 
 
+def _utc_day(day: date | datetime | str) -> pd.Timestamp:
+    ts = pd.Timestamp(day)
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).floor("D")
+
+
 def _ingest(
     paths: list[Path], settings: Settings, run_id: str | None, *, source: str, fmt: str
 ) -> dict[str, Any]:
@@ -226,7 +231,11 @@ def hourly(hour: datetime | None = None) -> dict:
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
-        summary.update(_score([target], settings, run_id))
+        # Late data for hours already scored: their forecasts are recomputed too.
+        layout = Layout(settings.warehouse_dir)
+        rescored = [h for h in dirty if h != target and layout.hour_dir("forecasts", h).exists()]
+        summary["hours_rescored"] = len(rescored)
+        summary.update(_score(sorted({target, *rescored}), settings, run_id))
         summary["artifacts"] = _publish(
             "logcast-hourly",
             f"logcast hourly: {target:%Y-%m-%d %H}:00 UTC",
@@ -244,17 +253,8 @@ def hourly(hour: datetime | None = None) -> dict:
 def backfill(start: date, end: date, force: bool = False) -> dict:
     """Recomputes every hour of the UTC days `start`..`end` (inclusive) and scores them in time
     order, after ingesting any new landing files. `force` refits the days' models."""
-    first = (
-        pd.Timestamp(start).tz_localize("UTC")
-        if pd.Timestamp(start).tzinfo is None
-        else pd.Timestamp(start)
-    )
-    last = (
-        pd.Timestamp(end).tz_localize("UTC")
-        if pd.Timestamp(end).tzinfo is None
-        else pd.Timestamp(end)
-    )
-    first, stop = first.floor("D"), last.floor("D") + pd.Timedelta(days=1)
+    first = _utc_day(start)
+    stop = _utc_day(end) + pd.Timedelta(days=1)
     if stop <= first:
         raise ValueError(f"backfill: end {end} is before start {start}")
 

@@ -119,7 +119,12 @@ def summary_markdown(
         "## Built",
         "",
         f"- hours recomputed: {summary.get('hours_rebuilt', 0)}"
-        f" ({summary.get('endpoint_hourly_rows', 0):,} `endpoint_hourly` rows)",
+        f" ({summary.get('endpoint_hourly_rows', 0):,} `endpoint_hourly` rows)"
+        + (
+            f", of which {summary['hours_rescored']} already scored and scored again"
+            if summary.get("hours_rescored")
+            else ""
+        ),
         f"- series scored: {summary.get('series', 0)}, forecast rows: "
         f"{summary.get('forecasts', 0):,}, anomalies: {summary.get('anomalies', 0)}",
         "",

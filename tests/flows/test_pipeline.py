@@ -5,7 +5,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.generate import generate
-from flows.pipeline import backfill, hourly, ingest
+from flows.pipeline import backfill, hourly
 from flows.settings import load_settings
 from warehouse.catalog import Catalog
 from warehouse.query import query
@@ -60,29 +60,38 @@ def test_backfill_is_idempotent(home):
             assert [p.name for p in partition.iterdir()] == ["part-0.parquet"]
 
 
-def test_late_file_dirties_its_hour_and_hourly_recomputes_it(home):
-    ingest()
+def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
+    backfill(start=pd.Timestamp("2026-11-03").date(), end=pd.Timestamp("2026-11-03").date())
     catalog = Catalog(home.catalog_url)
     assert catalog.dirty_hours() == []
+    late_hour = "TIMESTAMPTZ '2026-11-03 10:00:00+00'"
     before = query(
         home.warehouse_dir,
-        "SELECT sum(requests)::BIGINT AS n FROM endpoint_hourly WHERE hour_start = TIMESTAMPTZ '2026-11-03 10:00:00+00'",
-    )["n"][0]
+        f"SELECT service, endpoint, requests FROM endpoint_hourly WHERE hour_start = {late_hour} ORDER BY endpoint LIMIT 1",
+    ).iloc[0]
     late = home.landing_dir / "late" / "api-late.csv"
     late.parent.mkdir()
     late.write_text(
         "timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
-        "2026-11-03T10:15:00Z,/api/v1/late,12.0,200,u1,late,eu-west-1\n"
-        "2026-11-03T10:16:00Z,/api/v1/late,-1,200,u1,late,eu-west-1\n"
+        f"2026-11-03T10:15:00Z,{before['endpoint']},12.0,200,u1,{before['service']},eu-west-1\n"
+        f"2026-11-03T10:16:00Z,{before['endpoint']},-1,200,u1,{before['service']},eu-west-1\n"
     )
     summary = hourly(hour=pd.Timestamp("2026-11-04T12:00Z").to_pydatetime())
     assert summary["files"]["ingested"] == 1 and summary["files"]["rows_quarantined"] == 1
-    assert summary["hours_rebuilt"] == 1
+    assert summary["hours_rebuilt"] == 1 and summary["hours_rescored"] == 1
     after = query(
         home.warehouse_dir,
-        "SELECT sum(requests)::BIGINT AS n FROM endpoint_hourly WHERE hour_start = TIMESTAMPTZ '2026-11-03 10:00:00+00'",
-    )["n"][0]
-    assert after == before + 1
-    scored = query(home.warehouse_dir, "SELECT DISTINCT hour_start FROM forecasts")
+        f"SELECT requests FROM endpoint_hourly WHERE hour_start = {late_hour} AND endpoint = '{before['endpoint']}'",
+    )["requests"].iloc[0]
+    assert after == before["requests"] + 1
+    rescored = query(
+        home.warehouse_dir,
+        f"SELECT actual FROM forecasts WHERE hour_start = {late_hour} AND endpoint = '{before['endpoint']}' AND metric = 'requests'",
+    )["actual"].iloc[0]
+    assert rescored == after
+    scored = query(
+        home.warehouse_dir,
+        "SELECT DISTINCT hour_start FROM forecasts WHERE hour_start >= TIMESTAMPTZ '2026-11-04 00:00:00+00'",
+    )
     assert scored["hour_start"].tolist() == [pd.Timestamp("2026-11-04T12:00Z")]
     assert catalog.dirty_hours() == []
