@@ -14,21 +14,12 @@ import pandas as pd
 from flows.settings import Settings
 from schemas._types import empty_frame
 from schemas.requests import Quarantine, Request
-from transforms.events import api_csv_events
-from transforms.parse import (
-    LINE_NUMBER,
-    RAW,
-    REASONS,
-    FileFormatError,
-    parse_delimited,
-    rejects_frame,
-)
+from transforms.canonical import canonical_events
+from transforms.formats import registry
+from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import Layout, date_partition, hour_partition
 from warehouse.storage import remove, write_parquet
-
-FORMATS = ("auto", "csv", "tsv")
-DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
 class AccountingError(RuntimeError):
@@ -47,6 +38,7 @@ class FileOutcome:
     rows_quarantined: int = 0
     hours: int = 0
     reason: str = ""
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -104,21 +96,6 @@ def _decompress(data: bytes) -> bytes:
         raise FileFormatError(f"gzip data is truncated or corrupt ({exc})") from None
 
 
-def detect_format(data: bytes) -> str:
-    """The format of a file from its first line, where that is unambiguous."""
-    first = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    if not first.strip():
-        raise FileFormatError("file is empty: no header line to detect the format from")
-    if "\t" in first and "," not in first:
-        return "tsv"
-    if "," in first:
-        return "csv"
-    raise FileFormatError(
-        f"could not detect the format from the first line {first[:120]!r}; "
-        f"expected a csv or tsv header (use --format to name it)"
-    )
-
-
 def ingest_file(
     path: Path,
     *,
@@ -130,8 +107,10 @@ def ingest_file(
     force: bool = False,
 ) -> FileOutcome:
     """Ingests one landing file once; a changed file replaces exactly its own fragments."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
+    if fmt != "auto" and fmt not in registry.FORMATS:
+        raise ValueError(
+            f"unknown format '{fmt}'; expected auto or one of {', '.join(registry.FORMATS)}"
+        )
     path = path.resolve()
     catalog = catalog_for(settings.catalog_url)
     data = path.read_bytes()
@@ -141,19 +120,21 @@ def ingest_file(
 
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
     chosen = fmt
+    notes: tuple[str, ...] = ()
     try:
         text = _decompress(data)
-        chosen = detect_format(text) if fmt == "auto" else fmt
-        parsed = parse_delimited(text, delimiter=DELIMITERS[chosen])
-        result = api_csv_events(parsed, source=source, as_of=ingested_at)
-        events = result.events
-        rejects = pd.concat([parsed.rejects, result.rejects], ignore_index=True)
-        records_read = parsed.records_read
+        chosen = registry.detect(text) if fmt == "auto" else fmt
+        parsed = registry.parse(text, chosen)
+        known = catalog.known_endpoints(source)
+        result = canonical_events(parsed, source=source, as_of=ingested_at, known_endpoints=known)
+        catalog.add_endpoints(source, result.new_endpoints)
+        events, rejects, records_read = result.events, result.rejects, parsed.records_read
+        notes = (f"format {chosen}" + (" (detected)" if fmt == "auto" else ""), *result.notes)
         reason = ""
     except FileFormatError as exc:
         first_line = data[:1000].split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
         events = empty_frame(Request).assign(**{LINE_NUMBER: pd.array([], dtype="Int64")})
-        rejects = rejects_frame([(0, first_line, str(exc))])
+        rejects = rejects_frame([0], [first_line], [str(exc)])
         records_read = 1  # the file counts as one record that could not be read
         reason = str(exc)
 
@@ -217,4 +198,5 @@ def ingest_file(
         rows_quarantined=len(rejects),
         hours=sum(1 for f in fragments if f.table_name == "requests"),
         reason=reason,
+        notes=notes,
     )

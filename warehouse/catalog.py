@@ -77,6 +77,15 @@ dirty_hours = sa.Table(
 )
 
 
+endpoints = sa.Table(
+    "endpoints",
+    metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("endpoint", sa.Text, primary_key=True),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class FileRecord:
     """One landing file as ingested: its identity and its accounting."""
@@ -177,9 +186,7 @@ class Catalog:
             )
             conn.execute(sa.delete(fragments).where(fragments.c.file_id == record.file_id))
             conn.execute(sa.delete(files).where(files.c.file_id == record.file_id))
-            conn.execute(
-                files.insert().values(**record.__dict__, ingested_at=now(), run_id=run_id)
-            )
+            conn.execute(files.insert().values(**record.__dict__, ingested_at=now(), run_id=run_id))
             if new_fragments:
                 conn.execute(
                     fragments.insert(),
@@ -214,6 +221,33 @@ class Catalog:
                 .order_by(fragments.c.path)
             )
             return [r[0] for r in rows]
+
+    # endpoints -------------------------------------------------------------------------------
+    def known_endpoints(self, source: str) -> frozenset[str]:
+        """The endpoints a source has been admitted with (its cardinality budget)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(endpoints.c.endpoint).where(endpoints.c.source == source))
+            return frozenset(r[0] for r in rows)
+
+    def add_endpoints(self, source: str, names: Iterable[str]) -> None:
+        names = sorted(set(names))
+        if not names:
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            existing = set(
+                conn.execute(
+                    sa.select(endpoints.c.endpoint)
+                    .where(endpoints.c.source == source)
+                    .where(endpoints.c.endpoint.in_(names))
+                ).scalars()
+            )
+            fresh = [n for n in names if n not in existing]
+            if fresh:
+                seen = now()
+                conn.execute(
+                    endpoints.insert(),
+                    [{"source": source, "endpoint": n, "first_seen": seen} for n in fresh],
+                )
 
     # dirty hours ---------------------------------------------------------------------------
     def _mark_dirty(self, conn: sa.Connection, hours: set[str]) -> None:

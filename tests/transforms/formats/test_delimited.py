@@ -1,0 +1,125 @@
+import pandas as pd
+import pytest
+
+from transforms.formats.base import FileFormatError
+from transforms.formats.delimited import Column, parse_delimited
+
+API = b"timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
+GOOD = b"2026-11-01T10:00:00Z,/a,1.5,200,u1,shop,eu\n"
+
+
+def test_api_layout_given_expected():
+    parsed = parse_delimited(API + GOOD + b"\n" + b"2026-11-01T12:00:00+02:00,/b,-,503,,,\n")
+    assert parsed.records_read == 2 and parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["line_number"].tolist() == [2, 4]
+    assert rows["raw"].tolist() == [
+        "2026-11-01T10:00:00Z,/a,1.5,200,u1,shop,eu",
+        "2026-11-01T12:00:00+02:00,/b,-,503,,,",
+    ]
+    assert rows["ts"].tolist() == [pd.Timestamp("2026-11-01T10:00Z")] * 2  # offset applied
+    assert rows["path"].tolist() == ["/a", "/b"]
+    assert rows["latency_ms"].iloc[0] == 1.5 and pd.isna(
+        rows["latency_ms"].iloc[1]
+    )  # '-' = not logged
+    assert rows["status_code"].tolist() == [200, 503]
+    assert pd.isna(rows["user_id"].iloc[1]) and pd.isna(rows["service"].iloc[1])
+    assert "api layout" in parsed.notes[0]
+
+
+def test_document_api_layout_is_recognised_from_its_header():
+    header = b"request_id,api_name,TIMESTAMP,latency_ms,status_Code,document_type,region,device_type,error_reason\n"
+    line = b"r1,/documents/upload,2026-11-01 10:00:00,250,500,pdf,eu-west-1,mobile,timeout\n"
+    parsed = parse_delimited(header + line)
+    row = parsed.candidates.iloc[0]
+    assert row["path"] == "/documents/upload" and row["latency_ms"] == 250.0
+    assert (
+        row["status_code"] == 500
+        and row["device_type"] == "mobile"
+        and row["error_reason"] == "timeout"
+    )
+    assert row["ts"] == pd.Timestamp("2026-11-01T10:00Z")  # naive times are UTC
+    assert "document-api layout" in parsed.notes[0]
+
+
+def test_configured_mapping_with_units():
+    mapping = {"ts": Column("when"), "path": Column("url"), "latency_ms": Column("secs", "s")}
+    parsed = parse_delimited(b"when,url,secs\n1762000000,/x,0.25\n", mapping=mapping)
+    row = parsed.candidates.iloc[0]
+    assert row["latency_ms"] == 250.0
+    assert row["ts"] == pd.Timestamp(1762000000, unit="s", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1762000000", pd.Timestamp(1762000000, unit="s", tz="UTC")),
+        ("1762000000123", pd.Timestamp(1762000000123, unit="ms", tz="UTC")),
+        ("2026-11-01T10:00:00.250Z", pd.Timestamp("2026-11-01T10:00:00.250Z")),
+        ("2026-11-01T10:00:00-05:00", pd.Timestamp("2026-11-01T15:00:00Z")),
+    ],
+)
+def test_timestamps_in_every_usual_form(value, expected):
+    parsed = parse_delimited(API + f"{value},/a,1,200,u,s,r\n".encode())
+    assert parsed.candidates["ts"].iloc[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"2026-11-01T10:00:00Z,/a,1,200", "expected 7 fields (','-separated), found 4"),
+        (b"2026-11-01T10:00:00Z,/a,1,200,u,s,r,extra", "found 8"),
+        (b"2026-11-01T10:00:00Z;/a;1;200;u;s;r", "found 1"),
+        (b"2026-11-01T10:00:00Z,/\xff,1,200,u,s,r", "not valid UTF-8"),
+        (b"2026-11-01T10:00:00Z,/\x00,1,200,u,s,r", "NUL bytes"),
+        (API.strip(), "repeated header (first header on line 1)"),
+        (b'2026-11-01T10:00:00Z,"/a,1,200,u,s,r', "malformed quoting"),
+        (b"2026-11-01T10:00:00Z,/a,abc,200,u,s,r", "response_time_ms: 'abc' is not a number"),
+        (
+            b"2026-11-01T10:00:00Z,/a,1,20x,u,s,r",
+            "status_code: '20x' is not an integer status code",
+        ),
+        (b"2026-11-01T10:00:00Z,/a,1,200.5,u,s,r", "status_code: '200.5' is not an integer"),
+        (b"yesterday,/a,1,200,u,s,r", "timestamp: 'yesterday' is not a timestamp"),
+    ],
+)
+def test_bad_lines_are_rejected_with_their_reason(line, reason):
+    parsed = parse_delimited(API + GOOD + line + b"\n" + GOOD)
+    assert parsed.records_read == 3
+    assert parsed.candidates["line_number"].tolist() == [2, 4]
+    assert parsed.rejects["line_number"].tolist() == [3]
+    assert reason in parsed.rejects["reasons"].iloc[0]
+
+
+def test_quoted_fields_with_delimiters_are_parsed():
+    parsed = parse_delimited(API + b'2026-11-01T10:00:00Z,"/a,b",1,200,u,"shop, eu",r\n')
+    assert parsed.candidates["path"].iloc[0] == "/a,b"
+    assert parsed.candidates["service"].iloc[0] == "shop, eu"
+
+
+def test_bom_crlf_and_tabs():
+    parsed = parse_delimited(
+        b"\xef\xbb\xbf" + API.replace(b"\n", b"\r\n") + GOOD.replace(b"\n", b"\r\n")
+    )
+    assert parsed.candidates["region"].tolist() == ["eu"]
+    tsv = parse_delimited(API.replace(b",", b"\t") + GOOD.replace(b",", b"\t"), delimiter="\t")
+    assert tsv.candidates["path"].tolist() == ["/a"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "file is empty"),
+        (b"\n\n", "file is empty"),
+        (b"when,where\n1,2\n", "matches no known layout"),
+        (b"a,\xff\n1,2\n", "line 1: header is not valid UTF-8"),
+    ],
+)
+def test_file_errors(data, message):
+    with pytest.raises(FileFormatError, match=message):
+        parse_delimited(data)
+
+
+def test_header_only_has_no_records():
+    parsed = parse_delimited(API)
+    assert parsed.records_read == 0 and parsed.candidates.empty and parsed.rejects.empty

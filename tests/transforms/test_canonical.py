@@ -1,0 +1,72 @@
+import pandas as pd
+import pytest
+
+from schemas.requests import Request
+from transforms.canonical import EndpointRules, canonical_events, cap_endpoints
+from transforms.formats.delimited import parse_delimited
+
+AS_OF = pd.Timestamp("2026-11-02T00:00:00Z")
+HEADER = b"timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
+
+
+def events_of(body: bytes, **kwargs):
+    return canonical_events(parse_delimited(HEADER + body), source="api", as_of=AS_OF, **kwargs)
+
+
+def test_valid_line_becomes_a_canonical_event():
+    result = events_of(
+        b"2026-11-01T10:00:01.500Z,/api/v1/orders/123?x=1,12.5,200,u1,checkout,eu-west-1\n"
+    )
+    assert result.rejects.empty
+    row = result.events.iloc[0]
+    assert row["endpoint"] == "/api/v1/orders/{id}" and row["path"] == "/api/v1/orders/123?x=1"
+    assert row["source"] == "api" and row["line_number"] == 2
+    assert pd.isna(row["method"]) and pd.isna(row["bytes_sent"]) and pd.isna(row["level"])
+    assert list(result.events.columns) == [*Request.to_schema().columns, "line_number"]
+    assert result.new_endpoints == ("/api/v1/orders/{id}",)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"2026-11-01T10:00:00Z,/a,-3,200,u,s,r", "latency_ms: expected >= 0"),
+        (b"2026-11-01T10:00:00Z,/a,3,999,u,s,r", "status_code: expected <= 599"),
+        (b"2026-11-01T10:00:00Z,/a,3,70000,u,s,r", "status_code: expected <= 599"),
+        (b"2036-11-01T10:00:00Z,/a,1,200,u,s,r", "is in the future"),
+        (b"1999-12-31T10:00:00Z,/a,1,200,u,s,r", "ts: expected >= 2000-01-01"),
+        (b"-,/a,1,200,u,s,r", "ts: missing"),
+        (b"2026-11-01T10:00:00Z,,1,200,u,s,r", "endpoint: missing"),
+        (b"2026-11-01T10:00:00Z,/a,100000000,200,u,s,r", "latency_ms: expected < 86400000"),
+    ],
+)
+def test_rule_breaking_records_are_rejected_with_their_reason(line, reason):
+    result = events_of(b"2026-11-01T10:00:00Z,/ok,1,200,u,s,r\n" + line + b"\n")
+    assert len(result.events) == 1
+    assert result.rejects["line_number"].tolist() == [3]
+    assert result.rejects["raw"].iloc[0] == line.decode()
+    assert reason in result.rejects["reasons"].iloc[0]
+
+
+def test_every_reason_is_kept():
+    reasons = events_of(b"2026-11-01T10:00:00Z,/a,-3,999,u,s,r\n").rejects["reasons"].iloc[0]
+    assert "latency_ms" in reasons and "status_code" in reasons
+
+
+def test_user_rules_apply_after_built_in_folding():
+    rules = EndpointRules(rules=((r"^/v\d+/", "/"),))
+    result = events_of(b"2026-11-01T10:00:00Z,/v2/users/42,1,200,u,s,r\n", rules=rules)
+    assert result.events["endpoint"].tolist() == ["/users/{id}"]
+
+
+def test_cardinality_cap_admits_frequent_endpoints_and_folds_rare_ones():
+    endpoints = pd.Series(["/a", "/b", "/b", "/c", "/c", "/c", "/known"], dtype="str")
+    capped, admitted, folded = cap_endpoints(endpoints, frozenset({"/known"}), cap=3)
+    assert admitted == ("/c", "/b") and folded == ("/a",)
+    assert capped.tolist() == ["{other}", "/b", "/b", "/c", "/c", "/c", "/known"]
+
+
+def test_cap_is_reported_in_notes():
+    body = b"".join(f"2026-11-01T10:00:00Z,/e{i},1,200,u,s,r\n".encode() for i in range(4))
+    result = events_of(body, rules=EndpointRules(max_endpoints=2))
+    assert sorted(result.events["endpoint"].unique()) == ["/e0", "/e1", "{other}"]
+    assert any("endpoint cap of 2 reached" in note for note in result.notes)

@@ -1,0 +1,129 @@
+"""From a parser's typed candidates to canonical `requests` events: source, endpoint
+normalisation, the cardinality cap, and the rules every event must meet."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from schemas.requests import Request
+from transforms.endpoints import normalise_endpoints
+from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW, REASONS, Parsed
+from transforms.validate import merge_reasons, schema_reasons
+
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+OTHER_ENDPOINT = "{other}"
+
+
+@dataclass(frozen=True)
+class EndpointRules:
+    """User rules (regex -> replacement, applied in order after the built-in folding) and the
+    number of distinct endpoints a source may have before rare new ones fold into {other}."""
+
+    rules: tuple[tuple[str, str], ...] = ()
+    max_endpoints: int = 500
+
+
+@dataclass(frozen=True)
+class Events:
+    """Valid canonical events and the records that failed, with every reason."""
+
+    events: pd.DataFrame  # Request columns + line_number
+    rejects: pd.DataFrame  # line_number, raw, reasons
+    new_endpoints: tuple[str, ...] = ()  # endpoints this file admitted for its source
+    notes: tuple[str, ...] = field(default=())
+
+
+def endpoints_of(paths: pd.Series, rules: EndpointRules) -> pd.Series:
+    endpoints = normalise_endpoints(paths)
+    for pattern, replacement in rules.rules:
+        endpoints = endpoints.str.replace(re.compile(pattern), replacement, regex=True)
+    return endpoints
+
+
+def cap_endpoints(
+    endpoints: pd.Series, known: frozenset[str], cap: int
+) -> tuple[pd.Series, tuple[str, ...], tuple[str, ...]]:
+    """Admits new endpoints, most frequent first, while the source has fewer than `cap`; the
+    rest become {other}. Returns (endpoints, admitted, folded)."""
+    counts = endpoints[~endpoints.isin(known) & endpoints.notna()].value_counts(sort=False)
+    if counts.empty:
+        return endpoints, (), ()
+    ranked = counts.sort_index().sort_values(ascending=False, kind="stable")
+    room = max(cap - len(known), 0)
+    admitted = tuple(ranked.index[:room])
+    folded = tuple(ranked.index[room:])
+    if folded:
+        endpoints = endpoints.where(~endpoints.isin(folded), OTHER_ENDPOINT)
+    return endpoints, admitted, folded
+
+
+def canonical_events(
+    parsed: Parsed,
+    *,
+    source: str,
+    as_of: pd.Timestamp,
+    rules: EndpointRules | None = None,
+    known_endpoints: frozenset[str] = frozenset(),
+) -> Events:
+    """Canonical events from candidates; `as_of` bounds future timestamps (now + 1 day)."""
+    rules = rules or EndpointRules()
+    candidates = parsed.candidates
+    index = candidates.index
+    columns = {}
+    for name in Request.to_schema().columns:
+        if name == "source":
+            columns[name] = pd.Series(source, index=index, dtype="str")
+        elif name == "endpoint":
+            paths = (
+                candidates["path"]
+                if "path" in candidates
+                else pd.Series(pd.NA, index=index, dtype="str")
+            )
+            columns[name] = endpoints_of(paths.astype("str"), rules)
+        elif name in candidates:
+            columns[name] = candidates[name]
+        else:
+            columns[name] = pd.Series(pd.NA, index=index, dtype=CANDIDATE_TYPES[name])
+    frame = pd.DataFrame(columns, index=index)
+
+    latest = pd.Timestamp(as_of).tz_convert("UTC") + FUTURE_TOLERANCE
+    future = frame["ts"] > latest
+    timing = pd.Series(
+        "ts: "
+        + frame.loc[future, "ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        + f" is in the future (after {latest:%Y-%m-%dT%H:%M}Z, now + 1 day)",
+        dtype="str",
+    )
+    reasons = merge_reasons(timing, schema_reasons(frame, Request))
+    bad = frame.index.isin(reasons.index)
+
+    kept = frame.loc[~bad]
+    endpoints, admitted, folded = cap_endpoints(
+        kept["endpoint"], known_endpoints, rules.max_endpoints
+    )
+    kept = kept.assign(endpoint=endpoints)
+    notes = list(parsed.notes)
+    if folded:
+        notes.append(
+            f"endpoint cap of {rules.max_endpoints} reached for source '{source}': "
+            f"{len(folded)} rare endpoints folded into {OTHER_ENDPOINT} (e.g. {', '.join(folded[:3])})"
+        )
+    events = Request.validate(kept)
+    events[LINE_NUMBER] = candidates.loc[~bad, LINE_NUMBER]
+    rejects = pd.DataFrame(
+        {
+            LINE_NUMBER: candidates.loc[bad, LINE_NUMBER],
+            RAW: candidates.loc[bad, RAW],
+            REASONS: reasons.reindex(frame.index[bad]).astype("str"),
+        }
+    )
+    all_rejects = pd.concat([parsed.rejects, rejects], ignore_index=True)
+    return Events(
+        events=events.reset_index(drop=True),
+        rejects=all_rejects.sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True),
+        new_endpoints=admitted,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,80 @@
+"""Every format by name, and detection of a file's format from its first line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from transforms.formats import delimited
+from transforms.formats.base import FileFormatError, Parsed, split_lines
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    parse: Callable[..., Parsed]  # parse(data: bytes, **options) -> Parsed
+    looks_like: Callable[[str], bool]  # first non-blank line -> is this format?
+    description: str
+
+
+def _looks_delimited(delimiter: str) -> Callable[[str], bool]:
+    other = "\t" if delimiter == "," else ","
+
+    def looks_like(line: str) -> bool:
+        # a header line: more of this delimiter than of the other one
+        return line.count(delimiter) >= 1 and line.count(other) < line.count(delimiter)
+
+    return looks_like
+
+
+FORMATS: dict[str, Format] = {
+    "csv": Format(
+        "csv",
+        lambda data, **o: delimited.parse_delimited(data, delimiter=",", format="csv", **o),
+        _looks_delimited(","),
+        "comma-separated with a header",
+    ),
+    "tsv": Format(
+        "tsv",
+        lambda data, **o: delimited.parse_delimited(data, delimiter="\t", format="tsv", **o),
+        _looks_delimited("\t"),
+        "tab-separated with a header",
+    ),
+}
+
+
+def register(fmt: Format) -> None:
+    FORMATS[fmt.name] = fmt
+
+
+def detect(data: bytes) -> str:
+    """The one format whose pattern the first non-blank line matches."""
+    lines = split_lines(data[: 64 * 1024])
+    if not len(lines.texts):
+        if len(lines.rejects):
+            raise FileFormatError(
+                f"line {lines.rejects.iloc[0]['line_number']}: {lines.rejects.iloc[0]['reasons']};"
+                " cannot detect the format"
+            )
+        raise FileFormatError("file is empty: no line to detect the format from")
+    first = lines.texts.iloc[0]
+    matches = [f.name for f in FORMATS.values() if f.looks_like(first)]
+    if len(matches) == 1:
+        return matches[0]
+    shown = first[:120]
+    if not matches:
+        raise FileFormatError(
+            f"line {lines.numbers[0]}: could not detect the format of {shown!r}; expected one of "
+            f"{', '.join(FORMATS)} (name it with --format)"
+        )
+    raise FileFormatError(
+        f"line {lines.numbers[0]}: ambiguous format, {shown!r} could be {' or '.join(matches)} "
+        "(name it with --format)"
+    )
+
+
+def parse(data: bytes, fmt: str, **options: Any) -> Parsed:
+    if fmt not in FORMATS:
+        raise FileFormatError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
+    return FORMATS[fmt].parse(data, **options)
