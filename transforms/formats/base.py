@@ -41,6 +41,16 @@ class Parsed:
     notes: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class Format:
+    """A named format: how to parse a file and how to recognise its first line."""
+
+    name: str
+    parse: Callable[..., Parsed]  # parse(data: bytes, **options) -> Parsed
+    looks_like: Callable[[str], bool]  # first non-blank line -> is this format?
+    description: str
+
+
 def rejects_frame(numbers=(), raws=(), reasons=()) -> pd.DataFrame:
     return pd.DataFrame(
         {

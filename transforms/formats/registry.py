@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from transforms.formats import delimited
-from transforms.formats.base import FileFormatError, Parsed, split_lines
-
-
-@dataclass(frozen=True)
-class Format:
-    name: str
-    parse: Callable[..., Parsed]  # parse(data: bytes, **options) -> Parsed
-    looks_like: Callable[[str], bool]  # first non-blank line -> is this format?
-    description: str
+from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 
 
 def _looks_delimited(delimiter: str) -> Callable[[str], bool]:
