@@ -18,7 +18,10 @@ class Request(pa.DataFrameModel):
     source: Series[str] = pa.Field(description="name of the log source the file came from")
     service: Series[str] = pa.Field(nullable=True, description="service that served the request")
     method: Series[str] = pa.Field(nullable=True, description="HTTP method")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint (ids folded to {id})")
+    endpoint: Series[str] = pa.Field(
+        nullable=True,
+        description="normalised endpoint (ids folded to {id}); null only for service-log events",
+    )
     path: Series[str] = pa.Field(nullable=True, description="path as logged")
     status_code: Series[pd.Int16Dtype] = pa.Field(
         ge=100, le=599, nullable=True, description="HTTP status code"
@@ -38,6 +41,12 @@ class Request(pa.DataFrameModel):
     class Config:
         strict = True
         coerce = True
+
+    @pa.dataframe_check
+    @classmethod
+    def request_or_log_event(cls, df) -> Series[bool]:
+        """A request names its endpoint; only a service-log event (with a level) may not."""
+        return df["endpoint"].notna() | df["level"].notna()
 
 
 class Quarantine(pa.DataFrameModel):

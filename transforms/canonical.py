@@ -86,7 +86,7 @@ def canonical_events(
         elif name in candidates:
             columns[name] = candidates[name]
         else:
-            columns[name] = pd.Series(pd.NA, index=index, dtype=CANDIDATE_TYPES[name])
+            columns[name] = pd.Series(index=index, dtype=CANDIDATE_TYPES[name])
     frame = pd.DataFrame(columns, index=index)
 
     latest = pd.Timestamp(as_of).tz_convert("UTC") + FUTURE_TOLERANCE
@@ -97,7 +97,13 @@ def canonical_events(
         + f" is in the future (after {latest:%Y-%m-%dT%H:%M}Z, now + 1 day)",
         dtype="str",
     )
-    reasons = merge_reasons(timing, schema_reasons(frame, Request))
+    no_endpoint = frame["endpoint"].isna() & frame["level"].isna()
+    unnamed = pd.Series(
+        "endpoint: missing (a request needs a path or endpoint)",
+        index=frame.index[no_endpoint],
+        dtype="str",
+    )
+    reasons = merge_reasons(timing, unnamed, schema_reasons(frame.loc[~no_endpoint], Request))
     bad = frame.index.isin(reasons.index)
 
     kept = frame.loc[~bad]

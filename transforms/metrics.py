@@ -12,13 +12,15 @@ PERCENTILES = {EH.latency_p50_ms: 0.50, EH.latency_p95_ms: 0.95, EH.latency_p99_
 
 
 def endpoint_hourly(requests: pd.DataFrame, *, slow_threshold_ms: float = 1000.0) -> pd.DataFrame:
-    """One row per (hour_start, service, endpoint) with at least one request.
+    """One row per (hour_start, service, endpoint) with at least one request (an event with
+    an endpoint; service-log events without one are not requests).
 
     `error_rate` counts status >= 400 over all requests; percentiles interpolate linearly
     between order statistics (DuckDB `quantile_cont`) over requests that logged a latency;
     `slow_rate` is the share of those slower than `slow_threshold_ms` (strictly greater).
     """
     columns = list(EH.to_schema().columns)
+    requests = requests[requests[R.endpoint].notna()]  # service-log events are not requests
     if requests.empty:
         return EH.validate(pd.DataFrame({c: [] for c in columns}))
     frame = pd.DataFrame(

@@ -3,6 +3,7 @@ import pytest
 
 from schemas.requests import Request
 from transforms.canonical import EndpointRules, canonical_events, cap_endpoints
+from transforms.formats.base import Parsed, rejects_frame
 from transforms.formats.delimited import parse_delimited
 
 AS_OF = pd.Timestamp("2026-11-02T00:00:00Z")
@@ -70,3 +71,23 @@ def test_cap_is_reported_in_notes():
     result = events_of(body, rules=EndpointRules(max_endpoints=2))
     assert sorted(result.events["endpoint"].unique()) == ["/e0", "/e1", "{other}"]
     assert any("endpoint cap of 2 reached" in note for note in result.notes)
+
+
+def test_service_log_events_may_lack_an_endpoint_but_requests_may_not():
+    candidates = pd.DataFrame(
+        {
+            "ts": pd.Series([pd.Timestamp("2026-11-01T10:00Z")] * 2, dtype="datetime64[us, UTC]"),
+            "level": pd.Series(["ERROR", None], dtype="str"),
+            "message": pd.Series(["charge failed", None], dtype="str"),
+            "status_code": pd.array([None, 200], dtype="Int16"),
+            "line_number": pd.array([1, 2], dtype="Int64"),
+            "raw": pd.Series(["a", "b"], dtype="str"),
+        }
+    )
+    parsed = Parsed(candidates=candidates, rejects=rejects_frame(), records_read=2, format="test")
+    result = canonical_events(parsed, source="svc", as_of=AS_OF)
+    assert result.events["level"].tolist() == ["ERROR"]
+    assert pd.isna(result.events["endpoint"].iloc[0])
+    assert result.rejects["reasons"].tolist() == [
+        "endpoint: missing (a request needs a path or endpoint)"
+    ]

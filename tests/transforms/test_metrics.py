@@ -54,6 +54,12 @@ def test_one_row_per_hour_service_endpoint_given_expected():
     assert len(out) == 4
 
 
+def test_events_without_an_endpoint_are_not_requests():
+    req = requests_frame([(1, "shop", "/a", 200, 10.0), (2, "shop", None, None, None)])
+    out = endpoint_hourly(req)
+    assert out["endpoint"].tolist() == ["/a"] and out["requests"].tolist() == [1]
+
+
 def test_empty_input_gives_empty_table_with_columns():
     out = endpoint_hourly(requests_frame([]).iloc[0:0])
     assert out.empty and "latency_p95_ms" in out.columns
