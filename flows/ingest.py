@@ -14,7 +14,7 @@ import pandas as pd
 from flows.settings import Settings
 from schemas._types import empty_frame
 from schemas.requests import Quarantine, Request
-from transforms.canonical import canonical_events
+from transforms.canonical import EndpointRules, canonical_events
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
 from warehouse.catalog import Catalog, FileRecord, Fragment
@@ -33,6 +33,7 @@ class FileOutcome:
     path: str
     status: str  # ingested | skipped | rejected
     format: str
+    source: str = ""
     records_read: int = 0
     rows_kept: int = 0
     rows_quarantined: int = 0
@@ -100,13 +101,20 @@ def ingest_file(
     path: Path,
     *,
     settings: Settings,
-    source: str,
+    source: str | None = None,
     fmt: str = "auto",
     run_id: str | None = None,
     as_of: pd.Timestamp,
     force: bool = False,
 ) -> FileOutcome:
-    """Ingests one landing file once; a changed file replaces exactly its own fragments."""
+    """Ingests one landing file once; a changed file replaces exactly its own fragments.
+
+    The file's source is `source` if named, else the configured source whose paths match it;
+    its format is `fmt` unless that is auto, then the source's format, then detection."""
+    config = settings.source_named(source) if source else settings.source_for(path)
+    source = config.name
+    if fmt == "auto":
+        fmt = config.format
     if fmt != "auto" and fmt not in registry.FORMATS:
         raise ValueError(
             f"unknown format '{fmt}'; expected auto or one of {', '.join(registry.FORMATS)}"
@@ -116,7 +124,7 @@ def ingest_file(
     data = path.read_bytes()
     size, sha = len(data), hashlib.sha256(data).hexdigest()
     if not force and catalog.is_ingested(str(path), size, sha):
-        return FileOutcome(path=str(path), status="skipped", format=fmt)
+        return FileOutcome(path=str(path), status="skipped", format=fmt, source=source)
 
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
     chosen = fmt
@@ -124,9 +132,14 @@ def ingest_file(
     try:
         text = _decompress(data)
         chosen = registry.detect(text) if fmt == "auto" else fmt
-        parsed = registry.parse(text, chosen)
-        known = catalog.known_endpoints(source)
-        result = canonical_events(parsed, source=source, as_of=ingested_at, known_endpoints=known)
+        parsed = registry.parse(text, chosen, mapping=config.mapping or None)
+        result = canonical_events(
+            parsed,
+            source=source,
+            as_of=ingested_at,
+            rules=EndpointRules(config.endpoint_rules, config.max_endpoints),
+            known_endpoints=catalog.known_endpoints(source),
+        )
         catalog.add_endpoints(source, result.new_endpoints)
         events, rejects, records_read = result.events, result.rejects, parsed.records_read
         notes = (f"format {chosen}" + (" (detected)" if fmt == "auto" else ""), *result.notes)
@@ -193,6 +206,7 @@ def ingest_file(
         path=str(path),
         status="rejected" if reason else "ingested",
         format=chosen,
+        source=source,
         records_read=records_read,
         rows_kept=len(events),
         rows_quarantined=len(rejects),

@@ -38,7 +38,12 @@ ANOMALIES_KEY = "logcast-anomalies"
     cache_policy=NO_CACHE,
 )
 def ingest_file_task(
-    path: str, settings: Settings, source: str, fmt: str, run_id: str | None, as_of: datetime
+    path: str,
+    settings: Settings,
+    source: str | None,
+    fmt: str,
+    run_id: str | None,
+    as_of: datetime,
 ) -> dict[str, Any]:
     outcome = ingest_file(
         Path(path),
@@ -87,7 +92,7 @@ def _utc_day(day: date | datetime | str) -> pd.Timestamp:
 
 
 def _ingest(
-    paths: list[Path], settings: Settings, run_id: str | None, *, source: str, fmt: str
+    paths: list[Path], settings: Settings, run_id: str | None, *, source: str | None, fmt: str
 ) -> dict[str, Any]:
     as_of = _now().to_pydatetime()
     # Unchanged files are skipped here, so a run creates tasks only for real work.
@@ -102,6 +107,7 @@ def _ingest(
     for o in rejected:
         logger.warning("rejected %s: %s", o.path, o.reason)
     return {
+        "too_bad": _too_bad(outcomes, settings),
         "ingested": sum(o.status == "ingested" for o in outcomes),
         "skipped": sum(o.status == "skipped" for o in outcomes),
         "rejected": len(rejected),
@@ -110,6 +116,39 @@ def _ingest(
         "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
         "rejected_files": [{"path": o.path, "reason": o.reason} for o in rejected],
     }
+
+
+def _too_bad(outcomes: list[FileOutcome], settings: Settings) -> list[str]:
+    """One sentence per source whose quarantined share this run exceeds its max_bad_fraction."""
+    by_source: dict[str, list[FileOutcome]] = {}
+    for outcome in outcomes:
+        if outcome.status != "skipped":
+            by_source.setdefault(outcome.source, []).append(outcome)
+    messages = []
+    for source, done in sorted(by_source.items()):
+        limit = settings.source_named(source).max_bad_fraction
+        read = sum(o.records_read for o in done)
+        bad = sum(o.rows_quarantined for o in done)
+        if read and bad / read > limit:
+            worst = max(done, key=lambda o: o.rows_quarantined / max(o.records_read, 1))
+            messages.append(
+                f"source '{source}': {bad:,} of {read:,} records quarantined ({bad / read:.1%}), "
+                f"above its max_bad_fraction of {limit:.1%}; worst file {worst.path} "
+                f"({worst.rows_quarantined:,} of {worst.records_read:,}"
+                + (f": {worst.reason}" if worst.reason else "")
+                + ")"
+            )
+    return messages
+
+
+class BadInputError(RuntimeError):
+    """A source quarantined more than it may; the data is kept and quarantined all the same."""
+
+
+def _fail_if_too_bad(summary: dict[str, Any]) -> None:
+    messages = summary["files"]["too_bad"]
+    if messages:
+        raise BadInputError("; ".join(messages))
 
 
 def _by_day(hours: list[pd.Timestamp]) -> dict[pd.Timestamp, list[pd.Timestamp]]:
@@ -199,14 +238,13 @@ def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
         files = [Path(p) for p in paths] if paths else landing_files(settings.landing_dir)
         summary: dict[str, Any] = {
-            "files": _ingest(
-                files, settings, run_id, source=source or settings.default_source, fmt=fmt
-            )
+            "files": _ingest(files, settings, run_id, source=source, fmt=fmt)
         }
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
         refresh_database(settings.warehouse_dir, settings.duckdb_path)
+        _fail_if_too_bad(summary)
         return summary
 
     return _run("logcast-ingest", {"paths": paths, "fmt": fmt, "source": source}, body)
@@ -225,9 +263,7 @@ def hourly(hour: datetime | None = None) -> dict:
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
         summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d %H}:00 UTC"}
         files = landing_files(settings.landing_dir)
-        summary["files"] = _ingest(
-            files, settings, run_id, source=settings.default_source, fmt="auto"
-        )
+        summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
@@ -244,6 +280,7 @@ def hourly(hour: datetime | None = None) -> dict:
             target,
             target + pd.Timedelta(hours=1),
         )
+        _fail_if_too_bad(summary)
         return summary
 
     return _run("logcast-hourly", {"hour": target.isoformat()}, body)
@@ -264,9 +301,7 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
             "window": f"{first:%Y-%m-%d} to {stop - pd.Timedelta(days=1):%Y-%m-%d} UTC"
         }
         files = landing_files(settings.landing_dir)
-        summary["files"] = _ingest(
-            files, settings, run_id, source=settings.default_source, fmt="auto"
-        )
+        summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
         # Every hour of the range, plus whatever else new files touched.
         dirty = set(catalog_for(settings.catalog_url).dirty_hours()) | set(hours)
         summary["hours_rebuilt"] = len(dirty)
@@ -280,6 +315,7 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
             first,
             stop,
         )
+        _fail_if_too_bad(summary)
         return summary
 
     return _run("logcast-backfill", {"start": str(start), "end": str(end), "force": force}, body)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -14,6 +16,26 @@ from transforms.forecast import ForecastOptions
 
 class SettingsError(ValueError):
     """A setting is missing, unknown or of the wrong type; the message names where it came from."""
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """One log source: which landing files are its own and how to read and judge them."""
+
+    name: str
+    paths: tuple[str, ...] = ("*",)
+    """Glob patterns, relative to the landing folder, of the source's files."""
+    format: str = "auto"
+    mapping: tuple[tuple[str, str, str | None], ...] = ()
+    """(canonical column, file column or dotted JSON path, unit) for csv/tsv/jsonl."""
+    max_bad_fraction: float = 1.0
+    """A run fails when more than this share of the source's records is quarantined."""
+    max_endpoints: int = 500
+    endpoint_rules: tuple[tuple[str, str], ...] = ()
+    """(regex, replacement) applied to endpoints after ids are folded."""
+
+    def matches(self, relative: str) -> bool:
+        return any(fnmatch.fnmatchcase(relative, pattern) for pattern in self.paths)
 
 
 @dataclass(frozen=True)
@@ -29,6 +51,25 @@ class Settings:
     slow_threshold_ms: float = 1000.0
     default_source: str = "api"
     forecast: ForecastOptions = field(default_factory=ForecastOptions)
+    sources: tuple[SourceSettings, ...] = ()
+
+    def source_for(self, path: Path) -> SourceSettings:
+        """The first configured source whose patterns match the file (relative to the landing
+        folder, or by name when outside it); else the default source, format auto."""
+        try:
+            relative = path.resolve().relative_to(self.landing_dir).as_posix()
+        except ValueError:
+            relative = path.name
+        for source in self.sources:
+            if source.matches(relative):
+                return source
+        return SourceSettings(name=self.default_source)
+
+    def source_named(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        return SourceSettings(name=name)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -60,6 +101,7 @@ ENVIRONMENT = {
     "LOGCAST_DEFAULT_SOURCE": ("default_source", str),
 }
 TOP_LEVEL_KEYS = {"home", "landing_dir", "catalog_url", "slow_threshold_ms", "default_source"}
+TABLES = {"forecast", "sources"}
 
 
 def load_settings(
@@ -76,12 +118,12 @@ def load_settings(
 
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key == "forecast":
+        if key in TABLES:
             continue
         if key not in TOP_LEVEL_KEYS:
             raise SettingsError(
                 f"{config_file}: unknown setting '{key}'; expected one of "
-                f"{', '.join(sorted(TOP_LEVEL_KEYS | {'forecast'}))}"
+                f"{', '.join(sorted(TOP_LEVEL_KEYS | TABLES))}"
             )
         values[key] = value
     for variable, (name, kind) in ENVIRONMENT.items():
@@ -96,8 +138,14 @@ def load_settings(
         if name in values:
             values[name] = _convert(values[name], kind, f"{config_file}: {name}")
     forecast = _forecast_options(raw.get("forecast", {}), config_file)
+    sources = _sources(raw.get("sources", {}), config_file)
     return Settings(
-        home=home, landing_dir=landing, catalog_url=catalog_url, forecast=forecast, **values
+        home=home,
+        landing_dir=landing,
+        catalog_url=catalog_url,
+        forecast=forecast,
+        sources=sources,
+        **values,
     )
 
 
@@ -139,3 +187,74 @@ def _forecast_options(table: Mapping[str, Any], config_file: Path) -> ForecastOp
             value = _convert(value, kind, f"{config_file}: forecast.{key}")
         options = replace(options, **{key: value})
     return options
+
+
+SOURCE_KEYS = {
+    "paths",
+    "format",
+    "mapping",
+    "max_bad_fraction",
+    "max_endpoints",
+    "endpoint_rules",
+}
+
+
+def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSettings, ...]:
+    if not isinstance(table, Mapping):
+        raise SettingsError(f"{config_file}: [sources] must be a table of [sources.NAME] tables")
+    sources = []
+    for name, options in table.items():
+        where = f"{config_file}: sources.{name}"
+        if not isinstance(options, Mapping):
+            raise SettingsError(f"{where} must be a table")
+        unknown = set(options) - SOURCE_KEYS
+        if unknown:
+            raise SettingsError(
+                f"{where}: unknown setting '{sorted(unknown)[0]}'; expected one of "
+                f"{', '.join(sorted(SOURCE_KEYS))}"
+            )
+        paths = options.get("paths", ["*"])
+        paths = (paths,) if isinstance(paths, str) else tuple(str(p) for p in paths)
+        mapping = []
+        for column, spec in options.get("mapping", {}).items():
+            if isinstance(spec, str):
+                mapping.append((column, spec, None))
+            elif isinstance(spec, Mapping) and "column" in spec:
+                mapping.append((column, str(spec["column"]), spec.get("unit")))
+            else:
+                raise SettingsError(
+                    f"{where}.mapping.{column}: expected a column name or "
+                    '{ column = "...", unit = "..." }'
+                )
+        rules = []
+        for index, rule in enumerate(options.get("endpoint_rules", [])):
+            if not isinstance(rule, Mapping) or "pattern" not in rule or "replacement" not in rule:
+                raise SettingsError(
+                    f"{where}.endpoint_rules[{index}]: expected {{ pattern = ..., replacement = ... }}"
+                )
+            try:
+                re.compile(rule["pattern"])
+            except re.error as exc:
+                raise SettingsError(
+                    f"{where}.endpoint_rules[{index}]: bad pattern {rule['pattern']!r}: {exc}"
+                ) from None
+            rules.append((str(rule["pattern"]), str(rule["replacement"])))
+        fraction = _convert(
+            options.get("max_bad_fraction", 1.0), float, f"{where}.max_bad_fraction"
+        )
+        if not 0 <= fraction <= 1:
+            raise SettingsError(f"{where}.max_bad_fraction: expected 0..1, got {fraction}")
+        sources.append(
+            SourceSettings(
+                name=str(name),
+                paths=paths,
+                format=str(options.get("format", "auto")),
+                mapping=tuple(mapping),
+                max_bad_fraction=fraction,
+                max_endpoints=_convert(
+                    options.get("max_endpoints", 500), int, f"{where}.max_endpoints"
+                ),
+                endpoint_rules=tuple(rules),
+            )
+        )
+    return tuple(sources)

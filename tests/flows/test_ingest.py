@@ -106,3 +106,35 @@ def test_landing_files_skips_hidden_and_temporary_files(settings):
     write(settings, "sub/a.csv", GOOD)
     write(settings, ".b.csv.tmp", GOOD)
     assert [p.name for p in landing_files(settings.landing_dir)] == ["b.csv", "a.csv"]
+
+
+def test_configured_source_mapping_and_endpoint_rules(tmp_path):
+    config = tmp_path / "logcast.toml"
+    config.write_text(
+        f"""
+home = "{tmp_path / "home"}"
+[sources.legacy]
+paths = ["legacy/*"]
+mapping = {{ ts = "when", path = "url", latency_ms = {{ column = "secs", unit = "s" }}, status_code = "code" }}
+endpoint_rules = [{{ pattern = "^/v[0-9]+/", replacement = "/" }}]
+"""
+    )
+    settings = load_settings(environ={}, config_file=config)
+    path = write(
+        settings,
+        "legacy/x.csv",
+        ["2026-11-01T10:00:00Z,/v2/users/7,0.25,200"],
+        header="when,url,secs,code\n",
+    )
+    outcome = ingest_file(path, settings=settings, as_of=AS_OF)
+    assert outcome.source == "legacy" and outcome.rows_kept == 1
+    row = (
+        ds.dataset(settings.warehouse_dir / "requests", partitioning="hive")
+        .to_table()
+        .to_pylist()[0]
+    )
+    assert (
+        row["endpoint"] == "/users/{id}"
+        and row["latency_ms"] == 250.0
+        and row["source"] == "legacy"
+    )

@@ -5,7 +5,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.generate import generate
-from flows.pipeline import backfill, hourly
+from flows.pipeline import BadInputError, backfill, hourly, ingest
 from flows.settings import load_settings
 from warehouse.catalog import Catalog
 from warehouse.query import query
@@ -95,3 +95,28 @@ def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
     )
     assert scored["hour_start"].tolist() == [pd.Timestamp("2026-11-04T12:00Z")]
     assert catalog.dirty_hours() == []
+
+
+def test_a_source_over_its_bad_fraction_fails_the_run_but_keeps_everything(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "home"))
+    (tmp_path / "logcast.toml").write_text(
+        '[sources.strict]\npaths = ["*.csv"]\nmax_bad_fraction = 0.1\n'
+    )
+    settings = load_settings()
+    settings.landing_dir.mkdir(parents=True)
+    (settings.landing_dir / "a.csv").write_text(
+        "timestamp,endpoint,response_time_ms,status_code,user_id\n"
+        "2026-11-01T10:00:00Z,/a,5,200,u\n"
+        "2026-11-01T10:00:01Z,/a,-5,200,u\n"
+    )
+    with pytest.raises(
+        BadInputError,
+        match=r"source 'strict': 1 of 2 records quarantined \(50.0%\), above its max_bad_fraction of 10.0%",
+    ):
+        ingest()
+    counts = query(
+        settings.warehouse_dir,
+        "SELECT (SELECT count(*) FROM requests) AS kept, (SELECT count(*) FROM quarantine) AS bad",
+    )
+    assert counts.to_dict("records") == [{"kept": 1, "bad": 1}]

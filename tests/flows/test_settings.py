@@ -65,3 +65,46 @@ def test_bad_environment_value_is_named(tmp_path):
 def test_missing_named_config_is_an_error(tmp_path):
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(environ={"LOGCAST_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_sources_choose_files_by_pattern_and_carry_their_rules(tmp_path):
+    config = tmp_path / "logcast.toml"
+    config.write_text(
+        """
+landing_dir = "landing"
+[sources.docs]
+paths = ["docs/*.csv"]
+format = "csv"
+max_bad_fraction = 0.05
+max_endpoints = 50
+mapping = { ts = "when", path = "url", latency_ms = { column = "secs", unit = "s" } }
+endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
+"""
+    )
+    settings = load_settings(environ={}, config_file=config)
+    docs = settings.source_for(tmp_path / "landing" / "docs" / "a.csv")
+    assert docs.name == "docs" and docs.format == "csv" and docs.max_bad_fraction == 0.05
+    assert docs.mapping == (
+        ("ts", "when", None),
+        ("path", "url", None),
+        ("latency_ms", "secs", "s"),
+    )
+    assert docs.endpoint_rules == (("^/v[0-9]+/", "/"),) and docs.max_endpoints == 50
+    other = settings.source_for(tmp_path / "landing" / "api-1.csv")
+    assert other.name == "api" and other.format == "auto" and other.max_bad_fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sources.a]\nformt = 'csv'\n", "sources.a: unknown setting 'formt'"),
+        ("[sources.a]\nmax_bad_fraction = 2\n", "max_bad_fraction: expected 0..1"),
+        ("[sources.a]\nendpoint_rules = [{ pattern = '(' , replacement = 'x' }]\n", "bad pattern"),
+        ("[sources.a]\nmapping = { ts = 3 }\n", "sources.a.mapping.ts: expected a column name"),
+    ],
+)
+def test_bad_source_settings_are_named(tmp_path, text, message):
+    config = tmp_path / "logcast.toml"
+    config.write_text(text)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ={}, config_file=config)

@@ -35,6 +35,14 @@ FORMATS: dict[str, Format] = {
 }
 
 
+def _delimited_mapping(mapping) -> dict[str, delimited.Column]:
+    return {target: delimited.Column(column, unit) for target, column, unit in mapping}
+
+
+MAPPED: dict[str, Callable[[Any], Any]] = {"csv": _delimited_mapping, "tsv": _delimited_mapping}
+"""Formats that take a column mapping, with the conversion from the settings' form."""
+
+
 def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
@@ -65,7 +73,16 @@ def detect(data: bytes) -> str:
     )
 
 
-def parse(data: bytes, fmt: str, **options: Any) -> Parsed:
+def parse(
+    data: bytes, fmt: str, *, mapping: tuple[tuple[str, str, str | None], ...] | None = None
+) -> Parsed:
+    """Parses with the named format; `mapping` is (canonical column, file column or dotted
+    path, unit) for the formats that take one (csv, tsv, jsonl)."""
     if fmt not in FORMATS:
         raise FileFormatError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
+    options: dict[str, Any] = {}
+    if mapping:
+        if fmt not in MAPPED:
+            raise FileFormatError(f"format '{fmt}' takes no column mapping")
+        options["mapping"] = MAPPED[fmt](mapping)
     return FORMATS[fmt].parse(data, **options)
