@@ -1,0 +1,176 @@
+"""Ingest benchmark: one 1,000,000-record file per format through parse -> validate -> write
+`requests`, against DuckDB reading the same file and writing the same columns to Parquet
+(zstd, hive-partitioned by date and hour), in the same process."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from bench.memory import PeakMemory
+from flows.ingest import catalog_for, ingest_file
+from flows.settings import load_settings
+from transforms.synthetic import synthetic_requests
+
+RECORDS = 1_000_000
+START = pd.Timestamp("2026-10-01", tz="UTC")
+AS_OF = pd.Timestamp("2026-11-01", tz="UTC")
+
+
+def events(records: int = RECORDS) -> pd.DataFrame:
+    frame, _ = synthetic_requests(start=START, days=14, endpoints=50, seed=11)
+    if len(frame) < records:
+        repeats = -(-records // len(frame))
+        frame = pd.concat([frame] * repeats, ignore_index=True)
+    return frame.iloc[:records].reset_index(drop=True)
+
+
+def _iso(ts: pd.Series) -> pd.Series:
+    return ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.slice(0, 23) + "Z"
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    body = (
+        _iso(frame["timestamp"]) + "," + frame["endpoint"] + ","
+        + frame["response_time_ms"].map("{:.1f}".format) + "," + frame["status_code"].astype(str)
+        + "," + frame["user_id"] + "," + frame["service"] + "," + frame["region"]
+    )  # fmt: skip
+    header = "timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
+    path.write_text(header + "\n".join(body) + "\n")
+
+
+def write_jsonl(frame: pd.DataFrame, path: Path) -> None:
+    body = (
+        '{"timestamp":"' + _iso(frame["timestamp"]) + '","path":"' + frame["endpoint"]
+        + '","latency_ms":' + frame["response_time_ms"].map("{:.1f}".format)
+        + ',"status":' + frame["status_code"].astype(str) + ',"user_id":"' + frame["user_id"]
+        + '","service":"' + frame["service"] + '","region":"' + frame["region"] + '"}'
+    )  # fmt: skip
+    path.write_text("\n".join(body) + "\n")
+
+
+def write_combined(frame: pd.DataFrame, path: Path) -> None:
+    rng = np.random.default_rng(3)
+    ips = pd.Series(rng.integers(1, 255, size=(len(frame), 4)).astype(str).tolist()).str.join(".")
+    when = frame["timestamp"].dt.strftime("%d/%b/%Y:%H:%M:%S +0000")
+    body = (
+        ips + " - " + frame["user_id"] + " [" + when + '] "GET ' + frame["endpoint"]
+        + ' HTTP/1.1" ' + frame["status_code"].astype(str) + " "
+        + pd.Series(rng.integers(200, 5000, len(frame))).astype(str)
+        + ' "-" "Mozilla/5.0 (X11; Linux x86_64)" '
+        + (frame["response_time_ms"] / 1000).map("{:.3f}".format)
+    )  # fmt: skip
+    path.write_text("\n".join(body) + "\n")
+
+
+DUCKDB_SQL = {
+    "csv": """
+        SELECT CAST("timestamp" AS TIMESTAMPTZ) AS ts, 'bench' AS source, service, NULL AS method,
+               regexp_replace(endpoint, '\\?.*$', '') AS endpoint, endpoint AS path,
+               CAST(status_code AS SMALLINT) AS status_code, CAST(response_time_ms AS DOUBLE) AS latency_ms,
+               user_id, region
+        FROM read_csv('{path}', header = true, all_varchar = true)""",
+    "jsonl": """
+        SELECT CAST("timestamp" AS TIMESTAMPTZ) AS ts, 'bench' AS source, service, NULL AS method,
+               regexp_replace(path, '\\?.*$', '') AS endpoint, path,
+               CAST(status AS SMALLINT) AS status_code, CAST(latency_ms AS DOUBLE) AS latency_ms,
+               user_id, region
+        FROM read_json('{path}', format = 'newline_delimited')""",
+    "combined": """
+        WITH parts AS (
+            SELECT regexp_extract(line,
+                '^(\\S+) \\S+ (\\S+) \\[([^\\]]+)\\] "(\\S+) (\\S+) [^"]*" (\\d{{3}}) (\\S+) "[^"]*" "[^"]*" (\\S+)$',
+                ['ip', 'user', 'time', 'method', 'path', 'status', 'bytes', 'rt']) AS p
+            FROM read_csv('{path}', columns = {{'line': 'VARCHAR'}}, delim = '\\x01', header = false, quote = '', escape = '')
+        )
+        SELECT strptime(p.time, '%d/%b/%Y:%H:%M:%S %z') AS ts, 'bench' AS source, p.method AS method,
+               regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
+               CAST(p.status AS SMALLINT) AS status_code, CAST(p.rt AS DOUBLE) * 1000 AS latency_ms,
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.user AS user_id, p.ip AS client_ip
+        FROM parts""",
+}
+
+WRITERS: dict[str, tuple[str, Callable[[pd.DataFrame, Path], None]]] = {
+    "csv": ("requests.csv", write_csv),
+    "jsonl": ("requests.jsonl", write_jsonl),
+    "combined": ("access.log", write_combined),
+}
+
+
+@dataclass
+class Result:
+    fmt: str
+    size_mb: float
+    ours_s: float
+    duck_s: float
+    peak_mb: float
+    rows: int
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_s / self.duck_s
+
+
+def run_duckdb(fmt: str, path: Path, out: Path) -> float:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    select = DUCKDB_SQL[fmt].format(path=path)
+    started = time.perf_counter()
+    con.execute(
+        f"COPY (SELECT *, strftime(ts, '%Y-%m-%d') AS date, hour(ts) AS hour FROM ({select})) "
+        f"TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (date, hour), OVERWRITE_OR_IGNORE)"
+    )
+    elapsed = time.perf_counter() - started
+    con.close()
+    return elapsed
+
+
+def run_ours(fmt: str, path: Path, home: Path) -> tuple[float, float, int]:
+    settings = load_settings(environ={"LOGCAST_HOME": str(home)}, config_file=home / "none.toml")
+    catalog_for(settings.catalog_url)  # connect before timing
+    with PeakMemory() as peak:
+        started = time.perf_counter()
+        outcome = ingest_file(path, settings=settings, source="bench", fmt=fmt, as_of=AS_OF)
+        elapsed = time.perf_counter() - started
+    assert outcome.records_read == outcome.rows_kept + outcome.rows_quarantined
+    return elapsed, peak.bytes / 1e6, outcome.rows_kept
+
+
+def main(formats: tuple[str, ...] = ("csv", "jsonl", "combined")) -> list[Result]:
+    work = Path(tempfile.mkdtemp(prefix="logcast-bench-"))
+    try:
+        frame = events()
+        results = []
+        for fmt in formats:
+            name, writer = WRITERS[fmt]
+            path = work / name
+            writer(frame, path)
+            duck_s = run_duckdb(fmt, path, work / f"duck-{fmt}")
+            ours_s, peak_mb, rows = run_ours(fmt, path, work / f"home-{fmt}")
+            results.append(Result(fmt, path.stat().st_size / 1e6, ours_s, duck_s, peak_mb, rows))
+        print(
+            f"\ningest of {RECORDS:,} records: parse -> validate -> write requests (Parquet, zstd, hive)"
+        )
+        print(
+            f"{'format':<10}{'file MB':>9}{'records/s':>12}{'ours s':>9}{'duckdb s':>10}{'ratio':>7}{'peak MB':>9}{'peak/file':>10}"
+        )
+        for r in results:
+            print(
+                f"{r.fmt:<10}{r.size_mb:>9.1f}{r.rows / r.ours_s:>12,.0f}{r.ours_s:>9.2f}{r.duck_s:>10.2f}"
+                f"{r.ratio:>7.2f}{r.peak_mb:>9.0f}{r.peak_mb / r.size_mb:>10.2f}"
+            )
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
