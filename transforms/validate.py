@@ -47,6 +47,8 @@ def _message(case: pd.Series) -> str:
     value = case["failure_case"]
     if isinstance(value, pd.Timestamp):
         value = value.isoformat()
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
     if check == "not_nullable":
         return f"{column}: missing"
     if check.startswith("coerce_dtype"):

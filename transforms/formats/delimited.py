@@ -178,6 +178,10 @@ def _split_fields(
         if header_again.iat[i]:
             reasons[i] = f"repeated header (first header on line {header_line})"
             continue
+        if not quoted.iat[i]:
+            found = int(counts.iat[i])
+            reasons[i] = f"expected {width} fields ({delimiter!r}-separated), found {found}"
+            continue
         try:
             fields = next(csv.reader([text], delimiter=delimiter, strict=True))
         except csv.Error as exc:

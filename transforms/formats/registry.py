@@ -43,6 +43,10 @@ MAPPED: dict[str, Callable[[Any], Any]] = {"csv": _delimited_mapping, "tsv": _de
 """Formats that take a column mapping, with the conversion from the settings' form."""
 
 
+GENERIC = ("csv", "tsv")
+"""Formats recognised only when no line format claims the first line."""
+
+
 def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
@@ -58,7 +62,11 @@ def detect(data: bytes) -> str:
             )
         raise FileFormatError("file is empty: no line to detect the format from")
     first = lines.texts.iloc[0]
-    matches = [f.name for f in FORMATS.values() if f.looks_like(first)]
+    # Anchored line formats first; a header line of a delimited file is the fallback (access
+    # and load-balancer lines carry commas too, inside their quoted fields).
+    matches = [f.name for f in FORMATS.values() if f.name not in GENERIC and f.looks_like(first)]
+    if not matches:
+        matches = [name for name in GENERIC if FORMATS[name].looks_like(first)]
     if len(matches) == 1:
         return matches[0]
     shown = first[:120]

@@ -1,0 +1,204 @@
+"""The bad-input corpus: every awkward or broken input ends as kept rows or quarantine rows with
+its reason, the accounting holds for every file, and nothing crashes the ingest."""
+
+import gzip
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from flows.ingest import ingest_file
+from flows.settings import load_settings
+
+AS_OF = pd.Timestamp("2026-11-02T12:00:00Z")
+H = "timestamp,endpoint,response_time_ms,status_code,user_id,service,region"
+OK = "2026-11-01T10:00:00Z,/api/a,12.5,200,u1,shop,eu"
+OK2 = "2026-11-01T10:05:00Z,/api/b,20.0,404,u2,shop,eu"
+
+
+def csv(*lines: str, header: str = H, end: str = "\n") -> bytes:
+    return (end.join([header, *lines]) + end).encode()
+
+
+# name -> (file name, content, rows kept, [reason substring(s) of each quarantined row, by line])
+CASES = {
+    "truncated line": (
+        "a.csv",
+        csv(OK, "2026-11-01T10:00:00Z,/api/a,12"),
+        1,
+        ["expected 7 fields"],
+    ),
+    "wrong delimiter": ("a.csv", csv(OK, OK.replace(",", ";")), 1, ["found 1"]),
+    "missing column": (
+        "a.csv",
+        csv(OK, "2026-11-01T10:00:00Z,/api/a,12.5,200,u1,shop"),
+        1,
+        ["found 6"],
+    ),
+    "extra column": ("a.csv", csv(OK, OK + ",x"), 1, ["found 8"]),
+    "non-UTF-8 bytes": (
+        "a.csv",
+        csv(OK) + b"2026-11-01T10:00:00Z,/\xe9t\xe9,1,200,u,s,r\n",
+        1,
+        ["not valid UTF-8"],
+    ),
+    "NUL bytes": (
+        "a.csv",
+        csv(OK) + b"2026-11-01T10:00:00Z,/a\x00,1,200,u,s,r\n",
+        1,
+        ["NUL bytes"],
+    ),
+    "5 MB line": (
+        "a.csv",
+        csv(OK, "2026-11-01T10:00:00Z,/" + "x" * 5_000_000 + ",1,200"),
+        1,
+        ["expected 7 fields"],
+    ),
+    "5 MB field in a well-formed line": (
+        "a.csv",
+        csv(OK, "2026-11-01T10:00:00Z,/a,1,200,u," + "s" * 5_000_000 + ",r"),
+        2,
+        [],
+    ),  # fmt: skip
+    "empty file": ("a.csv", b"", 0, ["file is empty"]),
+    "blank lines only": ("a.csv", b"\n\n  \n", 0, ["file is empty"]),
+    "header only": ("a.csv", csv(), 0, []),
+    "BOM": ("a.csv", b"\xef\xbb\xbf" + csv(OK), 1, []),
+    "CRLF": ("a.csv", csv(OK, OK2, end="\r\n"), 2, []),
+    "negative latency": (
+        "a.csv",
+        csv(OK, OK.replace("12.5", "-3")),
+        1,
+        ["latency_ms: expected >= 0"],
+    ),
+    "status 999": (
+        "a.csv",
+        csv(OK, OK.replace(",200,", ",999,")),
+        1,
+        ["status_code: expected <= 599"],
+    ),
+    "status not a number": (
+        "a.csv",
+        csv(OK, OK.replace(",200,", ",OK,")),
+        1,
+        ["status_code: 'OK' is not an integer"],
+    ),
+    "latency not a number": (
+        "a.csv",
+        csv(OK, OK.replace("12.5", "fast")),
+        1,
+        ["'fast' is not a number"],
+    ),
+    "latency over a day": (
+        "a.csv",
+        csv(OK, OK.replace("12.5", "90000000")),
+        1,
+        ["latency_ms: expected < 86400000"],
+    ),
+    "timestamps with and without offsets": (
+        "a.csv",
+        csv(OK, OK2.replace("Z", "+02:00"), OK2.replace("Z", "")),
+        3,
+        [],
+    ),  # fmt: skip
+    "epoch seconds and milliseconds": (
+        "a.csv",
+        csv(
+            OK.replace("2026-11-01T10:00:00Z", "1761991200"),
+            OK.replace("2026-11-01T10:00:00Z", "1761991200000"),
+        ),
+        2,
+        [],
+    ),
+    "unparseable timestamp": (
+        "a.csv",
+        csv(OK, OK.replace("2026-11-01T10:00:00Z", "Nov 1st")),
+        1,
+        ["timestamp: 'Nov 1st' is not a timestamp"],
+    ),
+    "future timestamp": ("a.csv", csv(OK, OK.replace("2026", "2031")), 1, ["is in the future"]),
+    "timestamp before 2000": (
+        "a.csv",
+        csv(OK, OK.replace("2026", "1999")),
+        1,
+        ["ts: expected >= 2000-01-01"],
+    ),
+    "missing timestamp": (
+        "a.csv",
+        csv(OK, OK.replace("2026-11-01T10:00:00Z", "")),
+        1,
+        ["ts: missing"],
+    ),
+    "missing endpoint": ("a.csv", csv(OK, OK.replace("/api/a", "")), 1, ["endpoint: missing"]),
+    "repeated header mid-file": ("a.csv", csv(OK, H, OK2), 2, ["repeated header"]),
+    "lines out of time order": ("a.csv", csv(OK2, OK), 2, []),
+    "unbalanced quote": (
+        "a.csv",
+        csv(OK, '2026-11-01T10:00:00Z,"/api/a,12.5,200,u1,shop,eu'),
+        1,
+        ["malformed quoting"],
+    ),
+    "several reasons on one line": (
+        "a.csv",
+        csv(OK, OK.replace("12.5", "-1").replace(",200,", ",999,")),
+        1,
+        [("latency_ms: expected >= 0, got -1", "status_code: expected <= 599, got 999")],
+    ),  # fmt: skip
+    "unknown header": ("a.csv", b"when,what\n1,2\n", 0, ["matches no known layout"]),
+    "truncated gzip": (
+        "a.csv.gz",
+        gzip.compress(csv(*[OK] * 2000))[:-200],
+        0,
+        ["gzip data is truncated or corrupt"],
+    ),
+    "gzip of a good file": ("a.csv.gz", gzip.compress(csv(OK, OK2)), 2, []),
+    "binary file": ("a.bin", bytes(range(256)) * 4, 0, ["cannot detect the format"]),
+    "plain text": ("a.txt", b"hello there\nhow are you\n", 0, ["could not detect the format"]),
+}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(
+        environ={"LOGCAST_HOME": str(tmp_path / "home")}, config_file=tmp_path / "none.toml"
+    )
+
+
+def quarantined(settings) -> pd.DataFrame:
+    files = list(settings.warehouse_dir.glob("quarantine/**/*.parquet"))
+    if not files:
+        return pd.DataFrame(columns=["line_number", "reasons", "raw"])
+    return duckdb.execute(
+        f"SELECT line_number, reasons, raw FROM read_parquet({json.dumps([str(f) for f in files])}) ORDER BY line_number"
+    ).df()
+
+
+def kept(settings) -> int:
+    files = list(settings.warehouse_dir.glob("requests/**/*.parquet"))
+    if not files:
+        return 0
+    return duckdb.execute(
+        f"SELECT count(*) FROM read_parquet({json.dumps([str(f) for f in files])})"
+    ).fetchone()[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_input_is_kept_or_quarantined_with_its_reason(settings, case):
+    name, content, expected_kept, reasons = CASES[case]
+    path = settings.landing_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    outcome = ingest_file(path, settings=settings, as_of=AS_OF)
+    rows = quarantined(settings)
+    assert outcome.records_read == outcome.rows_kept + outcome.rows_quarantined
+    assert outcome.rows_kept == kept(settings) == expected_kept
+    assert outcome.rows_quarantined == len(rows) == len(reasons)
+    for expected, (_, row) in zip(reasons, rows.iterrows(), strict=True):
+        for reason in (expected,) if isinstance(expected, str) else expected:
+            assert reason in row["reasons"], row["reasons"]
+        assert isinstance(row["raw"], str)
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 30
