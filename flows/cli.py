@@ -12,8 +12,6 @@ import pandas as pd
 
 from flows.settings import SettingsError, load_settings
 
-FORMAT_CHOICES = ("auto", "csv", "tsv")
-
 
 def _day(text: str) -> pd.Timestamp:
     try:
@@ -59,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="ingest files (default: new files in the landing folder)"
     )
     ing.add_argument("paths", nargs="*", type=Path, metavar="PATH")
-    ing.add_argument("--format", choices=FORMAT_CHOICES, default="auto")
+    ing.add_argument(
+        "--format",
+        default="auto",
+        help="auto (detect from the first line; the default), csv, tsv, jsonl, common, combined, "
+        "alb, elb, servicelog, or nginx:'<log_format template>'",
+    )
     ing.add_argument("--source", help="source name recorded on every row (default: settings)")
 
     run = commands.add_parser("run", help="run the hourly flow once")

@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from flows.settings import Settings
 from schemas._types import empty_frame
@@ -115,10 +117,8 @@ def ingest_file(
     source = config.name
     if fmt == "auto":
         fmt = config.format
-    if fmt != "auto" and fmt not in registry.FORMATS:
-        raise ValueError(
-            f"unknown format '{fmt}'; expected auto or one of {', '.join(registry.FORMATS)}"
-        )
+    if fmt != "auto":
+        registry.get(fmt)  # an unknown format is the caller's error, not the file's
     path = path.resolve()
     catalog = catalog_for(settings.catalog_url)
     data = path.read_bytes()
@@ -161,10 +161,16 @@ def ingest_file(
     fid = file_id(path)
     fragments: list[Fragment] = []
     events = events.sort_values(["ts", LINE_NUMBER], kind="stable")
-    hours = events["ts"].dt.floor("h")
-    for hour, rows in events.groupby(hours, sort=True):
+    table = pa.Table.from_pandas(events.drop(columns=[LINE_NUMBER]), preserve_index=False)
+    hours = events["ts"].dt.floor("h").dt.tz_localize(None).to_numpy()  # naive UTC
+    # rows are sorted by time: each hour is one contiguous, zero-copy slice of the table
+    starts = (
+        np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]) if len(hours) else np.array([], int)
+    )
+    for start, stop in zip(starts, [*starts[1:], len(hours)][: len(starts)], strict=True):
+        hour = pd.Timestamp(hours[start]).tz_localize("UTC")
         target = layout.hour_dir("requests", hour) / f"{fid}.parquet"
-        written = write_parquet(rows.drop(columns=[LINE_NUMBER]).reset_index(drop=True), target)
+        written = write_parquet(table.slice(start, stop - start), target)
         fragments.append(
             Fragment("requests", hour_partition(hour), str(target), written.rows, hour=hour)
         )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Segments that are identifiers rather than route names.
 _ID_SEGMENT = re.compile(
@@ -19,6 +22,16 @@ _ID_SEGMENT = re.compile(
 
 def normalise_endpoints(paths: pd.Series) -> pd.Series:
     """Drops query strings and fragments, folds id-like segments to `{id}` and trailing slashes."""
-    stripped = paths.str.replace(r"[?#].*$", "", regex=True)
+    # Logs repeat a few thousand paths millions of times: normalise each distinct path once.
+    array = pa.array(paths, type=pa.large_string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    encoded = array.dictionary_encode()
+    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype="str")
+    stripped = distinct.str.replace(r"[?#].*$", "", regex=True)
     folded = stripped.str.replace(_ID_SEGMENT, "{id}", regex=True)
-    return folded.where(folded.str.len() <= 1, folded.str.rstrip("/"))
+    folded = folded.where(folded.str.len() <= 1, folded.str.rstrip("/"))
+    dictionary = pa.array(folded.tolist(), type=pa.large_string())
+    taken = pc.take(dictionary, encoded.indices)
+    out = taken.to_pandas(types_mapper=lambda _: pd.StringDtype("pyarrow", na_value=np.nan))
+    return out.set_axis(paths.index)

@@ -23,13 +23,15 @@ class WrittenFile:
     sha256: str
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> WrittenFile:
+def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> WrittenFile:
     """Writes `frame` to `path` atomically: a hidden temporary file in the same directory,
     flushed to disk, then renamed over the target (the previous version stays readable until
     the rename, and readers skip names starting with a dot)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
     try:
         pq.write_table(table, tmp, compression=COMPRESSION)
         with open(tmp, "rb+") as handle:

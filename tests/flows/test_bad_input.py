@@ -17,6 +17,20 @@ OK = "2026-11-01T10:00:00Z,/api/a,12.5,200,u1,shop,eu"
 OK2 = "2026-11-01T10:05:00Z,/api/b,20.0,404,u2,shop,eu"
 
 
+COMBINED = '203.0.113.9 - alice [01/Nov/2026:10:00:00 +0000] "GET /api/a?x=1 HTTP/1.1" 200 512 "-" "curl/8.0" 0.125'
+ALB = (
+    "http 2026-11-01T10:00:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 "
+    '10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/api/a HTTP/1.1" '
+    '"curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/'
+    '73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2026-11-01T10:00:00.000000Z '
+    '"forward" "-" "-" "10.0.0.1:80" "200" "-" "-"'
+)
+
+
+def lines(*items: str) -> bytes:
+    return ("\n".join(items) + "\n").encode()
+
+
 def csv(*lines: str, header: str = H, end: str = "\n") -> bytes:
     return (end.join([header, *lines]) + end).encode()
 
@@ -155,6 +169,32 @@ CASES = {
     "gzip of a good file": ("a.csv.gz", gzip.compress(csv(OK, OK2)), 2, []),
     "binary file": ("a.bin", bytes(range(256)) * 4, 0, ["cannot detect the format"]),
     "plain text": ("a.txt", b"hello there\nhow are you\n", 0, ["could not detect the format"]),
+    "access log line": ("access.log", lines(COMBINED), 1, []),
+    "access log malformed request line": (
+        "access.log",
+        lines(COMBINED, COMBINED.replace('"GET /api/a?x=1 HTTP/1.1"', '"-"')),
+        1,
+        ["endpoint: missing"],
+    ),  # fmt: skip
+    "access log status 999": (
+        "access.log",
+        lines(COMBINED, COMBINED.replace(" 200 ", " 999 ")),
+        1,
+        ["status_code: expected <= 599"],
+    ),
+    "access log line cut short": (
+        "access.log",
+        lines(COMBINED, COMBINED[:60]),
+        1,
+        ["does not match"],
+    ),
+    "ALB entry": ("alb.log", lines(ALB), 1, []),
+    "ALB entry with -1 processing times": (
+        "alb.log",
+        lines(ALB, ALB.replace("0.000 0.001 0.000 200 200", "-1 -1 -1 502 -")),
+        2,
+        [],
+    ),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from transforms.formats import delimited
+from transforms.formats import access, delimited, loadbalancer
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 
 
@@ -51,6 +51,24 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
+for _module in (access, loadbalancer):
+    for _format in _module.FORMATS:
+        register(_format)
+
+NGINX_PREFIX = "nginx:"
+
+
+def get(fmt: str) -> Format:
+    """A registered format, or a custom nginx `log_format` named `nginx:<template>`."""
+    if fmt in FORMATS:
+        return FORMATS[fmt]
+    if fmt.startswith(NGINX_PREFIX):
+        return access.nginx_format(fmt.removeprefix(NGINX_PREFIX))
+    raise FileFormatError(
+        f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)} or nginx:'<log_format>'"
+    )
+
+
 def detect(data: bytes) -> str:
     """The one format whose pattern the first non-blank line matches."""
     lines = split_lines(data[: 64 * 1024])
@@ -86,11 +104,10 @@ def parse(
 ) -> Parsed:
     """Parses with the named format; `mapping` is (canonical column, file column or dotted
     path, unit) for the formats that take one (csv, tsv, jsonl)."""
-    if fmt not in FORMATS:
-        raise FileFormatError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
+    chosen = get(fmt)
     options: dict[str, Any] = {}
     if mapping:
         if fmt not in MAPPED:
             raise FileFormatError(f"format '{fmt}' takes no column mapping")
         options["mapping"] = MAPPED[fmt](mapping)
-    return FORMATS[fmt].parse(data, **options)
+    return chosen.parse(data, **options)
