@@ -21,14 +21,18 @@ _ID_SEGMENT = re.compile(
 
 
 def normalise_endpoints(paths: pd.Series) -> pd.Series:
-    """Drops query strings and fragments, folds id-like segments to `{id}` and trailing slashes."""
+    """Drops scheme and host of full URLs, query strings and fragments; folds id-like segments
+    to `{id}` and trailing slashes."""
     # Logs repeat a few thousand paths millions of times: normalise each distinct path once.
     array = pa.array(paths, type=pa.large_string(), from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     encoded = array.dictionary_encode()
     distinct = pd.Series(encoded.dictionary.to_pylist(), dtype="str")
-    stripped = distinct.str.replace(r"[?#].*$", "", regex=True)
+    # full URLs (some JSON logs carry them): drop scheme and host, keep the path
+    relative = distinct.str.replace(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", "", regex=True)
+    relative = relative.mask(relative == "", "/")
+    stripped = relative.str.replace(r"[?#].*$", "", regex=True)
     folded = stripped.str.replace(_ID_SEGMENT, "{id}", regex=True)
     folded = folded.where(folded.str.len() <= 1, folded.str.rstrip("/"))
     dictionary = pa.array(folded.tolist(), type=pa.large_string())

@@ -27,6 +27,10 @@ ALB = (
 )
 
 
+JSON = '{"timestamp": "2026-11-01T10:00:00Z", "path": "/api/a", "status": 200, "latency_ms": 12.5}'
+SERVICE = "2026-11-01T10:00:00.123Z ERROR payments charge failed latency_ms=57 status=502 path=/api/charge"
+
+
 def lines(*items: str) -> bytes:
     return ("\n".join(items) + "\n").encode()
 
@@ -187,6 +191,37 @@ CASES = {
         lines(COMBINED, COMBINED[:60]),
         1,
         ["does not match"],
+    ),
+    "JSON lines": ("a.jsonl", lines(JSON, JSON.replace("/api/a", "/api/b")), 2, []),
+    "JSON array instead of lines": (
+        "a.json",
+        ("[" + JSON + ", " + JSON + "]\n").encode(),
+        0,
+        ["a JSON array, not JSON lines"],
+    ),
+    "invalid JSON line": ("a.jsonl", lines(JSON, JSON[:-10]), 1, ["not valid JSON"]),
+    "JSON of the wrong type": (
+        "a.jsonl",
+        lines(JSON, JSON.replace('"status": 200', '"status": "teapot"')),
+        1,
+        ["status: 'teapot' is not an integer status code"],
+    ),
+    "JSON line that is not an object": (
+        "a.jsonl",
+        lines(JSON, "[1, 2, 3]"),
+        1,
+        ["expected a JSON object"],
+    ),
+    "service log with a stack trace": (
+        "svc.log",
+        lines(
+            SERVICE,
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1',
+            "ValueError: boom",
+        ),
+        1,
+        [],
     ),
     "ALB entry": ("alb.log", lines(ALB), 1, []),
     "ALB entry with -1 processing times": (

@@ -21,3 +21,11 @@ from transforms.endpoints import normalise_endpoints
 )
 def test_normalise_endpoints(path, endpoint):
     assert normalise_endpoints(pd.Series([path], dtype="str")).iloc[0] == endpoint
+
+
+def test_full_urls_keep_only_their_path():
+    paths = pd.Series(
+        ["https://api.example.com:443/v1/users/12?x=1", "http://host", None], dtype="str"
+    )
+    assert normalise_endpoints(paths).tolist()[:2] == ["/v1/users/{id}", "/"]
+    assert pd.isna(normalise_endpoints(paths).iloc[2])

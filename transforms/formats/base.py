@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.requests import Request
 
@@ -23,6 +25,15 @@ CANDIDATE_TYPES: dict[str, str] = {
 """Columns a parser may fill, with their types; `source` and `endpoint` are added afterwards."""
 
 MISSING = frozenset({"", "-"})
+
+_STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _STR(_type: pa.DataType) -> pd.StringDtype:
+    """Arrow strings to pandas' default `str` dtype, without copying."""
+    return _STR_DTYPE
+
+
 """Text that means "not logged" in every format."""
 
 
@@ -83,12 +94,14 @@ def split_lines(data: bytes) -> Lines:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    series = pd.Series(lines, dtype="str").str.removesuffix("\r")
-    keep = series.str.strip() != ""
-    numbers = np.flatnonzero(keep.to_numpy()) + 1
-    return Lines(
-        numbers=numbers, texts=series[keep].reset_index(drop=True), rejects=rejects_frame()
-    )
+    array = pa.array(lines, type=pa.large_string())
+    del lines
+    if "\r" in text:
+        array = pc.replace_substring_regex(array, "\r$", "")
+    keep = pc.invert(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(array)), 0))
+    numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1
+    texts = pc.filter(array, keep).to_pandas(types_mapper=_STR)
+    return Lines(numbers=numbers, texts=texts, rejects=rejects_frame())
 
 
 def _split_lines_slow(data: bytes) -> Lines:
@@ -172,15 +185,19 @@ def as_timestamp(formats: tuple[str, ...] = ("ISO8601",)) -> Converter:
     def convert(text: pd.Series) -> pd.Series:
         text = text.str.strip()
         out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
-        numeric = pd.to_numeric(text, errors="coerce")
-        is_epoch = numeric.notna()
+        # only numeric-looking values are tried as epochs: ISO text is the common case
+        looks_numeric = text.str.fullmatch(r"-?\d+(\.\d*)?").fillna(False).astype(bool)
+        numeric = pd.to_numeric(text[looks_numeric], errors="coerce")
+        numeric = numeric[numeric.notna()]
+        is_epoch = pd.Series(text.index.isin(numeric.index), index=text.index)
         if is_epoch.any():
             epoch = numeric[is_epoch]
             for threshold, unit in EPOCH_UNITS:
                 chosen = epoch.abs() >= threshold
                 if chosen.any():
                     values = pd.to_datetime(epoch[chosen], unit=unit, utc=True, errors="coerce")
-                    out.loc[values.index] = values.dt.as_unit("us")
+                    # float epochs carry binary noise: round to the microsecond, don't truncate
+                    out.loc[values.index] = values.dt.round("us").dt.as_unit("us")
                     epoch = epoch[~chosen]
         rest = ~is_epoch & present(text)
         for fmt in formats:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from transforms.formats import access, delimited, loadbalancer
+from transforms.formats import access, delimited, jsonl, loadbalancer, servicelog
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 
 
@@ -39,7 +39,15 @@ def _delimited_mapping(mapping) -> dict[str, delimited.Column]:
     return {target: delimited.Column(column, unit) for target, column, unit in mapping}
 
 
-MAPPED: dict[str, Callable[[Any], Any]] = {"csv": _delimited_mapping, "tsv": _delimited_mapping}
+def _json_mapping(mapping) -> dict[str, jsonl.JsonField]:
+    return {target: jsonl.JsonField(path, unit) for target, path, unit in mapping}
+
+
+MAPPED: dict[str, Callable[[Any], Any]] = {
+    "csv": _delimited_mapping,
+    "tsv": _delimited_mapping,
+    "jsonl": _json_mapping,
+}
 """Formats that take a column mapping, with the conversion from the settings' form."""
 
 
@@ -51,7 +59,7 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
-for _module in (access, loadbalancer):
+for _module in (jsonl, servicelog, access, loadbalancer):
     for _format in _module.FORMATS:
         register(_format)
 
@@ -82,6 +90,9 @@ def detect(data: bytes) -> str:
     first = lines.texts.iloc[0]
     # Anchored line formats first; a header line of a delimited file is the fallback (access
     # and load-balancer lines carry commas too, inside their quoted fields).
+    if first.lstrip().startswith("["):
+        # a JSON array: the jsonl parser says precisely why it is not JSON lines
+        return "jsonl"
     matches = [f.name for f in FORMATS.values() if f.name not in GENERIC and f.looks_like(first)]
     if not matches:
         matches = [name for name in GENERIC if FORMATS[name].looks_like(first)]

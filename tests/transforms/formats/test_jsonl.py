@@ -1,0 +1,436 @@
+import time
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.requests import Request
+from transforms.canonical import canonical_events
+from transforms.formats.base import CANDIDATE_TYPES, FileFormatError
+from transforms.formats.jsonl import FORMATS, JsonField, looks_like_jsonl, parse_jsonl
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOOD = b'{"timestamp":"2026-11-01T10:00:00Z","path":"/a","status":200,"latency_ms":1.5}\n'
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text).tz_convert("UTC") if "+" in text else pd.Timestamp(text, tz="UTC")
+
+
+def accounting_holds(parsed) -> bool:
+    numbers = [*parsed.candidates["line_number"], *parsed.rejects["line_number"]]
+    return parsed.records_read == len(numbers) == len(set(numbers))
+
+
+def test_pino_http_logs_from_a_node_service():
+    parsed = parse_jsonl((FIXTURES / "jsonl_pino.jsonl").read_bytes())
+    assert parsed.rejects.empty and parsed.records_read == 3 and accounting_holds(parsed)
+    rows = parsed.candidates
+    assert rows["ts"].tolist() == [
+        ts("2026-11-01T10:00:00.123"),
+        ts("2026-11-01T10:00:01.456"),
+        ts("2026-11-01T09:59:59"),  # out of time order: kept, order does not matter
+    ]
+    assert rows["method"].tolist()[:2] == ["GET", "POST"] and pd.isna(rows["method"].iloc[2])
+    assert rows["path"].iloc[0] == "/api/orders/42?expand=items"
+    assert rows["status_code"].tolist()[:2] == [200, 500]
+    assert rows["latency_ms"].tolist()[:2] == [3.0, 12.25]
+    assert rows["bytes_sent"].iloc[0] == 27  # content-length header, a string in the log
+    assert rows["client_ip"].iloc[1] == "::ffff:10.0.0.9"
+    assert rows["error_reason"].iloc[1] == "connect ECONNREFUSED 10.0.0.3:5432"
+    assert rows["level"].tolist() == ["INFO", "ERROR", "WARNING"]  # pino's numeric levels
+    assert rows["message"].tolist() == [
+        "request completed",
+        "request errored",
+        "pool nearly exhausted",
+    ]
+    assert rows["line_number"].tolist() == [1, 2, 3]
+    assert rows["raw"].iloc[0].startswith('{"level":30,"time":1793527200123')
+    note = parsed.notes[0]
+    assert "default keys" in note
+    assert "ts <- time" in note and "status_code <- res.statusCode" in note
+    assert "error_reason <- err.message" in note  # `err` is an object: its message is read
+
+
+def test_zap_logs_from_a_go_service():
+    parsed = parse_jsonl((FIXTURES / "jsonl_zap.jsonl").read_bytes())
+    assert parsed.rejects.empty and accounting_holds(parsed)
+    rows = parsed.candidates
+    assert rows["ts"].tolist() == [
+        ts("2026-11-01T10:00:00.123456"),  # epoch seconds with microseconds
+        ts("2026-11-01T10:00:01.5"),
+        ts("2026-11-01T10:00:02"),
+    ]
+    assert rows["latency_ms"].tolist() == [57.2, 1500.0, 0.25]  # "57.2ms", "1.5s", "250µs"
+    assert rows["level"].tolist() == ["INFO", "ERROR", "WARNING"]
+    assert rows["service"].tolist() == ["payments"] * 3
+    assert rows["status_code"].tolist()[:2] == [200, 502] and pd.isna(rows["status_code"][2])
+    assert rows["user_id"].tolist()[:2] == ["u-1001", "u-1002"]
+    assert rows["client_ip"].iloc[0] == "10.1.2.3"
+    assert rows["error_reason"].tolist()[1] == "upstream timeout"
+    assert pd.isna(rows["path"].iloc[2])  # not logged: null, never invented
+
+
+def test_elastic_common_schema_nested_objects():
+    parsed = parse_jsonl((FIXTURES / "jsonl_ecs.jsonl").read_bytes())
+    assert parsed.rejects.empty and accounting_holds(parsed)
+    rows = parsed.candidates
+    assert rows["ts"].tolist() == [ts("2026-11-01T10:00:00.250"), ts("2026-11-01T10:00:00")]
+    assert rows["path"].tolist() == ["/api/users/7", "/api/users/8"]  # `url` is an object
+    assert rows["service"].tolist() == ["users", "users"]
+    assert rows["method"].tolist() == ["GET", "GET"]
+    assert rows["status_code"].tolist() == [200, 404]
+    assert rows["latency_ms"].tolist() == [3.5, 0.12]  # event.duration is in nanoseconds
+    assert rows["bytes_sent"].tolist() == [512, 0]
+    assert rows["client_ip"].tolist() == ["192.0.2.10", "192.0.2.11"]
+    assert rows["region"].tolist() == ["eu-west-1", "eu-west-1"]
+    assert pd.isna(rows["error_reason"][0]) and rows["error_reason"][1] == "user not found"
+    assert rows["level"].tolist() == ["INFO", "ERROR"]
+
+
+def test_fixture_rows_are_valid_canonical_events():
+    parsed = parse_jsonl((FIXTURES / "jsonl_ecs.jsonl").read_bytes())
+    result = canonical_events(parsed, source="users", as_of=pd.Timestamp("2026-11-02", tz="UTC"))
+    assert result.rejects.empty
+    assert result.events["endpoint"].tolist() == ["/api/users/{id}"] * 2
+    assert list(result.events.columns) == [*Request.to_schema().columns, "line_number"]
+
+
+def test_candidate_columns_have_the_canonical_types():
+    parsed = parse_jsonl((FIXTURES / "jsonl_ecs.jsonl").read_bytes())
+    for name, column in parsed.candidates.items():
+        if name in CANDIDATE_TYPES:
+            assert str(column.dtype) == CANDIDATE_TYPES[name], name
+
+
+def test_configured_mapping_with_dotted_paths_and_units():
+    line = {
+        "time": "2026-11-01T10:00:00+01:00",
+        "http": {"duration_ms": 12},
+        "request": {"url": {"path": "/x"}},
+        "elapsed": 0.25,
+        "status": "not read: the mapping names the columns",
+    }
+    mapping = {
+        "ts": "time",
+        "latency_ms": "http.duration_ms",
+        "path": JsonField("request.url.path"),
+    }
+    parsed = parse_jsonl(orjson.dumps(line), mapping=mapping)
+    row = parsed.candidates.iloc[0]
+    assert row["ts"] == ts("2026-11-01T09:00:00")
+    assert row["latency_ms"] == 12.0 and row["path"] == "/x"
+    assert "status_code" not in parsed.candidates
+    assert "configured mapping" in parsed.notes[0]
+
+    seconds = parse_jsonl(
+        orjson.dumps(line), mapping={"ts": "time", "latency_ms": JsonField("elapsed", "s")}
+    )
+    assert seconds.candidates["latency_ms"].iloc[0] == 250.0
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "expected"),
+    [
+        ("s", 1793527200, "2026-11-01T10:00:00"),
+        ("ms", 1793527200000, "2026-11-01T10:00:00"),
+        ("ms", "1793527200500", "2026-11-01T10:00:00.5"),
+        ("us", 1793527200000001, "2026-11-01T10:00:00.000001"),
+        ("ns", 1793527200000001000, "2026-11-01T10:00:00.000001"),
+        ("%d/%m/%Y %H:%M:%S", "01/11/2026 10:00:00", "2026-11-01T10:00:00"),
+        ("auto", "2026-11-01T10:00:00Z", "2026-11-01T10:00:00"),
+    ],
+)
+def test_timestamp_units(unit, value, expected):
+    data = orjson.dumps({"when": value})
+    parsed = parse_jsonl(data, mapping={"ts": JsonField("when", unit)})
+    assert parsed.candidates["ts"].iloc[0] == ts(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1793527200, "2026-11-01T10:00:00"),  # epoch seconds
+        (1793527200.25, "2026-11-01T10:00:00.25"),
+        (1793527200123, "2026-11-01T10:00:00.123"),  # epoch milliseconds
+        (1793527200123456, "2026-11-01T10:00:00.123456"),  # epoch microseconds
+        ("1793527200", "2026-11-01T10:00:00"),  # a number given as a string
+        ("2026-11-01T10:00:00Z", "2026-11-01T10:00:00"),
+        ("2026-11-01T10:00:00.123456789Z", "2026-11-01T10:00:00.123456"),
+        ("2026-11-01T12:00:00+02:00", "2026-11-01T10:00:00"),  # offset applied
+        ("2026-11-01T05:00:00-0500", "2026-11-01T10:00:00"),
+        ("2026-11-01 10:00:00", "2026-11-01T10:00:00"),  # naive: taken as UTC
+    ],
+)
+def test_timestamps_in_every_usual_form(value, expected):
+    parsed = parse_jsonl(orjson.dumps({"timestamp": value, "path": "/a"}))
+    assert parsed.candidates["ts"].iloc[0] == ts(expected)
+
+
+def test_epoch_seconds_and_milliseconds_mixed_in_one_file():
+    lines = [{"ts": 1793527200}, {"ts": 1793527200000}, {"ts": "2026-11-01T10:00:00Z"}]
+    parsed = parse_jsonl(b"\n".join(orjson.dumps(x) for x in lines))
+    assert parsed.candidates["ts"].tolist() == [ts("2026-11-01T10:00:00")] * 3
+
+
+def test_numbers_given_as_strings_are_accepted():
+    line = b'{"time":"2026-11-01T10:00:00Z","status":"404","latency_ms":"12.5","bytes":"100"}'
+    row = parse_jsonl(line).candidates.iloc[0]
+    assert row["status_code"] == 404 and row["latency_ms"] == 12.5 and row["bytes_sent"] == 100
+
+
+def test_numbers_in_text_columns_are_written_out():
+    line = b'{"time":"2026-11-01T10:00:00Z","user_id":12345,"region":1.5,"message":""}'
+    row = parse_jsonl(line).candidates.iloc[0]
+    assert row["user_id"] == "12345" and row["region"] == "1.5"
+    assert pd.isna(row["message"])  # an empty string is "not logged"
+
+
+def test_literal_dotted_keys_and_nested_paths_both_resolve():
+    data = (
+        b'{"time":"2026-11-01T10:00:00Z","http.status_code":201}\n'
+        b'{"time":"2026-11-01T10:00:00Z","http":{"status_code":202}}\n'
+    )
+    assert parse_jsonl(data).candidates["status_code"].tolist() == [201, 202]
+
+
+def test_each_column_key_is_chosen_per_file():
+    data = (
+        b'{"time":"2026-11-01T10:00:00Z","msg":"a","status":"shipped","code":1}\n'
+        b'{"time":"2026-11-01T10:00:01Z","message":"b","status_code":200}\n'
+    )
+    parsed = parse_jsonl(data)
+    # message outranks msg, and appears in the first lines: line 1 has no message
+    assert parsed.candidates["message"].isna().tolist() == [True, False]
+    # `status` never holds a status code here, so status_code is read from `status_code`
+    assert parsed.candidates["status_code"].isna().tolist() == [True, False]
+    assert "status_code <- status_code" in parsed.notes[0]
+    assert parsed.rejects.empty
+
+
+def test_a_key_that_is_an_object_in_the_sample_is_not_chosen():
+    data = b'{"time":"2026-11-01T10:00:00Z","user":{"id":"u1","name":"Ann"}}\n'
+    parsed = parse_jsonl(data)
+    assert parsed.candidates["user_id"].tolist() == ["u1"]
+    assert "user_id <- user.id" in parsed.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b'{"time":"2026-11-01T10:00:00Z",', "not valid JSON: unexpected end of data at column 32"),
+        (b'{"time":"2026-11-01T10:00:00Z" "path":"/a"}', "not valid JSON: unexpected character"),
+        (
+            b'{"time":"2026-11-01T10:00:00Z","path":"/a"}}',
+            "not valid JSON: unexpected content after document at column 44",
+        ),
+        (b"{'time':'2026-11-01T10:00:00Z'}", "not valid JSON"),
+        (b"time=2026-11-01T10:00:00Z path=/a", "not valid JSON"),
+        (b"42", "expected a JSON object, found a number"),
+        (b'"2026-11-01T10:00:00Z /a"', "expected a JSON object, found a string"),
+        (b'[{"time":"2026-11-01T10:00:00Z"}]', "expected a JSON object, found an array"),
+        (b"null", "expected a JSON object, found null"),
+        (b"true", "expected a JSON object, found a boolean"),
+        (
+            b'{"time":"2026-11-01T10:00:00Z","status":"abc"}',
+            "status: 'abc' is not an integer status code",
+        ),
+        (
+            b'{"time":"2026-11-01T10:00:00Z","status":200.5}',
+            "status: '200.5' is not an integer status code",
+        ),
+        (b'{"time":"2026-11-01T10:00:00Z","status":true}', "status: 'true' is not an integer"),
+        (
+            b'{"time":"2026-11-01T10:00:00Z","latency_ms":true}',
+            "latency_ms: 'true' is not a duration",
+        ),
+        (
+            b'{"time":"2026-11-01T10:00:00Z","latency_ms":"fast"}',
+            "latency_ms: 'fast' is not a duration",
+        ),
+        (
+            b'{"time":"2026-11-01T10:00:00Z","latency_ms":[1,2]}',
+            "latency_ms: '[1,2]' is not a duration",
+        ),
+        (
+            b'{"time":"2026-11-01T10:00:00Z","message":{"text":"hi"}}',
+            """message: '{"text":"hi"}' is not a string or number""",
+        ),
+        (b'{"time":"2026-11-01T10:00:00Z","path":["/a"]}', "path: '[\"/a\"]' is not a string"),
+        (b'{"time":"2026-11-01T10:00:00Z","error":false}', "error: 'false' is not a string"),
+        (b'{"time":"yesterday"}', "time: 'yesterday' is not a timestamp"),
+        (b'{"time":"2026-11-01T10:00:00Z","path":"/\xff"}', "not valid UTF-8"),
+        (b'{"time":"2026-11-01T10:00:00Z","path":"/\x00"}', "NUL bytes"),
+    ],
+)
+def test_bad_lines_are_rejected_with_their_reason(line, reason):
+    good = b'{"time":"2026-11-01T10:00:00Z","path":"/a","status":200,"latency_ms":1,"message":"m","error":"e"}\n'
+    parsed = parse_jsonl(good + line + b"\n" + good)
+    assert parsed.records_read == 3 and accounting_holds(parsed)
+    assert parsed.candidates["line_number"].tolist() == [1, 3]
+    assert parsed.rejects["line_number"].tolist() == [2]
+    assert reason in parsed.rejects["reasons"].iloc[0]
+    assert parsed.rejects["raw"].iloc[0]  # the line as read, for the quarantine
+
+
+def test_every_failing_field_of_a_line_is_named():
+    line = b'{"timestamp":"soon","status":"abc","latency_ms":{"p50":1},"path":"/a"}'
+    reasons = parse_jsonl(GOOD + line).rejects["reasons"].iloc[0]
+    assert "timestamp: 'soon' is not a timestamp" in reasons
+    assert "status: 'abc' is not an integer status code" in reasons
+    assert """latency_ms: '{"p50":1}' is not a duration""" in reasons
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'[{"time":"2026-11-01T10:00:00Z"},{"time":"2026-11-01T10:00:01Z"}]',
+            "found one array of 2 elements",
+        ),
+        (
+            b'[\n  {"time": "2026-11-01T10:00:00Z"},\n  {"time": "2026-11-01T10:00:01Z"}\n]\n',
+            "found one array of 2",
+        ),
+        (
+            b'\xef\xbb\xbf\n\n[\n  {"time": "2026-11-01T10:00:00Z"},\n',
+            "line 3: a JSON array, not JSON lines",
+        ),
+        (b'{\n  "time": "2026-11-01T10:00:00Z"\n}\n', "spread over several lines"),
+        (b'{"msg":"no time here"}\n', "line 1: no timestamp key in the first 1 records"),
+    ],
+)
+def test_file_errors(data, message):
+    with pytest.raises(FileFormatError, match=message):
+        parse_jsonl(data)
+
+
+def test_a_json_array_file_error_names_line_one():
+    with pytest.raises(FileFormatError, match=r"^line 1: a JSON array, not JSON lines: "):
+        parse_jsonl(b'[{"time":"2026-11-01T10:00:00Z"}]')
+
+
+def test_an_array_line_among_object_lines_is_only_a_bad_line():
+    parsed = parse_jsonl(b'[1,2]\n{"ts":1793527200}\n')
+    assert parsed.rejects["reasons"].tolist() == ["expected a JSON object, found an array"]
+    assert len(parsed.candidates) == 1
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"ts": "time", "when": "x"}, "unknown columns when"),
+        ({"ts": "time", "latency_ms": JsonField("d", "minutes")}, "unknown latency unit 'minutes'"),
+        ({"ts": "when"}, "line 1: the mapping reads ts from 'when', which none of the first 1"),
+    ],
+)
+def test_mapping_errors(mapping, message):
+    with pytest.raises(FileFormatError, match=message):
+        parse_jsonl(b'{"time":"2026-11-01T10:00:00Z"}\n', mapping=mapping)
+
+
+def test_file_of_only_bad_lines_needs_no_mapping():
+    parsed = parse_jsonl(b"nope\n[]\n")
+    assert parsed.records_read == 2 and parsed.candidates.empty and len(parsed.rejects) == 2
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"  \r\n"])
+def test_empty_file_has_no_records(data):
+    parsed = parse_jsonl(data)
+    assert parsed.records_read == 0 and parsed.candidates.empty and parsed.rejects.empty
+
+
+def test_bom_crlf_and_blank_lines():
+    data = b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n") + b"\r\n\r\n" + GOOD
+    parsed = parse_jsonl(data)
+    assert parsed.candidates["line_number"].tolist() == [1, 4]
+    assert parsed.candidates["raw"].iloc[0] == GOOD.decode().strip()
+    assert parsed.records_read == 2
+
+
+def test_a_five_megabyte_value_is_read_in_bounded_time():
+    huge = orjson.dumps({"time": "2026-11-01T10:00:00Z", "path": "/a", "message": "x" * 5_000_000})
+    started = time.perf_counter()
+    parsed = parse_jsonl(GOOD + huge + b"\n" + GOOD)
+    assert time.perf_counter() - started < 10
+    assert parsed.records_read == 3 and accounting_holds(parsed)
+    assert len(parsed.candidates["message"].iloc[1]) == 5_000_000
+
+
+def test_a_truncated_five_megabyte_line_is_rejected():
+    huge = orjson.dumps({"time": "2026-11-01T10:00:00Z", "message": "x" * 5_000_000})[:-10]
+    parsed = parse_jsonl(GOOD + huge + b"\n" + GOOD)
+    assert parsed.rejects["line_number"].tolist() == [2]
+    assert parsed.rejects["reasons"].iloc[0].startswith("not valid JSON: unexpected end of data")
+
+
+def test_looks_like_and_format_record():
+    assert looks_like_jsonl('{"a": 1}') and looks_like_jsonl('  {"a"')
+    assert not looks_like_jsonl("[1, 2]") and not looks_like_jsonl("timestamp,endpoint")
+    (fmt,) = FORMATS
+    assert fmt.name == "jsonl" and fmt.parse is parse_jsonl and fmt.looks_like("{}")
+
+
+# property: random records written as JSON lines parse back to the same canonical values -----
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12
+).filter(lambda s: s.strip() not in ("", "-") and s == s.strip())
+TIMES = st.datetimes(
+    min_value=pd.Timestamp("2001-01-01").to_pydatetime(),
+    max_value=pd.Timestamp("2030-01-01").to_pydatetime(),
+).map(lambda d: pd.Timestamp(d, tz="UTC").floor("ms"))
+RECORD = st.fixed_dictionaries(
+    {"ts": TIMES},
+    optional={
+        "path": TEXT.map(lambda s: "/" + s),
+        "status_code": st.integers(100, 599),
+        "latency_ms": st.floats(0, 1e6, allow_nan=False).map(lambda x: round(x, 3)),
+        "bytes_sent": st.integers(0, 2**40),
+        "user_id": TEXT,
+        "method": st.sampled_from(["GET", "POST", "DELETE"]),
+        "level": st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+        "message": TEXT,
+    },
+)
+TIME_FORMS = {
+    "iso": lambda t: t.isoformat().replace("+00:00", "Z"),
+    "offset": lambda t: t.tz_convert("America/New_York").isoformat(),
+    "epoch_s": lambda t: t.value / 1e9,  # a float, as zap writes it
+    "epoch_ms": lambda t: t.value // 10**6,
+    "epoch_ms_text": lambda t: str(t.value // 10**6),
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    records=st.lists(RECORD, min_size=1, max_size=20),
+    form=st.sampled_from(sorted(TIME_FORMS)),
+    as_strings=st.booleans(),
+)
+def test_random_records_round_trip_through_json_lines(records, form, as_strings):
+    keys = {"ts": "timestamp", "status_code": "status", "message": "msg"}
+    lines = []
+    for record in records:
+        obj = {}
+        for column, value in record.items():
+            if column == "ts":
+                value = TIME_FORMS[form](value)
+            elif as_strings and isinstance(value, int | float):
+                value = str(value)
+            obj[keys.get(column, column)] = value
+        lines.append(orjson.dumps(obj))
+    parsed = parse_jsonl(b"\n".join(lines) + b"\n")
+    assert parsed.rejects.empty and parsed.records_read == len(records)
+    rows = parsed.candidates
+    for i, record in enumerate(records):
+        for column in CANDIDATE_TYPES:
+            got = rows[column].iloc[i] if column in rows else None
+            if column not in record:
+                assert got is None or pd.isna(got), column
+            elif column == "latency_ms":
+                assert got == pytest.approx(record[column]), column
+            else:
+                assert got == record[column], column

@@ -1,0 +1,480 @@
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.canonical import canonical_events
+from transforms.formats.base import CANDIDATE_TYPES, split_lines
+from transforms.formats.servicelog import (
+    FORMATS,
+    as_level,
+    duration_ms,
+    looks_like_servicelog,
+    parse_servicelog,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOOD = b"2026-11-01T10:00:00Z INFO api ok path=/a status=200\n"
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def physical_lines_are_all_accounted_for(data: bytes, parsed) -> bool:
+    """Every non-blank line is part of exactly one record (a candidate's or a reject's raw),
+    and records_read counts those records."""
+    lines = split_lines(data)
+    expected = len(lines.texts) + len(lines.rejects)
+    raws = [*parsed.candidates["raw"], *parsed.rejects["raw"]]
+    numbers = [*parsed.candidates["line_number"], *parsed.rejects["line_number"]]
+    return (
+        parsed.records_read == len(raws) == len(set(numbers))
+        and sum(raw.count("\n") + 1 for raw in raws) == expected
+    )
+
+
+def test_python_logging_with_a_traceback():
+    data = (FIXTURES / "servicelog_python.log").read_bytes()
+    parsed = parse_servicelog(data)
+    assert parsed.rejects.empty and physical_lines_are_all_accounted_for(data, parsed)
+    assert parsed.records_read == 4  # four events; the traceback belongs to the third
+    rows = parsed.candidates
+    assert rows["line_number"].tolist() == [1, 2, 3, 11]
+    assert rows["ts"].tolist() == [
+        utc("2026-11-01T10:00:00.123"),
+        utc("2026-11-01T10:00:01.456"),
+        utc("2026-11-01T10:00:02.789"),
+        utc("2026-11-01T10:00:03"),
+    ]
+    assert rows["level"].tolist() == ["INFO", "WARNING", "ERROR", "CRITICAL"]
+    assert rows["service"].tolist() == ["orders"] * 4
+    assert rows["message"].iloc[0] == "created order"  # key=value pairs are not message
+    assert rows["path"].iloc[0] == "/api/orders" and rows["method"].iloc[0] == "POST"
+    assert rows["status_code"].iloc[0] == 201 and rows["latency_ms"].iloc[0] == 35.0
+    assert rows["message"].iloc[1] == "inventory low"
+    error = rows.iloc[2]
+    assert error["error_reason"] == "card declined" and error["status_code"] == 502
+    assert error["message"].startswith("failed to charge order\nTraceback (most recent call last):")
+    assert error["message"].endswith("\norders.client.PaymentError: card declined")
+    assert '\n  File "/app/orders/charge.py", line 57, in charge\n' in error["message"]
+    assert error["raw"].count("\n") == 6 and error["raw"].startswith("2026-11-01 10:00:02,789")
+    assert "6 continuation lines attached to 1 events" in parsed.notes
+    assert any("records_read counts logical records" in note for note in parsed.notes)
+
+
+def test_java_stack_trace_with_caused_by():
+    data = (FIXTURES / "servicelog_java.log").read_bytes()
+    parsed = parse_servicelog(data)
+    assert parsed.rejects.empty and physical_lines_are_all_accounted_for(data, parsed)
+    rows = parsed.candidates
+    assert rows["line_number"].tolist() == [1, 2, 9]
+    assert rows["message"].iloc[0] == "Started CheckoutApplication in 4.2 seconds"
+    assert rows["level"].tolist() == ["INFO", "ERROR", "WARNING"]
+    failed = rows.iloc[1]
+    assert failed["message"].splitlines()[:2] == [
+        "Request failed",
+        "java.lang.IllegalStateException: cart is empty",
+    ]
+    assert failed["message"].splitlines()[-1] == "\t... 12 more"
+    assert failed["path"] == "/api/checkout" and failed["status_code"] == 500
+    assert failed["latency_ms"] == 812.0 and failed["user_id"] == "u7"
+    assert failed["client_ip"] == "10.0.0.5"
+    assert rows["latency_ms"].iloc[2] == 1500.0  # duration=1.5s
+
+
+def test_go_style_key_value_lines():
+    data = (FIXTURES / "servicelog_go.log").read_bytes()
+    parsed = parse_servicelog(data)
+    assert parsed.rejects.empty and parsed.records_read == 3
+    rows = parsed.candidates
+    assert rows["ts"].tolist() == [
+        utc("2026-11-01T10:00:00.123"),
+        utc("2026-11-01T08:00:00.5"),  # +02:00 applied
+        utc("2026-11-01T09:59:59"),  # out of time order: kept
+    ]
+    assert rows["level"].tolist() == ["ERROR", "INFO", "DEBUG"]
+    assert rows["service"].tolist() == ["payments"] * 3
+    assert rows["message"].tolist() == ["Charge failed", "Charge ok", "cache warm"]
+    assert rows["latency_ms"].tolist() == [57.0, 12.5, 250.0]
+    assert rows["status_code"].iloc[:2].tolist() == [502, 200]
+    assert rows["user_id"].iloc[:2].tolist() == ["u1", "u2"]
+    assert rows["region"].iloc[1] == "eu-west-1"
+    assert pd.isna(rows["path"].iloc[2]) and pd.isna(rows["status_code"].iloc[2])
+
+
+def test_events_with_and_without_a_path_are_valid_canonical_events():
+    parsed = parse_servicelog((FIXTURES / "servicelog_python.log").read_bytes())
+    result = canonical_events(parsed, source="orders", as_of=pd.Timestamp("2026-11-02", tz="UTC"))
+    assert result.rejects.empty and len(result.events) == 4
+    assert result.events["endpoint"].isna().tolist() == [False, True, False, True]
+    assert result.events["endpoint"].iloc[2] == "/api/orders/{id}/charge"
+
+
+def test_candidate_columns_have_the_canonical_types():
+    parsed = parse_servicelog((FIXTURES / "servicelog_go.log").read_bytes())
+    for name, column in parsed.candidates.items():
+        if name in CANDIDATE_TYPES:
+            assert str(column.dtype) == CANDIDATE_TYPES[name], name
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2026-11-01T10:00:00Z INFO api hello", ("INFO", "api", "hello")),
+        ("2026-11-01T10:00:00Z [INFO] api hello", ("INFO", "api", "hello")),
+        ("2026-11-01T10:00:00Z [INFO] api: hello", ("INFO", "api", "hello")),
+        ("2026-11-01T10:00:00Z INFO [api] hello", ("INFO", "api", "hello")),
+        ("2026-11-01T10:00:00Z INFO: api hello", ("INFO", "api", "hello")),
+        ("[2026-11-01 10:00:00] [WARN] [api] hello", ("WARNING", "api", "hello")),
+        ("2026-11-01T10:00:00Z warn api hello", ("WARNING", "api", "hello")),
+        ("2026-11-01T10:00:00Z Warning api hello", ("WARNING", "api", "hello")),
+        ("2026-11-01T10:00:00Z FATAL api hello", ("CRITICAL", "api", "hello")),
+        ("2026-11-01T10:00:00Z CRITICAL api hello", ("CRITICAL", "api", "hello")),
+        ("2026-11-01T10:00:00Z trace api hello", ("TRACE", "api", "hello")),
+        (
+            "2026-11-01T10:00:00Z DEBUG api.worker-1 hello world",
+            ("DEBUG", "api.worker-1", "hello world"),
+        ),
+        ("2026-11-01T10:00:00Z ERROR api", ("ERROR", "api", None)),
+        ("2026-11-01T10:00:00Z ERROR", ("ERROR", None, None)),
+        ("2026-11-01T10:00:00Z INFO status=200 path=/a", ("INFO", None, None)),
+    ],
+)
+def test_header_layouts_and_levels(line, expected):
+    row = parse_servicelog(line.encode()).candidates.iloc[0]
+    got = tuple(None if pd.isna(row[c]) else row[c] for c in ("level", "service", "message"))
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2026-11-01T10:00:00Z", "2026-11-01T10:00:00"),
+        ("2026-11-01T10:00:00.123456Z", "2026-11-01T10:00:00.123456"),
+        ("2026-11-01 10:00:00,123", "2026-11-01T10:00:00.123"),  # Python logging's comma
+        ("2026-11-01 10:00:00", "2026-11-01T10:00:00"),  # naive: taken as UTC
+        ("2026-11-01T12:00:00+02:00", "2026-11-01T10:00:00"),
+        ("2026-11-01T05:00:00-0500", "2026-11-01T10:00:00"),
+        ("2026-11-01 12:00:00 +0200", "2026-11-01T10:00:00"),
+        ("2026-11-01 10:00:00 UTC", "2026-11-01T10:00:00"),
+        ("[2026-11-01 10:00:00 +0000]", "2026-11-01T10:00:00"),
+    ],
+)
+def test_timestamps_with_and_without_offsets(stamp, expected):
+    parsed = parse_servicelog(f"{stamp} INFO api hello\n".encode())
+    assert parsed.candidates["ts"].tolist() == [utc(expected)]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "column", "expected"),
+    [
+        ("latency_ms=57", "latency_ms", 57.0),
+        ("duration_ms=12.5", "latency_ms", 12.5),
+        ("latency=57", "latency_ms", 57.0),  # bare latency: milliseconds
+        ("duration=1.5", "latency_ms", 1500.0),  # bare duration: seconds
+        ("duration=1.5s", "latency_ms", 1500.0),
+        ("duration=250ms", "latency_ms", 250.0),
+        ("latency=1m2.5s", "latency_ms", 62500.0),  # Go's time.Duration
+        ("latency=300us", "latency_ms", 0.3),
+        ("latency_ms=5 duration=9s", "latency_ms", 5.0),  # the first-listed key wins
+        ("status=404", "status_code", 404),
+        ("STATUS_CODE=404", "status_code", 404),  # keys are case-insensitive
+        ("route=/orders/{id}", "path", "/orders/{id}"),
+        ('path="/a b"', "path", "/a b"),
+        ('error="said \\"no\\""', "error_reason", 'said "no"'),
+        ("err=timeout", "error_reason", "timeout"),
+        ("user=u1 user=u2", "user_id", "u2"),  # a key given twice: the last value
+        ("ip=10.0.0.1", "client_ip", "10.0.0.1"),
+        ("bytes=512", "bytes_sent", 512),
+        ("device=mobile", "device_type", "mobile"),
+        ("method=GET", "method", "GET"),
+        ("path=", "path", None),  # empty: not logged
+        ("path=-", "path", None),
+    ],
+)
+def test_key_value_pairs(pairs, column, expected):
+    parsed = parse_servicelog(f"2026-11-01T10:00:00Z INFO api done {pairs}\n".encode())
+    assert parsed.rejects.empty
+    value = parsed.candidates[column].iloc[0]
+    assert (pd.isna(value) and expected is None) or value == expected
+    assert parsed.candidates["message"].iloc[0] == "done"
+
+
+@pytest.mark.parametrize(
+    ("rest", "message"),
+    [
+        ("charge failed id=42 for user=u1 today", "charge failed for today"),
+        ('a k="v with spaces" b', "a b"),
+        ("x == y and a=b", "x == y and"),
+        ("ratio 3=4", "ratio 3=4"),  # not a key: keys start with a letter or _
+        ("url?x=1 done", "url?x=1 done"),  # a pair starts a word
+        ("  spaced   out  ", "spaced   out"),
+    ],
+)
+def test_message_is_the_text_without_the_pairs(rest, message):
+    parsed = parse_servicelog(f"2026-11-01T10:00:00Z INFO api {rest}\n".encode())
+    assert parsed.candidates["message"].iloc[0] == message
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"hello world", "not a service-log line: no timestamp at its start"),
+        (b"INFO api hello", "no timestamp at its start"),
+        (b"10:00:00 INFO api hello", "no timestamp at its start"),
+        (b"2026-11-01T10:00:00Z NOTICE api hello", "no log level after the timestamp"),
+        (b"2026-11-01T10:00:00Z api hello", "no log level after the timestamp"),
+        (b"2026-11-01T10:00:00Z INFOS api hello", "no log level after the timestamp"),
+        (
+            b"2026-13-45T10:00:00Z INFO api hello",
+            "timestamp: '2026-13-45T10:00:00Z' is not a timestamp",
+        ),
+        (
+            b"2026-11-01T10:00:00Z INFO api x status=abc latency_ms=fast",
+            "status_code: 'abc' is not an integer status code; latency_ms: 'fast' is not a duration",
+        ),
+        (b"2026-11-01T10:00:00Z INFO api x status=200.5", "status_code: '200.5' is not an integer"),
+        (b"2026-11-01T10:00:00Z INFO api x bytes=-", None),  # '-' is "not logged": accepted
+        (b"2026-11-01T10:00:00Z INFO api /\xff", "not valid UTF-8"),
+        (b"2026-11-01T10:00:00Z INFO api \x00", "NUL bytes"),
+    ],
+)
+def test_bad_lines_are_rejected_with_their_reason(line, reason):
+    data = GOOD + line + b"\n" + GOOD
+    parsed = parse_servicelog(data)
+    assert parsed.records_read == 3 and physical_lines_are_all_accounted_for(data, parsed)
+    if reason is None:
+        assert parsed.rejects.empty
+        return
+    assert parsed.candidates["line_number"].tolist() == [1, 3]
+    assert parsed.rejects["line_number"].tolist() == [2]
+    assert reason in parsed.rejects["reasons"].iloc[0]
+
+
+def test_continuation_lines_join_the_event_before_them():
+    data = (
+        b"2026-11-01T10:00:00Z ERROR api boom\n"
+        b"Traceback (most recent call last):\n"
+        b'  File "x.py", line 1, in <module>\n'
+        b"ValueError: bad\n"
+        b"\n"
+        b"During handling of the above exception, another exception occurred:\n"
+        b"KeyError: 'k'\n"
+        b"2026-11-01T10:00:01Z INFO api next\n"
+        b"    indented continuation of an INFO line\n"
+    )
+    parsed = parse_servicelog(data)
+    assert parsed.rejects.empty and parsed.records_read == 2
+    assert physical_lines_are_all_accounted_for(data, parsed)
+    assert parsed.candidates["line_number"].tolist() == [1, 8]
+    assert parsed.candidates["message"].iloc[0].splitlines()[-1] == "KeyError: 'k'"
+    assert parsed.candidates["raw"].iloc[1].endswith("\n    indented continuation of an INFO line")
+
+
+def test_continuation_lines_without_an_event_are_rejected():
+    data = (
+        b"  at the very start\n"
+        b"2026-11-01T10:00:00Z ERROR api boom\n"
+        b"garbage in the middle\n"
+        b"\tat com.example.Foo.bar(Foo.java:1)\n"
+        b"2026-11-01T10:00:01Z INFO api next\n"
+    )
+    parsed = parse_servicelog(data)
+    assert physical_lines_are_all_accounted_for(data, parsed)
+    assert parsed.candidates["line_number"].tolist() == [2, 5]
+    assert parsed.candidates["raw"].iloc[0] == "2026-11-01T10:00:00Z ERROR api boom"
+    assert parsed.rejects["line_number"].tolist() == [1, 3, 4]
+    assert parsed.rejects["reasons"].tolist() == [
+        "continuation line with no log line before it",
+        "not a service-log line: no timestamp at its start; "
+        "expected '<timestamp> <LEVEL> <service> <message>'",
+        "continuation line after line 3, which is not a log line",
+    ]
+
+
+def test_a_rejected_event_takes_its_continuation_lines_with_it():
+    data = GOOD + b"2026-11-01T10:00:00Z ERROR api failed status=abc\n  at frame\n" + GOOD
+    parsed = parse_servicelog(data)
+    assert physical_lines_are_all_accounted_for(data, parsed)
+    assert parsed.rejects["raw"].tolist() == [
+        "2026-11-01T10:00:00Z ERROR api failed status=abc\n  at frame"
+    ]
+
+
+def test_an_undecodable_line_inside_a_stack_trace_does_not_break_it():
+    data = b"2026-11-01T10:00:00Z ERROR api boom\n  frame one\n  frame \xff two\n  frame three\n"
+    parsed = parse_servicelog(data)
+    assert physical_lines_are_all_accounted_for(data, parsed)
+    assert parsed.rejects["line_number"].tolist() == [3]
+    assert parsed.candidates["raw"].iloc[0].splitlines() == [
+        "2026-11-01T10:00:00Z ERROR api boom",
+        "  frame one",
+        "  frame three",
+    ]
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b" \r\n"])
+def test_empty_file_has_no_records(data):
+    parsed = parse_servicelog(data)
+    assert parsed.records_read == 0 and parsed.candidates.empty and parsed.rejects.empty
+
+
+def test_bom_and_crlf():
+    data = b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n") + b"  at frame\r\n"
+    parsed = parse_servicelog(data)
+    assert parsed.candidates["raw"].tolist() == [GOOD.decode().strip() + "\n  at frame"]
+
+
+def test_a_five_megabyte_line_is_read():
+    data = GOOD + b"2026-11-01T10:00:00Z INFO api " + b"x" * 5_000_000 + b" status=200\n"
+    parsed = parse_servicelog(data)
+    assert parsed.records_read == 2 and parsed.rejects.empty
+    assert len(parsed.candidates["message"].iloc[1]) == 5_000_000
+
+
+def test_looks_like_and_format_record():
+    assert looks_like_servicelog("2026-11-01T10:00:00.123Z ERROR payments Charge failed")
+    assert looks_like_servicelog("2026-11-01 10:00:00,123 [INFO] orders: created order id=42")
+    assert looks_like_servicelog("[2026-11-01 10:00:00 +0000] [WARN] [worker] slow")
+    assert not looks_like_servicelog("timestamp,endpoint,response_time_ms")
+    assert not looks_like_servicelog('{"time": "2026-11-01T10:00:00Z", "level": "info"}')
+    assert not looks_like_servicelog("2026-11-01T10:00:00Z,/a,1.5,200,u1")
+    assert not looks_like_servicelog('10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1"')
+    (fmt,) = FORMATS
+    assert fmt.name == "servicelog" and fmt.parse is parse_servicelog
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("250ms", 250.0),
+        ("1.5s", 1500.0),
+        ("1m30s", 90_000.0),
+        ("2h", 7_200_000.0),
+        ("1.2µs", 0.0012),
+        ("500ns", 0.0005),
+        ("250 ms", 250.0),
+        ("-5ms", -5.0),
+        ("fast", math.nan),
+        ("5 parsecs", math.nan),
+    ],
+)
+def test_duration_ms(text, expected):
+    got = duration_ms(text)
+    assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected)
+
+
+def test_as_level_folds_spellings_and_keeps_unknown_levels():
+    levels = pd.Series(["warn", "Warning", "fatal", "err", "30", "notice", "", None], dtype="str")
+    got = as_level(levels).tolist()
+    assert got[:6] == ["WARNING", "WARNING", "CRITICAL", "ERROR", "INFO", "NOTICE"]
+    assert pd.isna(got[6]) and pd.isna(got[7])
+
+
+# property: random events written as service-log lines parse back to the same values ---------
+WORD = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs", "Cf"), blacklist_characters='="\\'
+    ),
+    min_size=1,
+    max_size=8,
+)
+SERVICE = st.from_regex(r"[a-z][a-z0-9_.\-]{0,10}", fullmatch=True)
+VALUE = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=10
+).filter(lambda s: s.strip() not in ("", "-") and s == s.strip())
+TIMES = st.datetimes(
+    min_value=pd.Timestamp("2001-01-01").to_pydatetime(),
+    max_value=pd.Timestamp("2030-01-01").to_pydatetime(),
+).map(lambda d: pd.Timestamp(d, tz="UTC").floor("ms"))
+LEVEL_FORMS = {
+    "TRACE": ["TRACE", "trace"],
+    "DEBUG": ["DEBUG", "debug"],
+    "INFO": ["INFO", "info"],
+    "WARNING": ["WARN", "WARNING", "warn"],
+    "ERROR": ["ERROR", "error"],
+    "CRITICAL": ["CRITICAL", "FATAL", "fatal"],
+}
+EVENT = st.fixed_dictionaries(
+    {
+        "ts": TIMES,
+        "level": st.sampled_from(sorted(LEVEL_FORMS)),
+        "service": SERVICE,
+        "words": st.lists(WORD, max_size=4),
+    },
+    optional={
+        "path": VALUE.map(lambda s: "/" + s),
+        "status_code": st.integers(100, 599),
+        "latency_ms": st.floats(0, 1e6, allow_nan=False).map(lambda x: round(x, 3)),
+        "user_id": VALUE,
+        "error_reason": VALUE,
+        "region": VALUE,
+    },
+)
+KEY_FOR = {
+    "path": "path",
+    "status_code": "status",
+    "latency_ms": "latency_ms",
+    "user_id": "user",
+    "error_reason": "error",
+    "region": "region",
+}
+
+
+def quoted(value: str) -> str:
+    if value[0] != '"' and not any(c.isspace() or c in '"\\' for c in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render(event, data) -> str:
+    stamp = event["ts"]
+    stamp = data.draw(
+        st.sampled_from(
+            [
+                stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                stamp.strftime("%Y-%m-%d %H:%M:%S,%f")[:-3],
+                stamp.tz_convert("Asia/Kolkata").strftime("%Y-%m-%dT%H:%M:%S.%f%z"),
+                stamp.tz_convert("America/New_York").isoformat(),
+            ]
+        )
+    )
+    level = data.draw(st.sampled_from(LEVEL_FORMS[event["level"]]))
+    layout = data.draw(st.sampled_from(["{t} {l} {s}", "{t} [{l}] {s}:", "[{t}] [{l}] [{s}]"]))
+    words = list(event["words"])
+    for column, key in KEY_FOR.items():
+        if column in event:
+            value = event[column]
+            if column == "latency_ms" and data.draw(st.booleans()):
+                text = f"{value}ms"
+            else:
+                text = quoted(str(value))
+            words.insert(data.draw(st.integers(0, len(words))), f"{key}={text}")
+    return " ".join([layout.format(t=stamp, l=level, s=event["service"]), *words])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=st.lists(EVENT, min_size=1, max_size=15), data=st.data())
+def test_random_events_round_trip_through_service_log_lines(events, data):
+    text = "\n".join(render(event, data) for event in events) + "\n"
+    parsed = parse_servicelog(text.encode())
+    assert parsed.rejects.empty, parsed.rejects["reasons"].tolist()
+    assert parsed.records_read == len(events)
+    rows = parsed.candidates
+    for i, event in enumerate(events):
+        row = rows.iloc[i]
+        assert row["ts"] == event["ts"]
+        assert row["level"] == event["level"] and row["service"] == event["service"]
+        message = " ".join(event["words"])
+        assert (pd.isna(row["message"]) and not message) or row["message"] == message
+        for column in KEY_FOR:
+            if column not in event:
+                assert pd.isna(row[column]), column
+            elif column == "latency_ms":
+                assert row[column] == pytest.approx(event[column]), column
+            else:
+                assert row[column] == event[column], column

@@ -1,0 +1,338 @@
+"""Application log lines (`<timestamp> <LEVEL> <service> <message> [key=value ...]`) as events,
+with stack traces folded into the event they follow; also the level and duration readings
+that other log formats share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from transforms.formats.base import (
+    CANDIDATE_TYPES,
+    LINE_NUMBER,
+    RAW,
+    Converter,
+    Field,
+    Format,
+    Parsed,
+    as_int,
+    as_text,
+    build,
+    present,
+    rejects_frame,
+    split_lines,
+)
+
+# levels ----------------------------------------------------------------------------------------
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+"""Canonical levels (Python's names, plus TRACE). Other spellings are folded onto these; a level
+none of them names (e.g. NOTICE) is kept upper-cased as logged."""
+
+LEVEL_ALIASES = {
+    "WARN": "WARNING",
+    "FATAL": "CRITICAL",  # logging.FATAL is logging.CRITICAL
+    "CRIT": "CRITICAL",
+    "PANIC": "CRITICAL",  # zap
+    "DPANIC": "CRITICAL",
+    "ERR": "ERROR",
+    "INFORMATION": "INFO",  # .NET, Serilog
+    "VERBOSE": "TRACE",  # Serilog
+    "SEVERE": "ERROR",  # java.util.logging
+}
+NUMERIC_LEVELS = {
+    "10": "TRACE",
+    "20": "DEBUG",
+    "30": "INFO",
+    "40": "WARNING",
+    "50": "ERROR",
+    "60": "CRITICAL",
+}
+"""pino and bunyan write levels as numbers."""
+
+
+def as_level(text: pd.Series) -> pd.Series:
+    """Log levels upper-cased and folded onto `LEVELS`; never fails (unknown levels are kept)."""
+    upper = as_text(text).str.upper()
+    return upper.replace({**LEVEL_ALIASES, **NUMERIC_LEVELS}).astype("str")
+
+
+# durations -------------------------------------------------------------------------------------
+UNIT_MS = {
+    "ns": 1e-6,
+    "us": 1e-3,
+    "µs": 1e-3,  # micro sign, as Go writes it
+    "μs": 1e-3,  # greek mu
+    "ms": 1.0,
+    "s": 1000.0,
+    "m": 60_000.0,
+    "h": 3_600_000.0,
+}
+_UNIT = "ns|us|µs|μs|ms|s|m|h"
+_DURATION = re.compile(rf"([+-]?)((?:(?:\d+(?:\.\d*)?|\.\d+) ?(?:{_UNIT}))+)")
+_DURATION_PART = re.compile(rf"(\d+(?:\.\d*)?|\.\d+) ?({_UNIT})")
+
+
+def duration_ms(text: str) -> float:
+    """'250ms', '1.5s', Go's '1m30.5s' or '1.2µs' in milliseconds; NaN when not a duration."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None:
+        return np.nan
+    total = sum(float(n) * UNIT_MS[u] for n, u in _DURATION_PART.findall(match.group(2)))
+    return -total if match.group(1) == "-" else total
+
+
+def as_duration_ms(factor: float | pd.Series = 1.0) -> Converter:
+    """Durations to milliseconds: bare numbers are scaled by `factor` (one number, or one per
+    row aligned on the records' index), numbers with a unit suffix by their unit."""
+
+    def convert(text: pd.Series) -> pd.Series:
+        stripped = text.str.strip()
+        values = (pd.to_numeric(stripped, errors="coerce") * factor).astype("float64")
+        suffixed = values.isna() & present(stripped)
+        if suffixed.any():
+            values[suffixed] = stripped[suffixed].map(duration_ms).astype("float64")
+        return values
+
+    return convert
+
+
+# the format ------------------------------------------------------------------------------------
+_TS = (
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
+    r"(?: ?(?:Z|UTC|[+-]\d{2}:?\d{2}))?"
+)
+_LEVEL_WORDS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL"
+HEADER = re.compile(
+    rf"\[?(?P<ts>{_TS})\]?"
+    rf"\s+\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?:?(?=\s|$)"
+    r"(?:\s+\[?(?P<service>[^\s\[\]=:\"]+)\]?:?(?=\s|$))?"
+    r"\s*(?P<rest>.*)",
+    re.DOTALL,
+)
+"""`2026-11-01T10:00:00.123Z ERROR payments ...`, `2026-11-01 10:00:00,123 [INFO] orders: ...`,
+`[2026-11-01 10:00:00 +0000] [WARN] [worker] ...`: the service is the word after the level."""
+_TS_ONLY = re.compile(rf"\[?{_TS}\]?(?:\s|$)")
+
+CONTINUATION = re.compile(
+    r"\s"  # indented: stack frames, wrapped text
+    r"|Traceback \(most recent call last\)"
+    r"|at\s"
+    r"|Caused by:|Suppressed:"
+    r"|\.\.\. \d+ (?:more|common frames omitted)"
+    r"|During handling of the above exception"
+    r"|The above exception was the direct cause"
+    r"|[A-Za-z_][\w.$]*(?:Error|Exception|Throwable|Warning|Exit|Interrupt)\b(?::|$)"
+)
+"""Lines that continue the event before them (Python and Java stack traces)."""
+
+KEY_VALUE = re.compile(r'(?<!\S)([A-Za-z_][\w.\-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+_ESCAPE = re.compile(r"\\(.)")
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key=value key and the unit of a bare number logged under it (durations only)."""
+
+    name: str
+    unit: str | None = None
+
+
+KEYS: dict[str, tuple[Key, ...]] = {
+    "latency_ms": (
+        Key("latency_ms", "ms"),
+        Key("duration_ms", "ms"),
+        Key("response_time_ms", "ms"),
+        Key("latency", "ms"),
+        Key("duration", "s"),
+        Key("request_time", "s"),
+    ),
+    "status_code": (Key("status"), Key("status_code")),
+    "path": (Key("path"), Key("endpoint"), Key("route")),
+    "method": (Key("method"),),
+    "user_id": (Key("user"), Key("user_id")),
+    "client_ip": (Key("ip"), Key("client_ip"), Key("remote_addr")),
+    "region": (Key("region"),),
+    "device_type": (Key("device_type"), Key("device")),
+    "error_reason": (Key("error"), Key("error_reason"), Key("err")),
+    "bytes_sent": (Key("bytes_sent"), Key("bytes")),
+}
+"""Canonical columns read from key=value pairs (keys case-insensitive), first key first. A bare
+number is in the key's unit; a number with a suffix (`1.5s`, `250ms`) in its own."""
+
+_ALIASES = {
+    key.name: (target, rank, UNIT_MS[key.unit or "ms"])
+    for target, keys in KEYS.items()
+    for rank, key in enumerate(keys)
+}
+EXPECTED = "expected '<timestamp> <LEVEL> <service> <message>'"
+
+
+def looks_like_servicelog(line: str) -> bool:
+    """An ISO-ish timestamp, optionally bracketed, then a level word (optionally bracketed)."""
+    return HEADER.match(line.strip()) is not None
+
+
+def parse_servicelog(data: bytes, *, format: str = "servicelog") -> Parsed:
+    """Events from service-log lines. Continuation lines (stack traces) join the event before
+    them: its `raw` holds all its lines and its message gains them, so `records_read` counts
+    logical records (a log line with its continuation lines) plus rejected lines. Lines that are
+    neither, and continuation lines with no log line before them, are rejected."""
+    lines = split_lines(data)
+    texts = lines.texts.tolist()
+    numbers = lines.numbers.tolist()
+    # the header fields of each log line (tuples of text, which the garbage collector skips)
+    heads = [m.groups() if m else None for m in map(HEADER.match, texts)]
+    starts: list[int] = []  # positions of the log lines among the lines
+    tails: dict[int, list[str]] = {}  # event -> its continuation lines
+    bad: list[tuple[int, str, str]] = []
+    if None not in heads:
+        starts = list(range(len(texts)))
+    else:
+        open_event = False  # whether the record before is a log line that lines can continue
+        foreign: int | None = None  # the last line that was neither log line nor continuation
+        for i, head in enumerate(heads):
+            if head is not None:
+                starts.append(i)
+                open_event = True
+            elif CONTINUATION.match(texts[i]):
+                if open_event:
+                    tails.setdefault(len(starts) - 1, []).append(texts[i])
+                else:
+                    reason = (
+                        "continuation line with no log line before it"
+                        if foreign is None
+                        else f"continuation line after line {foreign}, which is not a log line"
+                    )
+                    bad.append((numbers[i], texts[i], reason))
+            else:
+                bad.append((numbers[i], texts[i], _not_a_log_line(texts[i])))
+                open_event, foreign = False, numbers[i]
+
+    records, units = _records(
+        [numbers[i] for i in starts], [texts[i] for i in starts], [heads[i] for i in starts], tails
+    )
+    fields = {
+        "ts": Field("timestamp", _as_log_time, "a timestamp (ISO 8601)"),
+        "level": Field("level", as_level, "a log level"),
+        "service": Field("service", as_text, "text"),
+        "message": Field("message", _as_message, "text"),
+        "latency_ms": Field(
+            "latency_ms", as_duration_ms(units), "a duration (milliseconds, or e.g. 1.5s)"
+        ),
+        "status_code": Field("status_code", as_int("Int16"), "an integer status code"),
+        "bytes_sent": Field("bytes_sent", as_int("Int64"), "a whole number of bytes"),
+    }
+    for target in KEYS:
+        fields.setdefault(target, Field(target, as_text, "text"))
+    fields = {name: fields[name] for name in CANDIDATE_TYPES if name in fields}  # reasons' order
+    notes = [
+        "servicelog records_read counts logical records: a log line with its continuation "
+        "lines is one record"
+    ]
+    if tails:
+        attached = sum(map(len, tails.values()))
+        notes.append(f"{attached} continuation lines attached to {len(tails)} events")
+    line_rejects = pd.concat(
+        [lines.rejects, rejects_frame(*zip(*bad, strict=True)) if bad else rejects_frame()],
+        ignore_index=True,
+    )
+    return build(
+        records,
+        fields,
+        format=format,
+        records_read=len(starts) + len(line_rejects),
+        rejects=line_rejects,
+        notes=tuple(notes),
+    )
+
+
+def _not_a_log_line(text: str) -> str:
+    if _TS_ONLY.match(text):
+        return (
+            "not a service-log line: no log level after the timestamp "
+            f"(expected one of {', '.join(_LEVEL_WORDS.split('|'))})"
+        )
+    return f"not a service-log line: no timestamp at its start; {EXPECTED}"
+
+
+def _records(
+    numbers: list[int],
+    firsts: list[str],
+    heads: list[tuple[str, str, str | None, str]],
+    tails: dict[int, list[str]],
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Text records, one per event (its first line's number and header fields, and its
+    continuation lines), and the unit factor of each event's bare latency."""
+    n = len(numbers)
+    ts, levels, services, rests = zip(*heads, strict=True) if n else ((), (), (), ())
+    messages: list[str | None] = [None] * n
+    values: dict[str, list[str | None]] = {target: [None] * n for target in KEYS}
+    factors = [1.0] * n
+    for i, rest in enumerate(rests):
+        if "=" not in rest:
+            messages[i] = rest.strip()
+            continue
+        # [text, key, value, text, key, value, ..., text]
+        parts = KEY_VALUE.split(rest)
+        messages[i] = " ".join(filter(None, map(str.strip, parts[0::3])))
+        ranks: dict[str, int] = {}
+        for key, value in zip(parts[1::3], parts[2::3], strict=True):
+            known = _ALIASES.get(key.lower())
+            if known is None:
+                continue
+            target, rank, factor = known
+            if ranks.get(target, rank) < rank:
+                continue  # a key listed earlier for this column was given
+            ranks[target] = rank
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = _ESCAPE.sub(r"\1", value[1:-1])
+            values[target][i] = value
+            if target == "latency_ms":
+                factors[i] = factor
+    raws = firsts
+    if tails:
+        raws = list(firsts)
+        for i, more in tails.items():
+            raws[i] = "\n".join([firsts[i], *more])
+            messages[i] = "\n".join([messages[i], *more] if messages[i] else more)
+    columns = {
+        RAW: raws,
+        "timestamp": ts,
+        "level": levels,
+        "service": services,
+        "message": messages,
+        **values,
+    }
+    records = pd.DataFrame({name: pd.Series(list(v), dtype="str") for name, v in columns.items()})
+    records[LINE_NUMBER] = pd.array(numbers, dtype="Int64")
+    return records, pd.Series(factors, index=records.index, dtype="float64")
+
+
+def _as_log_time(text: pd.Series) -> pd.Series:
+    """The header's timestamp (never an epoch number: the header pattern wants a date) to UTC;
+    Python logging writes a comma before the milliseconds, offsets may follow a space."""
+    iso = (
+        text.str.replace(",", ".", regex=False)
+        .str.replace(r" ?UTC$", "Z", regex=True)
+        .str.replace(r" (?=[Z+-])", "", regex=True)
+    )
+    values = pd.to_datetime(iso, format="ISO8601", utc=True, errors="coerce")
+    return values.dt.as_unit("us")
+
+
+def _as_message(text: pd.Series) -> pd.Series:
+    # keep the message as logged (a stack trace's indentation matters); only blanks are null
+    return text.where(present(text)).astype("str")
+
+
+FORMATS = [
+    Format(
+        "servicelog",
+        parse_servicelog,
+        looks_like_servicelog,
+        "application log lines: <timestamp> <LEVEL> <service> <message> [key=value ...]",
+    )
+]
