@@ -10,7 +10,8 @@ from prefect.schedules import Cron
 
 from flows.pipeline import backfill, hourly
 
-HOURLY_CRON = "5 * * * *"  # five minutes past every hour, UTC: the hour that closed, plus shipping delay
+# Five minutes past every hour, UTC: the hour that just closed, plus time for files to land.
+HOURLY_CRON = "5 * * * *"
 
 
 def deployments() -> list:
