@@ -25,6 +25,7 @@ from transforms.formats.base import (
     as_text,
     as_timestamp,
     build,
+    conversion_failures,
     present,
     rejects_frame,
     split_lines,
@@ -177,12 +178,7 @@ def build_derived(
             text = records[item.source].astype("str")
             value, failed = item.measure(text)
             if failed.any():
-                failures.append(
-                    item.source
-                    + ": "
-                    + text[failed].str.slice(0, 80).map(repr)
-                    + f" is not {item.what}"
-                )
+                failures.append(conversion_failures(item.source, text, failed, item.what))
             values.append(value)
         computed[target] = spec.combine(values).astype(CANDIDATE_TYPES[target])
 

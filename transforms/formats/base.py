@@ -212,6 +212,11 @@ def as_timestamp(formats: tuple[str, ...] = ("ISO8601",)) -> Converter:
     return convert
 
 
+def conversion_failures(source: str, text: pd.Series, failed: pd.Series, what: str) -> pd.Series:
+    """ "<source>: '<value>' is not <what>" for each failed row (values cut at 80 characters)."""
+    return source + ": " + text[failed].str.slice(0, 80).map(repr) + f" is not {what}"
+
+
 @dataclass(frozen=True)
 class Field:
     """How one candidate column comes from one text column of the records."""
@@ -244,12 +249,7 @@ def build(
         values = spec.convert(text)
         failed = values.isna() & present(text)
         if failed.any():
-            failures.append(
-                spec.source
-                + ": "
-                + text[failed].str.slice(0, 80).map(repr)
-                + f" is not {spec.what}"
-            )
+            failures.append(conversion_failures(spec.source, text, failed, spec.what))
         columns[target] = values.astype(CANDIDATE_TYPES[target])
     candidates = pd.DataFrame(columns, index=records.index)
     bad = pd.Series(False, index=records.index)
