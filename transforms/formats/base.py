@@ -29,7 +29,7 @@ MISSING = frozenset({"", "-"})
 _STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
-def _STR(_type: pa.DataType) -> pd.StringDtype:
+def STR_MAPPER(_type: pa.DataType) -> pd.StringDtype:
     """Arrow strings to pandas' default `str` dtype, without copying."""
     return _STR_DTYPE
 
@@ -100,7 +100,7 @@ def split_lines(data: bytes) -> Lines:
         array = pc.replace_substring_regex(array, "\r$", "")
     keep = pc.invert(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(array)), 0))
     numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1
-    texts = pc.filter(array, keep).to_pandas(types_mapper=_STR)
+    texts = pc.filter(array, keep).to_pandas(types_mapper=STR_MAPPER)
     return Lines(numbers=numbers, texts=texts, rejects=rejects_frame())
 
 

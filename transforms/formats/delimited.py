@@ -8,10 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.formats.base import (
     LINE_NUMBER,
     RAW,
+    STR_MAPPER,
     Field,
     FileFormatError,
     Parsed,
@@ -137,12 +140,8 @@ def parse_delimited(
     numbers = lines.numbers[1:]
     texts = lines.texts.iloc[1:].reset_index(drop=True)
     records_read = len(texts) + len(lines.rejects)
-    rows, ok, reasons = _split_fields(texts, header, delimiter, header_line)
-    records = (
-        pd.DataFrame(rows, columns=list(header), dtype="str")
-        if len(rows)
-        else pd.DataFrame({c: pd.Series(dtype="str") for c in header})
-    )
+    columns, ok, reasons = _split_fields(texts, header, delimiter, header_line)
+    records = pd.DataFrame(columns)
     records[LINE_NUMBER] = pd.array(numbers[ok], dtype="Int64")
     records[RAW] = texts[ok].reset_index(drop=True)
     bad = ~ok
@@ -161,36 +160,51 @@ def parse_delimited(
 
 def _split_fields(
     texts: pd.Series, header: tuple[str, ...], delimiter: str, header_line: int
-) -> tuple[list[list[str]], np.ndarray, dict[int, str]]:
+) -> tuple[dict[str, pd.Series], np.ndarray, dict[int, str]]:
+    """Columns of the well-formed lines (in line order), which lines those are, and the reason
+    for each other line. Lines without quotes are split by Arrow in one pass; the few quoted
+    ones go through the csv module."""
     width = len(header)
-    header_again = texts.str.strip() == delimiter.join(header)
-    quoted = texts.str.contains('"', regex=False)
-    counts = texts.str.count(delimiter if delimiter != "|" else r"\|") + 1
-    ok = (~quoted & (counts == width) & ~header_again).to_numpy().copy()
+    array = pa.array(texts, type=pa.large_string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    header_again = pc.equal(pc.utf8_trim_whitespace(array), delimiter.join(header))
+    header_again = header_again.to_numpy(zero_copy_only=False)
+    quoted = pc.match_substring(array, '"').to_numpy(zero_copy_only=False)
+    lists = pc.split_pattern(array, delimiter)
+    counts = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    simple = ~quoted & (counts == width) & ~header_again
+    ok = simple.copy()
     reasons: dict[int, str] = {}
-    rows_by_index: dict[int, list[str]] = {}
-    simple = np.flatnonzero(ok)
-    if len(simple):
-        split = texts.iloc[simple].str.split(delimiter, regex=False)
-        rows_by_index.update(zip(simple.tolist(), split.tolist(), strict=True))
-    for i in np.flatnonzero(~ok).tolist():
-        text = texts.iat[i]
-        if header_again.iat[i]:
+    slow_rows: dict[int, list[str]] = {}
+    for i in np.flatnonzero(~simple).tolist():
+        if header_again[i]:
             reasons[i] = f"repeated header (first header on line {header_line})"
             continue
-        if not quoted.iat[i]:
-            found = int(counts.iat[i])
-            reasons[i] = f"expected {width} fields ({delimiter!r}-separated), found {found}"
+        if not quoted[i]:
+            reasons[i] = f"expected {width} fields ({delimiter!r}-separated), found {counts[i]}"
             continue
         try:
-            fields = next(csv.reader([text], delimiter=delimiter, strict=True))
+            fields = next(csv.reader([texts.iat[i]], delimiter=delimiter, strict=True))
         except csv.Error as exc:
             reasons[i] = f"malformed quoting: {exc}"
             continue
         if len(fields) != width:
             reasons[i] = f"expected {width} fields ({delimiter!r}-separated), found {len(fields)}"
             continue
-        rows_by_index[i] = fields
+        slow_rows[i] = fields
         ok[i] = True
-    rows = [rows_by_index[i] for i in sorted(rows_by_index)]
-    return rows, ok, reasons
+    fast = pc.filter(lists, pa.array(simple))
+    columns = {
+        name: pc.list_element(fast, position).to_pandas(types_mapper=STR_MAPPER)
+        for position, name in enumerate(header)
+    }
+    if slow_rows:
+        # put the quoted lines back in line order among the simple ones
+        order = np.argsort(np.r_[np.flatnonzero(simple), sorted(slow_rows)], kind="stable")
+        slow = [slow_rows[i] for i in sorted(slow_rows)]
+        for position, name in enumerate(header):
+            extra = pd.Series([row[position] for row in slow], dtype="str")
+            merged = pd.concat([columns[name], extra], ignore_index=True)
+            columns[name] = merged.iloc[order].reset_index(drop=True)
+    return columns, ok, reasons

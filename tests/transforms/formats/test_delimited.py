@@ -123,3 +123,16 @@ def test_file_errors(data, message):
 def test_header_only_has_no_records():
     parsed = parse_delimited(API)
     assert parsed.records_read == 0 and parsed.candidates.empty and parsed.rejects.empty
+
+
+def test_quoted_and_plain_lines_keep_their_order():
+    body = (
+        b"2026-11-01T10:00:00Z,/p1,1,200,u,s,r\n"
+        b'2026-11-01T10:00:01Z,"/q,1",2,200,u,s,r\n'
+        b"2026-11-01T10:00:02Z,/p2,3,200,u,s,r\n"
+        b'2026-11-01T10:00:03Z,"/q,2",4,200,u,s,r\n'
+    )
+    parsed = parse_delimited(API + body)
+    assert parsed.candidates["path"].tolist() == ["/p1", "/q,1", "/p2", "/q,2"]
+    assert parsed.candidates["latency_ms"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert parsed.candidates["line_number"].tolist() == [2, 3, 4, 5]
