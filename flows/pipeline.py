@@ -27,6 +27,8 @@ SUMMARY_KEYS = {
     "logcast-backfill": "logcast-backfill-summary",
 }
 ANOMALIES_KEY = "logcast-anomalies"
+WARNING_NOTES = ("endpoint cap",)
+"""File notes that the run summary repeats as warnings."""
 
 
 # tasks --------------------------------------------------------------------------------------
@@ -115,6 +117,12 @@ def _ingest(
         "rows_kept": sum(o.rows_kept for o in outcomes),
         "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
         "rejected_files": [{"path": o.path, "reason": o.reason} for o in rejected],
+        "warnings": [
+            f"{o.path}: {note}"
+            for o in outcomes
+            for note in o.notes
+            if note.startswith(WARNING_NOTES)
+        ],
     }
 
 

@@ -114,6 +114,8 @@ def summary_markdown(
     ]
     for rejected in files.get("rejected_files", [])[:10]:
         lines.append(f"- rejected `{rejected['path']}`: {rejected['reason']}")
+    for warning in files.get("warnings", [])[:10]:
+        lines.append(f"- warning: {warning}")
     for message in files.get("too_bad", []):
         lines.append(f"- **quarantine limit exceeded**, the run fails: {message}")
     lines += [

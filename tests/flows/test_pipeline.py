@@ -120,3 +120,29 @@ def test_a_source_over_its_bad_fraction_fails_the_run_but_keeps_everything(tmp_p
         "SELECT (SELECT count(*) FROM requests) AS kept, (SELECT count(*) FROM quarantine) AS bad",
     )
     assert counts.to_dict("records") == [{"kept": 1, "bad": 1}]
+
+
+def test_endpoint_cap_is_a_warning_in_the_run_summary(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "home"))
+    (tmp_path / "logcast.toml").write_text(
+        '[sources.capped]\npaths = ["*.csv"]\nmax_endpoints = 1\n'
+    )
+    settings = load_settings()
+    settings.landing_dir.mkdir(parents=True)
+    (settings.landing_dir / "a.csv").write_text(
+        "timestamp,endpoint,response_time_ms,status_code,user_id\n"
+        "2026-11-01T10:00:00Z,/a,5,200,u\n"
+        "2026-11-01T10:00:01Z,/a,6,200,u\n"
+        "2026-11-01T10:00:02Z,/b,7,200,u\n"
+    )
+    summary = ingest()
+    assert len(summary["files"]["warnings"]) == 1
+    assert "endpoint cap of 1 reached for source 'capped'" in summary["files"]["warnings"][0]
+    endpoints = query(
+        settings.warehouse_dir, "SELECT endpoint, count(*) AS n FROM requests GROUP BY 1 ORDER BY 1"
+    )
+    assert endpoints.to_dict("records") == [
+        {"endpoint": "/a", "n": 2},
+        {"endpoint": "{other}", "n": 1},
+    ]

@@ -54,6 +54,7 @@ def test_summary_markdown_states_accounting_and_anomalies():
         "files": {
             "ingested": 2, "skipped": 1, "rejected": 1, "records_read": 10, "rows_kept": 7,
             "rows_quarantined": 3, "rejected_files": [{"path": "/l/x.bin", "reason": "file is empty"}],
+            "warnings": ["/l/a.csv: endpoint cap of 500 reached for source 'api'"],
         },
         "hours_rebuilt": 2, "endpoint_hourly_rows": 4, "series": 3, "forecasts": 6, "anomalies": 3,
     }  # fmt: skip
@@ -61,6 +62,7 @@ def test_summary_markdown_states_accounting_and_anomalies():
     assert markdown.startswith("# logcast hourly\n")
     assert "records read: 10 = kept 7 + quarantined 3" in markdown
     assert "rejected `/l/x.bin`: file is empty" in markdown
+    assert "- warning: /l/a.csv: endpoint cap of 500 reached for source 'api'" in markdown
     assert (
         "| 2026-11-01 11:00 | /a | latency_p95_ms | critical | spike | 900.0 | 150.0 | 1.000 |"
         in markdown
