@@ -64,13 +64,6 @@ def generate(
     )
 
 
-def read_labels(path: Path) -> pd.DataFrame:
-    labels = pd.read_csv(path)
-    for column in ("start", "end"):
-        labels[column] = pd.to_datetime(labels[column], utc=True)
-    return labels
-
-
 def _write_atomic(path: Path, content: bytes) -> None:
     # A shipper's half-written file must never be ingested: write aside, then rename.
     tmp = path.with_name(f".{path.name}.tmp")

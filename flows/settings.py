@@ -80,10 +80,6 @@ class Settings:
         return self.home / "models"
 
     @property
-    def reports_dir(self) -> Path:
-        return self.home / "reports"
-
-    @property
     def labels_path(self) -> Path:
         return self.home / "labels.csv"
 

@@ -6,7 +6,6 @@ import pandas as pd
 
 from schemas.forecasts import Anomaly as A
 
-LABEL_COLUMNS = ["endpoint", "metric", "start", "end", "kind"]
 NO_TOLERANCE = pd.Timedelta(0)
 
 

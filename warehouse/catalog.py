@@ -208,10 +208,6 @@ class Catalog:
             self._mark_dirty(conn, touched)
         return sorted({o["path"] for o in old} - new_paths)
 
-    def files_frame(self) -> pd.DataFrame:
-        with self.engine.connect() as conn:
-            return pd.read_sql(sa.select(files).order_by(files.c.path), conn)
-
     def fragment_paths(self, table_name: str, partition: str) -> list[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(

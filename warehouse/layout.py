@@ -57,12 +57,3 @@ class Layout:
 
     def date_dir(self, table: str, day: pd.Timestamp) -> Path:
         return self.table_dir(table) / date_partition(day)
-
-    def hours_with_data(self, table: str) -> list[pd.Timestamp]:
-        """Every hour that has a partition directory holding at least one Parquet file."""
-        base = self.table_dir(table)
-        hours = {
-            parse_hour_partition(f"{p.parent.parent.name}/{p.parent.name}")
-            for p in base.glob("date=*/hour=*/*.parquet")
-        }
-        return sorted(hours)
