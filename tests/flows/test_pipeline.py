@@ -97,18 +97,27 @@ def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
     assert catalog.dirty_hours() == []
 
 
-def test_a_source_over_its_bad_fraction_fails_the_run_but_keeps_everything(tmp_path, monkeypatch):
+def configured_landing(tmp_path, monkeypatch, config: str, *lines: str):
+    """A home of its own with `logcast.toml` = config and one landing CSV of `lines`."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "home"))
-    (tmp_path / "logcast.toml").write_text(
-        '[sources.strict]\npaths = ["*.csv"]\nmax_bad_fraction = 0.1\n'
-    )
+    (tmp_path / "logcast.toml").write_text(config)
     settings = load_settings()
     settings.landing_dir.mkdir(parents=True)
     (settings.landing_dir / "a.csv").write_text(
         "timestamp,endpoint,response_time_ms,status_code,user_id\n"
-        "2026-11-01T10:00:00Z,/a,5,200,u\n"
-        "2026-11-01T10:00:01Z,/a,-5,200,u\n"
+        + "".join(f"{line}\n" for line in lines)
+    )
+    return settings
+
+
+def test_a_source_over_its_bad_fraction_fails_the_run_but_keeps_everything(tmp_path, monkeypatch):
+    settings = configured_landing(
+        tmp_path,
+        monkeypatch,
+        '[sources.strict]\npaths = ["*.csv"]\nmax_bad_fraction = 0.1\n',
+        "2026-11-01T10:00:00Z,/a,5,200,u",
+        "2026-11-01T10:00:01Z,/a,-5,200,u",
     )
     with pytest.raises(
         BadInputError,
@@ -123,18 +132,13 @@ def test_a_source_over_its_bad_fraction_fails_the_run_but_keeps_everything(tmp_p
 
 
 def test_endpoint_cap_is_a_warning_in_the_run_summary(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "home"))
-    (tmp_path / "logcast.toml").write_text(
-        '[sources.capped]\npaths = ["*.csv"]\nmax_endpoints = 1\n'
-    )
-    settings = load_settings()
-    settings.landing_dir.mkdir(parents=True)
-    (settings.landing_dir / "a.csv").write_text(
-        "timestamp,endpoint,response_time_ms,status_code,user_id\n"
-        "2026-11-01T10:00:00Z,/a,5,200,u\n"
-        "2026-11-01T10:00:01Z,/a,6,200,u\n"
-        "2026-11-01T10:00:02Z,/b,7,200,u\n"
+    settings = configured_landing(
+        tmp_path,
+        monkeypatch,
+        '[sources.capped]\npaths = ["*.csv"]\nmax_endpoints = 1\n',
+        "2026-11-01T10:00:00Z,/a,5,200,u",
+        "2026-11-01T10:00:01Z,/a,6,200,u",
+        "2026-11-01T10:00:02Z,/b,7,200,u",
     )
     summary = ingest()
     assert len(summary["files"]["warnings"]) == 1
