@@ -10,6 +10,16 @@ UtcTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 EARLIEST_EVENT = pd.Timestamp("2000-01-01", tz="UTC")
 """Events older than this are taken for a parsing error, not history."""
 
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+"""Events later than now + this are taken for a clock or parsing error."""
+
+STATUS_CODE_MIN = 100
+STATUS_CODE_MAX = 599
+"""The HTTP status codes a response can carry (inclusive)."""
+
+LATENCY_MS_LIMIT = 86_400_000
+"""Response times of a day (in milliseconds) or more are taken for a unit or parsing error."""
+
 
 def empty_frame(model) -> pd.DataFrame:
     """A zero-row frame with the model's columns and types."""

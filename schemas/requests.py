@@ -4,7 +4,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas._types import EARLIEST_EVENT, UtcTimestamp
+from schemas._types import (
+    EARLIEST_EVENT,
+    LATENCY_MS_LIMIT,
+    STATUS_CODE_MAX,
+    STATUS_CODE_MIN,
+    UtcTimestamp,
+)
 
 
 class Request(pa.DataFrameModel):
@@ -24,10 +30,10 @@ class Request(pa.DataFrameModel):
     )
     path: Series[str] = pa.Field(nullable=True, description="path as logged")
     status_code: Series[pd.Int16Dtype] = pa.Field(
-        ge=100, le=599, nullable=True, description="HTTP status code"
+        ge=STATUS_CODE_MIN, le=STATUS_CODE_MAX, nullable=True, description="HTTP status code"
     )
     latency_ms: Series[float] = pa.Field(
-        ge=0, lt=86_400_000, nullable=True, description="response time, milliseconds"
+        ge=0, lt=LATENCY_MS_LIMIT, nullable=True, description="response time, milliseconds"
     )
     bytes_sent: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True, description="response bytes")
     user_id: Series[str] = pa.Field(nullable=True, description="user identifier")

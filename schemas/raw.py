@@ -1,0 +1,218 @@
+"""Raw record models: what a well-formed record of each log format holds once parsed into typed
+candidate columns, before it becomes a canonical `requests` event.
+
+Each model reads a parser's candidates (the columns of `Request` a format fills, typed as there,
+plus the parser's `line_number` and `raw`): columns a format may leave out are optional, the
+fields a format always carries are required and not null. Types are checked, not coerced.
+"""
+
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas._types import (
+    EARLIEST_EVENT,
+    FUTURE_TOLERANCE,
+    LATENCY_MS_LIMIT,
+    STATUS_CODE_MAX,
+    STATUS_CODE_MIN,
+    UtcTimestamp,
+)
+
+SERVICE_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+"""The levels a service-log line's level word is folded onto (WARN is WARNING, FATAL is
+CRITICAL)."""
+
+NGINX_PREFIX = "nginx:"
+"""Format names `nginx:<log_format template>` name custom nginx access logs."""
+
+_FUTURE = f"{FUTURE_TOLERANCE.days} day{'' if FUTURE_TOLERANCE.days == 1 else 's'}"
+
+
+# field specifications, one function per kind of column so each model gets its own instance ----
+def _ts() -> Any:
+    return pa.Field(ge=EARLIEST_EVENT, description="event time, UTC, microseconds")
+
+
+def _status(*, nullable: bool) -> Any:
+    return pa.Field(
+        ge=STATUS_CODE_MIN,
+        le=STATUS_CODE_MAX,
+        nullable=nullable,
+        description=f"HTTP status code ({STATUS_CODE_MIN}..{STATUS_CODE_MAX})",
+    )
+
+
+def _text(description: str, *, nullable: bool = True) -> Any:
+    return pa.Field(nullable=nullable, description=description)
+
+
+class RawRecord(pa.DataFrameModel):
+    """Any parsed record: every column optional, and the rules that hold whatever the format.
+
+    A valid record has a `ts` (when the column is there) from 2000-01-01 up to now + 1 day
+    (the bound is taken when the frame is validated); a `status_code`, where logged, in
+    100..599; a `latency_ms`, where logged, from 0 up to (not including) one day; and a
+    `bytes_sent`, where logged, of 0 or more. This is also the model of an nginx `log_format`
+    template: what a template logs is the user's choice, so only its clock, if it has one,
+    must be set on every line.
+    """
+
+    ts: Series[UtcTimestamp] | None = _ts()
+    service: Series[str] | None = _text("service that served the request or wrote the event")
+    method: Series[str] | None = _text("HTTP method, as logged")
+    path: Series[str] | None = _text("request path (and query) as logged")
+    status_code: Series[pd.Int16Dtype] | None = _status(nullable=True)
+    latency_ms: Series[float] | None = pa.Field(
+        ge=0,
+        lt=LATENCY_MS_LIMIT,
+        nullable=True,
+        description="response time, milliseconds (under one day)",
+    )
+    bytes_sent: Series[pd.Int64Dtype] | None = pa.Field(
+        ge=0, nullable=True, description="response size, bytes"
+    )
+    user_id: Series[str] | None = _text("user identifier")
+    client_ip: Series[str] | None = _text("client address (IPv4 or IPv6, no port)")
+    region: Series[str] | None = _text("region that served the request")
+    device_type: Series[str] | None = _text("client device type")
+    error_reason: Series[str] | None = _text("error reason, as logged")
+    level: Series[str] | None = _text("log level, upper case")
+    message: Series[str] | None = _text("log message, as logged")
+
+    class Config:
+        strict = False  # line_number and raw ride along
+        coerce = False  # parsers type their columns; a wrong type is their bug, not the data's
+
+    @pa.check("ts", error=f"less_than_or_equal_to(now + {_FUTURE})")
+    @classmethod
+    def not_in_the_future(cls, ts: Series[UtcTimestamp]) -> Series[bool]:
+        """No event is later than now + FUTURE_TOLERANCE: a later one has a broken clock or
+        was misparsed."""
+        return ts <= pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE
+
+
+class NginxTemplateRecord(RawRecord):
+    """A line of an nginx access log written with a custom `log_format` template
+    (`nginx:<template>`).
+
+    Valid: the shared rules of `RawRecord`. Which columns exist depends on the template's
+    variables; `ts` (from $msec, $time_iso8601 or $time_local) is required on every line when
+    the template logs a time, and everything else may be "-".
+    """
+
+
+class DelimitedRecord(RawRecord):
+    """A data line of a CSV or TSV file with a header (the built-in `api` and `document-api`
+    layouts, or a configured column mapping).
+
+    Valid: a `ts` and a `path` on every line (every layout and mapping must name both); any
+    other mapped column may be empty or "-"; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    path: Series[str] = _text("request path (and query) as logged", nullable=False)
+
+
+class JsonLinesRecord(RawRecord):
+    """One JSON object of a JSON-lines file (structured application or access logs).
+
+    Valid: a `ts` on every line; the shared rules of `RawRecord`. `path` may be absent or null:
+    a structured logger writes requests (with a path) and plain log events (with a level and a
+    message) into the same file, and the canonical step requires one or the other.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+
+
+class AccessLogRecord(RawRecord):
+    """A line of the Apache/nginx Common or Combined Log Format (optionally with timings).
+
+    Valid: a `ts` (from `%t`), a `client_ip` (`%h`) and a `status_code` (`%>s`, 100..599) on
+    every line, and a `path` column, which is null when the request line is not an HTTP request
+    (`"-"` from a connection closed before sending one, or TLS handshake bytes sent to a plain
+    HTTP port); `method`, `user_id`, `bytes_sent` and `latency_ms` may be "-"; the shared rules
+    of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    client_ip: Series[str] = _text("client address (%h), as logged", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+    path: Series[str] = _text("request target from the request line; null when none")
+
+
+class AlbRecord(RawRecord):
+    """An AWS Application Load Balancer access log entry (any layout since 2016).
+
+    Valid: a `ts` (`time`), a `client_ip` (port dropped) and a `path` (the request URL's path
+    and query) on every entry, and a `status_code` column (elb_status_code), null ("-") when
+    the load balancer sent no response; `latency_ms` is null where a processing time is -1;
+    the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    client_ip: Series[str] = _text("client address, port dropped", nullable=False)
+    path: Series[str] = _text("request URL's path and query", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
+class ElbRecord(RawRecord):
+    """An AWS Classic Load Balancer access log entry (with or without the user agent and TLS
+    fields).
+
+    Valid: a `ts` (`timestamp`) and a `client_ip` (port dropped) on every entry, and `path` and
+    `status_code` columns, both null for the entries of TCP/SSL listeners (request `- - - `,
+    status "-"), which carry no HTTP request; `latency_ms` is null where a processing time is
+    -1; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    client_ip: Series[str] = _text("client address, port dropped", nullable=False)
+    path: Series[str] = _text("request URL's path and query; null for TCP/SSL listeners")
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
+class ServiceLogRecord(RawRecord):
+    """An application log event (`<timestamp> <LEVEL> <service> <message> [key=value ...]`,
+    with any stack trace lines that follow it).
+
+    Valid: a `ts`, a `level` (one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL), a `service`
+    and a `message` on every event; request fields read from key=value pairs (`path`,
+    `status_code`, `latency_ms`, ...) may be absent; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    level: Series[str] = pa.Field(
+        isin=list(SERVICE_LOG_LEVELS), description="log level, folded onto SERVICE_LOG_LEVELS"
+    )
+    service: Series[str] = _text("service: the word after the level", nullable=False)
+    message: Series[str] = _text("message text, with any stack trace lines", nullable=False)
+
+
+RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "csv": DelimitedRecord,
+    "tsv": DelimitedRecord,
+    "jsonl": JsonLinesRecord,
+    "common": AccessLogRecord,
+    "combined": AccessLogRecord,
+    "alb": AlbRecord,
+    "elb": ElbRecord,
+    "servicelog": ServiceLogRecord,
+}
+"""The raw model of each named format; `raw_model` also knows nginx templates."""
+
+
+def raw_model(format_name: str) -> type[pa.DataFrameModel]:
+    """The raw model of a format: one of `RAW_MODELS`, or `NginxTemplateRecord` for
+    `nginx:<template>`; an unknown name raises KeyError."""
+    if format_name.startswith(NGINX_PREFIX):
+        return NginxTemplateRecord
+    try:
+        return RAW_MODELS[format_name]
+    except KeyError:
+        raise KeyError(
+            f"no raw model for format '{format_name}'; expected one of "
+            f"{', '.join(RAW_MODELS)} or {NGINX_PREFIX}<log_format>"
+        ) from None

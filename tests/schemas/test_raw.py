@@ -1,0 +1,368 @@
+"""Raw format models: every fixture a parser reads validates against its format's model, and
+each rule rejects a record that breaks it with a reason naming the column."""
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from schemas.raw import (
+    RAW_MODELS,
+    SERVICE_LOG_LEVELS,
+    AccessLogRecord,
+    AlbRecord,
+    DelimitedRecord,
+    ElbRecord,
+    JsonLinesRecord,
+    NginxTemplateRecord,
+    ServiceLogRecord,
+    raw_model,
+)
+from schemas.requests import Request
+from transforms.formats import registry, servicelog
+from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW
+from transforms.validate import schema_reasons
+
+FIXTURES = Path(__file__).parents[1] / "transforms" / "formats" / "fixtures"
+
+API_CSV = (
+    b"timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
+    b"2026-11-01T10:00:00Z,/api/orders/42,12.5,200,u1,shop,eu-west-1\n"
+    b'2026-11-01T12:00:00+02:00,/api/orders,-,503,"doe, jane",,\n'
+    b"1762000000,/api/health,0.25,204,,shop,\n"
+)
+DOCUMENT_API_CSV = (
+    b"request_id,api_name,TIMESTAMP,latency_ms,status_Code,document_type,region,device_type,"
+    b"error_reason\n"
+    b"r1,/documents/upload,2026-11-01 10:00:00,250,500,pdf,eu-west-1,mobile,timeout\n"
+    b"r2,/documents/list,2026-11-01 10:00:01,12,200,,eu-west-1,desktop,\n"
+)
+API_TSV = API_CSV.replace(b",", b"\t").replace(b'"doe\t jane"', b"doe, jane")
+NGINX_COMBINED = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent"'
+)
+NGINX_NO_CLOCK = "$remote_addr $status $request_time"
+
+# (format, file bytes, records expected): every fixture file of the format tests, plus
+# inline csv/tsv files (those tests keep theirs inline) and an nginx template without a clock
+SAMPLES = [
+    ("csv", API_CSV, 3),
+    ("csv", DOCUMENT_API_CSV, 2),
+    ("tsv", API_TSV, 3),
+    *[
+        (fmt, (FIXTURES / name).read_bytes(), count)
+        for fmt, name, count in [
+            ("jsonl", "jsonl_ecs.jsonl", 2),
+            ("jsonl", "jsonl_pino.jsonl", 3),
+            ("jsonl", "jsonl_zap.jsonl", 3),
+            ("common", "access_common.log", 4),
+            ("combined", "access_combined.log", 7),
+            ("combined", "access_combined_timing.log", 4),
+            ("combined", "access_nginx_upstream_time.log", 3),
+            ("alb", "alb_docs.log", 7),
+            ("alb", "alb_older_layouts.log", 4),
+            ("elb", "elb_docs.log", 4),
+            ("servicelog", "servicelog_go.log", 3),
+            ("servicelog", "servicelog_java.log", 3),
+            ("servicelog", "servicelog_python.log", 4),
+            (f"nginx:{NGINX_COMBINED}", "access_combined.log", 7),
+        ]
+    ],
+    (f"nginx:{NGINX_NO_CLOCK}", b"192.0.2.1 200 0.004\n192.0.2.2 - -\n", 2),
+]
+SAMPLE_IDS = [f"{fmt.split(':')[0]}-{i}" for i, (fmt, _, _) in enumerate(SAMPLES)]
+
+# one sample per format whose first record is a complete request, for breaking rules on
+FIRST_ROW = {
+    "csv": API_CSV,
+    "tsv": API_TSV,
+    "jsonl": (FIXTURES / "jsonl_ecs.jsonl").read_bytes(),
+    "common": (FIXTURES / "access_common.log").read_bytes(),
+    "combined": (FIXTURES / "access_combined_timing.log").read_bytes(),
+    "alb": (FIXTURES / "alb_docs.log").read_bytes(),
+    "elb": (FIXTURES / "elb_docs.log").read_bytes(),
+    "servicelog": (FIXTURES / "servicelog_go.log").read_bytes(),
+    f"nginx:{NGINX_COMBINED}": (FIXTURES / "access_combined.log").read_bytes(),
+}
+EVERY_FORMAT = list(FIRST_ROW)
+SHORT_IDS = [fmt.split(":")[0] for fmt in EVERY_FORMAT]
+
+REQUIRED = {
+    # format: (columns that must be there, columns that must not be null)
+    "csv": ({"ts", "path"}, {"ts", "path"}),
+    "tsv": ({"ts", "path"}, {"ts", "path"}),
+    "jsonl": ({"ts"}, {"ts"}),
+    "common": ({"ts", "client_ip", "status_code", "path"}, {"ts", "client_ip", "status_code"}),
+    "combined": ({"ts", "client_ip", "status_code", "path"}, {"ts", "client_ip", "status_code"}),
+    "alb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip", "path"}),
+    "elb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
+    "servicelog": (
+        {"ts", "level", "service", "message"},
+        {"ts", "level", "service", "message"},
+    ),
+    f"nginx:{NGINX_COMBINED}": (set(), {"ts"}),
+}
+
+
+@cache
+def _parsed(fmt: str) -> pd.DataFrame:
+    parsed = registry.parse(FIRST_ROW[fmt], fmt)
+    assert parsed.rejects.empty, parsed.rejects["reasons"].tolist()
+    return parsed.candidates
+
+
+def candidates(fmt: str) -> pd.DataFrame:
+    """The typed candidates of the format's sample file (a fresh copy)."""
+    return _parsed(fmt).copy()
+
+
+def with_value(frame: pd.DataFrame, column: str, value, row: int = 0) -> pd.DataFrame:
+    """A copy of `frame` with one value replaced (the column added, typed, if absent)."""
+    frame = frame.copy()
+    if column not in frame:
+        frame[column] = pd.Series(index=frame.index, dtype=CANDIDATE_TYPES[column])
+    frame.loc[row, column] = value
+    return frame
+
+
+# the registry and the models ----------------------------------------------------------------
+def test_every_registered_format_has_a_raw_model():
+    assert set(registry.FORMATS) == set(RAW_MODELS)
+    assert {name: raw_model(name) for name in registry.FORMATS} == {
+        "csv": DelimitedRecord,
+        "tsv": DelimitedRecord,
+        "jsonl": JsonLinesRecord,
+        "servicelog": ServiceLogRecord,
+        "common": AccessLogRecord,
+        "combined": AccessLogRecord,
+        "alb": AlbRecord,
+        "elb": ElbRecord,
+    }
+
+
+def test_nginx_templates_use_the_template_model_and_unknown_names_fail():
+    assert raw_model(f"nginx:{NGINX_COMBINED}") is NginxTemplateRecord
+    assert raw_model("nginx:$status") is NginxTemplateRecord
+    with pytest.raises(KeyError, match="no raw model for format 'syslog'; expected one of csv"):
+        raw_model("syslog")
+
+
+def test_service_log_levels_are_the_parsers_levels():
+    assert SERVICE_LOG_LEVELS == servicelog.LEVELS
+
+
+@pytest.mark.parametrize("fmt", EVERY_FORMAT, ids=SHORT_IDS)
+def test_required_and_not_null_columns_per_format(fmt):
+    columns = raw_model(fmt).to_schema().columns
+    required, not_null = REQUIRED[fmt]
+    assert {name for name, column in columns.items() if column.required} == required
+    assert {name for name, column in columns.items() if not column.nullable} == not_null
+    # every other candidate column is optional and may be null
+    assert set(columns) == set(CANDIDATE_TYPES)
+
+
+@pytest.mark.parametrize(
+    "model",
+    sorted({*RAW_MODELS.values(), NginxTemplateRecord}, key=lambda m: m.__name__),
+    ids=lambda m: m.__name__,
+)
+def test_models_type_columns_like_requests_without_coercing(model):
+    schema = model.to_schema()
+    assert schema.coerce is False and schema.strict is False
+    assert model.__doc__ and "Valid:" in model.__doc__
+    assert all(column.description for column in schema.columns.values())
+    canonical = Request.to_schema().columns
+    assert {name: str(column.dtype) for name, column in schema.columns.items()} == {
+        name: str(canonical[name].dtype) for name in CANDIDATE_TYPES
+    }
+
+
+# real files validate ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("fmt", "data", "count"), SAMPLES, ids=SAMPLE_IDS)
+def test_every_fixture_validates_against_its_raw_model(fmt, data, count):
+    parsed = registry.parse(data, fmt)
+    assert parsed.rejects.empty, parsed.rejects["reasons"].tolist()
+    assert len(parsed.candidates) == count
+    reasons = schema_reasons(parsed.candidates, raw_model(fmt))
+    assert isinstance(reasons, pd.Series) and reasons.to_dict() == {}
+
+
+def test_a_template_without_a_clock_needs_no_ts():
+    parsed = registry.parse(b"192.0.2.1 200 0.004\n192.0.2.2 - -\n", f"nginx:{NGINX_NO_CLOCK}")
+    assert "ts" not in parsed.candidates
+    assert parsed.candidates["status_code"].tolist() == [200, pd.NA]
+    assert schema_reasons(parsed.candidates, NginxTemplateRecord).empty
+
+
+def test_only_the_required_columns_are_enough():
+    frame = candidates("servicelog")[["ts", "level", "service", "message", LINE_NUMBER, RAW]]
+    assert schema_reasons(frame, ServiceLogRecord).empty
+    frame = candidates("csv")[["ts", "path", LINE_NUMBER, RAW]]
+    assert schema_reasons(frame, DelimitedRecord).empty
+
+
+# the shared rules ------------------------------------------------------------------------------
+SHARED_RULES = [
+    ("status_code", 999, "status_code: expected <= 599, got 999"),
+    ("status_code", 99, "status_code: expected >= 100, got 99"),
+    ("latency_ms", -1.0, "latency_ms: expected >= 0, got -1"),
+    ("latency_ms", -0.5, "latency_ms: expected >= 0, got -0.5"),
+    ("latency_ms", 86_400_000.0, "latency_ms: expected < 86400000, got 86400000"),
+    ("latency_ms", 90_000_000.5, "latency_ms: expected < 86400000, got 90000000.5"),
+    ("bytes_sent", -1, "bytes_sent: expected >= 0, got -1"),
+    (
+        "ts",
+        pd.Timestamp("1999-12-31T23:59:59.999999Z"),
+        "ts: expected >= 2000-01-01 00:00:00+00:00, got '1999-12-31T23:59:59.999999+00:00'",
+    ),
+]
+
+
+@pytest.mark.parametrize("fmt", EVERY_FORMAT, ids=SHORT_IDS)
+@pytest.mark.parametrize(("column", "value", "reason"), SHARED_RULES)
+def test_shared_rules_reject_the_breaking_row_naming_the_column(fmt, column, value, reason):
+    frame = with_value(candidates(fmt), column, value)
+    assert schema_reasons(frame, raw_model(fmt)).to_dict() == {0: reason}
+
+
+@pytest.mark.parametrize("fmt", EVERY_FORMAT, ids=SHORT_IDS)
+def test_edges_of_the_shared_ranges_are_valid(fmt):
+    frame = candidates(fmt)
+    for column, value in [
+        ("status_code", 100),
+        ("status_code", 599),
+        ("latency_ms", 0.0),
+        ("latency_ms", 86_399_999.999),
+        ("bytes_sent", 0),
+        ("ts", pd.Timestamp("2000-01-01T00:00:00Z")),
+        ("ts", pd.Timestamp.now(tz="UTC").floor("us") + pd.Timedelta(hours=23)),
+    ]:
+        assert schema_reasons(with_value(frame, column, value), raw_model(fmt)).empty, (
+            column,
+            value,
+        )
+
+
+@pytest.mark.parametrize("fmt", EVERY_FORMAT, ids=SHORT_IDS)
+def test_a_time_after_now_plus_one_day_is_rejected(fmt):
+    later = pd.Timestamp.now(tz="UTC").floor("s") + pd.Timedelta(days=1, minutes=5)
+    frame = with_value(candidates(fmt), "ts", later)
+    assert schema_reasons(frame, raw_model(fmt)).to_dict() == {
+        0: f"ts: expected <= now + 1 day, got '{later.isoformat()}'"
+    }
+
+
+def test_every_failing_rule_of_a_row_is_named_and_other_rows_pass():
+    frame = with_value(candidates("combined"), "status_code", 999)
+    frame = with_value(frame, "latency_ms", -5.0)
+    frame = with_value(frame, "bytes_sent", -1, row=2)
+    assert schema_reasons(frame, AccessLogRecord).to_dict() == {
+        0: "status_code: expected <= 599, got 999; latency_ms: expected >= 0, got -5",
+        2: "bytes_sent: expected >= 0, got -1",
+    }
+
+
+# per-format required fields ----------------------------------------------------------------------
+MISSING = [(fmt, column) for fmt in EVERY_FORMAT for column in sorted(REQUIRED[fmt][1])]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "column"), MISSING, ids=[f"{f.split(':')[0]}-{c}" for f, c in MISSING]
+)
+def test_a_missing_required_field_is_rejected(fmt, column):
+    frame = with_value(candidates(fmt), column, None, row=1)
+    assert schema_reasons(frame, raw_model(fmt)).to_dict() == {1: f"{column}: missing"}
+
+
+NULLABLE = [
+    ("csv", "status_code"),
+    ("csv", "latency_ms"),
+    ("csv", "user_id"),
+    ("jsonl", "path"),
+    ("jsonl", "status_code"),
+    ("common", "path"),
+    ("common", "method"),
+    ("common", "bytes_sent"),
+    ("combined", "latency_ms"),
+    ("alb", "status_code"),
+    ("alb", "latency_ms"),
+    ("elb", "path"),
+    ("elb", "status_code"),
+    ("servicelog", "path"),
+    ("servicelog", "status_code"),
+    (f"nginx:{NGINX_COMBINED}", "path"),
+    (f"nginx:{NGINX_COMBINED}", "client_ip"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "column"), NULLABLE, ids=[f"{f.split(':')[0]}-{c}" for f, c in NULLABLE]
+)
+def test_a_field_the_format_may_leave_out_can_be_null(fmt, column):
+    frame = with_value(candidates(fmt), column, None)
+    assert schema_reasons(frame, raw_model(fmt)).empty
+
+
+def test_records_the_parsers_keep_without_a_request_stay_valid():
+    # "-" and TLS bytes as the request line; TCP listener entries of a classic load balancer
+    combined = registry.parse((FIXTURES / "access_combined.log").read_bytes(), "combined")
+    assert combined.candidates["path"].isna().tolist() == [False] * 3 + [True] * 2 + [False] * 2
+    assert schema_reasons(combined.candidates, AccessLogRecord).empty
+    elb = registry.parse((FIXTURES / "elb_docs.log").read_bytes(), "elb")
+    assert elb.candidates["status_code"].isna().tolist() == [False, False, True, True]
+    assert schema_reasons(elb.candidates, ElbRecord).empty
+
+
+@pytest.mark.parametrize(
+    ("fmt", "column"),
+    [("csv", "path"), ("common", "status_code"), ("alb", "path"), ("servicelog", "level")],
+)
+def test_a_required_column_the_parser_did_not_produce_fails_the_whole_frame(fmt, column):
+    frame = candidates(fmt).drop(columns=[column])
+    with pytest.raises(ValueError, match=f"column_in_dataframe failed \\({column}\\)"):
+        schema_reasons(frame, raw_model(fmt))
+
+
+def test_types_are_checked_not_coerced():
+    frame = candidates("common")
+    frame["status_code"] = frame["status_code"].astype("float64")
+    with pytest.raises(ValueError, match="status_code: dtype\\('Int16'\\) failed \\(float64\\)"):
+        schema_reasons(frame, AccessLogRecord)
+
+
+# service-log levels ------------------------------------------------------------------------------
+@pytest.mark.parametrize("level", ["FATAL", "WARN", "NOTICE", "info"])
+def test_a_level_the_parser_does_not_fold_to_is_rejected(level):
+    frame = with_value(candidates("servicelog"), "level", level, row=2)
+    assert schema_reasons(frame, ServiceLogRecord).to_dict() == {
+        2: (
+            "level: expected one of ['TRACE', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'], "
+            f"got '{level}'"
+        )
+    }
+
+
+def test_the_parser_folds_every_level_word_onto_a_valid_level():
+    words = ["TRACE", "debug", "Info", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL"]
+    data = "".join(f"2026-11-01T10:00:0{i}Z {w} svc event {i}\n" for i, w in enumerate(words))
+    parsed = registry.parse(data.encode(), "servicelog")
+    assert parsed.candidates["level"].tolist() == [
+        "TRACE",
+        "DEBUG",
+        "INFO",
+        "WARNING",
+        "WARNING",
+        "ERROR",
+        "CRITICAL",
+        "CRITICAL",
+    ]
+    assert schema_reasons(parsed.candidates, ServiceLogRecord).empty
+
+
+def test_jsonl_keeps_unknown_levels_as_logged():
+    data = b'{"time":"2026-11-01T10:00:00Z","level":"notice","msg":"disk at 80%"}\n'
+    parsed = registry.parse(data, "jsonl")
+    assert parsed.candidates["level"].tolist() == ["NOTICE"]
+    assert schema_reasons(parsed.candidates, JsonLinesRecord).empty
