@@ -21,7 +21,7 @@ from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import Layout, date_partition, hour_partition
-from warehouse.storage import remove, write_parquet
+from warehouse.storage import remove, write_parquet, write_parquet_many
 
 
 class AccountingError(RuntimeError):
@@ -160,17 +160,21 @@ def ingest_file(
     layout = Layout(settings.warehouse_dir)
     fid = file_id(path)
     fragments: list[Fragment] = []
-    events = events.sort_values(["ts", LINE_NUMBER], kind="stable")
+    if not events["ts"].is_monotonic_increasing:
+        events = events.sort_values(["ts", LINE_NUMBER], kind="stable")
     table = pa.Table.from_pandas(events.drop(columns=[LINE_NUMBER]), preserve_index=False)
     hours = events["ts"].dt.floor("h").dt.tz_localize(None).to_numpy()  # naive UTC
     # rows are sorted by time: each hour is one contiguous, zero-copy slice of the table
     starts = (
         np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]) if len(hours) else np.array([], int)
     )
+    slices = []
     for start, stop in zip(starts, [*starts[1:], len(hours)][: len(starts)], strict=True):
         hour = pd.Timestamp(hours[start]).tz_localize("UTC")
         target = layout.hour_dir("requests", hour) / f"{fid}.parquet"
-        written = write_parquet(table.slice(start, stop - start), target)
+        slices.append((hour, table.slice(start, stop - start), target))
+    written_files = write_parquet_many([(part, target) for _, part, target in slices])
+    for (hour, _, target), written in zip(slices, written_files, strict=True):
         fragments.append(
             Fragment("requests", hour_partition(hour), str(target), written.rows, hour=hour)
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from schemas.requests import Request
@@ -103,10 +104,11 @@ def canonical_events(
         index=frame.index[no_endpoint],
         dtype="str",
     )
-    reasons = merge_reasons(timing, unnamed, schema_reasons(frame.loc[~no_endpoint], Request))
+    named = frame.loc[~no_endpoint] if no_endpoint.any() else frame
+    reasons = merge_reasons(timing, unnamed, schema_reasons(named, Request))
     bad = frame.index.isin(reasons.index)
 
-    kept = frame.loc[~bad]
+    kept = frame.loc[~bad] if bad.any() else frame
     endpoints, admitted, folded = cap_endpoints(
         kept["endpoint"], known_endpoints, rules.max_endpoints
     )
@@ -118,12 +120,12 @@ def canonical_events(
             f"{len(folded)} rare endpoints folded into {OTHER_ENDPOINT} (e.g. {', '.join(folded[:3])})"
         )
     # Every kept row passed the schema above, in the schema's types: no second validation.
-    events = kept.copy()
+    events = kept
     events[LINE_NUMBER] = candidates.loc[~bad, LINE_NUMBER]
     rejects = pd.DataFrame(
         {
             LINE_NUMBER: candidates.loc[bad, LINE_NUMBER],
-            RAW: candidates.loc[bad, RAW],
+            RAW: pd.Series(parsed.raw(np.flatnonzero(bad)).to_numpy(), index=index[bad]),
             REASONS: reasons.reindex(frame.index[bad]).astype("str"),
         }
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,9 @@ def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> WrittenFile:
         frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     )
     try:
-        pq.write_table(table, tmp, compression=COMPRESSION)
+        pq.write_table(
+            table, tmp, compression=COMPRESSION, write_statistics=statistics_columns(table.schema)
+        )
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         digest = _sha256(tmp)
@@ -43,6 +46,29 @@ def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> WrittenFile:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
     return WrittenFile(path=path, rows=table.num_rows, bytes=size, sha256=digest)
+
+
+def statistics_columns(schema: pa.Schema) -> list[str]:
+    """Columns that get min/max statistics: times and numbers, which readers prune row groups
+    on; text columns are dictionary-encoded, and their statistics cost more to write than
+    they save."""
+    return [
+        field.name
+        for field in schema
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+    ]
+
+
+def write_parquet_many(items: list[tuple[pa.Table, Path]]) -> list[WrittenFile]:
+    """`write_parquet` for each (table, path), several at a time (Parquet encoding, compression
+    and fsync release the GIL); results in the order given. Any failure is raised after the
+    others finish, and each file is still either its previous version or the new one."""
+    if len(items) <= 1:
+        return [write_parquet(table, path) for table, path in items]
+    workers = min(len(items), max(os.cpu_count() or 1, 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parquet") as pool:
+        futures = [pool.submit(write_parquet, table, path) for table, path in items]
+        return [future.result() for future in futures]
 
 
 def remove(path: Path) -> bool:

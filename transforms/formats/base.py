@@ -3,7 +3,7 @@ every failure's reason, and the `Parsed` result the canonical step consumes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,11 +45,39 @@ class FileFormatError(ValueError):
 class Parsed:
     """A parser's result: typed candidate rows and the lines that could not become one."""
 
-    candidates: pd.DataFrame  # any CANDIDATE_TYPES columns, typed, + line_number + raw
+    candidates: pd.DataFrame  # any CANDIDATE_TYPES columns, typed, + line_number (+ raw)
     rejects: pd.DataFrame  # line_number, raw, reasons
     records_read: int
     format: str
     notes: tuple[str, ...] = field(default=())
+    raw_lines: RawLines | None = None  # when candidates carry no raw column
+
+    def raw(self, rows: Iterable[int]) -> pd.Series:
+        """The raw text of the given candidate rows (positions), looked up only when needed:
+        a parser may leave the raw column out and give `raw_lines` instead."""
+        rows = np.fromiter(rows, dtype="int64")
+        if RAW in self.candidates:
+            return self.candidates[RAW].iloc[rows].reset_index(drop=True)
+        numbers = self.candidates[LINE_NUMBER].to_numpy(dtype="int64")[rows]
+        return pd.Series(self.raw_lines(numbers) if len(numbers) else [], dtype="str")
+
+
+RawLines = Callable[[np.ndarray], list[str]]
+"""Line numbers in, the text of those lines out."""
+
+
+def line_lookup(data: bytes, offsets: np.ndarray, first_line: int = 1) -> RawLines:
+    """Raw text by line number from a file's bytes and the byte offset of each line's start
+    (and the end): decodes only the lines asked for."""
+
+    def lookup(numbers: np.ndarray) -> list[str]:
+        at = np.asarray(numbers, dtype="int64") - first_line
+        return [
+            bytes(data[offsets[i] : offsets[i + 1]]).rstrip(b"\r\n").decode("utf-8")
+            for i in at.tolist()
+        ]
+
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -82,26 +110,55 @@ class Lines:
 
 
 def split_lines(data: bytes) -> Lines:
-    """Splits on LF (CRLF tolerated, a leading BOM dropped); blank lines are not records."""
+    """Splits on LF (CRLF tolerated, a leading BOM dropped); blank lines are not records.
+
+    Valid UTF-8 without NUL bytes (the common case) becomes one Arrow array over the file's
+    own bytes: no Python string per line."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    try:
-        if b"\x00" in data:
-            raise UnicodeError
-        text = data.decode("utf-8")
-    except UnicodeError:
+    if b"\x00" in data:
         return _split_lines_slow(data)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    array = pa.array(lines, type=pa.large_string())
-    del lines
-    if "\r" in text:
-        array = pc.replace_substring_regex(array, "\r$", "")
-    keep = pc.invert(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(array)), 0))
-    numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1
-    texts = pc.filter(array, keep).to_pandas(types_mapper=STR_MAPPER)
-    return Lines(numbers=numbers, texts=texts, rejects=rejects_frame())
+    if not data:
+        return Lines(
+            numbers=np.array([], "int64"), texts=pd.Series([], dtype="str"), rejects=rejects_frame()
+        )
+    ends = newline_positions(data)
+    if not len(ends) or ends[-1] != len(data) - 1:
+        ends = np.r_[ends, len(data)]  # a last line without its newline
+    offsets = np.r_[0, ends + 1].astype(np.int64)
+    offsets[-1] = min(offsets[-1], len(data))
+    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    try:
+        array.validate(full=True)  # UTF-8 checked in place, without decoding a copy
+    except pa.ArrowInvalid:
+        return _split_lines_slow(data)
+    array = pc.utf8_rtrim(array, "\r\n")
+    blank = pc.or_(pc.equal(pc.binary_length(array), 0), pc.utf8_is_space(array))
+    if pc.any(blank).as_py():
+        keep = pc.invert(blank)
+        numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1
+        array = pc.filter(array, keep)
+    else:
+        numbers = np.arange(1, len(array) + 1)
+    return Lines(
+        numbers=numbers, texts=array.to_pandas(types_mapper=STR_MAPPER), rejects=rejects_frame()
+    )
+
+
+_SCAN_BLOCK = 1 << 22
+
+
+def newline_positions(data: bytes) -> np.ndarray:
+    """Offsets of every LF byte, scanned in blocks (one small reusable mask instead of one the
+    size of the file)."""
+    buffer = np.frombuffer(data, np.uint8)
+    mask = np.empty(min(len(buffer), _SCAN_BLOCK), dtype=bool)
+    parts = []
+    for start in range(0, len(buffer), _SCAN_BLOCK):
+        block = buffer[start : start + _SCAN_BLOCK]
+        np.equal(block, 10, out=mask[: len(block)])
+        parts.append(np.flatnonzero(mask[: len(block)]) + start)
+    return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 
 
 def _split_lines_slow(data: bytes) -> Lines:
@@ -140,22 +197,78 @@ def _split_lines_slow(data: bytes) -> Lines:
 Converter = Callable[[pd.Series], pd.Series]
 """Text in, typed values out; a value that cannot be converted becomes null."""
 
+_MISSING_ARRAY = pa.array(sorted(MISSING), pa.large_string())
+
+
+def arrow_text(text: pd.Series) -> pa.ChunkedArray:
+    """The Arrow strings under a text Series (no copy for the default `str` dtype)."""
+    array = text.array
+    if hasattr(array, "__arrow_array__"):
+        chunked = array.__arrow_array__()
+    else:
+        chunked = pa.chunked_array([pa.array(np.asarray(text, dtype=object), from_pandas=True)])
+    if chunked.type != pa.large_string():
+        chunked = chunked.cast(pa.large_string())
+    return chunked
+
+
+def _logged(stripped: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a stripped value was logged (not null, not empty, not '-')."""
+    return pc.and_kleene(
+        pc.is_valid(stripped), pc.invert(pc.is_in(stripped, value_set=_MISSING_ARRAY))
+    ).fill_null(False)
+
+
+def _stripped(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Values without surrounding whitespace (copied only if some value has any)."""
+    for edge in (pc.utf8_slice_codeunits(values, 0, 1), pc.utf8_slice_codeunits(values, -1)):
+        if pc.any(pc.utf8_is_space(edge)).as_py():
+            return pc.utf8_trim_whitespace(values)
+    return values
+
 
 def present(text: pd.Series) -> pd.Series:
     """True where a value was logged (not empty, not '-')."""
-    return ~text.fillna("").str.strip().isin(MISSING)
+    logged = _logged(_stripped(arrow_text(text)))
+    return pd.Series(logged.to_numpy(zero_copy_only=False), index=text.index)
+
+
+def _stripped_logged(text: pd.Series) -> pa.ChunkedArray:
+    """Stripped text, null where nothing was logged."""
+    stripped = _stripped(arrow_text(text))
+    logged = _logged(stripped)
+    if pc.all(logged).as_py():
+        return stripped
+    return pc.if_else(logged, stripped, pa.scalar(None, pa.large_string()))
+
+
+def _arrow_cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray | None:
+    """Arrow's strict cast, or None when any value does not convert (the caller then takes the
+    slower path that finds which ones)."""
+    try:
+        return values.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _series(values: pa.ChunkedArray, index: pd.Index, dtype: str) -> pd.Series:
+    return pd.Series(values.to_pandas(), index=index).astype(dtype)
 
 
 def as_text(text: pd.Series) -> pd.Series:
-    stripped = text.str.strip()
-    return stripped.where(present(stripped)).astype("str")
+    return pd.Series(_stripped_logged(text).to_pandas(types_mapper=STR_MAPPER), index=text.index)
 
 
 def as_float(factor: float = 1.0) -> Converter:
     """Numbers, scaled by `factor` (e.g. 1000 for seconds to milliseconds)."""
 
     def convert(text: pd.Series) -> pd.Series:
-        return (pd.to_numeric(text.str.strip(), errors="coerce") * factor).astype("float64")
+        values = _arrow_cast(_stripped_logged(text), pa.float64())
+        if values is None:
+            numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+        else:
+            numbers = pd.Series(values.to_numpy(), index=text.index)
+        return (numbers * factor).astype("float64")
 
     return convert
 
@@ -164,8 +277,15 @@ def as_int(dtype: str) -> Converter:
     """Whole numbers; fractions and out-of-range values become null."""
 
     def convert(text: pd.Series) -> pd.Series:
-        values = pd.to_numeric(text.str.strip(), errors="coerce")
-        whole = values.where((values % 1 == 0) & values.abs().lt(2**53))
+        values = _arrow_cast(_stripped_logged(text), pa.int64())
+        if values is not None:
+            whole = pd.Series(
+                values.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), index=text.index
+            )
+            whole = whole.where(whole.isna() | whole.abs().lt(2**53))
+        else:
+            numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+            whole = numbers.where((numbers % 1 == 0) & numbers.abs().lt(2**53))
         if dtype == "Int16":
             # keep out-of-range codes (e.g. 70000) for the schema to name, as a large number
             whole = whole.where(whole.isna() | whole.abs().lt(32_768), 32_767)
@@ -177,12 +297,31 @@ def as_int(dtype: str) -> Converter:
 EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0, "s"))
 """Epoch magnitude thresholds: 1e11 s is year 5138, 1e11 ms is 1973: unambiguous for logs."""
 
+_UTC_US = pa.timestamp("us", "UTC")
+
+
+def iso_fast(text: pd.Series) -> pd.Series | None:
+    """ISO 8601 text that Arrow converts as a whole: all with offsets, or all naive (taken as
+    UTC); None when any value is not that, and the general parser decides."""
+    stripped = _stripped_logged(text)
+    values = _arrow_cast(stripped, _UTC_US)
+    if values is None:
+        naive = _arrow_cast(stripped, pa.timestamp("us"))
+        if naive is None:
+            return None
+        values = pc.assume_timezone(naive, "UTC")
+    return pd.Series(values.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
+
 
 def as_timestamp(formats: tuple[str, ...] = ("ISO8601",)) -> Converter:
     """Timestamps to UTC: ISO 8601 (an offset is applied, a naive time is taken as UTC), epoch
     seconds/milliseconds/microseconds by magnitude, or any strptime format given."""
 
     def convert(text: pd.Series) -> pd.Series:
+        if formats == ("ISO8601",):
+            fast = iso_fast(text)
+            if fast is not None:
+                return fast
         text = text.str.strip()
         out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
         # only numeric-looking values are tried as epochs: ISO text is the common case
@@ -234,8 +373,10 @@ def build(
     records_read: int,
     rejects: pd.DataFrame,
     notes: tuple[str, ...] = (),
+    raw_lines: RawLines | None = None,
 ) -> Parsed:
-    """Typed candidates from text records (which carry line_number and raw). A logged value that
+    """Typed candidates from text records (which carry line_number and raw; a column may also
+    hold numbers that its converter reads as they are). A logged value that
     does not convert rejects its row with '<source>: <value> is not <what>'; every failing
     field of a row is named."""
     columns: dict[str, pd.Series] = {}
@@ -245,9 +386,22 @@ def build(
             raise ValueError(f"unknown canonical column '{target}'")
         if spec.source not in records:
             continue
-        text = records[spec.source].astype("str")
+        logged = records[spec.source]
+        # a numeric record column (JSON numbers) goes to its converter as it is; it is written
+        # out as text only where a value fails, for the reason
+        numeric = pd.api.types.is_numeric_dtype(logged.dtype)
+        text = logged if numeric else logged.astype("str")
         values = spec.convert(text)
-        failed = values.isna() & present(text)
+        missing = values.isna()
+        if not missing.any():
+            columns[target] = values.astype(CANDIDATE_TYPES[target])
+            continue
+        if numeric:
+            failed = missing & logged.notna()
+            text = pd.Series(pd.NA, index=logged.index, dtype="str")
+            text[failed] = [repr(v) if v % 1 else repr(int(v)) for v in logged[failed].tolist()]
+        else:
+            failed = missing & present(text)
         if failed.any():
             failures.append(conversion_failures(spec.source, text, failed, spec.what))
         columns[target] = values.astype(CANDIDATE_TYPES[target])
@@ -259,19 +413,29 @@ def build(
         reasons = joined.groupby(level=0, sort=True).agg("; ".join)
         bad = records.index.isin(reasons.index)
     candidates[LINE_NUMBER] = records[LINE_NUMBER].astype("Int64")
-    candidates[RAW] = records[RAW].astype("str")
+    if RAW in records:
+        candidates[RAW] = records[RAW].astype("str")
+        bad_raw = records.loc[bad, RAW].astype("str")
+    else:
+        bad_numbers = records.loc[bad, LINE_NUMBER].to_numpy(dtype="int64")
+        bad_raw = pd.Series(
+            raw_lines(bad_numbers) if len(bad_numbers) else [],
+            index=records.index[bad],
+            dtype="str",
+        )
     conversion_rejects = pd.DataFrame(
         {
             LINE_NUMBER: records.loc[bad, LINE_NUMBER].astype("Int64"),
-            RAW: records.loc[bad, RAW].astype("str"),
+            RAW: bad_raw,
             REASONS: reasons.reindex(records.index[bad]).astype("str"),
         }
     )
     all_rejects = pd.concat([rejects, conversion_rejects], ignore_index=True)
     return Parsed(
-        candidates=candidates.loc[~bad].reset_index(drop=True),
+        candidates=candidates.loc[~bad].reset_index(drop=True) if bad.any() else candidates,
         rejects=all_rejects.sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True),
         records_read=records_read,
         format=format,
         notes=notes,
+        raw_lines=raw_lines,
     )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from transforms.formats.base import (
     LINE_NUMBER,
@@ -18,11 +19,15 @@ from transforms.formats.base import (
     Field,
     FileFormatError,
     Parsed,
+    RawLines,
+    arrow_text,
     as_float,
     as_int,
     as_text,
     as_timestamp,
     build,
+    line_lookup,
+    newline_positions,
     rejects_frame,
     split_lines,
 )
@@ -126,6 +131,19 @@ def parse_delimited(
 ) -> Parsed:
     """Records from a header line and delimited data lines; lines with the wrong number of
     fields, bad quoting, a repeated header, undecodable bytes or NUL bytes are rejected."""
+    clean = _read_clean(data, delimiter)
+    if clean is not None:
+        header, records, raw_lines = clean
+        layout, chosen = mapping_for(header, mapping)
+        return build(
+            records,
+            _fields(chosen),
+            format=format,
+            records_read=len(records),
+            rejects=rejects_frame(),
+            notes=(f"{format} columns mapped with the {layout} layout",),
+            raw_lines=raw_lines,
+        )
     lines = split_lines(data)
     if not len(lines.texts):
         raise FileFormatError("file is empty: expected a header line")
@@ -140,10 +158,19 @@ def parse_delimited(
     numbers = lines.numbers[1:]
     texts = lines.texts.iloc[1:].reset_index(drop=True)
     records_read = len(texts) + len(lines.rejects)
-    columns, ok, reasons = _split_fields(texts, header, delimiter, header_line)
+    body = None
+    if (
+        header_line == 1
+        and b"\r" not in data
+        and len(lines.rejects) == 0
+        and (not len(numbers) or numbers[-1] - header_line == len(numbers))
+    ):
+        # no blank or undecodable line anywhere: the data lines are the file after its header
+        body = memoryview(data)[data.index(b"\n") + 1 :] if len(numbers) else None
+    columns, ok, reasons = _split_fields(texts, header, delimiter, header_line, body)
     records = pd.DataFrame(columns)
     records[LINE_NUMBER] = pd.array(numbers[ok], dtype="Int64")
-    records[RAW] = texts[ok].reset_index(drop=True)
+    records[RAW] = texts if ok.all() else texts[ok].reset_index(drop=True)
     bad = ~ok
     split_rejects = rejects_frame(
         numbers[bad], texts[bad], [reasons[i] for i in np.flatnonzero(bad)]
@@ -158,22 +185,86 @@ def parse_delimited(
     )
 
 
+def _read_clean(
+    data: bytes, delimiter: str
+) -> tuple[tuple[str, ...], pd.DataFrame, RawLines] | None:
+    """The usual file in one pass, straight from its bytes: a header on line 1, then data lines
+    with no quote, carriage return, NUL byte, blank line or repeated header, each with the
+    header's number of fields, all valid UTF-8. Records carry no raw column (the lines are
+    looked up in `data` for the few that fail later). None for any other file: the line-by-line
+    path then finds and names each problem."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    first_end = data.find(b"\n", start)
+    if first_end <= start or any(c in data for c in (b'"', b"\r", b"\x00")):
+        return None
+    header_text = data[start:first_end].decode("utf-8", errors="replace")
+    header = tuple(f.strip() for f in header_text.split(delimiter))
+    ends = newline_positions(data)
+    if ends[-1] != len(data) - 1:
+        ends = np.r_[ends, len(data)]  # a last line without its newline
+    offsets = np.r_[start, ends + 1].astype(np.int64)
+    offsets[-1] = min(offsets[-1], len(data))
+    if len(offsets) < 3:
+        return None  # header only
+    lines = pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
+    )
+    try:
+        lines.validate(full=True)  # UTF-8, checked in place
+    except pa.ArrowInvalid:
+        return None
+    body = lines.slice(1)
+    if pc.any(pc.is_in(body, pa.array([header_text + "\n", header_text]))).as_py():
+        return None  # the header again
+    if pc.any(pc.utf8_is_space(body)).as_py():
+        return None  # a blank line (Arrow would read it as a record)
+    table = _read_simple(memoryview(data)[first_end + 1 :], len(header), delimiter)
+    if table is None or table.num_rows != len(body):
+        return None  # a blank line or a line with the wrong number of fields
+    records = pd.DataFrame(
+        {
+            name: table.column(position).to_pandas(types_mapper=STR_MAPPER)
+            for position, name in enumerate(header)
+        }
+    )
+    records[LINE_NUMBER] = pd.array(np.arange(2, len(body) + 2), dtype="Int64")
+    return header, records, line_lookup(data, offsets)
+
+
 def _split_fields(
-    texts: pd.Series, header: tuple[str, ...], delimiter: str, header_line: int
+    texts: pd.Series,
+    header: tuple[str, ...],
+    delimiter: str,
+    header_line: int,
+    body: memoryview | None = None,
 ) -> tuple[dict[str, pd.Series], np.ndarray, dict[int, str]]:
     """Columns of the well-formed lines (in line order), which lines those are, and the reason
-    for each other line. Lines without quotes are split by Arrow in one pass; the few quoted
-    ones go through the csv module."""
+    for each other line. Lines without quotes go through Arrow's CSV reader in one pass (with
+    quoting off, so one line is always one record); the few quoted ones go through the csv
+    module. `body`, when given, is the bytes of exactly these lines, newline-separated."""
     width = len(header)
-    array = pa.array(texts, type=pa.large_string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    header_again = pc.equal(pc.utf8_trim_whitespace(array), delimiter.join(header))
-    header_again = header_again.to_numpy(zero_copy_only=False)
-    quoted = pc.match_substring(array, '"').to_numpy(zero_copy_only=False)
-    lists = pc.split_pattern(array, delimiter)
-    counts = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
-    simple = ~quoted & (counts == width) & ~header_again
+    array = arrow_text(texts).combine_chunks()
+    header_again = _repeated_header(array, delimiter.join(header))
+    simple = ~header_again
+    quoted = np.zeros(len(array), dtype=bool)
+    if body is None or header_again.any():
+        body = _joined(array, simple)
+    if _has_any(body, (b'"', b"\r")):
+        # quoted fields (and stray carriage returns, which Arrow would take for line ends)
+        # need the csv module, line by line
+        quoted = pc.match_substring_regex(array, '["\r]').fill_null(False)
+        quoted = quoted.to_numpy(zero_copy_only=False)
+        simple &= ~quoted
+        body = _joined(array, simple)
+    table = _read_simple(body, len(header), delimiter)
+    counts = None
+    if table is None or table.num_rows != simple.sum():
+        # some line has the wrong number of fields: find which
+        counts = pc.add(pc.count_substring(array, delimiter), 1).to_numpy(zero_copy_only=False)
+        simple &= counts == width
+        table = _read_simple(_joined(array, simple), len(header), delimiter)
+        if table is None or table.num_rows != simple.sum():
+            raise AssertionError("lines with the right number of fields failed to split")
     ok = simple.copy()
     reasons: dict[int, str] = {}
     slow_rows: dict[int, list[str]] = {}
@@ -194,9 +285,8 @@ def _split_fields(
             continue
         slow_rows[i] = fields
         ok[i] = True
-    fast = pc.filter(lists, pa.array(simple))
     columns = {
-        name: pc.list_element(fast, position).to_pandas(types_mapper=STR_MAPPER)
+        name: table.column(position).to_pandas(types_mapper=STR_MAPPER)
         for position, name in enumerate(header)
     }
     if slow_rows:
@@ -208,3 +298,71 @@ def _split_fields(
             merged = pd.concat([columns[name], extra], ignore_index=True)
             columns[name] = merged.iloc[order].reset_index(drop=True)
     return columns, ok, reasons
+
+
+def _repeated_header(lines: pa.Array, header_text: str) -> np.ndarray:
+    """Which lines are the header again (surrounding whitespace aside). Only lines with
+    whitespace at an end are trimmed to compare: no copy of the other lines."""
+    same = pc.equal(lines, header_text)
+    padded = pc.or_(
+        pc.utf8_is_space(pc.utf8_slice_codeunits(lines, 0, 1)),
+        pc.utf8_is_space(pc.utf8_slice_codeunits(lines, -1)),
+    )
+    if pc.any(padded).as_py():
+        at = np.flatnonzero(padded.fill_null(False).to_numpy(zero_copy_only=False))
+        trimmed = pc.equal(pc.utf8_trim_whitespace(lines.take(at)), header_text)
+        same = same.to_numpy(zero_copy_only=False).copy()
+        same[at] |= trimmed.fill_null(False).to_numpy(zero_copy_only=False)
+        return same
+    return same.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _has_any(body: bytes | memoryview, needles: tuple[bytes, ...]) -> bool:
+    """Whether any of the single bytes occurs in `body` (without copying a memoryview)."""
+    if isinstance(body, memoryview):
+        data, start = body.obj, len(body.obj) - len(body)
+        return any(data.find(needle, start) >= 0 for needle in needles)
+    return any(needle in body for needle in needles)
+
+
+def _joined(lines: pa.Array, keep: np.ndarray) -> bytes:
+    """The kept lines as one newline-separated buffer."""
+    kept = lines if keep.all() else lines.filter(pa.array(keep))
+    if not len(kept):
+        return b""
+    return (
+        pc.binary_join(
+            pa.LargeListArray.from_arrays(pa.array([0, len(kept)], pa.int64()), kept),
+            pa.scalar("\n", pa.large_string()),
+        )[0]
+        .as_buffer()
+        .to_pybytes()
+    )
+
+
+def _read_simple(body: bytes | memoryview, width: int, delimiter: str) -> pa.Table | None:
+    """Lines split into `width` text columns by Arrow's CSV reader, quoting off (a quote is an
+    ordinary character); None if a line has the wrong number of fields."""
+    names = [f"c{i}" for i in range(width)]  # header names may repeat or be empty
+    if not len(body):
+        return pa.table({name: pa.array([], pa.large_string()) for name in names})
+    try:
+        return pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.large_string() for name in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None

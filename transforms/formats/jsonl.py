@@ -13,6 +13,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from transforms.formats.base import (
     CANDIDATE_TYPES,
@@ -23,11 +24,13 @@ from transforms.formats.base import (
     Field,
     FileFormatError,
     Format,
+    Lines,
     Parsed,
     as_int,
     as_text,
     as_timestamp,
     build,
+    iso_fast,
     rejects_frame,
     split_lines,
 )
@@ -128,19 +131,26 @@ def parse_jsonl(
     lines = split_lines(data)
     if len(lines.texts):
         _refuse_documents(data, int(lines.numbers[0]), lines.texts.iat[0])
-    objects, kept, bad = _load(lines.texts.tolist())
-    numbers = lines.numbers
-    bad_at = [i for i, _ in bad]
-    line_rejects = pd.concat(
-        [
-            lines.rejects,
-            rejects_frame(numbers[bad_at], lines.texts.iloc[bad_at], [reason for _, reason in bad]),
-        ],
-        ignore_index=True,
-    )
-    first_line = int(numbers[kept[0]]) if kept else 0
-    chosen, how = _choose(objects[:SAMPLE], mapping, first_line)
+    fast = _read_with_arrow(data, lines, mapping)
+    if fast is not None:
+        chosen, how, columns_by_path = fast
+        kept = list(range(len(lines.texts)))
+        line_rejects = lines.rejects
+    else:
+        objects, kept, bad = _load(lines.texts.tolist())
+        bad_at = [i for i, _ in bad]
+        line_rejects = pd.concat(
+            [
+                lines.rejects,
+                rejects_frame(lines.numbers[bad_at], lines.texts.iloc[bad_at], [r for _, r in bad]),
+            ],
+            ignore_index=True,
+        )
+        first_line = int(lines.numbers[kept[0]]) if kept else 0
+        chosen, how = _choose(objects[:SAMPLE], mapping, first_line)
+        columns_by_path = None
     chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
+    numbers = lines.numbers
 
     records = pd.DataFrame(
         {
@@ -155,7 +165,10 @@ def parse_jsonl(
         source = spec.path if spec.path not in (LINE_NUMBER, RAW) else f"{spec.path} (key)"
         if source not in columns:
             numeric = any(t in NUMERIC for t, s in chosen.items() if s.path == spec.path)
-            columns[source] = _column(_values(objects, spec.path), numeric)
+            if columns_by_path is not None:
+                columns[source] = columns_by_path[spec.path]
+            else:
+                columns[source] = _column(_values(objects, spec.path), numeric)
             records[source] = columns[source].text
         column = columns[source]
         convert = _converter(target, spec, column.numbers)
@@ -172,6 +185,103 @@ def parse_jsonl(
         rejects=line_rejects,
         notes=(f"{format} keys mapped with the {how}: {mapped or 'none'}",),
     )
+
+
+ARROW_BLOCK = 8 << 20
+"""Bytes per block for Arrow's JSON reader (larger blocks parse faster on few cores)."""
+
+
+def _read_with_arrow(
+    data: bytes, lines: Lines, mapping: JsonMapping | None
+) -> tuple[dict[str, JsonField], str, dict[str, Column]] | None:
+    """The usual file read in one pass by Arrow's JSON reader: every line one object, and each
+    chosen key of one JSON type throughout (strings, or numbers). Anything else (a bad line,
+    a key whose type varies, a key both literal and nested) returns None, and the file is read
+    object by object, which finds and names each problem."""
+    if len(lines.rejects) or not len(lines.texts):
+        return None
+    loads = orjson.loads
+    try:
+        sample = [loads(text) for text in lines.texts.iloc[:SAMPLE].tolist()]
+    except orjson.JSONDecodeError:
+        return None
+    if not all(type(value) is dict for value in sample):
+        return None
+    try:
+        chosen, how = _choose(sample, mapping, int(lines.numbers[0]))
+    except FileFormatError:
+        return None
+    paths: dict[str, bool] = {}  # path -> read only into numeric columns
+    for target, spec in chosen.items():
+        paths[spec.path] = paths.get(spec.path, True) and target in NUMERIC
+    types: dict[str, pa.DataType] = {}
+    for path, numeric in paths.items():
+        literal = any(path in obj for obj in sample)
+        if "." in path and literal and any(_getter(path.split(".", 1)[0])(o) for o in sample):
+            return None  # both a literal dotted key and a nested object: per object rules
+        kinds = {type(v) for v in _values(sample, path)} - {type(None)}
+        if kinds == {str}:
+            types[path] = pa.large_string()
+        elif kinds and kinds <= {int, float}:
+            types[path] = pa.float64() if numeric or float in kinds else pa.int64()
+        else:
+            return None
+    try:
+        schema = _nested_schema(types, {p for p in paths if any(p in o for o in sample)})
+    except ValueError:
+        return None
+    try:
+        table = pajson.read_json(
+            pa.BufferReader(data.removeprefix(b"\xef\xbb\xbf")),
+            read_options=pajson.ReadOptions(block_size=ARROW_BLOCK),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(lines.texts):
+        return None  # a line held more than one object
+    columns: dict[str, Column] = {}
+    none = np.empty(0, dtype="int64")
+    for path, numeric in paths.items():
+        if path in table.column_names:
+            array = table.column(path)
+        else:
+            array = table.column(path.split(".")[0])
+            for part in path.split(".")[1:]:
+                array = pc.struct_field(array, part)
+        array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+        if pa.types.is_large_string(array.type):
+            columns[path] = Column(_str_series(array), None, none)
+        elif numeric:
+            # numbers stay numbers: `build` writes one out as text only if it fails
+            numbers = pd.Series(array.to_pandas())
+            columns[path] = Column(numbers, numbers, none)
+        else:
+            columns[path] = Column(_str_series(array.cast(pa.large_string())), None, none)
+    return chosen, how, columns
+
+
+def _nested_schema(types: dict[str, pa.DataType], literal_paths: set[str]) -> pa.Schema:
+    """An Arrow schema holding each path: literal keys at the top, dotted ones as structs."""
+    tree: dict[str, Any] = {}
+    for path, kind in types.items():
+        parts = [path] if path in literal_paths or "." not in path else path.split(".")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"key '{part}' is both a value and an object")
+        node[parts[-1]] = kind
+
+    def build_type(node: dict[str, Any]) -> list[pa.Field]:
+        return [
+            pa.field(k, pa.struct(build_type(v)) if isinstance(v, dict) else v)
+            for k, v in node.items()
+        ]
+
+    return pa.schema(build_type(tree))
 
 
 def _refuse_documents(data: bytes, number: int, first: str) -> None:
@@ -402,6 +512,9 @@ def _as_time(text: pd.Series) -> pd.Series:
     `as_timestamp`'s rules, but epoch numbers are rounded to the microsecond (a float like
     1793527200.123456 is a hair off in binary), and only numeric-looking values are tried
     as numbers, which keeps a column of ISO text fast."""
+    fast = iso_fast(text)
+    if fast is not None:
+        return fast
     stripped = text.str.strip()
     numeric = pd.Series(
         pc.match_substring_regex(pa.array(stripped.array), _NUMBER_TEXT).fill_null(False),

@@ -182,7 +182,7 @@ def check_round_trip(fmt: str, batch: list[dict], layout: tuple) -> None:
         else:
             assert got == pytest.approx(record["latency_ms"], rel=1e-12, abs=1e-9)
     lines = data.decode().split("\n")
-    assert rows["raw"].tolist() == [lines[n - 1] for n in numbers]
+    assert parsed.raw(range(len(rows))).tolist() == [lines[n - 1] for n in numbers]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
