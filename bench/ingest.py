@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -23,6 +24,7 @@ from transforms.synthetic import synthetic_requests
 RECORDS = 1_000_000
 START = pd.Timestamp("2026-10-01", tz="UTC")
 AS_OF = pd.Timestamp("2026-11-01", tz="UTC")
+REPEATS = int(os.environ.get("LOGCAST_BENCH_REPEATS", "3"))
 
 
 def events(records: int = RECORDS) -> pd.DataFrame:
@@ -138,10 +140,22 @@ def run_ours(fmt: str, path: Path, home: Path) -> tuple[float, float, int]:
     catalog_for(settings.catalog_url)  # connect before timing
     with PeakMemory() as peak:
         started = time.perf_counter()
-        outcome = ingest_file(path, settings=settings, source="bench", fmt=fmt, as_of=AS_OF)
+        outcome = ingest_file(
+            path, settings=settings, source="bench", fmt=fmt, as_of=AS_OF, force=True
+        )
         elapsed = time.perf_counter() - started
     assert outcome.records_read == outcome.rows_kept + outcome.rows_quarantined
     return elapsed, peak.bytes / 1e6, outcome.rows_kept
+
+
+def warm_up(fmt: str, path: Path, work: Path) -> None:
+    """One small file through both sides first: imports, plans and caches are paid before any
+    timing, as in a worker that has run before."""
+    head = work / f"warm-{path.name}"
+    with open(path, "rb") as source:
+        head.write_bytes(b"".join(source.readline() for _ in range(2_000)))
+    run_duckdb(fmt, head, work / f"warm-duck-{fmt}")
+    run_ours(fmt, head, work / f"warm-home-{fmt}")
 
 
 def main(formats: tuple[str, ...] = ("csv", "jsonl", "combined")) -> list[Result]:
@@ -153,11 +167,19 @@ def main(formats: tuple[str, ...] = ("csv", "jsonl", "combined")) -> list[Result
             name, writer = WRITERS[fmt]
             path = work / name
             writer(frame, path)
-            duck_s = run_duckdb(fmt, path, work / f"duck-{fmt}")
-            ours_s, peak_mb, rows = run_ours(fmt, path, work / f"home-{fmt}")
+            warm_up(fmt, path, work)
+            # best of REPEATS for each side, alternating, on the same file; memory of the first
+            duck_s = ours_s = float("inf")
+            peak_mb, rows = 0.0, 0
+            for attempt in range(REPEATS):
+                duck_s = min(duck_s, run_duckdb(fmt, path, work / f"duck-{fmt}-{attempt}"))
+                took, peak, rows = run_ours(fmt, path, work / f"home-{fmt}")
+                ours_s = min(ours_s, took)
+                peak_mb = peak_mb or peak
             results.append(Result(fmt, path.stat().st_size / 1e6, ours_s, duck_s, peak_mb, rows))
         print(
-            f"\ningest of {RECORDS:,} records: parse -> validate -> write requests (Parquet, zstd, hive)"
+            f"\ningest of {RECORDS:,} records: parse -> validate -> write requests (Parquet, zstd, hive);"
+            f" best of {REPEATS}"
         )
         print(
             f"{'format':<10}{'file MB':>9}{'records/s':>12}{'ours s':>9}{'duckdb s':>10}{'ratio':>7}{'peak MB':>9}{'peak/file':>10}"

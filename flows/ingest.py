@@ -12,13 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from flows.settings import Settings
 from schemas._types import empty_frame
 from schemas.requests import Quarantine, Request
-from transforms.canonical import EndpointRules, canonical_events
+from transforms.canonical import EndpointRules
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
+from transforms.reading import read_events
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import Layout, date_partition, hour_partition
 from warehouse.storage import remove, write_parquet, write_parquet_many
@@ -99,6 +101,14 @@ def _decompress(data: bytes) -> bytes:
         raise FileFormatError(f"gzip data is truncated or corrupt ({exc})") from None
 
 
+def _in_time_order(events: pa.Table) -> pa.Table:
+    """Events by time, then line (a log is usually in order already: then no copy)."""
+    ts = events.column("ts").to_numpy()
+    if len(ts) < 2 or not (ts[1:] < ts[:-1]).any():
+        return events
+    return events.take(pc.sort_indices(events, [("ts", "ascending"), (LINE_NUMBER, "ascending")]))
+
+
 def ingest_file(
     path: Path,
     *,
@@ -129,41 +139,50 @@ def ingest_file(
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
     chosen = fmt
     notes: tuple[str, ...] = ()
+    head = data[:1000]
     try:
         text = _decompress(data)
         chosen = registry.detect(text) if fmt == "auto" else fmt
-        parsed = registry.parse(text, chosen, mapping=config.mapping or None)
-        result = canonical_events(
-            parsed,
+        result = read_events(
+            text,
+            chosen,
             source=source,
             as_of=ingested_at,
+            mapping=config.mapping or None,
             rules=EndpointRules(config.endpoint_rules, config.max_endpoints),
             known_endpoints=catalog.known_endpoints(source),
         )
+        del text, data
         catalog.add_endpoints(source, result.new_endpoints)
-        events, rejects, records_read = result.events, result.rejects, parsed.records_read
+        events, rejects, records_read = result.events, result.rejects, result.records_read
         notes = (f"format {chosen}" + (" (detected)" if fmt == "auto" else ""), *result.notes)
         reason = ""
     except FileFormatError as exc:
-        first_line = data[:1000].split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
-        events = empty_frame(Request).assign(**{LINE_NUMBER: pd.array([], dtype="Int64")})
+        first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
+        events = pa.Table.from_pandas(
+            empty_frame(Request).assign(**{LINE_NUMBER: pd.array([], dtype="Int64")}),
+            preserve_index=False,
+        )
         rejects = rejects_frame([0], [first_line], [str(exc)])
         records_read = 1  # the file counts as one record that could not be read
         reason = str(exc)
 
-    if records_read != len(events) + len(rejects):
+    if records_read != events.num_rows + len(rejects):
         raise AccountingError(
-            f"{path}: read {records_read} records but kept {len(events)} and "
+            f"{path}: read {records_read} records but kept {events.num_rows} and "
             f"quarantined {len(rejects)}"
         )
 
     layout = Layout(settings.warehouse_dir)
     fid = file_id(path)
     fragments: list[Fragment] = []
-    if not events["ts"].is_monotonic_increasing:
-        events = events.sort_values(["ts", LINE_NUMBER], kind="stable")
-    table = pa.Table.from_pandas(events.drop(columns=[LINE_NUMBER]), preserve_index=False)
-    hours = events["ts"].dt.floor("h").dt.tz_localize(None).to_numpy()  # naive UTC
+    events = _in_time_order(events)
+    table = events.drop_columns([LINE_NUMBER])
+    hours = (
+        table.column("ts").to_numpy().astype("datetime64[h]")  # naive UTC
+        if table.num_rows
+        else np.array([], "datetime64[h]")
+    )
     # rows are sorted by time: each hour is one contiguous, zero-copy slice of the table
     starts = (
         np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]) if len(hours) else np.array([], int)
@@ -207,7 +226,7 @@ def ingest_file(
         source=source,
         format=chosen,
         records_read=records_read,
-        rows_kept=len(events),
+        rows_kept=events.num_rows,
         rows_quarantined=len(rejects),
     )
     for stale in catalog.record_file(record, fragments, run_id):
@@ -218,7 +237,7 @@ def ingest_file(
         format=chosen,
         source=source,
         records_read=records_read,
-        rows_kept=len(events),
+        rows_kept=events.num_rows,
         rows_quarantined=len(rejects),
         hours=sum(1 for f in fragments if f.table_name == "requests"),
         reason=reason,

@@ -86,7 +86,7 @@ class RawRecord(pa.DataFrameModel):
         strict = False  # line_number and raw ride along
         coerce = False  # parsers type their columns; a wrong type is their bug, not the data's
 
-    @pa.check("ts", error=f"less_than_or_equal_to(now + {_FUTURE})")
+    @pa.check("ts", error=f"in_the_future(now + {_FUTURE})")
     @classmethod
     def not_in_the_future(cls, ts: Series[UtcTimestamp]) -> Series[bool]:
         """No event is later than now + FUTURE_TOLERANCE: a later one has a broken clock or

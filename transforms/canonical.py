@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from schemas._types import FUTURE_TOLERANCE
+from schemas.raw import raw_model
 from schemas.requests import Request
 from transforms.endpoints import normalise_endpoints
-from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW, REASONS, Parsed
+from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW, REASONS, STR_MAPPER, Parsed
 from transforms.validate import merge_reasons, schema_reasons
 
-FUTURE_TOLERANCE = pd.Timedelta(days=1)
 OTHER_ENDPOINT = "{other}"
 
 
@@ -44,21 +46,36 @@ def endpoints_of(paths: pd.Series, rules: EndpointRules) -> pd.Series:
     return endpoints
 
 
+def rank_new_endpoints(
+    counts: pd.Series, known: frozenset[str], cap: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """From the count of each endpoint, the new ones admitted (most frequent first, then by
+    name) while the source has fewer than `cap`, and the ones folded into {other}."""
+    counts = counts[~counts.index.isin(known) & counts.index.notna()]
+    if counts.empty:
+        return (), ()
+    ranked = counts.sort_index().sort_values(ascending=False, kind="stable")
+    room = max(cap - len(known), 0)
+    return tuple(ranked.index[:room]), tuple(ranked.index[room:])
+
+
 def cap_endpoints(
     endpoints: pd.Series, known: frozenset[str], cap: int
 ) -> tuple[pd.Series, tuple[str, ...], tuple[str, ...]]:
     """Admits new endpoints, most frequent first, while the source has fewer than `cap`; the
     rest become {other}. Returns (endpoints, admitted, folded)."""
-    counts = endpoints[~endpoints.isin(known) & endpoints.notna()].value_counts(sort=False)
-    if counts.empty:
-        return endpoints, (), ()
-    ranked = counts.sort_index().sort_values(ascending=False, kind="stable")
-    room = max(cap - len(known), 0)
-    admitted = tuple(ranked.index[:room])
-    folded = tuple(ranked.index[room:])
+    admitted, folded = rank_new_endpoints(endpoints.value_counts(sort=False), known, cap)
     if folded:
         endpoints = endpoints.where(~endpoints.isin(folded), OTHER_ENDPOINT)
     return endpoints, admitted, folded
+
+
+def _not_logged(name: str, index: pd.Index, null_text: pd.Series) -> pd.Series:
+    """An all-null column; the text ones all share `null_text` (no buffers per column where a
+    file logs few of the canonical fields)."""
+    if CANDIDATE_TYPES[name] != "str":
+        return pd.Series(index=index, dtype=CANDIDATE_TYPES[name])
+    return null_text
 
 
 def canonical_events(
@@ -74,6 +91,9 @@ def canonical_events(
     candidates = parsed.candidates
     index = candidates.index
     columns = {}
+    null_text = pd.Series(
+        pa.nulls(len(index), pa.large_string()).to_pandas(types_mapper=STR_MAPPER), index=index
+    )
     for name in Request.to_schema().columns:
         if name == "source":
             columns[name] = pd.Series(source, index=index, dtype="str")
@@ -87,25 +107,31 @@ def canonical_events(
         elif name in candidates:
             columns[name] = candidates[name]
         else:
-            columns[name] = pd.Series(index=index, dtype=CANDIDATE_TYPES[name])
+            columns[name] = _not_logged(name, index, null_text)
     frame = pd.DataFrame(columns, index=index)
 
+    # the format's own rules first (schemas.raw); a record that breaks them is not checked
+    # again as an event, so each problem is named once
+    raw_reasons = schema_reasons(candidates, raw_model(parsed.format))
+    checked = ~index.isin(raw_reasons.index)
+
     latest = pd.Timestamp(as_of).tz_convert("UTC") + FUTURE_TOLERANCE
-    future = frame["ts"] > latest
+    future = (frame["ts"] > latest) & checked
     timing = pd.Series(
         "ts: "
         + frame.loc[future, "ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         + f" is in the future (after {latest:%Y-%m-%dT%H:%M}Z, now + 1 day)",
         dtype="str",
     )
-    no_endpoint = frame["endpoint"].isna() & frame["level"].isna()
+    no_endpoint = frame["endpoint"].isna() & frame["level"].isna() & checked
     unnamed = pd.Series(
         "endpoint: missing (a request needs a path or endpoint)",
         index=frame.index[no_endpoint],
         dtype="str",
     )
-    named = frame.loc[~no_endpoint] if no_endpoint.any() else frame
-    reasons = merge_reasons(timing, unnamed, schema_reasons(named, Request))
+    to_check = checked & ~no_endpoint
+    named = frame if to_check.all() else frame.loc[to_check]
+    reasons = merge_reasons(raw_reasons, timing, unnamed, schema_reasons(named, Request))
     bad = frame.index.isin(reasons.index)
 
     kept = frame.loc[~bad] if bad.any() else frame
@@ -125,7 +151,9 @@ def canonical_events(
     rejects = pd.DataFrame(
         {
             LINE_NUMBER: candidates.loc[bad, LINE_NUMBER],
-            RAW: pd.Series(parsed.raw(np.flatnonzero(bad)).to_numpy(), index=index[bad]),
+            RAW: pd.Series(
+                parsed.raw(np.flatnonzero(bad)).to_numpy(), index=index[bad], dtype="str"
+            ),
             REASONS: reasons.reindex(frame.index[bad]).astype("str"),
         }
     )

@@ -25,10 +25,9 @@ def normalise_endpoints(paths: pd.Series) -> pd.Series:
     to `{id}` and trailing slashes."""
     # Logs repeat a few thousand paths millions of times: normalise each distinct path once.
     array = pa.array(paths, type=pa.large_string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    encoded = array.dictionary_encode()
-    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype="str")
+    values = pc.drop_null(pc.unique(array))  # no combined copy of a chunked column
+    positions = pc.index_in(array, value_set=values)
+    distinct = pd.Series(values.to_pylist(), dtype="str")
     # full URLs (some JSON logs carry them): drop scheme and host, keep the path
     relative = distinct.str.replace(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", "", regex=True)
     relative = relative.mask(relative == "", "/")
@@ -36,6 +35,6 @@ def normalise_endpoints(paths: pd.Series) -> pd.Series:
     folded = stripped.str.replace(_ID_SEGMENT, "{id}", regex=True)
     folded = folded.where(folded.str.len() <= 1, folded.str.rstrip("/"))
     dictionary = pa.array(folded.tolist(), type=pa.large_string())
-    taken = pc.take(dictionary, encoded.indices)
+    taken = pc.take(dictionary, positions)
     out = taken.to_pandas(types_mapper=lambda _: pd.StringDtype("pyarrow", na_value=np.nan))
     return out.set_axis(paths.index)

@@ -148,7 +148,7 @@ CASES = {
         1,
         ["ts: missing"],
     ),
-    "missing endpoint": ("a.csv", csv(OK, OK.replace("/api/a", "")), 1, ["endpoint: missing"]),
+    "missing endpoint": ("a.csv", csv(OK, OK.replace("/api/a", "")), 1, ["path: missing"]),
     "repeated header mid-file": ("a.csv", csv(OK, H, OK2), 2, ["repeated header"]),
     "lines out of time order": ("a.csv", csv(OK2, OK), 2, []),
     "unbalanced quote": (
@@ -186,6 +186,12 @@ CASES = {
         1,
         ["status_code: expected <= 599"],
     ),
+    "access log without a status": (
+        "access.log",
+        lines(COMBINED, COMBINED.replace(" 200 ", " - ")),
+        1,
+        ["status_code: missing"],
+    ),  # the access-log record model requires one
     "access log line cut short": (
         "access.log",
         lines(COMBINED, COMBINED[:60]),

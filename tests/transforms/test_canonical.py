@@ -36,7 +36,7 @@ def test_valid_line_becomes_a_canonical_event():
         (b"2036-11-01T10:00:00Z,/a,1,200,u,s,r", "is in the future"),
         (b"1999-12-31T10:00:00Z,/a,1,200,u,s,r", "ts: expected >= 2000-01-01"),
         (b"-,/a,1,200,u,s,r", "ts: missing"),
-        (b"2026-11-01T10:00:00Z,,1,200,u,s,r", "endpoint: missing"),
+        (b"2026-11-01T10:00:00Z,,1,200,u,s,r", "path: missing"),
         (b"2026-11-01T10:00:00Z,/a,100000000,200,u,s,r", "latency_ms: expected < 86400000"),
     ],
 )
@@ -84,7 +84,7 @@ def test_service_log_events_may_lack_an_endpoint_but_requests_may_not():
             "raw": pd.Series(["a", "b"], dtype="str"),
         }
     )
-    parsed = Parsed(candidates=candidates, rejects=rejects_frame(), records_read=2, format="test")
+    parsed = Parsed(candidates=candidates, rejects=rejects_frame(), records_read=2, format="jsonl")
     result = canonical_events(parsed, source="svc", as_of=AS_OF)
     assert result.events["level"].tolist() == ["ERROR"]
     assert pd.isna(result.events["endpoint"].iloc[0])

@@ -29,6 +29,7 @@ from transforms.formats.base import (
     as_text,
     as_timestamp,
     build,
+    contains_byte,
     conversion_failures,
     present,
     rejects_frame,
@@ -497,6 +498,16 @@ _REQUEST = re.compile(
 _TIME_TOKEN = rf"^(?:{NUMBER}|-)$"
 
 
+SPLIT_CHUNK = 131_072
+"""Lines split at once: bounds the intermediate lists to a few tens of MB."""
+_METHOD_TOKEN = rf"^{METHOD}$"
+_VERSION_TOKEN = r"^HTTP/\d+(?:\.\d+)?$"
+
+
+def _all(mask: pa.Array) -> bool:
+    return bool(pc.all(mask.fill_null(False)).as_py())
+
+
 def _clf_fast(*, combined: bool) -> FastSplit:
     """Common/combined lines split on their quotes and spaces, for lines whose layout leaves
     no choice: no backslash, exactly the format's quotes (2 or 6), single spaces between
@@ -505,77 +516,116 @@ def _clf_fast(*, combined: bool) -> FastSplit:
     quotes = 6 if combined else 2
 
     def split(lines: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
-        ok = pc.and_kleene(
-            pc.equal(pc.count_substring(lines, '"'), quotes),
-            pc.invert(pc.match_substring(lines, "\\")),
-        )
-        parts = pc.split_pattern(pc.if_else(ok, lines, pa.scalar('"' * quotes)), '"')
-        head = pc.split_pattern(pc.list_element(parts, 0), " ", max_splits=3)
-        ok = pc.and_kleene(ok, pc.equal(pc.list_value_length(head), 4))
-        head = pc.if_else(ok, head, pa.scalar(["-", "-", "-", "[] "], head.type))
-        client_ip, ident, user, stamp = (pc.list_element(head, i) for i in range(4))
-        for token in (client_ip, ident, user):
-            ok = pc.and_kleene(ok, pc.greater(pc.binary_length(token), 0))
-        ok = pc.and_kleene(ok, pc.starts_with(stamp, "["))
-        ok = pc.and_kleene(ok, pc.ends_with(stamp, "] "))
-        ok = pc.and_kleene(ok, pc.equal(pc.count_substring(stamp, "]"), 1))
-        time = pc.utf8_slice_codeunits(stamp, 1, -2)
-
-        request = pc.list_element(parts, 1)
-        found = pc.extract_regex(request, _REQUEST)
-        method = pc.struct_field(found, "method")
-        path = pc.struct_field(found, "path")
-
-        middle = pc.list_element(parts, 2)  # ' STATUS BYTES ' or ' STATUS BYTES[ TIME]'
-        if combined:
-            ok = pc.and_kleene(ok, pc.ends_with(middle, " "))
-            ok = pc.and_kleene(ok, pc.equal(pc.list_element(parts, 4), " "))
-            middle = pc.utf8_slice_codeunits(middle, 0, -1)
-            tail = pc.list_element(parts, 6)
-        ok = pc.and_kleene(ok, pc.starts_with(middle, " "))
-        fields = pc.split_pattern(pc.utf8_slice_codeunits(middle, 1), " ")
-        count = pc.list_value_length(fields)
-        if combined:
-            ok = pc.and_kleene(ok, pc.equal(count, 2))
-        else:
-            ok = pc.and_kleene(ok, pc.or_kleene(pc.equal(count, 2), pc.equal(count, 3)))
-        fields = pc.if_else(ok, fields, pa.scalar(["-", "-"], fields.type))
-        status, size = pc.list_element(fields, 0), pc.list_element(fields, 1)
-        ok = pc.and_kleene(ok, pc.greater(pc.binary_length(status), 0))
-        ok = pc.and_kleene(ok, pc.greater(pc.binary_length(size), 0))
-        if combined:  # '' or ' TIME'
-            has_time = pc.greater(pc.binary_length(tail), 0)
-            ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(has_time), pc.starts_with(tail, " ")))
-            request_time = pc.if_else(has_time, pc.utf8_slice_codeunits(tail, 1), _NULL_TEXT)
-        else:
-            has_time = pc.equal(count, 3)
-            third = pc.list_slice(fields, 2, 3)
-            request_time = pc.if_else(has_time, pc.list_element(
-                pc.if_else(has_time, third, pa.scalar(["-"], third.type)), 0
-            ), _NULL_TEXT)  # fmt: skip
-        valid_time = pc.match_substring_regex(request_time, _TIME_TOKEN)
-        ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(has_time), valid_time))
-        done = ok.fill_null(False).to_numpy(zero_copy_only=False)
-        keep = pa.array(done)
+        backslash = contains_byte(lines.buffers()[2], ord("\\")) if len(lines) else False
+        chunks = [
+            _clf_chunk(lines.slice(start, SPLIT_CHUNK), quotes, combined, backslash)
+            for start in range(0, len(lines), SPLIT_CHUNK)
+        ]
+        done = np.concatenate([d for _, d in chunks]) if chunks else np.zeros(0, bool)
         columns = {
-            "client_ip": client_ip,
-            "user": user,
-            "time": time,
-            "method": method,
-            "path": path,
-            "status": status,
-            "bytes": size,
-            "request_time": request_time,
-        }
-        columns = {
-            name: pc.filter(values, keep).cast(pa.large_string())
-            for name, values in columns.items()
+            name: pa.concat_arrays([c[name] for c, _ in chunks])
+            if chunks
+            else pa.array([], pa.large_string())
+            for name in ("client_ip", "user", "time", "method", "path", "status", "bytes")
+            + ("request_time",)
         }
         empty = pa.nulls(int(done.sum()), pa.large_string())
         columns.update(upstream_time=empty, pairs=empty)
         return columns, done
 
     return split
+
+
+def _clf_chunk(
+    lines: pa.Array, quotes: int, combined: bool, backslash: bool
+) -> tuple[dict[str, pa.Array], np.ndarray]:
+    parts = pc.split_pattern(lines, '"')
+    ok = pc.equal(pc.list_value_length(parts), quotes + 1)
+    if backslash:
+        ok = pc.and_kleene(ok, pc.invert(pc.match_substring(lines, "\\")))
+    if not _all(ok):
+        parts = pc.if_else(ok, parts, pa.scalar([""] * (quotes + 1), parts.type))
+
+    head = pc.split_pattern(pc.list_element(parts, 0), " ", max_splits=3)
+    four = pc.equal(pc.list_value_length(head), 4)
+    if not _all(four):
+        ok = pc.and_kleene(ok, four)
+        head = pc.if_else(four, head, pa.scalar(["", "", "", ""], head.type))
+    client_ip, _ident, user, stamp = (pc.list_element(head, i) for i in range(4))
+    for token in (client_ip, _ident, user):
+        ok = pc.and_kleene(ok, pc.greater(pc.binary_length(token), 0))
+    ok = pc.and_kleene(ok, pc.starts_with(stamp, "["))
+    ok = pc.and_kleene(ok, pc.ends_with(stamp, "] "))
+    time = pc.utf8_slice_codeunits(stamp, 1, -2)
+    ok = pc.and_kleene(ok, pc.invert(pc.match_substring(time, "]")))
+
+    # the request: 'METHOD PATH[ HTTP/x.y]' gives method and path; anything else neither
+    request = pc.split_pattern(pc.list_element(parts, 1), " ")
+    words = pc.list_value_length(request)
+    two, three = pc.equal(words, 2), pc.equal(words, 3)
+    ok = pc.and_kleene(ok, pc.less_equal(words, 3))
+    padded = pc.if_else(
+        pc.or_kleene(two, three),
+        request,
+        pa.scalar(["", "", ""], request.type),
+    )
+    first, second = pc.list_element(padded, 0), pc.list_element(padded, 1)
+    version = pc.list_element(pc.if_else(three, padded, pa.scalar(["", "", ""], request.type)), 2)
+    version_ok = pc.match_substring_regex(version, _VERSION_TOKEN)
+    # three words whose last is not a version: the regex's lazy path takes 'a b': leave it
+    ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(three), version_ok))
+    is_request = pc.and_kleene(
+        pc.and_kleene(pc.or_kleene(two, three), pc.match_substring_regex(first, _METHOD_TOKEN)),
+        pc.greater(pc.binary_length(second), 0),
+    )
+    method = pc.if_else(is_request, first, _NULL_TEXT)
+    path = pc.if_else(is_request, second, _NULL_TEXT)
+
+    middle = pc.list_element(parts, 2)  # ' STATUS BYTES ' or ' STATUS BYTES[ TIME]'
+    if combined:
+        ok = pc.and_kleene(ok, pc.ends_with(middle, " "))
+        ok = pc.and_kleene(ok, pc.equal(pc.list_element(parts, 4), " "))
+        middle = pc.utf8_slice_codeunits(middle, 0, -1)
+    ok = pc.and_kleene(ok, pc.starts_with(middle, " "))
+    fields = pc.split_pattern(pc.utf8_slice_codeunits(middle, 1), " ")
+    count = pc.list_value_length(fields)
+    wanted = pc.equal(count, 2) if combined else pc.or_kleene(
+        pc.equal(count, 2), pc.equal(count, 3)
+    )  # fmt: skip
+    if not _all(wanted):
+        ok = pc.and_kleene(ok, wanted)
+        fields = pc.if_else(wanted, fields, pa.scalar(["", "", ""], fields.type))
+    status, size = pc.list_element(fields, 0), pc.list_element(fields, 1)
+    ok = pc.and_kleene(ok, pc.greater(pc.binary_length(status), 0))
+    ok = pc.and_kleene(ok, pc.greater(pc.binary_length(size), 0))
+    if combined:  # after the user agent: nothing, or ' TIME'
+        tail = pc.list_element(parts, 6)
+        has_time = pc.greater(pc.binary_length(tail), 0)
+        ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(has_time), pc.starts_with(tail, " ")))
+        request_time = pc.if_else(has_time, pc.utf8_slice_codeunits(tail, 1), _NULL_TEXT)
+    else:
+        has_time = pc.equal(count, 3)
+        third = pc.list_element(
+            pc.if_else(has_time, fields, pa.scalar(["", "", ""], fields.type)), 2
+        )
+        request_time = pc.if_else(has_time, third, _NULL_TEXT)
+    valid_time = pc.match_substring_regex(request_time, _TIME_TOKEN)
+    ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(has_time), valid_time))
+    done = ok.fill_null(False).to_numpy(zero_copy_only=False)
+    columns = {
+        "client_ip": client_ip,
+        "user": user,
+        "time": time,
+        "method": method,
+        "path": path,
+        "status": status,
+        "bytes": size,
+        "request_time": request_time,
+    }
+    if not done.all():
+        keep = pa.array(done)
+        columns = {name: pc.filter(values, keep) for name, values in columns.items()}
+    return {name: values.cast(pa.large_string()) for name, values in columns.items()}, done
 
 
 def parse_common(data: bytes, *, request_time_unit: str = "auto") -> Parsed:

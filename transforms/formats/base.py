@@ -51,6 +51,8 @@ class Parsed:
     format: str
     notes: tuple[str, ...] = field(default=())
     raw_lines: RawLines | None = None  # when candidates carry no raw column
+    mapping: tuple[tuple[str, str, str | None], ...] | None = None
+    """The mapping a parser chose for this file (jsonl keys), to read the rest of it alike."""
 
     def raw(self, rows: Iterable[int]) -> pd.Series:
         """The raw text of the given candidate rows (positions), looked up only when needed:
@@ -159,6 +161,17 @@ def newline_positions(data: bytes) -> np.ndarray:
         np.equal(block, 10, out=mask[: len(block)])
         parts.append(np.flatnonzero(mask[: len(block)]) + start)
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+
+
+def contains_byte(buffer, byte: int) -> bool:
+    """Whether a bytes-like object holds `byte`, scanned in blocks (no mask the size of it)."""
+    array = np.frombuffer(buffer, np.uint8)
+    mask = np.empty(min(len(array), _SCAN_BLOCK), dtype=bool)
+    for start in range(0, len(array), _SCAN_BLOCK):
+        block = array[start : start + _SCAN_BLOCK]
+        if np.equal(block, byte, out=mask[: len(block)]).any():
+            return True
+    return False
 
 
 def _split_lines_slow(data: bytes) -> Lines:
@@ -363,6 +376,9 @@ class Field:
     source: str  # the text column in the records (also the name used in reasons)
     convert: Converter
     what: str  # what a value must be, for the reason when it is not
+    typed: pa.DataType | None = None
+    """A type a reader may produce this column in directly (strict, '' and '-' null) when
+    the conversion is exactly that; `build` then keeps the column as it is."""
 
 
 def build(
@@ -387,6 +403,9 @@ def build(
         if spec.source not in records:
             continue
         logged = records[spec.source]
+        if spec.typed is not None and not pd.api.types.is_string_dtype(logged.dtype):
+            columns[target] = logged.astype(CANDIDATE_TYPES[target])  # read as this type
+            continue
         # a numeric record column (JSON numbers) goes to its converter as it is; it is written
         # out as text only where a value fails, for the reason
         numeric = pd.api.types.is_numeric_dtype(logged.dtype)

@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 
 from transforms.formats.base import (
     LINE_NUMBER,
+    MISSING,
     RAW,
     STR_MAPPER,
     Field,
@@ -110,17 +111,29 @@ def _fields(mapping: ColumnMapping) -> dict[str, Field]:
         if target == "ts":
             formats = ("ISO8601",) if column.unit in (None, "auto") else (column.unit,)
             fields[target] = Field(
-                column.name, as_timestamp(formats), "a timestamp (ISO 8601 or epoch)"
+                column.name,
+                as_timestamp(formats),
+                "a timestamp (ISO 8601 or epoch)",
+                typed=pa.timestamp("us", "UTC") if formats == ("ISO8601",) else None,
             )
         elif target == "latency_ms":
             factor = LATENCY_FACTORS.get(column.unit or "ms")
             if factor is None:
                 raise FileFormatError(f"unknown latency unit '{column.unit}'; expected ms, s or us")
-            fields[target] = Field(column.name, as_float(factor), "a number")
+            fields[target] = Field(
+                column.name,
+                as_float(factor),
+                "a number",
+                typed=pa.float64() if factor == 1 else None,
+            )
         elif target == "status_code":
-            fields[target] = Field(column.name, as_int("Int16"), "an integer status code")
+            fields[target] = Field(
+                column.name, as_int("Int16"), "an integer status code", typed=pa.int16()
+            )
         elif target == "bytes_sent":
-            fields[target] = Field(column.name, as_int("Int64"), "a whole number of bytes")
+            fields[target] = Field(
+                column.name, as_int("Int64"), "a whole number of bytes", typed=pa.int64()
+            )
         else:
             fields[target] = Field(column.name, as_text, "text")
     return fields
@@ -131,13 +144,12 @@ def parse_delimited(
 ) -> Parsed:
     """Records from a header line and delimited data lines; lines with the wrong number of
     fields, bad quoting, a repeated header, undecodable bytes or NUL bytes are rejected."""
-    clean = _read_clean(data, delimiter)
+    clean = _read_clean(data, delimiter, mapping)
     if clean is not None:
-        header, records, raw_lines = clean
-        layout, chosen = mapping_for(header, mapping)
+        header, records, raw_lines, layout, fields = clean
         return build(
             records,
-            _fields(chosen),
+            fields,
             format=format,
             records_read=len(records),
             rejects=rejects_frame(),
@@ -186,13 +198,14 @@ def parse_delimited(
 
 
 def _read_clean(
-    data: bytes, delimiter: str
-) -> tuple[tuple[str, ...], pd.DataFrame, RawLines] | None:
+    data: bytes, delimiter: str, mapping: ColumnMapping | None
+) -> tuple[tuple[str, ...], pd.DataFrame, RawLines, str, dict[str, Field]] | None:
     """The usual file in one pass, straight from its bytes: a header on line 1, then data lines
     with no quote, carriage return, NUL byte, blank line or repeated header, each with the
     header's number of fields, all valid UTF-8. Records carry no raw column (the lines are
-    looked up in `data` for the few that fail later). None for any other file: the line-by-line
-    path then finds and names each problem."""
+    looked up in `data` for the few that fail later). Timestamps, numbers and status codes are
+    typed by the reader itself where every value converts plainly. None for any other file:
+    the line-by-line path then finds and names each problem."""
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     first_end = data.find(b"\n", start)
     if first_end <= start or any(c in data for c in (b'"', b"\r", b"\x00")):
@@ -218,17 +231,36 @@ def _read_clean(
         return None  # the header again
     if pc.any(pc.utf8_is_space(body)).as_py():
         return None  # a blank line (Arrow would read it as a record)
-    table = _read_simple(memoryview(data)[first_end + 1 :], len(header), delimiter)
+    layout, chosen = mapping_for(header, mapping)
+    fields = _fields(chosen)
+    typed = {
+        header.index(f.source): f.typed
+        for f in fields.values()
+        if f.typed is not None and header.count(f.source) == 1
+    }
+    view = memoryview(data)[first_end + 1 :]
+    table = _read_simple(view, len(header), delimiter, typed) if typed else None
+    if table is None:  # some value does not convert plainly: all as text
+        table = _read_simple(view, len(header), delimiter)
     if table is None or table.num_rows != len(body):
         return None  # a blank line or a line with the wrong number of fields
     records = pd.DataFrame(
-        {
-            name: table.column(position).to_pandas(types_mapper=STR_MAPPER)
-            for position, name in enumerate(header)
-        }
+        {name: _to_pandas(table.column(position)) for position, name in enumerate(header)}
     )
     records[LINE_NUMBER] = pd.array(np.arange(2, len(body) + 2), dtype="Int64")
-    return header, records, line_lookup(data, offsets)
+    return header, records, line_lookup(data, offsets), layout, fields
+
+
+_PANDAS_TYPES = {
+    pa.int16(): pd.Int16Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.large_string(): STR_MAPPER(pa.large_string()),
+}
+
+
+def _to_pandas(column: pa.ChunkedArray) -> pd.Series:
+    """Text as `str`, whole numbers as nullable integers, times and floats as numpy."""
+    return column.to_pandas(types_mapper=_PANDAS_TYPES.get)
 
 
 def _split_fields(
@@ -340,16 +372,26 @@ def _joined(lines: pa.Array, keep: np.ndarray) -> bytes:
     )
 
 
-def _read_simple(body: bytes | memoryview, width: int, delimiter: str) -> pa.Table | None:
+def _read_simple(
+    body: bytes | memoryview,
+    width: int,
+    delimiter: str,
+    typed: dict[int, pa.DataType] | None = None,
+) -> pa.Table | None:
     """Lines split into `width` text columns by Arrow's CSV reader, quoting off (a quote is an
-    ordinary character); None if a line has the wrong number of fields."""
+    ordinary character), or into the `typed` columns' types ('' and '-' null); None if a line
+    has the wrong number of fields or a typed value does not convert."""
     names = [f"c{i}" for i in range(width)]  # header names may repeat or be empty
+    types = {name: pa.large_string() for name in names}
+    types.update({names[position]: kind for position, kind in (typed or {}).items()})
     if not len(body):
         return pa.table({name: pa.array([], pa.large_string()) for name in names})
     try:
         return pacsv.read_csv(
             pa.BufferReader(body),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=4 << 20),
+            read_options=pacsv.ReadOptions(
+                column_names=names, block_size=4 << 20, use_threads=False
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char=False,
@@ -359,7 +401,8 @@ def _read_simple(body: bytes | memoryview, width: int, delimiter: str) -> pa.Tab
                 ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.large_string() for name in names},
+                column_types=types,
+                null_values=sorted(MISSING),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),

@@ -4,7 +4,7 @@ columns read from dotted key paths chosen per file or configured."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import repeat
 from typing import Any
 
@@ -177,7 +177,7 @@ def parse_jsonl(
         f"{t} <- {s.path}" + (f" ({s.unit})" if s.unit and t in ("ts", "latency_ms") else "")
         for t, s in chosen.items()
     )
-    return build(
+    parsed = build(
         records,
         fields,
         format=format,
@@ -185,6 +185,7 @@ def parse_jsonl(
         rejects=line_rejects,
         notes=(f"{format} keys mapped with the {how}: {mapped or 'none'}",),
     )
+    return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
 
 
 ARROW_BLOCK = 8 << 20

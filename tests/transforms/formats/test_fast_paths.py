@@ -48,11 +48,12 @@ def _both(monkeypatch, data: bytes, fmt: str):
     return fast, slow
 
 
+@pytest.mark.parametrize("bad_values", [True, False], ids=["bad-values", "clean"])
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_fast_and_line_by_line_readers_agree(tmp_path, monkeypatch, frame, fmt):
+def test_fast_and_line_by_line_readers_agree(tmp_path, monkeypatch, frame, fmt, bad_values):
     path = tmp_path / f"requests.{fmt}"
     (write_csv if fmt == "csv" else write_jsonl)(frame, path)
-    data = _with_bad_values(path, fmt)
+    data = _with_bad_values(path, fmt) if bad_values else path.read_bytes()
     fast, slow = _both(monkeypatch, data, fmt)
     if fmt == "csv":
         assert fast.raw_lines is not None and "raw" not in fast.candidates  # the fast path ran
@@ -64,7 +65,7 @@ def test_fast_and_line_by_line_readers_agree(tmp_path, monkeypatch, frame, fmt):
         check_dtype=True,
     )
     pd.testing.assert_frame_equal(fast.rejects, slow.rejects)
-    assert len(fast.rejects) >= 1  # the bad status does not convert
+    assert len(fast.rejects) == (1 if bad_values else 0)  # the bad status does not convert
     rows = range(len(fast.candidates))
     assert fast.raw(rows).tolist() == slow.raw(rows).tolist()
 
@@ -73,7 +74,10 @@ def test_fast_and_line_by_line_readers_agree(tmp_path, monkeypatch, frame, fmt):
     pd.testing.assert_frame_equal(fast_events.events, slow_events.events)
     pd.testing.assert_frame_equal(fast_events.rejects, slow_events.rejects)
     reasons = " ".join(fast_events.rejects["reasons"])
-    assert "latency_ms" in reasons and "in the future" in reasons
+    if bad_values:
+        assert "latency_ms" in reasons and "in the future" in reasons
+    else:
+        assert fast_events.rejects.empty and len(fast_events.events) == len(frame)
     lines = data.decode().split("\n")
     for number, raw in zip(
         fast_events.rejects["line_number"], fast_events.rejects["raw"], strict=True
@@ -130,10 +134,15 @@ def test_access_split_and_regex_agree(monkeypatch, fmt, source):
     assert fast.notes == slow.notes
 
 
-def test_access_split_takes_the_plain_lines():
-    lines = pa.array(TRICKY_ACCESS_LINES[:4], pa.large_string())
+def test_access_split_takes_the_plain_lines_and_leaves_the_rest_to_the_regex():
+    lines = pa.array(TRICKY_ACCESS_LINES, pa.large_string())
     columns, done = access._clf_fast(combined=True)(lines)
-    assert done.tolist() == [True, True, True, True]
-    assert columns["path"].to_pylist() == ["/a.gif", "/a b/c", "/a HTTP/1.1 extra", None]
-    assert columns["request_time"].to_pylist() == [None, "0.120", "1234", "-"]
+    taken = [line for line, d in zip(TRICKY_ACCESS_LINES, done, strict=True) if d]
+    assert taken == [TRICKY_ACCESS_LINES[i] for i in (0, 3, 4, 10, 14, 15)]
+    assert columns["path"].to_pylist() == ["/a.gif", None, None, "/", "/x", "/"]
+    assert columns["method"].to_pylist() == ["GET", None, None, "GET", "POST", "GET"]
+    assert columns["status"].to_pylist()[3] == "-" and columns["bytes"].to_pylist()[3] == "-"
+    assert columns["request_time"].to_pylist() == [None, "-", None, None, None, None]
     assert columns["time"].to_pylist()[0] == "10/Oct/2000:13:55:36 -0700"
+    assert columns["time"].to_pylist()[5] == "10/Oct/2000:13:55:36"
+    assert columns["client_ip"].to_pylist()[4] == "2001:db8::1"

@@ -1,0 +1,84 @@
+"""A file read in pieces gives exactly the events, rejects, accounting and notes of the same
+file read whole."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from bench.ingest import events, write_combined, write_csv, write_jsonl
+from transforms import reading
+from transforms.canonical import EndpointRules
+
+AS_OF = pd.Timestamp("2026-11-01", tz="UTC")
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "combined": write_combined}
+
+
+def _damaged(data: bytes, fmt: str) -> bytes:
+    """Bad records spread over the file: a future time, a cut line, a bad status."""
+    lines = data.split(b"\n")
+    for at in (3, len(lines) // 2, len(lines) - 3):
+        if fmt == "csv":
+            parts = lines[at].split(b",")
+            parts[3] = b"abc"
+            lines[at] = b",".join(parts)
+        elif fmt == "jsonl":
+            lines[at] = lines[at][:40]
+        else:
+            lines[at] = lines[at].replace(b" 200 ", b" 999 ").replace(b" 201 ", b" 999 ")
+    lines[7] = lines[7].replace(b"2026-10", b"2036-10").replace(b"Oct/2026", b"Oct/2036")
+    return b"\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return events(4_000)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "combined"])
+def test_reading_in_pieces_equals_reading_whole(tmp_path, monkeypatch, frame, fmt):
+    path = tmp_path / f"requests.{fmt}"
+    WRITERS[fmt](frame, path)
+    text = _damaged(path.read_bytes(), fmt)
+    rules = EndpointRules(max_endpoints=8)
+    whole = reading.read_events(text, fmt, source="s", as_of=AS_OF, rules=rules)
+    monkeypatch.setattr(reading, "PIECE_BYTES", 20_000)
+    assert len(reading.pieces(text, fmt)) > 10
+    split = reading.read_events(text, fmt, source="s", as_of=AS_OF, rules=rules)
+
+    assert split.records_read == whole.records_read == len(frame)
+    assert split.events.num_rows + len(split.rejects) == split.records_read
+    assert split.events.equals(whole.events)
+    pd.testing.assert_frame_equal(split.rejects, whole.rejects)
+    assert len(split.rejects) >= 3
+    lines = text.decode().split("\n")
+    for number, raw in zip(split.rejects["line_number"], split.rejects["raw"], strict=True):
+        assert raw == lines[number - 1]
+    assert split.new_endpoints == whole.new_endpoints and len(split.new_endpoints) == 8
+    assert split.notes == whole.notes
+    assert any("endpoint cap of 8 reached" in note for note in split.notes)
+    assert "{other}" in pa.compute.unique(split.events.column("endpoint")).to_pylist()
+
+
+def test_a_csv_without_a_header_on_line_one_is_read_whole():
+    text = b"\n" + b"timestamp,endpoint\n" + b"2026-10-01T00:00:00Z,/a\n" * 10
+    assert reading.pieces(text, "csv", size=8) == [(0, len(text), 0)]
+
+
+def test_service_logs_are_read_whole():
+    text = b"2026-10-01T00:00:00Z INFO api started\n" * 100
+    assert reading.pieces(text, "servicelog", size=64) == [(0, len(text), 0)]
+
+
+def test_later_csv_pieces_repeat_the_header_and_count_lines_from_the_file():
+    text = b"a,b\n" + b"".join(f"{i},x\n".encode() for i in range(10))
+    parts = reading.pieces(text, "csv", size=12)
+    assert len(parts) > 2 and parts[0][0] == 0 and parts[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))  # no gap, no overlap
+    for piece in parts:
+        data = reading.piece_bytes(text, "csv", piece)
+        assert data.startswith(b"a,b\n")
+        first_value = int(data.split(b"\n")[1].split(b",")[0])
+        # the piece's line 2 is the file's line first_value + 2
+        assert 2 + piece[2] == first_value + 2

@@ -1,0 +1,197 @@
+"""Reading a whole landing file into canonical events in pieces of bounded size: parse,
+validate and normalise one piece at a time, keep only its events (as Arrow) and rejects, so
+memory follows the piece size and the events, not the file's intermediate forms."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.canonical import (
+    OTHER_ENDPOINT,
+    EndpointRules,
+    canonical_events,
+    rank_new_endpoints,
+)
+from transforms.formats import registry
+from transforms.formats.base import LINE_NUMBER, FileFormatError
+
+PIECE_BYTES = 16 << 20
+"""Bytes parsed at once. A file up to 1.5 pieces is read whole."""
+LINE_FORMATS = ("csv", "tsv", "jsonl", "common", "combined", "alb", "elb")
+"""Formats with one record per line, which split anywhere between lines (nginx templates
+too); service logs carry multi-line records and are read whole."""
+MAPPING_NOTE = re.compile(r"^\S+ (columns|keys) mapped with ")
+
+
+@dataclass(frozen=True)
+class FileEvents:
+    """A file's valid events (Arrow, Request columns + line_number, in file order), its
+    rejected records (line_number, raw, reasons) and what the run should say about it."""
+
+    events: pa.Table
+    rejects: pd.DataFrame
+    records_read: int
+    new_endpoints: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+Piece = tuple[int, int, int]
+"""(start byte, stop byte, number to add to the piece's line numbers)."""
+
+
+def pieces(text: bytes, fmt: str, size: int | None = None) -> list[Piece]:
+    """Where to cut a file into pieces of about `size` bytes, between lines, and how its line
+    numbers shift in each; `piece_bytes` makes one (delimited pieces after the first get the
+    header line again, so their line 2 is their first record)."""
+    size = size or PIECE_BYTES
+    splittable = fmt in LINE_FORMATS or fmt.startswith("nginx:")
+    whole = [(0, len(text), 0)]
+    if not splittable or len(text) <= size * 3 // 2:
+        return whole
+    delimited = fmt in ("csv", "tsv")
+    if delimited:
+        end = text.find(b"\n")
+        if end < 0 or not text[: end + 1].strip(b"\xef\xbb\xbf \t\r\n"):
+            return whole  # no header on line 1: read whole, as the parser expects
+    cuts = [0]
+    while cuts[-1] + size < len(text):
+        cut = text.find(b"\n", cuts[-1] + size) + 1
+        if cut <= 0 or cut >= len(text):
+            break
+        cuts.append(cut)
+    cuts.append(len(text))
+    out: list[Piece] = []
+    lines_before = 0
+    for k, (start, stop) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+        out.append((start, stop, lines_before - 1 if k and delimited else lines_before))
+        lines_before += text.count(b"\n", start, stop)
+    return out
+
+
+def piece_bytes(text: bytes, fmt: str, piece: Piece) -> bytes:
+    start, stop, _ = piece
+    if start == 0 and stop == len(text):
+        return text
+    if start and fmt in ("csv", "tsv"):
+        return text[: text.find(b"\n") + 1] + text[start:stop]
+    return text[start:stop]
+
+
+def read_events(
+    text: bytes,
+    fmt: str,
+    *,
+    source: str,
+    as_of: pd.Timestamp,
+    mapping: tuple | None = None,
+    rules: EndpointRules | None = None,
+    known_endpoints: frozenset[str] = frozenset(),
+) -> FileEvents:
+    """Events of a whole file, read piece by piece; the endpoint cap is applied once, over
+    the whole file, so endpoints are admitted by their frequency in the file. A piece whose
+    layout the parser refuses on its own (its first line is not like the file's) sends the
+    file back to being read whole, where the parser decides."""
+    rules = rules or EndpointRules()
+    parts = pieces(text, fmt)
+    try:
+        return _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints)
+    except FileFormatError:
+        if len(parts) == 1:
+            raise
+    return _read(text, [(0, len(text), 0)], fmt, source, as_of, mapping, rules, known_endpoints)
+
+
+def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> FileEvents:
+    tables: list[pa.Table] = []
+    rejects: list[pd.DataFrame] = []
+    notes: list[str] = []
+    records_read = 0
+    uncapped = EndpointRules(rules.rules, max_endpoints=2**62)
+    for k, piece in enumerate(parts):
+        offset = piece[2]
+        parsed = registry.parse(piece_bytes(text, fmt, piece), fmt, mapping=mapping)
+        if k == 0 and mapping is None and parsed.mapping is not None:
+            mapping = parsed.mapping  # the keys the first piece chose, for every other piece
+        records_read += parsed.records_read
+        result = canonical_events(
+            parsed, source=source, as_of=as_of, rules=uncapped, known_endpoints=known_endpoints
+        )
+        del parsed
+        events, piece_rejects = result.events, result.rejects
+        if offset:
+            events[LINE_NUMBER] = events[LINE_NUMBER] + offset
+            piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + offset
+        tables.append(pa.Table.from_pandas(events, preserve_index=False))
+        rejects.append(piece_rejects)
+        notes.extend(n for n in result.notes if not (k and MAPPING_NOTE.match(n)))
+        del events, result
+    schema = tables[0].schema
+    table = pa.concat_tables([t.replace_schema_metadata(schema.metadata) for t in tables])
+    del tables
+    column = table.column("endpoint")
+    counts = pc.value_counts(column).flatten() if table.num_rows else None
+    admitted, folded = rank_new_endpoints(
+        pd.Series(
+            counts[1].to_numpy() if counts is not None else [],
+            index=counts[0].to_pylist() if counts is not None else [],
+            dtype="int64",
+        ),
+        known_endpoints,
+        rules.max_endpoints,
+    )
+    if folded:
+        position = table.schema.get_field_index("endpoint")
+        other = pa.scalar(OTHER_ENDPOINT, column.type)
+        folded_values = pa.array(folded, column.type)
+        table = table.set_column(
+            position, "endpoint", pc.if_else(pc.is_in(column, folded_values), other, column)
+        )
+        notes.append(
+            f"endpoint cap of {rules.max_endpoints} reached for source '{source}': "
+            f"{len(folded)} rare endpoints folded into {OTHER_ENDPOINT} "
+            f"(e.g. {', '.join(folded[:3])})"
+        )
+    return FileEvents(
+        events=table,
+        rejects=_concat_rejects(rejects),
+        records_read=records_read,
+        new_endpoints=admitted,
+        notes=_merged(notes),
+    )
+
+
+def _concat_rejects(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    found = [f for f in frames if len(f)]
+    if len(found) <= 1:
+        return found[0] if found else frames[0]
+    return pd.concat(found, ignore_index=True)
+
+
+_COUNT = re.compile(r"^(\d+) ")
+
+
+def _merged(notes: list[str]) -> tuple[str, ...]:
+    """Notes of all pieces, each once; notes that differ only in their leading count (one per
+    piece) become one note with the total."""
+    totals: dict[str, int] = {}
+    texts: dict[str, str] = {}
+    for note in notes:
+        key = re.sub(r"\d+", "#", note).replace(" lines end ", " line ends ")
+        match = _COUNT.match(note)
+        if match:
+            totals[key] = totals.get(key, 0) + int(match.group(1))
+        texts.setdefault(key, note)
+    out = []
+    for key, note in texts.items():
+        if key in totals:
+            total = totals[key]
+            note = _COUNT.sub(f"{total} ", note, count=1)
+            if total > 1:
+                note = note.replace(" line ends ", " lines end ", 1)
+        out.append(note)
+    return tuple(out)
