@@ -20,8 +20,11 @@ from transforms.canonical import (
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, FileFormatError
 
-PIECE_BYTES = 16 << 20
-"""Bytes parsed at once. A file up to 1.5 pieces is read whole."""
+PIECE_RECORDS = 250_000
+"""Records (lines) parsed at once, about: what a piece costs in memory and time follows its
+records more than its bytes. A file up to 1.5 pieces is read whole."""
+PIECE_BYTES: int | None = None
+"""A fixed piece size in bytes instead (tests)."""
 LINE_FORMATS = ("csv", "tsv", "jsonl", "common", "combined", "alb", "elb")
 """Formats with one record per line, which split anywhere between lines (nginx templates
 too); service logs carry multi-line records and are read whole."""
@@ -48,7 +51,7 @@ def pieces(text: bytes, fmt: str, size: int | None = None) -> list[Piece]:
     """Where to cut a file into pieces of about `size` bytes, between lines, and how its line
     numbers shift in each; `piece_bytes` makes one (delimited pieces after the first get the
     header line again, so their line 2 is their first record)."""
-    size = size or PIECE_BYTES
+    size = size or PIECE_BYTES or _bytes_for(text, PIECE_RECORDS)
     splittable = fmt in LINE_FORMATS or fmt.startswith("nginx:")
     whole = [(0, len(text), 0)]
     if not splittable or len(text) <= size * 3 // 2:
@@ -71,6 +74,13 @@ def pieces(text: bytes, fmt: str, size: int | None = None) -> list[Piece]:
         out.append((start, stop, lines_before - 1 if k and delimited else lines_before))
         lines_before += text.count(b"\n", start, stop)
     return out
+
+
+def _bytes_for(text: bytes, records: int) -> int:
+    """Bytes that hold about `records` lines, from the line length at the file's start."""
+    sample = text[: 1 << 20]
+    lines = sample.count(b"\n") or 1
+    return max(1 << 20, len(sample) * records // lines)
 
 
 def piece_bytes(text: bytes, fmt: str, piece: Piece) -> bytes:

@@ -33,14 +33,19 @@ def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> WrittenFile:
     table = (
         frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     )
+    # encoded in memory first: the checksum comes from the bytes written, not a second read
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table, sink, compression=COMPRESSION, write_statistics=statistics_columns(table.schema)
+    )
+    encoded = sink.getvalue()
+    digest = hashlib.sha256(encoded).hexdigest()
+    size = encoded.size
     try:
-        pq.write_table(
-            table, tmp, compression=COMPRESSION, write_statistics=statistics_columns(table.schema)
-        )
-        with open(tmp, "rb+") as handle:
+        with open(tmp, "wb") as handle:
+            handle.write(encoded)
+            handle.flush()
             os.fsync(handle.fileno())
-        digest = _sha256(tmp)
-        size = tmp.stat().st_size
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -92,14 +97,6 @@ def read_parquet_files(paths: list[Path], columns: list[str] | None = None) -> p
     if not frames:
         return None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -174,6 +174,72 @@ def contains_byte(buffer, byte: int) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class CleanLines:
+    """A file whose every line is a record: valid UTF-8, no NUL byte, no blank line. Lines are
+    found by their offsets in the file's bytes; none is decoded until asked for."""
+
+    data: bytes
+    offsets: np.ndarray  # start of each line, then the end of the last
+
+    @property
+    def count(self) -> int:
+        return len(self.offsets) - 1
+
+    def texts(self, stop: int) -> list[str]:
+        """The first `stop` lines."""
+        return self.lookup(np.arange(1, min(stop, self.count) + 1))
+
+    @property
+    def lookup(self) -> RawLines:
+        return line_lookup(self.data, self.offsets)
+
+
+def clean_lines(data: bytes) -> CleanLines | None:
+    """The file's lines if it is clean (see CleanLines), else None."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if len(data) <= start or b"\x00" in data:
+        return None
+    ends = newline_positions(data)
+    if not len(ends) or ends[-1] != len(data) - 1:
+        ends = np.r_[ends, len(data)]
+    offsets = np.r_[start, ends + 1].astype(np.int64)
+    offsets[-1] = min(offsets[-1], len(data))
+    lines = pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
+    )
+    try:
+        lines.validate(full=True)  # UTF-8, checked in place
+    except pa.ArrowInvalid:
+        return None
+    if (
+        pc.any(pc.utf8_is_space(lines)).as_py()
+        or pc.any(pc.equal(pc.binary_length(lines), 0)).as_py()
+    ):
+        return None  # a blank line
+    return CleanLines(data=data, offsets=offsets)
+
+
+def _plain_ascii(values: pa.ChunkedArray) -> bool:
+    """Whether the bytes under the values are all printable ASCII other than space (so no
+    value holds whitespace, Unicode whitespace included), scanned in blocks."""
+    mask = np.empty(_SCAN_BLOCK, dtype=bool)
+    other = np.empty(_SCAN_BLOCK, dtype=bool)
+    for chunk in values.chunks:
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        array = np.frombuffer(data, np.uint8)
+        for start in range(0, len(array), _SCAN_BLOCK):
+            block = array[start : start + _SCAN_BLOCK]
+            low, high = mask[: len(block)], other[: len(block)]
+            np.less_equal(block, 32, out=low)
+            np.greater_equal(block, 127, out=high)
+            if low.any() or high.any():
+                return False
+    return True
+
+
 def _split_lines_slow(data: bytes) -> Lines:
     numbers, texts, bad = [], [], []
     raw_lines = data.split(b"\n")
@@ -234,6 +300,8 @@ def _logged(stripped: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _stripped(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """Values without surrounding whitespace (copied only if some value has any)."""
+    if _plain_ascii(values):
+        return values  # no byte that is or could start whitespace: nothing to trim
     for edge in (pc.utf8_slice_codeunits(values, 0, 1), pc.utf8_slice_codeunits(values, -1)):
         if pc.any(pc.utf8_is_space(edge)).as_py():
             return pc.utf8_trim_whitespace(values)

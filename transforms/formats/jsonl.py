@@ -20,16 +20,17 @@ from transforms.formats.base import (
     EPOCH_UNITS,
     LINE_NUMBER,
     RAW,
+    CleanLines,
     Converter,
     Field,
     FileFormatError,
     Format,
-    Lines,
     Parsed,
     as_int,
     as_text,
     as_timestamp,
     build,
+    clean_lines,
     iso_fast,
     rejects_frame,
     split_lines,
@@ -128,27 +129,27 @@ def parse_jsonl(
     or text that is not a number where a number is expected), naming the key. Without a
     mapping, each column's key is chosen per file from `DEFAULT_KEYS`; a mapping names exactly
     the columns to read. `notes` says which key each column came from."""
+    clean = clean_lines(data)
+    if clean is not None:
+        sample = clean.texts(SAMPLE)
+        _refuse_documents(data, 1, sample[0])
+        fast = _read_with_arrow(data, clean.count, sample, mapping)
+        if fast is not None:
+            return _fast_parsed(fast, clean, format)
     lines = split_lines(data)
     if len(lines.texts):
         _refuse_documents(data, int(lines.numbers[0]), lines.texts.iat[0])
-    fast = _read_with_arrow(data, lines, mapping)
-    if fast is not None:
-        chosen, how, columns_by_path = fast
-        kept = list(range(len(lines.texts)))
-        line_rejects = lines.rejects
-    else:
-        objects, kept, bad = _load(lines.texts.tolist())
-        bad_at = [i for i, _ in bad]
-        line_rejects = pd.concat(
-            [
-                lines.rejects,
-                rejects_frame(lines.numbers[bad_at], lines.texts.iloc[bad_at], [r for _, r in bad]),
-            ],
-            ignore_index=True,
-        )
-        first_line = int(lines.numbers[kept[0]]) if kept else 0
-        chosen, how = _choose(objects[:SAMPLE], mapping, first_line)
-        columns_by_path = None
+    objects, kept, bad = _load(lines.texts.tolist())
+    bad_at = [i for i, _ in bad]
+    line_rejects = pd.concat(
+        [
+            lines.rejects,
+            rejects_frame(lines.numbers[bad_at], lines.texts.iloc[bad_at], [r for _, r in bad]),
+        ],
+        ignore_index=True,
+    )
+    first_line = int(lines.numbers[kept[0]]) if kept else 0
+    chosen, how = _choose(objects[:SAMPLE], mapping, first_line)
     chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
     numbers = lines.numbers
 
@@ -165,25 +166,18 @@ def parse_jsonl(
         source = spec.path if spec.path not in (LINE_NUMBER, RAW) else f"{spec.path} (key)"
         if source not in columns:
             numeric = any(t in NUMERIC for t, s in chosen.items() if s.path == spec.path)
-            if columns_by_path is not None:
-                columns[source] = columns_by_path[spec.path]
-            else:
-                columns[source] = _column(_values(objects, spec.path), numeric)
+            columns[source] = _column(_values(objects, spec.path), numeric)
             records[source] = columns[source].text
         column = columns[source]
         convert = _converter(target, spec, column.numbers)
         fields[target] = Field(source, _refusing(convert, column.wrong), _what(target, spec))
-    mapped = ", ".join(
-        f"{t} <- {s.path}" + (f" ({s.unit})" if s.unit and t in ("ts", "latency_ms") else "")
-        for t, s in chosen.items()
-    )
     parsed = build(
         records,
         fields,
         format=format,
         records_read=len(lines.texts) + len(lines.rejects),
         rejects=line_rejects,
-        notes=(f"{format} keys mapped with the {how}: {mapped or 'none'}",),
+        notes=(f"{format} keys mapped with the {how}: {_mapped(chosen)}",),
     )
     return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
 
@@ -192,24 +186,58 @@ ARROW_BLOCK = 8 << 20
 """Bytes per block for Arrow's JSON reader (larger blocks parse faster on few cores)."""
 
 
+def _fast_parsed(fast, clean: CleanLines, format: str) -> Parsed:
+    """The Parsed of a file read by `_read_with_arrow`: every line a record, raw text looked up
+    only for the records rejected later."""
+    chosen, how, columns_by_path = fast
+    chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
+    records = pd.DataFrame({LINE_NUMBER: pd.array(np.arange(1, clean.count + 1), dtype="Int64")})
+    fields: dict[str, Field] = {}
+    for target, spec in chosen.items():
+        source = spec.path if spec.path not in (LINE_NUMBER, RAW) else f"{spec.path} (key)"
+        column = columns_by_path[spec.path]
+        if source not in records:
+            records[source] = column.text
+        convert = _converter(target, spec, column.numbers)
+        fields[target] = Field(source, _refusing(convert, column.wrong), _what(target, spec))
+    parsed = build(
+        records,
+        fields,
+        format=format,
+        records_read=clean.count,
+        rejects=rejects_frame(),
+        notes=(f"{format} keys mapped with the {how}: {_mapped(chosen)}",),
+        raw_lines=clean.lookup,
+    )
+    return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
+
+
+def _mapped(chosen: dict[str, JsonField]) -> str:
+    return (
+        ", ".join(
+            f"{t} <- {s.path}" + (f" ({s.unit})" if s.unit and t in ("ts", "latency_ms") else "")
+            for t, s in chosen.items()
+        )
+        or "none"
+    )
+
+
 def _read_with_arrow(
-    data: bytes, lines: Lines, mapping: JsonMapping | None
+    data: bytes, count: int, sample_texts: list[str], mapping: JsonMapping | None
 ) -> tuple[dict[str, JsonField], str, dict[str, Column]] | None:
     """The usual file read in one pass by Arrow's JSON reader: every line one object, and each
     chosen key of one JSON type throughout (strings, or numbers). Anything else (a bad line,
     a key whose type varies, a key both literal and nested) returns None, and the file is read
     object by object, which finds and names each problem."""
-    if len(lines.rejects) or not len(lines.texts):
-        return None
     loads = orjson.loads
     try:
-        sample = [loads(text) for text in lines.texts.iloc[:SAMPLE].tolist()]
+        sample = [loads(text) for text in sample_texts]
     except orjson.JSONDecodeError:
         return None
     if not all(type(value) is dict for value in sample):
         return None
     try:
-        chosen, how = _choose(sample, mapping, int(lines.numbers[0]))
+        chosen, how = _choose(sample, mapping, 1)
     except FileFormatError:
         return None
     paths: dict[str, bool] = {}  # path -> read only into numeric columns
@@ -241,7 +269,7 @@ def _read_with_arrow(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != len(lines.texts):
+    if table.num_rows != count:
         return None  # a line held more than one object
     columns: dict[str, Column] = {}
     none = np.empty(0, dtype="int64")

@@ -48,7 +48,7 @@ def test_pino_http_logs_from_a_node_service():
         "pool nearly exhausted",
     ]
     assert rows["line_number"].tolist() == [1, 2, 3]
-    assert rows["raw"].iloc[0].startswith('{"level":30,"time":1793527200123')
+    assert parsed.raw([0]).iloc[0].startswith('{"level":30,"time":1793527200123')
     note = parsed.notes[0]
     assert "default keys" in note
     assert "ts <- time" in note and "status_code <- res.statusCode" in note
@@ -347,7 +347,7 @@ def test_bom_crlf_and_blank_lines():
     data = b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n") + b"\r\n\r\n" + GOOD
     parsed = parse_jsonl(data)
     assert parsed.candidates["line_number"].tolist() == [1, 4]
-    assert parsed.candidates["raw"].iloc[0] == GOOD.decode().strip()
+    assert parsed.raw([0]).iloc[0] == GOOD.decode().strip()
     assert parsed.records_read == 2
 
 
