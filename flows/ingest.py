@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,12 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.settings import Settings
-from schemas._types import empty_frame
-from schemas.requests import Quarantine, Request
+from schemas.requests import Quarantine
 from transforms.canonical import EndpointRules
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
-from transforms.reading import read_events
+from transforms.reading import complete, read_events, request_schema
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import Layout, date_partition, hour_partition
 from warehouse.storage import remove, write_parquet, write_parquet_many
@@ -92,6 +92,10 @@ def pending_files(paths: list[Path], catalog: Catalog) -> tuple[list[Path], list
     return pending, known
 
 
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _decompress(data: bytes) -> bytes:
     if data[:2] != b"\x1f\x8b":
         return data
@@ -102,11 +106,12 @@ def _decompress(data: bytes) -> bytes:
 
 
 def _in_time_order(events: pa.Table) -> pa.Table:
-    """Events by time, then line (a log is usually in order already: then no copy)."""
+    """Events by time, lines of the same time in file order (a log is usually in order
+    already: then no copy)."""
     ts = events.column("ts").to_numpy()
     if len(ts) < 2 or not (ts[1:] < ts[:-1]).any():
         return events
-    return events.take(pc.sort_indices(events, [("ts", "ascending"), (LINE_NUMBER, "ascending")]))
+    return events.take(pc.sort_indices(events, [("ts", "ascending")]))  # stable: file order
 
 
 def ingest_file(
@@ -132,9 +137,19 @@ def ingest_file(
     path = path.resolve()
     catalog = catalog_for(settings.catalog_url)
     data = path.read_bytes()
-    size, sha = len(data), hashlib.sha256(data).hexdigest()
-    if not force and catalog.is_ingested(str(path), size, sha):
-        return FileOutcome(path=str(path), status="skipped", format=fmt, source=source)
+    size = len(data)
+    known = catalog.file(str(path))
+    if not force and known and known["size"] == size:
+        sha = hashlib.sha256(data).hexdigest()  # same size: the content decides
+        if known["sha256"] == sha:
+            return FileOutcome(path=str(path), status="skipped", format=fmt, source=source)
+        checksum = None
+    else:
+        # a new (or resized) file is read whatever its checksum: hash it alongside the parse
+        # (hashlib lets go of the GIL on large buffers)
+        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        checksum = hasher.submit(_sha256_hex, data)
+        hasher.shutdown(wait=False)
 
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
     chosen = fmt
@@ -159,10 +174,7 @@ def ingest_file(
         reason = ""
     except FileFormatError as exc:
         first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
-        events = pa.Table.from_pandas(
-            empty_frame(Request).assign(**{LINE_NUMBER: pd.array([], dtype="Int64")}),
-            preserve_index=False,
-        )
+        events = request_schema().empty_table()
         rejects = rejects_frame([0], [first_line], [str(exc)])
         records_read = 1  # the file counts as one record that could not be read
         reason = str(exc)
@@ -177,7 +189,7 @@ def ingest_file(
     fid = file_id(path)
     fragments: list[Fragment] = []
     events = _in_time_order(events)
-    table = events.drop_columns([LINE_NUMBER])
+    table = events
     hours = (
         table.column("ts").to_numpy().astype("datetime64[h]")  # naive UTC
         if table.num_rows
@@ -191,7 +203,7 @@ def ingest_file(
     for start, stop in zip(starts, [*starts[1:], len(hours)][: len(starts)], strict=True):
         hour = pd.Timestamp(hours[start]).tz_localize("UTC")
         target = layout.hour_dir("requests", hour) / f"{fid}.parquet"
-        slices.append((hour, table.slice(start, stop - start), target))
+        slices.append((hour, complete(table.slice(start, stop - start), source), target))
     written_files = write_parquet_many([(part, target) for _, part, target in slices])
     for (hour, _, target), written in zip(slices, written_files, strict=True):
         fragments.append(
@@ -218,6 +230,8 @@ def ingest_file(
             )
         )
 
+    if checksum is not None:
+        sha = checksum.result()
     record = FileRecord(
         file_id=fid,
         path=str(path),

@@ -4,13 +4,19 @@ memory follows the piece size and the events, not the file's intermediate forms.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas._types import empty_frame
+from schemas.requests import Request
 from transforms.canonical import (
     OTHER_ENDPOINT,
     EndpointRules,
@@ -31,9 +37,22 @@ too); service logs carry multi-line records and are read whole."""
 MAPPING_NOTE = re.compile(r"^\S+ (columns|keys) mapped with ")
 
 
+def _malloc_trim() -> Callable[[], object]:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return lambda: libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return lambda: None
+
+
+release_free_memory = _malloc_trim()
+"""Hands memory freed by a piece back to the system (glibc keeps freed heap memory for the
+process otherwise, and each piece would add its intermediate arrays to the peak)."""
+
+
 @dataclass(frozen=True)
 class FileEvents:
-    """A file's valid events (Arrow, Request columns + line_number, in file order), its
+    """A file's valid events (Arrow, in file order; the columns it logged, see `complete`), its
     rejected records (line_number, raw, reasons) and what the run should say about it."""
 
     events: pa.Table
@@ -134,14 +153,13 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> F
         del parsed
         events, piece_rejects = result.events, result.rejects
         if offset:
-            events[LINE_NUMBER] = events[LINE_NUMBER] + offset
             piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + offset
-        tables.append(pa.Table.from_pandas(events, preserve_index=False))
+        tables.append(_logged_columns(events))
         rejects.append(piece_rejects)
         notes.extend(n for n in result.notes if not (k and MAPPING_NOTE.match(n)))
         del events, result
-    schema = tables[0].schema
-    table = pa.concat_tables([t.replace_schema_metadata(schema.metadata) for t in tables])
+        release_free_memory()
+    table = _concat(tables)
     del tables
     column = table.column("endpoint")
     counts = pc.value_counts(column).flatten() if table.num_rows else None
@@ -173,6 +191,55 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> F
         new_endpoints=admitted,
         notes=_merged(notes),
     )
+
+
+@cache
+def request_schema() -> pa.Schema:
+    """The Arrow schema of a `requests` fragment (with its pandas metadata)."""
+    return pa.Schema.from_pandas(empty_frame(Request), preserve_index=False)
+
+
+def _logged_columns(events: pd.DataFrame) -> pa.Table:
+    """A piece's events as Arrow without what `complete` restores when writing: the line
+    number (events stay in file order), the source (one per file) and columns nothing in the
+    piece logged."""
+    table = pa.Table.from_pandas(
+        events.drop(columns=[LINE_NUMBER, "source"]), preserve_index=False
+    ).replace_schema_metadata(None)
+    empty = [
+        f.name for f, c in zip(table.schema, table.columns, strict=True) if c.null_count == len(c)
+    ]
+    return table.drop_columns(empty) if table.num_rows else table
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Pieces together, each with every column some piece logged (nulls where it did not)."""
+    names = [f.name for f in request_schema() if any(f.name in t.column_names for t in tables)]
+    types = {f.name: f.type for f in request_schema()}
+    out = []
+    for table in tables:
+        for name in names:
+            if name not in table.column_names:
+                table = table.append_column(
+                    pa.field(name, types[name]), pa.nulls(table.num_rows, types[name])
+                )
+        out.append(table.select(names))
+    return pa.concat_tables(out)
+
+
+def complete(table: pa.Table, source: str) -> pa.Table:
+    """Events as `requests` stores them: every column in order, the source, nulls for what the
+    file did not log, and the pandas metadata that restores the column types."""
+    schema = request_schema()
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name))
+        elif field.name == "source":
+            columns.append(pa.array([source] * table.num_rows, field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _concat_rejects(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -35,8 +35,13 @@ def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> WrittenFile:
     )
     # encoded in memory first: the checksum comes from the bytes written, not a second read
     sink = pa.BufferOutputStream()
+    text = text_columns(table.schema)
     pq.write_table(
-        table, sink, compression=COMPRESSION, write_statistics=statistics_columns(table.schema)
+        table,
+        sink,
+        compression=COMPRESSION,
+        write_statistics=[f.name for f in table.schema if f.name not in text],
+        use_dictionary=text,
     )
     encoded = sink.getvalue()
     digest = hashlib.sha256(encoded).hexdigest()
@@ -53,14 +58,14 @@ def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> WrittenFile:
     return WrittenFile(path=path, rows=table.num_rows, bytes=size, sha256=digest)
 
 
-def statistics_columns(schema: pa.Schema) -> list[str]:
-    """Columns that get min/max statistics: times and numbers, which readers prune row groups
-    on; text columns are dictionary-encoded, and their statistics cost more to write than
-    they save."""
+def text_columns(schema: pa.Schema) -> list[str]:
+    """Text columns get dictionary pages (logs repeat their values) and no min/max
+    statistics, which cost more to write than they save; times and numbers get statistics
+    (readers prune row groups on them) and plain pages."""
     return [
         field.name
         for field in schema
-        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
     ]
 
 

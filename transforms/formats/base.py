@@ -222,21 +222,14 @@ def clean_lines(data: bytes) -> CleanLines | None:
 
 def _plain_ascii(values: pa.ChunkedArray) -> bool:
     """Whether the bytes under the values are all printable ASCII other than space (so no
-    value holds whitespace, Unicode whitespace included), scanned in blocks."""
-    mask = np.empty(_SCAN_BLOCK, dtype=bool)
-    other = np.empty(_SCAN_BLOCK, dtype=bool)
+    value holds whitespace, Unicode whitespace included)."""
     for chunk in values.chunks:
         data = chunk.buffers()[2]
-        if data is None:
+        if data is None or not data.size:
             continue
         array = np.frombuffer(data, np.uint8)
-        for start in range(0, len(array), _SCAN_BLOCK):
-            block = array[start : start + _SCAN_BLOCK]
-            low, high = mask[: len(block)], other[: len(block)]
-            np.less_equal(block, 32, out=low)
-            np.greater_equal(block, 127, out=high)
-            if low.any() or high.any():
-                return False
+        if array.min() <= 32 or array.max() >= 127:
+            return False
     return True
 
 
