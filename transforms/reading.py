@@ -8,6 +8,7 @@ import ctypes
 import ctypes.util
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
@@ -24,9 +25,9 @@ from transforms.canonical import (
     rank_new_endpoints,
 )
 from transforms.formats import registry
-from transforms.formats.base import LINE_NUMBER, FileFormatError
+from transforms.formats.base import LINE_NUMBER, FileFormatError, Parsed
 
-PIECE_RECORDS = 250_000
+PIECE_RECORDS = 200_000
 """Records (lines) parsed at once, about: what a piece costs in memory and time follows its
 records more than its bytes. A file up to 1.5 pieces is read whole."""
 PIECE_BYTES: int | None = None
@@ -141,24 +142,36 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> F
     notes: list[str] = []
     records_read = 0
     uncapped = EndpointRules(rules.rules, max_endpoints=2**62)
-    for k, piece in enumerate(parts):
-        offset = piece[2]
-        parsed = registry.parse(piece_bytes(text, fmt, piece), fmt, mapping=mapping)
-        if k == 0 and mapping is None and parsed.mapping is not None:
-            mapping = parsed.mapping  # the keys the first piece chose, for every other piece
-        records_read += parsed.records_read
-        result = canonical_events(
-            parsed, source=source, as_of=as_of, rules=uncapped, known_endpoints=known_endpoints
-        )
-        del parsed
-        events, piece_rejects = result.events, result.rejects
-        if offset:
-            piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + offset
-        tables.append(_logged_columns(events))
-        rejects.append(piece_rejects)
-        notes.extend(n for n in result.notes if not (k and MAPPING_NOTE.match(n)))
-        del events, result
-        release_free_memory()
+
+    def parse(piece: Piece, mapping) -> Parsed:
+        return registry.parse(piece_bytes(text, fmt, piece), fmt, mapping=mapping)
+
+    first = parse(parts[0], mapping)
+    if mapping is None and first.mapping is not None:
+        mapping = first.mapping  # the keys the first piece chose, for every other piece
+    ready = [first]
+    del first
+    # the next piece is parsed in a second thread while this one is validated: the readers
+    # and compute kernels let go of the GIL, so two cores share the work
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="piece") as ahead:
+        for k, piece in enumerate(parts):
+            parsed = ready.pop()
+            upcoming = ahead.submit(parse, parts[k + 1], mapping) if k + 1 < len(parts) else None
+            records_read += parsed.records_read
+            result = canonical_events(
+                parsed, source=source, as_of=as_of, rules=uncapped, known_endpoints=known_endpoints
+            )
+            del parsed
+            piece_rejects = result.rejects
+            if piece[2]:
+                piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + piece[2]
+            tables.append(_logged_columns(result.events))
+            rejects.append(piece_rejects)
+            notes.extend(n for n in result.notes if not (k and MAPPING_NOTE.match(n)))
+            del result
+            release_free_memory()
+            if upcoming is not None:
+                ready.append(upcoming.result())
     table = _concat(tables)
     del tables
     column = table.column("endpoint")
