@@ -194,6 +194,13 @@ class CleanLines:
     def lookup(self) -> RawLines:
         return line_lookup(self.data, self.offsets)
 
+    @property
+    def array(self) -> pa.LargeStringArray:
+        """Every line, with its line end, over the file's own bytes (no copy)."""
+        return pa.LargeStringArray.from_buffers(
+            self.count, pa.py_buffer(self.offsets), pa.py_buffer(self.data)
+        )
+
 
 def clean_lines(data: bytes) -> CleanLines | None:
     """The file's lines if it is clean (see CleanLines), else None."""
@@ -205,9 +212,8 @@ def clean_lines(data: bytes) -> CleanLines | None:
         ends = np.r_[ends, len(data)]
     offsets = np.r_[start, ends + 1].astype(np.int64)
     offsets[-1] = min(offsets[-1], len(data))
-    lines = pa.LargeStringArray.from_buffers(
-        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
-    )
+    clean = CleanLines(data=data, offsets=offsets)
+    lines = clean.array
     try:
         lines.validate(full=True)  # UTF-8, checked in place
     except pa.ArrowInvalid:
@@ -217,7 +223,7 @@ def clean_lines(data: bytes) -> CleanLines | None:
         or pc.any(pc.equal(pc.binary_length(lines), 0)).as_py()
     ):
         return None  # a blank line
-    return CleanLines(data=data, offsets=offsets)
+    return clean
 
 
 def _plain_ascii(values: pa.ChunkedArray) -> bool:

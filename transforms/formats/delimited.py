@@ -27,8 +27,7 @@ from transforms.formats.base import (
     as_text,
     as_timestamp,
     build,
-    line_lookup,
-    newline_positions,
+    clean_lines,
     rejects_frame,
     split_lines,
 )
@@ -206,31 +205,16 @@ def _read_clean(
     looked up in `data` for the few that fail later). Timestamps, numbers and status codes are
     typed by the reader itself where every value converts plainly. None for any other file:
     the line-by-line path then finds and names each problem."""
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    first_end = data.find(b"\n", start)
-    if first_end <= start or any(c in data for c in (b'"', b"\r", b"\x00")):
+    if b'"' in data or b"\r" in data:
         return None
-    header_text = data[start:first_end].decode("utf-8", errors="replace")
+    clean = clean_lines(data)
+    if clean is None or clean.count < 2:
+        return None  # not clean, or a header alone
+    header_text = clean.texts(1)[0]
     header = tuple(f.strip() for f in header_text.split(delimiter))
-    ends = newline_positions(data)
-    if ends[-1] != len(data) - 1:
-        ends = np.r_[ends, len(data)]  # a last line without its newline
-    offsets = np.r_[start, ends + 1].astype(np.int64)
-    offsets[-1] = min(offsets[-1], len(data))
-    if len(offsets) < 3:
-        return None  # header only
-    lines = pa.LargeStringArray.from_buffers(
-        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
-    )
-    try:
-        lines.validate(full=True)  # UTF-8, checked in place
-    except pa.ArrowInvalid:
-        return None
-    body = lines.slice(1)
+    body = clean.array.slice(1)
     if pc.any(pc.is_in(body, pa.array([header_text + "\n", header_text]))).as_py():
         return None  # the header again
-    if pc.any(pc.utf8_is_space(body)).as_py():
-        return None  # a blank line (Arrow would read it as a record)
     layout, chosen = mapping_for(header, mapping)
     fields = _fields(chosen)
     typed = {
@@ -238,7 +222,7 @@ def _read_clean(
         for f in fields.values()
         if f.typed is not None and header.count(f.source) == 1
     }
-    view = memoryview(data)[first_end + 1 :]
+    view = memoryview(data)[int(clean.offsets[1]) :]
     table = _read_simple(view, len(header), delimiter, typed) if typed else None
     if table is None:  # some value does not convert plainly: all as text
         table = _read_simple(view, len(header), delimiter)
@@ -248,7 +232,7 @@ def _read_clean(
         {name: _to_pandas(table.column(position)) for position, name in enumerate(header)}
     )
     records[LINE_NUMBER] = pd.array(np.arange(2, len(body) + 2), dtype="Int64")
-    return header, records, line_lookup(data, offsets), layout, fields
+    return header, records, clean.lookup, layout, fields
 
 
 _PANDAS_TYPES = {

@@ -150,34 +150,55 @@ def parse_jsonl(
     )
     first_line = int(lines.numbers[kept[0]]) if kept else 0
     chosen, how = _choose(objects[:SAMPLE], mapping, first_line)
-    chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
     numbers = lines.numbers
-
     records = pd.DataFrame(
         {
             LINE_NUMBER: pd.array(numbers[kept], dtype="Int64"),
             RAW: lines.texts.iloc[kept].reset_index(drop=True),
         }
     )
+
+    def column_of(path: str, numeric: bool) -> Column:
+        return _column(_values(objects, path), numeric)
+
+    return _keyed(
+        records,
+        chosen,
+        how,
+        column_of,
+        format=format,
+        records_read=len(lines.texts) + len(lines.rejects),
+        rejects=line_rejects,
+    )
+
+
+def _keyed(
+    records: pd.DataFrame,
+    chosen: dict[str, JsonField],
+    how: str,
+    column_of: Callable[[str, bool], Column],
+    **build_options,
+) -> Parsed:
+    """Typed candidates from the records and one column per chosen key (`column_of(path,
+    numeric)`), each column named after its key for the reasons (unless the name is taken)."""
+    chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
     columns: dict[str, Column] = {}
     fields: dict[str, Field] = {}
     for target, spec in chosen.items():
-        # a record column per key, named after it for the reasons (unless that name is taken)
         source = spec.path if spec.path not in (LINE_NUMBER, RAW) else f"{spec.path} (key)"
         if source not in columns:
             numeric = any(t in NUMERIC for t, s in chosen.items() if s.path == spec.path)
-            columns[source] = _column(_values(objects, spec.path), numeric)
+            columns[source] = column_of(spec.path, numeric)
             records[source] = columns[source].text
         column = columns[source]
         convert = _converter(target, spec, column.numbers)
         fields[target] = Field(source, _refusing(convert, column.wrong), _what(target, spec))
+    fmt = build_options["format"]
     parsed = build(
         records,
         fields,
-        format=format,
-        records_read=len(lines.texts) + len(lines.rejects),
-        rejects=line_rejects,
-        notes=(f"{format} keys mapped with the {how}: {_mapped(chosen)}",),
+        notes=(f"{fmt} keys mapped with the {how}: {_mapped(chosen)}",),
+        **build_options,
     )
     return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
 
@@ -190,26 +211,17 @@ def _fast_parsed(fast, clean: CleanLines, format: str) -> Parsed:
     """The Parsed of a file read by `_read_with_arrow`: every line a record, raw text looked up
     only for the records rejected later."""
     chosen, how, columns_by_path = fast
-    chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
     records = pd.DataFrame({LINE_NUMBER: pd.array(np.arange(1, clean.count + 1), dtype="Int64")})
-    fields: dict[str, Field] = {}
-    for target, spec in chosen.items():
-        source = spec.path if spec.path not in (LINE_NUMBER, RAW) else f"{spec.path} (key)"
-        column = columns_by_path[spec.path]
-        if source not in records:
-            records[source] = column.text
-        convert = _converter(target, spec, column.numbers)
-        fields[target] = Field(source, _refusing(convert, column.wrong), _what(target, spec))
-    parsed = build(
+    return _keyed(
         records,
-        fields,
+        chosen,
+        how,
+        lambda path, _numeric: columns_by_path[path],
         format=format,
         records_read=clean.count,
         rejects=rejects_frame(),
-        notes=(f"{format} keys mapped with the {how}: {_mapped(chosen)}",),
         raw_lines=clean.lookup,
     )
-    return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
 
 
 def _mapped(chosen: dict[str, JsonField]) -> str:
