@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test lint format bench clean
+.PHONY: venv demo test lint format bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ format: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+docs: venv
+	$(BIN)/python -m schemas.catalog > docs/tables.md
 
 clean:
 	rm -rf $(VENV) .logcast .pytest_cache .ruff_cache

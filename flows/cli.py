@@ -31,6 +31,9 @@ def _hour(text: str) -> pd.Timestamp:
     return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).floor("h")
 
 
+OUTPUTS = ("table", "csv", "json")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="logcast",
@@ -77,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     query = commands.add_parser("query", help="read-only SQL (DuckDB) over the warehouse tables")
     query.add_argument("sql")
-    query.add_argument("--output", choices=("table", "csv", "json"), default="table")
+    query.add_argument("--output", choices=OUTPUTS, default="table")
+
+    tables = commands.add_parser(
+        "tables", help="the warehouse tables: grain, rows, partitions, newest partition"
+    )
+    tables.add_argument("--output", choices=OUTPUTS, default="table")
     return parser
 
 
@@ -158,14 +166,26 @@ def cmd_query(args: argparse.Namespace) -> int:
     except QueryError as exc:
         print(f"logcast: query refused or failed: {exc}", file=sys.stderr)
         return 2
-    if args.output == "csv":
-        result.to_csv(sys.stdout, index=False)
-    elif args.output == "json":
-        print(result.to_json(orient="records", date_format="iso", indent=None))
+    _print_frame(result, args.output)
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from warehouse.query import table_inventory
+
+    settings = load_settings()
+    _print_frame(table_inventory(settings.warehouse_dir), args.output)
+    return 0
+
+
+def _print_frame(frame: pd.DataFrame, output: str) -> None:
+    if output == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif output == "json":
+        print(frame.to_json(orient="records", date_format="iso", indent=None))
     else:
         with pd.option_context("display.max_rows", 500, "display.width", 200):
-            print(result.to_string(index=False) if len(result) else "(no rows)")
-    return 0
+            print(frame.to_string(index=False) if len(frame) else "(no rows)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -194,6 +214,7 @@ COMMANDS = {
     "run": cmd_run,
     "backfill": cmd_backfill,
     "query": cmd_query,
+    "tables": cmd_tables,
 }
 
 

@@ -64,3 +64,35 @@ def test_database_file_holds_the_views(warehouse, tmp_path):
     assert refresh_database(warehouse, database) == ["endpoint_hourly"]
     with duckdb.connect(str(database), read_only=True) as conn:
         assert conn.execute("SELECT sum(requests) FROM endpoint_hourly").fetchone()[0] == 150
+
+
+def test_a_bi_tool_reads_the_views_through_a_sqlalchemy_url(warehouse, tmp_path):
+    """What a BI tool does: a SQLAlchemy engine on the DuckDB file (duckdb-engine), read-only."""
+    import sqlalchemy as sa
+
+    database = tmp_path / "logcast.duckdb"
+    refresh_database(warehouse, database)
+    engine = sa.create_engine(f"duckdb:///{database}", connect_args={"read_only": True})
+    with engine.connect() as conn:
+        names = sa.inspect(conn).get_view_names()
+        rows = conn.execute(
+            sa.text("SELECT hour, requests FROM endpoint_hourly ORDER BY hour")
+        ).all()
+    assert "endpoint_hourly" in names
+    assert [tuple(r) for r in rows] == [(7, 70), (8, 80)]
+    frame = pd.read_sql(
+        "SELECT endpoint, sum(requests) AS n FROM endpoint_hourly GROUP BY 1", engine
+    )
+    assert frame.to_dict("records") == [{"endpoint": "/a", "n": 150}]
+    engine.dispose()
+
+
+def test_polars_reads_a_table_with_its_hive_partitions(warehouse):
+    import polars as pl
+
+    frame = pl.read_parquet(
+        warehouse / "endpoint_hourly" / "**" / "*.parquet", hive_partitioning=True
+    ).sort("hour")
+    assert frame["requests"].to_list() == [70, 80]
+    assert frame["hour"].to_list() == [7, 8]
+    assert frame["endpoint"].to_list() == ["/a", "/a"]
