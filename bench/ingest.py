@@ -1,6 +1,8 @@
 """Ingest benchmark: one 1,000,000-record file per format through parse -> validate -> write
 `requests`, against DuckDB reading the same file and writing the same columns to Parquet
-(zstd, hive-partitioned by date and hour), in the same process."""
+(zstd, hive-partitioned by date and hour), in the same process: both warmed up on a small
+file, then the best of `REPEATS` runs each, alternating. Peak memory is measured apart, in a
+fresh interpreter (`bench.peak`), since this process holds the benchmark's own data."""
 
 from __future__ import annotations
 
