@@ -1,9 +1,15 @@
 import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+import pytest
 
 from warehouse.layout import Layout, hour_partition, parse_hour_partition
 from warehouse.storage import read_parquet_files, remove, write_parquet
@@ -71,3 +77,68 @@ def test_read_parquet_files_concatenates_and_skips_empty(tmp_path):
     assert len(read_parquet_files([a, b, c])) == 3
     assert read_parquet_files([b]) is None
     assert read_parquet_files([]) is None
+
+
+KILLED_WRITER = r"""
+import os, sys, time
+import numpy as np, pandas as pd
+from pathlib import Path
+from warehouse.storage import write_parquet
+
+target, mode = Path(sys.argv[1]), sys.argv[2]
+real_fsync = os.fsync
+if mode == "before-rename":
+    # widen the moment between a complete temporary file and its rename, so the kill lands
+    # there for certain; the write path itself is the real one
+    def slow_fsync(fd):
+        time.sleep(30)
+        real_fsync(fd)
+    os.fsync = slow_fsync
+rows = 2_000_000
+new = pd.DataFrame({"requests": np.arange(rows), "latency_ms": np.random.default_rng(1).random(rows)})
+print("writing", flush=True)
+while True:
+    write_parquet(new, target)
+"""
+
+
+@pytest.mark.parametrize("mode", ["before-rename", "anywhere"])
+def test_a_writer_killed_mid_write_leaves_the_previous_version_intact(tmp_path, mode):
+    """kill -9 a real writer process: the target still reads back whole (the old version, or
+    a complete new one), and what the writer left behind is invisible to DuckDB and pyarrow."""
+    table_dir = tmp_path / "endpoint_hourly"
+    target = table_dir / "date=2026-11-01" / "hour=07" / "part-0.parquet"
+    write_parquet(frame(3), target)
+    root = Path(__file__).resolve().parents[2]
+    for delay in (0.05, 0.2, 0.6) if mode == "anywhere" else (None,):
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(target), mode],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout.readline().strip() == "writing"
+        if delay is None:  # wait for a complete temporary file next to the target
+            deadline = time.monotonic() + 60
+            while not any(p.name.endswith(".tmp") for p in target.parent.iterdir()):
+                assert time.monotonic() < deadline, "the writer never wrote its temporary file"
+                time.sleep(0.01)
+        else:
+            time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        assert child.returncode == -signal.SIGKILL
+
+        rows = pq.read_table(target).num_rows
+        assert rows in (3, 2_000_000)
+        assert pq.ParquetFile(target).metadata.num_rows == rows
+        dataset = ds.dataset(table_dir, partitioning="hive")
+        assert dataset.count_rows() == rows  # hidden temporary files are not data
+        counted = duckdb.execute(
+            f"SELECT count(*) FROM read_parquet('{table_dir}/**/*.parquet', hive_partitioning=true)"
+        ).fetchone()[0]
+        assert counted == rows
+    if mode == "before-rename":
+        leftovers = [p.name for p in target.parent.iterdir() if p.name != "part-0.parquet"]
+        assert leftovers and all(n.startswith(".") and n.endswith(".tmp") for n in leftovers)
+        assert pq.read_table(target).num_rows == 3  # killed before the rename: the old version
