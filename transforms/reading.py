@@ -174,6 +174,8 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> F
                 ready.append(upcoming.result())
     table = _concat(tables)
     del tables
+    if "endpoint" not in table.column_names:  # only service-log events: no endpoint to cap
+        return FileEvents(table, _concat_rejects(rejects), records_read, (), _merged(notes))
     column = table.column("endpoint")
     counts = pc.value_counts(column).flatten() if table.num_rows else None
     admitted, folded = rank_new_endpoints(

@@ -138,3 +138,18 @@ endpoint_rules = [{{ pattern = "^/v[0-9]+/", replacement = "/" }}]
         and row["latency_ms"] == 250.0
         and row["source"] == "legacy"
     )
+
+
+def test_a_service_log_without_requests_is_stored_with_every_column(settings):
+    path = write(
+        settings,
+        "svc.log",
+        ["2026-11-01T10:00:00Z INFO api started", "2026-11-01T10:00:01Z ERROR api db down"],
+        header="",
+    )
+    outcome = ingest_file(path, settings=settings, source="svc", fmt="servicelog", as_of=AS_OF)
+    assert (outcome.records_read, outcome.rows_kept, outcome.rows_quarantined) == (2, 2, 0)
+    requests = pd.read_parquet(settings.warehouse_dir / "requests")
+    assert requests["level"].tolist() == ["INFO", "ERROR"]
+    assert requests["endpoint"].isna().all() and (requests["source"] == "svc").all()
+    assert str(requests["status_code"].dtype) == "Int16"  # the stored types, not guesses

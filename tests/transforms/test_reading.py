@@ -82,3 +82,15 @@ def test_later_csv_pieces_repeat_the_header_and_count_lines_from_the_file():
         first_value = int(data.split(b"\n")[1].split(b",")[0])
         # the piece's line 2 is the file's line first_value + 2
         assert 2 + piece[2] == first_value + 2
+
+
+def test_service_log_events_without_endpoints_are_kept():
+    text = b"2026-10-01T10:00:00Z INFO api started\n2026-10-01T10:00:01Z ERROR api boom\n"
+    result = reading.read_events(text, "servicelog", source="svc", as_of=AS_OF)
+    assert result.events.num_rows == 2 and result.rejects.empty
+    assert "endpoint" not in result.events.column_names  # nothing logged one
+    stored = reading.complete(result.events, "svc")
+    assert stored.schema.names == reading.request_schema().names
+    assert stored.column("endpoint").null_count == 2
+    assert stored.column("source").to_pylist() == ["svc", "svc"]
+    assert stored.column("level").to_pylist() == ["INFO", "ERROR"]
