@@ -116,25 +116,15 @@ def split_lines(data: bytes) -> Lines:
 
     Valid UTF-8 without NUL bytes (the common case) becomes one Arrow array over the file's
     own bytes: no Python string per line."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if b"\x00" in data:
-        return _split_lines_slow(data)
-    if not data:
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if len(data) <= start:
         return Lines(
             numbers=np.array([], "int64"), texts=pd.Series([], dtype="str"), rejects=rejects_frame()
         )
-    ends = newline_positions(data)
-    if not len(ends) or ends[-1] != len(data) - 1:
-        ends = np.r_[ends, len(data)]  # a last line without its newline
-    offsets = np.r_[0, ends + 1].astype(np.int64)
-    offsets[-1] = min(offsets[-1], len(data))
-    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
-    try:
-        array.validate(full=True)  # UTF-8 checked in place, without decoding a copy
-    except pa.ArrowInvalid:
-        return _split_lines_slow(data)
-    array = pc.utf8_rtrim(array, "\r\n")
+    offsets = None if b"\x00" in data else utf8_line_offsets(data, start)
+    if offsets is None:
+        return _split_lines_slow(data[start:])
+    array = pc.utf8_rtrim(lines_over(data, offsets), "\r\n")
     blank = pc.or_(pc.equal(pc.binary_length(array), 0), pc.utf8_is_space(array))
     if pc.any(blank).as_py():
         keep = pc.invert(blank)
@@ -197,9 +187,7 @@ class CleanLines:
     @property
     def array(self) -> pa.LargeStringArray:
         """Every line, with its line end, over the file's own bytes (no copy)."""
-        return pa.LargeStringArray.from_buffers(
-            self.count, pa.py_buffer(self.offsets), pa.py_buffer(self.data)
-        )
+        return lines_over(self.data, self.offsets)
 
 
 def clean_lines(data: bytes) -> CleanLines | None:
@@ -207,17 +195,11 @@ def clean_lines(data: bytes) -> CleanLines | None:
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     if len(data) <= start or b"\x00" in data:
         return None
-    ends = newline_positions(data)
-    if not len(ends) or ends[-1] != len(data) - 1:
-        ends = np.r_[ends, len(data)]
-    offsets = np.r_[start, ends + 1].astype(np.int64)
-    offsets[-1] = min(offsets[-1], len(data))
+    offsets = utf8_line_offsets(data, start)
+    if offsets is None:
+        return None
     clean = CleanLines(data=data, offsets=offsets)
     lines = clean.array
-    try:
-        lines.validate(full=True)  # UTF-8, checked in place
-    except pa.ArrowInvalid:
-        return None
     if (
         pc.any(pc.utf8_is_space(lines)).as_py()
         or pc.any(pc.equal(pc.binary_length(lines), 0)).as_py()
@@ -237,6 +219,29 @@ def _plain_ascii(values: pa.ChunkedArray) -> bool:
         if array.min() <= 32 or array.max() >= 127:
             return False
     return True
+
+
+def utf8_line_offsets(data: bytes, start: int = 0) -> np.ndarray | None:
+    """The byte offset where each line of `data[start:]` starts, then the end of the last
+    line; None when those bytes are not valid UTF-8 (checked in place, without a decoded
+    copy)."""
+    ends = newline_positions(data)
+    if not len(ends) or ends[-1] != len(data) - 1:
+        ends = np.r_[ends, len(data)]  # a last line without its newline
+    offsets = np.r_[start, ends + 1].astype(np.int64)
+    offsets[-1] = min(offsets[-1], len(data))
+    try:
+        lines_over(data, offsets).validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return offsets
+
+
+def lines_over(data: bytes, offsets: np.ndarray) -> pa.LargeStringArray:
+    """The lines between consecutive offsets, line ends included, over `data` itself."""
+    return pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
+    )
 
 
 def _split_lines_slow(data: bytes) -> Lines:

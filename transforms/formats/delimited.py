@@ -169,16 +169,7 @@ def parse_delimited(
     numbers = lines.numbers[1:]
     texts = lines.texts.iloc[1:].reset_index(drop=True)
     records_read = len(texts) + len(lines.rejects)
-    body = None
-    if (
-        header_line == 1
-        and b"\r" not in data
-        and len(lines.rejects) == 0
-        and (not len(numbers) or numbers[-1] - header_line == len(numbers))
-    ):
-        # no blank or undecodable line anywhere: the data lines are the file after its header
-        body = memoryview(data)[data.index(b"\n") + 1 :] if len(numbers) else None
-    columns, ok, reasons = _split_fields(texts, header, delimiter, header_line, body)
+    columns, ok, reasons = _split_fields(texts, header, delimiter, header_line)
     records = pd.DataFrame(columns)
     records[LINE_NUMBER] = pd.array(numbers[ok], dtype="Int64")
     records[RAW] = texts if ok.all() else texts[ok].reset_index(drop=True)
@@ -252,20 +243,18 @@ def _split_fields(
     header: tuple[str, ...],
     delimiter: str,
     header_line: int,
-    body: memoryview | None = None,
 ) -> tuple[dict[str, pd.Series], np.ndarray, dict[int, str]]:
     """Columns of the well-formed lines (in line order), which lines those are, and the reason
     for each other line. Lines without quotes go through Arrow's CSV reader in one pass (with
     quoting off, so one line is always one record); the few quoted ones go through the csv
-    module. `body`, when given, is the bytes of exactly these lines, newline-separated."""
+    module."""
     width = len(header)
     array = arrow_text(texts).combine_chunks()
     header_again = _repeated_header(array, delimiter.join(header))
     simple = ~header_again
     quoted = np.zeros(len(array), dtype=bool)
-    if body is None or header_again.any():
-        body = _joined(array, simple)
-    if _has_any(body, (b'"', b"\r")):
+    body = _joined(array, simple)
+    if b'"' in body or b"\r" in body:
         # quoted fields (and stray carriage returns, which Arrow would take for line ends)
         # need the csv module, line by line
         quoted = pc.match_substring_regex(array, '["\r]').fill_null(False)
@@ -331,14 +320,6 @@ def _repeated_header(lines: pa.Array, header_text: str) -> np.ndarray:
         same[at] |= trimmed.fill_null(False).to_numpy(zero_copy_only=False)
         return same
     return same.fill_null(False).to_numpy(zero_copy_only=False)
-
-
-def _has_any(body: bytes | memoryview, needles: tuple[bytes, ...]) -> bool:
-    """Whether any of the single bytes occurs in `body` (without copying a memoryview)."""
-    if isinstance(body, memoryview):
-        data, start = body.obj, len(body.obj) - len(body)
-        return any(data.find(needle, start) >= 0 for needle in needles)
-    return any(needle in body for needle in needles)
 
 
 def _joined(lines: pa.Array, keep: np.ndarray) -> bytes:
