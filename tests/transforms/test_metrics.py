@@ -1,3 +1,7 @@
+"""Metric tables: given -> expected on tiny frames, and every table equal to DuckDB SQL over the
+same request rows (hypothesis). Percentiles follow `quantile_cont`: linear interpolation at rank
+q * (n - 1)."""
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -5,107 +9,380 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.metrics import endpoint_hourly
+from transforms.metrics import (
+    HOURLY_TABLES,
+    SKETCH_GAMMA,
+    availability_gaps,
+    endpoint_daily,
+    endpoint_hourly,
+    hourly_tables,
+    sketch_buckets,
+    sketch_quantiles,
+    traffic_hourly,
+)
 
 T0 = pd.Timestamp("2026-11-01T10:00:00Z")
+COLUMNS = (
+    "minute", "service", "endpoint", "status_code", "latency_ms",
+    "bytes_sent", "user_id", "region", "error_reason", "level",
+)  # fmt: skip
 
 
-def requests_frame(rows):
-    """rows: (minutes after T0, service, endpoint, status, latency)"""
+def requests_frame(rows, t0=T0):
+    """rows: tuples in COLUMNS order (trailing fields may be left out: null)."""
+    rows = [tuple(r) + (None,) * (len(COLUMNS) - len(r)) for r in rows]
+    col = {name: [r[i] for r in rows] for i, name in enumerate(COLUMNS)}
+    text = {c: pd.Series(col[c], dtype="str") for c in COLUMNS if c in _TEXT}
     return pd.DataFrame(
         {
             "ts": pd.Series(
-                [T0 + pd.Timedelta(minutes=m) for m, *_ in rows], dtype="datetime64[us, UTC]"
+                [t0 + pd.Timedelta(minutes=m) for m in col["minute"]], dtype="datetime64[us, UTC]"
             ),
-            "service": pd.Series([r[1] for r in rows], dtype="str"),
-            "endpoint": pd.Series([r[2] for r in rows], dtype="str"),
-            "status_code": pd.array([r[3] for r in rows], dtype="Int16"),
-            "latency_ms": pd.array([r[4] for r in rows], dtype="float64"),
+            **text,
+            "status_code": pd.array(col["status_code"], dtype="Int16"),
+            "latency_ms": pd.array(col["latency_ms"], dtype="float64"),
+            "bytes_sent": pd.array(col["bytes_sent"], dtype="Int64"),
         }
     )
 
 
-def test_one_row_per_hour_service_endpoint_given_expected():
-    given_rows = [
-        (1, "shop", "/a", 200, 10.0),
-        (2, "shop", "/a", 500, 20.0),
-        (3, "shop", "/a", 404, 30.0),
-        (4, "shop", "/a", 200, 1500.0),
+_TEXT = ("service", "endpoint", "user_id", "region", "error_reason", "level")
+
+
+def test_endpoint_hourly_given_expected():
+    rows = [
+        (1, "shop", "/a", 200, 10.0, 100, "u1"),
+        (2, "shop", "/a", 500, 20.0, None, "u2"),
+        (3, "shop", "/a", 404, 30.0, 50, "u1"),
+        (4, "shop", "/a", 302, 1500.0, None, None),
         (5, "shop", "/b", 200, 5.0),
         (70, "shop", "/a", 200, 7.0),
         (6, None, "/c", 200, None),
+        (7, "shop", None, None, None, None, None, None, None, "ERROR"),  # a log line
     ]
-    out = endpoint_hourly(requests_frame(given_rows), slow_threshold_ms=1000)
-    assert list(out.columns) == [
-        "hour_start", "service", "endpoint", "requests", "error_rate",
-        "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "slow_rate",
-    ]  # fmt: skip
+    out = endpoint_hourly(requests_frame(rows), slow_threshold_ms=1000)
     first = out[(out.endpoint == "/a") & (out.hour_start == T0)].iloc[0]
-    assert first["requests"] == 4
-    assert first["error_rate"] == pytest.approx(0.5)
-    assert first["latency_p50_ms"] == pytest.approx(25.0)  # linear between 20 and 30
-    assert first["latency_p95_ms"] == pytest.approx(30 + 0.85 * 1470)
-    assert first["slow_rate"] == pytest.approx(0.25)
+    assert (first.requests, first.status_2xx, first.status_3xx) == (4, 1, 1)
+    assert (first.status_4xx, first.status_5xx, first.timed_requests) == (1, 1, 4)
+    assert first.error_rate == 0.5 and first.server_error_rate == 0.25
+    assert first.latency_avg_ms == pytest.approx(1560 / 4)
+    assert first.latency_p50_ms == pytest.approx(25.0)  # halfway between 20 and 30
+    assert first.latency_p90_ms == pytest.approx(30 + 0.7 * 1470)
+    assert first.latency_p95_ms == pytest.approx(30 + 0.85 * 1470)
+    assert first.latency_max_ms == 1500.0
+    assert (first.slow_requests, first.slow_rate) == (1, 0.25)
+    assert (first.unique_users, first.bytes_sent) == (2, 150)
     later = out[(out.endpoint == "/a") & (out.hour_start == T0 + pd.Timedelta(hours=1))].iloc[0]
-    assert later["requests"] == 1 and later["latency_p99_ms"] == 7.0
+    assert later.requests == 1 and later.latency_p99_ms == 7.0
+    assert pd.isna(later.unique_users) and pd.isna(later.bytes_sent)  # none logged
     untimed = out[out.endpoint == "/c"].iloc[0]
-    assert untimed["service"] == "unknown"
-    assert pd.isna(untimed["latency_p50_ms"]) and pd.isna(untimed["slow_rate"])
-    assert len(out) == 4
+    assert untimed.service == "unknown" and untimed.timed_requests == 0
+    assert pd.isna(untimed.latency_p50_ms) and pd.isna(untimed.slow_rate)
+    assert len(out) == 4  # the log line is not a request
+    assert list(out.columns[:3]) == ["hour_start", "service", "endpoint"]
 
 
-def test_events_without_an_endpoint_are_not_requests():
-    req = requests_frame([(1, "shop", "/a", 200, 10.0), (2, "shop", None, None, None)])
-    out = endpoint_hourly(req)
-    assert out["endpoint"].tolist() == ["/a"] and out["requests"].tolist() == [1]
+def test_every_table_is_sorted_by_its_grain_and_empty_input_gives_empty_tables():
+    rows = [(m, s, e, 200, float(m)) for m in (5, 1, 3) for s in ("b", "a") for e in ("/y", "/x")]
+    tables = hourly_tables(requests_frame(rows))
+    minutely = tables["endpoint_minutely"]
+    keys = list(zip(minutely.minute_start, minutely.service, minutely.endpoint, strict=True))
+    assert keys == sorted(keys) and len(keys) == 12
+    empty = hourly_tables(requests_frame([]).iloc[0:0])
+    assert set(empty) == set(HOURLY_TABLES)
+    assert all(frame.empty and len(frame.columns) for frame in empty.values())
 
 
-def test_empty_input_gives_empty_table_with_columns():
-    out = endpoint_hourly(requests_frame([]).iloc[0:0])
-    assert out.empty and "latency_p95_ms" in out.columns
+def test_tables_from_an_arrow_table_equal_those_from_pandas():
+    import pyarrow as pa
+
+    frame = requests_frame(
+        [
+            (m, "shop", f"/{m % 3}", 200 + m % 4 * 100, m * 1.5, m, f"u{m % 5}", "eu", "x", "INFO")
+            for m in range(120)
+        ]
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    dictionary = table.set_column(1, "service", table.column("service").dictionary_encode())
+    for name, expected in hourly_tables(frame).items():
+        pd.testing.assert_frame_equal(hourly_tables(table)[name], expected)
+        pd.testing.assert_frame_equal(hourly_tables(dictionary)[name], expected)
 
 
-DUCKDB_SQL = """
-SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service, endpoint,
-       count(*) AS requests,
-       avg(CASE WHEN coalesce(status_code, 0) >= 400 THEN 1.0 ELSE 0.0 END) AS error_rate,
-       quantile_cont(latency_ms, 0.5) AS latency_p50_ms,
-       quantile_cont(latency_ms, 0.95) AS latency_p95_ms,
-       quantile_cont(latency_ms, 0.99) AS latency_p99_ms,
-       avg(CASE WHEN latency_ms IS NULL THEN NULL WHEN latency_ms > 1000 THEN 1.0 ELSE 0.0 END) AS slow_rate
-FROM req GROUP BY ALL ORDER BY ALL
-"""
+# every table against DuckDB SQL over the same rows --------------------------------------------
+DUCKDB_SQL = {
+    "endpoint_hourly": """
+        SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+          endpoint, count(*) AS requests,
+          count(*) FILTER (status_code BETWEEN 200 AND 299) AS status_2xx,
+          count(*) FILTER (status_code BETWEEN 300 AND 399) AS status_3xx,
+          count(*) FILTER (status_code BETWEEN 400 AND 499) AS status_4xx,
+          count(*) FILTER (status_code BETWEEN 500 AND 599) AS status_5xx,
+          count(*) FILTER (status_code >= 400) / count(*) AS error_rate,
+          count(*) FILTER (status_code >= 500) / count(*) AS server_error_rate,
+          count(latency_ms) AS timed_requests,
+          avg(latency_ms) AS latency_avg_ms,
+          quantile_cont(latency_ms, 0.5) AS latency_p50_ms,
+          quantile_cont(latency_ms, 0.9) AS latency_p90_ms,
+          quantile_cont(latency_ms, 0.95) AS latency_p95_ms,
+          quantile_cont(latency_ms, 0.99) AS latency_p99_ms,
+          max(latency_ms) AS latency_max_ms,
+          count(*) FILTER (latency_ms > 1000) AS slow_requests,
+          count(*) FILTER (latency_ms > 1000) / nullif(count(latency_ms), 0) AS slow_rate,
+          nullif(count(DISTINCT user_id), 0) AS unique_users,
+          sum(bytes_sent) AS bytes_sent
+        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+    "endpoint_minutely": """
+        SELECT date_trunc('minute', ts) AS minute_start, coalesce(service, 'unknown') AS service,
+          endpoint, count(*) AS requests, count(*) FILTER (status_code >= 400) AS errors,
+          quantile_cont(latency_ms, 0.5) AS latency_p50_ms,
+          quantile_cont(latency_ms, 0.95) AS latency_p95_ms
+        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+    "service_hourly": """
+        SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+          count(*) AS requests, 1 - count(*) FILTER (status_code >= 400) / count(*) AS success_rate,
+          quantile_cont(latency_ms, 0.95) AS latency_p95_ms
+        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+    "region_hourly": """
+        SELECT date_trunc('hour', ts) AS hour_start, coalesce(region, 'unknown') AS region,
+          count(*) AS requests, 1 - count(*) FILTER (status_code >= 400) / count(*) AS success_rate,
+          quantile_cont(latency_ms, 0.95) AS latency_p95_ms
+        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+    "status_hourly": """
+        SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+          endpoint, status_code, count(*) AS requests
+        FROM req WHERE endpoint IS NOT NULL AND status_code IS NOT NULL
+        GROUP BY ALL ORDER BY ALL""",
+    "error_reasons_hourly": """
+        SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+          endpoint, error_reason, count(*) AS requests
+        FROM req WHERE endpoint IS NOT NULL AND error_reason IS NOT NULL
+        GROUP BY ALL ORDER BY ALL""",
+    "log_levels_minutely": """
+        SELECT date_trunc('minute', ts) AS minute_start, coalesce(service, 'unknown') AS service,
+          level, count(*) AS events
+        FROM req WHERE level IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+}
+
+
+def duckdb_frame(sql: str, **frames) -> pd.DataFrame:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name, frame in frames.items():
+        con.register(name, frame)
+    return con.execute(sql).df()
+
+
+def assert_same_rows(ours: pd.DataFrame, theirs: pd.DataFrame, *, rtol=1e-9, skip=()):
+    assert list(ours.columns) == list(theirs.columns)
+    assert len(ours) == len(theirs)
+    for column in ours.columns:
+        if column in skip:
+            continue
+        mine, other = ours[column], theirs[column]
+        if isinstance(mine.dtype, pd.DatetimeTZDtype):
+            other = pd.to_datetime(other, utc=True).dt.as_unit("us")
+            assert mine.tolist() == other.tolist(), column
+        elif mine.dtype.kind == "f":
+            np.testing.assert_allclose(
+                mine.to_numpy(float), other.to_numpy(float), rtol=rtol, atol=1e-9, err_msg=column
+            )
+        else:
+            assert [None if pd.isna(v) else v for v in mine] == [
+                None if pd.isna(v) else v for v in other
+            ], column
+
 
 row_strategy = st.tuples(
     st.integers(0, 179),
-    st.sampled_from(["shop", "auth", None]),
-    st.sampled_from(["/a", "/b"]),
-    st.sampled_from([200, 201, 301, 400, 404, 500, 503]),
-    st.one_of(st.none(), st.floats(0, 5000, allow_nan=False)),
+    st.sampled_from(["shop", "auth", "unknown", None]),
+    st.sampled_from(["/a", "/b", "/c/{id}", None]),
+    st.one_of(st.none(), st.sampled_from([101, 200, 201, 302, 400, 404, 500, 503])),
+    st.one_of(st.none(), st.just(0.0), st.floats(0, 5000, allow_nan=False)),
+    st.one_of(st.none(), st.integers(0, 10**9)),
+    st.one_of(st.none(), st.sampled_from(["u1", "u2", "u3"])),
+    st.one_of(st.none(), st.sampled_from(["eu", "us"])),
+    st.one_of(st.none(), st.sampled_from(["timeout", "upstream"])),
+    st.one_of(st.none(), st.sampled_from(["INFO", "ERROR"])),
 )
 
 
+def _with_level_when_no_endpoint(row):
+    """A record without an endpoint is a service-log event, which always has a level."""
+    return row if row[2] is not None or row[9] is not None else (*row[:9], "WARN")
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(row_strategy, min_size=1, max_size=80))
-def test_metrics_equal_duckdb_sql_on_the_same_rows(rows):
+@given(st.lists(row_strategy.map(_with_level_when_no_endpoint), min_size=1, max_size=80))
+def test_every_hourly_table_equals_duckdb_sql_on_the_same_rows(rows):
     req = requests_frame(rows)
-    ours = endpoint_hourly(req, slow_threshold_ms=1000).reset_index(drop=True)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.register("req", req)
-    theirs = con.execute(DUCKDB_SQL).df()
-    assert len(ours) == len(theirs)
-    assert ours["endpoint"].tolist() == theirs["endpoint"].tolist()
-    assert ours["service"].tolist() == theirs["service"].tolist()
-    assert (
-        ours["hour_start"].to_numpy()
-        == pd.to_datetime(theirs["hour_start"], utc=True).dt.as_unit("us").to_numpy()
-    ).all()
-    assert ours["requests"].tolist() == theirs["requests"].tolist()
-    for column in ("error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "slow_rate"):
-        np.testing.assert_allclose(
-            ours[column].to_numpy(dtype=float),
-            theirs[column].to_numpy(dtype=float),
-            rtol=1e-9,
-            atol=1e-9,
-        )
+    ours = hourly_tables(req, slow_threshold_ms=1000)
+    for name, sql in DUCKDB_SQL.items():
+        assert_same_rows(ours[name], duckdb_frame(sql, req=req))
+    # the sketch holds every timed request of its hour and endpoint exactly once
+    sketch = ours["latency_sketches"].groupby(["hour_start", "service", "endpoint"])["count"].sum()
+    hourly = ours["endpoint_hourly"].set_index(["hour_start", "service", "endpoint"])
+    timed = hourly["timed_requests"]
+    assert sketch.to_dict() == timed[timed > 0].to_dict()
+
+
+def test_latency_buckets_hold_their_values():
+    values = np.r_[1e-7, 1e-6, 2e-6, np.geomspace(1e-3, 8e7, 50_000)]
+    buckets = sketch_buckets(values)
+    positive = values > 1e-6
+    upper = SKETCH_GAMMA ** buckets[positive].astype(float)
+    assert (values[positive] <= upper * (1 + 1e-12)).all()
+    assert (values[positive] > upper / SKETCH_GAMMA * (1 - 1e-12)).all()
+    assert (buckets[~positive] == -32768).all()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sketch_quantiles_are_within_one_percent_of_exact(seed):
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, 20, 200_000)
+    values = rng.lognormal(mean=4 + groups % 4, sigma=1.2, size=len(groups))
+    values[rng.random(len(values)) < 0.01] = 0.0  # some zero latencies too
+    buckets = sketch_buckets(values)
+    pairs, counts = np.unique(np.c_[groups, buckets], axis=0, return_counts=True)
+    qs = [0.5, 0.9, 0.95, 0.99, 0.999]
+    found, estimates = sketch_quantiles(pairs[:, 0], pairs[:, 1], counts, qs)
+    assert found.tolist() == list(range(20))
+    for q, estimate in zip(qs, estimates, strict=True):
+        exact = np.array([np.quantile(values[groups == g], q) for g in found])
+        assert (np.abs(estimate - exact) <= 0.01 * exact + 1e-9).all(), q
+
+
+DAILY_SQL = """
+    SELECT date_trunc('day', ts) AS day_start, coalesce(service, 'unknown') AS service, endpoint,
+      count(*) AS requests,
+      count(*) FILTER (status_code BETWEEN 200 AND 299) AS status_2xx,
+      count(*) FILTER (status_code BETWEEN 300 AND 399) AS status_3xx,
+      count(*) FILTER (status_code BETWEEN 400 AND 499) AS status_4xx,
+      count(*) FILTER (status_code BETWEEN 500 AND 599) AS status_5xx,
+      count(*) FILTER (status_code >= 400) / count(*) AS error_rate,
+      count(*) FILTER (status_code >= 500) / count(*) AS server_error_rate,
+      count(latency_ms) AS timed_requests,
+      avg(latency_ms) AS latency_avg_ms,
+      quantile_cont(latency_ms, 0.5) AS latency_p50_ms,
+      quantile_cont(latency_ms, 0.9) AS latency_p90_ms,
+      quantile_cont(latency_ms, 0.95) AS latency_p95_ms,
+      quantile_cont(latency_ms, 0.99) AS latency_p99_ms,
+      max(latency_ms) AS latency_max_ms,
+      count(*) FILTER (latency_ms > 1000) AS slow_requests,
+      count(*) FILTER (latency_ms > 1000) / nullif(count(latency_ms), 0) AS slow_rate,
+      sum(bytes_sent) AS bytes_sent
+    FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL"""
+
+PERCENTILE_COLUMNS = ["latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms"]
+
+daily_rows = st.tuples(
+    st.integers(0, 2 * 1440 - 1),
+    st.sampled_from(["shop", None]),
+    st.sampled_from(["/a", "/b"]),
+    st.one_of(st.none(), st.sampled_from([200, 302, 404, 503])),
+    st.one_of(st.none(), st.floats(0, 20_000, allow_nan=False)),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(daily_rows, min_size=1, max_size=300))
+def test_endpoint_daily_equals_duckdb_with_percentiles_within_one_percent(rows):
+    req = requests_frame(rows, t0=pd.Timestamp("2026-11-01T00:00:00Z"))
+    tables = hourly_tables(req)
+    ours = endpoint_daily(tables["endpoint_hourly"], tables["latency_sketches"])
+    theirs = duckdb_frame(DAILY_SQL, req=req)
+    assert_same_rows(ours, theirs, skip=PERCENTILE_COLUMNS)
+    for column in PERCENTILE_COLUMNS:
+        mine, exact = ours[column].to_numpy(float), theirs[column].to_numpy(float)
+        assert (np.isnan(mine) == np.isnan(exact)).all()
+        both = ~np.isnan(exact)
+        assert (np.abs(mine[both] - exact[both]) <= 0.01 * exact[both] + 1e-6).all(), column
+
+
+TRAFFIC_SQL = """
+    WITH h AS (SELECT hour_start, sum(requests) AS requests FROM eh GROUP BY ALL)
+    SELECT hour_start, requests,
+      requests / sum(requests) OVER (PARTITION BY date_trunc('day', hour_start)) AS share_of_day,
+      rank() OVER (PARTITION BY date_trunc('day', hour_start) ORDER BY requests DESC) AS rank_in_day,
+      rank() OVER (PARTITION BY date_trunc('week', hour_start) ORDER BY requests DESC) AS rank_in_week
+    FROM h ORDER BY hour_start"""
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 24 * 16 - 1), st.sampled_from(["/a", "/b"]), st.integers(1, 5)),
+        min_size=1,
+        max_size=120,
+        unique_by=lambda r: r[:2],
+    )
+)
+def test_traffic_ranks_equal_sql_rank_within_day_and_iso_week(rows):
+    start = pd.Timestamp("2026-11-05T00:00:00Z")  # a Thursday: the weeks are cut mid-range
+    eh = pd.DataFrame(
+        {
+            "hour_start": pd.Series(
+                [start + pd.Timedelta(hours=h) for h, _, _ in rows], dtype="datetime64[us, UTC]"
+            ),
+            "service": "shop",
+            "endpoint": [e for _, e, _ in rows],
+            "requests": [n for _, _, n in rows],
+        }
+    )
+    assert_same_rows(traffic_hourly(eh), duckdb_frame(TRAFFIC_SQL, eh=eh))
+
+
+# availability gaps -------------------------------------------------------------------------------
+def minutely(counts: dict[str, list[int]], t0=T0) -> pd.DataFrame:
+    rows = [
+        (t0 + pd.Timedelta(minutes=m), endpoint, n)
+        for endpoint, series in counts.items()
+        for m, n in enumerate(series)
+        if n
+    ]
+    return pd.DataFrame(
+        {
+            "minute_start": pd.Series([r[0] for r in rows], dtype="datetime64[us, UTC]"),
+            "service": "shop",
+            "endpoint": [r[1] for r in rows],
+            "requests": [r[2] for r in rows],
+        }
+    )
+
+
+def gaps(counts, **options):
+    length = max(len(s) for s in counts.values())
+    window = {"start": T0, "end": T0 + pd.Timedelta(minutes=length), "horizon": None}
+    window.update(options)
+    if window["horizon"] is None:
+        window["horizon"] = T0 + pd.Timedelta(minutes=length)
+    return availability_gaps(minutely(counts), **window)
+
+
+def test_a_busy_endpoint_falling_silent_is_a_gap_and_a_quiet_one_is_not():
+    busy = [10] * 60 + [0] * 5 + [10] * 30
+    quiet = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0] * 6 + [0] * 5 + [1] * 30  # 0.1 per minute
+    out = gaps({"/busy": busy, "/quiet": quiet})
+    assert out.endpoint.tolist() == ["/busy"]
+    gap = out.iloc[0]
+    assert gap.gap_start == T0 + pd.Timedelta(minutes=60)
+    assert gap.gap_end == T0 + pd.Timedelta(minutes=65)
+    assert (gap.minutes, gap.expected_requests, gap.ongoing) == (5, 50.0, False)
+
+
+def test_gap_rules_length_history_window_and_horizon():
+    too_short = [10] * 60 + [0] * 2 + [10] * 10
+    assert gaps({"/a": too_short}).empty  # shorter than min_minutes
+    assert len(gaps({"/a": too_short}, min_minutes=2)) == 1
+    nothing_before = [0] * 30 + [10] * 30
+    assert gaps({"/a": nothing_before, "/b": [1] * 60}).empty  # no traffic seen before it
+    open_ended = [10] * 60 + [0] * 20
+    out = gaps({"/a": open_ended, "/b": [1] * 80})
+    assert out.iloc[0].ongoing and out.iloc[0].minutes == 20
+    # minutes past the newest data are not judged
+    cut = gaps({"/a": open_ended, "/b": [1] * 80}, horizon=T0 + pd.Timedelta(minutes=70))
+    assert cut.iloc[0].minutes == 10
+    # only gaps that start inside [start, end) belong to the window
+    later = gaps({"/a": open_ended, "/b": [1] * 80}, end=T0 + pd.Timedelta(minutes=60))
+    assert later.empty
