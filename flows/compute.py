@@ -2,39 +2,276 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pandera.errors
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from flows.ingest import catalog_for
 from flows.settings import Settings
 from schemas._types import empty_frame
+from schemas.catalog import table_spec
 from schemas.forecasts import Anomaly, Forecast
-from schemas.metrics import EndpointHourly
+from schemas.metrics import (
+    AvailabilityGap,
+    EndpointHourly,
+    EndpointMinutely,
+    LatencySketch,
+    TrafficHourly,
+)
+from schemas.requests import Request
 from transforms import forecast as fc
-from transforms.metrics import endpoint_hourly
+from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
 from warehouse.catalog import now
-from warehouse.layout import Layout
+from warehouse.layout import Layout, date_partition, hour_partition
 from warehouse.models import load_models, save_models
-from warehouse.storage import read_parquet_files
-from warehouse.tables import hour_range, publish_hour, read_hours
+from warehouse.quality import QualityResult, check_partitions, raise_for_failures
+from warehouse.retention import enforce_retention
+from warehouse.storage import read_parquet_files, remove, write_parquet_many
+from warehouse.tables import (
+    compact,
+    day_range,
+    hour_range,
+    partition_paths,
+    partitions_between,
+    read_hours,
+    read_partition_arrow,
+    schema_version,
+)
+
+REQUEST_TEXT = ["service", "endpoint", "region", "error_reason", "user_id", "level"]
+"""Text columns read dictionary-coded: the metric tables only group by them."""
+
+
+class Batch:
+    """Partitions computed by one task, published together: each table's frames validated by
+    its Pandera model in one pass, then checked by the quality checkpoint (Great
+    Expectations), the results recorded in the catalog, and published only if every check
+    passed; a failure raises, naming table, partition and expectation."""
+
+    def __init__(self, layout: Layout, catalog, run_id: str | None):
+        self.layout, self.catalog, self.run_id = layout, catalog, run_id
+        self.frames: dict[str, dict[str, pd.DataFrame]] = {}
+        self.requests_rows: dict[str, int] = {}
+
+    def add(self, table: str, partition: str, frame: pd.DataFrame) -> None:
+        self.frames.setdefault(table, {})[partition] = frame
+
+    def _validated(
+        self, table: str, frames: dict[str, pd.DataFrame]
+    ) -> tuple[dict[str, pd.DataFrame], list[QualityResult]]:
+        """The frames validated by the table's Pandera model in one pass (types coerced);
+        every failed rule becomes a failed quality result of the partition it is in."""
+        present = [(p, f) for p, f in frames.items() if len(f)]
+        if not present:
+            return frames, []
+        together = pd.concat([f for _, f in present], ignore_index=True)
+        try:
+            together = table_spec(table).model.validate(together, lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            return frames, _schema_failures(table, [p for p, _ in present], present, exc)
+        out = dict(frames)
+        offset = 0
+        for partition, frame in present:
+            out[partition] = together.iloc[offset : offset + len(frame)].reset_index(drop=True)
+            offset += len(frame)
+        return out, []
+
+    def check_and_publish(self) -> dict[str, int]:
+        results = []
+        for table in list(self.frames):
+            self.frames[table], failures = self._validated(table, self.frames[table])
+            results += failures
+        for table, frames in self.frames.items():
+            present = {p: f for p, f in frames.items() if len(f)}
+            if present:
+                rows = self.requests_rows if table == "endpoint_hourly" else None
+                results += check_partitions(table, present, requests_rows=rows)
+        self.catalog.record_quality(self.run_id, results)
+        raise_for_failures(results)
+        items = [
+            (table, partition, frame)
+            for table, frames in self.frames.items()
+            for partition, frame in frames.items()
+        ]
+        files = write_parquet_many(
+            [(f, self.layout.part_file(t, p)) for t, p, f in items if len(f)]
+        )
+        written = iter(files)
+        records = []
+        counts: dict[str, int] = {}
+        for table, partition, frame in items:
+            if len(frame):
+                done = next(written)
+                counts[table] = counts.get(table, 0) + done.rows
+            else:
+                done = None
+                if not remove(self.layout.part_file(table, partition)):
+                    continue
+            records.append((table, partition, done, schema_version(table)))
+        self.catalog.record_partitions(records, self.run_id)
+        return counts
+
+
+def _schema_failures(
+    table: str, partitions: list[str], present: list[tuple[str, pd.DataFrame]], exc
+) -> list[QualityResult]:
+    """Pandera's failure cases, grouped by the partition and the rule they broke."""
+    offsets = np.cumsum([len(f) for _, f in present])
+    cases = exc.failure_cases
+    found: dict[tuple[str, str], list[str]] = {}
+    for case in cases.itertuples():
+        row = case.index if isinstance(case.index, (int, np.integer)) else None
+        partition = (
+            partitions[int(np.searchsorted(offsets, row, side="right"))] if row is not None else "*"
+        )
+        rule = f"{case.column} {case.check}" if isinstance(case.column, str) else str(case.check)
+        found.setdefault((partition, f"schema: {rule}"), []).append(str(case.failure_case))
+    return [
+        QualityResult(
+            table=table,
+            partition=partition,
+            expectation=rule,
+            success=False,
+            unexpected=len(values),
+            details=", ".join(values[:5]),
+        )
+        for (partition, rule), values in sorted(found.items())
+    ]
+
+
+def compact_pending(*, settings: Settings, run_id: str | None) -> int:
+    """Compacts every partition with staged fragments (or rows of files gone from it) into
+    its single file; returns the partitions compacted."""
+    catalog = catalog_for(settings.catalog_url)
+    layout = Layout(settings.warehouse_dir)
+    pending = catalog.pending_partitions()
+    for table, partition, marked_at in pending:
+        compact(layout, catalog, table, partition, run_id=run_id)
+        catalog.clear_pending(table, partition, marked_at)
+    return len(pending)
 
 
 def rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> int:
-    """Recomputes `endpoint_hourly` for each hour from all of that hour's `requests` fragments;
-    returns the rows written."""
+    """Recomputes every hourly metric table for each hour from its `requests` partition;
+    returns the `endpoint_hourly` rows written. Hours whose requests retention removed are
+    left as they are."""
     catalog = catalog_for(settings.catalog_url)
     layout = Layout(settings.warehouse_dir)
     started = now()
-    rows = 0
+    retired = catalog.retired_partitions("requests")
+    batch = Batch(layout, catalog, run_id)
     for hour in hours:
-        requests = read_parquet_files(sorted(layout.hour_dir("requests", hour).glob("*.parquet")))
-        table = (
-            endpoint_hourly(requests, slow_threshold_ms=settings.slow_threshold_ms)
-            if requests is not None
-            else empty_frame(EndpointHourly)
+        partition = hour_partition(hour)
+        if partition in retired:
+            continue  # its requests are gone: the metric tables keep what they were built from
+        requests = read_partition_arrow(layout, "requests", partition, dictionary=REQUEST_TEXT)
+        tables = hourly_tables(
+            requests if requests is not None else empty_frame(Request),
+            slow_threshold_ms=settings.slow_threshold_ms,
+            validate=False,  # the batch validates each table once, over all its hours
         )
-        rows += publish_hour(layout, catalog, "endpoint_hourly", hour, table, run_id=run_id)
+        for table, frame in tables.items():
+            batch.add(table, partition, frame)
+        batch.requests_rows[partition] = (
+            requests.num_rows - requests.column(Request.endpoint).null_count
+            if requests is not None
+            else 0
+        )
+    rows = batch.check_and_publish().get("endpoint_hourly", 0)
     catalog.clear_dirty(hours, marked_before=started)
     return rows
+
+
+def rebuild_days(days: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> dict:
+    """Recomputes the daily tables that depend on the given UTC days: their `endpoint_daily`,
+    `traffic_hourly` for every day of their ISO weeks (ranks within the week change), and
+    `availability_gaps` for them and the day before (a gap may run across midnight)."""
+    catalog = catalog_for(settings.catalog_url)
+    layout = Layout(settings.warehouse_dir)
+    days = sorted({pd.Timestamp(d).floor("D") for d in days})
+    batch = Batch(layout, catalog, run_id)
+    for day in days:
+        end = day + pd.Timedelta(days=1)
+        hourly = _read(layout, "endpoint_hourly", day, end, EndpointHourly)
+        sketches = _read(layout, "latency_sketches", day, end, LatencySketch)
+        batch.add("endpoint_daily", date_partition(day), endpoint_daily(hourly, sketches))
+    for week in sorted({d - pd.Timedelta(days=d.day_of_week) for d in days}):
+        end = week + pd.Timedelta(days=7)
+        paths = partition_paths(
+            layout, "endpoint_hourly", partitions_between("endpoint_hourly", week, end)
+        )
+        hourly = read_parquet_files(
+            paths, columns=[EndpointHourly.hour_start, EndpointHourly.requests]
+        )
+        traffic = traffic_hourly(hourly) if hourly is not None else empty_frame(TrafficHourly)
+        day_of_row = traffic[TrafficHourly.hour_start].dt.floor("D")
+        for day in day_range(week, end):
+            batch.add("traffic_hourly", date_partition(day), traffic[day_of_row == day])
+    horizon = newest_minute(layout)
+    reference = pd.Timedelta(minutes=settings.gap_reference_minutes)
+    for day in sorted({d - pd.Timedelta(days=back) for d in days for back in (0, 1)}):
+        gaps = empty_frame(AvailabilityGap)
+        if horizon is not None and day < horizon:
+            # a gap that starts on `day` is followed for up to GAP_FOLLOW_DAYS
+            until = min(day + GAP_FOLLOW_DAYS, horizon)
+            minutely = _read(layout, "endpoint_minutely", day - reference, until, EndpointMinutely)
+            gaps = availability_gaps(
+                minutely,
+                start=day,
+                end=day + pd.Timedelta(days=1),
+                horizon=until,
+                min_minutes=settings.gap_min_minutes,
+                min_expected=settings.gap_min_expected_requests,
+                reference_minutes=settings.gap_reference_minutes,
+            )
+        batch.add("availability_gaps", date_partition(day), gaps)
+    written = batch.check_and_publish()
+    return {table: written.get(table, 0) for table in DAILY_METRICS}
+
+
+GAP_FOLLOW_DAYS = pd.Timedelta(days=8)
+DAILY_METRICS = ("endpoint_daily", "traffic_hourly", "availability_gaps")
+
+
+def apply_retention(*, settings: Settings, run_id: str | None, now: pd.Timestamp) -> dict:
+    """Removes partitions past their table's retention; returns {table: partitions removed}
+    and the rows they held."""
+    removed = enforce_retention(
+        Layout(settings.warehouse_dir),
+        catalog_for(settings.catalog_url),
+        settings.retention,
+        now=now,
+        run_id=run_id,
+    )
+    tables: dict[str, int] = {}
+    for item in removed:
+        tables[item.table] = tables.get(item.table, 0) + 1
+    return {"partitions": tables, "rows": sum(item.rows for item in removed)}
+
+
+def newest_minute(layout: Layout) -> pd.Timestamp | None:
+    """The end of the newest minute with a request in the warehouse (gaps are judged up to
+    it); None when there is no data."""
+    folder = layout.table_dir("endpoint_minutely")
+    dates = sorted(folder.glob("date=*")) if folder.exists() else []
+    for date_dir in reversed(dates):
+        for hour_dir in sorted(date_dir.glob("hour=*"), reverse=True):
+            path = hour_dir / "part-0.parquet"
+            if path.exists():
+                column = pq.read_table(path, columns=[EndpointMinutely.minute_start]).column(0)
+                newest = pc.max(column).as_py()
+                if newest is not None:
+                    return pd.Timestamp(newest) + pd.Timedelta(minutes=1)
+    return None
+
+
+def _read(
+    layout: Layout, table: str, start: pd.Timestamp, end: pd.Timestamp, model
+) -> pd.DataFrame:
+    frame = read_hours(layout, table, start, end)
+    return frame if frame is not None else empty_frame(model)
 
 
 def _endpoint_hourly(layout: Layout, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -82,14 +319,14 @@ def score_hours(
     )
     forecasts = fc.forecasts(models, actuals, hours=hours, options=settings.forecast)
     anomalies = fc.anomalies(forecasts)
-    counts = {"series": len(models), "forecasts": 0, "anomalies": 0}
+    batch = Batch(layout, catalog, run_id)
     for hour in hours:
-        hour_forecasts = forecasts[forecasts[Forecast.hour_start] == hour]
-        hour_anomalies = anomalies[anomalies[Anomaly.hour_start] == hour]
-        counts["forecasts"] += publish_hour(
-            layout, catalog, "forecasts", hour, hour_forecasts, run_id=run_id
-        )
-        counts["anomalies"] += publish_hour(
-            layout, catalog, "anomalies", hour, hour_anomalies, run_id=run_id
-        )
-    return counts
+        partition = hour_partition(hour)
+        batch.add("forecasts", partition, forecasts[forecasts[Forecast.hour_start] == hour])
+        batch.add("anomalies", partition, anomalies[anomalies[Anomaly.hour_start] == hour])
+    written = batch.check_and_publish()
+    return {
+        "series": len(models),
+        "forecasts": written.get("forecasts", 0),
+        "anomalies": written.get("anomalies", 0),
+    }

@@ -1,4 +1,5 @@
-"""Ingesting landing files: read bytes, parse, validate, write fragments, record the ledger."""
+"""Ingesting landing files: read bytes, parse, validate, stage per-file fragments, record the
+ledger. Compaction (`warehouse.tables.compact`) then publishes the staged partitions."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
 from transforms.reading import complete, read_events, request_schema
 from warehouse.catalog import Catalog, FileRecord, Fragment
-from warehouse.layout import Layout, date_partition, hour_partition
+from warehouse.layout import STAGING, Layout, date_partition, hour_partition
 from warehouse.storage import remove, write_parquet, write_parquet_many
 
 
@@ -202,8 +203,8 @@ def ingest_file(
     slices = []
     for start, stop in zip(starts, [*starts[1:], len(hours)][: len(starts)], strict=True):
         hour = pd.Timestamp(hours[start]).tz_localize("UTC")
-        target = layout.hour_dir("requests", hour) / f"{fid}.parquet"
-        slices.append((hour, complete(table.slice(start, stop - start), source), target))
+        target = layout.staging_dir("requests", hour_partition(hour)) / f"{fid}.parquet"
+        slices.append((hour, complete(table.slice(start, stop - start), source, fid), target))
     written_files = write_parquet_many([(part, target) for _, part, target in slices])
     for (hour, _, target), written in zip(slices, written_files, strict=True):
         fragments.append(
@@ -222,7 +223,7 @@ def ingest_file(
                 }
             ).sort_values("line_number", kind="stable")
         )
-        target = layout.date_dir("quarantine", ingested_at) / f"{fid}.parquet"
+        target = layout.staging_dir("quarantine", date_partition(ingested_at)) / f"{fid}.parquet"
         written = write_parquet(quarantine.reset_index(drop=True), target)
         fragments.append(
             Fragment(
@@ -244,7 +245,8 @@ def ingest_file(
         rows_quarantined=len(rejects),
     )
     for stale in catalog.record_file(record, fragments, run_id):
-        remove(Path(stale))
+        if STAGING in Path(stale).parts:  # rows already compacted go when their partition is
+            remove(Path(stale))
     return FileOutcome(
         path=str(path),
         status="rejected" if reason else "ingested",

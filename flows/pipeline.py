@@ -12,7 +12,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.compute import rebuild_hours, score_hours
+from flows.compute import (
+    apply_retention,
+    compact_pending,
+    rebuild_days,
+    rebuild_hours,
+    score_hours,
+)
 from flows.ingest import FileOutcome, catalog_for, ingest_file, landing_files, pending_files
 from flows.settings import Settings, load_settings
 from schemas._types import empty_frame
@@ -20,6 +26,7 @@ from schemas.forecasts import Anomaly, Forecast
 from transforms.report import anomaly_table, summary_markdown
 from warehouse.layout import Layout, floor_hour
 from warehouse.query import refresh_database
+from warehouse.retention import sweep_temporary_files
 from warehouse.tables import hour_range, read_hours
 
 SUMMARY_KEYS = {
@@ -63,6 +70,23 @@ def rebuild_hours_task(
     hours: list[datetime], settings: Settings, run_id: str | None, label: str
 ) -> int:
     return rebuild_hours([pd.Timestamp(h) for h in hours], settings=settings, run_id=run_id)
+
+
+@task(name="compact", retries=1, cache_policy=NO_CACHE)
+def compact_task(settings: Settings, run_id: str | None) -> int:
+    return compact_pending(settings=settings, run_id=run_id)
+
+
+@task(name="rebuild-days", task_run_name="rollups {label}", retries=1, cache_policy=NO_CACHE)
+def rebuild_days_task(
+    days: list[datetime], settings: Settings, run_id: str | None, label: str
+) -> dict[str, int]:
+    return rebuild_days([pd.Timestamp(d) for d in days], settings=settings, run_id=run_id)
+
+
+@task(name="retention", retries=1, cache_policy=NO_CACHE)
+def retention_task(settings: Settings, run_id: str | None, as_of: datetime) -> dict:
+    return apply_retention(settings=settings, run_id=run_id, now=pd.Timestamp(as_of))
 
 
 @task(name="score-hours", task_run_name="score {label}", retries=1, cache_policy=NO_CACHE)
@@ -167,13 +191,21 @@ def _by_day(hours: list[pd.Timestamp]) -> dict[pd.Timestamp, list[pd.Timestamp]]
 
 
 def _rebuild(hours: list[pd.Timestamp], settings: Settings, run_id: str | None) -> int:
+    """Compacts what the ingest staged, recomputes the hourly tables of `hours`, then the
+    daily tables of their days; returns the endpoint_hourly rows written."""
+    compact_task(settings, run_id)
     futures = [
         rebuild_hours_task.submit(
             [h.to_pydatetime() for h in day_hours], settings, run_id, f"{day:%Y-%m-%d}"
         )
         for day, day_hours in _by_day(hours).items()
     ]
-    return sum(f.result() for f in futures)
+    rows = sum(f.result() for f in futures)
+    days = list(_by_day(hours))
+    if days:
+        label = f"{days[0]:%Y-%m-%d}" + (f" to {days[-1]:%Y-%m-%d}" if len(days) > 1 else "")
+        rebuild_days_task([d.to_pydatetime() for d in days], settings, run_id, label)
+    return rows
 
 
 def _score(
@@ -204,7 +236,9 @@ def _publish(
     settings: Settings,
     start: pd.Timestamp,
     end: pd.Timestamp,
+    run_id: str | None,
 ) -> list[str]:
+    summary["quality"] = quality_summary(settings, run_id)
     layout = Layout(settings.warehouse_dir)
     anomalies = read_hours(layout, "anomalies", start, end)
     anomalies = anomalies if anomalies is not None else empty_frame(Anomaly)
@@ -222,6 +256,23 @@ def _publish(
     return [key, ANOMALIES_KEY]
 
 
+def quality_summary(settings: Settings, run_id: str | None) -> dict[str, Any]:
+    """What the quality checkpoint found in this run, from the catalog."""
+    results = catalog_for(settings.catalog_url).quality_frame(run_id)
+    failed = results[~results["success"].astype(bool)] if len(results) else results
+    return {
+        "checks": len(results),
+        "failed": len(failed),
+        "partitions": results[["table_name", "partition"]].drop_duplicates().shape[0]
+        if len(results)
+        else 0,
+        "tables": results["table_name"].nunique() if len(results) else 0,
+        "failures": [
+            f"{r.table_name} {r.partition}: {r.expectation}" for r in failed.head(10).itertuples()
+        ],
+    }
+
+
 def _run(flow_name: str, parameters: dict[str, Any], body) -> dict[str, Any]:
     """Records the run in the catalog around `body(settings, run_id)`."""
     settings = load_settings()
@@ -229,7 +280,14 @@ def _run(flow_name: str, parameters: dict[str, Any], body) -> dict[str, Any]:
     catalog = catalog_for(settings.catalog_url)
     catalog.start_run(run_id, flow_name, parameters)
     try:
+        swept = sweep_temporary_files(settings.warehouse_dir)
+        if swept:
+            get_run_logger().warning(
+                "removed %d temporary files left by interrupted writes", len(swept)
+            )
         summary = body(settings, run_id)
+        summary["temporary_files_swept"] = len(swept)
+        summary.setdefault("quality", quality_summary(settings, run_id))
     except BaseException as exc:
         catalog.finish_run(run_id, "failed", {"error": str(exc)})
         raise
@@ -251,6 +309,7 @@ def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
         refresh_database(settings.warehouse_dir, settings.duckdb_path)
         _fail_if_too_bad(summary)
         return summary
@@ -275,6 +334,7 @@ def hourly(hour: datetime | None = None) -> dict:
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
         # Late data for hours already scored: their forecasts are recomputed too.
         layout = Layout(settings.warehouse_dir)
         rescored = [h for h in dirty if h != target and layout.hour_dir("forecasts", h).exists()]
@@ -287,6 +347,7 @@ def hourly(hour: datetime | None = None) -> dict:
             settings,
             target,
             target + pd.Timedelta(hours=1),
+            run_id,
         )
         _fail_if_too_bad(summary)
         return summary
@@ -314,6 +375,7 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
         dirty = set(catalog_for(settings.catalog_url).dirty_hours()) | set(hours)
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(sorted(dirty), settings, run_id)
+        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
         summary.update(_score(hours, settings, run_id, refit=force))
         summary["artifacts"] = _publish(
             "logcast-backfill",
@@ -322,6 +384,7 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
             settings,
             first,
             stop,
+            run_id,
         )
         _fail_if_too_bad(summary)
         return summary

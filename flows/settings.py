@@ -38,6 +38,9 @@ class SourceSettings:
         return any(fnmatch.fnmatchcase(relative, pattern) for pattern in self.paths)
 
 
+DEFAULT_RETENTION = (("requests", 30),)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where logcast keeps its data and how it computes.
@@ -50,8 +53,21 @@ class Settings:
     catalog_url: str
     slow_threshold_ms: float = 1000.0
     default_source: str = "api"
+    gap_min_minutes: int = 3
+    """An availability gap lasts at least this many whole minutes..."""
+    gap_min_expected_requests: float = 10.0
+    """...and the endpoint's rate before it predicts at least this many requests over it."""
+    gap_reference_minutes: int = 60
+    """The minutes before a silent stretch whose rate says what traffic was expected."""
     forecast: ForecastOptions = field(default_factory=ForecastOptions)
     sources: tuple[SourceSettings, ...] = ()
+    retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION
+    """(table, days): partitions older than that many days before today (UTC) are removed;
+    tables not named are kept for good."""
+
+    @property
+    def retention(self) -> dict[str, int]:
+        return dict(self.retention_days)
 
     def source_for(self, path: Path) -> SourceSettings:
         """The first configured source whose patterns match the file (relative to the landing
@@ -96,8 +112,14 @@ ENVIRONMENT = {
     "LOGCAST_SLOW_THRESHOLD_MS": ("slow_threshold_ms", float),
     "LOGCAST_DEFAULT_SOURCE": ("default_source", str),
 }
-TOP_LEVEL_KEYS = {"home", "landing_dir", "catalog_url", "slow_threshold_ms", "default_source"}
-TABLES = {"forecast", "sources"}
+NUMBERS = {
+    "slow_threshold_ms": float,
+    "gap_min_minutes": int,
+    "gap_min_expected_requests": float,
+    "gap_reference_minutes": int,
+}
+TOP_LEVEL_KEYS = {"home", "landing_dir", "catalog_url", "default_source", *NUMBERS}
+TABLES = {"forecast", "sources", "retention"}
 
 
 def load_settings(
@@ -130,19 +152,43 @@ def load_settings(
     home = _resolve(values.pop("home", ".logcast"), base)
     landing = _resolve(values.pop("landing_dir", home / "landing"), base)
     catalog_url = values.pop("catalog_url", f"sqlite:///{home / 'catalog.db'}")
-    for name, kind in (("slow_threshold_ms", float), ("default_source", str)):
+    for name, kind in (*NUMBERS.items(), ("default_source", str)):
         if name in values:
             values[name] = _convert(values[name], kind, f"{config_file}: {name}")
     forecast = _forecast_options(raw.get("forecast", {}), config_file)
     sources = _sources(raw.get("sources", {}), config_file)
+    retention = _retention(raw.get("retention", {}), config_file)
     return Settings(
         home=home,
         landing_dir=landing,
         catalog_url=catalog_url,
         forecast=forecast,
         sources=sources,
+        retention_days=retention,
         **values,
     )
+
+
+def _retention(table: Mapping[str, Any], config_file: Path) -> tuple[tuple[str, int], ...]:
+    """[retention] TABLE = DAYS over the defaults; 0 keeps a table for good."""
+    from warehouse.layout import TABLES as STORED
+
+    if not isinstance(table, Mapping):
+        raise SettingsError(f"{config_file}: [retention] must be a table of TABLE = DAYS")
+    days = dict(DEFAULT_RETENTION)
+    for name, value in table.items():
+        if name not in STORED:
+            raise SettingsError(
+                f"{config_file}: retention.{name}: unknown table; expected one of "
+                f"{', '.join(STORED)}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SettingsError(
+                f"{config_file}: retention.{name}: expected a whole number of days "
+                f"(0 keeps the table for good), got {value!r}"
+            )
+        days[name] = value
+    return tuple(sorted(days.items()))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Shared column types: every timestamp inside logcast is UTC with microsecond precision."""
 
+from functools import cache
 from typing import Annotated
 
 import pandas as pd
@@ -23,6 +24,11 @@ LATENCY_MS_LIMIT = 86_400_000
 
 def empty_frame(model) -> pd.DataFrame:
     """A zero-row frame with the model's columns and types."""
+    return _empty_frame(model).copy()
+
+
+@cache
+def _empty_frame(model) -> pd.DataFrame:
     schema = model.to_schema()
     frame = pd.DataFrame(
         {name: pd.Series(dtype=str(col.dtype)) for name, col in schema.columns.items()}

@@ -8,8 +8,20 @@ from dataclasses import dataclass
 import pandera.pandas as pa
 
 from schemas.forecasts import Anomaly, Forecast
-from schemas.metrics import EndpointHourly
-from schemas.requests import Quarantine, Request
+from schemas.metrics import (
+    AvailabilityGap,
+    EndpointDaily,
+    EndpointHourly,
+    EndpointMinutely,
+    ErrorReasonsHourly,
+    LatencySketch,
+    LogLevelsMinutely,
+    RegionHourly,
+    ServiceHourly,
+    StatusHourly,
+    TrafficHourly,
+)
+from schemas.requests import Quarantine, StoredRequest
 
 
 @dataclass(frozen=True)
@@ -18,44 +30,69 @@ class TableSpec:
     model: type[pa.DataFrameModel]
     grain: str
     partitions: str  # the hive path below the table folder
-    files: str  # how many files a partition holds
+    version: int = 1
+    """Bumped when a column changes meaning or type (adding one keeps old partitions readable:
+    the views read by column name); recorded with every partition in the catalog."""
 
+
+HOUR = "date=YYYY-MM-DD/hour=HH"
+DAY = "date=YYYY-MM-DD"
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
-        "requests",
-        Request,
-        "one row per logged request or service-log event",
-        "date=YYYY-MM-DD/hour=HH",
-        "one per landing file, by event hour",
+        "requests", StoredRequest, "one row per logged request or service-log event", HOUR, 2
     ),
     TableSpec(
         "quarantine",
         Quarantine,
         "one row per record that could not be kept (line 0: a whole file)",
-        "date=YYYY-MM-DD",
-        "one per landing file, by ingest date",
+        DAY,
     ),
     TableSpec(
-        "endpoint_hourly",
-        EndpointHourly,
-        "one row per (hour_start, service, endpoint) with at least one request",
-        "date=YYYY-MM-DD/hour=HH",
-        "one",
+        "endpoint_hourly", EndpointHourly, "one row per (hour_start, service, endpoint)", HOUR, 2
+    ),
+    TableSpec(
+        "endpoint_minutely", EndpointMinutely, "one row per (minute_start, service, endpoint)", HOUR
+    ),
+    TableSpec("endpoint_daily", EndpointDaily, "one row per (day_start, service, endpoint)", DAY),
+    TableSpec(
+        "latency_sketches",
+        LatencySketch,
+        "one row per (hour_start, service, endpoint, bucket) with a timed request",
+        HOUR,
+    ),
+    TableSpec("service_hourly", ServiceHourly, "one row per (hour_start, service)", HOUR),
+    TableSpec("region_hourly", RegionHourly, "one row per (hour_start, region)", HOUR),
+    TableSpec(
+        "status_hourly",
+        StatusHourly,
+        "one row per (hour_start, service, endpoint, status_code)",
+        HOUR,
+    ),
+    TableSpec(
+        "error_reasons_hourly",
+        ErrorReasonsHourly,
+        "one row per (hour_start, service, endpoint, error_reason)",
+        HOUR,
+    ),
+    TableSpec(
+        "log_levels_minutely", LogLevelsMinutely, "one row per (minute_start, service, level)", HOUR
+    ),
+    TableSpec("traffic_hourly", TrafficHourly, "one row per (hour_start)", DAY),
+    TableSpec(
+        "availability_gaps", AvailabilityGap, "one row per (service, endpoint, gap_start)", DAY
     ),
     TableSpec(
         "forecasts",
         Forecast,
         "one row per (hour_start, service, endpoint, metric) scored",
-        "date=YYYY-MM-DD/hour=HH",
-        "one",
+        HOUR,
     ),
     TableSpec(
         "anomalies",
         Anomaly,
         "one row per (hour_start, service, endpoint, metric) flagged",
-        "date=YYYY-MM-DD/hour=HH",
-        "one",
+        HOUR,
     ),
 )
 
@@ -130,7 +167,8 @@ def tables_markdown() -> str:
             doc[:1].upper() + doc[1:],
             "",
             f"- **Grain:** {spec.grain}.",
-            f"- **Partitions:** `{spec.name}/{spec.partitions}/`; files per partition: {spec.files}.",
+            f"- **Partitions:** `{spec.name}/{spec.partitions}/part-0.parquet`, one file each;"
+            f" schema version {spec.version}.",
             "",
             "| column | type | null | rules | description |",
             "|---|---|---|---|---|",

@@ -16,8 +16,8 @@ from schemas._types import (
 class Request(pa.DataFrameModel):
     """`requests`: one row per logged request or service-log event, whatever its source format.
 
-    Missing fields are null, never invented. Partitioned by event hour, one fragment per
-    landing file: `requests/date=YYYY-MM-DD/hour=HH/<file-id>.parquet`.
+    Missing fields are null, never invented. Stored with the id of the landing file as
+    `StoredRequest`.
     """
 
     ts: Series[UtcTimestamp] = pa.Field(ge=EARLIEST_EVENT, description="event time, UTC")
@@ -55,11 +55,23 @@ class Request(pa.DataFrameModel):
         return df["endpoint"].notna() | df["level"].notna()
 
 
+class StoredRequest(Request):
+    """`requests`: one row per logged request or service-log event, as stored: the canonical
+    event and the landing file it came from. Missing fields are null, never invented.
+
+    Partitioned by event hour, one file per partition: `requests/date=YYYY-MM-DD/hour=HH/`.
+    Rows are in time order; rows of the same time keep their order in the file.
+    """
+
+    file_id: Series[str] = pa.Field(
+        description="landing file the event came from (the catalog's files.file_id)"
+    )
+
+
 class Quarantine(pa.DataFrameModel):
     """`quarantine`: one row per input record that could not be kept, with every reason.
 
-    Partitioned by ingest date, one fragment per landing file:
-    `quarantine/date=YYYY-MM-DD/<file-id>.parquet`.
+    Partitioned by ingest date, one file per partition: `quarantine/date=YYYY-MM-DD/`.
     """
 
     source_file: Series[str] = pa.Field(description="landing file the record came from")

@@ -234,16 +234,19 @@ def _empty(model) -> pd.DataFrame:
     return empty_frame(model)
 
 
-def _finish(model, frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows sorted by the grain, validated against the model."""
+def _finish(model, frame: pd.DataFrame, validate: bool = True) -> pd.DataFrame:
+    """Rows sorted by the grain, validated against the model unless the caller validates."""
     grain = list(model.Config.unique)
     frame = frame.sort_values(grain, kind="stable", ignore_index=True)
-    return model.validate(frame)
+    return model.validate(frame) if validate else frame
 
 
 # the hourly tables ---------------------------------------------------------------------------
 class _HourlyBuilder:
-    def __init__(self, requests: pd.DataFrame | pa.Table, slow_threshold_ms: float):
+    def __init__(
+        self, requests: pd.DataFrame | pa.Table, slow_threshold_ms: float, validate: bool = True
+    ):
+        self.validate = validate
         self.events = e = _Events(requests)
         self.slow_threshold_ms = slow_threshold_ms
         self.hours = e.ts // US_PER_HOUR
@@ -308,7 +311,7 @@ class _HourlyBuilder:
                 EndpointHourly.bytes_sent: _nullable_int(bytes_sum, bytes_logged > 0),
             }
         )
-        return _finish(EndpointHourly, frame)
+        return _finish(EndpointHourly, frame, self.validate)
 
     def _unique_users(self, g: _Groups) -> pd.arrays.IntegerArray:
         e, rows = self.events, self.requests
@@ -339,7 +342,7 @@ class _HourlyBuilder:
                 EndpointMinutely.latency_p95_ms: p95,
             }
         )
-        return _finish(EndpointMinutely, frame)
+        return _finish(EndpointMinutely, frame, self.validate)
 
     def latency_sketches(self) -> pd.DataFrame:
         e, g = self.events, self.endpoint_groups
@@ -358,7 +361,7 @@ class _HourlyBuilder:
                 LatencySketch.count: counts.size(),
             }
         )
-        return _finish(LatencySketch, frame)
+        return _finish(LatencySketch, frame, self.validate)
 
     def _by_dimension(self, model, name: str, coded: _Coded) -> pd.DataFrame:
         e, rows = self.events, self.requests
@@ -377,7 +380,7 @@ class _HourlyBuilder:
                 "latency_p95_ms": p95,
             }
         )
-        return _finish(model, frame)
+        return _finish(model, frame, self.validate)
 
     def service_hourly(self) -> pd.DataFrame:
         return self._by_dimension(ServiceHourly, ServiceHourly.service, self.events.service)
@@ -404,7 +407,7 @@ class _HourlyBuilder:
                 "requests": g.size(),
             }
         )
-        return _finish(model, frame)
+        return _finish(model, frame, self.validate)
 
     def status_hourly(self) -> pd.DataFrame:
         e = self.events
@@ -438,14 +441,17 @@ class _HourlyBuilder:
                 LogLevelsMinutely.events: g.size(),
             }
         )
-        return _finish(LogLevelsMinutely, frame)
+        return _finish(LogLevelsMinutely, frame, self.validate)
 
 
 def hourly_tables(
-    requests: pd.DataFrame | pa.Table, *, slow_threshold_ms: float = 1000.0
+    requests: pd.DataFrame | pa.Table, *, slow_threshold_ms: float = 1000.0, validate: bool = True
 ) -> dict[str, pd.DataFrame]:
-    """Every hourly metric table (`HOURLY_TABLES`) from the same request events, coded once."""
-    builder = _HourlyBuilder(requests, slow_threshold_ms)
+    """Every hourly metric table (`HOURLY_TABLES`) from the same request events, coded once.
+
+    With `validate=False` the frames (already in the models' types) are left for the caller
+    to validate, for instance once over many hours."""
+    builder = _HourlyBuilder(requests, slow_threshold_ms, validate)
     return {name: getattr(builder, name)() for name in HOURLY_TABLES}
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas._types import empty_frame
-from schemas.requests import Request
+from schemas.requests import StoredRequest
 from transforms.canonical import (
     OTHER_ENDPOINT,
     EndpointRules,
@@ -211,7 +211,7 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> F
 @cache
 def request_schema() -> pa.Schema:
     """The Arrow schema of a `requests` fragment (with its pandas metadata)."""
-    return pa.Schema.from_pandas(empty_frame(Request), preserve_index=False)
+    return pa.Schema.from_pandas(empty_frame(StoredRequest), preserve_index=False)
 
 
 def _logged_columns(events: pd.DataFrame) -> pa.Table:
@@ -242,16 +242,17 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(out)
 
 
-def complete(table: pa.Table, source: str) -> pa.Table:
-    """Events as `requests` stores them: every column in order, the source, nulls for what the
-    file did not log, and the pandas metadata that restores the column types."""
+def complete(table: pa.Table, source: str, file_id: str) -> pa.Table:
+    """Events as `requests` stores them: every column in order, the source and landing file,
+    nulls for what the file did not log, and the pandas metadata that restores the types."""
     schema = request_schema()
     columns = []
     for field in schema:
         if field.name in table.column_names:
             columns.append(table.column(field.name))
-        elif field.name == "source":
-            columns.append(pa.array([source] * table.num_rows, field.type))
+        elif field.name in ("source", "file_id"):
+            value = source if field.name == "source" else file_id
+            columns.append(pa.repeat(pa.scalar(value, field.type), table.num_rows))
         else:
             columns.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=schema)

@@ -131,8 +131,30 @@ def summary_markdown(
         ),
         f"- series scored: {summary.get('series', 0)}, forecast rows: "
         f"{summary.get('forecasts', 0):,}, anomalies: {summary.get('anomalies', 0)}",
-        "",
     ]
+    retention = summary.get("retention") or {}
+    if retention.get("partitions"):
+        removed = ", ".join(f"{t}: {n}" for t, n in sorted(retention["partitions"].items()))
+        lines.append(
+            f"- retention removed {sum(retention['partitions'].values())} partitions "
+            f"({removed}; {retention.get('rows', 0):,} rows)"
+        )
+    lines.append("")
+    quality = summary.get("quality")
+    if quality:
+        verdict = (
+            "all passed"
+            if not quality.get("failed")
+            else f"**{quality['failed']} failed**: {'; '.join(quality.get('failures', [])[:5])}"
+        )
+        lines += [
+            "## Quality",
+            "",
+            f"- Great Expectations: {quality.get('checks', 0):,} checks on "
+            f"{quality.get('partitions', 0):,} partitions of {quality.get('tables', 0)} tables, "
+            f"{verdict}",
+            "",
+        ]
     if forecasts is not None and not forecasts.empty:
         overview = against_forecast(forecasts).head(25)
         lines += ["## Against forecast", "", _table(overview), ""]

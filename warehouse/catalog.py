@@ -69,6 +69,37 @@ partitions = sa.Table(
     sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+quality_results = sa.Table(
+    "quality_results",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),  # "" for checks outside a run
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("expectation", sa.String(256), primary_key=True),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("unexpected", sa.BigInteger, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+pending_compaction = sa.Table(
+    "pending_compaction",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+retention_log = sa.Table(
+    "retention_log",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+)
+
 dirty_hours = sa.Table(
     "dirty_hours",
     metadata,
@@ -103,7 +134,8 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Fragment:
-    """One file's share of one partition of `requests` or `quarantine`."""
+    """One landing file's share of one partition of `requests` or `quarantine`: staged at
+    `path` until compaction merges it into the partition's file."""
 
     table_name: str
     partition: str
@@ -173,9 +205,9 @@ class Catalog:
     def record_file(
         self, record: FileRecord, new_fragments: Iterable[Fragment], run_id: str | None
     ) -> list[str]:
-        """Replaces the file's ledger row and fragments in one transaction and marks every hour
-        its old or new requests fragments touch as dirty. Returns the paths of old fragments
-        that the new version no longer has, for the caller to delete."""
+        """Replaces the file's ledger row and fragments in one transaction, marks every
+        partition its old or new fragments touch for compaction and every hour of them as
+        dirty. Returns the paths of old fragments that the new version no longer has."""
         new_fragments = list(new_fragments)
         new_paths = {f.path for f in new_fragments}
         with self._write_lock, self.engine.begin() as conn:
@@ -206,6 +238,11 @@ class Catalog:
                 _partition_hour(o["partition"]) for o in old if o["table_name"] == "requests"
             }
             self._mark_dirty(conn, touched)
+            self._mark_pending(
+                conn,
+                {(f.table_name, f.partition) for f in new_fragments}
+                | {(o["table_name"], o["partition"]) for o in old},
+            )
         return sorted({o["path"] for o in old} - new_paths)
 
     def fragment_paths(self, table_name: str, partition: str) -> list[str]:
@@ -217,6 +254,62 @@ class Catalog:
                 .order_by(fragments.c.path)
             )
             return [r[0] for r in rows]
+
+    def partition_files(self, table_name: str, partition: str) -> dict[str, str]:
+        """{file_id: landing file path} of the files with rows in the partition."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(fragments.c.file_id, files.c.path)
+                .join(files, files.c.file_id == fragments.c.file_id)
+                .where(fragments.c.table_name == table_name)
+                .where(fragments.c.partition == partition)
+            )
+            return {r[0]: r[1] for r in rows}
+
+    def move_fragments(self, table_name: str, partition: str, path: str) -> None:
+        """The partition's fragments now live in `path` (its compacted file)."""
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                fragments.update()
+                .where(fragments.c.table_name == table_name)
+                .where(fragments.c.partition == partition)
+                .values(path=path)
+            )
+
+    # compaction ------------------------------------------------------------------------------
+    def _mark_pending(self, conn: sa.Connection, keys: set[tuple[str, str]]) -> None:
+        marked = now()
+        for table_name, partition in sorted(keys):
+            conn.execute(
+                sa.delete(pending_compaction)
+                .where(pending_compaction.c.table_name == table_name)
+                .where(pending_compaction.c.partition == partition)
+            )
+            conn.execute(
+                pending_compaction.insert().values(
+                    table_name=table_name, partition=partition, marked_at=marked
+                )
+            )
+
+    def pending_partitions(self) -> list[tuple[str, str, datetime]]:
+        """(table, partition, marked at) of every partition waiting for compaction."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(pending_compaction).order_by(
+                    pending_compaction.c.table_name, pending_compaction.c.partition
+                )
+            )
+            return [(r.table_name, r.partition, r.marked_at) for r in rows]
+
+    def clear_pending(self, table_name: str, partition: str, marked_at: datetime) -> None:
+        """Clears the mark unless the partition was marked again since `marked_at`."""
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(pending_compaction)
+                .where(pending_compaction.c.table_name == table_name)
+                .where(pending_compaction.c.partition == partition)
+                .where(pending_compaction.c.marked_at <= marked_at)
+            )
 
     # endpoints -------------------------------------------------------------------------------
     def known_endpoints(self, source: str) -> frozenset[str]:
@@ -292,25 +385,41 @@ class Catalog:
         run_id: str | None,
         schema_version: int = 1,
     ) -> None:
+        self.record_partitions([(table_name, partition, written, schema_version)], run_id)
+
+    def record_partitions(
+        self, items: Iterable[tuple[str, str, WrittenFile | None, int]], run_id: str | None
+    ) -> None:
+        """(table, partition, file written or None when the partition was removed, schema
+        version) for many partitions, in one transaction."""
+        items = list(items)
+        if not items:
+            return
+        written_at = now()
         with self._write_lock, self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(partitions)
-                .where(partitions.c.table_name == table_name)
-                .where(partitions.c.partition == partition)
-            )
-            conn.execute(
-                partitions.insert().values(
-                    table_name=table_name,
-                    partition=partition,
-                    path=str(written.path),
-                    rows=written.rows,
-                    bytes=written.bytes,
-                    checksum=written.sha256,
-                    run_id=run_id,
-                    schema_version=schema_version,
-                    written_at=now(),
+            for table_name, partition, _, _ in items:
+                conn.execute(
+                    sa.delete(partitions)
+                    .where(partitions.c.table_name == table_name)
+                    .where(partitions.c.partition == partition)
                 )
-            )
+            rows = [
+                {
+                    "table_name": table_name,
+                    "partition": partition,
+                    "path": str(written.path),
+                    "rows": written.rows,
+                    "bytes": written.bytes,
+                    "checksum": written.sha256,
+                    "run_id": run_id,
+                    "schema_version": version,
+                    "written_at": written_at,
+                }
+                for table_name, partition, written, version in items
+                if written is not None
+            ]
+            if rows:
+                conn.execute(partitions.insert(), rows)
 
     def drop_partition(self, table_name: str, partition: str) -> None:
         with self._write_lock, self.engine.begin() as conn:
@@ -323,6 +432,107 @@ class Catalog:
     def partitions_frame(self) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(sa.select(partitions).order_by(partitions.c.table_name), conn)
+
+    # quality results -----------------------------------------------------------------------
+    def record_quality(self, run_id: str | None, results: Iterable[Any]) -> None:
+        """Records Great Expectations results: objects with `table`, `partition`,
+        `expectation`, `success`, `unexpected` and `details` (warehouse.quality.QualityResult).
+        A row with the same (run_id, table, partition, expectation) is replaced."""
+        key = run_id or ""
+        rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+        checked_at = now()
+        for r in results:
+            rows[(r.table, r.partition, r.expectation)] = {
+                "run_id": key,
+                "table_name": r.table,
+                "partition": r.partition,
+                "expectation": r.expectation,
+                "success": bool(r.success),
+                "unexpected": int(r.unexpected),
+                "details": str(r.details),
+                "checked_at": checked_at,
+            }
+        if not rows:
+            return
+        same_key = (
+            sa.delete(quality_results)
+            .where(quality_results.c.run_id == sa.bindparam("k_run_id"))
+            .where(quality_results.c.table_name == sa.bindparam("k_table_name"))
+            .where(quality_results.c.partition == sa.bindparam("k_partition"))
+            .where(quality_results.c.expectation == sa.bindparam("k_expectation"))
+        )
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                same_key,
+                [
+                    {
+                        "k_run_id": key,
+                        "k_table_name": table_name,
+                        "k_partition": partition,
+                        "k_expectation": expectation,
+                    }
+                    for table_name, partition, expectation in rows
+                ],
+            )
+            conn.execute(quality_results.insert(), list(rows.values()))
+
+    def quality_frame(self, run_id: str | None = None) -> pd.DataFrame:
+        """Recorded quality results, of one run or (run_id None) of all; a check made outside a
+        run has run_id None."""
+        query = sa.select(quality_results).order_by(
+            quality_results.c.run_id,
+            quality_results.c.table_name,
+            quality_results.c.partition,
+            quality_results.c.expectation,
+        )
+        if run_id is not None:
+            query = query.where(quality_results.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        frame["run_id"] = frame["run_id"].astype(object).where(frame["run_id"] != "", None)
+        frame["success"] = frame["success"].astype(bool)
+        frame["checked_at"] = pd.to_datetime(frame["checked_at"], utc=True)
+        return frame
+
+    # retention -------------------------------------------------------------------------------
+    def record_retention(
+        self, table_name: str, partition: str, rows: int, run_id: str | None
+    ) -> None:
+        """A partition removed by retention: its catalog row and ledger fragments go, and the
+        removal is logged (so its hour is not rebuilt from the missing rows)."""
+        with self._write_lock, self.engine.begin() as conn:
+            for table in (partitions, fragments):
+                conn.execute(
+                    sa.delete(table)
+                    .where(table.c.table_name == table_name)
+                    .where(table.c.partition == partition)
+                )
+            conn.execute(
+                sa.delete(retention_log)
+                .where(retention_log.c.table_name == table_name)
+                .where(retention_log.c.partition == partition)
+            )
+            conn.execute(
+                retention_log.insert().values(
+                    table_name=table_name,
+                    partition=partition,
+                    rows=rows,
+                    removed_at=now(),
+                    run_id=run_id,
+                )
+            )
+
+    def retired_partitions(self, table_name: str) -> set[str]:
+        """Partitions of a table that retention removed."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(retention_log.c.partition).where(retention_log.c.table_name == table_name)
+            )
+            return {r[0] for r in rows}
+
+    def retention_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(retention_log).order_by(retention_log.c.removed_at), conn)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from flows.compute import compact_pending
 from flows.ingest import ingest_file
 from flows.settings import load_settings
 
@@ -271,6 +272,7 @@ def test_bad_input_is_kept_or_quarantined_with_its_reason(settings, case):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     outcome = ingest_file(path, settings=settings, as_of=AS_OF)
+    compact_pending(settings=settings, run_id="test")
     rows = quarantined(settings)
     assert outcome.records_read == outcome.rows_kept + outcome.rows_quarantined
     assert outcome.rows_kept == kept(settings) == expected_kept

@@ -5,7 +5,8 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from flows.ingest import file_id, ingest_file, landing_files
+from flows.compute import compact_pending
+from flows.ingest import catalog_for, file_id, ingest_file, landing_files
 from flows.settings import load_settings
 
 AS_OF = pd.Timestamp("2026-11-02T12:00:00Z")
@@ -32,20 +33,43 @@ def write(settings, name, lines, header=HEADER):
     return path
 
 
-def test_file_fragments_per_event_hour_and_quarantine(settings):
+def ingest(path, settings, **options):
+    """Ingests one file and publishes what it staged, as a flow run does."""
+    outcome = ingest_file(path, settings=settings, as_of=AS_OF, **options)
+    compact_pending(settings=settings, run_id="test")
+    return outcome
+
+
+def stored_files(settings):
+    wh = settings.warehouse_dir
+    return sorted(p.relative_to(wh).as_posix() for p in wh.rglob("*.parquet"))
+
+
+def test_file_fragments_are_staged_then_compacted_into_one_file_per_partition(settings):
     path = write(settings, "a.csv", GOOD + BAD)
     outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
     assert outcome.status == "ingested" and outcome.format == "csv"
     assert (outcome.records_read, outcome.rows_kept, outcome.rows_quarantined) == (5, 3, 2)
     fid = file_id(path)
     wh = settings.warehouse_dir
-    assert sorted(p.relative_to(wh).as_posix() for p in wh.rglob("*.parquet")) == [
-        f"quarantine/date=2026-11-02/{fid}.parquet",
-        f"requests/date=2026-11-01/hour=10/{fid}.parquet",
-        f"requests/date=2026-11-01/hour=11/{fid}.parquet",
+    assert stored_files(settings) == [  # readers see nothing staged
+        f"_staging/quarantine/date=2026-11-02/{fid}.parquet",
+        f"_staging/requests/date=2026-11-01/hour=10/{fid}.parquet",
+        f"_staging/requests/date=2026-11-01/hour=11/{fid}.parquet",
     ]
+    assert compact_pending(settings=settings, run_id="r1") == 3
+    assert stored_files(settings) == [
+        "quarantine/date=2026-11-02/part-0.parquet",
+        "requests/date=2026-11-01/hour=10/part-0.parquet",
+        "requests/date=2026-11-01/hour=11/part-0.parquet",
+    ]
+    assert compact_pending(settings=settings, run_id="r2") == 0  # nothing left pending
     requests = ds.dataset(wh / "requests", partitioning="hive").to_table().to_pandas()
     assert sorted(requests["endpoint"]) == ["/api/orders", "/api/orders", "/api/orders/{id}"]
+    assert set(requests["file_id"]) == {fid}
+    partitions = catalog_for(settings.catalog_url).partitions_frame()
+    assert set(partitions["table_name"]) == {"requests", "quarantine"}
+    assert set(partitions["run_id"]) == {"r1"} and (partitions["schema_version"] >= 1).all()
     quarantine = duckdb.execute(
         f"SELECT line_number, raw, reasons, source_file FROM read_parquet('{wh}/quarantine/**/*.parquet') ORDER BY 1"
     ).df()
@@ -56,19 +80,39 @@ def test_file_fragments_per_event_hour_and_quarantine(settings):
     assert set(quarantine["source_file"]) == {str(path.resolve())}
 
 
-def test_unchanged_file_is_skipped_and_changed_file_replaces_its_fragments(settings):
+def test_unchanged_file_is_skipped_and_changed_file_replaces_exactly_its_rows(settings):
     path = write(settings, "a.csv", GOOD)
-    ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    other = write(settings, "b.csv", ["2026-11-01T11:00:00Z,/api/cart,5.0,200,u9,shop,eu"])
+    ingest(path, settings, source="api")
+    ingest(other, settings, source="api")
     again = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
     assert again.status == "skipped"
     write(settings, "a.csv", GOOD[2:])  # now only hour 11
-    changed = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    changed = ingest(path, settings, source="api")
     assert changed.status == "ingested" and changed.rows_kept == 1
-    files = sorted(
-        p.relative_to(settings.warehouse_dir).as_posix()
-        for p in settings.warehouse_dir.rglob("*.parquet")
+    assert stored_files(settings) == ["requests/date=2026-11-01/hour=11/part-0.parquet"]
+    hour = pd.read_parquet(settings.warehouse_dir / "requests")
+    assert sorted(zip(hour["file_id"], hour["endpoint"], strict=True)) == sorted(
+        [(file_id(path), "/api/orders/{id}"), (file_id(other), "/api/cart")]
     )
-    assert files == [f"requests/date=2026-11-01/hour=11/{file_id(path)}.parquet"]
+
+
+def test_compaction_is_idempotent_and_drops_staged_files_the_ledger_does_not_know(settings):
+    path = write(settings, "a.csv", GOOD)
+    ingest(path, settings, source="api")
+    target = settings.warehouse_dir / "requests/date=2026-11-01/hour=10/part-0.parquet"
+    before = target.read_bytes()
+    # a fragment left by an ingest that died before recording it in the ledger
+    orphan = settings.warehouse_dir / "_staging/requests/date=2026-11-01/hour=10/feedface.parquet"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(before)
+    from warehouse.layout import Layout
+    from warehouse.tables import compact
+
+    layout = Layout(settings.warehouse_dir)
+    catalog = catalog_for(settings.catalog_url)
+    compact(layout, catalog, "requests", "date=2026-11-01/hour=10", run_id="again")
+    assert target.read_bytes() == before and not orphan.exists()
 
 
 def test_gzip_is_detected_by_content(settings):
@@ -92,7 +136,7 @@ def test_unreadable_files_are_quarantined_whole_with_one_reason(settings, conten
     path = settings.landing_dir / "bad.dat"
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
-    outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    outcome = ingest(path, settings, source="api")
     assert outcome.status == "rejected" and reason in outcome.reason
     assert (outcome.records_read, outcome.rows_kept, outcome.rows_quarantined) == (1, 0, 1)
     rows = duckdb.execute(
@@ -126,7 +170,7 @@ endpoint_rules = [{{ pattern = "^/v[0-9]+/", replacement = "/" }}]
         ["2026-11-01T10:00:00Z,/v2/users/7,0.25,200"],
         header="when,url,secs,code\n",
     )
-    outcome = ingest_file(path, settings=settings, as_of=AS_OF)
+    outcome = ingest(path, settings)
     assert outcome.source == "legacy" and outcome.rows_kept == 1
     row = (
         ds.dataset(settings.warehouse_dir / "requests", partitioning="hive")
@@ -147,7 +191,7 @@ def test_a_service_log_without_requests_is_stored_with_every_column(settings):
         ["2026-11-01T10:00:00Z INFO api started", "2026-11-01T10:00:01Z ERROR api db down"],
         header="",
     )
-    outcome = ingest_file(path, settings=settings, source="svc", fmt="servicelog", as_of=AS_OF)
+    outcome = ingest(path, settings, source="svc", fmt="servicelog")
     assert (outcome.records_read, outcome.rows_kept, outcome.rows_quarantined) == (2, 2, 0)
     requests = pd.read_parquet(settings.warehouse_dir / "requests")
     assert requests["level"].tolist() == ["INFO", "ERROR"]

@@ -1,5 +1,7 @@
 """The flows under one session-wide Prefect test server."""
 
+import re
+
 import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
@@ -7,7 +9,11 @@ from prefect.testing.utilities import prefect_test_harness
 from flows.generate import generate
 from flows.pipeline import BadInputError, backfill, hourly, ingest
 from flows.settings import load_settings
+from schemas.catalog import TABLES as TABLE_SPECS
 from warehouse.catalog import Catalog
+from warehouse.layout import DAILY_TABLES
+from warehouse.layout import TABLES as STORED
+from warehouse.quality import QualityError
 from warehouse.query import query
 
 END = pd.Timestamp("2026-11-04T00:00:00Z")
@@ -33,7 +39,9 @@ def home(tmp_path, monkeypatch):
 
 def table(settings, name, order):
     return query(
-        settings.warehouse_dir, f"SELECT * EXCLUDE (date, hour) FROM {name} ORDER BY {order}"
+        settings.warehouse_dir,
+        f"SELECT * EXCLUDE ({'date' if name in DAILY_TABLES else 'date, hour'}) FROM {name} "
+        f"ORDER BY {order}",
     )
 
 
@@ -43,6 +51,16 @@ def test_backfill_is_idempotent(home):
     assert first["hours_rebuilt"] == 96
     hourly_rows = table(home, "endpoint_hourly", "hour_start, service, endpoint")
     forecasts = table(home, "forecasts", "hour_start, service, endpoint, metric")
+    before = {
+        spec.name: table(
+            home,
+            spec.name,
+            ", ".join(list(getattr(spec.model.Config, "unique", None) or []) or ["ALL"]),
+        )
+        for spec in TABLE_SPECS
+        if (home.warehouse_dir / spec.name).exists()
+    }
+    assert {"endpoint_minutely", "endpoint_daily", "traffic_hourly", "status_hourly"} <= set(before)
     assert forecasts["hour_start"].min() >= pd.Timestamp(
         "2026-11-02T00:00Z"
     )  # day 1 has no history
@@ -54,10 +72,31 @@ def test_backfill_is_idempotent(home):
     pd.testing.assert_frame_equal(
         table(home, "forecasts", "hour_start, service, endpoint, metric"), forecasts
     )
-    # at most one file per metric partition
-    for name in ("endpoint_hourly", "forecasts"):
-        for partition in (home.warehouse_dir / name).glob("date=*/hour=*"):
-            assert [p.name for p in partition.iterdir()] == ["part-0.parquet"]
+    # every table: the same rows again, and one file per partition
+    for spec in TABLE_SPECS:
+        if (home.warehouse_dir / spec.name).exists():
+            grain = list(getattr(spec.model.Config, "unique", None) or []) or ["ALL"]
+            pd.testing.assert_frame_equal(
+                table(home, spec.name, ", ".join(grain)), before[spec.name], obj=spec.name
+            )
+    for name in STORED:
+        for partition in (home.warehouse_dir / name).glob("date=*/**/"):
+            files = sorted(p.name for p in partition.iterdir() if p.is_file())
+            assert files in ([], ["part-0.parquet"]), (name, partition, files)
+    assert not list(home.warehouse_dir.glob("_staging/**/*.parquet"))
+    # nothing lost, nothing twice: the stored requests are the rows the ledger kept
+    kept = (
+        Catalog(home.catalog_url)
+        .engine.connect()
+        .exec_driver_sql("SELECT sum(rows_kept) FROM files")
+        .scalar()
+    )
+    counted = query(
+        home.warehouse_dir,
+        "SELECT count(*) AS n, count(DISTINCT (file_id, ts, endpoint, user_id)) AS d FROM requests",
+    ).iloc[0]
+    assert counted["n"] == kept == counted["d"]
+    assert second["quality"]["checks"] > 0 and second["quality"]["failed"] == 0
 
 
 def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
@@ -150,3 +189,91 @@ def test_endpoint_cap_is_a_warning_in_the_run_summary(tmp_path, monkeypatch):
         {"endpoint": "/a", "n": 2},
         {"endpoint": "{other}", "n": 1},
     ]
+
+
+@pytest.mark.parametrize(
+    ("defect", "expected"),
+    [
+        # Great Expectations: the hour's requests no longer add up to its request rows
+        ({"requests": lambda f: f["requests"] + 1}, ["sum(requests) = requests rows"]),
+        # a rate above 1: both the Pandera model and Great Expectations catch it
+        (
+            {"error_rate": 1.5},
+            ["error_rate between 0 and 1", "schema: error_rate less_than_or_equal_to(1)"],
+        ),
+    ],
+    ids=["great-expectations", "pandera"],
+)
+def test_a_failed_check_fails_the_run_naming_it_and_publishes_nothing(
+    tmp_path, monkeypatch, defect, expected
+):
+    from flows import compute
+
+    settings = configured_landing(
+        tmp_path,
+        monkeypatch,
+        "",
+        "2026-11-01T10:00:00Z,/a,5,200,u",
+        "2026-11-01T10:20:00Z,/a,7,500,u",
+    )
+    real = compute.hourly_tables
+
+    def broken(*args, **kwargs):  # a defect in a transform
+        tables = real(*args, **kwargs)
+        tables["endpoint_hourly"] = tables["endpoint_hourly"].assign(**defect)
+        return tables
+
+    monkeypatch.setattr(compute, "hourly_tables", broken)
+    with pytest.raises(
+        QualityError, match=rf"endpoint_hourly date=2026-11-01/hour=10: {re.escape(expected[-1])}"
+    ):
+        ingest()
+    assert not (settings.warehouse_dir / "endpoint_hourly").exists()
+    assert not (settings.warehouse_dir / "endpoint_minutely").exists()  # same task: held back
+    results = Catalog(settings.catalog_url).quality_frame()
+    failed = results[~results["success"]]
+    assert sorted(failed[["table_name", "partition", "expectation"]].values.tolist()) == [
+        ["endpoint_hourly", "date=2026-11-01/hour=10", expectation] for expectation in expected
+    ]
+    assert results["success"].sum() > 10  # every other check is recorded too
+    runs = (
+        Catalog(settings.catalog_url)
+        .engine.connect()
+        .exec_driver_sql("SELECT status, summary FROM runs")
+        .fetchall()
+    )
+    assert runs[0][0] == "failed" and all(e in runs[0][1] for e in expected)
+
+
+def test_retention_removes_old_requests_and_keeps_their_metrics(tmp_path, monkeypatch):
+    today = pd.Timestamp.now(tz="UTC").floor("D")
+    old = today - pd.Timedelta(days=40) + pd.Timedelta(hours=10)
+    recent = today - pd.Timedelta(days=1) + pd.Timedelta(hours=10)
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    settings = configured_landing(
+        tmp_path,
+        monkeypatch,
+        "",  # default retention: requests 30 days
+        f"{old:{stamp}},/a,5,200,u",
+        f"{old + pd.Timedelta(minutes=1):{stamp}},/a,6,200,u",
+        f"{recent:{stamp}},/a,7,200,u",
+    )
+    summary = ingest()
+    assert summary["retention"] == {"partitions": {"requests": 1}, "rows": 2}
+    old_partition = f"date={old:%Y-%m-%d}/hour=10"
+    assert not (settings.warehouse_dir / "requests" / old_partition).exists()
+    assert (settings.warehouse_dir / "requests" / f"date={recent:%Y-%m-%d}/hour=10").exists()
+    log = Catalog(settings.catalog_url).retention_frame()
+    assert log[["table_name", "partition", "rows"]].values.tolist() == [
+        ["requests", old_partition, 2]
+    ]
+    metrics = "SELECT hour_start, requests FROM endpoint_hourly ORDER BY 1"
+    before = query(settings.warehouse_dir, metrics)
+    assert before["requests"].tolist() == [2, 1]
+    # a late file for the retired hour: its metrics are not rebuilt from the one new row
+    (settings.landing_dir / "late.csv").write_text(
+        "timestamp,endpoint,response_time_ms,status_code,user_id\n"
+        f"{old + pd.Timedelta(minutes=5):{stamp}},/a,8,200,u\n"
+    )
+    ingest()
+    pd.testing.assert_frame_equal(query(settings.warehouse_dir, metrics), before)

@@ -89,8 +89,9 @@ def test_service_log_events_without_endpoints_are_kept():
     result = reading.read_events(text, "servicelog", source="svc", as_of=AS_OF)
     assert result.events.num_rows == 2 and result.rejects.empty
     assert "endpoint" not in result.events.column_names  # nothing logged one
-    stored = reading.complete(result.events, "svc")
+    stored = reading.complete(result.events, "svc", "f1")
     assert stored.schema.names == reading.request_schema().names
     assert stored.column("endpoint").null_count == 2
     assert stored.column("source").to_pylist() == ["svc", "svc"]
+    assert stored.column("file_id").to_pylist() == ["f1", "f1"]
     assert stored.column("level").to_pylist() == ["INFO", "ERROR"]
