@@ -125,7 +125,7 @@ def theirs(path: Path) -> dict[str, pa.Table]:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"CREATE VIEW req AS SELECT * FROM read_parquet('{path}')")
-    out = {name: con.execute(sql).to_arrow_table() for name, sql in SQL.items()}
+    out = {name: con.sql(sql).to_arrow_table() for name, sql in SQL.items()}
     con.close()
     return out
 

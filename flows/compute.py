@@ -26,15 +26,22 @@ from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables,
 from warehouse.catalog import now
 from warehouse.layout import Layout, date_partition, hour_partition
 from warehouse.models import load_models, save_models
-from warehouse.quality import QualityResult, check_partitions, raise_for_failures
+from warehouse.quality import (
+    QualityResult,
+    check_partitions,
+    checked_columns,
+    raise_for_failures,
+)
 from warehouse.retention import enforce_retention
 from warehouse.storage import read_parquet_files, remove, write_parquet_many
 from warehouse.tables import (
-    compact,
+    Compacted,
     day_range,
     hour_range,
+    merge_staged,
     partition_paths,
     partitions_between,
+    publish_compacted,
     read_hours,
     read_partition_arrow,
     schema_version,
@@ -70,7 +77,7 @@ class Batch:
         try:
             together = table_spec(table).model.validate(together, lazy=True)
         except pandera.errors.SchemaErrors as exc:
-            return frames, _schema_failures(table, [p for p, _ in present], present, exc)
+            return frames, _schema_failures(table, present, exc)
         out = dict(frames)
         offset = 0
         for partition, frame in present:
@@ -115,9 +122,11 @@ class Batch:
 
 
 def _schema_failures(
-    table: str, partitions: list[str], present: list[tuple[str, pd.DataFrame]], exc
+    table: str, present: list[tuple[str, pd.DataFrame]], exc: pandera.errors.SchemaErrors
 ) -> list[QualityResult]:
-    """Pandera's failure cases, grouped by the partition and the rule they broke."""
+    """Pandera's failure cases (rows of the frames in `present`, concatenated), grouped by
+    the partition and the rule they broke."""
+    partitions = [p for p, _ in present]
     offsets = np.cumsum([len(f) for _, f in present])
     cases = exc.failure_cases
     found: dict[tuple[str, str], list[str]] = {}
@@ -141,15 +150,44 @@ def _schema_failures(
     ]
 
 
+COMPACTION_BATCH_ROWS = 1_000_000
+"""Merged partitions held at once before they are checked and published."""
+
+
 def compact_pending(*, settings: Settings, run_id: str | None) -> int:
     """Compacts every partition with staged fragments (or rows of files gone from it) into
-    its single file; returns the partitions compacted."""
+    its single file, each checked by the quality checkpoint before it is published; returns
+    the partitions compacted."""
     catalog = catalog_for(settings.catalog_url)
     layout = Layout(settings.warehouse_dir)
     pending = catalog.pending_partitions()
+    held: list[tuple[Compacted, object]] = []
+
+    def flush() -> None:
+        frames: dict[str, dict[str, pd.DataFrame]] = {}
+        for merged, _ in held:
+            if merged.rows is not None and merged.rows.num_rows:
+                columns = checked_columns(merged.table)
+                frames.setdefault(merged.table, {})[merged.partition] = merged.rows.select(
+                    columns
+                ).to_pandas()
+        results = [r for table, f in frames.items() for r in check_partitions(table, f)]
+        catalog.record_quality(run_id, results)
+        raise_for_failures(results)
+        for merged, marked_at in held:
+            publish_compacted(layout, catalog, merged, run_id=run_id)
+            catalog.clear_pending(merged.table, merged.partition, marked_at)
+        held.clear()
+
+    rows = 0
     for table, partition, marked_at in pending:
-        compact(layout, catalog, table, partition, run_id=run_id)
-        catalog.clear_pending(table, partition, marked_at)
+        merged = merge_staged(layout, catalog, table, partition)
+        held.append((merged, marked_at))
+        rows += merged.rows.num_rows if merged.rows is not None else 0
+        if rows >= COMPACTION_BATCH_ROWS:
+            flush()
+            rows = 0
+    flush()
     return len(pending)
 
 

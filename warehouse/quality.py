@@ -48,6 +48,7 @@ from schemas.metrics import (
     StatusHourly,
     TrafficHourly,
 )
+from schemas.requests import Quarantine, StoredRequest
 
 
 class TableRule(NamedTuple):
@@ -61,6 +62,8 @@ class TableRule(NamedTuple):
 
 
 TABLES: dict[str, TableRule] = {
+    "requests": TableRule(StoredRequest, "ts", "hourly"),
+    "quarantine": TableRule(Quarantine, "ingested_at", "daily"),
     "endpoint_hourly": TableRule(EndpointHourly, "hour_start", "hourly"),
     "endpoint_minutely": TableRule(EndpointMinutely, "minute_start", "hourly"),
     "latency_sketches": TableRule(LatencySketch, "hour_start", "hourly", signed=("bucket",)),
@@ -351,13 +354,13 @@ def _checks(rule: TableRule, dtypes: pd.Series) -> list[_Check]:
     """The expectations of a table, derived from its Pandera model; `dtypes` are the frame's
     (a numpy integer or bool column cannot hold a null, so it needs no null check)."""
     schema = rule.model.to_schema()
-    unique = list(schema.unique or rule.model.Config.unique)
+    unique = list(schema.unique or getattr(rule.model.Config, "unique", None) or [])
 
     def check_nulls(name: str, column: Any) -> bool:
         dtype = dtypes.get(name)
         return not column.nullable and not (isinstance(dtype, np.dtype) and dtype.kind in "iub")
 
-    checks = [_grain_check(unique)]
+    checks = [_grain_check(unique)] if unique else []  # requests have no grain key
     for name, column in schema.columns.items():
         if name in rule.signed or not pd.api.types.is_integer_dtype(column.dtype.type):
             continue
@@ -370,6 +373,21 @@ def _checks(rule: TableRule, dtypes: pd.Series) -> list[_Check]:
         checks.append(_ordered_check(low, high, unique))
     checks.append(_inside_check(rule.time_column, dtypes))
     return checks
+
+
+def checked_columns(table: str) -> list[str]:
+    """The columns the table's expectations read (for tables too large to hand over whole)."""
+    rule = _rule(table)
+    schema = rule.model.to_schema()
+    unique = list(schema.unique or getattr(rule.model.Config, "unique", None) or [])
+    wanted = [*unique, rule.time_column]
+    for name, column in schema.columns.items():
+        integer = pd.api.types.is_integer_dtype(column.dtype.type) and name not in rule.signed
+        if integer or name.endswith("_rate") or name in RATE_COLUMNS or name in PERCENTILES:
+            wanted.append(name)
+    if table == "endpoint_hourly":
+        wanted.append("requests")
+    return [c for c in schema.columns if c in wanted]
 
 
 # partitions ----------------------------------------------------------------------------------

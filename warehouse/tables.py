@@ -3,6 +3,7 @@ compaction of staged per-file fragments into that file."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -114,15 +115,23 @@ ORDER = {
 }
 
 
-def compact(
-    layout: Layout, catalog: Catalog, table: str, partition: str, *, run_id: str | None
-) -> int:
-    """Merges the partition's staged fragments into its single file.
+@dataclass(frozen=True)
+class Compacted:
+    """A partition's rows after merging its staged fragments, not yet published."""
 
-    The result holds, for every landing file the ledger places in the partition, its staged
-    rows when there are some, else its rows already in the file: re-running after a crash, or
-    after a file was re-ingested, gives the same rows. Staged files of files the ledger does
-    not place here (left by an interrupted ingest) are dropped. Returns the rows written."""
+    table: str
+    partition: str
+    rows: pa.Table | None
+    staged: list[Path]
+
+
+def merge_staged(layout: Layout, catalog: Catalog, table: str, partition: str) -> Compacted:
+    """The partition's rows with its staged fragments merged in.
+
+    For every landing file the ledger places in the partition: its staged rows when there are
+    some, else its rows already in the partition's file. Re-running after a crash, or after a
+    file was re-ingested, gives the same rows. Staged files of files the ledger does not place
+    here (left by an interrupted ingest) are dropped."""
     members = catalog.partition_files(table, partition)  # file_id -> landing path
     key = FILE_KEY[table]
     staged_dir = layout.staging_dir(table, partition)
@@ -141,17 +150,32 @@ def compact(
         )
         pieces.append(old.filter(wanted))
     pieces += [pq.read_table(p) for p in keep.values()]
+    merged = None
     if pieces:
         merged = pa.concat_tables(pieces, promote_options="default")
         if merged.num_rows:
             merged = merged.take(pc.sort_indices(merged, ORDER[table]))
-    else:
-        merged = None
-    rows = publish(
-        layout, catalog, table, partition, merged if merged is not None else pa.table({}),
-        run_id=run_id,
-    )  # fmt: skip
-    catalog.move_fragments(table, partition, str(current))
-    for path in staged:
+    return Compacted(table, partition, merged, staged)
+
+
+def publish_compacted(
+    layout: Layout, catalog: Catalog, compacted: Compacted, *, run_id: str | None
+) -> int:
+    """Publishes a merged partition (removing it when empty), points the ledger at its file
+    and deletes the staged fragments; returns the rows written."""
+    table, partition = compacted.table, compacted.partition
+    rows = compacted.rows if compacted.rows is not None else pa.table({})
+    written = publish(layout, catalog, table, partition, rows, run_id=run_id)
+    catalog.move_fragments(table, partition, str(layout.part_file(table, partition)))
+    for path in compacted.staged:
         remove(path)
-    return rows
+    return written
+
+
+def compact(
+    layout: Layout, catalog: Catalog, table: str, partition: str, *, run_id: str | None
+) -> int:
+    """Merges the partition's staged fragments into its single file (`merge_staged`, then
+    `publish_compacted`); returns the rows written."""
+    merged = merge_staged(layout, catalog, table, partition)
+    return publish_compacted(layout, catalog, merged, run_id=run_id)

@@ -346,8 +346,30 @@ def test_every_table_checks_an_empty_partition(table):
     partition = P1 if rule.period == "hourly" else "date=2026-11-01"
     results = check_partitions(table, {partition: frame})
     assert results and failures(results) == []
-    unique = ", ".join(rule.model.Config.unique)
-    assert f"grain ({unique}) unique" in {r.expectation for r in results}
+    unique = ", ".join(getattr(rule.model.Config, "unique", None) or [])
+    if unique:
+        assert f"grain ({unique}) unique" in {r.expectation for r in results}
+    assert f"{rule.time_column} inside the partition" in {r.expectation for r in results}
+
+
+def test_requests_partitions_are_checked_on_the_columns_the_checks_read():
+    from warehouse.quality import checked_columns
+
+    ts = pd.Series(
+        pd.to_datetime(["2026-11-01T01:10Z", "2026-11-01T02:00Z"]), dtype="datetime64[us, UTC]"
+    )
+    frame = pd.DataFrame(
+        {
+            "ts": ts,
+            "status_code": pd.array([200, 99], dtype="Int16"),
+            "bytes_sent": pd.array([None, -1], dtype="Int64"),
+        }
+    )
+    assert checked_columns("requests") == list(frame.columns)
+    assert failures(check_partitions("requests", {P1: frame})) == [
+        (P1, "bytes_sent >= 0"),
+        (P1, "ts inside the partition"),
+    ]
 
 
 def test_partition_bounds_and_bad_arguments():
@@ -362,7 +384,7 @@ def test_partition_bounds_and_bad_arguments():
     with pytest.raises(ValueError, match="not of the form"):
         partition_bounds("endpoint_daily", P1)
     with pytest.raises(ValueError, match="no quality rules"):
-        check_partitions("requests", {P1: endpoint_hourly()})
+        check_partitions("request", {P1: endpoint_hourly()})
     with pytest.raises(ValueError, match="requests_rows"):
         check_partitions("service_hourly", {P1: endpoint_hourly()}, requests_rows={P1: 1})
     assert check_partitions("endpoint_hourly", {}) == []
