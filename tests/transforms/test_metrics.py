@@ -386,3 +386,67 @@ def test_gap_rules_length_history_window_and_horizon():
     # only gaps that start inside [start, end) belong to the window
     later = gaps({"/a": open_ended, "/b": [1] * 80}, end=T0 + pd.Timedelta(minutes=60))
     assert later.empty
+
+
+GAPS_SQL = """
+WITH bounds AS (SELECT TIMESTAMPTZ '{first}' AS w0, TIMESTAMPTZ '{horizon}' AS w1,
+                       TIMESTAMPTZ '{start}' AS s0, TIMESTAMPTZ '{end}' AS s1),
+inside AS (SELECT m.* FROM m, bounds WHERE minute_start >= w0 AND minute_start < w1),
+observed AS (SELECT min(minute_start) AS obs0 FROM inside),
+grid AS (
+  SELECT e.service, e.endpoint, g.minute_start
+  FROM (SELECT DISTINCT service, endpoint FROM inside) e,
+       (SELECT unnest(generate_series(w0, w1 - INTERVAL 1 MINUTE, INTERVAL 1 MINUTE))
+          AS minute_start FROM bounds) g),
+filled AS (
+  SELECT grid.*, coalesce(i.requests, 0) AS n
+  FROM grid LEFT JOIN inside i USING (service, endpoint, minute_start)),
+runs AS (
+  SELECT *, row_number() OVER (PARTITION BY service, endpoint ORDER BY minute_start)
+          - row_number() OVER (PARTITION BY service, endpoint, n = 0 ORDER BY minute_start)
+          AS island
+  FROM filled),
+silent AS (
+  SELECT service, endpoint, min(minute_start) AS gap_start,
+         max(minute_start) + INTERVAL 1 MINUTE AS gap_end, count(*) AS minutes
+  FROM runs WHERE n = 0 GROUP BY service, endpoint, island),
+rated AS (
+  SELECT s.*, greatest(s.gap_start - INTERVAL 60 MINUTE, obs0, w0) AS since
+  FROM silent s, observed, bounds),
+measured AS (
+  SELECT r.*, date_diff('minute', r.since, r.gap_start) AS seen,
+    (SELECT coalesce(sum(n), 0) FROM filled f
+     WHERE f.service = r.service AND f.endpoint = r.endpoint
+       AND f.minute_start >= r.since AND f.minute_start < r.gap_start) AS before_n
+  FROM rated r)
+SELECT service, endpoint, gap_start, gap_end, minutes,
+  before_n / seen * minutes AS expected_requests, gap_end = w1 AS ongoing
+FROM measured, bounds
+WHERE seen > 0 AND minutes >= 3 AND before_n / seen * minutes >= 10
+  AND gap_start >= s0 AND gap_start < s1
+ORDER BY service, endpoint, gap_start"""
+
+segments = st.lists(
+    st.tuples(st.one_of(st.just(0), st.integers(1, 20)), st.integers(1, 25)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(segments, min_size=1, max_size=3), st.integers(0, 90), st.integers(30, 200))
+def test_availability_gaps_equal_a_gaps_and_islands_query(endpoints, offset, length):
+    counts = {
+        f"/e{i}": [v for v, n in parts for _ in range(n)] for i, parts in enumerate(endpoints)
+    }
+    frame = minutely(counts)
+    start = T0 + pd.Timedelta(minutes=offset)
+    window = {
+        "start": start,
+        "end": start + pd.Timedelta(minutes=length),
+        "horizon": T0 + pd.Timedelta(minutes=max(len(s) for s in counts.values())),
+    }
+    ours = availability_gaps(frame, **window)
+    first = start - pd.Timedelta(minutes=60)
+    sql = GAPS_SQL.format(first=first, **window)
+    assert_same_rows(ours, duckdb_frame(sql, m=frame))
