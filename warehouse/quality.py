@@ -34,21 +34,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.forecasts import Anomaly, Forecast
-from schemas.metrics import (
-    AvailabilityGap,
-    EndpointDaily,
-    EndpointHourly,
-    EndpointMinutely,
-    ErrorReasonsHourly,
-    LatencySketch,
-    LogLevelsMinutely,
-    RegionHourly,
-    ServiceHourly,
-    StatusHourly,
-    TrafficHourly,
-)
-from schemas.requests import Quarantine, StoredRequest
+from schemas.catalog import table_spec
 
 
 class TableRule(NamedTuple):
@@ -61,22 +47,28 @@ class TableRule(NamedTuple):
     """Integer columns that may be negative (not counts)."""
 
 
+TIME_COLUMNS: dict[str, tuple[str, Literal["hourly", "daily"]]] = {
+    "requests": ("ts", "hourly"),
+    "quarantine": ("ingested_at", "daily"),
+    "endpoint_hourly": ("hour_start", "hourly"),
+    "endpoint_minutely": ("minute_start", "hourly"),
+    "latency_sketches": ("hour_start", "hourly"),
+    "service_hourly": ("hour_start", "hourly"),
+    "region_hourly": ("hour_start", "hourly"),
+    "status_hourly": ("hour_start", "hourly"),
+    "error_reasons_hourly": ("hour_start", "hourly"),
+    "log_levels_minutely": ("minute_start", "hourly"),
+    "forecasts": ("hour_start", "hourly"),
+    "anomalies": ("hour_start", "hourly"),
+    "endpoint_daily": ("day_start", "daily"),
+    "traffic_hourly": ("hour_start", "daily"),
+    "availability_gaps": ("gap_start", "daily"),
+}
+SIGNED = {"latency_sketches": ("bucket",)}
+
 TABLES: dict[str, TableRule] = {
-    "requests": TableRule(StoredRequest, "ts", "hourly"),
-    "quarantine": TableRule(Quarantine, "ingested_at", "daily"),
-    "endpoint_hourly": TableRule(EndpointHourly, "hour_start", "hourly"),
-    "endpoint_minutely": TableRule(EndpointMinutely, "minute_start", "hourly"),
-    "latency_sketches": TableRule(LatencySketch, "hour_start", "hourly", signed=("bucket",)),
-    "service_hourly": TableRule(ServiceHourly, "hour_start", "hourly"),
-    "region_hourly": TableRule(RegionHourly, "hour_start", "hourly"),
-    "status_hourly": TableRule(StatusHourly, "hour_start", "hourly"),
-    "error_reasons_hourly": TableRule(ErrorReasonsHourly, "hour_start", "hourly"),
-    "log_levels_minutely": TableRule(LogLevelsMinutely, "minute_start", "hourly"),
-    "forecasts": TableRule(Forecast, "hour_start", "hourly"),
-    "anomalies": TableRule(Anomaly, "hour_start", "hourly"),
-    "endpoint_daily": TableRule(EndpointDaily, "day_start", "daily"),
-    "traffic_hourly": TableRule(TrafficHourly, "hour_start", "daily"),
-    "availability_gaps": TableRule(AvailabilityGap, "gap_start", "daily"),
+    name: TableRule(table_spec(name).model, time, period, SIGNED.get(name, ()))
+    for name, (time, period) in TIME_COLUMNS.items()
 }
 """Table name -> its Pandera model, time column and partitioning (hourly or daily)."""
 
