@@ -32,6 +32,7 @@ That strictness is deliberate: a deployment runs thousands of (series, hour) tes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -69,14 +70,15 @@ _TRIM_SIGMAS = 4.0  # residuals beyond this are left to the tail model when fitt
 _LONG_MODEL_DAYS = 14.0
 _Z90 = 1.2815515655446004  # standard normal 90th percentile
 # Smallest unexplained variation per metric family (model-scale sd): real services wobble more
-# than sampling noise, even when a short or unusually calm history does not show it.
-_SD_FLOOR = {"count": 0.10, "log": 0.05, "rate": 0.01}
+# than sampling noise, even when a short or unusually calm history does not show it. Linear
+# values are in units of their training window's robust spread.
+_SD_FLOOR = {"count": 0.10, "log": 0.05, "rate": 0.01, "linear": 0.25}
 # Sampling-noise coefficient the theory guarantees (b >= this): Poisson, binomial, unknown.
-_B_MIN = {"count": 1.0, "rate": 1.0, "log": 0.0}
+_B_MIN = {"count": 1.0, "rate": 1.0, "log": 0.0, "linear": 0.0}
 # Extra model-scale sd for a day of a type (weekday / weekend) the history has not shown yet:
 # weekend traffic commonly differs by a third or more, and nothing in a weekday-only history
 # says by how much. Gone once that day type has been seen (then the fit's own spread covers it).
-_UNSEEN_DAY_TYPE_SD = {"count": 0.35, "log": 0.15, "rate": 0.05}
+_UNSEEN_DAY_TYPE_SD = {"count": 0.35, "log": 0.15, "rate": 0.05, "linear": 0.15}
 _SEVERITY_BANDS = ((0.999, "critical"), (0.99, "high"), (0.95, "medium"))
 
 
@@ -102,22 +104,30 @@ def _family(metric: str) -> str:
         return "count"
     if metric.endswith("_rate"):
         return "rate"
+    if metric.endswith("_linear"):
+        return "linear"  # any sign; walk_forward standardises it by the training window first
     return "log"
 
 
 def to_model_scale(metric: str, values: Any) -> np.ndarray:
     """Values of `metric` on the scale it is modelled on (log1p, or arcsine-sqrt for rates)."""
     x = np.asarray(values, dtype="float64")
-    if _family(metric) == "rate":
+    family = _family(metric)
+    if family == "rate":
         return np.arcsin(np.sqrt(np.clip(x, 0.0, 1.0)))
+    if family == "linear":
+        return x
     return np.log1p(np.clip(x, 0.0, None))
 
 
 def from_model_scale(metric: str, values: Any) -> np.ndarray:
     """Inverse of `to_model_scale`; model-scale values out of range map to the metric's bounds."""
     x = np.asarray(values, dtype="float64")
-    if _family(metric) == "rate":
+    family = _family(metric)
+    if family == "rate":
         return np.sin(np.clip(x, 0.0, np.pi / 2)) ** 2
+    if family == "linear":
+        return x
     return np.expm1(np.clip(x, 0.0, None))
 
 
@@ -406,16 +416,24 @@ def _tail(z: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _prophet(span_days: float, options: ForecastOptions):
+def _seasonal_terms(span_days: float, freq: pd.Timedelta) -> tuple[bool, bool]:
+    """(daily, weekly): a daily cycle below a day's grid step, a weekly one (and a trend) from
+    two weeks of history on."""
+    long = span_days >= _LONG_MODEL_DAYS
+    return freq < _DAY, long and freq <= _DAY
+
+
+def _prophet(span_days: float, options: ForecastOptions, freq: pd.Timedelta = _HOUR):
     from prophet import Prophet
 
     long = span_days >= _LONG_MODEL_DAYS
+    daily, weekly = _seasonal_terms(span_days, freq)
     return Prophet(
         growth="linear" if long else "flat",
         n_changepoints=int(min(25, span_days)) if long else 0,
         changepoint_prior_scale=0.01,
-        daily_seasonality=True,
-        weekly_seasonality=long,
+        daily_seasonality=daily,
+        weekly_seasonality=weekly,
         yearly_seasonality=False,
         uncertainty_samples=options.uncertainty_samples,
     )
@@ -472,7 +490,7 @@ def _pooled_rate(
 
 
 def _baseline_residuals(
-    t: np.ndarray, yhat: np.ndarray, index: pd.DatetimeIndex, c: np.ndarray
+    t: np.ndarray, yhat: np.ndarray, index: pd.DatetimeIndex, c: np.ndarray, step: pd.Timedelta
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """(residuals, their sampling factors, dof) measuring a cold-start baseline's error.
 
@@ -484,7 +502,7 @@ def _baseline_residuals(
     days = len(np.unique(index.floor("D")))
     if days >= 2:
         return t - yhat, c, (days + 1) / (days - 1)
-    adjacent = np.flatnonzero((index[1:] - index[:-1]) == _HOUR)
+    adjacent = np.flatnonzero((index[1:] - index[:-1]) == step)
     if len(adjacent) >= 3:
         diffs = (t[adjacent + 1] - t[adjacent]) / math.sqrt(2)
         return diffs, (c[adjacent + 1] + c[adjacent]) / 2, 2.0
@@ -499,6 +517,7 @@ def _fit_series(
     method: str,
     span_days: float,
     options: ForecastOptions,
+    freq: pd.Timedelta = _HOUR,
 ) -> dict[str, Any]:
     family = _family(metric)
     index = pd.DatetimeIndex(values.index)
@@ -523,13 +542,13 @@ def _fit_series(
         try:
             from prophet.serialize import model_to_json
 
-            model = _prophet(span_days, options)
+            model = _prophet(span_days, options, freq)
             frame = _naive(index[keep]).assign(y=t[keep])
             model.fit(frame)
             yhat = model.predict(_naive(index))["yhat"].to_numpy()
-            long = span_days >= _LONG_MODEL_DAYS
-            params = 2 * 4 + 1 + (2 * 3 + 1 if long else 0)
-            day_params = 1 + (2 * 3 + 1 if long else 0)
+            daily, weekly = _seasonal_terms(span_days, freq)
+            params = (2 * 4 if daily else 0) + 1 + (2 * 3 + 1 if weekly else 0)
+            day_params = 1 + (2 * 3 + 1 if weekly else 0)
             spec["prophet"] = model_to_json(model)
         except Exception:  # a failed optimisation must not stop the other series
             method = "baseline"
@@ -542,7 +561,7 @@ def _fit_series(
         resid = (t - yhat)[keep]
         dof = len(resid) / max(len(resid) - params, 1.0)
     else:
-        resid, c, dof = _baseline_residuals(t[keep], yhat[keep], index[keep], c)
+        resid, c, dof = _baseline_residuals(t[keep], yhat[keep], index[keep], c, freq)
     spec["method"] = method
     a, b = _variance(resid, c, family, dof)
     if method == "prophet":
@@ -629,11 +648,17 @@ def _score_series(
     actual: np.ndarray,
     n: np.ndarray | None,
     options: ForecastOptions,
+    offset: np.ndarray | None = None,
+    yhat: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
+    """Forecast columns for `hours`. `yhat` (model scale) may be given when already predicted;
+    `offset` (model scale) moves the forecast to a level the series has shifted to."""
     metric = spec["metric"]
     family = _family(metric)
     cal = spec["calibration"]
-    yhat = _predict(spec, hours)
+    yhat = _predict(spec, hours) if yhat is None else np.asarray(yhat, dtype="float64")
+    if offset is not None:
+        yhat = yhat + offset
     typical = spec.get("typical_requests") or 1.0
     n_eff = None if n is None else np.where(np.nan_to_num(n) > 0, np.nan_to_num(n), typical)
     if n_eff is None and family != "count" and spec.get("typical_requests") is not None:
@@ -799,3 +824,257 @@ def anomalies(forecasts: pd.DataFrame) -> pd.DataFrame:
     flagged[Anomaly.severity] = _severity(flagged[Forecast.score])
     flagged[Anomaly.direction] = flagged[Anomaly.direction].astype("str")
     return Anomaly.validate(flagged[columns].reset_index(drop=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# walk-forward scoring of any regular series
+
+KINDS = ("count", "rate", "log", "linear")
+_KIND_METRIC = {
+    "count": EH.requests,
+    "rate": "value_rate",
+    "log": "value",
+    "linear": "value_linear",
+}
+_MIN_STEP, _MAX_STEP = pd.Timedelta(minutes=1), _DAY
+
+
+@dataclass(frozen=True)
+class WalkForwardPlan:
+    """How `walk_forward` trains for a grid step: window, refit cadence, history before Prophet
+    and how long a shift must last before the forecast follows it."""
+
+    step: pd.Timedelta
+    training_window: pd.Timedelta
+    refit_every: pd.Timedelta
+    min_history: pd.Timedelta
+    adapt_points: int
+    min_points: int = 10
+
+    @classmethod
+    def for_step(cls, step: pd.Timedelta, **overrides: Any) -> WalkForwardPlan:
+        """Hourly grids train on 28 days and refit daily, as the flows do. Finer grids keep
+        about 5,000 points of history (1 minute: 3.5 days); coarser ones at least 200 points
+        (daily: 200 days) and refit every 7 steps. A shift lasting 6 hours (at least 3 points)
+        moves the forecast."""
+        window = min(28 * _DAY, 5000 * step) if step < _HOUR else max(28 * _DAY, 200 * step)
+        plan = {
+            "step": step,
+            "training_window": window,
+            "refit_every": _DAY if step < _DAY else 7 * step,
+            "min_history": max(3 * _DAY, 10 * step),
+            "adapt_points": max(3, round(pd.Timedelta(hours=6) / step)),
+        }
+        for key, value in overrides.items():
+            if value is not None:
+                plan[key] = pd.Timedelta(value) if key != "adapt_points" else int(value)
+        return cls(**plan)
+
+
+def _infer_kind(y: np.ndarray) -> str:
+    """count for non-negative integers, rate for values in [0, 1], log for other non-negative
+    values, linear when any value is negative."""
+    y = y[np.isfinite(y)]
+    if len(y) == 0 or (y < 0).any():
+        return "linear"
+    if (y == np.round(y)).all() and y.max() > 1:
+        return "count"
+    if y.max() <= 1:
+        return "rate"
+    return "log"
+
+
+def _regular_step(freq: str | pd.Timedelta) -> pd.Timedelta:
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"walk_forward: freq {freq!r} is not a fixed step like '5min' or '1h'"
+        ) from None
+    if not _MIN_STEP <= step <= _MAX_STEP:
+        raise ValueError(f"walk_forward: freq must be between 1 minute and 1 day, got {step}")
+    return step
+
+
+def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: Any) -> pd.DataFrame:
+    """Scores every point of a series with models trained only on the points before it.
+
+    `series` has columns `ds` (timestamps; naive ones are taken for UTC) and `y`. Returns it
+    (same rows, same order) with `yhat`, `yhat_lower`, `yhat_upper`, `score` (0..1, see the
+    module docstring) and `is_anomaly`. Timestamps are put on the regular grid of step `freq`
+    (1 minute to 1 day): repeats share their slot's forecast and are each scored, gaps are
+    neither trained on nor scored, order does not matter. Points without enough history before
+    them (`min_points`) get no forecast and a score of 0.
+
+    Options: `kind` (count, rate, log, linear; inferred from the values when not given),
+    `interval_width` (0.99), `threshold` (0.9), and the plan's `training_window`,
+    `refit_every`, `min_history`, `adapt_points`, `min_points` (see `WalkForwardPlan`).
+    It uses the fitting and scoring the flows use for `endpoint_hourly`.
+    """
+    _quiet_stan()
+    missing = {"ds", "y"} - set(series.columns)
+    if missing:
+        raise ValueError(f"walk_forward: series needs columns ds and y; missing {sorted(missing)}")
+    step = _regular_step(freq)
+    known = {f.name for f in dataclasses.fields(ForecastOptions)}
+    forecast_options = ForecastOptions(**{k: v for k, v in options.items() if k in known})
+    plan_keys = {f.name for f in dataclasses.fields(WalkForwardPlan)} - {"step"}
+    unknown = set(options) - known - plan_keys - {"kind"}
+    if unknown:
+        raise ValueError(f"walk_forward: unknown options {sorted(unknown)}")
+    plan = WalkForwardPlan.for_step(step, **{k: options[k] for k in plan_keys & set(options)})
+
+    ds = pd.to_datetime(series["ds"])
+    ds = ds.dt.tz_localize("UTC") if ds.dt.tz is None else ds.dt.tz_convert("UTC")
+    y = pd.to_numeric(series["y"], errors="coerce").to_numpy(dtype="float64")
+    kind = options.get("kind") or _infer_kind(y)
+    if kind not in KINDS:
+        raise ValueError(f"walk_forward: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    out = series.copy()
+    for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
+        out[column] = np.nan
+    out[Forecast.score] = 0.0
+    out[Forecast.is_anomaly] = False
+    if ds.isna().any():
+        raise ValueError("walk_forward: ds has values that are not timestamps")
+    if len(series) == 0:
+        return out
+
+    slot = ds.dt.floor(step).dt.as_unit("us")
+    grid = pd.date_range(slot.min(), slot.max(), freq=step)
+    values = pd.Series(y).groupby(slot.to_numpy()).mean().reindex(grid)
+    forecast = _walk(values, kind, plan, forecast_options)
+    position = grid.get_indexer(slot)
+    rows = _score_rows(forecast, position, y, slot, kind, forecast_options)
+    for column, column_values in rows.items():
+        out[column] = column_values
+    return out
+
+
+@dataclass
+class _Block:
+    spec: dict[str, Any]
+    positions: np.ndarray  # grid positions scored with this model
+    yhat: np.ndarray  # model scale, per position
+    centre: float = 0.0  # linear kind: the training window's median and robust spread
+    spread: float = 1.0
+
+
+def _walk(
+    values: pd.Series, kind: str, plan: WalkForwardPlan, options: ForecastOptions
+) -> dict[str, Any]:
+    """Per grid point: the model block that forecasts it and the level offset in force."""
+    grid = pd.DatetimeIndex(values.index)
+    v = values.to_numpy()
+    observed = np.isfinite(v)
+    metric = _KIND_METRIC[kind]
+    blocks: list[_Block] = []
+    first = grid[np.argmax(observed)] if observed.any() else grid[-1]
+    cursor = grid[0]
+    while cursor <= grid[-1]:
+        start = max(cursor, grid[0])
+        history_start = start - plan.training_window
+        train = observed & (grid >= history_start) & (grid < start)
+        span = (start - first) if start > first else pd.Timedelta(0)
+        cold = span < plan.min_history
+        length = plan.refit_every if not cold else max(plan.step, plan.refit_every / 6)
+        stop = (start + length).floor(length) if length >= plan.step else start + plan.step
+        if stop <= start:
+            stop = start + length
+        scored = np.flatnonzero((grid >= start) & (grid < stop))
+        if train.sum() >= plan.min_points and len(scored):
+            train_values = pd.Series(v[train], index=grid[train])
+            centre, spread = 0.0, 1.0
+            if kind == "linear":
+                centre = float(np.median(train_values))
+                spread = max(_robust_sd(train_values.to_numpy()), 1e-3 * abs(centre), 1e-9)
+                train_values = (train_values - centre) / spread
+            span_days = (start - train_values.index.min()) / _DAY
+            method = "baseline" if cold else "prophet"
+            spec = _fit_series(
+                metric,
+                train_values,
+                None,
+                method=method,
+                span_days=span_days,
+                options=options,
+                freq=plan.step,
+            )
+            yhat = _predict(spec, grid[scored])
+            blocks.append(_Block(spec, scored, yhat, centre, spread))
+        cursor = stop
+    # raw scores of the grid means, then the level offset each point is also judged against
+    block_of = np.full(len(grid), -1)
+    yhat = np.full(len(grid), np.nan)
+    direction = np.zeros(len(grid))
+    resid = np.full(len(grid), np.nan)
+    for number, block in enumerate(blocks):
+        block_of[block.positions] = number
+        yhat[block.positions] = block.yhat
+        actual = (v[block.positions] - block.centre) / block.spread
+        raw = _score_series(
+            block.spec, grid[block.positions], actual, None, options, yhat=block.yhat
+        )
+        outside = raw[Forecast.score] > 0
+        above = actual > raw[Forecast.yhat_upper]
+        direction[block.positions] = np.where(outside, np.where(above, 1.0, -1.0), 0.0)
+        resid[block.positions] = to_model_scale(metric, actual) - block.yhat
+    direction[~observed] = np.nan
+    offset = _level_offsets(direction, resid, plan.adapt_points)
+    return {"blocks": blocks, "block_of": block_of, "offset": offset, "metric": metric}
+
+
+def _level_offsets(direction: np.ndarray, resid: np.ndarray, points: int) -> np.ndarray:
+    """Model-scale shift per point: when at least 80 % of the `points` before it (observed
+    ones, at least 80 % of them observed) left the interval on the same side, the median of
+    their residuals; else 0. Only points before each point count."""
+    frame = pd.DataFrame({"up": direction > 0, "down": direction < 0, "seen": ~np.isnan(direction)})
+    frame = frame.astype("float64")
+    window = frame.rolling(points, min_periods=1).sum().shift(1).fillna(0.0)
+    median = pd.Series(resid).rolling(points, min_periods=1).median().shift(1)
+    need = 0.8 * points
+    shifted = (window["seen"] >= need) & ((window["up"] >= need) | (window["down"] >= need))
+    return np.where(shifted, median.fillna(0.0), 0.0)
+
+
+def _score_rows(
+    forecast: dict[str, Any],
+    position: np.ndarray,
+    y: np.ndarray,
+    slot: pd.Series,
+    kind: str,
+    options: ForecastOptions,
+) -> dict[str, np.ndarray]:
+    """Each input row scored with its slot's model, against both the model's level and the
+    shifted level when one is in force (the lower score wins: a point is anomalous only if it
+    is far from both)."""
+    n = len(y)
+    out = {
+        Forecast.yhat: np.full(n, np.nan),
+        Forecast.yhat_lower: np.full(n, np.nan),
+        Forecast.yhat_upper: np.full(n, np.nan),
+        Forecast.score: np.zeros(n),
+        Forecast.is_anomaly: np.zeros(n, dtype=bool),
+    }
+    times = pd.DatetimeIndex(slot)
+    for number, block in enumerate(forecast["blocks"]):
+        rows = np.flatnonzero(forecast["block_of"][position] == number)
+        if not len(rows):
+            continue
+        local = np.searchsorted(block.positions, position[rows])
+        yhat = block.yhat[local]
+        actual = (y[rows] - block.centre) / block.spread
+        result = _score_series(block.spec, times[rows], actual, None, options, yhat=yhat)
+        offset = forecast["offset"][position[rows]]
+        if (offset != 0).any():
+            shifted = _score_series(
+                block.spec, times[rows], actual, None, options, offset=offset, yhat=yhat
+            )
+            better = shifted[Forecast.score] < result[Forecast.score]
+            result = {k: np.where(better, shifted[k], result[k]) for k in result}
+        for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
+            out[column][rows] = result[column] * block.spread + block.centre
+        scored = np.isfinite(y[rows])
+        out[Forecast.score][rows] = np.where(scored, result[Forecast.score], 0.0)
+        out[Forecast.is_anomaly][rows] = scored & (result[Forecast.score] >= options.threshold)
+    return out

@@ -1,0 +1,128 @@
+"""walk_forward: every point scored only with models trained before it, on any regular grid."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transforms.forecast import WalkForwardPlan, walk_forward
+
+START = pd.Timestamp("2026-10-01")
+
+
+def hourly(days=14, seed=0, level=100.0):
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(START, periods=24 * days, freq="h")
+    shape = level * (1 + 0.4 * np.sin(2 * np.pi * ds.hour / 24))
+    return pd.DataFrame({"ds": ds, "y": rng.poisson(shape).astype(float)})
+
+
+def test_a_spike_is_flagged_and_normal_hours_stay_quiet():
+    series = hourly()
+    spike = series.index[(series.ds >= "2026-10-10 12:00") & (series.ds < "2026-10-10 15:00")]
+    series.loc[spike, "y"] *= 3
+    out = walk_forward(series, freq="1h")
+    assert list(out.columns) == [
+        "ds",
+        "y",
+        "yhat",
+        "yhat_lower",
+        "yhat_upper",
+        "score",
+        "is_anomaly",
+    ]
+    assert out.loc[spike, "is_anomaly"].all()
+    assert not out.drop(spike)["is_anomaly"].any()
+    scored = out.dropna(subset=["yhat"])
+    assert (scored.yhat_lower <= scored.yhat).all() and (scored.yhat <= scored.yhat_upper).all()
+    assert (scored.yhat_lower >= 0).all()  # counts: never a negative bound
+    assert out.score.between(0, 1).all()
+
+
+def test_a_lasting_level_shift_is_followed_within_hours():
+    series = hourly(days=16)
+    shift = series.ds >= "2026-10-10 00:00"
+    series.loc[shift, "y"] = np.round(series.loc[shift, "y"] * 0.5)
+    out = walk_forward(series, freq="1h")
+    flagged = out.loc[out.is_anomaly, "ds"]
+    assert pd.Timestamp("2026-10-10 00:00") <= flagged.min() < pd.Timestamp("2026-10-10 03:00")
+    assert flagged.max() < pd.Timestamp("2026-10-10 08:00")  # then the forecast follows
+    assert not out.loc[out.ds < "2026-10-10", "is_anomaly"].any()
+
+
+def test_no_point_is_scored_with_data_from_its_future():
+    series = hourly(days=9)
+    full = walk_forward(series, freq="1h")
+    cut = 24 * 6 + 5
+    head = walk_forward(series.iloc[:cut], freq="1h")
+    pd.testing.assert_frame_equal(head, full.iloc[:cut])
+    assert full.yhat.iloc[:10].isna().all()  # nothing before them to learn from
+    assert full.yhat.iloc[24:].notna().all()
+
+
+def test_irregular_timestamps_repeats_gaps_and_order():
+    series = hourly(days=8)
+    regular = walk_forward(series, freq="1h")
+    rng = np.random.default_rng(3)
+    gaps = series.drop(index=range(100, 110))  # ten missing hours
+    jittered = gaps.assign(ds=gaps.ds + pd.to_timedelta(rng.integers(0, 59, len(gaps)), unit="min"))
+    repeated = pd.concat([jittered, jittered.loc[[150]]])  # one hour logged twice
+    shuffled = repeated.sample(frac=1, random_state=1)
+    out = walk_forward(shuffled, freq="1h")
+    assert out.index.tolist() == shuffled.index.tolist()  # the caller's rows, in its order
+    assert out.ds.tolist() == shuffled.ds.tolist()
+    before_gap = sorted(out.index[out.index < 100])
+    np.testing.assert_allclose(
+        out.loc[before_gap, "yhat"].sort_index(), regular.loc[before_gap, "yhat"], rtol=1e-9
+    )
+    twice = out.loc[150]
+    assert len(twice) == 2 and twice.yhat.nunique() == 1
+    assert not out.loc[out.index != 150].is_anomaly.any()
+
+
+@pytest.mark.parametrize(
+    ("freq", "periods", "first_forecast"),
+    [("5min", 12 * 24 * 4, 10), ("1D", 60, 10)],
+)
+def test_other_grids(freq, periods, first_forecast):
+    rng = np.random.default_rng(5)
+    ds = pd.date_range(START, periods=periods, freq=freq)
+    y = 50 + 10 * np.sin(2 * np.pi * ds.hour.to_numpy() / 24) + rng.normal(0, 2, periods)
+    y[-3] += 60
+    out = walk_forward(pd.DataFrame({"ds": ds, "y": y}), freq=freq)
+    assert out.yhat.iloc[:first_forecast].isna().all()
+    assert out.yhat.iloc[-periods // 3 :].notna().all()
+    assert out.is_anomaly.iloc[-3]
+    assert out.is_anomaly.sum() <= 3
+
+
+def test_rates_stay_in_bounds_and_signed_values_are_modelled_linearly():
+    rng = np.random.default_rng(7)
+    ds = pd.date_range(START, periods=24 * 6, freq="h")
+    rate = pd.DataFrame({"ds": ds, "y": rng.beta(2, 50, len(ds))})
+    out = walk_forward(rate, freq="1h")
+    scored = out.dropna(subset=["yhat"])
+    assert scored.yhat_lower.min() >= 0 and scored.yhat_upper.max() <= 1
+    signed = pd.DataFrame({"ds": ds, "y": rng.normal(-5, 1, len(ds))})
+    signed.loc[120, "y"] = 5.0
+    out = walk_forward(signed, freq="1h")
+    assert out.is_anomaly.tolist().index(True) == 120 and out.is_anomaly.sum() == 1
+    assert out.yhat.dropna().between(-7, -3).all()
+
+
+def test_plans_scale_with_the_grid_and_bad_input_is_named():
+    hour = WalkForwardPlan.for_step(pd.Timedelta("1h"))
+    assert (hour.training_window, hour.refit_every) == (pd.Timedelta(days=28), pd.Timedelta(days=1))
+    minute = WalkForwardPlan.for_step(pd.Timedelta("1min"))
+    assert minute.training_window == pd.Timedelta(minutes=5000) and minute.adapt_points == 360
+    day = WalkForwardPlan.for_step(pd.Timedelta("1D"))
+    assert day.training_window == pd.Timedelta(days=200) and day.refit_every == pd.Timedelta(days=7)
+    with pytest.raises(ValueError, match="missing \\['y'\\]"):
+        walk_forward(pd.DataFrame({"ds": []}), freq="1h")
+    with pytest.raises(ValueError, match="between 1 minute and 1 day"):
+        walk_forward(hourly(days=1), freq="7D")
+    with pytest.raises(ValueError, match="not a fixed step"):
+        walk_forward(hourly(days=1), freq="MS")
+    with pytest.raises(ValueError, match="unknown options"):
+        walk_forward(hourly(days=1), freq="1h", windw="2D")
+    empty = walk_forward(pd.DataFrame({"ds": pd.to_datetime([]), "y": []}), freq="1h")
+    assert empty.empty and "score" in empty
