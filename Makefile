@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test lint format bench docs clean
+.PHONY: venv demo test lint format bench eval docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ format: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# incident-level recall, precision, F1 and detection delay on 28 labelled synthetic days
+eval: venv
+	$(BIN)/python -m bench.evaluate
 
 docs: venv
 	$(BIN)/python -m schemas.catalog > docs/tables.md

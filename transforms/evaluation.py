@@ -7,6 +7,7 @@ import pandas as pd
 from schemas.forecasts import Anomaly as A
 
 NO_TOLERANCE = pd.Timedelta(0)
+ONE_HOUR = pd.Timedelta(hours=1)
 
 
 def incident_matches(
@@ -48,3 +49,60 @@ def unexplained_anomalies(
             & (anomalies[A.hour_start] < label.end + tolerance)
         )
     return anomalies[~explained]
+
+
+def alarm_events(
+    anomalies: pd.DataFrame, *, gap: pd.Timedelta = ONE_HOUR
+) -> pd.DataFrame:
+    """Flagged hours of one endpoint (any metric) no more than `gap` apart, merged into one
+    alarm: endpoint, start, end (exclusive: the last flagged hour + 1 hour), hours flagged.
+    An on-call engineer is paged once per alarm, not once per metric and hour."""
+    columns = ["endpoint", "start", "end", "hours"]
+    if anomalies.empty:
+        return pd.DataFrame({c: [] for c in columns})
+    hour = pd.Timedelta(hours=1)
+    rows = []
+    flagged = anomalies[[A.endpoint, A.hour_start]].drop_duplicates()
+    for endpoint, own in flagged.sort_values(A.hour_start).groupby(A.endpoint, sort=True):
+        times = list(own[A.hour_start])
+        start = previous = times[0]
+        count = 1
+        for when in times[1:]:
+            if when - previous > gap:
+                rows.append((endpoint, start, previous + hour, count))
+                start, count = when, 0
+            previous = when
+            count += 1
+        rows.append((endpoint, start, previous + hour, count))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def incident_scores(
+    anomalies: pd.DataFrame, labels: pd.DataFrame, *, tolerance: pd.Timedelta = NO_TOLERANCE
+) -> dict[str, float]:
+    """Incident-level recall, precision, F1 and median detection delay.
+
+    A labelled incident is detected when an anomaly of its endpoint falls in [start, end +
+    tolerance); its delay is the first such hour minus its start. An alarm (`alarm_events`) is
+    true when it overlaps such a window of its endpoint. Precision = true alarms / alarms."""
+    matches = incident_matches(anomalies, labels, tolerance=tolerance)
+    alarms = alarm_events(anomalies)
+    true = 0
+    for alarm in alarms.itertuples(index=False):
+        own = labels[labels["endpoint"] == alarm.endpoint]
+        true += bool(((alarm.start < own["end"] + tolerance) & (alarm.end > own["start"])).any())
+    detected = int(matches["detected"].sum()) if len(matches) else 0
+    recall = detected / len(labels) if len(labels) else 1.0
+    precision = true / len(alarms) if len(alarms) else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    delays = matches.loc[matches["detected"], "delay_hours"] if len(matches) else pd.Series()
+    return {
+        "incidents": len(labels),
+        "detected": detected,
+        "alarms": len(alarms),
+        "true_alarms": true,
+        "recall": recall,
+        "precision": precision,
+        "f1": f1,
+        "median_delay_hours": float(delays.median()) if len(delays) else float("nan"),
+    }

@@ -899,7 +899,9 @@ def _regular_step(freq: str | pd.Timedelta) -> pd.Timedelta:
 def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: Any) -> pd.DataFrame:
     """Scores every point of a series with models trained only on the points before it.
 
-    `series` has columns `ds` (timestamps; naive ones are taken for UTC) and `y`. Returns it
+    `series` has columns `ds` (timestamps; naive ones are taken for UTC) and `y`, and may have
+    `n`: the number of requests behind each value (for a rate or a latency percentile), which
+    lets a quiet hour's value count for less than a busy one's. Returns it
     (same rows, same order) with `yhat`, `yhat_lower`, `yhat_upper`, `score` (0..1, see the
     module docstring) and `is_anomaly`. Timestamps are put on the regular grid of step `freq`
     (1 minute to 1 day): repeats share their slot's forecast and are each scored, gaps are
@@ -942,10 +944,21 @@ def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: A
 
     slot = ds.dt.floor(step).dt.as_unit("us")
     grid = pd.date_range(slot.min(), slot.max(), freq=step)
-    values = pd.Series(y).groupby(slot.to_numpy()).mean().reindex(grid)
-    forecast = _walk(values, kind, plan, forecast_options)
+    n = None
+    if "n" in series.columns:
+        n = pd.to_numeric(series["n"], errors="coerce").fillna(0).to_numpy(dtype="float64")
+    if n is None:
+        values = pd.Series(y).groupby(slot.to_numpy()).mean().reindex(grid)
+        slot_n = None
+    else:
+        # a slot's value is its rows' request-weighted mean, its n their sum
+        weighted = pd.DataFrame({"yn": y * n, "n": n, "y": y}).groupby(slot.to_numpy()).sum()
+        plain = pd.Series(y).groupby(slot.to_numpy()).mean()
+        mean = (weighted["yn"] / weighted["n"]).where(weighted["n"] > 0, plain)
+        values, slot_n = mean.reindex(grid), weighted["n"].reindex(grid).fillna(0)
+    forecast = _walk(values, kind, plan, forecast_options, slot_n)
     position = grid.get_indexer(slot)
-    rows = _score_rows(forecast, position, y, slot, kind, forecast_options)
+    rows = _score_rows(forecast, position, y, n, slot, kind, forecast_options)
     for column, column_values in rows.items():
         out[column] = column_values
     return out
@@ -961,7 +974,11 @@ class _Block:
 
 
 def _walk(
-    values: pd.Series, kind: str, plan: WalkForwardPlan, options: ForecastOptions
+    values: pd.Series,
+    kind: str,
+    plan: WalkForwardPlan,
+    options: ForecastOptions,
+    counts: pd.Series | None = None,
 ) -> dict[str, Any]:
     """Per grid point: the model block that forecasts it and the level offset in force."""
     grid = pd.DatetimeIndex(values.index)
@@ -991,10 +1008,11 @@ def _walk(
                 train_values = (train_values - centre) / spread
             span_days = (start - train_values.index.min()) / _DAY
             method = "baseline" if cold else "prophet"
+            train_n = None if counts is None else counts[train]
             spec = _fit_series(
                 metric,
                 train_values,
-                None,
+                train_n,
                 method=method,
                 span_days=span_days,
                 options=options,
@@ -1012,9 +1030,8 @@ def _walk(
         block_of[block.positions] = number
         yhat[block.positions] = block.yhat
         actual = (v[block.positions] - block.centre) / block.spread
-        raw = _score_series(
-            block.spec, grid[block.positions], actual, None, options, yhat=block.yhat
-        )
+        n = None if counts is None else counts.to_numpy()[block.positions]
+        raw = _score_series(block.spec, grid[block.positions], actual, n, options, yhat=block.yhat)
         outside = raw[Forecast.score] > 0
         above = actual > raw[Forecast.yhat_upper]
         direction[block.positions] = np.where(outside, np.where(above, 1.0, -1.0), 0.0)
@@ -1041,6 +1058,7 @@ def _score_rows(
     forecast: dict[str, Any],
     position: np.ndarray,
     y: np.ndarray,
+    n: np.ndarray | None,
     slot: pd.Series,
     kind: str,
     options: ForecastOptions,
@@ -1048,13 +1066,13 @@ def _score_rows(
     """Each input row scored with its slot's model, against both the model's level and the
     shifted level when one is in force (the lower score wins: a point is anomalous only if it
     is far from both)."""
-    n = len(y)
+    size = len(y)
     out = {
-        Forecast.yhat: np.full(n, np.nan),
-        Forecast.yhat_lower: np.full(n, np.nan),
-        Forecast.yhat_upper: np.full(n, np.nan),
-        Forecast.score: np.zeros(n),
-        Forecast.is_anomaly: np.zeros(n, dtype=bool),
+        Forecast.yhat: np.full(size, np.nan),
+        Forecast.yhat_lower: np.full(size, np.nan),
+        Forecast.yhat_upper: np.full(size, np.nan),
+        Forecast.score: np.zeros(size),
+        Forecast.is_anomaly: np.zeros(size, dtype=bool),
     }
     times = pd.DatetimeIndex(slot)
     for number, block in enumerate(forecast["blocks"]):
@@ -1064,11 +1082,12 @@ def _score_rows(
         local = np.searchsorted(block.positions, position[rows])
         yhat = block.yhat[local]
         actual = (y[rows] - block.centre) / block.spread
-        result = _score_series(block.spec, times[rows], actual, None, options, yhat=yhat)
+        row_n = None if n is None else n[rows]
+        result = _score_series(block.spec, times[rows], actual, row_n, options, yhat=yhat)
         offset = forecast["offset"][position[rows]]
         if (offset != 0).any():
             shifted = _score_series(
-                block.spec, times[rows], actual, None, options, offset=offset, yhat=yhat
+                block.spec, times[rows], actual, row_n, options, offset=offset, yhat=yhat
             )
             better = shifted[Forecast.score] < result[Forecast.score]
             result = {k: np.where(better, shifted[k], result[k]) for k in result}

@@ -29,7 +29,11 @@ INCIDENT_KINDS: dict[str, tuple[str, int, int]] = {
     "error_burst": ("error_rate", 1, 3),
     "traffic_drop": ("requests", 2, 4),
     "outage": ("requests", 1, 3),
+    "latency_drift": ("latency_p95_ms", 6, 12),  # latency creeps up to its peak, then recovers
+    "peak_spike": ("requests", 1, 3),  # extra load on top of the daily peak
 }
+DEFAULT_KINDS = ("latency_spike", "error_burst", "traffic_drop", "outage")
+"""The kinds `synthetic_requests` injects unless told otherwise (the demo's)."""
 
 MAX_ENDPOINTS = 50
 FIRST_INCIDENT_DAY = 2
@@ -120,12 +124,14 @@ def _incident_endpoint_cap(endpoints: int) -> int:
     return max(1, min(math.ceil(endpoints * 0.6), endpoints - 1))
 
 
-def _schedule_incidents(rng: np.random.Generator, days: int, endpoints: int) -> list[_Incident]:
+def _schedule_incidents(
+    rng: np.random.Generator, days: int, endpoints: int, kinds: tuple[str, ...] = DEFAULT_KINDS
+) -> list[_Incident]:
     """One incident per ~2 days (at least one of each kind), none before FIRST_INCIDENT_DAY,
     never two at once on one endpoint."""
     if days <= FIRST_INCIDENT_DAY:
         return []
-    kinds = list(INCIDENT_KINDS)
+    kinds = list(kinds)
     count = max(len(kinds), round(days / 2))
     affected = rng.choice(
         endpoints, size=min(count, _incident_endpoint_cap(endpoints)), replace=False
@@ -143,16 +149,20 @@ def _schedule_incidents(rng: np.random.Generator, days: int, endpoints: int) -> 
         for j, kind in enumerate(own):
             lo, hi = first + math.floor(j * width), first + math.floor((j + 1) * width)
             _, shortest, longest = INCIDENT_KINDS[kind]
-            hours = int(rng.integers(shortest, min(longest, hi - lo) + 1))
+            hours = int(rng.integers(min(shortest, hi - lo), min(longest, hi - lo) + 1))
             starts = np.arange(lo, hi - hours + 1)
             # Busy hours make every kind measurable: a traffic drop at 3 am is lost in the noise.
             busy = _daily_shape((starts[:, None] + np.arange(hours) + 0.5) % 24).mean(axis=1)
-            start_hour = int(rng.choice(starts[busy >= min(_BUSY, busy.max())]))
+            # A peak spike sits on the busiest hours of the day.
+            floor = 0.9 if kind == "peak_spike" else _BUSY
+            start_hour = int(rng.choice(starts[busy >= min(floor, busy.max())]))
             magnitude = {
                 "latency_spike": rng.uniform(3.0, 6.0),
                 "error_burst": rng.uniform(0.2, 0.5),
                 "traffic_drop": rng.uniform(0.1, 0.3),
                 "outage": 0.0,
+                "latency_drift": rng.uniform(2.5, 4.0),  # the factor reached at the end
+                "peak_spike": rng.uniform(2.5, 4.0),
             }[kind]
             incidents.append(_Incident(endpoint, kind, start_hour, hours, float(magnitude)))
     return sorted(incidents, key=lambda i: (i.start_hour, i.endpoint))
@@ -172,15 +182,24 @@ def _check_arguments(start: pd.Timestamp, days: int, endpoints: int) -> pd.Times
 
 
 def synthetic_requests(
-    *, start: pd.Timestamp, days: int, endpoints: int, seed: int = 7
+    *,
+    start: pd.Timestamp,
+    days: int,
+    endpoints: int,
+    seed: int = 7,
+    kinds: tuple[str, ...] = DEFAULT_KINDS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns (events, labels).
 
     events: one row per request over the whole UTC days [start, start + days), sorted by
     timestamp, columns EVENT_COLUMNS. labels: one row per injected incident, columns
-    LABEL_COLUMNS, hour-aligned with `end` exclusive.
+    LABEL_COLUMNS, hour-aligned with `end` exclusive. `kinds` are the incident kinds to inject
+    (see INCIDENT_KINDS), each at least once when the days allow.
     """
     start = _check_arguments(start, days, endpoints)
+    unknown = set(kinds) - set(INCIDENT_KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be among {', '.join(INCIDENT_KINDS)}, got {list(kinds)}")
     rng = np.random.default_rng(seed)
     catalogue = _endpoint_names(endpoints)
 
@@ -199,7 +218,7 @@ def synthetic_requests(
     popularity /= popularity.sum()
     user_region = rng.choice(len(_REGIONS), size=_USERS, p=_REGION_SHARE)
 
-    incidents = _schedule_incidents(rng, days, endpoints)
+    incidents = _schedule_incidents(rng, days, endpoints, tuple(kinds))
 
     hours = days * 24
     hour = np.arange(hours)
@@ -217,6 +236,8 @@ def synthetic_requests(
         )
         if incident.kind == "latency_spike":
             latency_factor[cells] = incident.magnitude
+        elif incident.kind == "latency_drift":
+            latency_factor[cells] = np.linspace(1.0, incident.magnitude, incident.hours + 1)[1:]
         elif incident.kind == "error_burst":
             server_cell[cells] = incident.magnitude
         else:

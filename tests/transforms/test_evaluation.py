@@ -59,3 +59,41 @@ def test_unexplained_anomalies_are_the_false_alarms():
         ]
     )
     assert unexplained_anomalies(flagged, LABELS)["endpoint"].tolist() == ["/c", "/b"]
+
+
+def test_alarms_merge_an_endpoints_flagged_hours_across_metrics():
+    from transforms.evaluation import alarm_events
+
+    flagged = anomalies(
+        [
+            ("/a", "2026-11-03 09:00", "requests"),
+            ("/a", "2026-11-03 09:00", "error_rate"),  # same hour, other metric: one page
+            ("/a", "2026-11-03 10:00", "requests"),
+            ("/a", "2026-11-03 13:00", "requests"),  # two quiet hours later: a new alarm
+            ("/b", "2026-11-03 10:00", "requests"),
+        ]
+    )
+    alarms = alarm_events(flagged)
+    assert alarms.values.tolist() == [
+        ["/a", ts("2026-11-03 09:00"), ts("2026-11-03 11:00"), 2],
+        ["/a", ts("2026-11-03 13:00"), ts("2026-11-03 14:00"), 1],
+        ["/b", ts("2026-11-03 10:00"), ts("2026-11-03 11:00"), 1],
+    ]
+
+
+def test_incident_scores_count_incidents_found_and_alarms_that_were_real():
+    from transforms.evaluation import incident_scores
+
+    flagged = anomalies(
+        [
+            ("/a", "2026-11-03 10:00", "requests"),  # inside /a's outage, one hour late
+            ("/a", "2026-11-03 12:00", "requests"),  # within the 2 h after it: recovery
+            ("/b", "2026-11-05 08:00", "error_rate"),  # nothing there: a false alarm
+        ]
+    )
+    scores = incident_scores(flagged, LABELS, tolerance=pd.Timedelta(hours=2))
+    assert scores["detected"] == 1 and scores["recall"] == 0.5
+    assert scores["alarms"] == 3 and scores["true_alarms"] == 2
+    assert scores["precision"] == 2 / 3
+    assert scores["f1"] == 2 * (2 / 3) * 0.5 / (2 / 3 + 0.5)
+    assert scores["median_delay_hours"] == 1.0

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from transforms.synthetic import (
+    DEFAULT_KINDS,
     EVENT_COLUMNS,
     INCIDENT_KINDS,
     LABEL_COLUMNS,
@@ -128,7 +129,7 @@ def test_endpoint_traffic_differs_by_endpoint(fortnight):
 
 def test_every_kind_is_labelled_with_its_metric_and_duration(five_days):
     _, labels = five_days
-    assert sorted(labels["kind"]) == sorted(INCIDENT_KINDS)
+    assert sorted(labels["kind"]) == sorted(DEFAULT_KINDS)
     for label in labels.itertuples():
         metric, shortest, longest = INCIDENT_KINDS[label.kind]
         assert label.metric == metric
@@ -140,7 +141,7 @@ def test_every_kind_is_labelled_with_its_metric_and_duration(five_days):
 @pytest.mark.parametrize(("days", "endpoints"), [(3, 1), (3, 5), (5, 5), (14, 5), (9, 12)])
 def test_incidents_avoid_history_and_never_overlap_on_one_endpoint(days, endpoints):
     _, labels = synthetic_requests(start=START, days=days, endpoints=endpoints, seed=11)
-    assert set(labels["kind"]) == set(INCIDENT_KINDS)
+    assert set(labels["kind"]) == set(DEFAULT_KINDS)
     assert (labels["start"] >= START + 2 * DAY).all()
     assert (labels["end"] <= START + days * DAY).all()
     for _, own in labels.sort_values("start").groupby("endpoint"):
@@ -300,3 +301,19 @@ def test_csv_files_parse_back_to_the_events():
 def test_invalid_arguments_are_rejected_with_a_sentence(arguments, message):
     with pytest.raises(ValueError, match=message):
         synthetic_requests(**arguments)
+
+
+def test_drift_and_peak_kinds_when_asked_for():
+    events, labels = synthetic_requests(
+        start=START, days=12, endpoints=4, seed=5, kinds=("latency_drift", "peak_spike")
+    )
+    assert set(labels["kind"]) == {"latency_drift", "peak_spike"}
+    for label in labels[labels["kind"] == "latency_drift"].itertuples():
+        rows = events[incident_rows(events, label)]
+        by_hour = rows.groupby(rows["timestamp"].dt.floor("h"))["response_time_ms"].median()
+        assert by_hour.iloc[-1] >= 2 * by_hour.iloc[0]  # creeping up, not a step
+    for label in labels[labels["kind"] == "peak_spike"].itertuples():
+        hours = pd.date_range(label.start, label.end, freq="h", inclusive="left")
+        assert all(9 <= h.hour <= 21 for h in hours)  # around the 15:00 peak
+    with pytest.raises(ValueError, match="kinds must be among"):
+        synthetic_requests(start=START, days=3, endpoints=2, kinds=("meteor",))

@@ -126,3 +126,16 @@ def test_plans_scale_with_the_grid_and_bad_input_is_named():
         walk_forward(hourly(days=1), freq="1h", windw="2D")
     empty = walk_forward(pd.DataFrame({"ds": pd.to_datetime([]), "y": []}), freq="1h")
     assert empty.empty and "score" in empty
+
+
+def test_request_counts_weigh_rates():
+    rng = np.random.default_rng(11)
+    ds = pd.date_range(START, periods=24 * 6, freq="h")
+    n = np.where(ds.hour < 6, 4, 400)  # quiet nights, busy days
+    errors = rng.binomial(n, 0.01)
+    series = pd.DataFrame({"ds": ds, "y": errors / n, "n": n})
+    series.loc[124, ["y", "n"]] = [0.5, 4]  # 2 errors in 4 requests at 04:00: chance
+    series.loc[130, "y"] = 0.2  # 80 errors in 400 requests at 10:00: a burst
+    out = walk_forward(series, freq="1h", kind="rate")
+    assert out.loc[130, "is_anomaly"] and not out.loc[124, "is_anomaly"]
+    assert out.is_anomaly.sum() == 1
