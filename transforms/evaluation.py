@@ -51,9 +51,7 @@ def unexplained_anomalies(
     return anomalies[~explained]
 
 
-def alarm_events(
-    anomalies: pd.DataFrame, *, gap: pd.Timedelta = ONE_HOUR
-) -> pd.DataFrame:
+def alarm_events(anomalies: pd.DataFrame, *, gap: pd.Timedelta = ONE_HOUR) -> pd.DataFrame:
     """Flagged hours of one endpoint (any metric) no more than `gap` apart, merged into one
     alarm: endpoint, start, end (exclusive: the last flagged hour + 1 hour), hours flagged.
     An on-call engineer is paged once per alarm, not once per metric and hour."""

@@ -455,8 +455,11 @@ def _day_level_variance(resid: np.ndarray, index: pd.DatetimeIndex, day_params: 
     return float(np.mean(means**2)) * day_params / (k - day_params)
 
 
-def _naive(index: pd.DatetimeIndex) -> pd.DataFrame:
-    return pd.DataFrame({"ds": index.tz_convert("UTC").tz_localize(None).as_unit("ns")})
+def _naive(index: pd.DatetimeIndex, weekend: bool = False) -> pd.DataFrame:
+    frame = pd.DataFrame({"ds": index.tz_convert("UTC").tz_localize(None).as_unit("ns")})
+    if weekend:
+        frame["weekend"] = (index.day_of_week >= 5).astype("float64")
+    return frame
 
 
 def _typical(counts: np.ndarray | None) -> float | None:
@@ -543,13 +546,19 @@ def _fit_series(
             from prophet.serialize import model_to_json
 
             model = _prophet(span_days, options, freq)
-            frame = _naive(index[keep]).assign(y=t[keep])
-            model.fit(frame)
-            yhat = model.predict(_naive(index))["yhat"].to_numpy()
             daily, weekly = _seasonal_terms(span_days, freq)
-            params = (2 * 4 if daily else 0) + 1 + (2 * 3 + 1 if weekly else 0)
-            day_params = 1 + (2 * 3 + 1 if weekly else 0)
+            # Before a weekly cycle can be fitted, one weekend level (when weekends and
+            # weekdays have both been seen) keeps a weekend from passing for noise.
+            weekend = not weekly and len(spec["day_types"]) == 2
+            if weekend:
+                model.add_regressor("weekend")
+            frame = _naive(index[keep], weekend).assign(y=t[keep])
+            model.fit(frame)
+            yhat = model.predict(_naive(index, weekend))["yhat"].to_numpy()
+            params = (2 * 4 if daily else 0) + 1 + (2 * 3 + 1 if weekly else 0) + weekend
+            day_params = 1 + (2 * 3 + 1 if weekly else 0) + weekend
             spec["prophet"] = model_to_json(model)
+            spec["weekend_regressor"] = weekend
         except Exception:  # a failed optimisation must not stop the other series
             method = "baseline"
     if method == "baseline":
@@ -637,7 +646,7 @@ def _predict(spec: dict[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
         from prophet.serialize import model_from_json
 
         model = model_from_json(spec["prophet"])
-        return model.predict(_naive(hours))["yhat"].to_numpy()
+        return model.predict(_naive(hours, spec.get("weekend_regressor", False)))["yhat"].to_numpy()
     centres = np.asarray(spec["baseline"]["hour_of_day"], dtype="float64")
     return centres[hours.hour.to_numpy()]
 
@@ -685,6 +694,13 @@ def _score_series(
             _log_tail(np.abs(z), cal["u_lo"], cal["scale_lo"], cal["shape_lo"]),
         )
     log_p = np.maximum(log_p, _log_sampling_tail(family, actual, yhat, n, above, pooled))
+    if family == "count":
+        # Availability: no request at all where even the interval's lower bound expects some
+        # is judged by the chance of zero arrivals at that bound (Poisson), whatever the tails
+        # past incidents taught the model.
+        expected = from_model_scale(metric, lower)
+        silent = np.nan_to_num(actual, nan=1.0) == 0
+        log_p = np.where(silent, np.minimum(log_p, -expected), log_p)
     return _scored(
         spec,
         actual,
@@ -754,6 +770,35 @@ def _scored(
         Forecast.is_anomaly: score >= options.threshold,
         Forecast.method: np.full(len(yhat), spec["method"]),
     }
+
+
+PERSISTENCE_RUN = 3
+"""Consecutive hours on the same side of the interval whose evidence is combined."""
+
+
+def with_persistence(score: np.ndarray, direction: np.ndarray, interval_width: float) -> np.ndarray:
+    """Scores of time-ordered points of one series, raised where a run of 2 or 3 consecutive
+    points left the interval on the same side: their one-sided tail probabilities are combined
+    (Fisher) and corrected for the run lengths tried (Bonferroni), so three hours each a little
+    outside count as the evidence they are together. `direction` is +1 above, -1 below, 0
+    inside or unscored. A score never goes down."""
+    score = np.asarray(score, dtype="float64")
+    direction = np.nan_to_num(np.asarray(direction, dtype="float64"))
+    p_edge = (1 - interval_width) / 2
+    log_p = math.log(p_edge) + SCORE_DECADES * np.log(np.clip(1 - score, 1e-300, 1.0))
+    log_p = np.where(direction != 0, log_p, math.log(0.5))
+    best = np.zeros(len(score))
+    for run in range(2, PERSISTENCE_RUN + 1):
+        if len(score) < run:
+            break
+        windows = np.lib.stride_tricks.sliding_window_view(direction, run)
+        same = (np.abs(windows.sum(axis=1)) == run) & (windows[:, 0] != 0)
+        total = -2 * np.lib.stride_tricks.sliding_window_view(log_p, run).sum(axis=1)
+        log_combined = stats.chi2.logsf(total, 2 * run) + math.log(PERSISTENCE_RUN - 1)
+        excess = np.clip(log_combined - math.log(p_edge), None, 0.0)
+        combined = np.where(same, 1.0 - np.exp(excess / SCORE_DECADES), 0.0)
+        best[run - 1 :] = np.maximum(best[run - 1 :], combined)
+    return np.maximum(score, best)
 
 
 def forecasts(
@@ -1038,7 +1083,49 @@ def _walk(
         resid[block.positions] = to_model_scale(metric, actual) - block.yhat
     direction[~observed] = np.nan
     offset = _level_offsets(direction, resid, plan.adapt_points)
-    return {"blocks": blocks, "block_of": block_of, "offset": offset, "metric": metric}
+    # the slots' own scores (against the model's level or the shifted one), then persistence
+    slot_score = np.zeros(len(grid))
+    slot_side = np.zeros(len(grid))
+    for block in blocks:
+        actual = (v[block.positions] - block.centre) / block.spread
+        n = None if counts is None else counts.to_numpy()[block.positions]
+        result = _best_of(block, grid[block.positions], actual, n, offset[block.positions], options)
+        scored = np.isfinite(actual)
+        slot_score[block.positions] = np.where(scored, result[Forecast.score], 0.0)
+        side = np.where(actual > result[Forecast.yhat_upper], 1.0, -1.0)
+        # a cold-start baseline does not know the daily cycle yet: a rising morning would read
+        # as a run, so only model-based scores persist
+        judged = scored & (result[Forecast.score] > 0) & (block.spec["method"] == "prophet")
+        slot_side[block.positions] = np.where(judged, side, 0.0)
+    persistent = with_persistence(slot_score, slot_side, options.interval_width)
+    return {
+        "blocks": blocks,
+        "block_of": block_of,
+        "offset": offset,
+        "metric": metric,
+        "persistent": persistent,
+        "side": slot_side,
+    }
+
+
+def _best_of(
+    block: _Block,
+    times: pd.DatetimeIndex,
+    actual: np.ndarray,
+    n: np.ndarray | None,
+    offset: np.ndarray,
+    options: ForecastOptions,
+    yhat: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Scored against the model's level and, where a shift is in force, the shifted level: the
+    lower score wins (a point is anomalous only if it is far from both)."""
+    yhat = block.yhat if yhat is None else yhat
+    result = _score_series(block.spec, times, actual, n, options, yhat=yhat)
+    if (offset != 0).any():
+        shifted = _score_series(block.spec, times, actual, n, options, offset=offset, yhat=yhat)
+        better = shifted[Forecast.score] < result[Forecast.score]
+        result = {k: np.where(better, shifted[k], result[k]) for k in result}
+    return result
 
 
 def _level_offsets(direction: np.ndarray, resid: np.ndarray, points: int) -> np.ndarray:
@@ -1083,14 +1170,16 @@ def _score_rows(
         yhat = block.yhat[local]
         actual = (y[rows] - block.centre) / block.spread
         row_n = None if n is None else n[rows]
-        result = _score_series(block.spec, times[rows], actual, row_n, options, yhat=yhat)
         offset = forecast["offset"][position[rows]]
-        if (offset != 0).any():
-            shifted = _score_series(
-                block.spec, times[rows], actual, row_n, options, offset=offset, yhat=yhat
-            )
-            better = shifted[Forecast.score] < result[Forecast.score]
-            result = {k: np.where(better, shifted[k], result[k]) for k in result}
+        result = _best_of(block, times[rows], actual, row_n, offset, options, yhat=yhat)
+        # a run of slots outside on one side lifts the rows on that side
+        side = np.where(actual > result[Forecast.yhat_upper], 1.0, -1.0)
+        same_side = (result[Forecast.score] > 0) & (side == forecast["side"][position[rows]])
+        result[Forecast.score] = np.where(
+            same_side,
+            np.maximum(result[Forecast.score], forecast["persistent"][position[rows]]),
+            result[Forecast.score],
+        )
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
             out[column][rows] = result[column] * block.spread + block.centre
         scored = np.isfinite(y[rows])

@@ -303,7 +303,8 @@ def test_the_score_means_the_same_on_quiet_and_noisy_series():
             frame.loc[at, EH.latency_p95_ms] *= np.exp(sigmas * noise)
             scores[(jitter, sigmas)] = row(score_day(frame, 7), hour, EH.latency_p95_ms)
     for jitter in (0.05, 0.25):
-        assert scores[(jitter, 2)][Forecast.score] == 0
+        # 2 sigmas: at most just past the interval's edge, far from a flag, on both
+        assert scores[(jitter, 2)][Forecast.score] < 0.3
         assert scores[(jitter, 12)][Forecast.is_anomaly]
 
 

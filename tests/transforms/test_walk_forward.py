@@ -139,3 +139,31 @@ def test_request_counts_weigh_rates():
     out = walk_forward(series, freq="1h", kind="rate")
     assert out.loc[130, "is_anomaly"] and not out.loc[124, "is_anomaly"]
     assert out.is_anomaly.sum() == 1
+
+
+def test_runs_on_one_side_combine_their_evidence():
+    from transforms.forecast import with_persistence
+
+    # three hours each modestly past the lower edge: none alone is an anomaly, together they are
+    score = np.array([0.0, 0.5, 0.5, 0.5, 0.0])
+    side = np.array([0, -1, -1, -1, 0])
+    lifted = with_persistence(score, side, interval_width=0.99)
+    assert lifted[1] == 0.5  # a run starts with its first hour alone
+    assert 0.9 <= lifted[2] <= lifted[3] < 1.0
+    assert lifted[4] == 0.0
+    # alternating sides are no run, and nothing ever goes down
+    mixed = with_persistence(score, np.array([0, -1, 1, -1, 0]), interval_width=0.99)
+    assert mixed.tolist() == score.tolist()
+
+
+def test_an_endpoint_that_goes_silent_is_flagged_whatever_its_tails():
+    series = hourly(days=10)
+    # a history with drops teaches heavy lower tails...
+    for day in (4, 6, 8):
+        at = (series.ds.dt.day == day + 1) & (series.ds.dt.hour.between(12, 14))
+        series.loc[at, "y"] = np.round(series.loc[at, "y"] * 0.35)
+    # ...but no request at all where hundreds are expected is an outage
+    silent = series.index[series.ds == pd.Timestamp("2026-10-10 15:00")]
+    series.loc[silent, "y"] = 0
+    out = walk_forward(series, freq="1h")
+    assert out.loc[silent, "is_anomaly"].all() and out.loc[silent, "score"].iloc[0] > 0.99
