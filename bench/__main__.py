@@ -1,19 +1,23 @@
 """`make bench`: every benchmark, each printing ratios against its reference engine.
 
 `python -m bench` runs them all; `python -m bench csv jsonl` runs the ingest benchmark for
-those formats only; `python -m bench metrics` runs the metric-table benchmark only."""
+those formats only; `python -m bench metrics` and `python -m bench forecasting` run one of the
+others."""
 
 import os
 import sys
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from bench import ingest, metrics
+from bench import forecasting, ingest, metrics
+
+OTHERS = {"metrics": metrics.main, "forecasting": forecasting.main}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:]
-    formats = tuple(a for a in chosen if a != "metrics")
+    formats = tuple(a for a in chosen if a not in OTHERS)
     if formats or not chosen:
         ingest.main(formats or ("csv", "jsonl", "combined"))
-    if "metrics" in chosen or not chosen:
-        metrics.main()
+    for name, run in OTHERS.items():
+        if name in chosen or not chosen:
+            run()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 import pandas as pd
 import pandera.errors
@@ -318,10 +321,11 @@ def _endpoint_hourly(layout: Layout, start: pd.Timestamp, end: pd.Timestamp) -> 
 
 
 def models_for_day(
-    day: pd.Timestamp, *, settings: Settings, refit: bool = False
-) -> dict[tuple[str, str, str], str]:
-    """The day's models, trained on the window strictly before it: loaded when stored, else
-    fitted and stored (at most one fit per series per day)."""
+    day: pd.Timestamp, *, settings: Settings, refit: bool = False, run_id: str | None = None
+) -> tuple[dict[tuple[str, str, str], str], int]:
+    """(models, series skipped for too little traffic) of the day, trained on the window
+    strictly before it: loaded when stored, else fitted, stored and recorded in the catalog
+    (at most one fit per series per day)."""
     options = settings.forecast
     if not refit:
         stored = load_models(settings.models_dir, day)
@@ -334,9 +338,27 @@ def models_for_day(
         hours=hour_range(start, day),
         metrics=options.metrics,
     )
-    models = fc.fit_models(history, trained_through=day, options=options)
-    save_models(settings.models_dir, day, models)
-    return models
+    workers = options.fit_workers or os.cpu_count() or 1
+    models = fc.fit_models(history, trained_through=day, options=options, workers=workers)
+    skipped = max(fc.series_candidates(history, options.metrics) - len(models), 0)
+    path = save_models(settings.models_dir, day, models, skipped)
+    rows = []
+    for (service, endpoint, metric), model_json in sorted(models.items()):
+        parameters = fc.model_parameters(model_json)
+        rows.append(
+            {
+                "service": service,
+                "endpoint": endpoint,
+                "metric": metric,
+                "trained_through": f"{day:%Y-%m-%dT%H:%M:%SZ}",
+                "method": parameters["method"],
+                "fit_seconds": parameters["fit_seconds"],
+                "parameters": json.dumps(parameters),
+                "path": str(path),
+            }
+        )
+    catalog_for(settings.catalog_url).record_models(rows, run_id)
+    return models, skipped
 
 
 def score_hours(
@@ -350,7 +372,7 @@ def score_hours(
     """Forecasts and anomalies for `hours` (all inside `day`) with the day's models."""
     layout = Layout(settings.warehouse_dir)
     catalog = catalog_for(settings.catalog_url)
-    models = models_for_day(day, settings=settings, refit=refit)
+    models, skipped = models_for_day(day, settings=settings, refit=refit, run_id=run_id)
     end = hours[-1] + pd.Timedelta(hours=1)
     actuals = fc.metric_series(
         _endpoint_hourly(layout, hours[0], end), hours=hours, metrics=settings.forecast.metrics
@@ -365,6 +387,7 @@ def score_hours(
     written = batch.check_and_publish()
     return {
         "series": len(models),
+        "series_skipped": skipped,
         "forecasts": written.get("forecasts", 0),
         "anomalies": written.get("anomalies", 0),
     }

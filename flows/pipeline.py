@@ -211,7 +211,7 @@ def _rebuild(hours: list[pd.Timestamp], settings: Settings, run_id: str | None) 
 def _score(
     hours: list[pd.Timestamp], settings: Settings, run_id: str | None, *, refit: bool = False
 ) -> dict[str, int]:
-    totals = {"series": 0, "forecasts": 0, "anomalies": 0}
+    totals = {"series": 0, "series_skipped": 0, "forecasts": 0, "anomalies": 0}
     # Days in time order: each day's models are trained on what came before it.
     for day, day_hours in _by_day(hours).items():
         label = f"{day:%Y-%m-%d}" if len(day_hours) == 24 else f"{day_hours[0]:%Y-%m-%d %H}:00"
@@ -224,6 +224,7 @@ def _score(
             refit,
         )
         totals["series"] = max(totals["series"], counts["series"])
+        totals["series_skipped"] = max(totals["series_skipped"], counts["series_skipped"])
         totals["forecasts"] += counts["forecasts"]
         totals["anomalies"] += counts["anomalies"]
     return totals

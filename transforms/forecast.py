@@ -36,6 +36,7 @@ import dataclasses
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,7 @@ class ForecastOptions:
     min_history_days: float = 3.0  # below this: robust baseline (method "baseline")
     min_median_requests: float = 1.0  # series with less median traffic/hour are skipped
     uncertainty_samples: int = 0  # Prophet's own sampling is not needed: see module docstring
+    fit_workers: int = 0  # processes for the daily fits; 0: one per core
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +232,7 @@ def fit_models(
     *,
     trained_through: pd.Timestamp,
     options: ForecastOptions = ForecastOptions(),
+    workers: int = 1,
 ) -> dict[tuple[str, str, str], str]:
     """{(service, endpoint, metric): model JSON} trained on `history` (metric_series rows).
 
@@ -237,16 +240,40 @@ def fit_models(
     starts at its first hour with traffic; series whose median hourly requests are below
     `min_median_requests`, or with no value at all, get no model. Histories shorter than
     `min_history_days` get the robust hour-of-day baseline, longer ones Prophet. The JSON holds
-    the Prophet model (prophet.serialize.model_to_json) or the baseline, plus the calibration.
+    the Prophet model (prophet.serialize.model_to_json) or the baseline, the calibration, and
+    the model-scale forecast of the day after `trained_through` (what the hourly runs read, so
+    they need no Prophet at all). `workers` > 1 fits series in that many processes.
     """
     _quiet_stan()
     trained_through = _utc(trained_through)
+    jobs = _fit_jobs(history, trained_through, options)
+    if workers > 1 and len(jobs) >= PARALLEL_FROM:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a forked copy of a threaded parent (Prefect, Arrow) can deadlock
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            specs = list(pool.map(_fit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    else:
+        specs = [_fit_job(job) for job in jobs]
+    return {job[0]: spec for job, spec in zip(jobs, specs, strict=True)}
+
+
+PARALLEL_FROM = 16
+"""Fewer series than this are fitted in the calling process: starting workers costs seconds."""
+
+
+def _fit_jobs(
+    history: pd.DataFrame, trained_through: pd.Timestamp, options: ForecastOptions
+) -> list[tuple]:
+    """One (key, metric, values, counts, span_days, trained_through, options) per series."""
     window_start = trained_through - options.training_days * _DAY
     if history.empty:
-        return {}
+        return []
     when = _utc_column(history[EH.hour_start])
     history = history[(when >= window_start) & (when < trained_through)]
-    models: dict[tuple[str, str, str], str] = {}
+    jobs = []
     for (service, endpoint), wide in _wide_by_series(history).items():
         counts = wide.get(EH.requests)
         if counts is not None:
@@ -266,13 +293,43 @@ def fit_models(
                 continue
             n = None if counts is None else counts.reindex(values.index).fillna(0)
             span_days = (trained_through - values.index.min()) / _DAY
-            method = "prophet" if span_days >= options.min_history_days else "baseline"
-            spec = _fit_series(
-                metric, values, n, method=method, span_days=span_days, options=options
-            )
-            spec["trained_through"] = trained_through.isoformat()
-            models[(service, endpoint, metric)] = json.dumps(spec)
-    return models
+            key = (service, endpoint, metric)
+            jobs.append((key, metric, values, n, span_days, trained_through, options))
+    return jobs
+
+
+def _fit_job(job: tuple) -> str:
+    """One series' model JSON (runs in a worker process when fits are parallel)."""
+    _quiet_stan()
+    _, metric, values, n, span_days, trained_through, options = job
+    started = time.perf_counter()
+    method = "prophet" if span_days >= options.min_history_days else "baseline"
+    spec = _fit_series(metric, values, n, method=method, span_days=span_days, options=options)
+    spec["trained_through"] = trained_through.isoformat()
+    spec["fit_seconds"] = round(time.perf_counter() - started, 4)
+    day = pd.date_range(trained_through, periods=24, freq="h")
+    spec["day_forecast"] = _predict(spec, day).tolist()
+    return json.dumps(spec)
+
+
+def model_parameters(model_json: str) -> dict[str, Any]:
+    """What the catalog records of a fitted model: method, history, fit time, calibration."""
+    spec = json.loads(model_json)
+    return {
+        "method": spec["method"],
+        "history_days": spec["history_days"],
+        "fit_seconds": spec.get("fit_seconds", 0.0),
+        "weekend_regressor": spec.get("weekend_regressor", False),
+        "calibration": spec["calibration"],
+    }
+
+
+def series_candidates(history: pd.DataFrame, metrics: tuple[str, ...]) -> int:
+    """The (service, endpoint, metric) series `history` holds: those fit_models may model."""
+    if history.empty:
+        return 0
+    present = history.loc[history[VALUE].notna(), [EH.service, EH.endpoint, Forecast.metric]]
+    return int(present[present[Forecast.metric].isin(metrics)].drop_duplicates().shape[0])
 
 
 def _robust_sd(x: np.ndarray) -> float:
@@ -642,6 +699,12 @@ def _log_sampling_tail(
 
 
 def _predict(spec: dict[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
+    cached = spec.get("day_forecast")
+    if cached is not None:
+        offset = (hours - _utc(spec["trained_through"])) // _HOUR
+        inside = (offset >= 0) & (offset < len(cached)) & ((hours - hours.floor("h")) == _HOUR * 0)
+        if inside.all():
+            return np.asarray(cached, dtype="float64")[np.asarray(offset, dtype="int64")]
     if spec["method"] == "prophet":
         from prophet.serialize import model_from_json
 

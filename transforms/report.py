@@ -129,8 +129,14 @@ def summary_markdown(
             if summary.get("hours_rescored")
             else ""
         ),
-        f"- series scored: {summary.get('series', 0)}, forecast rows: "
-        f"{summary.get('forecasts', 0):,}, anomalies: {summary.get('anomalies', 0)}",
+        f"- series scored: {summary.get('series', 0)}"
+        + (
+            f" ({summary['series_skipped']} skipped: too little traffic)"
+            if summary.get("series_skipped")
+            else ""
+        )
+        + f", forecast rows: {summary.get('forecasts', 0):,}, anomalies: "
+        f"{summary.get('anomalies', 0)}",
     ]
     retention = summary.get("retention") or {}
     if retention.get("partitions"):

@@ -90,6 +90,21 @@ pending_compaction = sa.Table(
     sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("service", sa.String(128), primary_key=True),
+    sa.Column("endpoint", sa.Text, primary_key=True),
+    sa.Column("metric", sa.String(64), primary_key=True),
+    sa.Column("trained_through", sa.String(32), primary_key=True),  # ISO 8601 UTC
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("fit_seconds", sa.Float, nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("fitted_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 retention_log = sa.Table(
     "retention_log",
     metadata,
@@ -493,6 +508,26 @@ class Catalog:
         frame["success"] = frame["success"].astype(bool)
         frame["checked_at"] = pd.to_datetime(frame["checked_at"], utc=True)
         return frame
+
+    # forecast models ---------------------------------------------------------------------------
+    def record_models(self, rows: list[dict[str, Any]], run_id: str | None) -> None:
+        """One row per fitted series model (service, endpoint, metric, trained_through, method,
+        fit_seconds, parameters, path); a refit of the same day replaces its rows."""
+        if not rows:
+            return
+        fitted = now()
+        with self._write_lock, self.engine.begin() as conn:
+            for day in sorted({r["trained_through"] for r in rows}):
+                conn.execute(sa.delete(models).where(models.c.trained_through == day))
+            conn.execute(
+                models.insert(), [{**r, "run_id": run_id, "fitted_at": fitted} for r in rows]
+            )
+
+    def models_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(
+                sa.select(models).order_by(models.c.trained_through, models.c.metric), conn
+            )
 
     # retention -------------------------------------------------------------------------------
     def record_retention(

@@ -15,11 +15,15 @@ def models_path(models_dir: Path, day: pd.Timestamp) -> Path:
     return models_dir / f"date={pd.Timestamp(day):%Y-%m-%d}" / "models.json"
 
 
-def save_models(models_dir: Path, day: pd.Timestamp, models: dict[SeriesKey, str]) -> Path:
+def save_models(
+    models_dir: Path, day: pd.Timestamp, models: dict[SeriesKey, str], skipped: int = 0
+) -> Path:
+    """Writes the day's models (and how many series were too quiet to model) atomically."""
     path = models_path(models_dir, day)
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "trained_through": f"{pd.Timestamp(day):%Y-%m-%d}T00:00:00Z",
+        "skipped": skipped,
         "series": [
             {"service": s, "endpoint": e, "metric": m, "model": model}
             for (s, e, m), model in sorted(models.items())
@@ -31,9 +35,11 @@ def save_models(models_dir: Path, day: pd.Timestamp, models: dict[SeriesKey, str
     return path
 
 
-def load_models(models_dir: Path, day: pd.Timestamp) -> dict[SeriesKey, str] | None:
+def load_models(models_dir: Path, day: pd.Timestamp) -> tuple[dict[SeriesKey, str], int] | None:
+    """(models, series skipped) of a day, or None when that day has not been fitted."""
     path = models_path(models_dir, day)
     if not path.exists():
         return None
     document = json.loads(path.read_text(encoding="utf-8"))
-    return {(s["service"], s["endpoint"], s["metric"]): s["model"] for s in document["series"]}
+    models = {(s["service"], s["endpoint"], s["metric"]): s["model"] for s in document["series"]}
+    return models, int(document.get("skipped", 0))

@@ -97,6 +97,17 @@ def test_backfill_is_idempotent(home):
     ).iloc[0]
     assert counted["n"] == kept == counted["d"]
     assert second["quality"]["checks"] > 0 and second["quality"]["failed"] == 0
+    # one catalog row per fitted series and day, fitted once: the second run only loaded them
+    models = Catalog(home.catalog_url).models_frame()
+    assert len(models) == first["series"] * 3 == len(models.drop_duplicates(
+        ["service", "endpoint", "metric", "trained_through"]
+    ))  # fmt: skip
+    assert sorted(models["trained_through"].unique()) == [
+        "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"
+    ]  # fmt: skip
+    assert (models["fit_seconds"] > 0).all() and set(models["method"]) <= {"prophet", "baseline"}
+    assert models["run_id"].nunique() == 1
+    assert second["series_skipped"] == first["series_skipped"] == 0
 
 
 def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
