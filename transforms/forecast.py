@@ -227,12 +227,18 @@ def _quiet_stan() -> None:
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
 
 
+PARALLEL_FROM = 48
+"""Fewer series than this are fitted in the calling process: starting a worker (importing
+Prophet) costs about as much as fitting 20 series."""
+
+
 def fit_models(
     history: pd.DataFrame,
     *,
     trained_through: pd.Timestamp,
     options: ForecastOptions = ForecastOptions(),
     workers: int = 1,
+    parallel_from: int = PARALLEL_FROM,
 ) -> dict[tuple[str, str, str], str]:
     """{(service, endpoint, metric): model JSON} trained on `history` (metric_series rows).
 
@@ -242,12 +248,13 @@ def fit_models(
     `min_history_days` get the robust hour-of-day baseline, longer ones Prophet. The JSON holds
     the Prophet model (prophet.serialize.model_to_json) or the baseline, the calibration, and
     the model-scale forecast of the day after `trained_through` (what the hourly runs read, so
-    they need no Prophet at all). `workers` > 1 fits series in that many processes.
+    they need no Prophet at all). `workers` > 1 fits series in that many processes once there
+    are `parallel_from` series or more.
     """
     _quiet_stan()
     trained_through = _utc(trained_through)
     jobs = _fit_jobs(history, trained_through, options)
-    if workers > 1 and len(jobs) >= PARALLEL_FROM:
+    if workers > 1 and len(jobs) >= parallel_from:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -258,10 +265,6 @@ def fit_models(
     else:
         specs = [_fit_job(job) for job in jobs]
     return {job[0]: spec for job, spec in zip(jobs, specs, strict=True)}
-
-
-PARALLEL_FROM = 16
-"""Fewer series than this are fitted in the calling process: starting workers costs seconds."""
 
 
 def _fit_jobs(

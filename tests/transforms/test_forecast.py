@@ -407,5 +407,7 @@ def test_fits_in_worker_processes_equal_fits_in_one():
     series = series_of(pd.concat(frames, ignore_index=True), 4)
     trained_through = START + 4 * DAY
     one = fit_models(series, trained_through=trained_through, options=OPTIONS, workers=1)
-    two = fit_models(series, trained_through=trained_through, options=OPTIONS, workers=2)
+    two = fit_models(
+        series, trained_through=trained_through, options=OPTIONS, workers=2, parallel_from=2
+    )
     assert len(one) == 18 and untimed(two) == untimed(one)
