@@ -67,3 +67,29 @@ class Anomaly(pa.DataFrameModel):
         strict = True
         coerce = True
         unique = ["hour_start", "service", "endpoint", "metric"]
+
+
+class Incident(pa.DataFrameModel):
+    """`incidents`: one row per stretch of anomalous hours of one endpoint.
+
+    Consecutive anomalous hours of a series, and anomalies of the same endpoint on different
+    metrics in overlapping or adjacent hours, are one incident.
+    """
+
+    service: Series[str] = pa.Field(description="service")
+    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    start: Series[UtcTimestamp] = pa.Field(description="first anomalous hour")
+    end: Series[UtcTimestamp] = pa.Field(description="end of the last anomalous hour")
+    hours: Series[int] = pa.Field(gt=0, description="hours with at least one anomaly")
+    peak_severity: Series[str] = pa.Field(isin=SEVERITIES, description="highest severity")
+    max_score: Series[float] = pa.Field(ge=0, le=1, description="highest anomaly score")
+    metrics: Series[str] = pa.Field(description="metrics that deviated, comma-separated")
+    probable_cause: Series[str] = pa.Field(
+        description="what the data says changed: deviations against forecast, the status code "
+        "whose share grew most against the hours before, the top error reason"
+    )
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["service", "endpoint", "start"]

@@ -1,0 +1,140 @@
+"""Incidents: anomalies of one endpoint merged across hours and metrics, with a probable cause
+built from the data (how far each metric was from its forecast, which status code grew, the
+top error reason)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas._types import empty_frame
+from schemas.forecasts import SEVERITIES, Incident
+from schemas.forecasts import Anomaly as A
+
+HOUR = pd.Timedelta(hours=1)
+BEFORE = pd.Timedelta(hours=24)
+"""The hours before an incident its status mix is compared with."""
+MIN_SHARE_GROWTH = 0.05
+"""A status code is named when its share of requests grew by at least this much."""
+
+
+def incidents(
+    anomalies: pd.DataFrame,
+    status_hourly: pd.DataFrame | None = None,
+    error_reasons_hourly: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per incident. Anomalies of one (service, endpoint) whose hours touch or overlap
+    (the next starts at most one hour after the previous ended) are merged, whatever their
+    metric. `status_hourly` and `error_reasons_hourly` (covering the incidents and the 24
+    hours before them) feed the probable cause."""
+    if anomalies.empty:
+        return empty_frame(Incident)
+    rank = {name: i for i, name in enumerate(SEVERITIES)}
+    rows = []
+    keys = [A.service, A.endpoint]
+    for (service, endpoint), own in anomalies.sort_values(A.hour_start).groupby(keys, sort=True):
+        hours = own[A.hour_start]
+        # a new incident wherever the gap to the previous anomalous hour exceeds one hour
+        group = (hours.diff() > HOUR).cumsum()
+        for _, part in own.groupby(group.to_numpy(), sort=True):
+            start = part[A.hour_start].min()
+            end = part[A.hour_start].max() + HOUR
+            rows.append(
+                {
+                    "service": service,
+                    "endpoint": endpoint,
+                    "start": start,
+                    "end": end,
+                    "hours": int(part[A.hour_start].nunique()),
+                    "peak_severity": max(part[A.severity], key=rank.__getitem__),
+                    "max_score": float(part[A.score].max()),
+                    "metrics": ",".join(sorted(part[A.metric].unique())),
+                    "probable_cause": probable_cause(
+                        part, service, endpoint, start, end, status_hourly, error_reasons_hourly
+                    ),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame = frame.sort_values(["service", "endpoint", "start"], ignore_index=True)
+    return Incident.validate(frame)
+
+
+def probable_cause(
+    anomalies: pd.DataFrame,
+    service: str,
+    endpoint: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    status_hourly: pd.DataFrame | None,
+    error_reasons_hourly: pd.DataFrame | None,
+) -> str:
+    """A sentence or three from the data: each metric's distance from its forecast, the
+    status code whose share of requests grew most against the 24 hours before, and the most
+    frequent error reason during the incident."""
+    parts = []
+    for metric, rows in anomalies.groupby(A.metric, sort=True):
+        actual, expected = rows[A.actual].mean(), rows[A.yhat].mean()
+        if metric.endswith("_rate"):
+            parts.append(f"{metric} {actual:.1%} against {expected:.1%} expected")
+        elif expected > 0:
+            parts.append(f"{metric} at {actual / expected:.2g}x its forecast")
+        else:
+            parts.append(f"{metric} {actual:.3g} where none was expected")
+    status = _status_change(status_hourly, service, endpoint, start, end)
+    if status:
+        parts.append(status)
+    reason = _top_reason(error_reasons_hourly, service, endpoint, start, end)
+    if reason:
+        parts.append(reason)
+    return "; ".join(parts)
+
+
+def _own(frame: pd.DataFrame | None, service: str, endpoint: str) -> pd.DataFrame | None:
+    if frame is None or frame.empty:
+        return None
+    return frame[(frame["service"] == service) & (frame["endpoint"] == endpoint)]
+
+
+def _status_change(
+    status_hourly: pd.DataFrame | None,
+    service: str,
+    endpoint: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> str:
+    own = _own(status_hourly, service, endpoint)
+    if own is None or own.empty:
+        return ""
+    during = own[(own["hour_start"] >= start) & (own["hour_start"] < end)]
+    before = own[(own["hour_start"] >= start - BEFORE) & (own["hour_start"] < start)]
+    if during.empty:
+        return ""
+    share_during = during.groupby("status_code")["requests"].sum() / during["requests"].sum()
+    share_before = (
+        before.groupby("status_code")["requests"].sum() / before["requests"].sum()
+        if len(before)
+        else pd.Series(dtype="float64")
+    )
+    growth = share_during.sub(share_before, fill_value=0.0).sort_values(ascending=False)
+    if growth.empty or growth.iloc[0] < MIN_SHARE_GROWTH:
+        return ""
+    code = growth.index[0]
+    was = float(share_before.get(code, 0.0))
+    return f"status {int(code)} rose from {was:.1%} to {share_during[code]:.1%} of requests"
+
+
+def _top_reason(
+    error_reasons_hourly: pd.DataFrame | None,
+    service: str,
+    endpoint: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> str:
+    own = _own(error_reasons_hourly, service, endpoint)
+    if own is None or own.empty:
+        return ""
+    during = own[(own["hour_start"] >= start) & (own["hour_start"] < end)]
+    if during.empty:
+        return ""
+    counts = during.groupby("error_reason")["requests"].sum().sort_values(ascending=False)
+    share = counts.iloc[0] / counts.sum()
+    return f"top error reason '{counts.index[0]}' ({int(counts.iloc[0]):,} requests, {share:.0%})"
