@@ -1134,15 +1134,15 @@ def _walk(
         cursor = stop
     # raw scores of the grid means, then the level offset each point is also judged against
     block_of = np.full(len(grid), -1)
-    yhat = np.full(len(grid), np.nan)
     direction = np.zeros(len(grid))
     resid = np.full(len(grid), np.nan)
+    scored_blocks = []
     for number, block in enumerate(blocks):
         block_of[block.positions] = number
-        yhat[block.positions] = block.yhat
         actual = (v[block.positions] - block.centre) / block.spread
         n = None if counts is None else counts.to_numpy()[block.positions]
         raw = _score_series(block.spec, grid[block.positions], actual, n, options, yhat=block.yhat)
+        scored_blocks.append((block, actual, n, raw))
         outside = raw[Forecast.score] > 0
         above = actual > raw[Forecast.yhat_upper]
         direction[block.positions] = np.where(outside, np.where(above, 1.0, -1.0), 0.0)
@@ -1152,10 +1152,10 @@ def _walk(
     # the slots' own scores (against the model's level or the shifted one), then persistence
     slot_score = np.zeros(len(grid))
     slot_side = np.zeros(len(grid))
-    for block in blocks:
-        actual = (v[block.positions] - block.centre) / block.spread
-        n = None if counts is None else counts.to_numpy()[block.positions]
-        result = _best_of(block, grid[block.positions], actual, n, offset[block.positions], options)
+    for block, actual, n, raw in scored_blocks:
+        result = _best_of(
+            block, grid[block.positions], actual, n, offset[block.positions], options, raw=raw
+        )
         scored = np.isfinite(actual)
         slot_score[block.positions] = np.where(scored, result[Forecast.score], 0.0)
         side = np.where(actual > result[Forecast.yhat_upper], 1.0, -1.0)
@@ -1168,7 +1168,6 @@ def _walk(
         "blocks": blocks,
         "block_of": block_of,
         "offset": offset,
-        "metric": metric,
         "persistent": persistent,
         "side": slot_side,
     }
@@ -1182,11 +1181,15 @@ def _best_of(
     offset: np.ndarray,
     options: ForecastOptions,
     yhat: np.ndarray | None = None,
+    raw: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Scored against the model's level and, where a shift is in force, the shifted level: the
-    lower score wins (a point is anomalous only if it is far from both)."""
+    """Scored against the model's level (`raw`, when already scored) and, where a shift is in
+    force, the shifted level: the lower score wins (a point is anomalous only if it is far
+    from both)."""
     yhat = block.yhat if yhat is None else yhat
-    result = _score_series(block.spec, times, actual, n, options, yhat=yhat)
+    result = (
+        raw if raw is not None else _score_series(block.spec, times, actual, n, options, yhat=yhat)
+    )
     if (offset != 0).any():
         shifted = _score_series(block.spec, times, actual, n, options, offset=offset, yhat=yhat)
         better = shifted[Forecast.score] < result[Forecast.score]

@@ -88,10 +88,22 @@ def probable_cause(
     return "; ".join(parts)
 
 
-def _own(frame: pd.DataFrame | None, service: str, endpoint: str) -> pd.DataFrame | None:
+def _hours_of(
+    frame: pd.DataFrame | None,
+    service: str,
+    endpoint: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> pd.DataFrame:
+    """The endpoint's rows of an hourly table with hour_start in [start, end)."""
     if frame is None or frame.empty:
-        return None
-    return frame[(frame["service"] == service) & (frame["endpoint"] == endpoint)]
+        return pd.DataFrame(columns=["hour_start", "requests"])
+    return frame[
+        (frame["service"] == service)
+        & (frame["endpoint"] == endpoint)
+        & (frame["hour_start"] >= start)
+        & (frame["hour_start"] < end)
+    ]
 
 
 def _status_change(
@@ -101,11 +113,8 @@ def _status_change(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> str:
-    own = _own(status_hourly, service, endpoint)
-    if own is None or own.empty:
-        return ""
-    during = own[(own["hour_start"] >= start) & (own["hour_start"] < end)]
-    before = own[(own["hour_start"] >= start - BEFORE) & (own["hour_start"] < start)]
+    during = _hours_of(status_hourly, service, endpoint, start, end)
+    before = _hours_of(status_hourly, service, endpoint, start - BEFORE, start)
     if during.empty:
         return ""
     share_during = during.groupby("status_code")["requests"].sum() / during["requests"].sum()
@@ -129,10 +138,7 @@ def _top_reason(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> str:
-    own = _own(error_reasons_hourly, service, endpoint)
-    if own is None or own.empty:
-        return ""
-    during = own[(own["hour_start"] >= start) & (own["hour_start"] < end)]
+    during = _hours_of(error_reasons_hourly, service, endpoint, start, end)
     if during.empty:
         return ""
     counts = during.groupby("error_reason")["requests"].sum().sort_values(ascending=False)

@@ -260,9 +260,6 @@ class _HourlyBuilder:
             [self.hours[rows], e.service.codes[rows], e.endpoint.codes[rows]]
         )
 
-    def _quantiles(self, groups: _Groups, quantiles: list[float]):
-        return self.latency.quantiles(groups, quantiles)
-
     def endpoint_hourly(self) -> pd.DataFrame:
         e, rows, g = self.events, self.requests, self.endpoint_groups
         if not len(rows):
@@ -271,7 +268,7 @@ class _HourlyBuilder:
         classes = np.bincount(
             g.ids * 6 + np.clip(e.status[rows] // 100, 0, 5), minlength=g.count * 6
         ).reshape(g.count, 6)
-        values, starts, sizes, quantiles = self._quantiles(g, list(PERCENTILES.values()))
+        values, starts, sizes, quantiles = self.latency.quantiles(g, list(PERCENTILES.values()))
         timed = sizes
         latency_sum = g.total(self.request_latency, self.latency_positions)
         ids_timed = g.ids[self.latency_positions]
@@ -328,7 +325,7 @@ class _HourlyBuilder:
         if not len(rows):
             return _empty(EndpointMinutely)
         g = _Groups([self.minutes[rows], self.endpoint_groups.ids])
-        _, _, _, (p50, p95) = self._quantiles(g, [0.5, 0.95])
+        _, _, _, (p50, p95) = self.latency.quantiles(g, [0.5, 0.95])
         endpoint_group = g.keys[1]
         base = self.endpoint_groups
         frame = pd.DataFrame(
@@ -370,7 +367,7 @@ class _HourlyBuilder:
         g = _Groups([self.hours[rows], coded.codes[rows]])
         requests = g.size()
         errors = g.size(np.flatnonzero(e.status[rows] >= 400))
-        _, _, _, (p95,) = self._quantiles(g, [0.95])
+        _, _, _, (p95,) = self.latency.quantiles(g, [0.95])
         frame = pd.DataFrame(
             {
                 "hour_start": _hour_start(g.keys[0]),
@@ -464,34 +461,6 @@ def endpoint_hourly(
     `error_rate` is (4xx + 5xx) / requests; latency columns cover the requests that logged a
     latency; `slow_requests` are those slower than `slow_threshold_ms` (strictly greater)."""
     return _HourlyBuilder(requests, slow_threshold_ms).endpoint_hourly()
-
-
-def endpoint_minutely(requests: pd.DataFrame | pa.Table) -> pd.DataFrame:
-    return _HourlyBuilder(requests, 1000.0).endpoint_minutely()
-
-
-def latency_sketches(requests: pd.DataFrame | pa.Table) -> pd.DataFrame:
-    return _HourlyBuilder(requests, 1000.0).latency_sketches()
-
-
-def service_hourly(requests: pd.DataFrame | pa.Table) -> pd.DataFrame:
-    return _HourlyBuilder(requests, 1000.0).service_hourly()
-
-
-def region_hourly(requests: pd.DataFrame | pa.Table) -> pd.DataFrame:
-    return _HourlyBuilder(requests, 1000.0).region_hourly()
-
-
-def status_hourly(requests: pd.DataFrame | pa.Table) -> pd.DataFrame:
-    return _HourlyBuilder(requests, 1000.0).status_hourly()
-
-
-def error_reasons_hourly(requests: pd.DataFrame | pa.Table) -> pd.DataFrame:
-    return _HourlyBuilder(requests, 1000.0).error_reasons_hourly()
-
-
-def log_levels_minutely(requests: pd.DataFrame | pa.Table) -> pd.DataFrame:
-    return _HourlyBuilder(requests, 1000.0).log_levels_minutely()
 
 
 # the latency sketch --------------------------------------------------------------------------

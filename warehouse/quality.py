@@ -35,6 +35,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.catalog import table_spec
+from warehouse.layout import DAILY_TABLES
 
 
 class TableRule(NamedTuple):
@@ -47,28 +48,34 @@ class TableRule(NamedTuple):
     """Integer columns that may be negative (not counts)."""
 
 
-TIME_COLUMNS: dict[str, tuple[str, Literal["hourly", "daily"]]] = {
-    "requests": ("ts", "hourly"),
-    "quarantine": ("ingested_at", "daily"),
-    "endpoint_hourly": ("hour_start", "hourly"),
-    "endpoint_minutely": ("minute_start", "hourly"),
-    "latency_sketches": ("hour_start", "hourly"),
-    "service_hourly": ("hour_start", "hourly"),
-    "region_hourly": ("hour_start", "hourly"),
-    "status_hourly": ("hour_start", "hourly"),
-    "error_reasons_hourly": ("hour_start", "hourly"),
-    "log_levels_minutely": ("minute_start", "hourly"),
-    "forecasts": ("hour_start", "hourly"),
-    "anomalies": ("hour_start", "hourly"),
-    "endpoint_daily": ("day_start", "daily"),
-    "traffic_hourly": ("hour_start", "daily"),
-    "availability_gaps": ("gap_start", "daily"),
+TIME_COLUMNS: dict[str, str] = {
+    "requests": "ts",
+    "quarantine": "ingested_at",
+    "endpoint_hourly": "hour_start",
+    "endpoint_minutely": "minute_start",
+    "latency_sketches": "hour_start",
+    "service_hourly": "hour_start",
+    "region_hourly": "hour_start",
+    "status_hourly": "hour_start",
+    "error_reasons_hourly": "hour_start",
+    "log_levels_minutely": "minute_start",
+    "forecasts": "hour_start",
+    "anomalies": "hour_start",
+    "endpoint_daily": "day_start",
+    "traffic_hourly": "hour_start",
+    "availability_gaps": "gap_start",
 }
+"""The time column of each checked table; its partitioning comes from the layout."""
 SIGNED = {"latency_sketches": ("bucket",)}
 
 TABLES: dict[str, TableRule] = {
-    name: TableRule(table_spec(name).model, time, period, SIGNED.get(name, ()))
-    for name, (time, period) in TIME_COLUMNS.items()
+    name: TableRule(
+        table_spec(name).model,
+        time,
+        "daily" if name in DAILY_TABLES else "hourly",
+        SIGNED.get(name, ()),
+    )
+    for name, time in TIME_COLUMNS.items()
 }
 """Table name -> its Pandera model, time column and partitioning (hourly or daily)."""
 

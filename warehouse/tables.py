@@ -93,19 +93,6 @@ def publish(
     return written.rows
 
 
-def publish_hour(
-    layout: Layout,
-    catalog: Catalog,
-    table: str,
-    hour: pd.Timestamp,
-    frame: pd.DataFrame,
-    *,
-    run_id: str | None,
-) -> int:
-    """Replaces the hour's partition of `table` with `frame` (removing it when empty)."""
-    return publish(layout, catalog, table, hour_partition(hour), frame, run_id=run_id)
-
-
 # compaction ------------------------------------------------------------------------------------
 FILE_KEY = {"requests": "file_id", "quarantine": "source_file"}
 """The column naming the landing file of each staged table's rows."""
