@@ -100,8 +100,10 @@ def main() -> None:
     assert untimed(parallel) == untimed(models), "parallel fits differ from sequential ones"
 
     hour = pd.DatetimeIndex([DAY + pd.Timedelta(hours=13)])
+    # the hour and the hours before it that judge level shifts and runs
+    context = pd.date_range(hour[0] - fc.CONTEXT_POINTS * pd.Timedelta(hours=1), hour[0], freq="h")
     actuals = fc.metric_series(
-        hourly.assign(hour_start=hourly["hour_start"] + pd.Timedelta(days=1)), hours=hour
+        hourly.assign(hour_start=hourly["hour_start"] + pd.Timedelta(days=1)), hours=context
     )
     fc.forecasts(models, actuals, hours=hour, options=options)  # warm-up
     started = time.perf_counter()

@@ -15,16 +15,19 @@ from flows.ingest import catalog_for
 from flows.settings import Settings
 from schemas._types import empty_frame
 from schemas.catalog import table_spec
-from schemas.forecasts import Anomaly, Forecast
+from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import (
     AvailabilityGap,
     EndpointHourly,
     EndpointMinutely,
+    ErrorReasonsHourly,
     LatencySketch,
+    StatusHourly,
     TrafficHourly,
 )
 from schemas.requests import Request
 from transforms import forecast as fc
+from transforms import incidents as incident_rules
 from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
 from warehouse.catalog import now
 from warehouse.layout import Layout, date_partition, hour_partition
@@ -315,9 +318,18 @@ def _read(
     return frame if frame is not None else empty_frame(model)
 
 
-def _endpoint_hourly(layout: Layout, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    frame = read_hours(layout, "endpoint_hourly", start, end)
-    return frame if frame is not None else empty_frame(EndpointHourly)
+def _series_frame(
+    layout: Layout, start: pd.Timestamp, end: pd.Timestamp, options: fc.ForecastOptions
+) -> pd.DataFrame:
+    """endpoint_hourly rows of [start, end), with the service and global totals when the
+    options ask for them (latency percentiles of a total from the merged sketches)."""
+    frame = _read(layout, "endpoint_hourly", start, end, EndpointHourly)
+    if not options.totals or frame.empty:
+        return frame
+    sketches = None
+    if any(m.startswith("latency_p") for m in options.metrics):
+        sketches = _read(layout, "latency_sketches", start, end, LatencySketch)
+    return fc.with_totals(frame, sketches, metrics=options.metrics)
 
 
 def models_for_day(
@@ -334,7 +346,7 @@ def models_for_day(
     layout = Layout(settings.warehouse_dir)
     start = day - pd.Timedelta(days=options.training_days)
     history = fc.metric_series(
-        _endpoint_hourly(layout, start, day),
+        _series_frame(layout, start, day, options),
         hours=hour_range(start, day),
         metrics=options.metrics,
     )
@@ -369,25 +381,71 @@ def score_hours(
     run_id: str | None,
     refit: bool = False,
 ) -> dict[str, int]:
-    """Forecasts and anomalies for `hours` (all inside `day`) with the day's models."""
+    """Forecasts and anomalies for `hours` (all inside `day`) with the day's models, judged
+    with the hours before them as context (the day before's models serve those), then the
+    incidents of the days around them."""
     layout = Layout(settings.warehouse_dir)
     catalog = catalog_for(settings.catalog_url)
+    options = settings.forecast
     models, skipped = models_for_day(day, settings=settings, refit=refit, run_id=run_id)
-    end = hours[-1] + pd.Timedelta(hours=1)
+    context_start = hours[0] - fc.CONTEXT_POINTS * HOUR
+    previous = None
+    if context_start < day:
+        previous, _ = models_for_day(day - DAY, settings=settings, run_id=run_id)
+    end = hours[-1] + HOUR
     actuals = fc.metric_series(
-        _endpoint_hourly(layout, hours[0], end), hours=hours, metrics=settings.forecast.metrics
+        _series_frame(layout, context_start, end, options),
+        hours=hour_range(context_start, end),
+        metrics=options.metrics,
     )
-    forecasts = fc.forecasts(models, actuals, hours=hours, options=settings.forecast)
-    anomalies = fc.anomalies(forecasts)
+    forecasts, anomalies = fc.score(
+        models, actuals, hours=hours, options=options, previous=previous
+    )
     batch = Batch(layout, catalog, run_id)
     for hour in hours:
         partition = hour_partition(hour)
         batch.add("forecasts", partition, forecasts[forecasts[Forecast.hour_start] == hour])
         batch.add("anomalies", partition, anomalies[anomalies[Anomaly.hour_start] == hour])
     written = batch.check_and_publish()
+    incident_rows = rebuild_incidents(hours, layout=layout, catalog=catalog, run_id=run_id)
     return {
         "series": len(models),
         "series_skipped": skipped,
         "forecasts": written.get("forecasts", 0),
         "anomalies": written.get("anomalies", 0),
+        "incidents": incident_rows,
     }
+
+
+HOUR = pd.Timedelta(hours=1)
+DAY = pd.Timedelta(days=1)
+INCIDENT_FOLLOW = pd.Timedelta(days=2)
+"""How far an incident is followed: scoring an hour recomputes the incidents that start on
+its day, the day after, or up to this many days before."""
+
+
+def rebuild_incidents(
+    hours: pd.DatetimeIndex, *, layout: Layout, catalog, run_id: str | None
+) -> int:
+    """Recomputes the `incidents` partitions the anomalies of `hours` can change: the days
+    from INCIDENT_FOLLOW before the first hour's day to the day after the last's, from the
+    anomalies around them (and the status mix of the 24 hours before each incident). Returns
+    the incident rows written."""
+    first, last = hours[0].floor("D"), hours[-1].floor("D")
+    days = list(day_range(first - INCIDENT_FOLLOW, last + 2 * DAY))
+    # an incident starting on the first rewritten day is seen whole from the day before it
+    start, end = days[0] - DAY, days[-1] + INCIDENT_FOLLOW + DAY
+    anomalies = _read(layout, "anomalies", start, end, Anomaly)
+    found = empty_frame(Incident)
+    if not anomalies.empty:
+        context = start - incident_rules.BEFORE
+        found = incident_rules.incidents(
+            anomalies,
+            _read(layout, "status_hourly", context, end, StatusHourly),
+            _read(layout, "error_reasons_hourly", context, end, ErrorReasonsHourly),
+        )
+    batch = Batch(layout, catalog, run_id)
+    started = found["start"].dt.floor("D")
+    for day in days:
+        batch.add("incidents", date_partition(day), found[started == day].reset_index(drop=True))
+    return batch.check_and_publish().get("incidents", 0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandera.pandas as pa
 
-from schemas.forecasts import Anomaly, Forecast
+from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import (
     AvailabilityGap,
     EndpointDaily,
@@ -93,7 +93,9 @@ TABLES: tuple[TableSpec, ...] = (
         Anomaly,
         "one row per (hour_start, service, endpoint, metric) flagged",
         HOUR,
+        2,
     ),
+    TableSpec("incidents", Incident, "one row per (service, endpoint, start)", DAY),
 )
 
 

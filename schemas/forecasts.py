@@ -8,12 +8,15 @@ from schemas._types import UtcTimestamp
 METHODS = ["prophet", "baseline"]
 DIRECTIONS = ["spike", "drop"]
 SEVERITIES = ["low", "medium", "high", "critical"]
+ANOMALY_KINDS = ["deviation", "availability"]
 
 
 class Forecast(pa.DataFrameModel):
     """`forecasts`: one row per (hour_start, service, endpoint, metric) scored.
 
     The model behind each row was trained only on hours strictly before the day it scores.
+    endpoint "*" is the total of a service's endpoints, service and endpoint "*" the total of
+    all.
     Partitioned `forecasts/date=YYYY-MM-DD/hour=HH/part-0.parquet`.
     """
 
@@ -60,7 +63,15 @@ class Anomaly(pa.DataFrameModel):
     yhat_upper: Series[float] = pa.Field(description="upper bound of the forecast interval")
     score: Series[float] = pa.Field(ge=0, le=1, description="anomaly score")
     direction: Series[str] = pa.Field(isin=DIRECTIONS, description="spike (above) or drop")
-    severity: Series[str] = pa.Field(isin=SEVERITIES, description="low, medium, high, critical")
+    kind: Series[str] = pa.Field(
+        isin=ANOMALY_KINDS,
+        description="availability: no request where the forecast expected traffic; else deviation",
+    )
+    severity: Series[str] = pa.Field(
+        isin=SEVERITIES,
+        description="low, medium, high, critical from the score; one level higher when the "
+        "series was anomalous on the same side for the 2 hours before too",
+    )
     method: Series[str] = pa.Field(isin=METHODS, description="prophet or baseline")
 
     class Config:
@@ -70,10 +81,11 @@ class Anomaly(pa.DataFrameModel):
 
 
 class Incident(pa.DataFrameModel):
-    """`incidents`: one row per stretch of anomalous hours of one endpoint.
+    """`incidents`: one row per stretch of anomalous hours of one endpoint (or total).
 
     Consecutive anomalous hours of a series, and anomalies of the same endpoint on different
-    metrics in overlapping or adjacent hours, are one incident.
+    metrics in overlapping or adjacent hours, are one incident. Partitioned by the date of its
+    start; recomputed whenever an hour of that day or the two days after it is scored.
     """
 
     service: Series[str] = pa.Field(description="service")

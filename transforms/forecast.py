@@ -33,10 +33,13 @@ That strictness is deliberate: a deployment runs thousands of (series, hour) tes
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
+import re
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +48,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from schemas._types import empty_frame
-from schemas.forecasts import Anomaly, Forecast
+from schemas.forecasts import SEVERITIES, Anomaly, Forecast
 from schemas.metrics import EndpointHourly as EH
 
 METRICS: tuple[str, ...] = (EH.requests, EH.error_rate, EH.latency_p95_ms)
@@ -81,6 +84,7 @@ _B_MIN = {"count": 1.0, "rate": 1.0, "log": 0.0, "linear": 0.0}
 # says by how much. Gone once that day type has been seen (then the fit's own spread covers it).
 _UNSEEN_DAY_TYPE_SD = {"count": 0.35, "log": 0.15, "rate": 0.05, "linear": 0.15}
 _SEVERITY_BANDS = ((0.999, "critical"), (0.99, "high"), (0.95, "medium"))
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,18 @@ class ForecastOptions:
     min_median_requests: float = 1.0  # series with less median traffic/hour are skipped
     uncertainty_samples: int = 0  # Prophet's own sampling is not needed: see module docstring
     fit_workers: int = 0  # processes for the daily fits; 0: one per core
+    totals: bool = True  # also forecast each service's total and the global total
+    holidays_country: str = ""  # e.g. "US": public holidays as Prophet holidays, "" for none
+
+    def __post_init__(self) -> None:
+        if not 0 < self.interval_width < 1:
+            raise ValueError(f"interval_width must be between 0 and 1, got {self.interval_width}")
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.training_days < 1:
+            raise ValueError(f"training_days must be at least 1, got {self.training_days}")
+        if self.holidays_country:
+            _holiday_days(self.holidays_country, (2000,))  # raises for an unknown country
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,6 +205,135 @@ def metric_series(
     return long[columns]
 
 
+TOTAL = "*"
+"""Endpoint (and service) of a total series: (service, "*") sums a service's endpoints,
+("*", "*") every service."""
+
+_LATENCY_QUANTILE = re.compile(r"^latency_p(\d{1,2})_ms$")
+# Rates recomputed from the summed counts of a total: (numerator columns, denominator).
+_TOTAL_RATES = {
+    EH.error_rate: ((EH.status_4xx, EH.status_5xx), EH.requests),
+    EH.server_error_rate: ((EH.status_5xx,), EH.requests),
+    EH.slow_rate: ((EH.slow_requests,), EH.timed_requests),
+}
+
+
+def with_totals(
+    endpoint_hourly: pd.DataFrame,
+    sketches: pd.DataFrame | None = None,
+    *,
+    metrics: tuple[str, ...] = METRICS,
+) -> pd.DataFrame:
+    """`endpoint_hourly` rows plus, per hour, one total row per service (endpoint "*") and one
+    for everything (service and endpoint "*"), holding `requests` and `metrics`.
+
+    Counts add up; rates are recomputed from the summed counts (error_rate = (4xx + 5xx) /
+    requests); latency_avg_ms is weighted by timed requests; latency percentiles come from the
+    merged `latency_sketches` (within their 1 % relative error; NaN without sketches); distinct
+    counts such as unique_users do not add up and stay NaN.
+    """
+    if endpoint_hourly.empty:
+        return endpoint_hourly
+    eh = endpoint_hourly.assign(**{EH.hour_start: _utc_column(endpoint_hourly[EH.hour_start])})
+    wanted = list(dict.fromkeys([EH.requests, *metrics]))
+    parts = [eh]
+    for keys, fixed in (
+        ([EH.hour_start, EH.service], {EH.endpoint: TOTAL}),
+        ([EH.hour_start], {EH.service: TOTAL, EH.endpoint: TOTAL}),
+    ):
+        groups = eh.groupby(keys, sort=True, observed=True)
+        total = groups[[EH.requests]].sum()
+        for metric in wanted:
+            if metric == EH.requests or metric not in eh:
+                continue
+            quantile = _LATENCY_QUANTILE.match(metric)
+            parts_known = metric in _TOTAL_RATES and {
+                *_TOTAL_RATES[metric][0],
+                _TOTAL_RATES[metric][1],
+            } <= set(eh.columns)
+            if parts_known:
+                numerators, denominator = _TOTAL_RATES[metric]
+                top = groups[list(numerators)].sum().sum(axis=1)
+                bottom = groups[denominator].sum()
+                total[metric] = (top / bottom).where(bottom > 0)
+            elif quantile:
+                total[metric] = _sketch_quantile(
+                    sketches, keys, int(quantile.group(1)) / 100, total.index
+                )
+            elif metric == EH.latency_avg_ms:
+                timed = eh[EH.timed_requests].where(eh[metric].notna(), 0)
+                weighted = (eh[metric].fillna(0) * timed).groupby([eh[k] for k in keys]).sum()
+                weight = timed.groupby([eh[k] for k in keys]).sum()
+                total[metric] = (weighted / weight).where(weight > 0)
+            elif metric == EH.latency_max_ms:
+                total[metric] = groups[metric].max()
+            elif metric == "unique_users":
+                total[metric] = np.nan
+            elif metric.endswith("_rate"):
+                weight = eh[EH.requests].where(eh[metric].notna(), 0)
+                weighted = (eh[metric].fillna(0) * weight).groupby([eh[k] for k in keys]).sum()
+                total[metric] = weighted / weight.groupby([eh[k] for k in keys]).sum()
+            else:
+                total[metric] = groups[metric].sum(min_count=1)
+        parts.append(total.reset_index().assign(**fixed))
+    columns = [EH.hour_start, EH.service, EH.endpoint, *[m for m in wanted if m in eh]]
+    return pd.concat([p[columns] for p in parts], ignore_index=True)
+
+
+def _sketch_quantile(
+    sketches: pd.DataFrame | None, keys: list[str], q: float, index: pd.Index
+) -> pd.Series:
+    """Quantile q of the merged latency sketches per group of `keys`, aligned to `index`."""
+    if sketches is None or sketches.empty:
+        return pd.Series(np.nan, index=index)
+    from transforms.metrics import sketch_quantiles
+
+    frame = sketches.assign(**{EH.hour_start: _utc_column(sketches[EH.hour_start])})
+    codes, uniques = (
+        pd.MultiIndex.from_frame(frame[keys]).factorize()
+        if len(keys) > 1
+        else (pd.factorize(frame[keys[0]]))
+    )
+    groups, (values,) = sketch_quantiles(
+        np.asarray(codes, dtype="int64"),
+        frame["bucket"].to_numpy(dtype="int64"),
+        frame["count"].to_numpy(dtype="int64"),
+        [q],
+    )
+    labels = uniques[groups]
+    if len(keys) == 1:
+        labels = pd.Index(labels, name=keys[0])
+    else:
+        labels = pd.MultiIndex.from_tuples(list(labels), names=keys)
+    return pd.Series(values, index=labels).reindex(index)
+
+
+def total_level(service: str, endpoint: str) -> str:
+    """endpoint, service or global: what a series key stands for."""
+    if endpoint != TOTAL:
+        return "endpoint"
+    return "global" if service == TOTAL else "service"
+
+
+def _redundant_totals(history: pd.DataFrame) -> set[tuple[str, str]]:
+    """Total series that would only repeat another: a service's total when there is one
+    service (the global total is the same) or it has one endpoint; the global total when
+    there is one endpoint in all."""
+    if history.empty:
+        return set()
+    pairs = history.loc[history[EH.endpoint] != TOTAL, [EH.service, EH.endpoint]]
+    pairs = pairs.drop_duplicates()
+    per_service = pairs.groupby(EH.service).size()
+    redundant = {
+        (str(service), TOTAL)
+        for service, count in per_service.items()
+        if count < 2 or len(per_service) < 2
+    }
+    if len(pairs) < 2:
+        redundant.add((TOTAL, TOTAL))
+    return redundant
+
+
 def _empty_series(columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
     frame[EH.hour_start] = pd.Series(dtype="datetime64[us, UTC]")
@@ -204,10 +349,21 @@ def _wide_by_series(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     frame = frame.drop_duplicates(
         [EH.service, EH.endpoint, Forecast.metric, EH.hour_start], keep="last"
     )
+    wide = frame.pivot(
+        index=[EH.service, EH.endpoint, EH.hour_start], columns=Forecast.metric, values=VALUE
+    ).sort_index()
+    wide.columns = [str(c) for c in wide.columns]
+    keys = wide.index.droplevel(EH.hour_start)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    stops = np.r_[starts[1:], len(wide)]
+    hours = wide.index.get_level_values(EH.hour_start)
     out = {}
-    for (service, endpoint), rows in frame.groupby([EH.service, EH.endpoint], sort=True):
-        wide = rows.pivot(index=EH.hour_start, columns=Forecast.metric, values=VALUE).sort_index()
-        out[(str(service), str(endpoint))] = wide
+    for begin, stop in zip(starts, stops, strict=True):
+        service, endpoint = keys[begin]
+        part = wide.iloc[begin:stop]
+        out[(str(service), str(endpoint))] = part.set_axis(hours[begin:stop], axis=0).rename_axis(
+            EH.hour_start
+        )
     return out
 
 
@@ -277,7 +433,10 @@ def _fit_jobs(
     when = _utc_column(history[EH.hour_start])
     history = history[(when >= window_start) & (when < trained_through)]
     jobs = []
+    redundant = _redundant_totals(history)
     for (service, endpoint), wide in _wide_by_series(history).items():
+        if (service, endpoint) in redundant:
+            continue
         counts = wide.get(EH.requests)
         if counts is not None:
             busy = counts.index[counts.fillna(0) > 0]
@@ -332,7 +491,10 @@ def series_candidates(history: pd.DataFrame, metrics: tuple[str, ...]) -> int:
     if history.empty:
         return 0
     present = history.loc[history[VALUE].notna(), [EH.service, EH.endpoint, Forecast.metric]]
-    return int(present[present[Forecast.metric].isin(metrics)].drop_duplicates().shape[0])
+    present = present[present[Forecast.metric].isin(metrics)].drop_duplicates()
+    redundant = _redundant_totals(history)
+    keys = zip(present[EH.service], present[EH.endpoint], strict=True)
+    return sum(key not in redundant for key in keys)
 
 
 def _robust_sd(x: np.ndarray) -> float:
@@ -530,13 +692,35 @@ def _typical(counts: np.ndarray | None) -> float | None:
     return float(np.median(busy)) if len(busy) else 1.0
 
 
-def _day_type(index: pd.DatetimeIndex) -> np.ndarray:
-    return np.where(index.day_of_week.to_numpy() >= 5, "weekend", "weekday")
+@functools.lru_cache(maxsize=64)
+def _holiday_days(country: str, years: tuple[int, ...]) -> np.ndarray:
+    """The public holidays of `country` (ISO code, as the holidays package knows it) in
+    `years`, as datetime64[D]."""
+    import holidays
+
+    try:
+        calendar = holidays.country_holidays(country, years=list(years))
+    except NotImplementedError:
+        raise ValueError(
+            f"holidays_country: {country!r} is not a country code the holidays package knows "
+            "(ISO 3166-1 alpha-2, e.g. US, GB, DE)"
+        ) from None
+    return np.array(sorted(calendar), dtype="datetime64[D]")
 
 
-def _day_types_seen(index: pd.DatetimeIndex) -> list[str]:
+def _day_type(index: pd.DatetimeIndex, country: str = "") -> np.ndarray:
+    """weekday / weekend per timestamp, and holiday for a public holiday of `country`."""
+    types = np.where(index.day_of_week.to_numpy() >= 5, "weekend", "weekday")
+    if country and len(index):
+        days = index.tz_convert("UTC").tz_localize(None).to_numpy().astype("datetime64[D]")
+        years = tuple(sorted({int(y) for y in index.year}))
+        types = np.where(np.isin(days, _holiday_days(country, years)), "holiday", types)
+    return types
+
+
+def _day_types_seen(index: pd.DatetimeIndex, country: str = "") -> list[str]:
     """Day types with at least half a day of training hours."""
-    types, counts = np.unique(_day_type(index), return_counts=True)
+    types, counts = np.unique(_day_type(index, country), return_counts=True)
     return sorted(str(t) for t, c in zip(types, counts, strict=True) if c >= 12)
 
 
@@ -599,7 +783,8 @@ def _fit_series(
         "history_days": round(float(span_days), 4),
         "typical_requests": _typical(counts),
         "pooled_rate": pooled,
-        "day_types": _day_types_seen(index[keep]),
+        "day_types": _day_types_seen(index[keep], options.holidays_country),
+        "holidays_country": options.holidays_country,
     }
     if method == "prophet":
         try:
@@ -609,9 +794,11 @@ def _fit_series(
             daily, weekly = _seasonal_terms(span_days, freq)
             # Before a weekly cycle can be fitted, one weekend level (when weekends and
             # weekdays have both been seen) keeps a weekend from passing for noise.
-            weekend = not weekly and len(spec["day_types"]) == 2
+            weekend = not weekly and {"weekday", "weekend"} <= set(spec["day_types"])
             if weekend:
                 model.add_regressor("weekend")
+            if options.holidays_country:
+                model.add_country_holidays(country_name=options.holidays_country)
             frame = _naive(index[keep], weekend).assign(y=t[keep])
             model.fit(frame)
             yhat = model.predict(_naive(index, weekend))["yhat"].to_numpy()
@@ -704,10 +891,12 @@ def _log_sampling_tail(
 def _predict(spec: dict[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:
     cached = spec.get("day_forecast")
     if cached is not None:
-        offset = (hours - _utc(spec["trained_through"])) // _HOUR
-        inside = (offset >= 0) & (offset < len(cached)) & ((hours - hours.floor("h")) == _HOUR * 0)
+        hour_us = 3_600_000_000
+        since = hours.as_unit("us").asi8 - _utc(spec["trained_through"]).value // 1000
+        offset = since // hour_us
+        inside = (since >= 0) & (offset < len(cached)) & (since % hour_us == 0)
         if inside.all():
-            return np.asarray(cached, dtype="float64")[np.asarray(offset, dtype="int64")]
+            return np.asarray(cached, dtype="float64")[offset]
     if spec["method"] == "prophet":
         from prophet.serialize import model_from_json
 
@@ -725,9 +914,12 @@ def _score_series(
     options: ForecastOptions,
     offset: np.ndarray | None = None,
     yhat: np.ndarray | None = None,
+    bounds: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Forecast columns for `hours`. `yhat` (model scale) may be given when already predicted;
-    `offset` (model scale) moves the forecast to a level the series has shifted to."""
+    `offset` (model scale) moves the forecast to a level the series has shifted to. `bounds`
+    (a mask) limits where the interval is computed when that is costly (rates: beta-binomial
+    quantiles); elsewhere it is NaN (the score does not need it)."""
     metric = spec["metric"]
     family = _family(metric)
     cal = spec["calibration"]
@@ -739,7 +931,7 @@ def _score_series(
     if n_eff is None and family != "count" and spec.get("typical_requests") is not None:
         n_eff = np.full(len(hours), typical)
     pooled = spec.get("pooled_rate")
-    unseen = ~np.isin(_day_type(hours), spec.get("day_types", []))
+    unseen = ~np.isin(_day_type(hours, spec.get("holidays_country", "")), spec.get("day_types", []))
     extra = np.where(unseen, _UNSEEN_DAY_TYPE_SD[family] ** 2, 0.0)
     a = cal["a"] + extra
     sigma = np.sqrt(a + cal["b"] * _sampling_factor(family, yhat, n_eff, pooled))
@@ -748,7 +940,7 @@ def _score_series(
     upper = yhat + _edge(cal["u_hi"], cal["scale_hi"], cal["shape_hi"], p_edge) * sigma
 
     if family == "rate" and n is not None and pooled is not None:
-        return _score_rate(spec, yhat, actual, n, n_eff, a, p_edge, options)
+        return _score_rate(spec, yhat, actual, n, n_eff, a, p_edge, options, bounds)
 
     y = to_model_scale(metric, actual)
     z = (y - yhat) / sigma
@@ -788,6 +980,7 @@ def _score_rate(
     a: np.ndarray,
     p_edge: float,
     options: ForecastOptions,
+    bounds: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Rates with known request counts are judged in count space: errors ~ beta-binomial with
     the forecast rate and the series' extra-binomial spread (rho = 4 a: `a` is that spread on
@@ -797,8 +990,13 @@ def _score_rate(
     rho = np.clip(4 * a, 4 * _SD_FLOOR["rate"] ** 2, 0.5)
     alpha, beta = rate * (1 / rho - 1), (1 - rate) * (1 / rho - 1)
     trials = np.round(n_eff).astype("int64")
-    lower = np.minimum(stats.betabinom.ppf(p_edge, trials, alpha, beta) / trials, rate)
-    upper = np.maximum(stats.betabinom.isf(p_edge, trials, alpha, beta) / trials, rate)
+    lower, upper = np.full(len(rate), np.nan), np.full(len(rate), np.nan)
+    at = slice(None) if bounds is None else np.flatnonzero(bounds)
+    if bounds is None or len(at):
+        ppf = stats.betabinom.ppf(p_edge, trials[at], alpha[at], beta[at])
+        isf = stats.betabinom.isf(p_edge, trials[at], alpha[at], beta[at])
+        lower[at] = np.minimum(ppf / trials[at], rate[at])
+        upper[at] = np.maximum(isf / trials[at], rate[at])
     observed = np.round(np.nan_to_num(n)).astype("int64")
     k = np.round(np.nan_to_num(actual) * observed)
     with np.errstate(all="ignore"):
@@ -854,11 +1052,15 @@ def with_persistence(score: np.ndarray, direction: np.ndarray, interval_width: f
     log_p = math.log(p_edge) + SCORE_DECADES * np.log(np.clip(1 - score, 1e-300, 1.0))
     log_p = np.where(direction != 0, log_p, math.log(0.5))
     best = np.zeros(len(score))
+    if np.count_nonzero(direction) < 2:
+        return score
     for run in range(2, PERSISTENCE_RUN + 1):
         if len(score) < run:
             break
         windows = np.lib.stride_tricks.sliding_window_view(direction, run)
         same = (np.abs(windows.sum(axis=1)) == run) & (windows[:, 0] != 0)
+        if not same.any():
+            continue
         total = -2 * np.lib.stride_tricks.sliding_window_view(log_p, run).sum(axis=1)
         log_combined = stats.chi2.logsf(total, 2 * run) + math.log(PERSISTENCE_RUN - 1)
         excess = np.clip(log_combined - math.log(p_edge), None, 0.0)
@@ -867,50 +1069,105 @@ def with_persistence(score: np.ndarray, direction: np.ndarray, interval_width: f
     return np.maximum(score, best)
 
 
+CONTEXT_POINTS = 6 + 2 * (PERSISTENCE_RUN - 1)
+"""Points scored before the first one asked for, so that its level offset (the 6 points
+before it), its run of hours (the 2 before it) and the run that raises its severity (the 2
+before it, each with their own context) are what scoring the whole series gives."""
+
+
+def score(
+    models: dict[tuple[str, str, str], str],
+    actuals: pd.DataFrame,
+    *,
+    hours: pd.DatetimeIndex,
+    options: ForecastOptions = ForecastOptions(),
+    previous: dict[tuple[str, str, str], str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(forecasts, anomalies) of `hours` for every series in `models`.
+
+    `models` serve the hours from their `trained_through` on; `previous` (the models of the
+    day before) serve the context hours before that. `actuals` are metric_series rows
+    covering `hours` and the CONTEXT_POINTS hours before them; a missing `requests` actual
+    is 0, a missing other metric NaN (no traffic: nothing to judge). Each series is scored by
+    the walk-forward core (`_walk_scores`): level shifts and runs of hours are judged from the
+    context hours, so an hourly run and a backfill give the same rows. An hour no model was
+    trained before gets no row.
+    """
+    _quiet_stan()
+    hours = _utc_hours(hours).unique().sort_values()
+    if not len(hours) or not models:
+        return empty_frame(Forecast), empty_frame(Anomaly)
+    plan = WalkForwardPlan.for_step(_HOUR)
+    grid = pd.date_range(hours[0] - CONTEXT_POINTS * _HOUR, hours[-1], freq="h")
+    asked = grid.isin(hours)
+    observed = _wide_by_series(actuals)
+    previous = previous or {}
+    columns: dict[str, list] = {c: [] for c in Forecast.to_schema().columns}
+    for key, model_json in sorted(models.items()):
+        service, endpoint, metric = key
+        specs = [json.loads(previous[key])] if key in previous else []
+        specs.append(json.loads(model_json))
+        blocks = []
+        for i, spec in enumerate(specs):
+            since = _utc(spec["trained_through"])
+            inside = grid >= since
+            if i + 1 < len(specs):
+                inside &= grid < _utc(specs[i + 1]["trained_through"])
+            positions = np.flatnonzero(inside)
+            if len(positions):
+                blocks.append(_Block(spec, positions, _predict(spec, grid[positions])))
+        if not blocks:
+            continue
+        wide = observed.get((service, endpoint))
+        v = np.full(len(grid), np.nan)
+        n = None
+        if wide is not None:
+            wide = wide.reindex(grid)
+            if metric in wide:
+                v = wide[metric].to_numpy(dtype="float64")
+            if EH.requests in wide:
+                n = np.nan_to_num(wide[EH.requests].to_numpy(dtype="float64"), nan=0.0)
+        if metric == EH.requests:
+            v = np.nan_to_num(v, nan=0.0)
+        slots = _walk_scores(grid, v, n, blocks, metric, plan.adapt_points, options, asked)
+        rows = np.sort(np.concatenate([b.positions for b in blocks]))
+        columns[Forecast.hour_start].append(grid[rows])
+        for name, value in ((Forecast.service, service), (Forecast.endpoint, endpoint)):
+            columns[name].append(np.full(len(rows), value, dtype=object))
+        columns[Forecast.metric].append(np.full(len(rows), metric, dtype=object))
+        columns[Forecast.actual].append(v[rows])
+        for name in columns:
+            if name in slots["slots"]:
+                columns[name].append(slots["slots"][name][rows])
+    if not columns[Forecast.hour_start]:
+        return empty_frame(Forecast), empty_frame(Anomaly)
+    scored = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+    scored[Forecast.hour_start] = _utc_column(scored[Forecast.hour_start])
+    flagged = anomalies(scored, validate=False)
+    order = [Forecast.hour_start, Forecast.service, Forecast.endpoint, Forecast.metric]
+    scored = scored.sort_values(order, ignore_index=True)
+    keep = scored[Forecast.hour_start].isin(hours)
+    return (
+        Forecast.validate(scored[keep].reset_index(drop=True)),
+        Anomaly.validate(flagged[flagged[Anomaly.hour_start].isin(hours)].reset_index(drop=True)),
+    )
+
+
 def forecasts(
     models: dict[tuple[str, str, str], str],
     actuals: pd.DataFrame,
     *,
     hours: pd.DatetimeIndex,
     options: ForecastOptions = ForecastOptions(),
+    previous: dict[tuple[str, str, str], str] | None = None,
 ) -> pd.DataFrame:
-    """One row per (model series) x (hour in `hours`): actual, forecast, interval, score.
+    """The forecasts of `score`: one row per (model series) x (hour in `hours`)."""
+    return score(models, actuals, hours=hours, options=options, previous=previous)[0]
 
-    `actuals` are metric_series rows; a missing `requests` actual is 0, a missing other metric
-    is NaN (no traffic: nothing to judge, never an anomaly). Validated against `Forecast`.
-    """
-    _quiet_stan()
-    columns = list(Forecast.to_schema().columns)
-    hours = _utc_hours(hours).unique().sort_values()
-    observed = _wide_by_series(actuals)
-    parts = []
-    for (service, endpoint, metric), model_json in sorted(models.items()):
-        spec = json.loads(model_json)
-        wide = observed.get((service, endpoint), pd.DataFrame()).reindex(hours)
-        if metric in wide:
-            actual = wide[metric].to_numpy(dtype="float64")
-        else:
-            actual = np.full(len(hours), np.nan)
-        if metric == EH.requests:
-            actual = np.nan_to_num(actual, nan=0.0)
-        n = None
-        if EH.requests in wide:
-            n = wide[EH.requests].fillna(0).to_numpy(dtype="float64")
-        scored = _score_series(spec, hours, actual, n, options)
-        parts.append(
-            pd.DataFrame(
-                {
-                    Forecast.hour_start: hours,
-                    Forecast.service: service,
-                    Forecast.endpoint: endpoint,
-                    Forecast.metric: metric,
-                    **scored,
-                }
-            )
-        )
-    if not parts:
-        return empty_frame(Forecast)
-    return Forecast.validate(pd.concat(parts, ignore_index=True)[columns])
+
+SUSTAINED_HOURS = 3
+"""An anomaly whose series was anomalous on the same side for the hours before it, this many
+in all, is one severity level higher."""
 
 
 def _severity(score: pd.Series) -> pd.Series:
@@ -920,21 +1177,41 @@ def _severity(score: pd.Series) -> pd.Series:
     return severity
 
 
-def anomalies(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """The is_anomaly rows of `forecasts`, with direction and severity.
+def anomalies(forecasts: pd.DataFrame, *, validate: bool = True) -> pd.DataFrame:
+    """The is_anomaly rows of `forecasts`, with direction, kind and severity.
 
-    direction: spike when the actual is above the interval, else drop. severity from the score:
-    low below 0.95, medium below 0.99, high below 0.999, critical from 0.999 (with the default
-    calibration: tail probabilities above 1.25e-5, 5e-7, 5e-9 and below).
+    direction: spike when the actual is above the forecast (and so above the interval), else
+    drop. kind: `availability`
+    for a series that served no request where the forecast expected traffic, else
+    `deviation`. severity from the score (the distance outside the interval, with runs of
+    hours already combined in it): low below 0.95, medium below 0.99, high below 0.999,
+    critical from 0.999 (with the default calibration: tail probabilities above 1.25e-5,
+    5e-7, 5e-9 and below), one level higher when the series was also anomalous on the same
+    side in the SUSTAINED_HOURS - 1 hours before (rows of `forecasts` itself).
     """
     columns = list(Anomaly.to_schema().columns)
-    flagged = forecasts[forecasts[Forecast.is_anomaly].astype(bool)].copy()
-    flagged[Anomaly.direction] = np.where(
-        flagged[Forecast.actual] > flagged[Forecast.yhat_upper], "spike", "drop"
-    )
-    flagged[Anomaly.severity] = _severity(flagged[Forecast.score])
-    flagged[Anomaly.direction] = flagged[Anomaly.direction].astype("str")
-    return Anomaly.validate(flagged[columns].reset_index(drop=True))
+    keys = [Forecast.service, Forecast.endpoint, Forecast.metric]
+    ordered = forecasts.sort_values([*keys, Forecast.hour_start], ignore_index=True)
+    flagged_all = ordered[Forecast.is_anomaly].astype(bool).to_numpy()
+    spike = (ordered[Forecast.actual] > ordered[Forecast.yhat]).to_numpy()
+    side = np.where(flagged_all, np.where(spike, 1, -1), 0)
+    hour = _utc_column(ordered[Forecast.hour_start])
+    same_series = (ordered[keys] == ordered[keys].shift(1)).all(axis=1).to_numpy()
+    follows = same_series & (hour.diff() == _HOUR).to_numpy()
+    run = np.zeros(len(ordered), dtype="int64")
+    for i in range(len(ordered)):  # length of the same-side run ending at each row
+        if side[i] != 0:
+            run[i] = run[i - 1] + 1 if i and follows[i] and side[i - 1] == side[i] else 1
+    flagged = ordered[flagged_all].copy()
+    flagged[Anomaly.direction] = np.where(spike[flagged_all], "spike", "drop")
+    silent = (flagged[Forecast.metric] == EH.requests) & (flagged[Forecast.actual] == 0)
+    flagged[Anomaly.kind] = np.where(silent, "availability", "deviation")
+    band = _severity(flagged[Forecast.score]).to_numpy()
+    rank = np.array([SEVERITY_RANK[name] for name in band], dtype="int64")
+    raised = np.minimum(rank + (run[flagged_all] >= SUSTAINED_HOURS), len(SEVERITIES) - 1)
+    flagged[Anomaly.severity] = [SEVERITIES[i] for i in raised]
+    flagged = flagged.sort_values([Forecast.hour_start, *keys], ignore_index=True)
+    return Anomaly.validate(flagged[columns]) if validate else flagged[columns]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1091,7 +1368,28 @@ def _walk(
     options: ForecastOptions,
     counts: pd.Series | None = None,
 ) -> dict[str, Any]:
-    """Per grid point: the model block that forecasts it and the level offset in force."""
+    """Fits the blocks of models the plan asks for, then scores the grid with them."""
+    blocks = _fit_blocks(values, kind, plan, options, counts)
+    return _walk_scores(
+        pd.DatetimeIndex(values.index),
+        values.to_numpy(),
+        None if counts is None else counts.to_numpy(),
+        blocks,
+        _KIND_METRIC[kind],
+        plan.adapt_points,
+        options,
+        bounds=np.zeros(len(values), dtype=bool),  # the rows are scored with their interval
+    )
+
+
+def _fit_blocks(
+    values: pd.Series,
+    kind: str,
+    plan: WalkForwardPlan,
+    options: ForecastOptions,
+    counts: pd.Series | None = None,
+) -> list[_Block]:
+    """Models along the grid, each trained only on the points before the block it scores."""
     grid = pd.DatetimeIndex(values.index)
     v = values.to_numpy()
     observed = np.isfinite(v)
@@ -1132,7 +1430,31 @@ def _walk(
             yhat = _predict(spec, grid[scored])
             blocks.append(_Block(spec, scored, yhat, centre, spread))
         cursor = stop
-    # raw scores of the grid means, then the level offset each point is also judged against
+    return blocks
+
+
+def _walk_scores(
+    grid: pd.DatetimeIndex,
+    v: np.ndarray,
+    counts: np.ndarray | None,
+    blocks: list[_Block],
+    metric: str,
+    adapt_points: int,
+    options: ForecastOptions,
+    bounds: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Scores of the grid values `v` given the blocks of models that forecast them: each
+    point against its block's forecast and, when the `adapt_points` before it left the
+    interval on one side, against the level they shifted to (the lower score wins); then runs
+    of points outside on one side combine their evidence (`with_persistence`). Causal: a
+    point's result depends only on the points before it, so scoring a stretch with enough
+    points of context before it gives what scoring the whole series gives (`CONTEXT_POINTS`).
+
+    Returns the per-point block, offset, persistent score and side (for scoring repeats of a
+    point), and `slots`: the Forecast columns of each grid point (the interval only where
+    `bounds` is set, when given)."""
+    observed = np.isfinite(v)
+    # raw scores of the grid values, then the level offset each point is also judged against
     block_of = np.full(len(grid), -1)
     direction = np.zeros(len(grid))
     resid = np.full(len(grid), np.nan)
@@ -1140,36 +1462,63 @@ def _walk(
     for number, block in enumerate(blocks):
         block_of[block.positions] = number
         actual = (v[block.positions] - block.centre) / block.spread
-        n = None if counts is None else counts.to_numpy()[block.positions]
-        raw = _score_series(block.spec, grid[block.positions], actual, n, options, yhat=block.yhat)
+        n = None if counts is None else counts[block.positions]
+        where = None if bounds is None else bounds[block.positions]
+        raw = _score_series(
+            block.spec, grid[block.positions], actual, n, options, yhat=block.yhat, bounds=where
+        )
         scored_blocks.append((block, actual, n, raw))
         outside = raw[Forecast.score] > 0
-        above = actual > raw[Forecast.yhat_upper]
+        above = actual > raw[Forecast.yhat]
         direction[block.positions] = np.where(outside, np.where(above, 1.0, -1.0), 0.0)
         resid[block.positions] = to_model_scale(metric, actual) - block.yhat
     direction[~observed] = np.nan
-    offset = _level_offsets(direction, resid, plan.adapt_points)
+    offset = _level_offsets(direction, resid, adapt_points)
     # the slots' own scores (against the model's level or the shifted one), then persistence
     slot_score = np.zeros(len(grid))
     slot_side = np.zeros(len(grid))
+    slots = {
+        Forecast.yhat: np.full(len(grid), np.nan),
+        Forecast.yhat_lower: np.full(len(grid), np.nan),
+        Forecast.yhat_upper: np.full(len(grid), np.nan),
+        Forecast.method: np.full(len(grid), "", dtype=object),
+    }
     for block, actual, n, raw in scored_blocks:
+        where = None if bounds is None else bounds[block.positions]
         result = _best_of(
-            block, grid[block.positions], actual, n, offset[block.positions], options, raw=raw
+            block,
+            grid[block.positions],
+            actual,
+            n,
+            offset[block.positions],
+            options,
+            raw=raw,
+            bounds=where,
         )
         scored = np.isfinite(actual)
         slot_score[block.positions] = np.where(scored, result[Forecast.score], 0.0)
-        side = np.where(actual > result[Forecast.yhat_upper], 1.0, -1.0)
+        side = np.where(actual > result[Forecast.yhat], 1.0, -1.0)
         # a cold-start baseline does not know the daily cycle yet: a rising morning would read
         # as a run, so only model-based scores persist
         judged = scored & (result[Forecast.score] > 0) & (block.spec["method"] == "prophet")
         slot_side[block.positions] = np.where(judged, side, 0.0)
+        for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
+            slots[column][block.positions] = result[column] * block.spread + block.centre
+        slots[Forecast.method][block.positions] = block.spec["method"]
     persistent = with_persistence(slot_score, slot_side, options.interval_width)
+    # persistence only lifts a point that is itself outside on the run's side
+    slots[Forecast.score] = np.where(observed, persistent, 0.0)
+    slots[Forecast.is_anomaly] = observed & (slots[Forecast.score] >= options.threshold)
+    slots["direction"] = np.where(
+        slots[Forecast.score] > 0, np.where(v > slots[Forecast.yhat], 1.0, -1.0), 0.0
+    )
     return {
         "blocks": blocks,
         "block_of": block_of,
         "offset": offset,
         "persistent": persistent,
         "side": slot_side,
+        "slots": slots,
     }
 
 
@@ -1182,16 +1531,21 @@ def _best_of(
     options: ForecastOptions,
     yhat: np.ndarray | None = None,
     raw: dict[str, np.ndarray] | None = None,
+    bounds: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Scored against the model's level (`raw`, when already scored) and, where a shift is in
     force, the shifted level: the lower score wins (a point is anomalous only if it is far
     from both)."""
     yhat = block.yhat if yhat is None else yhat
     result = (
-        raw if raw is not None else _score_series(block.spec, times, actual, n, options, yhat=yhat)
+        raw
+        if raw is not None
+        else _score_series(block.spec, times, actual, n, options, yhat=yhat, bounds=bounds)
     )
     if (offset != 0).any():
-        shifted = _score_series(block.spec, times, actual, n, options, offset=offset, yhat=yhat)
+        shifted = _score_series(
+            block.spec, times, actual, n, options, offset=offset, yhat=yhat, bounds=bounds
+        )
         better = shifted[Forecast.score] < result[Forecast.score]
         result = {k: np.where(better, shifted[k], result[k]) for k in result}
     return result
@@ -1201,13 +1555,25 @@ def _level_offsets(direction: np.ndarray, resid: np.ndarray, points: int) -> np.
     """Model-scale shift per point: when at least 80 % of the `points` before it (observed
     ones, at least 80 % of them observed) left the interval on the same side, the median of
     their residuals; else 0. Only points before each point count."""
-    frame = pd.DataFrame({"up": direction > 0, "down": direction < 0, "seen": ~np.isnan(direction)})
-    frame = frame.astype("float64")
-    window = frame.rolling(points, min_periods=1).sum().shift(1).fillna(0.0)
-    median = pd.Series(resid).rolling(points, min_periods=1).median().shift(1)
+    size = len(direction)
+    position = np.arange(size)
+
+    def before(flags: np.ndarray) -> np.ndarray:  # how many of the `points` before are set
+        total = np.concatenate([[0.0], np.cumsum(flags, dtype="float64")])
+        return total[position] - total[np.maximum(position - points, 0)]
+
     need = 0.8 * points
-    shifted = (window["seen"] >= need) & ((window["up"] >= need) | (window["down"] >= need))
-    return np.where(shifted, median.fillna(0.0), 0.0)
+    seen = before(~np.isnan(direction))
+    shifted = (seen >= need) & ((before(direction > 0) >= need) | (before(direction < 0) >= need))
+    offset = np.zeros(size)
+    if shifted.any():
+        padded = np.concatenate([np.full(points, np.nan), resid])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, points)[:size]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a window of NaN only: no shift
+            median = np.nanmedian(windows[shifted], axis=1)
+        offset[shifted] = np.nan_to_num(median, nan=0.0)
+    return offset
 
 
 def _score_rows(
@@ -1242,7 +1608,7 @@ def _score_rows(
         offset = forecast["offset"][position[rows]]
         result = _best_of(block, times[rows], actual, row_n, offset, options, yhat=yhat)
         # a run of slots outside on one side lifts the rows on that side
-        side = np.where(actual > result[Forecast.yhat_upper], 1.0, -1.0)
+        side = np.where(actual > result[Forecast.yhat], 1.0, -1.0)
         same_side = (result[Forecast.score] > 0) & (side == forecast["side"][position[rows]])
         result[Forecast.score] = np.where(
             same_side,

@@ -9,6 +9,7 @@ import pandas as pd
 from schemas._types import empty_frame
 from schemas.forecasts import SEVERITIES, Incident
 from schemas.forecasts import Anomaly as A
+from transforms.forecast import TOTAL
 
 HOUR = pd.Timedelta(hours=1)
 BEFORE = pd.Timedelta(hours=24)
@@ -95,15 +96,16 @@ def _hours_of(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> pd.DataFrame:
-    """The endpoint's rows of an hourly table with hour_start in [start, end)."""
+    """The endpoint's rows of an hourly table with hour_start in [start, end); a total's
+    (endpoint or service "*") are those of every endpoint it sums."""
     if frame is None or frame.empty:
         return pd.DataFrame(columns=["hour_start", "requests"])
-    return frame[
-        (frame["service"] == service)
-        & (frame["endpoint"] == endpoint)
-        & (frame["hour_start"] >= start)
-        & (frame["hour_start"] < end)
-    ]
+    chosen = (frame["hour_start"] >= start) & (frame["hour_start"] < end)
+    if service != TOTAL:
+        chosen &= frame["service"] == service
+    if endpoint != TOTAL:
+        chosen &= frame["endpoint"] == endpoint
+    return frame[chosen]
 
 
 def _status_change(

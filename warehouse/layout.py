@@ -22,7 +22,13 @@ HOURLY_TABLES = (
 )
 """Tables partitioned `date=YYYY-MM-DD/hour=HH` by the hour of their rows."""
 
-DAILY_TABLES = ("quarantine", "endpoint_daily", "traffic_hourly", "availability_gaps")
+DAILY_TABLES = (
+    "quarantine",
+    "endpoint_daily",
+    "traffic_hourly",
+    "availability_gaps",
+    "incidents",
+)
 """Tables partitioned `date=YYYY-MM-DD` only."""
 
 TABLES = HOURLY_TABLES + DAILY_TABLES

@@ -64,6 +64,7 @@ TIME_COLUMNS: dict[str, str] = {
     "endpoint_daily": "day_start",
     "traffic_hourly": "hour_start",
     "availability_gaps": "gap_start",
+    "incidents": "start",
 }
 """The time column of each checked table; its partitioning comes from the layout."""
 SIGNED = {"latency_sketches": ("bucket",)}
@@ -88,7 +89,7 @@ PERCENTILES = (
 )
 """Ordered low to high; each present column must be <= the next present one."""
 
-RATE_COLUMNS = ("share_of_day", "score")
+RATE_COLUMNS = ("share_of_day", "score", "max_score")
 """Columns in [0, 1] besides those named `*_rate`."""
 
 CROSS_TABLE = "sum(requests) = requests rows"

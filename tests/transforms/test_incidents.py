@@ -24,6 +24,7 @@ def anomaly_rows(rows):
                 "yhat_upper": [r[4] * 1.2 for r in rows],
                 "score": [r[6] for r in rows],
                 "direction": ["spike" if r[3] > r[4] else "drop" for r in rows],
+                "kind": ["deviation"] * len(rows),
                 "severity": [r[5] for r in rows],
                 "method": "prophet",
             }

@@ -21,6 +21,7 @@ def anomalies():
             "yhat_upper": [90.0, 0.06, 220.0],
             "score": [0.97, 0.999, 1.0],
             "direction": ["drop", "spike", "spike"],
+            "kind": ["deviation", "deviation", "deviation"],
             "severity": ["medium", "critical", "critical"],
             "method": ["prophet"] * 3,
         }
