@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from schemas.forecasts import Anomaly as A
+from transforms.forecast import TOTAL
 
 NO_TOLERANCE = pd.Timedelta(0)
 ONE_HOUR = pd.Timedelta(hours=1)
@@ -38,13 +39,16 @@ def incident_matches(
 def unexplained_anomalies(
     anomalies: pd.DataFrame, labels: pd.DataFrame, *, tolerance: pd.Timedelta = NO_TOLERANCE
 ) -> pd.DataFrame:
-    """Anomalies outside every labelled incident window of their endpoint: false alarms."""
+    """Anomalies outside every labelled incident window of their endpoint: false alarms. An
+    anomaly of a total (endpoint "*") is explained by any labelled incident at that time: the
+    labels name endpoints, and a total moves with them."""
     if anomalies.empty:
         return anomalies
     explained = pd.Series(False, index=anomalies.index)
+    total = anomalies[A.endpoint] == TOTAL
     for label in labels.itertuples(index=False):
         explained |= (
-            (anomalies[A.endpoint] == label.endpoint)
+            ((anomalies[A.endpoint] == label.endpoint) | total)
             & (anomalies[A.hour_start] >= label.start)
             & (anomalies[A.hour_start] < label.end + tolerance)
         )

@@ -6,10 +6,12 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
+from flows.compute import score_hours
 from flows.generate import generate
 from flows.pipeline import BadInputError, backfill, hourly, ingest
 from flows.settings import load_settings
 from schemas.catalog import TABLES as TABLE_SPECS
+from transforms.incidents import incidents
 from warehouse.catalog import Catalog
 from warehouse.layout import DAILY_TABLES
 from warehouse.layout import TABLES as STORED
@@ -108,6 +110,32 @@ def test_backfill_is_idempotent(home):
     assert (models["fit_seconds"] > 0).all() and set(models["method"]) <= {"prophet", "baseline"}
     assert models["run_id"].nunique() == 1
     assert second["series_skipped"] == first["series_skipped"] == 0
+
+
+def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(home):
+    backfill(start=pd.Timestamp("2026-11-01").date(), end=pd.Timestamp("2026-11-03").date())
+    orders = {
+        "forecasts": "hour_start, service, endpoint, metric",
+        "anomalies": "hour_start, service, endpoint, metric",
+        "incidents": "service, endpoint, start",
+    }
+    before = {name: table(home, name, order) for name, order in orders.items()}
+    forecasts = before["forecasts"]
+    assert {("*", "*")} <= set(zip(forecasts["service"], forecasts["endpoint"], strict=True))
+    assert len(before["anomalies"]) > 0 and len(before["incidents"]) > 0
+    # the last day again, one hour at a time as the hourly runs score it
+    day = pd.Timestamp("2026-11-03T00:00Z")
+    for hour in pd.date_range(day, periods=24, freq="h"):
+        score_hours(day, pd.DatetimeIndex([hour]), settings=home, run_id="hour-by-hour")
+    for name, order in orders.items():
+        pd.testing.assert_frame_equal(table(home, name, order), before[name], obj=name)
+    # the incidents partitions hold what the whole anomalies table gives
+    assert not (home.warehouse_dir / "error_reasons_hourly").exists()  # the CSVs have none
+    whole = incidents(before["anomalies"], table(home, "status_hourly", "hour_start"))
+    assert whole["probable_cause"].str.len().min() > 0
+    pd.testing.assert_frame_equal(
+        before["incidents"], whole, check_dtype=False, obj="incidents from all anomalies"
+    )
 
 
 def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):

@@ -56,9 +56,12 @@ def test_unexplained_anomalies_are_the_false_alarms():
             ("/a", "2026-11-03 09:00", "requests"),
             ("/c", "2026-11-03 09:00", "requests"),
             ("/b", "2026-11-01 00:00", "requests"),
+            ("*", "2026-11-03 10:00", "requests"),  # a total during /a's outage
+            ("*", "2026-11-02 10:00", "requests"),
         ]
     )
-    assert unexplained_anomalies(flagged, LABELS)["endpoint"].tolist() == ["/c", "/b"]
+    assert unexplained_anomalies(flagged, LABELS)["endpoint"].tolist() == ["/c", "/b", "*"]
+    assert unexplained_anomalies(flagged, LABELS)["hour_start"].iloc[-1] == ts("2026-11-02 10:00")
 
 
 def test_alarms_merge_an_endpoints_flagged_hours_across_metrics():

@@ -48,10 +48,10 @@ def endpoint(
     )
 
 
-def models_of(frame: pd.DataFrame, day: pd.Timestamp, options=ForecastOptions()) -> dict:
+def models_of(frame: pd.DataFrame, day: pd.Timestamp, options=None) -> dict:
     hours = pd.date_range(day - 28 * DAY, day, freq="h", inclusive="left")
     history = metric_series(frame[frame[EH.hour_start] < day], hours=hours)
-    return fit_models(history, trained_through=day, options=options)
+    return fit_models(history, trained_through=day, options=options or ForecastOptions())
 
 
 def actuals(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
