@@ -73,6 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--hour", type=_hour, help="hour to score (default: the hour that just closed)"
     )
 
+    day = commands.add_parser(
+        "daily", help="run the daily flow once: rollups, next day's models, retention, report"
+    )
+    day.add_argument("--day", type=_day, help="UTC day (default: yesterday)")
+
+    commands.add_parser(
+        "serve",
+        help="serve the hourly, daily and backfill deployments from this process "
+        "(needs PREFECT_API_URL)",
+    )
+
+    dep = commands.add_parser(
+        "deploy",
+        help="register the deployments of deployments/prefect.yaml on a process work pool "
+        "(needs PREFECT_API_URL)",
+    )
+    dep.add_argument("--pool", help="work pool (default: the one prefect.yaml names, logcast)")
+
     back = commands.add_parser("backfill", help="recompute and score whole UTC days, in time order")
     back.add_argument("--start", type=_day, required=True, help="first day (inclusive)")
     back.add_argument("--end", type=_day, required=True, help="last day (inclusive)")
@@ -145,6 +163,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_daily(args: argparse.Namespace) -> int:
+    from flows.pipeline import daily
+
+    summary = daily(day=args.day.date() if args.day is not None else None)
+    _print_files(summary["files"])
+    models = summary["models"]
+    print(
+        f"day {summary['window']}: rollups {summary['rollups']}, "
+        f"{models['series']} series modelled for the next day ({models['series_skipped']} too quiet)"
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _need_server("serve")
+    from deployments.serve import main as serve
+
+    serve()
+    return 0
+
+
+def _need_server(command: str) -> None:
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ValueError(
+            f"logcast {command} needs a Prefect server: start one with `prefect server start` "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    _need_server("deploy")
+    from deployments.serve import default_pool, deploy
+
+    pool = args.pool or default_pool()
+    for name in deploy(pool):
+        print(f"deployed {name} on work pool '{pool}'")
+    print(f"start a worker in this directory: prefect worker start --pool {pool}")
+    return 0
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
     from flows.pipeline import backfill
 
@@ -213,6 +271,9 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "run": cmd_run,
     "backfill": cmd_backfill,
+    "daily": cmd_daily,
+    "serve": cmd_serve,
+    "deploy": cmd_deploy,
     "query": cmd_query,
     "tables": cmd_tables,
 }

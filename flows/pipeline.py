@@ -1,4 +1,5 @@
-"""Prefect flows: `hourly`, `backfill` and `ingest`. Flows only wire IO to transforms."""
+"""Prefect flows: `hourly`, `daily`, `backfill` and `ingest`. Flows only wire IO to
+transforms."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from prefect.runtime import flow_run
 from flows.compute import (
     apply_retention,
     compact_pending,
+    models_for_day,
     rebuild_days,
     rebuild_hours,
     score_hours,
@@ -32,6 +34,7 @@ from warehouse.tables import hour_range, read_hours
 SUMMARY_KEYS = {
     "logcast-hourly": "logcast-hourly-summary",
     "logcast-backfill": "logcast-backfill-summary",
+    "logcast-daily": "logcast-daily-summary",
 }
 ANOMALIES_KEY = "logcast-anomalies"
 WARNING_NOTES = ("endpoint cap",)
@@ -105,6 +108,12 @@ def score_hours_task(
         run_id=run_id,
         refit=refit,
     )
+
+
+@task(name="fit-models", task_run_name="models for {label}", retries=1, cache_policy=NO_CACHE)
+def fit_models_task(day: datetime, settings: Settings, run_id: str | None, label: str) -> dict:
+    models, skipped = models_for_day(pd.Timestamp(day), settings=settings, run_id=run_id)
+    return {"series": len(models), "series_skipped": skipped}
 
 
 # steps shared by the flows -------------------------------------------------------------------
@@ -322,20 +331,15 @@ def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None
 def hourly(hour: datetime | None = None) -> dict:
     """Ingests new landing files, recomputes the hours they touched and scores one hour:
     `hour` if given, else the hour that closed before the run's scheduled time."""
-    if hour is None:
-        scheduled = flow_run.scheduled_start_time or _now()
-        target = floor_hour(pd.Timestamp(scheduled)) - pd.Timedelta(hours=1)
-    else:
-        target = floor_hour(pd.Timestamp(hour))
 
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
+        target = _target_hour(hour, settings)
         summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d %H}:00 UTC"}
         files = landing_files(settings.landing_dir)
         summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
-        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
         # Late data for hours already scored: their forecasts are recomputed too.
         layout = Layout(settings.warehouse_dir)
         rescored = [h for h in dirty if h != target and layout.hour_dir("forecasts", h).exists()]
@@ -353,7 +357,63 @@ def hourly(hour: datetime | None = None) -> dict:
         _fail_if_too_bad(summary)
         return summary
 
-    return _run("logcast-hourly", {"hour": target.isoformat()}, body)
+    return _run("logcast-hourly", {"hour": None if hour is None else str(hour)}, body)
+
+
+def _target_hour(hour: datetime | None, settings: Settings) -> pd.Timestamp:
+    """`hour` if given, else the hour to score for the run's scheduled time (its start time
+    when run by hand)."""
+    if hour is not None:
+        return floor_hour(pd.Timestamp(hour))
+    scheduled = pd.Timestamp(flow_run.scheduled_start_time or _now())
+    return hour_to_score(scheduled, settings.lateness_minutes)
+
+
+def hour_to_score(scheduled: pd.Timestamp, lateness_minutes: int) -> pd.Timestamp:
+    """The newest hour that closed at least `lateness_minutes` before `scheduled`."""
+    closed_by = floor_hour(scheduled - pd.Timedelta(minutes=lateness_minutes))
+    return closed_by - pd.Timedelta(hours=1)
+
+
+@flow(name="logcast-daily", log_prints=True)
+def daily(day: date | None = None) -> dict:
+    """The morning run for the UTC day `day` (default: the day that ended before the run's
+    scheduled time): ingests new files, recomputes what they touched and the day's rollups,
+    fits the next day's models (so the hourly runs only predict), applies retention and
+    publishes the day's summary."""
+
+    def body(settings: Settings, run_id: str) -> dict[str, Any]:
+        if day is None:
+            scheduled = pd.Timestamp(flow_run.scheduled_start_time or _now())
+            target = _utc_day(scheduled) - pd.Timedelta(days=1)
+        else:
+            target = _utc_day(day)
+        following = target + pd.Timedelta(days=1)
+        summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d} UTC"}
+        files = landing_files(settings.landing_dir)
+        summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
+        dirty = catalog_for(settings.catalog_url).dirty_hours()
+        summary["hours_rebuilt"] = len(dirty)
+        summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+        label = f"{target:%Y-%m-%d}"
+        summary["rollups"] = rebuild_days_task([target.to_pydatetime()], settings, run_id, label)
+        summary["models"] = fit_models_task(
+            following.to_pydatetime(), settings, run_id, f"{following:%Y-%m-%d}"
+        )
+        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
+        summary["artifacts"] = _publish(
+            "logcast-daily",
+            f"logcast daily: {target:%Y-%m-%d} UTC",
+            summary,
+            settings,
+            target,
+            following,
+            run_id,
+        )
+        _fail_if_too_bad(summary)
+        return summary
+
+    return _run("logcast-daily", {"day": None if day is None else str(day)}, body)
 
 
 @flow(name="logcast-backfill", log_prints=True)

@@ -59,6 +59,9 @@ class Settings:
     """...and the endpoint's rate before it predicts at least this many requests over it."""
     gap_reference_minutes: int = 60
     """The minutes before a silent stretch whose rate says what traffic was expected."""
+    lateness_minutes: int = 5
+    """How long after an hour closes its files may still land: a scheduled hourly run scores
+    the newest hour that closed at least this long before its scheduled time."""
     forecast: ForecastOptions = field(default_factory=ForecastOptions)
     sources: tuple[SourceSettings, ...] = ()
     retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION
@@ -111,12 +114,14 @@ ENVIRONMENT = {
     "LOGCAST_CATALOG_URL": ("catalog_url", str),
     "LOGCAST_SLOW_THRESHOLD_MS": ("slow_threshold_ms", float),
     "LOGCAST_DEFAULT_SOURCE": ("default_source", str),
+    "LOGCAST_LATENESS_MINUTES": ("lateness_minutes", int),
 }
 NUMBERS = {
     "slow_threshold_ms": float,
     "gap_min_minutes": int,
     "gap_min_expected_requests": float,
     "gap_reference_minutes": int,
+    "lateness_minutes": int,
 }
 TOP_LEVEL_KEYS = {"home", "landing_dir", "catalog_url", "default_source", *NUMBERS}
 TABLES = {"forecast", "sources", "retention"}
@@ -227,7 +232,10 @@ def _forecast_options(table: Mapping[str, Any], config_file: Path) -> ForecastOp
             value = tuple(value)
         else:
             value = _convert(value, kind, f"{config_file}: forecast.{key}")
-        options = replace(options, **{key: value})
+        try:
+            options = replace(options, **{key: value})
+        except ValueError as exc:
+            raise SettingsError(f"{config_file}: forecast.{key}: {exc}") from None
     return options
 
 

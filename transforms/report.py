@@ -45,7 +45,7 @@ def top_anomalies(anomalies: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
 def anomaly_table(anomalies: pd.DataFrame, limit: int = 100) -> list[dict[str, Any]]:
     """Rows for the `logcast-anomalies` table artifact."""
     columns = [
-        A.hour_start, A.service, A.endpoint, A.metric, A.severity, A.direction,
+        A.hour_start, A.service, A.endpoint, A.metric, A.severity, A.direction, A.kind,
         A.actual, A.yhat, A.yhat_lower, A.yhat_upper, A.score,
     ]  # fmt: skip
     top = top_anomalies(anomalies, limit)

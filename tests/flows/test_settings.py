@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from flows.settings import SettingsError, load_settings
@@ -45,6 +46,8 @@ def test_config_file_named_by_environment(tmp_path):
         ("[forecast]\nthreshhold = 1\n", "unknown setting 'forecast.threshhold'"),
         ("slow_threshold_ms = 'fast'\n", "slow_threshold_ms: expected a float, got 'fast'"),
         ("home = \n", "not valid TOML"),
+        ("[forecast]\nholidays_country = 'XX'\n", "forecast.holidays_country: .*'XX' is not"),
+        ("[forecast]\ninterval_width = 1.5\n", "forecast.interval_width: .*between 0 and 1"),
     ],
 )
 def test_bad_config_names_the_file_and_the_setting(tmp_path, text, message):
@@ -108,3 +111,30 @@ def test_bad_source_settings_are_named(tmp_path, text, message):
     config.write_text(text)
     with pytest.raises(SettingsError, match=message):
         load_settings(environ={}, config_file=config)
+
+
+def test_lateness_and_holidays_are_settings(tmp_path):
+    config = tmp_path / "logcast.toml"
+    config.write_text('lateness_minutes = 20\n[forecast]\nholidays_country = "GB"\n')
+    settings = load_settings(environ={}, config_file=config)
+    assert settings.lateness_minutes == 20 and settings.forecast.holidays_country == "GB"
+    assert settings.forecast.totals is True
+    env = {"LOGCAST_LATENESS_MINUTES": "0"}
+    assert load_settings(environ=env, config_file=config).lateness_minutes == 0
+
+
+@pytest.mark.parametrize(
+    ("scheduled", "lateness", "hour"),
+    [
+        ("2026-11-03T13:05Z", 5, "2026-11-03T12:00Z"),
+        ("2026-11-03T13:04Z", 5, "2026-11-03T11:00Z"),  # 12:00-13:00 closed under 5 min ago
+        ("2026-11-03T13:05Z", 20, "2026-11-03T11:00Z"),
+        ("2026-11-04T00:05Z", 5, "2026-11-03T23:00Z"),
+    ],
+)
+def test_a_scheduled_hourly_run_scores_the_newest_hour_closed_long_enough(
+    scheduled, lateness, hour
+):
+    from flows.pipeline import hour_to_score
+
+    assert hour_to_score(pd.Timestamp(scheduled), lateness) == pd.Timestamp(hour)
