@@ -94,7 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     back = commands.add_parser("backfill", help="recompute and score whole UTC days, in time order")
     back.add_argument("--start", type=_day, required=True, help="first day (inclusive)")
     back.add_argument("--end", type=_day, required=True, help="last day (inclusive)")
-    back.add_argument("--force", action="store_true", help="refit the days' models")
+    back.add_argument(
+        "--force", action="store_true", help="redo days already done and refit their models"
+    )
+    back.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        metavar="N",
+        help="days recomputed at once (default 2); scoring is always in time order",
+    )
 
     query = commands.add_parser("query", help="read-only SQL (DuckDB) over the warehouse tables")
     query.add_argument("sql")
@@ -204,13 +213,41 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from flows.pipeline import backfill
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    summary = backfill(start=args.start.date(), end=args.end.date(), force=args.force)
+    from flows import pipeline
+
+    bar = Progress(
+        TextColumn("backfill"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        transient=False,
+    )
+    task = bar.add_task("", total=None)
+
+    def advance(done: int, total: int, label: str) -> None:
+        bar.update(task, completed=done, total=total, description=label)
+
+    pipeline.PROGRESS_LISTENERS.append(advance)
+    try:
+        with bar:
+            summary = pipeline.backfill(
+                start=args.start.date(),
+                end=args.end.date(),
+                force=args.force,
+                concurrency=args.concurrency,
+            )
+    finally:
+        pipeline.PROGRESS_LISTENERS.remove(advance)
     _print_files(summary["files"])
+    skipped = summary["days_skipped"]
     print(
-        f"backfilled {summary['window']}: {summary['hours_rebuilt']} hours recomputed, "
-        f"{summary['forecasts']:,} forecasts, {summary['anomalies']} anomalies"
+        f"backfilled {summary['window']}: {summary['days'] - skipped} days done"
+        + (f" ({skipped} already done, skipped)" if skipped else "")
+        + f", {summary['hours_rebuilt']} hours recomputed, {summary['forecasts']:,} forecasts, "
+        f"{summary['anomalies']} anomalies"
     )
     return 0
 

@@ -31,6 +31,7 @@ from transforms import incidents as incident_rules
 from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
 from warehouse.catalog import now
 from warehouse.layout import Layout, date_partition, hour_partition
+from warehouse.locks import day_locks
 from warehouse.models import load_models, save_models
 from warehouse.quality import (
     QualityResult,
@@ -167,6 +168,18 @@ def compact_pending(*, settings: Settings, run_id: str | None) -> int:
     catalog = catalog_for(settings.catalog_url)
     layout = Layout(settings.warehouse_dir)
     pending = catalog.pending_partitions()
+    days = {partition_day(partition) for _, partition, _ in pending}
+    with day_locks(settings.locks_dir, days):
+        return _compact(pending, layout=layout, catalog=catalog, run_id=run_id)
+
+
+def partition_day(partition: str) -> pd.Timestamp:
+    """The UTC day of a `date=YYYY-MM-DD[/hour=HH]` partition."""
+    date = partition.split("/")[0].removeprefix("date=")
+    return pd.Timestamp(date, tz="UTC")
+
+
+def _compact(pending, *, layout: Layout, catalog, run_id: str | None) -> int:
     held: list[tuple[Compacted, object]] = []
 
     def flush() -> None:
@@ -198,6 +211,13 @@ def compact_pending(*, settings: Settings, run_id: str | None) -> int:
 
 
 def rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> int:
+    """Recomputes the hourly metric tables of `hours` (holding their days' locks); returns the
+    endpoint_hourly rows written."""
+    with day_locks(settings.locks_dir, [pd.Timestamp(h) for h in hours]):
+        return _rebuild_hours(hours, settings=settings, run_id=run_id)
+
+
+def _rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> int:
     """Recomputes every hourly metric table for each hour from its `requests` partition;
     returns the `endpoint_hourly` rows written. Hours whose requests retention removed are
     left as they are."""
@@ -231,10 +251,20 @@ def rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str 
 def rebuild_days(days: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> dict:
     """Recomputes the daily tables that depend on the given UTC days: their `endpoint_daily`,
     `traffic_hourly` for every day of their ISO weeks (ranks within the week change), and
-    `availability_gaps` for them and the day before (a gap may run across midnight)."""
+    `availability_gaps` for them and the day before (a gap may run across midnight), holding
+    the locks of all the days it writes."""
+    days = sorted({pd.Timestamp(d).floor("D") for d in days})
+    written = set(days) | {d - pd.Timedelta(days=1) for d in days}
+    for day in days:
+        week = day - pd.Timedelta(days=day.day_of_week)
+        written |= set(pd.date_range(week, periods=7, freq="D"))
+    with day_locks(settings.locks_dir, written):
+        return _rebuild_days(days, settings=settings, run_id=run_id)
+
+
+def _rebuild_days(days: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> dict:
     catalog = catalog_for(settings.catalog_url)
     layout = Layout(settings.warehouse_dir)
-    days = sorted({pd.Timestamp(d).floor("D") for d in days})
     batch = Batch(layout, catalog, run_id)
     for day in days:
         end = day + pd.Timedelta(days=1)
@@ -383,7 +413,20 @@ def score_hours(
 ) -> dict[str, int]:
     """Forecasts and anomalies for `hours` (all inside `day`) with the day's models, judged
     with the hours before them as context (the day before's models serve those), then the
-    incidents of the days around them."""
+    incidents of the days around them; holds the locks of the days it writes."""
+    written = pd.date_range(day - INCIDENT_FOLLOW, day + DAY, freq="D")
+    with day_locks(settings.locks_dir, written):
+        return _score_hours(day, hours, settings=settings, run_id=run_id, refit=refit)
+
+
+def _score_hours(
+    day: pd.Timestamp,
+    hours: pd.DatetimeIndex,
+    *,
+    settings: Settings,
+    run_id: str | None,
+    refit: bool,
+) -> dict[str, int]:
     layout = Layout(settings.warehouse_dir)
     catalog = catalog_for(settings.catalog_url)
     options = settings.forecast

@@ -3,13 +3,19 @@ transforms."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -117,6 +123,40 @@ def fit_models_task(day: datetime, settings: Settings, run_id: str | None, label
 
 
 # steps shared by the flows -------------------------------------------------------------------
+DEFAULT_CONCURRENCY = 2
+"""Days a backfill recomputes at once."""
+PROGRESS_KEY = "logcast-backfill-progress"
+PROGRESS_LISTENERS: list[Callable[[int, int, str], None]] = []
+"""Called with (steps done, steps in all, what was just done) as a backfill advances: the
+command line draws its progress bar from these."""
+
+
+class Progress:
+    """A backfill's progress: a Prefect progress artifact and the in-process listeners."""
+
+    def __init__(self, total: int, description: str):
+        self.total, self.done = max(total, 1), 0
+        self.artifact_id = create_progress_artifact(
+            progress=0.0, key=PROGRESS_KEY, description=description
+        )
+        self._tell("started")
+
+    def advance(self, label: str) -> None:
+        self.done = min(self.done + 1, self.total)
+        update_progress_artifact(self.artifact_id, progress=round(100 * self.done / self.total, 1))
+        self._tell(label)
+
+    def finish(self) -> None:
+        if self.done < self.total:
+            self.done = self.total
+            update_progress_artifact(self.artifact_id, progress=100.0)
+            self._tell("done")
+
+    def _tell(self, label: str) -> None:
+        for listener in list(PROGRESS_LISTENERS):
+            listener(self.done, self.total, label)
+
+
 def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC")
 
@@ -199,17 +239,32 @@ def _by_day(hours: list[pd.Timestamp]) -> dict[pd.Timestamp, list[pd.Timestamp]]
     return days
 
 
-def _rebuild(hours: list[pd.Timestamp], settings: Settings, run_id: str | None) -> int:
-    """Compacts what the ingest staged, recomputes the hourly tables of `hours`, then the
-    daily tables of their days; returns the endpoint_hourly rows written."""
+def _rebuild(
+    hours: list[pd.Timestamp],
+    settings: Settings,
+    run_id: str | None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+) -> int:
+    """Compacts what the ingest staged, recomputes the hourly tables of `hours` (the days at
+    most `concurrency` at a time), then the daily tables of their days; returns the
+    endpoint_hourly rows written."""
     compact_task(settings, run_id)
-    futures = [
-        rebuild_hours_task.submit(
-            [h.to_pydatetime() for h in day_hours], settings, run_id, f"{day:%Y-%m-%d}"
-        )
-        for day, day_hours in _by_day(hours).items()
-    ]
-    rows = sum(f.result() for f in futures)
+    rows = 0
+    pending = list(_by_day(hours).items())
+    running: list = []
+    while pending or running:
+        while pending and len(running) < max(concurrency, 1):
+            day, day_hours = pending.pop(0)
+            future = rebuild_hours_task.submit(
+                [h.to_pydatetime() for h in day_hours], settings, run_id, f"{day:%Y-%m-%d}"
+            )
+            running.append((day, future))
+        day, future = running.pop(0)
+        rows += future.result()
+        if progress is not None:
+            progress.advance(f"recomputed {day:%Y-%m-%d}")
     days = list(_by_day(hours))
     if days:
         label = f"{days[0]:%Y-%m-%d}" + (f" to {days[-1]:%Y-%m-%d}" if len(days) > 1 else "")
@@ -417,27 +472,68 @@ def daily(day: date | None = None) -> dict:
 
 
 @flow(name="logcast-backfill", log_prints=True)
-def backfill(start: date, end: date, force: bool = False) -> dict:
-    """Recomputes every hour of the UTC days `start`..`end` (inclusive) and scores them in time
-    order, after ingesting any new landing files. `force` refits the days' models."""
+def backfill(
+    start: date, end: date, force: bool = False, concurrency: int = DEFAULT_CONCURRENCY
+) -> dict:
+    """Recomputes and scores the UTC days `start`..`end` (inclusive), after ingesting any new
+    landing files. Idempotent and resumable: a day is recorded in the catalog once it is
+    recomputed and scored, and a later backfill skips it (its hours that late files touched
+    are recomputed and scored again all the same); `force` redoes every day and refits its
+    models. Days are recomputed `concurrency` at a time and scored one by one in time order.
+    Progress goes to a Prefect progress artifact and the terminal."""
     first = _utc_day(start)
     stop = _utc_day(end) + pd.Timedelta(days=1)
     if stop <= first:
         raise ValueError(f"backfill: end {end} is before start {start}")
+    if concurrency < 1:
+        raise ValueError(f"backfill: concurrency must be at least 1, got {concurrency}")
 
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
-        hours = list(hour_range(first, stop))
+        catalog = catalog_for(settings.catalog_url)
+        days = list(pd.date_range(first, stop, freq="D", inclusive="left"))
         summary: dict[str, Any] = {
             "window": f"{first:%Y-%m-%d} to {stop - pd.Timedelta(days=1):%Y-%m-%d} UTC"
         }
         files = landing_files(settings.landing_dir)
         summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
-        # Every hour of the range, plus whatever else new files touched.
-        dirty = set(catalog_for(settings.catalog_url).dirty_hours()) | set(hours)
-        summary["hours_rebuilt"] = len(dirty)
-        summary["endpoint_hourly_rows"] = _rebuild(sorted(dirty), settings, run_id)
+        if force:
+            catalog.forget_days(days)
+        finished = catalog.finished_days(days)
+        todo = [d for d in days if d not in finished]
+        summary["days"] = len(days)
+        summary["days_skipped"] = len(days) - len(todo)
+        # The days to do, plus whatever else new or late files touched.
+        dirty = set(catalog.dirty_hours())
+        hours = {h for d in todo for h in hour_range(d, d + pd.Timedelta(days=1))}
+        rebuild = sorted(dirty | hours)
+        progress = Progress(
+            len(_by_day(rebuild)) + len(todo),
+            f"backfill {summary['window']}: {len(todo)} of {len(days)} days to do",
+        )
+        summary["hours_rebuilt"] = len(rebuild)
+        summary["endpoint_hourly_rows"] = _rebuild(
+            rebuild, settings, run_id, concurrency=concurrency, progress=progress
+        )
         summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
-        summary.update(_score(hours, settings, run_id, refit=force))
+        # Hours already scored that late files touched are scored again, those hours only.
+        layout = Layout(settings.warehouse_dir)
+        rescored = [h for h in dirty - hours if layout.hour_dir("forecasts", h).exists()]
+        summary["hours_rescored"] = len(rescored)
+        totals = _score(sorted(rescored), settings, run_id) if rescored else {}
+        for day in todo:  # in time order: each day's models are trained on the days before
+            counts = _score(
+                list(hour_range(day, day + pd.Timedelta(days=1))), settings, run_id, refit=force
+            )
+            for key, value in counts.items():
+                totals[key] = (
+                    max(totals.get(key, 0), value)
+                    if key.startswith("series")
+                    else totals.get(key, 0) + value
+                )
+            catalog.finish_day(day, run_id)
+            progress.advance(f"scored {day:%Y-%m-%d}")
+        summary.update({"series": 0, "series_skipped": 0, "forecasts": 0, "anomalies": 0, **totals})
+        progress.finish()
         summary["artifacts"] = _publish(
             "logcast-backfill",
             f"logcast backfill: {summary['window']}",
@@ -450,4 +546,5 @@ def backfill(start: date, end: date, force: bool = False) -> dict:
         _fail_if_too_bad(summary)
         return summary
 
-    return _run("logcast-backfill", {"start": str(start), "end": str(end), "force": force}, body)
+    parameters = {"start": str(start), "end": str(end), "force": force, "concurrency": concurrency}
+    return _run("logcast-backfill", parameters, body)

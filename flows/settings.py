@@ -99,6 +99,10 @@ class Settings:
         return self.home / "models"
 
     @property
+    def locks_dir(self) -> Path:
+        return self.home / "locks"
+
+    @property
     def labels_path(self) -> Path:
         return self.home / "labels.csv"
 

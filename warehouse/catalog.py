@@ -123,6 +123,16 @@ dirty_hours = sa.Table(
 )
 
 
+backfill_days = sa.Table(
+    "backfill_days",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),  # YYYY-MM-DD, UTC
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Days a backfill finished (recomputed and scored): a later backfill skips them unless forced."""
+
+
 endpoints = sa.Table(
     "endpoints",
     metadata,
@@ -390,6 +400,32 @@ class Catalog:
                 .where(dirty_hours.c.hour.in_(keys))
                 .where(dirty_hours.c.marked_at <= marked_before)
             )
+
+    # backfill progress ---------------------------------------------------------------------
+    def finish_day(self, day: pd.Timestamp, run_id: str | None) -> None:
+        key = f"{pd.Timestamp(day):%Y-%m-%d}"
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(sa.delete(backfill_days).where(backfill_days.c.day == key))
+            conn.execute(
+                backfill_days.insert(), {"day": key, "run_id": run_id, "finished_at": now()}
+            )
+
+    def finished_days(self, days: Iterable[pd.Timestamp]) -> set[pd.Timestamp]:
+        """The days among `days` a backfill finished."""
+        wanted = {f"{pd.Timestamp(d):%Y-%m-%d}": pd.Timestamp(d) for d in days}
+        if not wanted:
+            return set()
+        with self.engine.connect() as conn:
+            keys = conn.execute(
+                sa.select(backfill_days.c.day).where(backfill_days.c.day.in_(list(wanted)))
+            ).scalars()
+            return {wanted[k] for k in keys}
+
+    def forget_days(self, days: Iterable[pd.Timestamp]) -> None:
+        keys = [f"{pd.Timestamp(d):%Y-%m-%d}" for d in days]
+        if keys:
+            with self._write_lock, self.engine.begin() as conn:
+                conn.execute(sa.delete(backfill_days).where(backfill_days.c.day.in_(keys)))
 
     # partitions ----------------------------------------------------------------------------
     def record_partition(

@@ -68,6 +68,28 @@ def test_backfill_is_idempotent(home):
     )  # day 1 has no history
     second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date())
     assert second["files"] == {**second["files"], "ingested": 0, "skipped": 96}
+    # every day is done: nothing to recompute, nothing to score
+    assert second["days_skipped"] == 4 and second["hours_rebuilt"] == 0
+    assert second["forecasts"] == 0
+    # one catalog row per fitted series and day, fitted once
+    models = Catalog(home.catalog_url).models_frame()
+    assert len(models) == first["series"] * 3 == len(models.drop_duplicates(
+        ["service", "endpoint", "metric", "trained_through"]
+    ))  # fmt: skip
+    assert sorted(models["trained_through"].unique()) == [
+        "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"
+    ]  # fmt: skip
+    assert (models["fit_seconds"] > 0).all() and set(models["method"]) <= {"prophet", "baseline"}
+    assert models["run_id"].nunique() == 1
+    assert first["series_skipped"] == 0
+    # forced: the last day recomputed, its models fitted again, and the same rows as before
+    third = backfill(start=END.date(), end=END.date(), force=True)
+    assert third["days_skipped"] == 0 and third["hours_rebuilt"] == 24
+    assert third["quality"]["checks"] > 0 and third["quality"]["failed"] == 0
+    refitted = Catalog(home.catalog_url).models_frame()
+    last_day = refitted["trained_through"] == "2026-11-04T00:00:00Z"
+    assert refitted.loc[last_day, "fitted_at"].min() > models["fitted_at"].max()
+    assert (refitted.loc[~last_day, "fitted_at"] <= models["fitted_at"].max()).all()
     pd.testing.assert_frame_equal(
         table(home, "endpoint_hourly", "hour_start, service, endpoint"), hourly_rows
     )
@@ -98,18 +120,6 @@ def test_backfill_is_idempotent(home):
         "SELECT count(*) AS n, count(DISTINCT (file_id, ts, endpoint, user_id)) AS d FROM requests",
     ).iloc[0]
     assert counted["n"] == kept == counted["d"]
-    assert second["quality"]["checks"] > 0 and second["quality"]["failed"] == 0
-    # one catalog row per fitted series and day, fitted once: the second run only loaded them
-    models = Catalog(home.catalog_url).models_frame()
-    assert len(models) == first["series"] * 3 == len(models.drop_duplicates(
-        ["service", "endpoint", "metric", "trained_through"]
-    ))  # fmt: skip
-    assert sorted(models["trained_through"].unique()) == [
-        "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"
-    ]  # fmt: skip
-    assert (models["fit_seconds"] > 0).all() and set(models["method"]) <= {"prophet", "baseline"}
-    assert models["run_id"].nunique() == 1
-    assert second["series_skipped"] == first["series_skipped"] == 0
 
 
 def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(home):
