@@ -74,4 +74,3 @@ def _acquire(handle, path: Path, wait_seconds: float) -> None:
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-
