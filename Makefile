@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv demo test lint format bench eval docs clean
+.PHONY: venv browser demo test lint format bench eval docs screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,15 @@ demo: venv
 	mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/logcast demo
 
-test: venv
+# The report tests and `make screenshot` open pages in Debian's headless Chromium.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium; }; \
+	  else echo "Chromium is needed: install Debian's chromium package (apt-get install chromium)"; exit 1; fi; }
+
+test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -48,6 +56,14 @@ eval: venv
 
 docs: venv
 	$(BIN)/python -m schemas.catalog > docs/tables.md
+
+# docs/report.png: the newest daily report as Chromium renders it (runs the demo when there is
+# no data yet)
+screenshot: export PREFECT_HOME := $(CURDIR)/.logcast/prefect
+screenshot: venv browser
+	mkdir -p "$(PREFECT_HOME)"
+	test -d .logcast/warehouse/endpoint_daily || $(MAKE) demo
+	$(BIN)/logcast report --screenshot docs/report.png
 
 clean:
 	rm -rf $(VENV) .logcast .pytest_cache .ruff_cache

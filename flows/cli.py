@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     day.add_argument("--day", type=_day, help="UTC day (default: yesterday)")
 
+    rep = commands.add_parser(
+        "report", help="write the daily HTML report of a day (and a PNG of it with --screenshot)"
+    )
+    rep.add_argument("--day", type=_day, help="UTC day (default: the newest with rollups)")
+    rep.add_argument("--screenshot", type=Path, help="also render it in headless Chromium to PNG")
+
     commands.add_parser(
         "serve",
         help="serve the hourly, daily and backfill deployments from this process "
@@ -182,6 +188,31 @@ def cmd_daily(args: argparse.Namespace) -> int:
         f"day {summary['window']}: rollups {summary['rollups']}, "
         f"{models['series']} series modelled for the next day ({models['series_skipped']} too quiet)"
     )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from flows.reports import newest_day, write_report
+
+    settings = load_settings()
+    day = args.day if args.day is not None else newest_day(settings)
+    if day is None:
+        raise ValueError(
+            f"no daily rollups in {settings.warehouse_dir}: run a backfill or `make demo` first"
+        )
+    written = write_report(settings, day)
+    print(f"wrote {written.path} ({len(written.charts)} charts)")
+    for sentence in written.insights:
+        print(f"  - {sentence}")
+    if args.screenshot is not None:
+        from flows.browser import open_page
+
+        page = open_page(written.path, screenshot=args.screenshot)
+        drawn = sum(c["width"] > 0 and c["height"] > 0 and c["marks"] > 0 for c in page.charts)
+        print(f"wrote {args.screenshot}: {drawn} of {len(page.charts)} charts rendered")
+        if page.console_errors:
+            print(f"console errors: {page.console_errors}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -310,6 +341,7 @@ COMMANDS = {
     "backfill": cmd_backfill,
     "daily": cmd_daily,
     "serve": cmd_serve,
+    "report": cmd_report,
     "deploy": cmd_deploy,
     "query": cmd_query,
     "tables": cmd_tables,

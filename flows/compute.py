@@ -370,7 +370,7 @@ def models_for_day(
     (at most one fit per series per day)."""
     options = settings.forecast
     if not refit:
-        stored = load_models(settings.models_dir, day)
+        stored = load_models(settings.models_dir, day, version=fc.MODEL_VERSION)
         if stored is not None:
             return stored
     layout = Layout(settings.warehouse_dir)
@@ -383,7 +383,7 @@ def models_for_day(
     workers = options.fit_workers or os.cpu_count() or 1
     models = fc.fit_models(history, trained_through=day, options=options, workers=workers)
     skipped = max(fc.series_candidates(history, options.metrics) - len(models), 0)
-    path = save_models(settings.models_dir, day, models, skipped)
+    path = save_models(settings.models_dir, day, models, skipped, version=fc.MODEL_VERSION)
     rows = []
     for (service, endpoint, metric), model_json in sorted(models.items()):
         parameters = fc.model_parameters(model_json)

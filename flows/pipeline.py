@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
+    create_link_artifact,
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
@@ -28,6 +29,7 @@ from flows.compute import (
     score_hours,
 )
 from flows.ingest import FileOutcome, catalog_for, ingest_file, landing_files, pending_files
+from flows.reports import write_report
 from flows.settings import Settings, load_settings
 from schemas._types import empty_frame
 from schemas.forecasts import Anomaly, Forecast
@@ -37,6 +39,8 @@ from warehouse.query import refresh_database
 from warehouse.retention import sweep_temporary_files
 from warehouse.tables import hour_range, read_hours
 
+REPORT_KEY = "logcast-daily-report"
+INSIGHTS_KEY = "logcast-daily-insights"
 SUMMARY_KEYS = {
     "logcast-hourly": "logcast-hourly-summary",
     "logcast-backfill": "logcast-backfill-summary",
@@ -120,6 +124,12 @@ def score_hours_task(
 def fit_models_task(day: datetime, settings: Settings, run_id: str | None, label: str) -> dict:
     models, skipped = models_for_day(pd.Timestamp(day), settings=settings, run_id=run_id)
     return {"series": len(models), "series_skipped": skipped}
+
+
+@task(name="daily-report", task_run_name="report {label}", retries=1, cache_policy=NO_CACHE)
+def report_task(day: datetime, settings: Settings, label: str) -> dict[str, Any]:
+    written = write_report(settings, pd.Timestamp(day))
+    return {"path": str(written.path), "insights": written.insights, "charts": written.charts}
 
 
 # steps shared by the flows -------------------------------------------------------------------
@@ -456,15 +466,34 @@ def daily(day: date | None = None) -> dict:
             following.to_pydatetime(), settings, run_id, f"{following:%Y-%m-%d}"
         )
         summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
-        summary["artifacts"] = _publish(
-            "logcast-daily",
-            f"logcast daily: {target:%Y-%m-%d} UTC",
-            summary,
-            settings,
-            target,
-            following,
-            run_id,
+        report = report_task(target.to_pydatetime(), settings, label)
+        summary["report"] = report["path"]
+        create_link_artifact(
+            link=Path(report["path"]).as_uri(),
+            link_text=f"logcast daily report {label}",
+            key=REPORT_KEY,
+            description=f"The daily HTML report of {label} (UTC): charts, incidents, quarantine",
         )
+        create_markdown_artifact(
+            f"# logcast insights {label} (UTC)\n\n"
+            + "\n".join(f"- {sentence}" for sentence in report["insights"])
+            + f"\n\nReport: `{report['path']}`\n",
+            key=INSIGHTS_KEY,
+            description=f"What happened on {label} (UTC), in sentences",
+        )
+        summary["artifacts"] = [
+            REPORT_KEY,
+            INSIGHTS_KEY,
+            *_publish(
+                "logcast-daily",
+                f"logcast daily: {target:%Y-%m-%d} UTC",
+                summary,
+                settings,
+                target,
+                following,
+                run_id,
+            ),
+        ]
         _fail_if_too_bad(summary)
         return summary
 

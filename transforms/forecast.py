@@ -58,7 +58,8 @@ VALUE = "value"
 SCORE_DECADES = 2.0
 """A score of s means a tail probability of p_edge * (1 - s) ** SCORE_DECADES."""
 
-_MODEL_VERSION = 1
+MODEL_VERSION = 2
+"""Version of the stored model format: models stored by another version are fitted again."""
 _HOUR = pd.Timedelta(hours=1)
 _DAY = pd.Timedelta(days=1)
 _TAIL_QUANTILE = 0.90  # tails are modelled beyond the 90th percentile of standardised residuals
@@ -778,7 +779,7 @@ def _fit_series(
         keep = np.ones(len(t), dtype=bool)
     pooled = _pooled_rate(family, values.to_numpy(), counts, keep)
     spec: dict[str, Any] = {
-        "version": _MODEL_VERSION,
+        "version": MODEL_VERSION,
         "metric": metric,
         "history_days": round(float(span_days), 4),
         "typical_requests": _typical(counts),

@@ -130,7 +130,11 @@ def test_prefect_api_lists_the_runs_artifacts(run, prefect_server):
     assert by_name["logcast-backfill"]["state_type"] == "COMPLETED"
     assert by_name["logcast-hourly"]["state_type"] == "COMPLETED"
     for flow_name, keys in {
-        "logcast-backfill": {"logcast-backfill-summary", "logcast-anomalies"},
+        "logcast-backfill": {
+            "logcast-backfill-summary",
+            "logcast-anomalies",
+            "logcast-backfill-progress",
+        },
         "logcast-hourly": {"logcast-hourly-summary", "logcast-anomalies"},
     }.items():
         flow_run_id = by_name[flow_name]["id"]

@@ -1,0 +1,180 @@
+"""Opening a report in headless Chromium over the DevTools protocol: what rendered, what the
+console said, and a PNG of the whole page (`make screenshot`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+# Headless, and no connection attempt of its own (updates, sync, safe browsing): this machine
+# has no network beyond the package registries.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+)
+CHARTS_JS = """JSON.stringify([...document.querySelectorAll('svg[data-chart]')].map(s => {
+  const box = s.getBoundingClientRect();
+  return {name: s.dataset.chart, width: box.width, height: box.height,
+          marks: s.querySelectorAll('rect,circle,polyline,polygon,line').length};
+}))"""
+
+
+class BrowserError(RuntimeError):
+    pass
+
+
+@dataclass
+class PageReport:
+    charts: list[dict] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    """Every URL the page asked for besides itself (an offline page asks for none)."""
+
+
+def chromium() -> str:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BrowserError(
+        "no Chromium found: install Debian's chromium (apt-get install chromium) "
+        f"or put one of {', '.join(CHROMIUM_NAMES)} on PATH"
+    )
+
+
+class _Session:
+    def __init__(self, url: str):
+        from websockets.sync.client import connect
+
+        self.socket = connect(url, max_size=None, open_timeout=30)
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def call(self, method: str, **params) -> dict:
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=60))
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise BrowserError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for(self, method: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        for event in self.events:
+            if event.get("method") == method:
+                return event
+        while time.monotonic() < deadline:
+            message = json.loads(self.socket.recv(timeout=max(deadline - time.monotonic(), 0.1)))
+            self.events.append(message)
+            if message.get("method") == method:
+                return message
+        raise BrowserError(f"timed out waiting for {method}")
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def open_page(path: Path, *, screenshot: Path | None = None, width: int = 900) -> PageReport:
+    """Loads `path` in headless Chromium; returns the charts it rendered, the console errors
+    and uncaught exceptions, and the other URLs it requested; writes a full-page PNG to
+    `screenshot` when given."""
+    profile = tempfile.mkdtemp(prefix="logcast-chromium-")
+    process = subprocess.Popen(
+        [chromium(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},1000",
+         "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        port = _devtools_port(process)
+        targets = json.load(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10)
+        )
+        page = next(t for t in targets if t.get("type") == "page")
+        session = _Session(page["webSocketDebuggerUrl"])
+        try:
+            return _inspect(session, path.resolve(), screenshot, width)
+        finally:
+            session.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _devtools_port(process: subprocess.Popen) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            raise BrowserError(f"chromium exited with {process.returncode}")
+        if "DevTools listening on ws://" in line:
+            return int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    raise BrowserError("chromium did not open its DevTools port")
+
+
+def _inspect(session: _Session, path: Path, screenshot: Path | None, width: int) -> PageReport:
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        session.call(f"{domain}.enable")
+    url = path.as_uri()
+    session.call("Page.navigate", url=url)
+    session.wait_for("Page.loadEventFired")
+    report = PageReport()
+    result = session.call("Runtime.evaluate", expression=CHARTS_JS, returnByValue=True)
+    report.charts = json.loads(result["result"]["value"])
+    for event in session.events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            report.console_errors.append(
+                " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+            )
+        elif method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            report.console_errors.append(details.get("text", "exception"))
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            report.console_errors.append(params["entry"].get("text", ""))
+        elif method == "Network.requestWillBeSent":
+            requested = params.get("request", {}).get("url", "")
+            if requested != url:
+                report.requests.append(requested)
+    if screenshot is not None:
+        height = session.call(
+            "Runtime.evaluate",
+            expression="document.documentElement.scrollHeight",
+            returnByValue=True,
+        )["result"]["value"]
+        session.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=int(height),
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+    return report

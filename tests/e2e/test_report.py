@@ -1,0 +1,103 @@
+"""The daily report: written by the daily flow against a real Prefect server, linked from
+its artifacts, and rendered by Debian's headless Chromium."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.browser import open_page
+
+pytestmark = pytest.mark.e2e
+
+LOGCAST = str(Path(sys.executable).parent / "logcast")
+DAY = "2026-11-08"
+
+
+def api(url: str, path: str, body: dict) -> list[dict]:
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def home(prefect_server, tmp_path_factory):
+    home = tmp_path_factory.mktemp("report-home")
+    env = {
+        **os.environ,
+        "LOGCAST_HOME": str(home),
+        "PREFECT_API_URL": prefect_server,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+
+    def logcast(*args: str) -> str:
+        done = subprocess.run(
+            [LOGCAST, *args], env=env, capture_output=True, text=True, timeout=900, cwd=home
+        )
+        assert done.returncode == 0, f"logcast {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    logcast("generate", "--days", "8", "--endpoints", "4", "--end", DAY, "--seed", "3")
+    logcast("backfill", "--start", "2026-11-01", "--end", DAY)
+    logcast("daily", "--day", DAY)
+    return home, logcast
+
+
+def test_the_daily_run_links_its_report_and_tells_what_happened(home, prefect_server):
+    home_dir, _ = home
+    report = home_dir / "reports" / f"logcast-{DAY}.html"
+    assert report.exists()
+    runs = api(prefect_server, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 20})
+    daily = next(
+        r for r in runs if r["parameters"].get("day") == DAY and r["state_type"] == "COMPLETED"
+    )
+    artifacts = {
+        a["key"]: a
+        for a in api(
+            prefect_server,
+            "/artifacts/filter",
+            {"artifacts": {"flow_run_id": {"any_": [daily["id"]]}}},
+        )
+    }
+    assert artifacts["logcast-daily-report"]["type"] == "markdown"  # a link artifact
+    assert report.as_uri() in artifacts["logcast-daily-report"]["data"]
+    insights = artifacts["logcast-daily-insights"]["data"]
+    assert "requests with an error rate of" in insights and "Peak hour:" in insights
+    assert {"logcast-daily-summary", "logcast-anomalies"} <= set(artifacts)
+
+
+def test_chromium_renders_every_chart_offline_with_no_console_error(home):
+    home_dir, _ = home
+    page = open_page(home_dir / "reports" / f"logcast-{DAY}.html")
+    names = [c["name"] for c in page.charts]
+    assert {
+        "error-rate",
+        "endpoint-latency",
+        "hourly-traffic",
+        "status-mix",
+        "error-reasons",
+    } <= set(names)
+    assert sum(n.startswith("latency-") for n in names) == 4  # one per endpoint
+    for chart in page.charts:
+        assert chart["width"] > 100 and chart["height"] > 50, chart
+        assert chart["marks"] > 0, chart
+    assert page.console_errors == []
+    assert page.requests == []  # nothing fetched: it works offline
+
+
+def test_logcast_report_writes_a_screenshot(home, tmp_path):
+    _, logcast = home
+    png = tmp_path / "report.png"
+    out = logcast("report", "--day", DAY, "--screenshot", str(png))
+    assert f"logcast-{DAY}.html" in out and "9 of 9 charts rendered" in out
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
