@@ -1,17 +1,17 @@
 """`make bench`: every benchmark, each printing ratios against its reference engine.
 
 `python -m bench` runs them all; `python -m bench csv jsonl` runs the ingest benchmark for
-those formats only; `python -m bench metrics` and `python -m bench forecasting` run one of the
-others."""
+those formats only; `python -m bench metrics`, `python -m bench forecasting` and
+`python -m bench backfill` run one of the others."""
 
 import os
 import sys
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from bench import forecasting, ingest, metrics
+from bench import backfill, forecasting, ingest, metrics
 
-OTHERS = {"metrics": metrics.main, "forecasting": forecasting.main}
+OTHERS = {"metrics": metrics.main, "forecasting": forecasting.main, "backfill": backfill.main}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:]

@@ -370,19 +370,42 @@ def models_for_day(
     (at most one fit per series per day)."""
     options = settings.forecast
     if not refit:
-        stored = load_models(settings.models_dir, day, version=fc.MODEL_VERSION)
+        stored = stored_models(day, settings)
         if stored is not None:
             return stored
-    layout = Layout(settings.warehouse_dir)
-    start = day - pd.Timedelta(days=options.training_days)
-    history = fc.metric_series(
-        _series_frame(layout, start, day, options),
-        hours=hour_range(start, day),
-        metrics=options.metrics,
-    )
+    history = day_history(day, settings)
     workers = options.fit_workers or os.cpu_count() or 1
     models = fc.fit_models(history, trained_through=day, options=options, workers=workers)
     skipped = max(fc.series_candidates(history, options.metrics) - len(models), 0)
+    store_models(day, models, skipped, settings=settings, run_id=run_id)
+    return models, skipped
+
+
+def stored_models(day: pd.Timestamp, settings: Settings):
+    """(models, skipped) stored for the day by this model format, else None."""
+    return load_models(settings.models_dir, day, version=fc.MODEL_VERSION)
+
+
+def day_history(day: pd.Timestamp, settings: Settings) -> pd.DataFrame:
+    """The metric_series rows the day's models train on: the window strictly before it."""
+    options = settings.forecast
+    start = day - pd.Timedelta(days=options.training_days)
+    return fc.metric_series(
+        _series_frame(Layout(settings.warehouse_dir), start, day, options),
+        hours=hour_range(start, day),
+        metrics=options.metrics,
+    )
+
+
+def store_models(
+    day: pd.Timestamp,
+    models: dict[tuple[str, str, str], str],
+    skipped: int,
+    *,
+    settings: Settings,
+    run_id: str | None,
+) -> None:
+    """Writes the day's models and records one catalog row per series."""
     path = save_models(settings.models_dir, day, models, skipped, version=fc.MODEL_VERSION)
     rows = []
     for (service, endpoint, metric), model_json in sorted(models.items()):
@@ -400,7 +423,6 @@ def models_for_day(
             }
         )
     catalog_for(settings.catalog_url).record_models(rows, run_id)
-    return models, skipped
 
 
 def score_hours(

@@ -3,6 +3,8 @@ transforms."""
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -19,20 +21,25 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.compute import (
     apply_retention,
     compact_pending,
+    day_history,
     models_for_day,
     rebuild_days,
     rebuild_hours,
     score_hours,
+    store_models,
+    stored_models,
 )
 from flows.ingest import FileOutcome, catalog_for, ingest_file, landing_files, pending_files
 from flows.reports import write_report
-from flows.settings import Settings, load_settings
+from flows.settings import Settings, SettingsError, load_settings
 from schemas._types import empty_frame
 from schemas.forecasts import Anomaly, Forecast
+from transforms import forecast as fc
 from transforms.report import anomaly_table, summary_markdown
 from warehouse.layout import Layout, floor_hour
 from warehouse.query import refresh_database
@@ -51,7 +58,61 @@ WARNING_NOTES = ("endpoint cap",)
 """File notes that the run summary repeats as warnings."""
 
 
+# task runner --------------------------------------------------------------------------------
+def task_runner():
+    """The flows' task runner, from the environment of the process that imports them:
+    LOGCAST_TASK_RUNNER=threads (the default: Prefect's thread pool), or dask with
+    LOGCAST_DASK_ADDRESS=tcp://HOST:PORT, an existing Dask cluster (prefect-dask), which then
+    runs the per-file ingest, the per-day recompute and the per-series fits."""
+    kind = os.environ.get("LOGCAST_TASK_RUNNER", "threads").strip().lower() or "threads"
+    if kind == "threads":
+        return ThreadPoolTaskRunner()
+    if kind == "dask":
+        address = os.environ.get("LOGCAST_DASK_ADDRESS", "").strip()
+        if not address:
+            raise SettingsError(
+                "LOGCAST_TASK_RUNNER=dask needs LOGCAST_DASK_ADDRESS=tcp://HOST:PORT, the "
+                "scheduler of an existing Dask cluster"
+            )
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=address)
+    raise SettingsError(f"LOGCAST_TASK_RUNNER: expected threads or dask, got {kind!r}")
+
+
+def on_dask() -> bool:
+    return os.environ.get("LOGCAST_TASK_RUNNER", "").strip().lower() == "dask"
+
+
+FIT_CHUNKS_PER_WORKER = 4
+
+
 # tasks --------------------------------------------------------------------------------------
+@task(name="fit-series", task_run_name="fit {label}", retries=1, cache_policy=NO_CACHE)
+def fit_series_task(jobs: list[tuple], label: str) -> list[tuple[tuple[str, str, str], str]]:
+    """Fits a chunk of series (one `fc._fit_job` each) wherever the task runner puts it."""
+    return [(job[0], fc._fit_job(job)) for job in jobs]
+
+
+def _fit_day_on_cluster(day: pd.Timestamp, settings: Settings, run_id: str | None, refit: bool):
+    """The day's models fitted as tasks of the task runner (the Dask cluster), then stored
+    like `models_for_day` stores them; nothing to do when they are stored already."""
+    if not refit and stored_models(day, settings) is not None:
+        return
+    history = day_history(day, settings)
+    options = settings.forecast
+    jobs = fc._fit_jobs(history, fc._utc(day), options)
+    size = max(1, math.ceil(len(jobs) / (FIT_CHUNKS_PER_WORKER * 4)))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    futures = [
+        fit_series_task.submit(chunk, f"{day:%Y-%m-%d} {i + 1}/{len(chunks)}")
+        for i, chunk in enumerate(chunks)
+    ]
+    models = dict(item for future in futures for item in future.result())
+    skipped = max(fc.series_candidates(history, options.metrics) - len(models), 0)
+    store_models(day, models, skipped, settings=settings, run_id=run_id)
+
+
 @task(
     name="ingest-file",
     task_run_name="ingest {path}",
@@ -288,6 +349,10 @@ def _score(
     totals = {"series": 0, "series_skipped": 0, "forecasts": 0, "anomalies": 0}
     # Days in time order: each day's models are trained on what came before it.
     for day, day_hours in _by_day(hours).items():
+        refit_in_task = refit
+        if on_dask():  # the series' fits fan out on the cluster; scoring reads them back
+            _fit_day_on_cluster(day, settings, run_id, refit)
+            refit_in_task = False
         label = f"{day:%Y-%m-%d}" if len(day_hours) == 24 else f"{day_hours[0]:%Y-%m-%d %H}:00"
         counts = score_hours_task(
             day.to_pydatetime(),
@@ -295,7 +360,7 @@ def _score(
             settings,
             run_id,
             label,
-            refit,
+            refit_in_task,
         )
         totals["series"] = max(totals["series"], counts["series"])
         totals["series_skipped"] = max(totals["series_skipped"], counts["series_skipped"])
@@ -371,7 +436,7 @@ def _run(flow_name: str, parameters: dict[str, Any], body) -> dict[str, Any]:
 
 
 # flows --------------------------------------------------------------------------------------
-@flow(name="logcast-ingest", log_prints=True)
+@flow(name="logcast-ingest", log_prints=True, task_runner=task_runner())
 def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None = None) -> dict:
     """Ingests the given files (default: every new file in the landing folder) and recomputes
     the metric hours they touched."""
@@ -392,7 +457,7 @@ def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None
     return _run("logcast-ingest", {"paths": paths, "fmt": fmt, "source": source}, body)
 
 
-@flow(name="logcast-hourly", log_prints=True)
+@flow(name="logcast-hourly", log_prints=True, task_runner=task_runner())
 def hourly(hour: datetime | None = None) -> dict:
     """Ingests new landing files, recomputes the hours they touched and scores one hour:
     `hour` if given, else the hour that closed before the run's scheduled time."""
@@ -440,7 +505,7 @@ def hour_to_score(scheduled: pd.Timestamp, lateness_minutes: int) -> pd.Timestam
     return closed_by - pd.Timedelta(hours=1)
 
 
-@flow(name="logcast-daily", log_prints=True)
+@flow(name="logcast-daily", log_prints=True, task_runner=task_runner())
 def daily(day: date | None = None) -> dict:
     """The morning run for the UTC day `day` (default: the day that ended before the run's
     scheduled time): ingests new files, recomputes what they touched and the day's rollups,
@@ -500,7 +565,7 @@ def daily(day: date | None = None) -> dict:
     return _run("logcast-daily", {"day": None if day is None else str(day)}, body)
 
 
-@flow(name="logcast-backfill", log_prints=True)
+@flow(name="logcast-backfill", log_prints=True, task_runner=task_runner())
 def backfill(
     start: date, end: date, force: bool = False, concurrency: int = DEFAULT_CONCURRENCY
 ) -> dict:

@@ -1,0 +1,91 @@
+"""LOGCAST_TASK_RUNNER=dask: a backfill on a real Dask cluster (a `dask scheduler` and two
+`dask worker` processes on 127.0.0.1) gives the rows of the default runner."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from bench.cluster import DaskCluster
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+TABLES = {
+    "requests": "ts, endpoint, user_id, file_id",
+    "endpoint_hourly": "hour_start, service, endpoint",
+    "endpoint_daily": "day_start, service, endpoint",
+    "forecasts": "hour_start, service, endpoint, metric",
+    "anomalies": "hour_start, service, endpoint, metric",
+    "incidents": "service, endpoint, start",
+}
+
+
+def backfill(home: Path, env: dict) -> str:
+    for args in (
+        ["generate", "--days", "3", "--endpoints", "3", "--end", "2026-11-03", "--seed", "5"],
+        ["backfill", "--start", "2026-11-01", "--end", "2026-11-03"],
+    ):
+        done = subprocess.run(
+            [str(BIN / "logcast"), *args],
+            env={**env, "LOGCAST_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=home.parent,
+        )
+        assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def rows(home: Path, table: str, order: str) -> pd.DataFrame:
+    frame = duckdb.sql(
+        f"SELECT * FROM read_parquet('{home}/warehouse/{table}/**/*.parquet', "
+        f"hive_partitioning = true) ORDER BY {order}"
+    ).df()
+    return frame.drop(columns=["file_id"]) if table == "requests" else frame
+
+
+def test_a_backfill_on_a_dask_cluster_gives_the_rows_of_the_default_runner(
+    prefect_server, tmp_path
+):
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+    env.pop("LOGCAST_TASK_RUNNER", None)
+    (tmp_path / "threads").mkdir()
+    (tmp_path / "dask").mkdir()
+    backfill(tmp_path / "threads" / "home", env)
+    with DaskCluster(workers=2, env=env, log_dir=tmp_path) as cluster:
+        out = backfill(
+            tmp_path / "dask" / "home",
+            {**env, "LOGCAST_TASK_RUNNER": "dask", "LOGCAST_DASK_ADDRESS": cluster.address},
+        )
+        ran = cluster.task_prefixes()
+    assert "3 days done" in out
+    # the per-file ingest, the per-day recompute and the per-series fits ran on the cluster
+    assert {"ingest_file_task", "rebuild_hours_task", "fit_series_task"} <= ran
+    for table, order in TABLES.items():
+        pd.testing.assert_frame_equal(
+            rows(tmp_path / "dask" / "home", table, order),
+            rows(tmp_path / "threads" / "home", table, order),
+            obj=table,
+        )
+
+
+def test_dask_without_an_address_is_a_clear_error(tmp_path):
+    env = {**os.environ, "LOGCAST_TASK_RUNNER": "dask", "LOGCAST_HOME": str(tmp_path)}
+    env.pop("LOGCAST_DASK_ADDRESS", None)
+    done = subprocess.run(
+        [str(BIN / "logcast"), "run"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode != 0
+    assert "LOGCAST_DASK_ADDRESS=tcp://HOST:PORT" in done.stderr
