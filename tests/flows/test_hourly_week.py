@@ -1,0 +1,70 @@
+"""A week run by the hourly flow hour by hour, each hour's file landing just before its run,
+gives exactly the rows a backfill of that week gives."""
+
+import shutil
+
+import pandas as pd
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.generate import generate
+from flows.pipeline import backfill, hourly
+from flows.settings import load_settings
+from warehouse.query import query
+
+START = pd.Timestamp("2026-11-09T00:00:00Z")  # a Monday: the week is one ISO week
+DAYS = 7
+TABLES = {
+    "endpoint_hourly": "hour_start, service, endpoint",
+    "endpoint_minutely": "minute_start, service, endpoint",
+    "endpoint_daily": "day_start, service, endpoint",
+    "traffic_hourly": "hour_start",
+    "forecasts": "hour_start, service, endpoint, metric",
+    "anomalies": "hour_start, service, endpoint, metric",
+    "incidents": "service, endpoint, start",
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def tables(settings) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, order in TABLES.items():
+        if (settings.warehouse_dir / name).exists():
+            frame = query(settings.warehouse_dir, f"SELECT * FROM {name} ORDER BY {order}")
+            out[name] = frame
+    return out
+
+
+def test_a_week_hour_by_hour_gives_the_rows_of_its_backfill(tmp_path, monkeypatch):
+    held = tmp_path / "generated"
+    end = START + pd.Timedelta(days=DAYS - 1)
+    generate(
+        days=DAYS, endpoints=3, out_dir=held, labels_path=tmp_path / "labels.csv",
+        end_day=end, seed=21,
+    )  # fmt: skip
+    files = sorted(held.glob("*.csv"))
+    assert len(files) == DAYS * 24
+
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "backfilled"))
+    batch = load_settings()
+    shutil.copytree(held, batch.landing_dir)
+    backfill(start=START.date(), end=end.date())
+    expected = tables(batch)
+
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "hourly"))
+    live = load_settings()
+    live.landing_dir.mkdir(parents=True)
+    for hour, path in zip(pd.date_range(START, periods=DAYS * 24, freq="h"), files, strict=True):
+        shutil.copy(path, live.landing_dir / path.name)  # the hour's file lands ...
+        hourly(hour=hour.to_pydatetime())  # ... and the hourly run after it scores that hour
+    got = tables(live)
+
+    assert set(got) == set(expected)
+    assert len(expected["forecasts"]) > 0 and len(expected["anomalies"]) > 0
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, obj=name)
