@@ -43,10 +43,11 @@ def _week(home: Path, env: dict) -> float:
 
 
 def _forecasts(home: Path) -> list:
-    return duckdb.sql(
-        f"SELECT hour_start, service, endpoint, metric, yhat, score FROM read_parquet("
-        f"'{home}/warehouse/forecasts/**/*.parquet') ORDER BY ALL"
-    ).fetchall()
+    with duckdb.connect() as con:
+        return con.sql(
+            f"SELECT hour_start, service, endpoint, metric, yhat, score FROM read_parquet("
+            f"'{home}/warehouse/forecasts/**/*.parquet') ORDER BY ALL"
+        ).fetchall()
 
 
 def main() -> None:

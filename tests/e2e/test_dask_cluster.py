@@ -43,10 +43,11 @@ def backfill(home: Path, env: dict) -> str:
 
 
 def rows(home: Path, table: str, order: str) -> pd.DataFrame:
-    frame = duckdb.sql(
-        f"SELECT * FROM read_parquet('{home}/warehouse/{table}/**/*.parquet', "
-        f"hive_partitioning = true) ORDER BY {order}"
-    ).df()
+    with duckdb.connect() as con:  # its own connection: another test may hold the default one
+        frame = con.sql(
+            f"SELECT * FROM read_parquet('{home}/warehouse/{table}/**/*.parquet', "
+            f"hive_partitioning = true) ORDER BY {order}"
+        ).df()
     return frame.drop(columns=["file_id"]) if table == "requests" else frame
 
 
