@@ -465,11 +465,7 @@ def hourly(hour: datetime | None = None) -> dict:
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
         target = _target_hour(hour, settings)
         summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d %H}:00 UTC"}
-        files = landing_files(settings.landing_dir)
-        summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
-        dirty = catalog_for(settings.catalog_url).dirty_hours()
-        summary["hours_rebuilt"] = len(dirty)
-        summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+        dirty = _ingest_and_rebuild(summary, settings, run_id)
         # Late data for hours already scored: their forecasts are recomputed too.
         layout = Layout(settings.warehouse_dir)
         rescored = [h for h in dirty if h != target and layout.hour_dir("forecasts", h).exists()]
@@ -488,6 +484,19 @@ def hourly(hour: datetime | None = None) -> dict:
         return summary
 
     return _run("logcast-hourly", {"hour": None if hour is None else str(hour)}, body)
+
+
+def _ingest_and_rebuild(
+    summary: dict[str, Any], settings: Settings, run_id: str | None
+) -> list[pd.Timestamp]:
+    """Ingests the new landing files and recomputes every hour they touched (the scheduled
+    runs' first steps); returns those hours and records the counts in `summary`."""
+    files = landing_files(settings.landing_dir)
+    summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
+    dirty = catalog_for(settings.catalog_url).dirty_hours()
+    summary["hours_rebuilt"] = len(dirty)
+    summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+    return dirty
 
 
 def _target_hour(hour: datetime | None, settings: Settings) -> pd.Timestamp:
@@ -520,11 +529,7 @@ def daily(day: date | None = None) -> dict:
             target = _utc_day(day)
         following = target + pd.Timedelta(days=1)
         summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d} UTC"}
-        files = landing_files(settings.landing_dir)
-        summary["files"] = _ingest(files, settings, run_id, source=None, fmt="auto")
-        dirty = catalog_for(settings.catalog_url).dirty_hours()
-        summary["hours_rebuilt"] = len(dirty)
-        summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
+        _ingest_and_rebuild(summary, settings, run_id)
         label = f"{target:%Y-%m-%d}"
         summary["rollups"] = rebuild_days_task([target.to_pydatetime()], settings, run_id, label)
         summary["models"] = fit_models_task(
