@@ -163,6 +163,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     _print_files(summary["files"])
     print(f"hours recomputed: {summary['hours_rebuilt']}")
+    _print_retention(summary)
     return 0
 
 
@@ -188,6 +189,7 @@ def cmd_daily(args: argparse.Namespace) -> int:
         f"day {summary['window']}: rollups {summary['rollups']}, "
         f"{models['series']} series modelled for the next day ({models['series_skipped']} too quiet)"
     )
+    _print_retention(summary)
     return 0
 
 
@@ -280,6 +282,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         + f", {summary['hours_rebuilt']} hours recomputed, {summary['forecasts']:,} forecasts, "
         f"{summary['anomalies']} anomalies"
     )
+    _print_retention(summary)
     return 0
 
 
@@ -321,6 +324,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
     return run_demo(days=args.days, endpoints=args.endpoints, seed=args.seed)
+
+
+def _print_retention(summary: dict) -> None:
+    from transforms.report import retention_sentences
+
+    for sentence in retention_sentences(summary.get("retention")):
+        print(sentence)
 
 
 def _print_files(files: dict) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from transforms import forecast as fc
 from transforms import incidents as incident_rules
 from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
 from warehouse.catalog import now
-from warehouse.layout import Layout, date_partition, hour_partition
+from warehouse.layout import TABLES, Layout, date_partition, hour_partition
 from warehouse.locks import day_locks
 from warehouse.models import load_models, save_models
 from warehouse.quality import (
@@ -309,20 +310,42 @@ GAP_FOLLOW_DAYS = pd.Timedelta(days=8)
 DAILY_METRICS = ("endpoint_daily", "traffic_hourly", "availability_gaps")
 
 
-def apply_retention(*, settings: Settings, run_id: str | None, now: pd.Timestamp) -> dict:
-    """Removes partitions past their table's retention; returns {table: partitions removed}
-    and the rows they held."""
-    removed = enforce_retention(
-        Layout(settings.warehouse_dir),
-        catalog_for(settings.catalog_url),
-        settings.retention,
-        now=now,
-        run_id=run_id,
+def apply_retention(
+    *, settings: Settings, run_id: str | None, keep_days: Iterable[pd.Timestamp] = ()
+) -> dict:
+    """Removes partitions past their table's retention, counted back from the newest data,
+    except what this run wrote (its published partitions, and every partition of
+    `keep_days`); returns what was removed and kept, per table, for the summary and the CLI."""
+    catalog = catalog_for(settings.catalog_url)
+    written = catalog.partitions_frame()
+    keep = {
+        (row.table_name, row.partition) for row in written[written["run_id"] == run_id].itertuples()
+    }
+    for day in keep_days:
+        for table in TABLES:
+            keep.add((table, date_partition(day)))
+            keep.update((table, hour_partition(h)) for h in hour_range(day, day + DAY))
+    result = enforce_retention(
+        Layout(settings.warehouse_dir), catalog, settings.retention, run_id=run_id, keep=keep
     )
-    tables: dict[str, int] = {}
-    for item in removed:
-        tables[item.table] = tables.get(item.table, 0) + 1
-    return {"partitions": tables, "rows": sum(item.rows for item in removed)}
+    removed: dict[str, int] = {}
+    for item in result.removed:
+        removed[item.table] = removed.get(item.table, 0) + 1
+    kept: dict[str, int] = {}
+    for table, _ in result.kept:
+        kept[table] = kept.get(table, 0) + 1
+    return {
+        "partitions": removed,
+        "rows": sum(item.rows for item in result.removed),
+        "kept": kept,
+        "older_than": {
+            table: f"{cutoff:%Y-%m-%d}"
+            for table, cutoff in result.cutoffs.items()
+            if table in removed or table in kept
+        },
+        "newest": None if result.newest is None else f"{result.newest:%Y-%m-%d %H:%M}",
+        "days": {table: settings.retention[table] for table in result.cutoffs},
+    }
 
 
 def newest_minute(layout: Layout) -> pd.Timestamp | None:

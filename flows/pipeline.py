@@ -40,7 +40,7 @@ from flows.settings import Settings, SettingsError, load_settings
 from schemas._types import empty_frame
 from schemas.forecasts import Anomaly, Forecast
 from transforms import forecast as fc
-from transforms.report import anomaly_table, summary_markdown
+from transforms.report import anomaly_table, retention_sentences, summary_markdown
 from warehouse.layout import Layout, floor_hour
 from warehouse.query import refresh_database
 from warehouse.retention import sweep_temporary_files
@@ -159,8 +159,18 @@ def rebuild_days_task(
 
 
 @task(name="retention", retries=1, cache_policy=NO_CACHE)
-def retention_task(settings: Settings, run_id: str | None, as_of: datetime) -> dict:
-    return apply_retention(settings=settings, run_id=run_id, now=pd.Timestamp(as_of))
+def retention_task(
+    settings: Settings, run_id: str | None, keep_days: list[datetime] | None = None
+) -> dict:
+    result = apply_retention(
+        settings=settings,
+        run_id=run_id,
+        keep_days=[pd.Timestamp(d) for d in keep_days or []],
+    )
+    logger = get_run_logger()
+    for sentence in retention_sentences(result):
+        logger.info(sentence)
+    return result
 
 
 @task(name="score-hours", task_run_name="score {label}", retries=1, cache_policy=NO_CACHE)
@@ -449,7 +459,7 @@ def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
         summary["endpoint_hourly_rows"] = _rebuild(dirty, settings, run_id)
-        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
+        summary["retention"] = retention_task(settings, run_id)
         refresh_database(settings.warehouse_dir, settings.duckdb_path)
         _fail_if_too_bad(summary)
         return summary
@@ -535,7 +545,7 @@ def daily(day: date | None = None) -> dict:
         summary["models"] = fit_models_task(
             following.to_pydatetime(), settings, run_id, f"{following:%Y-%m-%d}"
         )
-        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
+        summary["retention"] = retention_task(settings, run_id)
         report = report_task(target.to_pydatetime(), settings, label)
         summary["report"] = report["path"]
         create_link_artifact(
@@ -613,7 +623,7 @@ def backfill(
         summary["endpoint_hourly_rows"] = _rebuild(
             rebuild, settings, run_id, concurrency=concurrency, progress=progress
         )
-        summary["retention"] = retention_task(settings, run_id, _now().to_pydatetime())
+        summary["retention"] = retention_task(settings, run_id, [d.to_pydatetime() for d in days])
         # Hours already scored that late files touched are scored again, those hours only.
         layout = Layout(settings.warehouse_dir)
         rescored = [h for h in dirty - hours if layout.hour_dir("forecasts", h).exists()]

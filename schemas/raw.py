@@ -14,7 +14,6 @@ from pandera.typing import Series
 
 from schemas._types import (
     EARLIEST_EVENT,
-    FUTURE_TOLERANCE,
     LATENCY_MS_LIMIT,
     STATUS_CODE_MAX,
     STATUS_CODE_MIN,
@@ -27,9 +26,6 @@ CRITICAL)."""
 
 NGINX_PREFIX = "nginx:"
 """Format names `nginx:<log_format template>` name custom nginx access logs."""
-
-_FUTURE = f"{FUTURE_TOLERANCE.days} day{'' if FUTURE_TOLERANCE.days == 1 else 's'}"
-
 
 # field specifications, one function per kind of column so each model gets its own instance ----
 def _ts() -> Any:
@@ -52,8 +48,9 @@ def _text(description: str, *, nullable: bool = True) -> Any:
 class RawRecord(pa.DataFrameModel):
     """Any parsed record: every column optional, and the rules that hold whatever the format.
 
-    A valid record has a `ts` (when the column is there) from 2000-01-01 up to now + 1 day
-    (the bound is taken when the frame is validated); a `status_code`, where logged, in
+    A valid record has a `ts` (when the column is there) from 2000-01-01 (its upper bound, the
+    ingest time + 1 day, is checked when events are made canonical: models never read the
+    clock); a `status_code`, where logged, in
     100..599; a `latency_ms`, where logged, from 0 up to (not including) one day; and a
     `bytes_sent`, where logged, of 0 or more. This is also the model of an nginx `log_format`
     template: what a template logs is the user's choice, so only its clock, if it has one,
@@ -86,12 +83,6 @@ class RawRecord(pa.DataFrameModel):
         strict = False  # line_number and raw ride along
         coerce = False  # parsers type their columns; a wrong type is their bug, not the data's
 
-    @pa.check("ts", error=f"in_the_future(now + {_FUTURE})")
-    @classmethod
-    def not_in_the_future(cls, ts: Series[UtcTimestamp]) -> Series[bool]:
-        """No event is later than now + FUTURE_TOLERANCE: a later one has a broken clock or
-        was misparsed."""
-        return ts <= pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE
 
 
 class NginxTemplateRecord(RawRecord):

@@ -138,13 +138,7 @@ def summary_markdown(
         + f", forecast rows: {summary.get('forecasts', 0):,}, anomalies: "
         f"{summary.get('anomalies', 0)}",
     ]
-    retention = summary.get("retention") or {}
-    if retention.get("partitions"):
-        removed = ", ".join(f"{t}: {n}" for t, n in sorted(retention["partitions"].items()))
-        lines.append(
-            f"- retention removed {sum(retention['partitions'].values())} partitions "
-            f"({removed}; {retention.get('rows', 0):,} rows)"
-        )
+    lines += [f"- {sentence}" for sentence in retention_sentences(summary.get("retention"))]
     lines.append("")
     quality = summary.get("quality")
     if quality:
@@ -174,3 +168,32 @@ def summary_markdown(
         ].assign(**{A.hour_start: top[A.hour_start].dt.strftime("%Y-%m-%d %H:00")})
         lines.append(_table(shown))
     return "\n".join(lines) + "\n"
+
+
+def retention_sentences(retention: dict[str, Any] | None) -> list[str]:
+    """What retention removed, and what it kept only because this run wrote it, one sentence
+    per table."""
+    retention = retention or {}
+    older_than = retention.get("older_than", {})
+    days = retention.get("days", {})
+    newest = retention.get("newest")
+
+    def rule(table: str) -> str:
+        return (
+            f"older than {older_than.get(table, '?')} ({days.get(table, '?')} days before "
+            f"the newest data, {newest} UTC)"
+        )
+
+    sentences = [
+        f"retention removed {count:,} partition{'s' if count != 1 else ''} of {table} {rule(table)}"
+        for table, count in sorted((retention.get("partitions") or {}).items())
+    ]
+    if retention.get("partitions"):
+        sentences[-1] += f"; {retention.get('rows', 0):,} rows in all"
+    sentences += [
+        f"kept {count:,} partition{'s' if count != 1 else ''} of {table} {rule(table)} because "
+        "this run wrote them; the next run removes them unless [retention] "
+        f"{table} is raised (0 keeps a table for good)"
+        for table, count in sorted((retention.get("kept") or {}).items())
+    ]
+    return sentences

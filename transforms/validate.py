@@ -56,8 +56,6 @@ def _message(case: pd.Series) -> str:
             f"{column}: {value!r} is not a valid {check.removeprefix('coerce_dtype(').rstrip(')')}"
         )
     name, _, argument = check.partition("(")
-    if name == "in_the_future":
-        return f"{column}: {value} is in the future (after {argument.rstrip(')')})"
     if name in _EXPECTATIONS:
         return f"{column}: expected {_EXPECTATIONS[name]} {argument.rstrip(')')}, got {value!r}"
     return f"{column}: {check} failed for {value!r}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -28,15 +29,49 @@ def view_sql(root: Path, table: str) -> str:
     )
 
 
+@cache
+def empty_view_sql(table: str) -> str:
+    """The `CREATE VIEW` statement of a table with no partition yet: no rows, but the columns
+    and types its partitions will have, so queries over it work before the first run."""
+    from schemas._types import empty_frame
+    from schemas.catalog import table_spec
+
+    with duckdb.connect() as scratch:
+        scratch.register("empty", empty_frame(table_spec(table).model))
+        described = scratch.execute("DESCRIBE SELECT * FROM empty").fetchall()
+    partition_columns = [("date", "DATE")] + (
+        [] if table in DAILY_TABLES else [("hour", "INTEGER")]
+    )
+    columns = ", ".join(
+        f'CAST(NULL AS {kind}) AS "{name}"'
+        for name, kind in [(row[0], row[1]) for row in described] + partition_columns
+    )
+    return f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} WHERE false'
+
+
 def tables_present(root: Path) -> list[str]:
     return [t for t in TABLES if any((root / t).glob("**/*.parquet"))]
 
 
-def connect(root: Path, database: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per table that has data."""
+def connect(
+    root: Path, database: str | Path = ":memory:", *, sql: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per table: over its partitions, or empty with the
+    table's columns when it has none yet (with `sql`, only the empty tables it reads)."""
     conn = duckdb.connect(str(database))
-    for table in tables_present(root):
-        conn.execute(view_sql(root, table))
+    present = set(tables_present(root))
+    empty = [t for t in TABLES if t not in present]
+    if sql is not None and empty:
+        try:
+            named = {name.lower() for name in conn.get_table_names(sql)}
+        except duckdb.Error:
+            named = set(empty)  # the query itself will say what is wrong
+        empty = [t for t in empty if t in named]
+    for table in TABLES:
+        if table in present:
+            conn.execute(view_sql(root, table))
+        elif table in empty:
+            conn.execute(empty_view_sql(table))
     return conn
 
 
@@ -58,7 +93,7 @@ def refresh_database(root: Path, database: Path) -> list[str]:
 
 def query(root: Path, sql: str) -> pd.DataFrame:
     """Runs read-only SQL over the warehouse views; any write statement is refused."""
-    conn = connect(root)
+    conn = connect(root, sql=sql)
     try:
         try:
             statements = conn.extract_statements(sql)

@@ -1,17 +1,22 @@
 """Retention: partitions older than a table's configured age are removed and the removal is
-recorded; temporary files left by interrupted writers are swept."""
+recorded; temporary files left by interrupted writers are swept.
+
+Age is measured from the newest data in the warehouse, never from the wall clock: loading
+last year's logs into an empty warehouse keeps them, and a pipeline that stops receiving data
+keeps its last days. Partitions the running flow has just written are never removed."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from warehouse.catalog import Catalog
-from warehouse.layout import Layout, partition_end
+from warehouse.layout import TABLES, Layout, partition_end
 from warehouse.storage import remove
 
 
@@ -22,19 +27,46 @@ class Removed:
     rows: int
 
 
-def expired_partitions(layout: Layout, table: str, cutoff: pd.Timestamp) -> list[str]:
-    """Partitions of `table` that end at or before `cutoff`, oldest first."""
+@dataclass(frozen=True)
+class Retention:
+    """What one pass of retention did."""
+
+    newest: pd.Timestamp | None
+    """The end of the newest partition in the warehouse: ages are counted back from it."""
+    cutoffs: dict[str, pd.Timestamp] = field(default_factory=dict)
+    """Per table with a retention: partitions ending at or before this instant expire."""
+    removed: list[Removed] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    """Expired partitions kept because the running flow wrote them (removed by a later run)."""
+
+
+def partitions(layout: Layout, table: str) -> list[str]:
+    """The partitions of `table` that hold a file, oldest first."""
     folder = layout.table_dir(table)
     if not folder.exists():
         return []
-    found = []
-    for path in sorted(folder.rglob("*.parquet")):
-        if path.name.startswith("."):
-            continue
-        partition = path.parent.relative_to(folder).as_posix()
-        if partition_end(partition) <= cutoff:
-            found.append(partition)
-    return sorted(set(found))
+    found = {
+        path.parent.relative_to(folder).as_posix()
+        for path in folder.rglob("*.parquet")
+        if not path.name.startswith(".")
+    }
+    return sorted(found)
+
+
+def newest_data(layout: Layout) -> pd.Timestamp | None:
+    """The end of the newest partition of any table; None for an empty warehouse."""
+    newest = None
+    for table in TABLES:
+        found = partitions(layout, table)  # partition names sort in time order
+        if found:
+            end = partition_end(found[-1])
+            newest = end if newest is None else max(newest, end)
+    return newest
+
+
+def expired_partitions(layout: Layout, table: str, cutoff: pd.Timestamp) -> list[str]:
+    """Partitions of `table` that end at or before `cutoff`, oldest first."""
+    return [p for p in partitions(layout, table) if partition_end(p) <= cutoff]
 
 
 def enforce_retention(
@@ -42,18 +74,27 @@ def enforce_retention(
     catalog: Catalog,
     retention_days: dict[str, int],
     *,
-    now: pd.Timestamp,
     run_id: str | None,
-) -> list[Removed]:
-    """Removes every partition whose whole span is older than its table's retention (days
-    before the start of today, UTC) and records each removal in the catalog."""
-    today = pd.Timestamp(now).tz_convert("UTC").floor("D")
-    removed = []
+    keep: Iterable[tuple[str, str]] = (),
+) -> Retention:
+    """Removes every partition whose whole span lies more than its table's retention (in
+    days) before the UTC day of the newest data, except the (table, partition) pairs in
+    `keep`, and records each removal in the catalog."""
+    newest = newest_data(layout)
+    if newest is None:
+        return Retention(newest=None)
+    protected = set(keep)
+    reference = (newest - pd.Timedelta(microseconds=1)).floor("D")
+    result = Retention(newest=newest)
     for table, days in sorted(retention_days.items()):
         if days <= 0:
             continue  # kept for good
-        cutoff = today - pd.Timedelta(days=days)
+        cutoff = reference - pd.Timedelta(days=days)
+        result.cutoffs[table] = cutoff
         for partition in expired_partitions(layout, table, cutoff):
+            if (table, partition) in protected:
+                result.kept.append((table, partition))
+                continue
             folder = layout.partition_dir(table, partition)
             rows = 0
             for path in sorted(folder.glob("*.parquet")):
@@ -61,8 +102,8 @@ def enforce_retention(
                     rows += pq.ParquetFile(path).metadata.num_rows
                     remove(path)
             catalog.record_retention(table, partition, rows, run_id)
-            removed.append(Removed(table, partition, rows))
-    return removed
+            result.removed.append(Removed(table, partition, rows))
+    return result
 
 
 def sweep_temporary_files(root: Path, *, older_than_seconds: float = 3600.0) -> list[Path]:

@@ -197,3 +197,51 @@ def test_a_service_log_without_requests_is_stored_with_every_column(settings):
     assert requests["level"].tolist() == ["INFO", "ERROR"]
     assert requests["endpoint"].isna().all() and (requests["source"] == "svc").all()
     assert str(requests["status_code"].dtype) == "Int16"  # the stored types, not guesses
+
+
+OLD = [
+    "2015-03-01T10:00:01Z,/api/orders,10.0,200,u1,shop,eu",
+    "2015-03-02T11:30:00Z,/api/orders,20.0,500,u2,shop,eu",
+]
+
+
+def test_logs_of_years_ago_stay_queryable_under_the_default_retention(settings):
+    from flows.compute import apply_retention
+    from warehouse.query import query
+
+    compact_run = "load-2015"
+    ingest_file(write(settings, "old.csv", OLD), settings=settings, as_of=AS_OF)
+    compact_pending(settings=settings, run_id=compact_run)
+    assert settings.retention == {"requests": 30}
+    result = apply_retention(settings=settings, run_id=compact_run)
+    assert result["partitions"] == {} and result["kept"] == {}
+    assert result["newest"] == "2015-03-02 12:00"
+    again = apply_retention(settings=settings, run_id="a later run")
+    assert again["partitions"] == {}
+    rows = query(settings.warehouse_dir, "select count(*) as n from requests")
+    assert rows["n"].tolist() == [2]
+
+
+def test_old_logs_loaded_beside_newer_data_are_kept_by_their_run_and_removed_after(settings):
+    from flows.compute import apply_retention
+    from transforms.report import retention_sentences
+
+    ingest(write(settings, "new.csv", GOOD), settings)
+    ingest_file(write(settings, "old.csv", OLD), settings=settings, as_of=AS_OF)
+    compact_pending(settings=settings, run_id="load-2015")
+    kept = apply_retention(settings=settings, run_id="load-2015")
+    assert kept["partitions"] == {} and kept["kept"] == {"requests": 2}
+    assert kept["older_than"] == {"requests": "2026-10-02"}
+    (sentence,) = retention_sentences(kept)
+    assert sentence.startswith(
+        "kept 2 partitions of requests older than 2026-10-02 (30 days before the newest data, "
+        "2026-11-01 12:00 UTC) because this run wrote them"
+    )
+    removed = apply_retention(settings=settings, run_id="next")
+    assert removed["partitions"] == {"requests": 2} and removed["rows"] == 2
+    assert retention_sentences(removed) == [
+        "retention removed 2 partitions of requests older than 2026-10-02 (30 days before the "
+        "newest data, 2026-11-01 12:00 UTC); 2 rows in all"
+    ]
+    left = sorted(p.split("/")[1] for p in stored_files(settings) if p.startswith("requests/"))
+    assert left == ["date=2026-11-01", "date=2026-11-01"]

@@ -237,7 +237,6 @@ def test_edges_of_the_shared_ranges_are_valid(fmt):
         ("latency_ms", 86_399_999.999),
         ("bytes_sent", 0),
         ("ts", pd.Timestamp("2000-01-01T00:00:00Z")),
-        ("ts", pd.Timestamp.now(tz="UTC").floor("us") + pd.Timedelta(hours=23)),
     ]:
         assert schema_reasons(with_value(frame, column, value), raw_model(fmt)).empty, (
             column,
@@ -246,12 +245,12 @@ def test_edges_of_the_shared_ranges_are_valid(fmt):
 
 
 @pytest.mark.parametrize("fmt", EVERY_FORMAT, ids=SHORT_IDS)
-def test_a_time_after_now_plus_one_day_is_rejected(fmt):
-    later = pd.Timestamp.now(tz="UTC").floor("s") + pd.Timedelta(days=1, minutes=5)
+def test_the_models_do_not_read_the_clock(fmt):
+    """A time far ahead of today is valid for the raw model: its upper bound depends on when
+    the file is ingested, which canonical_events is given (as_of) and checks."""
+    later = pd.Timestamp("2999-01-01T00:00:00Z")
     frame = with_value(candidates(fmt), "ts", later)
-    assert schema_reasons(frame, raw_model(fmt)).to_dict() == {
-        0: f"ts: {later.isoformat()} is in the future (after now + 1 day)"
-    }
+    assert schema_reasons(frame, raw_model(fmt)).empty
 
 
 def test_every_failing_rule_of_a_row_is_named_and_other_rows_pass():

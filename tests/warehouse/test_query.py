@@ -1,6 +1,8 @@
 import pandas as pd
 import pytest
 
+from schemas.catalog import table_spec
+from warehouse.layout import DAILY_TABLES, TABLES
 from warehouse.query import QueryError, query, refresh_database, tables_present
 from warehouse.storage import write_parquet
 
@@ -61,9 +63,43 @@ def test_database_file_holds_the_views(warehouse, tmp_path):
     import duckdb
 
     database = tmp_path / "logcast.duckdb"
-    assert refresh_database(warehouse, database) == ["endpoint_hourly"]
+    assert sorted(refresh_database(warehouse, database)) == sorted(TABLES)
     with duckdb.connect(str(database), read_only=True) as conn:
         assert conn.execute("SELECT sum(requests) FROM endpoint_hourly").fetchone()[0] == 150
+        assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_table_queries_on_a_clean_warehouse_with_its_columns(tmp_path, table):
+    out = query(tmp_path, f"SELECT * FROM {table}")
+    model_columns = list(table_spec(table).model.to_schema().columns)
+    partition_columns = ["date"] if table in DAILY_TABLES else ["date", "hour"]
+    assert len(out) == 0 and list(out.columns) == model_columns + partition_columns
+
+
+def test_an_empty_view_has_the_types_its_partitions_will_have(tmp_path):
+    """The empty view of endpoint_hourly describes as the view over a written partition."""
+    import duckdb
+
+    from schemas._types import empty_frame
+    from warehouse.query import empty_view_sql, view_sql
+
+    frame = empty_frame(table_spec("endpoint_hourly").model)
+    def value(dtype):
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            return pd.Timestamp("2026-11-01T07:00Z")
+        return 0 if pd.api.types.is_numeric_dtype(dtype) else "x"
+
+    written = pd.DataFrame(
+        {c: pd.Series([value(dtype)], dtype=dtype) for c, dtype in frame.dtypes.items()}
+    )
+    write_parquet(written, tmp_path / "endpoint_hourly/date=2026-11-01/hour=07/part-0.parquet")
+    with duckdb.connect() as conn:
+        conn.execute(view_sql(tmp_path, "endpoint_hourly"))
+        full = conn.execute("DESCRIBE endpoint_hourly").fetchall()
+        conn.execute(empty_view_sql("endpoint_hourly"))
+        empty = conn.execute("DESCRIBE endpoint_hourly").fetchall()
+    assert [(r[0], r[1]) for r in empty] == [(r[0], r[1]) for r in full]
 
 
 def test_a_bi_tool_reads_the_views_through_a_sqlalchemy_url(warehouse, tmp_path):

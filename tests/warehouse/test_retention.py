@@ -13,7 +13,8 @@ from warehouse.layout import Layout
 from warehouse.retention import enforce_retention, sweep_temporary_files
 from warehouse.storage import write_parquet
 
-NOW = pd.Timestamp("2026-11-22T10:30:00Z")
+NEWEST = "date=2026-11-22/hour=10"
+"""The newest partition: retention counts back from its day, 2026-11-22."""
 
 
 @pytest.fixture
@@ -27,14 +28,18 @@ def warehouse(tmp_path):
             written = write_parquet(frame, layout.part_file("requests", partition))
             catalog.record_partition("requests", partition, written, "seed")
             write_parquet(frame, layout.part_file("endpoint_hourly", partition))
+    written = write_parquet(frame, layout.part_file("requests", NEWEST))
+    catalog.record_partition("requests", NEWEST, written, "seed")
     return layout, catalog
 
 
 def test_partitions_older_than_the_retention_go_and_are_recorded(warehouse):
     layout, catalog = warehouse
-    removed = enforce_retention(layout, catalog, {"requests": 30}, now=NOW, run_id="r1")
-    # today is 2026-11-22: 30 days keep 2026-10-23 onwards
-    assert [(r.table, r.partition, r.rows) for r in removed] == [
+    result = enforce_retention(layout, catalog, {"requests": 30}, run_id="r1")
+    # the newest data is of 2026-11-22: 30 days keep 2026-10-23 onwards
+    assert result.newest == pd.Timestamp("2026-11-22T11:00Z")
+    assert result.cutoffs == {"requests": pd.Timestamp("2026-10-23T00:00Z")}
+    assert [(r.table, r.partition, r.rows) for r in result.removed] == [
         ("requests", "date=2026-10-21/hour=00", 3),
         ("requests", "date=2026-10-21/hour=23", 3),
         ("requests", "date=2026-10-22/hour=00", 3),
@@ -46,6 +51,7 @@ def test_partitions_older_than_the_retention_go_and_are_recorded(warehouse):
     assert [p for p in left if p.startswith("requests")] == [
         "requests/date=2026-10-23/hour=00",
         "requests/date=2026-10-23/hour=23",
+        f"requests/{NEWEST}",
     ]
     assert len([p for p in left if p.startswith("endpoint_hourly")]) == 6  # metric tables kept
     assert not (layout.root / "requests" / "date=2026-10-21").exists()  # no empty folders
@@ -56,14 +62,47 @@ def test_partitions_older_than_the_retention_go_and_are_recorded(warehouse):
     assert set(catalog.partitions_frame()["partition"]) == {
         "date=2026-10-23/hour=00",
         "date=2026-10-23/hour=23",
+        NEWEST,
     }
-    again = enforce_retention(layout, catalog, {"requests": 30}, now=NOW, run_id="r2")
-    assert again == []
+    again = enforce_retention(layout, catalog, {"requests": 30}, run_id="r2")
+    assert again.removed == [] and again.kept == []
 
 
 def test_zero_days_keeps_a_table_for_good(warehouse):
     layout, catalog = warehouse
-    assert enforce_retention(layout, catalog, {"requests": 0}, now=NOW, run_id="r") == []
+    assert enforce_retention(layout, catalog, {"requests": 0}, run_id="r").removed == []
+
+
+def test_age_counts_from_the_newest_data_not_the_clock(tmp_path):
+    """Logs of years ago, alone in the warehouse, are all kept whatever today's date."""
+    layout = Layout(tmp_path / "warehouse")
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    for day in ("2015-03-01", "2015-03-20", "2015-03-31"):
+        write_parquet(pd.DataFrame({"x": [1]}), layout.part_file("requests", f"date={day}/hour=12"))
+    result = enforce_retention(layout, catalog, {"requests": 30}, run_id="r")
+    assert result.newest == pd.Timestamp("2015-03-31T13:00Z") and result.removed == []
+    result = enforce_retention(layout, catalog, {"requests": 20}, run_id="r")
+    assert [r.partition for r in result.removed] == ["date=2015-03-01/hour=12"]
+
+
+def test_what_the_running_flow_wrote_is_kept_and_reported(warehouse):
+    layout, catalog = warehouse
+    mine = {("requests", "date=2026-10-21/hour=00"), ("requests", "date=2026-10-22/hour=23")}
+    result = enforce_retention(layout, catalog, {"requests": 30}, run_id="r1", keep=mine)
+    assert sorted(result.kept) == sorted(mine)
+    assert [r.partition for r in result.removed] == [
+        "date=2026-10-21/hour=23",
+        "date=2026-10-22/hour=00",
+    ]
+    later = enforce_retention(layout, catalog, {"requests": 30}, run_id="r2")
+    assert sorted(r.partition for r in later.removed) == sorted(p for _, p in mine)
+
+
+def test_an_empty_warehouse_has_nothing_to_remove(tmp_path):
+    layout = Layout(tmp_path / "warehouse")
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    result = enforce_retention(layout, catalog, {"requests": 1}, run_id="r")
+    assert result.newest is None and result.removed == []
 
 
 def test_retention_settings_are_checked(tmp_path):
