@@ -27,6 +27,7 @@ CRITICAL)."""
 NGINX_PREFIX = "nginx:"
 """Format names `nginx:<log_format template>` name custom nginx access logs."""
 
+
 # field specifications, one function per kind of column so each model gets its own instance ----
 def _ts() -> Any:
     return pa.Field(ge=EARLIEST_EVENT, description="event time, UTC, microseconds")
@@ -82,7 +83,6 @@ class RawRecord(pa.DataFrameModel):
     class Config:
         strict = False  # line_number and raw ride along
         coerce = False  # parsers type their columns; a wrong type is their bug, not the data's
-
 
 
 class NginxTemplateRecord(RawRecord):

@@ -85,6 +85,7 @@ def test_an_empty_view_has_the_types_its_partitions_will_have(tmp_path):
     from warehouse.query import empty_view_sql, view_sql
 
     frame = empty_frame(table_spec("endpoint_hourly").model)
+
     def value(dtype):
         if isinstance(dtype, pd.DatetimeTZDtype):
             return pd.Timestamp("2026-11-01T07:00Z")
