@@ -1,4 +1,7 @@
-"""The `logcast` command line."""
+"""The `logcast` command line.
+
+Each command imports what it needs when it runs: `--help`, `query` and `tables` never load
+Prefect, Prophet or Great Expectations."""
 
 from __future__ import annotations
 
@@ -7,13 +10,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from flows.settings import SettingsError, load_settings
+
+def load_settings():
+    from flows.settings import load_settings as load
+
+    return load()
 
 
 def _day(text: str) -> pd.Timestamp:
+    import pandas as pd
+
     try:
         ts = pd.Timestamp(text)
     except ValueError:
@@ -22,6 +33,8 @@ def _day(text: str) -> pd.Timestamp:
 
 
 def _hour(text: str) -> pd.Timestamp:
+    import pandas as pd
+
     try:
         ts = pd.Timestamp(text)
     except ValueError:
@@ -126,12 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (SettingsError, ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # SettingsError is a ValueError
         print(f"logcast: error: {exc}", file=sys.stderr)
         return 2
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from flows.generate import default_end_day, generate
 
     settings = load_settings()
@@ -220,7 +235,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _need_server("serve")
-    from deployments.serve import main as serve
+    from flows.deploy import main as serve
 
     serve()
     return 0
@@ -236,7 +251,7 @@ def _need_server(command: str) -> None:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     _need_server("deploy")
-    from deployments.serve import default_pool, deploy
+    from flows.deploy import default_pool, deploy
 
     pool = args.pool or default_pool()
     for name in deploy(pool):
@@ -308,6 +323,8 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def _print_frame(frame: pd.DataFrame, output: str) -> None:
+    import pandas as pd
+
     if output == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif output == "json":

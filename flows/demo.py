@@ -16,18 +16,15 @@ from warehouse.tables import read_hours
 
 def _artifacts_of(flow_run_id) -> list[tuple[str, str]]:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.client.schemas.sorting import ArtifactSort
 
-    # Only the fields we filter on: this client sends unset filter fields as null, which the
-    # server rejects.
-    body = {
-        "artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}},
-        "sort": "KEY_ASC",
-        "limit": 100,
-        "offset": 0,
-    }
+    only_this_run = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
     with get_client(sync_client=True) as client:
-        artifacts = client.request("POST", "/artifacts/filter", json=body).json()
-    return [(a.get("key") or "(no key)", a.get("type") or "") for a in artifacts]
+        artifacts = client.read_artifacts(
+            artifact_filter=only_this_run, sort=ArtifactSort.KEY_ASC, limit=100
+        )
+    return [(a.key or "(no key)", a.type or "") for a in artifacts]
 
 
 def _ui_hint() -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from flows import compute, pipeline
+from flows import compute, pipeline, tasks
 from flows.generate import generate
 from flows.pipeline import backfill, ingest
 from flows.settings import load_settings
@@ -65,20 +65,20 @@ def clean(tmp_path_factory):
 
 def test_a_backfill_stopped_half_way_resumes_where_it_stopped(clean, tmp_path, monkeypatch):
     settings = make_home(tmp_path / "home", monkeypatch)
-    real = pipeline.score_hours
+    real = tasks.score_hours
 
     def broken_on_the_last_day(day, hours, **options):
         if pd.Timestamp(day) == DAYS[-1]:
             raise OSError(errno.EIO, "Input/output error", "warehouse/forecasts")
         return real(day, hours, **options)
 
-    monkeypatch.setattr(pipeline, "score_hours", broken_on_the_last_day)
+    monkeypatch.setattr(tasks, "score_hours", broken_on_the_last_day)
     with pytest.raises(OSError, match="Input/output error"):
         backfill(start=DAYS[0].date(), end=DAYS[-1].date())
     catalog = Catalog(settings.catalog_url)
     assert catalog.finished_days(DAYS) == set(DAYS[:2])
 
-    monkeypatch.setattr(pipeline, "score_hours", real)
+    monkeypatch.setattr(tasks, "score_hours", real)
     seen: list[tuple[int, int, str]] = []
     pipeline.PROGRESS_LISTENERS.append(lambda *step: seen.append(step))
     try:
