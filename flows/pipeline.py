@@ -30,9 +30,9 @@ from flows.steps import (
     publish,
     rebuild,
     recorded_run,
+    run_time,
     score,
     utc_day,
-    utc_now,
 )
 from flows.tasks import fit_models_task, rebuild_days_task, report_task, retention_task
 from warehouse.layout import Layout, floor_hour
@@ -53,14 +53,22 @@ __all__ = [
 
 # flows --------------------------------------------------------------------------------------
 @flow(name="logcast-ingest", log_prints=True, task_runner=SettingsTaskRunner())
-def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None = None) -> dict:
+def ingest(
+    paths: list[str] | None = None,
+    fmt: str = "auto",
+    source: str | None = None,
+    as_of: datetime | None = None,
+) -> dict:
     """Ingests the given files (default: every new file in the landing folder) and recomputes
-    the metric hours they touched."""
+    the metric hours they touched.
+    `as_of` is the instant the run treats as now (default: the clock); events later than
+    as_of + 1 day are quarantined as a broken clock."""
+    now = run_time(as_of)
 
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
         files = [Path(p) for p in paths] if paths else landing_files(settings.landing_dir)
         summary: dict[str, Any] = {
-            "files": ingest_files(files, settings, run_id, source=source, fmt=fmt)
+            "files": ingest_files(files, settings, run_id, source=source, fmt=fmt, as_of=now)
         }
         dirty = catalog_for(settings.catalog_url).dirty_hours()
         summary["hours_rebuilt"] = len(dirty)
@@ -70,18 +78,23 @@ def ingest(paths: list[str] | None = None, fmt: str = "auto", source: str | None
         fail_if_too_bad(summary)
         return summary
 
-    return recorded_run("logcast-ingest", {"paths": paths, "fmt": fmt, "source": source}, body)
+    parameters = {"paths": paths, "fmt": fmt, "source": source, "as_of": _text(as_of)}
+    return recorded_run("logcast-ingest", parameters, body)
 
 
 @flow(name="logcast-hourly", log_prints=True, task_runner=SettingsTaskRunner())
-def hourly(hour: datetime | None = None) -> dict:
+def hourly(hour: datetime | None = None, as_of: datetime | None = None) -> dict:
     """Ingests new landing files, recomputes the hours they touched and scores one hour:
-    `hour` if given, else the hour that closed before the run's scheduled time."""
+    `hour` if given, else the hour that closed before the run's scheduled time (or before
+    `as_of`, when given).
+    `as_of` is the instant the run treats as now (default: the clock); events later than
+    as_of + 1 day are quarantined as a broken clock."""
+    now = run_time(as_of)
 
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
-        target = _target_hour(hour, settings)
+        target = _target_hour(hour, settings, as_of)
         summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d %H}:00 UTC"}
-        dirty = ingest_and_rebuild(summary, settings, run_id)
+        dirty = ingest_and_rebuild(summary, settings, run_id, now)
         # Late data for hours already scored: their forecasts are recomputed too.
         layout = Layout(settings.warehouse_dir)
         rescored = [h for h in dirty if h != target and layout.hour_dir("forecasts", h).exists()]
@@ -99,16 +112,26 @@ def hourly(hour: datetime | None = None) -> dict:
         fail_if_too_bad(summary)
         return summary
 
-    return recorded_run("logcast-hourly", {"hour": None if hour is None else str(hour)}, body)
+    return recorded_run("logcast-hourly", {"hour": _text(hour), "as_of": _text(as_of)}, body)
 
 
-def _target_hour(hour: datetime | None, settings: Settings) -> pd.Timestamp:
-    """`hour` if given, else the hour to score for the run's scheduled time (its start time
-    when run by hand)."""
+def _target_hour(hour: datetime | None, settings: Settings, as_of: datetime | None) -> pd.Timestamp:
+    """`hour` if given, else the hour to score for `as_of`, or the run's scheduled time (its
+    start time when run by hand)."""
     if hour is not None:
         return floor_hour(pd.Timestamp(hour))
-    scheduled = pd.Timestamp(flow_run.scheduled_start_time or utc_now())
-    return hour_to_score(scheduled, settings.lateness_minutes)
+    return hour_to_score(_scheduled(as_of), settings.lateness_minutes)
+
+
+def _scheduled(as_of: datetime | None) -> pd.Timestamp:
+    """The time a run picks its hour or day by: `as_of`, else its scheduled start time."""
+    if as_of is None and flow_run.scheduled_start_time is not None:
+        return pd.Timestamp(flow_run.scheduled_start_time).tz_convert("UTC")
+    return run_time(as_of)
+
+
+def _text(value: date | datetime | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def hour_to_score(scheduled: pd.Timestamp, lateness_minutes: int) -> pd.Timestamp:
@@ -118,21 +141,23 @@ def hour_to_score(scheduled: pd.Timestamp, lateness_minutes: int) -> pd.Timestam
 
 
 @flow(name="logcast-daily", log_prints=True, task_runner=SettingsTaskRunner())
-def daily(day: date | None = None) -> dict:
+def daily(day: date | None = None, as_of: datetime | None = None) -> dict:
     """The morning run for the UTC day `day` (default: the day that ended before the run's
     scheduled time): ingests new files, recomputes what they touched and the day's rollups,
     fits the next day's models (so the hourly runs only predict), applies retention and
-    publishes the day's summary."""
+    publishes the day's summary.
+    `as_of` is the instant the run treats as now (default: the clock); events later than
+    as_of + 1 day are quarantined as a broken clock."""
+    now = run_time(as_of)
 
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
-        if day is None:
-            scheduled = pd.Timestamp(flow_run.scheduled_start_time or utc_now())
-            target = utc_day(scheduled) - pd.Timedelta(days=1)
-        else:
-            target = utc_day(day)
+        # the given day, else the one that ended before the scheduled time
+        target = (
+            utc_day(day) if day is not None else utc_day(_scheduled(as_of)) - pd.Timedelta(days=1)
+        )
         following = target + pd.Timedelta(days=1)
         summary: dict[str, Any] = {"window": f"{target:%Y-%m-%d} UTC"}
-        ingest_and_rebuild(summary, settings, run_id)
+        ingest_and_rebuild(summary, settings, run_id, now)
         label = f"{target:%Y-%m-%d}"
         summary["rollups"] = rebuild_days_task([target.to_pydatetime()], settings, run_id, label)
         summary["models"] = fit_models_task(
@@ -170,19 +195,26 @@ def daily(day: date | None = None) -> dict:
         fail_if_too_bad(summary)
         return summary
 
-    return recorded_run("logcast-daily", {"day": None if day is None else str(day)}, body)
+    return recorded_run("logcast-daily", {"day": _text(day), "as_of": _text(as_of)}, body)
 
 
 @flow(name="logcast-backfill", log_prints=True, task_runner=SettingsTaskRunner())
 def backfill(
-    start: date, end: date, force: bool = False, concurrency: int = DEFAULT_CONCURRENCY
+    start: date,
+    end: date,
+    force: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    as_of: datetime | None = None,
 ) -> dict:
     """Recomputes and scores the UTC days `start`..`end` (inclusive), after ingesting any new
     landing files. Idempotent and resumable: a day is recorded in the catalog once it is
     recomputed and scored, and a later backfill skips it (its hours that late files touched
     are recomputed and scored again all the same); `force` redoes every day and refits its
     models. Days are recomputed `concurrency` at a time and scored one by one in time order.
-    Progress goes to a Prefect progress artifact and the terminal."""
+    Progress goes to a Prefect progress artifact and the terminal.
+    `as_of` is the instant the run treats as now (default: the clock); events later than
+    as_of + 1 day are quarantined as a broken clock."""
+    now = run_time(as_of)
     first = utc_day(start)
     stop = utc_day(end) + pd.Timedelta(days=1)
     if stop <= first:
@@ -197,7 +229,7 @@ def backfill(
             "window": f"{first:%Y-%m-%d} to {stop - pd.Timedelta(days=1):%Y-%m-%d} UTC"
         }
         files = landing_files(settings.landing_dir)
-        summary["files"] = ingest_files(files, settings, run_id, source=None, fmt="auto")
+        summary["files"] = ingest_files(files, settings, run_id, source=None, fmt="auto", as_of=now)
         if force:
             catalog.forget_days(days)
         finished = catalog.finished_days(days)
@@ -248,5 +280,11 @@ def backfill(
         fail_if_too_bad(summary)
         return summary
 
-    parameters = {"start": str(start), "end": str(end), "force": force, "concurrency": concurrency}
+    parameters = {
+        "start": str(start),
+        "end": str(end),
+        "force": force,
+        "concurrency": concurrency,
+        "as_of": _text(as_of),
+    }
     return recorded_run("logcast-backfill", parameters, body)

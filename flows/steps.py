@@ -83,23 +83,36 @@ class Progress:
             listener(self.done, self.total, label)
 
 
-def utc_now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
-
-
 def utc_day(day: date | datetime | str) -> pd.Timestamp:
     ts = pd.Timestamp(day)
     return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).floor("D")
 
 
+def run_time(as_of: datetime | None) -> pd.Timestamp:
+    """The instant a flow run treats as now: its `as_of` parameter, else the clock (the only
+    place the flows read it)."""
+    if as_of is None:
+        return pd.Timestamp.now(tz="UTC")
+    ts = pd.Timestamp(as_of)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def ingest_files(
-    paths: list[Path], settings: Settings, run_id: str | None, *, source: str | None, fmt: str
+    paths: list[Path],
+    settings: Settings,
+    run_id: str | None,
+    *,
+    source: str | None,
+    fmt: str,
+    as_of: pd.Timestamp,
 ) -> dict[str, Any]:
-    as_of = utc_now().to_pydatetime()
+    """Ingests `paths` (unchanged files skipped), one task per file; `as_of` bounds the
+    events' times (later than as_of + 1 day is a broken clock)."""
     # Unchanged files are skipped here, so a run creates tasks only for real work.
     pending, known = pending_files(paths, catalog_for(settings.catalog_url))
     futures = [
-        ingest_file_task.submit(str(p), settings, source, fmt, run_id, as_of) for p in pending
+        ingest_file_task.submit(str(p), settings, source, fmt, run_id, as_of.to_pydatetime())
+        for p in pending
     ]
     outcomes = [FileOutcome(**f.result()) for f in futures]
     outcomes += [FileOutcome(path=str(p), status="skipped", format=fmt) for p in known]
@@ -271,7 +284,7 @@ def quality_summary(settings: Settings, run_id: str | None) -> dict[str, Any]:
 def recorded_run(flow_name: str, parameters: dict[str, Any], body) -> dict[str, Any]:
     """Records the run in the catalog around `body(settings, run_id)`."""
     settings = load_settings()
-    run_id = flow_run.id or f"local-{utc_now():%Y%m%dT%H%M%S%f}"
+    run_id = flow_run.id or f"local-{run_time(None):%Y%m%dT%H%M%S%f}"
     catalog = catalog_for(settings.catalog_url)
     catalog.start_run(run_id, flow_name, parameters)
     try:
@@ -291,12 +304,12 @@ def recorded_run(flow_name: str, parameters: dict[str, Any], body) -> dict[str, 
 
 
 def ingest_and_rebuild(
-    summary: dict[str, Any], settings: Settings, run_id: str | None
+    summary: dict[str, Any], settings: Settings, run_id: str | None, as_of: pd.Timestamp
 ) -> list[pd.Timestamp]:
     """Ingests the new landing files and recomputes every hour they touched (the scheduled
     runs' first steps); returns those hours and records the counts in `summary`."""
     files = landing_files(settings.landing_dir)
-    summary["files"] = ingest_files(files, settings, run_id, source=None, fmt="auto")
+    summary["files"] = ingest_files(files, settings, run_id, source=None, fmt="auto", as_of=as_of)
     dirty = catalog_for(settings.catalog_url).dirty_hours()
     summary["hours_rebuilt"] = len(dirty)
     summary["endpoint_hourly_rows"] = rebuild(dirty, settings, run_id)
