@@ -36,10 +36,9 @@ from transforms.forecast.series import (
     wide_by_series,
 )
 
-# Prophet: daily seasonality with a flat level below two weeks of history (a slope through a few
-# days extrapolates noise), daily + weekly and a damped linear trend from two weeks on; no yearly;
-# uncertainty_samples=0 (the interval comes from the residuals: see calibration).
-
+# Prophet: daily seasonality with a flat level, daily + weekly and a damped linear trend from
+# _LONG_MODEL_DAYS on; no yearly; uncertainty_samples=0 (the interval comes from the residuals:
+# see calibration).
 # Weekly seasonality and a trend only from two whole weeks on: with less, a weekday's level is
 # seen once at most and a slope through a few days extrapolates noise (a first weekend).
 _LONG_MODEL_DAYS = 14.0

@@ -19,9 +19,12 @@ SCORE_DECADES = 2.0
 
 MODEL_VERSION = 2
 """Version of the stored model format: models stored by another version are fitted again."""
+
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
+
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+"""Order of the severities: low 0, medium 1, high 2, critical 3."""
 
 
 @dataclass(frozen=True)
