@@ -69,7 +69,7 @@ def plain_prophet(series: pd.DataFrame) -> None:
 
 
 def main() -> None:
-    fc._quiet_stan()
+    fc.quiet_stan()
     logging.getLogger("prophet").setLevel(logging.WARNING)
     hourly = endpoint_hourly()
     hours = pd.date_range(DAY - pd.Timedelta(days=DAYS), DAY, freq="h", inclusive="left")

@@ -52,9 +52,9 @@ FIT_CHUNKS_PER_WORKER = 4
 
 # tasks --------------------------------------------------------------------------------------
 @task(name="fit-series", task_run_name="fit {label}", cache_policy=NO_CACHE)
-def fit_series_task(jobs: list[tuple], label: str) -> list[tuple[tuple[str, str, str], str]]:
-    """Fits a chunk of series (one `fc._fit_job` each) wherever the task runner puts it."""
-    return [(job[0], fc._fit_job(job)) for job in jobs]
+def fit_series_task(jobs: list[fc.FitJob], label: str) -> list[tuple[tuple[str, str, str], str]]:
+    """Fits a chunk of series (one `fc.fit_job` each) wherever the task runner puts it."""
+    return [(job.key, fc.fit_job(job)) for job in jobs]
 
 
 def fit_day_on_cluster(day: pd.Timestamp, settings: Settings, run_id: str | None, refit: bool):
@@ -64,7 +64,7 @@ def fit_day_on_cluster(day: pd.Timestamp, settings: Settings, run_id: str | None
         return
     history = day_history(day, settings)
     options = settings.forecast
-    jobs = fc._fit_jobs(history, fc._utc(day), options)
+    jobs = fc.fit_jobs(history, trained_through=day, options=options)
     size = max(1, math.ceil(len(jobs) / (FIT_CHUNKS_PER_WORKER * 4)))
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     futures = [

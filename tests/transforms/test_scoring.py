@@ -11,8 +11,8 @@ from transforms.forecast import (
     CONTEXT_POINTS,
     TOTAL,
     ForecastOptions,
-    _day_type,
     anomalies,
+    day_type,
     fit_models,
     metric_series,
     score,
@@ -226,8 +226,8 @@ def test_totals_that_only_repeat_another_series_are_not_modelled():
 
 def test_public_holidays_are_their_own_day_type():
     days = pd.date_range("2024-07-03", periods=4, freq="D", tz="UTC")  # Wed .. Sat
-    assert list(_day_type(days)) == ["weekday", "weekday", "weekday", "weekend"]
-    assert list(_day_type(days, "US")) == ["weekday", "holiday", "weekday", "weekend"]
+    assert list(day_type(days)) == ["weekday", "weekday", "weekday", "weekend"]
+    assert list(day_type(days, "US")) == ["weekday", "holiday", "weekday", "weekend"]
     with pytest.raises(ValueError, match="'XX' is not a country code"):
         ForecastOptions(holidays_country="XX")
 
