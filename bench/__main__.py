@@ -2,16 +2,21 @@
 
 `python -m bench` runs them all; `python -m bench csv jsonl` runs the ingest benchmark for
 those formats only; `python -m bench metrics`, `python -m bench forecasting` and
-`python -m bench backfill` run one of the others."""
+`python -m bench backfill` and `python -m bench cli` run one of the others."""
 
 import os
 import sys
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from bench import backfill, forecasting, ingest, metrics
+from bench import backfill, cli, forecasting, ingest, metrics
 
-OTHERS = {"metrics": metrics.main, "forecasting": forecasting.main, "backfill": backfill.main}
+OTHERS = {
+    "metrics": metrics.main,
+    "forecasting": forecasting.main,
+    "backfill": backfill.main,
+    "cli": cli.main,
+}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:]
