@@ -7,11 +7,12 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transforms.forecast import ForecastOptions
+if TYPE_CHECKING:
+    from transforms.forecast.options import ForecastOptions
 
 
 class SettingsError(ValueError):
@@ -62,11 +63,22 @@ class Settings:
     lateness_minutes: int = 5
     """How long after an hour closes its files may still land: a scheduled hourly run scores
     the newest hour that closed at least this long before its scheduled time."""
-    forecast: ForecastOptions = field(default_factory=ForecastOptions)
+    forecast_options: ForecastOptions | None = None
+    """The [forecast] table, when logcast.toml has one (see `forecast`)."""
     sources: tuple[SourceSettings, ...] = ()
     retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION
     """(table, days): partitions older than that many days before today (UTC) are removed;
     tables not named are kept for good."""
+
+    @property
+    def forecast(self) -> ForecastOptions:
+        """The forecasting options; built on first use when logcast.toml sets none, so that
+        commands that never forecast (query, tables) do not load the forecasting code."""
+        if self.forecast_options is not None:
+            return self.forecast_options
+        from transforms.forecast.options import ForecastOptions
+
+        return ForecastOptions()
 
     @property
     def retention(self) -> dict[str, int]:
@@ -164,14 +176,14 @@ def load_settings(
     for name, kind in (*NUMBERS.items(), ("default_source", str)):
         if name in values:
             values[name] = _convert(values[name], kind, f"{config_file}: {name}")
-    forecast = _forecast_options(raw.get("forecast", {}), config_file)
+    forecast = _forecast_options(raw["forecast"], config_file) if "forecast" in raw else None
     sources = _sources(raw.get("sources", {}), config_file)
     retention = _retention(raw.get("retention", {}), config_file)
     return Settings(
         home=home,
         landing_dir=landing,
         catalog_url=catalog_url,
-        forecast=forecast,
+        forecast_options=forecast,
         sources=sources,
         retention_days=retention,
         **values,
@@ -220,6 +232,8 @@ def _convert(value: Any, kind: type, where: str) -> Any:
 
 
 def _forecast_options(table: Mapping[str, Any], config_file: Path) -> ForecastOptions:
+    from transforms.forecast.options import ForecastOptions
+
     if not isinstance(table, Mapping):
         raise SettingsError(f"{config_file}: [forecast] must be a table")
     known = {f.name: f for f in fields(ForecastOptions)}
