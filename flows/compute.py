@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from flows.ingest import catalog_for
 from flows.settings import Settings
-from schemas._types import empty_frame
+from schemas.common import empty_frame
 from schemas.catalog import table_spec
 from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import (

@@ -6,7 +6,7 @@ import pandas as pd
 
 from flows.generate import default_end_day, generate
 from flows.settings import load_settings
-from schemas._types import empty_frame
+from schemas.common import empty_frame
 from schemas.forecasts import Anomaly
 from transforms.evaluation import incident_matches, unexplained_anomalies
 from warehouse.layout import Layout

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.settings import Settings
-from schemas._types import empty_frame
+from schemas.common import empty_frame
 from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import EndpointDaily, ErrorReasonsHourly, TrafficHourly
 from schemas.requests import Quarantine

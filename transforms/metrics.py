@@ -229,7 +229,7 @@ def _minute_start(minutes: np.ndarray) -> pd.Series:
 
 
 def _empty(model) -> pd.DataFrame:
-    from schemas._types import empty_frame
+    from schemas.common import empty_frame
 
     return empty_frame(model)
 
