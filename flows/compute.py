@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 from flows.ingest import catalog_for
 from flows.settings import Settings
 from schemas.common import empty_frame
-from schemas.catalog import table_spec
 from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import (
     AvailabilityGap,
@@ -25,6 +24,7 @@ from schemas.metrics import (
     StatusHourly,
     TrafficHourly,
 )
+from schemas.registry import partition_bounds, table_spec
 from schemas.requests import Request
 from transforms import forecast as fc
 from transforms import incidents as incident_rules
@@ -175,8 +175,7 @@ def compact_pending(*, settings: Settings, run_id: str | None) -> int:
 
 def partition_day(partition: str) -> pd.Timestamp:
     """The UTC day of a `date=YYYY-MM-DD[/hour=HH]` partition."""
-    date = partition.split("/")[0].removeprefix("date=")
-    return pd.Timestamp(date, tz="UTC")
+    return partition_bounds(partition)[0].floor("D")
 
 
 def _compact(pending, *, layout: Layout, catalog, run_id: str | None) -> int:

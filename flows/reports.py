@@ -13,6 +13,7 @@ from flows.settings import Settings
 from schemas.common import empty_frame
 from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import EndpointDaily, ErrorReasonsHourly, TrafficHourly
+from schemas.registry import partition_bounds
 from schemas.requests import Quarantine
 from transforms.daily_report import TREND_DAYS, ReportData, insights, render
 from warehouse.layout import Layout
@@ -70,9 +71,5 @@ def write_report(settings: Settings, day: pd.Timestamp) -> WrittenReport:
 def newest_day(settings: Settings) -> pd.Timestamp | None:
     """The newest day with an `endpoint_daily` partition."""
     folder = Layout(settings.warehouse_dir).table_dir("endpoint_daily")
-    days = (
-        sorted(p.name.removeprefix("date=") for p in folder.glob("date=*"))
-        if folder.exists()
-        else []
-    )
-    return pd.Timestamp(days[-1], tz="UTC") if days else None
+    days = sorted(p.name for p in folder.glob("date=*")) if folder.exists() else []
+    return partition_bounds(days[-1], "daily")[0] if days else None

@@ -29,6 +29,7 @@ from schemas.metrics import (
     StatusHourly,
     TrafficHourly,
 )
+from schemas.registry import table_names
 from schemas.requests import Request as R
 
 UNKNOWN = "unknown"
@@ -49,17 +50,9 @@ SKETCH_MIN_MS = 1e-6
 
 US_PER_MINUTE = 60_000_000
 US_PER_HOUR = 3_600_000_000
-HOURLY_TABLES = (
-    "endpoint_hourly",
-    "endpoint_minutely",
-    "latency_sketches",
-    "service_hourly",
-    "region_hourly",
-    "status_hourly",
-    "error_reasons_hourly",
-    "log_levels_minutely",
-)
-"""The tables `hourly_tables` builds, each partitioned by hour."""
+HOURLY_TABLES = table_names(stage="hourly_metric")
+"""The tables `hourly_tables` builds (the registry's hourly metric tables), each partitioned by
+hour."""
 
 
 # coding the events once ---------------------------------------------------------------------

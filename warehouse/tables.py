@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.catalog import table_spec
+from schemas.registry import table_spec
 from warehouse.catalog import Catalog
 from warehouse.layout import DAILY_TABLES, Layout, floor_hour, hour_partition, partition_of
 from warehouse.storage import read_parquet_files, remove, write_parquet
@@ -19,10 +19,7 @@ from warehouse.storage import read_parquet_files, remove, write_parquet
 
 def schema_version(table: str) -> int:
     """The version of the table's schema, recorded with each partition written."""
-    try:
-        return table_spec(table).version
-    except KeyError:
-        return 1
+    return table_spec(table).version
 
 
 def hour_range(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
