@@ -82,7 +82,6 @@ _TIME = "_partition_time"
 pandas 3.1 deprecates (Pandas4Warning) for tz-aware columns, so bounds compare naive UTC."""
 
 
-
 @dataclass(frozen=True)
 class QualityResult:
     """The outcome of one expectation on one partition."""

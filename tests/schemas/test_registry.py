@@ -34,7 +34,7 @@ def test_layout_quality_and_metrics_derive_from_the_registry():
     assert set(HOURLY_TABLES) == {s.name for s in TABLES if s.partitioning == "hourly"}
     assert set(DAILY_TABLES) == {s.name for s in TABLES if s.partitioning == "daily"}
     assert STAGED_TABLES == ("requests", "quarantine")
-    assert BUILT_HOURLY == table_names(stage="hourly_metric")
+    assert table_names(stage="hourly_metric") == BUILT_HOURLY
     assert set(BUILT_HOURLY) <= set(HOURLY_TABLES)
     for spec in TABLES:
         rule = CHECKED[spec.name]
