@@ -17,9 +17,6 @@ from schemas.metrics import (
     AvailabilityGap,
     EndpointHourly,
     EndpointMinutely,
-    ErrorReasonsHourly,
-    LatencySketch,
-    StatusHourly,
     TrafficHourly,
 )
 from schemas.requests import Request
@@ -33,12 +30,9 @@ from warehouse.locks import day_locks
 from warehouse.models import load_models, save_models
 from warehouse.publish import Batch
 from warehouse.retention import enforce_retention
-from warehouse.storage import read_parquet_files
 from warehouse.tables import (
     day_range,
     hour_range,
-    partition_paths,
-    partitions_between,
     read_hours,
     read_partition_arrow,
 )
@@ -116,18 +110,19 @@ def _rebuild_days(days: list[pd.Timestamp], *, settings: Settings, run_id: str |
     batch = Batch(layout, catalog, run_id)
     for day in days:
         end = day + pd.Timedelta(days=1)
-        hourly = _read(layout, "endpoint_hourly", day, end, EndpointHourly)
-        sketches = _read(layout, "latency_sketches", day, end, LatencySketch)
+        hourly = read_hours(layout, "endpoint_hourly", day, end)
+        sketches = read_hours(layout, "latency_sketches", day, end)
         batch.add("endpoint_daily", date_partition(day), endpoint_daily(hourly, sketches))
     for week in sorted({d - pd.Timedelta(days=d.day_of_week) for d in days}):
         end = week + pd.Timedelta(days=7)
-        paths = partition_paths(
-            layout, "endpoint_hourly", partitions_between("endpoint_hourly", week, end)
+        hourly = read_hours(
+            layout,
+            "endpoint_hourly",
+            week,
+            end,
+            columns=[EndpointHourly.hour_start, EndpointHourly.requests],
         )
-        hourly = read_parquet_files(
-            paths, columns=[EndpointHourly.hour_start, EndpointHourly.requests]
-        )
-        traffic = traffic_hourly(hourly) if hourly is not None else empty_frame(TrafficHourly)
+        traffic = traffic_hourly(hourly)
         day_of_row = traffic[TrafficHourly.hour_start].dt.floor("D")
         for day in day_range(week, end):
             batch.add("traffic_hourly", date_partition(day), traffic[day_of_row == day])
@@ -138,7 +133,7 @@ def _rebuild_days(days: list[pd.Timestamp], *, settings: Settings, run_id: str |
         if horizon is not None and day < horizon:
             # a gap that starts on `day` is followed for up to GAP_FOLLOW_DAYS
             until = min(day + GAP_FOLLOW_DAYS, horizon)
-            minutely = _read(layout, "endpoint_minutely", day - reference, until, EndpointMinutely)
+            minutely = read_hours(layout, "endpoint_minutely", day - reference, until)
             gaps = availability_gaps(
                 minutely,
                 start=day,
@@ -189,24 +184,17 @@ def newest_minute(layout: Layout) -> pd.Timestamp | None:
     return None
 
 
-def _read(
-    layout: Layout, table: str, start: pd.Timestamp, end: pd.Timestamp, model
-) -> pd.DataFrame:
-    frame = read_hours(layout, table, start, end)
-    return frame if frame is not None else empty_frame(model)
-
-
 def _series_frame(
     layout: Layout, start: pd.Timestamp, end: pd.Timestamp, options: fc.ForecastOptions
 ) -> pd.DataFrame:
     """endpoint_hourly rows of [start, end), with the service and global totals when the
     options ask for them (latency percentiles of a total from the merged sketches)."""
-    frame = _read(layout, "endpoint_hourly", start, end, EndpointHourly)
+    frame = read_hours(layout, "endpoint_hourly", start, end)
     if not options.totals or frame.empty:
         return frame
     sketches = None
     if any(m.startswith("latency_p") for m in options.metrics):
-        sketches = _read(layout, "latency_sketches", start, end, LatencySketch)
+        sketches = read_hours(layout, "latency_sketches", start, end)
     return fc.with_totals(frame, sketches, metrics=options.metrics)
 
 
@@ -348,14 +336,14 @@ def rebuild_incidents(
     days = list(day_range(first - INCIDENT_FOLLOW, last + 2 * DAY))
     # an incident starting on the first rewritten day is seen whole from the day before it
     start, end = days[0] - DAY, days[-1] + INCIDENT_FOLLOW + DAY
-    anomalies = _read(layout, "anomalies", start, end, Anomaly)
+    anomalies = read_hours(layout, "anomalies", start, end)
     found = empty_frame(Incident)
     if not anomalies.empty:
         context = start - incident_rules.BEFORE
         found = incident_rules.incidents(
             anomalies,
-            _read(layout, "status_hourly", context, end, StatusHourly),
-            _read(layout, "error_reasons_hourly", context, end, ErrorReasonsHourly),
+            read_hours(layout, "status_hourly", context, end),
+            read_hours(layout, "error_reasons_hourly", context, end),
         )
     batch = Batch(layout, catalog, run_id)
     started = found["start"].dt.floor("D")

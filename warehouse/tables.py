@@ -9,6 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from schemas.common import empty_frame
+from schemas.registry import table_spec
 from warehouse.layout import DAILY_TABLES, Layout, floor_hour, hour_partition, partition_of
 from warehouse.storage import read_parquet_files
 
@@ -39,10 +41,21 @@ def partition_paths(layout: Layout, table: str, partitions: list[str]) -> list[P
 
 
 def read_hours(
-    layout: Layout, table: str, start: pd.Timestamp, end: pd.Timestamp
-) -> pd.DataFrame | None:
-    """All rows of a table for the partitions covering [start, end); None when there are none."""
-    return read_parquet_files(partition_paths(layout, table, partitions_between(table, start, end)))
+    layout: Layout,
+    table: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """All rows of a table (or its `columns`) for the partitions covering [start, end); a
+    zero-row frame with the model's columns and types when there are none."""
+    paths = partition_paths(layout, table, partitions_between(table, start, end))
+    frame = read_parquet_files(paths, columns=columns)
+    if frame is None:
+        frame = empty_frame(table_spec(table).model)
+        return frame[columns] if columns is not None else frame
+    return frame
 
 
 def read_partition_arrow(
