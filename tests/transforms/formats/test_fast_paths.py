@@ -113,7 +113,7 @@ TRICKY_ACCESS_LINES = [
 
 def _regex_only(monkeypatch):
     monkeypatch.setattr(
-        access, "extract_with", lambda texts, regex, fast: access.extract(texts, regex)
+        access.lines, "extract_with", lambda texts, regex, fast: access.extract(texts, regex)
     )
 
 
@@ -136,7 +136,7 @@ def test_access_split_and_regex_agree(monkeypatch, fmt, source):
 
 def test_access_split_takes_the_plain_lines_and_leaves_the_rest_to_the_regex():
     lines = pa.array(TRICKY_ACCESS_LINES, pa.large_string())
-    columns, done = access._clf_fast(combined=True)(lines)
+    columns, done = access.clf.clf_fast_split(combined=True)(lines)
     taken = [line for line, d in zip(TRICKY_ACCESS_LINES, done, strict=True) if d]
     assert taken == [TRICKY_ACCESS_LINES[i] for i in (0, 3, 4, 10, 14, 15)]
     assert columns["path"].to_pylist() == ["/a.gif", None, None, "/", "/x", "/"]
