@@ -43,7 +43,7 @@ def _both(monkeypatch, data: bytes, fmt: str):
     if fmt == "csv":
         monkeypatch.setattr(delimited, "_read_clean", lambda *a, **k: None)
     else:
-        monkeypatch.setattr(jsonl, "_read_with_arrow", lambda *a, **k: None)
+        monkeypatch.setattr(jsonl.parse, "read_with_arrow", lambda *a, **k: None)
     slow = registry.parse(data, fmt)
     return fast, slow
 
