@@ -41,7 +41,7 @@ def _with_bad_values(path, fmt: str) -> bytes:
 def _both(monkeypatch, data: bytes, fmt: str):
     fast = registry.parse(data, fmt)
     if fmt == "csv":
-        monkeypatch.setattr(delimited, "_read_clean", lambda *a, **k: None)
+        monkeypatch.setattr(delimited, "read_clean", lambda *a, **k: None)
     else:
         monkeypatch.setattr(jsonl.parse, "read_with_arrow", lambda *a, **k: None)
     slow = registry.parse(data, fmt)
