@@ -13,7 +13,15 @@ import pandas as pd
 import sqlalchemy as sa
 
 from schemas.registry import partition_bounds
-from warehouse.catalog.schema import endpoints, files, fragments, hour_key, now, pending_compaction
+from warehouse.catalog.schema import (
+    endpoints,
+    files,
+    fragments,
+    hour_key,
+    now,
+    of_partition,
+    pending_compaction,
+)
 
 
 @dataclass(frozen=True)
@@ -107,10 +115,9 @@ class Ledger:
     def fragment_paths(self, table_name: str, partition: str) -> list[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(fragments.c.path)
-                .where(fragments.c.table_name == table_name)
-                .where(fragments.c.partition == partition)
-                .order_by(fragments.c.path)
+                of_partition(
+                    sa.select(fragments.c.path), fragments, table_name, partition
+                ).order_by(fragments.c.path)
             )
             return [r[0] for r in rows]
 
@@ -118,10 +125,14 @@ class Ledger:
         """{file_id: landing file path} of the files with rows in the partition."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(fragments.c.file_id, files.c.path)
-                .join(files, files.c.file_id == fragments.c.file_id)
-                .where(fragments.c.table_name == table_name)
-                .where(fragments.c.partition == partition)
+                of_partition(
+                    sa.select(fragments.c.file_id, files.c.path).join(
+                        files, files.c.file_id == fragments.c.file_id
+                    ),
+                    fragments,
+                    table_name,
+                    partition,
+                )
             )
             return {r[0]: r[1] for r in rows}
 
@@ -129,10 +140,7 @@ class Ledger:
         """The partition's fragments now live in `path` (its compacted file)."""
         with self.write_lock, self.engine.begin() as conn:
             conn.execute(
-                fragments.update()
-                .where(fragments.c.table_name == table_name)
-                .where(fragments.c.partition == partition)
-                .values(path=path)
+                of_partition(fragments.update(), fragments, table_name, partition).values(path=path)
             )
 
     # compaction ------------------------------------------------------------------------------
@@ -140,9 +148,9 @@ class Ledger:
         marked = now()
         for table_name, partition in sorted(keys):
             conn.execute(
-                sa.delete(pending_compaction)
-                .where(pending_compaction.c.table_name == table_name)
-                .where(pending_compaction.c.partition == partition)
+                of_partition(
+                    sa.delete(pending_compaction), pending_compaction, table_name, partition
+                )
             )
             conn.execute(
                 pending_compaction.insert().values(
@@ -164,10 +172,9 @@ class Ledger:
         """Clears the mark unless the partition was marked again since `marked_at`."""
         with self.write_lock, self.engine.begin() as conn:
             conn.execute(
-                sa.delete(pending_compaction)
-                .where(pending_compaction.c.table_name == table_name)
-                .where(pending_compaction.c.partition == partition)
-                .where(pending_compaction.c.marked_at <= marked_at)
+                of_partition(
+                    sa.delete(pending_compaction), pending_compaction, table_name, partition
+                ).where(pending_compaction.c.marked_at <= marked_at)
             )
 
     # endpoints -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from warehouse.catalog.schema import (
     fragments,
     models,
     now,
+    of_partition,
     partitions,
     quality_results,
     retention_log,
@@ -49,11 +50,7 @@ class Records:
         written_at = now()
         with self.write_lock, self.engine.begin() as conn:
             for table_name, partition, _, _ in items:
-                conn.execute(
-                    sa.delete(partitions)
-                    .where(partitions.c.table_name == table_name)
-                    .where(partitions.c.partition == partition)
-                )
+                conn.execute(of_partition(sa.delete(partitions), partitions, table_name, partition))
             rows = [
                 {
                     "table_name": table_name,
@@ -74,11 +71,7 @@ class Records:
 
     def drop_partition(self, table_name: str, partition: str) -> None:
         with self.write_lock, self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(partitions)
-                .where(partitions.c.table_name == table_name)
-                .where(partitions.c.partition == partition)
-            )
+            conn.execute(of_partition(sa.delete(partitions), partitions, table_name, partition))
 
     def partitions_frame(self) -> pd.DataFrame:
         with self.engine.connect() as conn:
@@ -173,15 +166,9 @@ class Records:
         removal is logged (so its hour is not rebuilt from the missing rows)."""
         with self.write_lock, self.engine.begin() as conn:
             for table in (partitions, fragments):
-                conn.execute(
-                    sa.delete(table)
-                    .where(table.c.table_name == table_name)
-                    .where(table.c.partition == partition)
-                )
+                conn.execute(of_partition(sa.delete(table), table, table_name, partition))
             conn.execute(
-                sa.delete(retention_log)
-                .where(retention_log.c.table_name == table_name)
-                .where(retention_log.c.partition == partition)
+                of_partition(sa.delete(retention_log), retention_log, table_name, partition)
             )
             conn.execute(
                 retention_log.insert().values(

@@ -146,3 +146,8 @@ def hour_key(hour: pd.Timestamp) -> str:
 def day_key(day: pd.Timestamp) -> str:
     """How a day is stored: `YYYY-MM-DD`."""
     return f"{pd.Timestamp(day):%Y-%m-%d}"
+
+
+def of_partition(statement, table: sa.Table, table_name: str, partition: str):
+    """The statement restricted to the rows of one partition (`table_name`, `partition`)."""
+    return statement.where(table.c.table_name == table_name).where(table.c.partition == partition)

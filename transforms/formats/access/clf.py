@@ -302,17 +302,7 @@ def _clf_chunk(
 def parse_common(data: bytes, *, request_time_unit: str = "auto") -> Parsed:
     """Common Log Format lines (`%h %l %u %t "%r" %>s %b`), optionally followed by timings as
     `parse_combined` describes."""
-    return parse_lines(
-        data,
-        COMMON_RE,
-        format="common",
-        expected=f"the common log format: expected `{COMMON_LAYOUT}`, {TIMING_NOTE}",
-        prepare=_prepare_clf(request_time_unit),
-        fields=CLF_FIELDS,
-        derived={"latency_ms": _clf_latency(request_time_unit)},
-        hint=_looks_like("combined log format", COMBINED_STRICT),
-        fast=clf_fast_split(combined=False),
-    )
+    return _parse_clf(data, combined=False, request_time_unit=request_time_unit)
 
 
 def parse_combined(data: bytes, *, request_time_unit: str = "auto") -> Parsed:
@@ -329,16 +319,26 @@ def parse_combined(data: bytes, *, request_time_unit: str = "auto") -> Parsed:
       time and urt the upstream response time, both in seconds; other keys are ignored.
 
     latency_ms is the request time, or where none was logged, the upstream response time."""
+    return _parse_clf(data, combined=True, request_time_unit=request_time_unit)
+
+
+def _parse_clf(data: bytes, *, combined: bool, request_time_unit: str) -> Parsed:
+    name, layout, regex = (
+        ("combined", COMBINED_LAYOUT, COMBINED_RE)
+        if combined
+        else ("common", COMMON_LAYOUT, COMMON_RE)
+    )
+    other, other_strict = ("common", COMMON_STRICT) if combined else ("combined", COMBINED_STRICT)
     return parse_lines(
         data,
-        COMBINED_RE,
-        format="combined",
-        expected=f"the combined log format: expected `{COMBINED_LAYOUT}`, {TIMING_NOTE}",
+        regex,
+        format=name,
+        expected=f"the {name} log format: expected `{layout}`, {TIMING_NOTE}",
         prepare=_prepare_clf(request_time_unit),
         fields=CLF_FIELDS,
         derived={"latency_ms": _clf_latency(request_time_unit)},
-        hint=_looks_like("common log format", COMMON_STRICT),
-        fast=clf_fast_split(combined=True),
+        hint=_looks_like(f"{other} log format", other_strict),
+        fast=clf_fast_split(combined=combined),
     )
 
 
