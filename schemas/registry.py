@@ -12,21 +12,7 @@ from typing import Literal
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.forecasts import Anomaly, Forecast, Incident
-from schemas.metrics import (
-    AvailabilityGap,
-    EndpointDaily,
-    EndpointHourly,
-    EndpointMinutely,
-    ErrorReasonsHourly,
-    LatencySketch,
-    LogLevelsMinutely,
-    RegionHourly,
-    ServiceHourly,
-    StatusHourly,
-    TrafficHourly,
-)
-from schemas.requests import Quarantine, StoredRequest
+from schemas import forecasts, metrics, requests
 
 Partitioning = Literal["hourly", "daily"]
 Stage = Literal["ingest", "hourly_metric", "daily_metric", "forecast"]
@@ -76,7 +62,7 @@ def _spec(name, model, grain, partitioning, time_column, stage, **more) -> Table
 TABLES: tuple[TableSpec, ...] = (
     _spec(
         "requests",
-        StoredRequest,
+        requests.StoredRequest,
         "one row per logged request or service-log event",
         "hourly",
         "ts",
@@ -86,7 +72,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "quarantine",
-        Quarantine,
+        requests.Quarantine,
         "one row per record that could not be kept (line 0: a whole file)",
         "daily",
         "ingested_at",
@@ -94,7 +80,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "endpoint_hourly",
-        EndpointHourly,
+        metrics.EndpointHourly,
         "one row per (hour_start, service, endpoint)",
         "hourly",
         "hour_start",
@@ -103,7 +89,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "endpoint_minutely",
-        EndpointMinutely,
+        metrics.EndpointMinutely,
         "one row per (minute_start, service, endpoint)",
         "hourly",
         "minute_start",
@@ -111,7 +97,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "endpoint_daily",
-        EndpointDaily,
+        metrics.EndpointDaily,
         "one row per (day_start, service, endpoint)",
         "daily",
         "day_start",
@@ -119,7 +105,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "latency_sketches",
-        LatencySketch,
+        metrics.LatencySketch,
         "one row per (hour_start, service, endpoint, bucket) with a timed request",
         "hourly",
         "hour_start",
@@ -128,7 +114,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "service_hourly",
-        ServiceHourly,
+        metrics.ServiceHourly,
         "one row per (hour_start, service)",
         "hourly",
         "hour_start",
@@ -136,7 +122,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "region_hourly",
-        RegionHourly,
+        metrics.RegionHourly,
         "one row per (hour_start, region)",
         "hourly",
         "hour_start",
@@ -144,7 +130,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "status_hourly",
-        StatusHourly,
+        metrics.StatusHourly,
         "one row per (hour_start, service, endpoint, status_code)",
         "hourly",
         "hour_start",
@@ -152,7 +138,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "error_reasons_hourly",
-        ErrorReasonsHourly,
+        metrics.ErrorReasonsHourly,
         "one row per (hour_start, service, endpoint, error_reason)",
         "hourly",
         "hour_start",
@@ -160,7 +146,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "log_levels_minutely",
-        LogLevelsMinutely,
+        metrics.LogLevelsMinutely,
         "one row per (minute_start, service, level)",
         "hourly",
         "minute_start",
@@ -168,7 +154,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "traffic_hourly",
-        TrafficHourly,
+        metrics.TrafficHourly,
         "one row per (hour_start)",
         "daily",
         "hour_start",
@@ -176,7 +162,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "availability_gaps",
-        AvailabilityGap,
+        metrics.AvailabilityGap,
         "one row per (service, endpoint, gap_start)",
         "daily",
         "gap_start",
@@ -184,7 +170,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "forecasts",
-        Forecast,
+        forecasts.Forecast,
         "one row per (hour_start, service, endpoint, metric) scored",
         "hourly",
         "hour_start",
@@ -192,7 +178,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "anomalies",
-        Anomaly,
+        forecasts.Anomaly,
         "one row per (hour_start, service, endpoint, metric) flagged",
         "hourly",
         "hour_start",
@@ -201,7 +187,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     _spec(
         "incidents",
-        Incident,
+        forecasts.Incident,
         "one row per (service, endpoint, start)",
         "daily",
         "start",
