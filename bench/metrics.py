@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.oracle import hourly_sql
 from transforms.metrics import endpoint_daily, hourly_tables
 from warehouse.layout import Layout, date_partition, hour_partition
 from warehouse.query import query
@@ -67,53 +68,8 @@ def requests_hour(
     )  # fmt: skip
 
 
-GROUP = "date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service, endpoint"
-SQL = {
-    "endpoint_hourly": f"""
-        SELECT {GROUP}, count(*) AS requests,
-          count(*) FILTER (status_code BETWEEN 200 AND 299) AS status_2xx,
-          count(*) FILTER (status_code BETWEEN 300 AND 399) AS status_3xx,
-          count(*) FILTER (status_code BETWEEN 400 AND 499) AS status_4xx,
-          count(*) FILTER (status_code BETWEEN 500 AND 599) AS status_5xx,
-          count(*) FILTER (status_code >= 400) / count(*) AS error_rate,
-          count(*) FILTER (status_code >= 500) / count(*) AS server_error_rate,
-          count(latency_ms) AS timed_requests, avg(latency_ms) AS latency_avg_ms,
-          quantile_cont(latency_ms, [0.5, 0.9, 0.95, 0.99]) AS latency_percentiles_ms,
-          max(latency_ms) AS latency_max_ms,
-          count(*) FILTER (latency_ms > 1000) AS slow_requests,
-          count(*) FILTER (latency_ms > 1000) / nullif(count(latency_ms), 0) AS slow_rate,
-          nullif(count(DISTINCT user_id), 0) AS unique_users, sum(bytes_sent) AS bytes_sent
-        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "endpoint_minutely": """
-        SELECT date_trunc('minute', ts) AS minute_start, coalesce(service, 'unknown') AS service,
-          endpoint, count(*) AS requests, count(*) FILTER (status_code >= 400) AS errors,
-          quantile_cont(latency_ms, [0.5, 0.95]) AS latency_percentiles_ms
-        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "latency_sketches": f"""
-        SELECT {GROUP}, CASE WHEN latency_ms > 1e-6
-          THEN ceil(ln(latency_ms) / ln(1.01 / 0.99))::BIGINT ELSE -32768 END AS bucket,
-          count(*) AS count
-        FROM req WHERE endpoint IS NOT NULL AND latency_ms IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "service_hourly": """
-        SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
-          count(*) AS requests, 1 - count(*) FILTER (status_code >= 400) / count(*) AS success_rate,
-          quantile_cont(latency_ms, 0.95) AS latency_p95_ms
-        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "region_hourly": """
-        SELECT date_trunc('hour', ts) AS hour_start, coalesce(region, 'unknown') AS region,
-          count(*) AS requests, 1 - count(*) FILTER (status_code >= 400) / count(*) AS success_rate,
-          quantile_cont(latency_ms, 0.95) AS latency_p95_ms
-        FROM req WHERE endpoint IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "status_hourly": f"""
-        SELECT {GROUP}, status_code, count(*) AS requests FROM req
-        WHERE endpoint IS NOT NULL AND status_code IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "error_reasons_hourly": f"""
-        SELECT {GROUP}, error_reason, count(*) AS requests FROM req
-        WHERE endpoint IS NOT NULL AND error_reason IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "log_levels_minutely": """
-        SELECT date_trunc('minute', ts) AS minute_start, coalesce(service, 'unknown') AS service,
-          level, count(*) AS events FROM req WHERE level IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-}
+SQL = hourly_sql(as_list=True)
+"""The reference: DuckDB computing every hourly table, each percentile set in one call."""
 
 
 def ours(path: Path) -> dict[str, pd.DataFrame]:

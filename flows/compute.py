@@ -6,209 +6,51 @@ import json
 import os
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
-import pandera.errors
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.ingest import catalog_for
 from flows.settings import Settings
-from schemas._types import empty_frame
-from schemas.catalog import table_spec
+from schemas.common import empty_frame
 from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import (
     AvailabilityGap,
     EndpointHourly,
     EndpointMinutely,
-    ErrorReasonsHourly,
-    LatencySketch,
-    StatusHourly,
     TrafficHourly,
 )
 from schemas.requests import Request
 from transforms import forecast as fc
 from transforms import incidents as incident_rules
 from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
+from warehouse import compaction
 from warehouse.catalog import now
 from warehouse.layout import TABLES, Layout, date_partition, hour_partition
 from warehouse.locks import day_locks
 from warehouse.models import load_models, save_models
-from warehouse.quality import (
-    QualityResult,
-    check_partitions,
-    checked_columns,
-    raise_for_failures,
-)
+from warehouse.publish import Batch
 from warehouse.retention import enforce_retention
-from warehouse.storage import read_parquet_files, remove, write_parquet_many
 from warehouse.tables import (
-    Compacted,
     day_range,
     hour_range,
-    merge_staged,
-    partition_paths,
-    partitions_between,
-    publish_compacted,
     read_hours,
     read_partition_arrow,
-    schema_version,
 )
 
 REQUEST_TEXT = ["service", "endpoint", "region", "error_reason", "user_id", "level"]
 """Text columns read dictionary-coded: the metric tables only group by them."""
 
 
-class Batch:
-    """Partitions computed by one task, published together: each table's frames validated by
-    its Pandera model in one pass, then checked by the quality checkpoint (Great
-    Expectations), the results recorded in the catalog, and published only if every check
-    passed; a failure raises, naming table, partition and expectation."""
-
-    def __init__(self, layout: Layout, catalog, run_id: str | None):
-        self.layout, self.catalog, self.run_id = layout, catalog, run_id
-        self.frames: dict[str, dict[str, pd.DataFrame]] = {}
-        self.requests_rows: dict[str, int] = {}
-
-    def add(self, table: str, partition: str, frame: pd.DataFrame) -> None:
-        self.frames.setdefault(table, {})[partition] = frame
-
-    def _validated(
-        self, table: str, frames: dict[str, pd.DataFrame]
-    ) -> tuple[dict[str, pd.DataFrame], list[QualityResult]]:
-        """The frames validated by the table's Pandera model in one pass (types coerced);
-        every failed rule becomes a failed quality result of the partition it is in."""
-        present = [(p, f) for p, f in frames.items() if len(f)]
-        if not present:
-            return frames, []
-        together = pd.concat([f for _, f in present], ignore_index=True)
-        try:
-            together = table_spec(table).model.validate(together, lazy=True)
-        except pandera.errors.SchemaErrors as exc:
-            return frames, _schema_failures(table, present, exc)
-        out = dict(frames)
-        offset = 0
-        for partition, frame in present:
-            out[partition] = together.iloc[offset : offset + len(frame)].reset_index(drop=True)
-            offset += len(frame)
-        return out, []
-
-    def check_and_publish(self) -> dict[str, int]:
-        results = []
-        for table in list(self.frames):
-            self.frames[table], failures = self._validated(table, self.frames[table])
-            results += failures
-        for table, frames in self.frames.items():
-            present = {p: f for p, f in frames.items() if len(f)}
-            if present:
-                rows = self.requests_rows if table == "endpoint_hourly" else None
-                results += check_partitions(table, present, requests_rows=rows)
-        self.catalog.record_quality(self.run_id, results)
-        raise_for_failures(results)
-        items = [
-            (table, partition, frame)
-            for table, frames in self.frames.items()
-            for partition, frame in frames.items()
-        ]
-        files = write_parquet_many(
-            [(f, self.layout.part_file(t, p)) for t, p, f in items if len(f)]
-        )
-        written = iter(files)
-        records = []
-        counts: dict[str, int] = {}
-        for table, partition, frame in items:
-            if len(frame):
-                done = next(written)
-                counts[table] = counts.get(table, 0) + done.rows
-            else:
-                done = None
-                if not remove(self.layout.part_file(table, partition)):
-                    continue
-            records.append((table, partition, done, schema_version(table)))
-        self.catalog.record_partitions(records, self.run_id)
-        return counts
-
-
-def _schema_failures(
-    table: str, present: list[tuple[str, pd.DataFrame]], exc: pandera.errors.SchemaErrors
-) -> list[QualityResult]:
-    """Pandera's failure cases (rows of the frames in `present`, concatenated), grouped by
-    the partition and the rule they broke."""
-    partitions = [p for p, _ in present]
-    offsets = np.cumsum([len(f) for _, f in present])
-    cases = exc.failure_cases
-    found: dict[tuple[str, str], list[str]] = {}
-    for case in cases.itertuples():
-        row = case.index if isinstance(case.index, (int, np.integer)) else None
-        partition = (
-            partitions[int(np.searchsorted(offsets, row, side="right"))] if row is not None else "*"
-        )
-        rule = f"{case.column} {case.check}" if isinstance(case.column, str) else str(case.check)
-        found.setdefault((partition, f"schema: {rule}"), []).append(str(case.failure_case))
-    return [
-        QualityResult(
-            table=table,
-            partition=partition,
-            expectation=rule,
-            success=False,
-            unexpected=len(values),
-            details=", ".join(values[:5]),
-        )
-        for (partition, rule), values in sorted(found.items())
-    ]
-
-
-COMPACTION_BATCH_ROWS = 1_000_000
-"""Merged partitions held at once before they are checked and published."""
-
-
 def compact_pending(*, settings: Settings, run_id: str | None) -> int:
-    """Compacts every partition with staged fragments (or rows of files gone from it) into
-    its single file, each checked by the quality checkpoint before it is published; returns
-    the partitions compacted."""
-    catalog = catalog_for(settings.catalog_url)
-    layout = Layout(settings.warehouse_dir)
-    pending = catalog.pending_partitions()
-    days = {partition_day(partition) for _, partition, _ in pending}
-    with day_locks(settings.locks_dir, days):
-        return _compact(pending, layout=layout, catalog=catalog, run_id=run_id)
-
-
-def partition_day(partition: str) -> pd.Timestamp:
-    """The UTC day of a `date=YYYY-MM-DD[/hour=HH]` partition."""
-    date = partition.split("/")[0].removeprefix("date=")
-    return pd.Timestamp(date, tz="UTC")
-
-
-def _compact(pending, *, layout: Layout, catalog, run_id: str | None) -> int:
-    held: list[tuple[Compacted, object]] = []
-
-    def flush() -> None:
-        frames: dict[str, dict[str, pd.DataFrame]] = {}
-        for merged, _ in held:
-            if merged.rows is not None and merged.rows.num_rows:
-                columns = checked_columns(merged.table)
-                frames.setdefault(merged.table, {})[merged.partition] = merged.rows.select(
-                    columns
-                ).to_pandas()
-        results = [r for table, f in frames.items() for r in check_partitions(table, f)]
-        catalog.record_quality(run_id, results)
-        raise_for_failures(results)
-        for merged, marked_at in held:
-            publish_compacted(layout, catalog, merged, run_id=run_id)
-            catalog.clear_pending(merged.table, merged.partition, marked_at)
-        held.clear()
-
-    rows = 0
-    for table, partition, marked_at in pending:
-        merged = merge_staged(layout, catalog, table, partition)
-        held.append((merged, marked_at))
-        rows += merged.rows.num_rows if merged.rows is not None else 0
-        if rows >= COMPACTION_BATCH_ROWS:
-            flush()
-            rows = 0
-    flush()
-    return len(pending)
+    """Compacts every partition waiting for it (`warehouse.compaction.compact_pending`);
+    returns the partitions compacted."""
+    return compaction.compact_pending(
+        Layout(settings.warehouse_dir),
+        catalog_for(settings.catalog_url),
+        locks_dir=settings.locks_dir,
+        run_id=run_id,
+    )
 
 
 def rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> int:
@@ -269,18 +111,19 @@ def _rebuild_days(days: list[pd.Timestamp], *, settings: Settings, run_id: str |
     batch = Batch(layout, catalog, run_id)
     for day in days:
         end = day + pd.Timedelta(days=1)
-        hourly = _read(layout, "endpoint_hourly", day, end, EndpointHourly)
-        sketches = _read(layout, "latency_sketches", day, end, LatencySketch)
+        hourly = read_hours(layout, "endpoint_hourly", day, end)
+        sketches = read_hours(layout, "latency_sketches", day, end)
         batch.add("endpoint_daily", date_partition(day), endpoint_daily(hourly, sketches))
     for week in sorted({d - pd.Timedelta(days=d.day_of_week) for d in days}):
         end = week + pd.Timedelta(days=7)
-        paths = partition_paths(
-            layout, "endpoint_hourly", partitions_between("endpoint_hourly", week, end)
+        hourly = read_hours(
+            layout,
+            "endpoint_hourly",
+            week,
+            end,
+            columns=[EndpointHourly.hour_start, EndpointHourly.requests],
         )
-        hourly = read_parquet_files(
-            paths, columns=[EndpointHourly.hour_start, EndpointHourly.requests]
-        )
-        traffic = traffic_hourly(hourly) if hourly is not None else empty_frame(TrafficHourly)
+        traffic = traffic_hourly(hourly)
         day_of_row = traffic[TrafficHourly.hour_start].dt.floor("D")
         for day in day_range(week, end):
             batch.add("traffic_hourly", date_partition(day), traffic[day_of_row == day])
@@ -291,7 +134,7 @@ def _rebuild_days(days: list[pd.Timestamp], *, settings: Settings, run_id: str |
         if horizon is not None and day < horizon:
             # a gap that starts on `day` is followed for up to GAP_FOLLOW_DAYS
             until = min(day + GAP_FOLLOW_DAYS, horizon)
-            minutely = _read(layout, "endpoint_minutely", day - reference, until, EndpointMinutely)
+            minutely = read_hours(layout, "endpoint_minutely", day - reference, until)
             gaps = availability_gaps(
                 minutely,
                 start=day,
@@ -364,24 +207,17 @@ def newest_minute(layout: Layout) -> pd.Timestamp | None:
     return None
 
 
-def _read(
-    layout: Layout, table: str, start: pd.Timestamp, end: pd.Timestamp, model
-) -> pd.DataFrame:
-    frame = read_hours(layout, table, start, end)
-    return frame if frame is not None else empty_frame(model)
-
-
 def _series_frame(
     layout: Layout, start: pd.Timestamp, end: pd.Timestamp, options: fc.ForecastOptions
 ) -> pd.DataFrame:
     """endpoint_hourly rows of [start, end), with the service and global totals when the
     options ask for them (latency percentiles of a total from the merged sketches)."""
-    frame = _read(layout, "endpoint_hourly", start, end, EndpointHourly)
+    frame = read_hours(layout, "endpoint_hourly", start, end)
     if not options.totals or frame.empty:
         return frame
     sketches = None
     if any(m.startswith("latency_p") for m in options.metrics):
-        sketches = _read(layout, "latency_sketches", start, end, LatencySketch)
+        sketches = read_hours(layout, "latency_sketches", start, end)
     return fc.with_totals(frame, sketches, metrics=options.metrics)
 
 
@@ -523,14 +359,14 @@ def rebuild_incidents(
     days = list(day_range(first - INCIDENT_FOLLOW, last + 2 * DAY))
     # an incident starting on the first rewritten day is seen whole from the day before it
     start, end = days[0] - DAY, days[-1] + INCIDENT_FOLLOW + DAY
-    anomalies = _read(layout, "anomalies", start, end, Anomaly)
+    anomalies = read_hours(layout, "anomalies", start, end)
     found = empty_frame(Incident)
     if not anomalies.empty:
         context = start - incident_rules.BEFORE
         found = incident_rules.incidents(
             anomalies,
-            _read(layout, "status_hourly", context, end, StatusHourly),
-            _read(layout, "error_reasons_hourly", context, end, ErrorReasonsHourly),
+            read_hours(layout, "status_hourly", context, end),
+            read_hours(layout, "error_reasons_hourly", context, end),
         )
     batch = Batch(layout, catalog, run_id)
     started = found["start"].dt.floor("D")

@@ -6,8 +6,6 @@ import pandas as pd
 
 from flows.generate import default_end_day, generate
 from flows.settings import load_settings
-from schemas._types import empty_frame
-from schemas.forecasts import Anomaly
 from transforms.evaluation import incident_matches, unexplained_anomalies
 from warehouse.layout import Layout
 from warehouse.query import query, tables_present
@@ -78,7 +76,6 @@ def run_demo(*, days: int = 14, endpoints: int = 8, seed: int = 7) -> int:
     anomalies = read_hours(
         Layout(settings.warehouse_dir), "anomalies", generated.start, generated.end
     )
-    anomalies = anomalies if anomalies is not None else empty_frame(Anomaly)
     window = pd.Timedelta(hours=1)  # a flag in the hour after an incident still counts for it
     matches = incident_matches(anomalies, generated.labels, tolerance=window)
     print(f"\nInjected incidents found: {int(matches['detected'].sum())} of {len(matches)}")

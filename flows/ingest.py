@@ -1,5 +1,5 @@
 """Ingesting landing files: read bytes, parse, validate, stage per-file fragments, record the
-ledger. Compaction (`warehouse.tables.compact`) then publishes the staged partitions."""
+ledger. Compaction (`warehouse.compaction`) then publishes the staged partitions."""
 
 from __future__ import annotations
 

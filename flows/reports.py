@@ -10,10 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.settings import Settings
-from schemas._types import empty_frame
-from schemas.forecasts import Anomaly, Forecast, Incident
-from schemas.metrics import EndpointDaily, ErrorReasonsHourly, TrafficHourly
-from schemas.requests import Quarantine
+from schemas.registry import partition_bounds
 from transforms.daily_report import TREND_DAYS, ReportData, insights, render
 from warehouse.layout import Layout
 from warehouse.tables import read_hours
@@ -33,24 +30,19 @@ def report_path(settings: Settings, day: pd.Timestamp) -> Path:
     return settings.home / "reports" / f"logcast-{pd.Timestamp(day):%Y-%m-%d}.html"
 
 
-def _read(layout: Layout, table: str, start, end, model) -> pd.DataFrame:
-    frame = read_hours(layout, table, start, end)
-    return frame if frame is not None else empty_frame(model)
-
-
 def report_data(settings: Settings, day: pd.Timestamp) -> ReportData:
     layout = Layout(settings.warehouse_dir)
     end = day + DAY
     trend_start = day - (TREND_DAYS - 1) * DAY
     return ReportData(
         day=day,
-        forecasts=_read(layout, "forecasts", trend_start, end, Forecast),
-        anomalies=_read(layout, "anomalies", trend_start, end, Anomaly),
-        endpoint_daily=_read(layout, "endpoint_daily", day - DAY, end, EndpointDaily),
-        traffic_hourly=_read(layout, "traffic_hourly", day, end, TrafficHourly),
-        error_reasons=_read(layout, "error_reasons_hourly", day, end, ErrorReasonsHourly),
-        incidents=_read(layout, "incidents", day, end, Incident),
-        quarantine=_read(layout, "quarantine", day, end, Quarantine),
+        forecasts=read_hours(layout, "forecasts", trend_start, end),
+        anomalies=read_hours(layout, "anomalies", trend_start, end),
+        endpoint_daily=read_hours(layout, "endpoint_daily", day - DAY, end),
+        traffic_hourly=read_hours(layout, "traffic_hourly", day, end),
+        error_reasons=read_hours(layout, "error_reasons_hourly", day, end),
+        incidents=read_hours(layout, "incidents", day, end),
+        quarantine=read_hours(layout, "quarantine", day, end),
     )
 
 
@@ -70,9 +62,5 @@ def write_report(settings: Settings, day: pd.Timestamp) -> WrittenReport:
 def newest_day(settings: Settings) -> pd.Timestamp | None:
     """The newest day with an `endpoint_daily` partition."""
     folder = Layout(settings.warehouse_dir).table_dir("endpoint_daily")
-    days = (
-        sorted(p.name.removeprefix("date=") for p in folder.glob("date=*"))
-        if folder.exists()
-        else []
-    )
-    return pd.Timestamp(days[-1], tz="UTC") if days else None
+    days = sorted(p.name for p in folder.glob("date=*")) if folder.exists() else []
+    return partition_bounds(days[-1], "daily")[0] if days else None

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from schemas.registry import default_retention
+
 if TYPE_CHECKING:
     from transforms.forecast.options import ForecastOptions
 
@@ -39,7 +41,8 @@ class SourceSettings:
         return any(fnmatch.fnmatchcase(relative, pattern) for pattern in self.paths)
 
 
-DEFAULT_RETENTION = (("requests", 30),)
+DEFAULT_RETENTION = default_retention()
+"""(table, days) removed after that many days by default: from the table registry."""
 
 
 @dataclass(frozen=True)

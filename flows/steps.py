@@ -29,8 +29,6 @@ from flows.tasks import (
     rebuild_hours_task,
     score_hours_task,
 )
-from schemas._types import empty_frame
-from schemas.forecasts import Anomaly, Forecast
 from transforms.report import anomaly_table, summary_markdown
 from warehouse.layout import Layout
 from warehouse.query import refresh_database
@@ -249,9 +247,7 @@ def publish(
     summary["quality"] = quality_summary(settings, run_id)
     layout = Layout(settings.warehouse_dir)
     anomalies = read_hours(layout, "anomalies", start, end)
-    anomalies = anomalies if anomalies is not None else empty_frame(Anomaly)
     forecasts = read_hours(layout, "forecasts", start, end)
-    forecasts = forecasts if forecasts is not None else empty_frame(Forecast)
     markdown = summary_markdown(title, summary, anomalies, forecasts)
     key = SUMMARY_KEYS[flow_name]
     create_markdown_artifact(markdown, key=key, description=title)

@@ -3,7 +3,7 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas._types import UtcTimestamp
+from schemas.common import UtcTimestamp
 
 METHODS = ["prophet", "baseline"]
 DIRECTIONS = ["spike", "drop"]

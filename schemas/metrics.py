@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import DataFrame, Series
 
-from schemas._types import UtcTimestamp
+from schemas.common import UtcTimestamp
 
 EPSILON = 1e-9
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas._types import (
+from schemas.common import (
     EARLIEST_EVENT,
     LATENCY_MS_LIMIT,
     STATUS_CODE_MAX,

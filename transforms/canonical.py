@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from schemas._types import FUTURE_TOLERANCE
+from schemas.common import FUTURE_TOLERANCE
 from schemas.raw import raw_model
 from schemas.requests import Request
 from transforms.endpoints import normalise_endpoints

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from schemas._types import empty_frame
+from schemas.common import empty_frame
 from schemas.forecasts import SEVERITIES, Incident
 from schemas.forecasts import Anomaly as A
 from transforms.forecast import TOTAL

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas._types import empty_frame
+from schemas.common import empty_frame
 from schemas.requests import StoredRequest
 from transforms.canonical import (
     OTHER_ENDPOINT,

@@ -1,4 +1,5 @@
-"""Partition layout: which table lives where under the warehouse root."""
+"""Partition layout: which table lives where under the warehouse root (the tables and their
+partitioning come from `schemas.registry`)."""
 
 from __future__ import annotations
 
@@ -7,33 +8,35 @@ from pathlib import Path
 
 import pandas as pd
 
-HOURLY_TABLES = (
-    "requests",
-    "endpoint_hourly",
-    "endpoint_minutely",
-    "latency_sketches",
-    "service_hourly",
-    "region_hourly",
-    "status_hourly",
-    "error_reasons_hourly",
-    "log_levels_minutely",
-    "forecasts",
-    "anomalies",
-)
+from schemas.registry import TABLES as REGISTRY
+from schemas.registry import date_partition, hour_partition, partition_bounds, table_names
+
+__all__ = [
+    "DAILY_TABLES",
+    "HOURLY_TABLES",
+    "PART_FILE",
+    "STAGED_TABLES",
+    "STAGING",
+    "TABLES",
+    "Layout",
+    "date_partition",
+    "floor_hour",
+    "hour_partition",
+    "parse_hour_partition",
+    "partition_end",
+    "partition_of",
+    "partition_start",
+]
+
+HOURLY_TABLES = table_names(partitioning="hourly")
 """Tables partitioned `date=YYYY-MM-DD/hour=HH` by the hour of their rows."""
 
-DAILY_TABLES = (
-    "quarantine",
-    "endpoint_daily",
-    "traffic_hourly",
-    "availability_gaps",
-    "incidents",
-)
+DAILY_TABLES = table_names(partitioning="daily")
 """Tables partitioned `date=YYYY-MM-DD` only."""
 
 TABLES = HOURLY_TABLES + DAILY_TABLES
 
-STAGED_TABLES = ("requests", "quarantine")
+STAGED_TABLES = tuple(spec.name for spec in REGISTRY if spec.staged)
 """Tables written per landing file into a staging area first, then compacted into their
 partition's single file."""
 
@@ -51,18 +54,6 @@ def floor_hour(ts: pd.Timestamp) -> pd.Timestamp:
     return ts.floor("h")
 
 
-def hour_partition(hour: pd.Timestamp) -> str:
-    """`date=YYYY-MM-DD/hour=HH` for the UTC hour holding `hour`."""
-    hour = floor_hour(hour)
-    return f"date={hour:%Y-%m-%d}/hour={hour:%H}"
-
-
-def date_partition(day: pd.Timestamp) -> str:
-    day = pd.Timestamp(day)
-    day = day.tz_convert("UTC") if day.tzinfo is not None else day
-    return f"date={day:%Y-%m-%d}"
-
-
 def partition_of(table: str, ts: pd.Timestamp) -> str:
     """The partition of `table` holding time `ts`."""
     return date_partition(ts) if table in DAILY_TABLES else hour_partition(ts)
@@ -70,19 +61,17 @@ def partition_of(table: str, ts: pd.Timestamp) -> str:
 
 def parse_hour_partition(partition: str) -> pd.Timestamp:
     """Inverse of `hour_partition`."""
-    parts = dict(p.split("=", 1) for p in partition.split("/"))
-    return pd.Timestamp(f"{parts['date']}T{parts['hour']}:00", tz="UTC")
+    return partition_bounds(partition, "hourly")[0]
 
 
 def partition_start(partition: str) -> pd.Timestamp:
     """The first instant of an hour or date partition."""
-    parts = dict(p.split("=", 1) for p in partition.split("/"))
-    return pd.Timestamp(f"{parts['date']}T{parts.get('hour', '00')}:00", tz="UTC")
+    return partition_bounds(partition)[0]
 
 
 def partition_end(partition: str) -> pd.Timestamp:
-    step = pd.Timedelta(hours=1) if "hour=" in partition else pd.Timedelta(days=1)
-    return partition_start(partition) + step
+    """The end (exclusive) of an hour or date partition."""
+    return partition_bounds(partition)[1]
 
 
 @dataclass(frozen=True)

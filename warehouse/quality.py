@@ -23,7 +23,6 @@ context is created once per process; validations are serialised by a lock.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -34,8 +33,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.catalog import table_spec
-from warehouse.layout import DAILY_TABLES
+from schemas.registry import TABLES as REGISTRY
+from schemas.registry import partition_bounds as bounds_of
 
 
 class TableRule(NamedTuple):
@@ -48,37 +47,11 @@ class TableRule(NamedTuple):
     """Integer columns that may be negative (not counts)."""
 
 
-TIME_COLUMNS: dict[str, str] = {
-    "requests": "ts",
-    "quarantine": "ingested_at",
-    "endpoint_hourly": "hour_start",
-    "endpoint_minutely": "minute_start",
-    "latency_sketches": "hour_start",
-    "service_hourly": "hour_start",
-    "region_hourly": "hour_start",
-    "status_hourly": "hour_start",
-    "error_reasons_hourly": "hour_start",
-    "log_levels_minutely": "minute_start",
-    "forecasts": "hour_start",
-    "anomalies": "hour_start",
-    "endpoint_daily": "day_start",
-    "traffic_hourly": "hour_start",
-    "availability_gaps": "gap_start",
-    "incidents": "start",
-}
-"""The time column of each checked table; its partitioning comes from the layout."""
-SIGNED = {"latency_sketches": ("bucket",)}
-
 TABLES: dict[str, TableRule] = {
-    name: TableRule(
-        table_spec(name).model,
-        time,
-        "daily" if name in DAILY_TABLES else "hourly",
-        SIGNED.get(name, ()),
-    )
-    for name, time in TIME_COLUMNS.items()
+    spec.name: TableRule(spec.model, spec.time_column, spec.partitioning, spec.signed)
+    for spec in REGISTRY
 }
-"""Table name -> its Pandera model, time column and partitioning (hourly or daily)."""
+"""Table name -> its Pandera model, time column and partitioning, from the registry."""
 
 PERCENTILES = (
     "latency_p50_ms",
@@ -107,9 +80,6 @@ _END = "_partition_end"
 _TIME = "_partition_time"
 """The time column as naive UTC: GX's column-pair expectations read `Series.values`, which
 pandas 3.1 deprecates (Pandas4Warning) for tz-aware columns, so bounds compare naive UTC."""
-
-_HOUR_PARTITION = re.compile(r"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})")
-_DATE_PARTITION = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 
 
 @dataclass(frozen=True)
@@ -393,20 +363,10 @@ def checked_columns(table: str) -> list[str]:
 # partitions ----------------------------------------------------------------------------------
 def partition_bounds(table: str, partition: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """[start, end) of a partition of `table`: one UTC hour or one UTC day."""
-    rule = _rule(table)
-    pattern = _HOUR_PARTITION if rule.period == "hourly" else _DATE_PARTITION
-    match = pattern.fullmatch(partition)
-    if match is None:
-        expected = "date=YYYY-MM-DD/hour=HH" if rule.period == "hourly" else "date=YYYY-MM-DD"
-        raise ValueError(f"{table}: partition '{partition}' is not of the form {expected}")
-    start = pd.Timestamp(match.group(1), tz="UTC").as_unit("us")
-    if rule.period == "hourly":
-        hour = int(match.group(2))
-        if hour > 23:
-            raise ValueError(f"{table}: partition '{partition}' has no hour {hour}")
-        start += pd.Timedelta(hours=hour)
-        return start, start + pd.Timedelta(hours=1)
-    return start, start + pd.Timedelta(days=1)
+    try:
+        return bounds_of(partition, _rule(table).period)
+    except ValueError as exc:
+        raise ValueError(f"{table}: {exc}") from None
 
 
 def _rule(table: str) -> TableRule:

@@ -33,8 +33,8 @@ def view_sql(root: Path, table: str) -> str:
 def empty_view_sql(table: str) -> str:
     """The `CREATE VIEW` statement of a table with no partition yet: no rows, but the columns
     and types its partitions will have, so queries over it work before the first run."""
-    from schemas._types import empty_frame
     from schemas.catalog import table_spec
+    from schemas.common import empty_frame
 
     with duckdb.connect() as scratch:
         scratch.register("empty", empty_frame(table_spec(table).model))

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from flows import compute, pipeline, tasks
+from flows import pipeline, tasks
 from flows.generate import generate
 from flows.pipeline import backfill, ingest
 from flows.settings import load_settings
+from warehouse import publish
 from warehouse.catalog import Catalog
 from warehouse.query import query
 
@@ -138,7 +139,7 @@ def test_two_runs_on_the_same_days_never_write_a_partition_at_once(clean, tmp_pa
     settings = make_home(tmp_path / "home", monkeypatch)
     backfill(start=DAYS[0].date(), end=DAYS[-1].date())
     writes: list[tuple[str, str, float, float]] = []  # thread, partition, start, end
-    write = compute.write_parquet_many
+    write = publish.write_parquet_many
 
     def slow_write(items):
         started = time.monotonic()
@@ -150,7 +151,7 @@ def test_two_runs_on_the_same_days_never_write_a_partition_at_once(clean, tmp_pa
             )
         return out
 
-    monkeypatch.setattr(compute, "write_parquet_many", slow_write)
+    monkeypatch.setattr(publish, "write_parquet_many", slow_write)
     errors = []
 
     def run():

@@ -106,8 +106,8 @@ def test_compaction_is_idempotent_and_drops_staged_files_the_ledger_does_not_kno
     orphan = settings.warehouse_dir / "_staging/requests/date=2026-11-01/hour=10/feedface.parquet"
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(before)
+    from warehouse.compaction import compact
     from warehouse.layout import Layout
-    from warehouse.tables import compact
 
     layout = Layout(settings.warehouse_dir)
     catalog = catalog_for(settings.catalog_url)

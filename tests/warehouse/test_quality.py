@@ -4,7 +4,7 @@ Pandera models so their dtypes are the published ones."""
 import pandas as pd
 import pytest
 
-from schemas._types import empty_frame
+from schemas.common import empty_frame
 from schemas.forecasts import Forecast
 from schemas.metrics import EndpointHourly, EndpointMinutely, LatencySketch, TrafficHourly
 from warehouse.catalog import Catalog

@@ -81,7 +81,7 @@ def test_an_empty_view_has_the_types_its_partitions_will_have(tmp_path):
     """The empty view of endpoint_hourly describes as the view over a written partition."""
     import duckdb
 
-    from schemas._types import empty_frame
+    from schemas.common import empty_frame
     from warehouse.query import empty_view_sql, view_sql
 
     frame = empty_frame(table_spec("endpoint_hourly").model)

@@ -142,3 +142,16 @@ def test_a_writer_killed_mid_write_leaves_the_previous_version_intact(tmp_path, 
         leftovers = [p.name for p in target.parent.iterdir() if p.name != "part-0.parquet"]
         assert leftovers and all(n.startswith(".") and n.endswith(".tmp") for n in leftovers)
         assert pq.read_table(target).num_rows == 3  # killed before the rename: the old version
+
+
+def test_read_hours_without_partitions_is_a_typed_empty_frame(tmp_path):
+    from schemas.common import empty_frame
+    from schemas.metrics import EndpointHourly
+    from warehouse.tables import read_hours
+
+    start = pd.Timestamp("2026-11-01T00:00Z")
+    frame = read_hours(Layout(tmp_path), "endpoint_hourly", start, start + pd.Timedelta(hours=3))
+    pd.testing.assert_frame_equal(frame, empty_frame(EndpointHourly))
+    columns = ["hour_start", "requests"]
+    some = read_hours(Layout(tmp_path), "endpoint_hourly", start, start, columns=columns)
+    assert list(some.columns) == columns and some.empty

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from schemas._types import empty_frame
+from schemas.common import empty_frame
 from schemas.forecasts import Anomaly, Forecast
 from schemas.metrics import EndpointHourly as EH
 from transforms.forecast.anomalies import anomalies

@@ -143,7 +143,7 @@ def parse_delimited(
 ) -> Parsed:
     """Records from a header line and delimited data lines; lines with the wrong number of
     fields, bad quoting, a repeated header, undecodable bytes or NUL bytes are rejected."""
-    clean = _read_clean(data, delimiter, mapping)
+    clean = read_clean(data, delimiter, mapping)
     if clean is not None:
         header, records, raw_lines, layout, fields = clean
         return build(
@@ -187,7 +187,7 @@ def parse_delimited(
     )
 
 
-def _read_clean(
+def read_clean(
     data: bytes, delimiter: str, mapping: ColumnMapping | None
 ) -> tuple[tuple[str, ...], pd.DataFrame, RawLines, str, dict[str, Field]] | None:
     """The usual file in one pass, straight from its bytes: a header on line 1, then data lines

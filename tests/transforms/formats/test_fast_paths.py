@@ -41,9 +41,9 @@ def _with_bad_values(path, fmt: str) -> bytes:
 def _both(monkeypatch, data: bytes, fmt: str):
     fast = registry.parse(data, fmt)
     if fmt == "csv":
-        monkeypatch.setattr(delimited, "_read_clean", lambda *a, **k: None)
+        monkeypatch.setattr(delimited, "read_clean", lambda *a, **k: None)
     else:
-        monkeypatch.setattr(jsonl, "_read_with_arrow", lambda *a, **k: None)
+        monkeypatch.setattr(jsonl.parse, "read_with_arrow", lambda *a, **k: None)
     slow = registry.parse(data, fmt)
     return fast, slow
 
@@ -113,7 +113,7 @@ TRICKY_ACCESS_LINES = [
 
 def _regex_only(monkeypatch):
     monkeypatch.setattr(
-        access, "extract_with", lambda texts, regex, fast: access.extract(texts, regex)
+        access.lines, "extract_with", lambda texts, regex, fast: access.extract(texts, regex)
     )
 
 
@@ -136,7 +136,7 @@ def test_access_split_and_regex_agree(monkeypatch, fmt, source):
 
 def test_access_split_takes_the_plain_lines_and_leaves_the_rest_to_the_regex():
     lines = pa.array(TRICKY_ACCESS_LINES, pa.large_string())
-    columns, done = access._clf_fast(combined=True)(lines)
+    columns, done = access.clf.clf_fast_split(combined=True)(lines)
     taken = [line for line, d in zip(TRICKY_ACCESS_LINES, done, strict=True) if d]
     assert taken == [TRICKY_ACCESS_LINES[i] for i in (0, 3, 4, 10, 14, 15)]
     assert columns["path"].to_pylist() == ["/a.gif", None, None, "/", "/x", "/"]

@@ -1,0 +1,356 @@
+"""The Apache/nginx Common and Combined Log Formats, with the timing fields nginx and Apache
+setups append."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.formats.access.lines import (
+    HTTP_VERSION,
+    METHOD,
+    NUMBER,
+    PAIR,
+    QUOTED,
+    TIMES,
+    FastSplit,
+    parse_lines,
+    request_line,
+)
+from transforms.formats.access.values import (
+    BYTES,
+    CLF_TIME,
+    STATUS,
+    Derived,
+    Input,
+    Measure,
+    clf_time,
+    latency,
+    number_lists,
+    numbers,
+)
+from transforms.formats.base import (
+    Field,
+    FileFormatError,
+    Format,
+    Parsed,
+    as_text,
+    contains_byte,
+)
+
+# Common and Combined Log Format ---------------------------------------------------------------
+COMMON_LAYOUT = r"%h %l %u %t \"%r\" %>s %b"
+COMBINED_LAYOUT = r"%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\""
+TIMING_NOTE = (
+    "optionally followed by a request time (seconds like 0.123, or Apache %D microseconds), "
+    'an nginx upstream response time, and key=value timings such as rt=0.255 urt="0.193"'
+)
+REQUEST_TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
+
+
+def _clf_pattern(*, combined: bool, strict: bool) -> str:
+    token = r'[^ "]++'
+    time = CLF_TIME if strict else r"[^\]]*+"
+    status = r"\d{3}" if strict else token
+    size = r"(?:\d+|-)" if strict else token
+    head = (
+        rf"(?P<client_ip>{token}) {token} (?P<user>{token}) \[(?P<time>{time})\] "
+        rf"{request_line()} (?P<status>{status}) (?P<bytes>{size})"
+    )
+    agent = rf' "{QUOTED}" "{QUOTED}"' if combined else ""
+    # key=value pairs may follow the user agent's closing quote without a space: the upstream
+    # timing example in nginx's own admin guide concatenates its strings that way
+    first_gap = r'(?: |(?<="))' if combined else " "
+    tail = (
+        rf"(?: (?P<request_time>{NUMBER}|-)(?: (?P<upstream_time>{TIMES}))?)?"
+        rf"(?P<pairs>{first_gap}{PAIR}(?: {PAIR})*)?"
+    )
+    return head + agent + tail
+
+
+COMMON_RE = re.compile(_clf_pattern(combined=False, strict=False))
+COMBINED_RE = re.compile(_clf_pattern(combined=True, strict=False))
+COMMON_STRICT = re.compile(_clf_pattern(combined=False, strict=True))
+COMBINED_STRICT = re.compile(_clf_pattern(combined=True, strict=True))
+RT_PAIR = re.compile(r'(?:^| |")rt=(?:"(?P<v>[^"]*)"|(?P<w>[^ "]*))')
+URT_PAIR = re.compile(r'(?:^| |")urt=(?:"(?P<v>[^"]*)"|(?P<w>[^ "]*))')
+
+
+def looks_like_common(line: str) -> bool:
+    return COMMON_STRICT.fullmatch(line) is not None
+
+
+def looks_like_combined(line: str) -> bool:
+    return COMBINED_STRICT.fullmatch(line) is not None
+
+
+def _prepare_clf(request_time_unit: str):
+    def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        pairs = records["pairs"].fillna("")
+        for key, regex in (("rt", RT_PAIR), ("urt", URT_PAIR)):
+            records[key] = pd.Series(pd.NA, index=records.index, dtype="str")
+            if pairs.str.contains(f"{key}=", regex=False).any():
+                found = pairs.str.extract(regex)
+                records[key] = found["v"].where(found["v"].notna(), found["w"]).astype("str")
+        notes = ()
+        if request_time_unit == "auto":
+            times = records["request_time"].str.strip()
+            whole = int(times.str.fullmatch(r"\d+").fillna(False).astype(bool).sum())
+            if whole:
+                lines = f"{whole} line{'s end' if whole > 1 else ' ends'}"
+                notes = (
+                    f"{lines} in a whole-number request time, read as microseconds (Apache %D); "
+                    "set request_time_unit=s for %T or ms for %{ms}T",
+                )
+        return records, notes
+
+    return prepare
+
+
+def request_time(unit: str) -> Measure:
+    """Request times: in `unit` (s, ms, us), or with unit 'auto' seconds where the value has a
+    decimal point (nginx always prints milliseconds: 0.000) and microseconds where it is a
+    whole number (Apache %D)."""
+    if unit not in ("auto", *REQUEST_TIME_UNITS):
+        raise FileFormatError(f"unknown request_time_unit '{unit}'; expected auto, s, ms or us")
+    measure = numbers(1.0)
+
+    def convert(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+        values, failed = measure(text)
+        if unit != "auto":
+            return values * REQUEST_TIME_UNITS[unit], failed
+        seconds = text.str.contains(".", regex=False).fillna(True).astype(bool)
+        return values * np.where(seconds, 1000.0, 0.001), failed
+
+    return convert
+
+
+CLF_FIELDS = {
+    "ts": Field("time", clf_time, "a time like 10/Oct/2000:13:55:36 -0700"),
+    "client_ip": Field("client_ip", as_text, "text"),
+    "user_id": Field("user", as_text, "text"),
+    "method": Field("method", as_text, "text"),
+    "path": Field("path", as_text, "text"),
+    "status_code": Field("status", STATUS[1], STATUS[0]),
+    "bytes_sent": Field("bytes", BYTES[1], BYTES[0]),
+}
+
+
+def _clf_latency(request_time_unit: str) -> Derived:
+    return latency(
+        Input("request_time", request_time(request_time_unit), "a number (request time)"),
+        Input("rt", numbers(1000.0), "a number of seconds"),
+        Input("upstream_time", number_lists(1000.0), "a number of seconds or a list of them"),
+        Input("urt", number_lists(1000.0), "a number of seconds or a list of them"),
+    )
+
+
+def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
+    """A hint for lines rejected by one format that another one would take."""
+
+    def hint(texts: pd.Series) -> pd.Series:
+        looks = np.fromiter((strict.fullmatch(t) is not None for t in texts), dtype=bool)
+        return pd.Series(
+            np.where(looks, f"it looks like a {name} line", None), index=texts.index, dtype="str"
+        )
+
+    return hint
+
+
+_NULL_TEXT = pa.scalar(None, pa.large_string())
+_REQUEST = re.compile(
+    rf"^(?P<method>{METHOD}) (?P<path>[^ \"]+(?: [^ \"]+)*?){HTTP_VERSION}$"
+).pattern
+_TIME_TOKEN = rf"^(?:{NUMBER}|-)$"
+
+
+SPLIT_CHUNK = 131_072
+"""Lines split at once: bounds the intermediate lists to a few tens of MB."""
+_METHOD_TOKEN = rf"^{METHOD}$"
+_VERSION_TOKEN = r"^HTTP/\d+(?:\.\d+)?$"
+
+
+def _all(mask: pa.Array) -> bool:
+    return bool(pc.all(mask.fill_null(False)).as_py())
+
+
+def clf_fast_split(*, combined: bool) -> FastSplit:
+    """Common/combined lines split on their quotes and spaces, for lines whose layout leaves
+    no choice: no backslash, exactly the format's quotes (2 or 6), single spaces between
+    fields, and after the status and size at most one request time. Any other line (escaped
+    quotes, key=value timings, upstream timings, a missing field) is left to the regex."""
+    quotes = 6 if combined else 2
+
+    def split(lines: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
+        backslash = contains_byte(lines.buffers()[2], ord("\\")) if len(lines) else False
+        chunks = [
+            _clf_chunk(lines.slice(start, SPLIT_CHUNK), quotes, combined, backslash)
+            for start in range(0, len(lines), SPLIT_CHUNK)
+        ]
+        done = np.concatenate([d for _, d in chunks]) if chunks else np.zeros(0, bool)
+        columns = {
+            name: pa.concat_arrays([c[name] for c, _ in chunks])
+            if chunks
+            else pa.array([], pa.large_string())
+            for name in ("client_ip", "user", "time", "method", "path", "status", "bytes")
+            + ("request_time",)
+        }
+        empty = pa.nulls(int(done.sum()), pa.large_string())
+        columns.update(upstream_time=empty, pairs=empty)
+        return columns, done
+
+    return split
+
+
+def _clf_chunk(
+    lines: pa.Array, quotes: int, combined: bool, backslash: bool
+) -> tuple[dict[str, pa.Array], np.ndarray]:
+    parts = pc.split_pattern(lines, '"')
+    ok = pc.equal(pc.list_value_length(parts), quotes + 1)
+    if backslash:
+        ok = pc.and_kleene(ok, pc.invert(pc.match_substring(lines, "\\")))
+    if not _all(ok):
+        parts = pc.if_else(ok, parts, pa.scalar([""] * (quotes + 1), parts.type))
+
+    head = pc.split_pattern(pc.list_element(parts, 0), " ", max_splits=3)
+    four = pc.equal(pc.list_value_length(head), 4)
+    if not _all(four):
+        ok = pc.and_kleene(ok, four)
+        head = pc.if_else(four, head, pa.scalar(["", "", "", ""], head.type))
+    client_ip, _ident, user, stamp = (pc.list_element(head, i) for i in range(4))
+    for token in (client_ip, _ident, user):
+        ok = pc.and_kleene(ok, pc.greater(pc.binary_length(token), 0))
+    ok = pc.and_kleene(ok, pc.starts_with(stamp, "["))
+    ok = pc.and_kleene(ok, pc.ends_with(stamp, "] "))
+    time = pc.utf8_slice_codeunits(stamp, 1, -2)
+    ok = pc.and_kleene(ok, pc.invert(pc.match_substring(time, "]")))
+
+    # the request: 'METHOD PATH[ HTTP/x.y]' gives method and path; anything else neither
+    request = pc.split_pattern(pc.list_element(parts, 1), " ")
+    words = pc.list_value_length(request)
+    two, three = pc.equal(words, 2), pc.equal(words, 3)
+    ok = pc.and_kleene(ok, pc.less_equal(words, 3))
+    padded = pc.if_else(
+        pc.or_kleene(two, three),
+        request,
+        pa.scalar(["", "", ""], request.type),
+    )
+    first, second = pc.list_element(padded, 0), pc.list_element(padded, 1)
+    version = pc.list_element(pc.if_else(three, padded, pa.scalar(["", "", ""], request.type)), 2)
+    version_ok = pc.match_substring_regex(version, _VERSION_TOKEN)
+    # three words whose last is not a version: the regex's lazy path takes 'a b': leave it
+    ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(three), version_ok))
+    is_request = pc.and_kleene(
+        pc.and_kleene(pc.or_kleene(two, three), pc.match_substring_regex(first, _METHOD_TOKEN)),
+        pc.greater(pc.binary_length(second), 0),
+    )
+    method = pc.if_else(is_request, first, _NULL_TEXT)
+    path = pc.if_else(is_request, second, _NULL_TEXT)
+
+    middle = pc.list_element(parts, 2)  # ' STATUS BYTES ' or ' STATUS BYTES[ TIME]'
+    if combined:
+        ok = pc.and_kleene(ok, pc.ends_with(middle, " "))
+        ok = pc.and_kleene(ok, pc.equal(pc.list_element(parts, 4), " "))
+        middle = pc.utf8_slice_codeunits(middle, 0, -1)
+    ok = pc.and_kleene(ok, pc.starts_with(middle, " "))
+    fields = pc.split_pattern(pc.utf8_slice_codeunits(middle, 1), " ")
+    count = pc.list_value_length(fields)
+    wanted = pc.equal(count, 2) if combined else pc.or_kleene(
+        pc.equal(count, 2), pc.equal(count, 3)
+    )  # fmt: skip
+    if not _all(wanted):
+        ok = pc.and_kleene(ok, wanted)
+        fields = pc.if_else(wanted, fields, pa.scalar(["", "", ""], fields.type))
+    status, size = pc.list_element(fields, 0), pc.list_element(fields, 1)
+    ok = pc.and_kleene(ok, pc.greater(pc.binary_length(status), 0))
+    ok = pc.and_kleene(ok, pc.greater(pc.binary_length(size), 0))
+    if combined:  # after the user agent: nothing, or ' TIME'
+        tail = pc.list_element(parts, 6)
+        has_time = pc.greater(pc.binary_length(tail), 0)
+        ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(has_time), pc.starts_with(tail, " ")))
+        request_time = pc.if_else(has_time, pc.utf8_slice_codeunits(tail, 1), _NULL_TEXT)
+    else:
+        has_time = pc.equal(count, 3)
+        third = pc.list_element(
+            pc.if_else(has_time, fields, pa.scalar(["", "", ""], fields.type)), 2
+        )
+        request_time = pc.if_else(has_time, third, _NULL_TEXT)
+    valid_time = pc.match_substring_regex(request_time, _TIME_TOKEN)
+    ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(has_time), valid_time))
+    done = ok.fill_null(False).to_numpy(zero_copy_only=False)
+    columns = {
+        "client_ip": client_ip,
+        "user": user,
+        "time": time,
+        "method": method,
+        "path": path,
+        "status": status,
+        "bytes": size,
+        "request_time": request_time,
+    }
+    if not done.all():
+        keep = pa.array(done)
+        columns = {name: pc.filter(values, keep) for name, values in columns.items()}
+    return {name: values.cast(pa.large_string()) for name, values in columns.items()}, done
+
+
+def parse_common(data: bytes, *, request_time_unit: str = "auto") -> Parsed:
+    """Common Log Format lines (`%h %l %u %t "%r" %>s %b`), optionally followed by timings as
+    `parse_combined` describes."""
+    return _parse_clf(data, combined=False, request_time_unit=request_time_unit)
+
+
+def parse_combined(data: bytes, *, request_time_unit: str = "auto") -> Parsed:
+    """Combined Log Format lines (Common + `"%{Referer}i" "%{User-agent}i"`), optionally
+    followed by, in this order:
+
+    - a request time: `0.123` (nginx `$request_time`, seconds) or `1234` (Apache `%D`,
+      microseconds): a value with a decimal point is seconds, a whole number microseconds,
+      unless `request_time_unit` is s, ms or us;
+    - after it, an upstream response time (nginx `$upstream_response_time`: seconds, '-', or a
+      list `0.010, 0.120 : 0.003` when several upstreams were tried, summed: the client waited
+      for every attempt in turn);
+    - `key=value` pairs (`rt=0.255 uct="0.001" uht="0.190" urt="0.193"`): rt is the request
+      time and urt the upstream response time, both in seconds; other keys are ignored.
+
+    latency_ms is the request time, or where none was logged, the upstream response time."""
+    return _parse_clf(data, combined=True, request_time_unit=request_time_unit)
+
+
+def _parse_clf(data: bytes, *, combined: bool, request_time_unit: str) -> Parsed:
+    name, layout, regex = (
+        ("combined", COMBINED_LAYOUT, COMBINED_RE)
+        if combined
+        else ("common", COMMON_LAYOUT, COMMON_RE)
+    )
+    other, other_strict = ("common", COMMON_STRICT) if combined else ("combined", COMBINED_STRICT)
+    return parse_lines(
+        data,
+        regex,
+        format=name,
+        expected=f"the {name} log format: expected `{layout}`, {TIMING_NOTE}",
+        prepare=_prepare_clf(request_time_unit),
+        fields=CLF_FIELDS,
+        derived={"latency_ms": _clf_latency(request_time_unit)},
+        hint=_looks_like(f"{other} log format", other_strict),
+        fast=clf_fast_split(combined=combined),
+    )
+
+
+COMMON = Format(
+    "common",
+    parse_common,
+    looks_like_common,
+    f"Apache/nginx Common Log Format `{COMMON_LAYOUT}`, {TIMING_NOTE}",
+)
+COMBINED = Format(
+    "combined",
+    parse_combined,
+    looks_like_combined,
+    f"Apache/nginx Combined Log Format `{COMBINED_LAYOUT}`, {TIMING_NOTE}",
+)

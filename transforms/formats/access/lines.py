@@ -1,0 +1,163 @@
+"""Matching log lines against one regex: the regex pieces access-log formats share, a fast
+C-level `extract` of named groups, and `parse_lines`, the shape of a line-per-record format."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from transforms.formats.access.values import Derived, build_derived
+from transforms.formats.base import (
+    LINE_NUMBER,
+    RAW,
+    STR_MAPPER,
+    Field,
+    Parsed,
+    arrow_text,
+    rejects_frame,
+    split_lines,
+)
+
+# regex pieces (Python `re` syntax) -----------------------------------------------------------
+QUOTED = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
+"""The inside of a double-quoted field; Apache writes `"` and `\\` as `\\"` and `\\\\`, nginx
+writes `"` as `\\x22` (or `\\"` with escape=json).
+
+Patterns use possessive quantifiers and atomic groups where a field's end is unambiguous, so a
+line that does not match fails in linear time instead of backtracking through every way of
+splitting it (10-100x slower per line without them)."""
+METHOD = r"[A-Z][A-Z0-9_-]*"
+HTTP_VERSION = r"(?: HTTP/\d+(?:\.\d+)?)?"
+NUMBER = r"\d+(?:\.\d+)?"
+TIMES = rf"(?:{NUMBER}|-)(?:(?:, | : )(?:{NUMBER}|-))*"
+"""nginx upstream timings: one value per upstream tried, ', ' between servers of a group and
+' : ' across an internal redirect to another group; '-' where no time was kept."""
+PAIR = rf'[A-Za-z_][A-Za-z0-9_]*+=(?:"{QUOTED}"|[^ "]*+)'
+
+
+def request_line(target: str = r'[^ "]+(?: [^ "]+)*?', authority: str = "") -> str:
+    """A quoted request line `"METHOD [authority]target HTTP/x.y"`: method and target are
+    captured; anything else logged there (`-`, an empty string, the bytes of a TLS
+    handshake sent to a plain HTTP port) leaves both null."""
+    return rf'(?>"(?:(?P<method>{METHOD}) {authority}(?P<path>{target}){HTTP_VERSION}|{QUOTED})")'
+
+
+EXTRACT_CHUNK = 65_536
+"""Lines matched per batch: bounds the Python objects alive at once (a match and a tuple of
+group strings per line) to a few tens of MB, whatever the file's size."""
+
+
+def extract(texts: pd.Series, regex: re.Pattern[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The named groups of `regex` matched against the whole of each text, as text columns
+    (null where a group took no part), and which texts matched at all.
+
+    `Series.str.extract` runs Python's `re` with a Python callback per row on this pandas
+    (and pyarrow's RE2 turns slow past four capture groups on long lines), so the matching is
+    a C-level `map` of the compiled pattern over batches of lines: same semantics, 1.5-2x
+    faster than `str.extract` on 200k access-log lines, and far less memory."""
+    names = list(regex.groupindex)
+    if regex.groups != len(names):
+        raise ValueError("every group of a format's regex must be named")
+    empty = (None,) * regex.groups
+    chunks: list[list[pa.Array]] = [[] for _ in range(regex.groups)]
+    matched = np.zeros(len(texts), dtype=bool)
+    lines = texts.tolist()
+    for start in range(0, len(lines), EXTRACT_CHUNK):
+        matches = list(map(regex.fullmatch, lines[start : start + EXTRACT_CHUNK]))
+        matched[start : start + len(matches)] = [m is not None for m in matches]
+        rows = [m.groups() if m is not None else empty for m in matches]
+        for chunk, column in zip(chunks, zip(*rows, strict=True), strict=True):
+            chunk.append(pa.array(column, pa.large_string()))
+    frame = pd.DataFrame(
+        {
+            # a pyarrow array wraps as a pandas "str" column without a copy per value
+            name: pd.array(
+                pa.chunked_array(chunks[regex.groupindex[name] - 1], pa.large_string()), "str"
+            )
+            for name in names
+        },
+        index=texts.index,
+    )
+    return frame, matched
+
+
+FastSplit = Callable[[pa.Array], tuple[dict[str, pa.Array], np.ndarray]]
+"""Lines in, (the regex's named groups for the lines it could split, which lines those are)
+out; it may decline any line, which the regex then reads."""
+
+
+def extract_with(
+    texts: pd.Series, regex: re.Pattern[str], fast: FastSplit | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """`extract`, with the lines that `fast` splits taken from it (the same values the regex
+    gives them, checked in tests) and only the others matched by the regex."""
+    if fast is None or not len(texts):
+        return extract(texts, regex)
+    lines = arrow_text(texts).combine_chunks()
+    columns, done = fast(lines)
+    if done.all():
+        frame = pd.DataFrame(
+            {name: columns[name].to_pandas(types_mapper=STR_MAPPER) for name in regex.groupindex}
+        )
+        return frame.set_axis(texts.index), done
+    rest, rest_matched = extract(texts[~done].reset_index(drop=True), regex)
+    matched = done.copy()
+    matched[~done] = rest_matched
+    order = np.argsort(np.r_[np.flatnonzero(done), np.flatnonzero(~done)], kind="stable")
+    frame = pd.DataFrame(
+        {
+            name: pd.concat(
+                [
+                    pd.Series(columns[name].to_pandas(types_mapper=STR_MAPPER)),
+                    rest[name].reset_index(drop=True),
+                ],
+                ignore_index=True,
+            )
+            .iloc[order]
+            .reset_index(drop=True)
+            for name in regex.groupindex
+        }
+    )
+    return frame.set_axis(texts.index), matched
+
+
+def parse_lines(
+    data: bytes,
+    regex: re.Pattern[str],
+    *,
+    format: str,
+    expected: str,
+    prepare: Callable[[pd.DataFrame], tuple[pd.DataFrame, tuple[str, ...]]],
+    fields: dict[str, Field],
+    derived: dict[str, Derived] | None = None,
+    hint: Callable[[pd.Series], pd.Series] | None = None,
+    fast: FastSplit | None = None,
+) -> Parsed:
+    """The common shape of a line-per-record format: split, match one regex, reject what does
+    not match ('does not match <expected>', plus `hint` where it has one), prepare the text
+    columns, then type them."""
+    lines = split_lines(data)
+    records, matched = extract_with(lines.texts, regex, fast)
+    unmatched = lines.texts[~matched]
+    reasons = pd.Series(f"does not match {expected}", index=unmatched.index, dtype="str")
+    if hint is not None and len(unmatched):
+        extra = hint(unmatched)
+        reasons = reasons.where(extra.isna(), reasons + "; " + extra)
+    mismatch = rejects_frame(lines.numbers[~matched], unmatched, reasons)
+    records = records.loc[matched].reset_index(drop=True)
+    records[LINE_NUMBER] = pd.array(lines.numbers[matched], dtype="Int64")
+    records[RAW] = lines.texts[matched].reset_index(drop=True)
+    records, notes = prepare(records)
+    return build_derived(
+        records,
+        fields,
+        derived or {},
+        format=format,
+        records_read=len(lines.texts) + len(lines.rejects),
+        rejects=pd.concat([lines.rejects, mismatch], ignore_index=True),
+        notes=notes,
+    )

@@ -1,0 +1,249 @@
+"""Which key each canonical column is read from (default keys or a mapping), and how its
+values convert to the column's type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.formats.base import (
+    CANDIDATE_TYPES,
+    EPOCH_UNITS,
+    Converter,
+    FileFormatError,
+    as_int,
+    as_text,
+    as_timestamp,
+    iso_fast,
+)
+from transforms.formats.jsonl.objects import column_from, getter, values_at
+from transforms.formats.servicelog import as_duration_ms, as_level
+
+LATENCY_UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "ns": 0.000_001}
+TIME_UNITS = ("s", "ms", "us", "ns")
+NUMERIC = frozenset({"ts", "latency_ms", "status_code", "bytes_sent"})
+"""Columns whose JSON numbers are converted as numbers, not through text."""
+SAMPLE = 1000
+"""Records looked at to choose each column's key."""
+
+
+@dataclass(frozen=True)
+class JsonField:
+    """Where a canonical column comes from in each object: a key, or a dotted path into nested
+    objects (a literal key containing the dots is tried first), and a unit. For latency_ms the
+    unit of bare numbers: ms (default), s, us or ns (strings like '250ms' carry their own). For
+    ts: 'auto' (default: ISO 8601, or epoch seconds/ms/us/ns by magnitude), an epoch unit (s,
+    ms, us, ns) or a strptime format."""
+
+    path: str
+    unit: str | None = None
+
+
+JsonMapping = Mapping[str, "str | JsonField"]
+
+
+def key_options(*paths: str, unit: str | None = None) -> tuple[JsonField, ...]:
+    return tuple(JsonField(p, unit) for p in paths)
+
+
+DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
+    "ts": key_options("timestamp", "time", "@timestamp", "ts"),
+    "service": key_options("service", "service.name", "app"),
+    "method": key_options(
+        "method", "http.method", "request.method", "req.method", "http.request.method"
+    ),
+    "path": key_options(
+        "path", "endpoint", "url", "request.path", "uri", "request.url", "req.url", "url.path"
+    ),
+    "status_code": key_options(
+        "status",
+        "status_code",
+        "statusCode",
+        "http.status_code",
+        "res.statusCode",
+        "http.response.status_code",
+    ),
+    "latency_ms": (
+        *key_options("latency_ms", "response_time_ms", "duration_ms", "responseTime", unit="ms"),
+        *key_options("latency", unit="ms"),
+        *key_options("duration", "request_time", unit="s"),
+        *key_options("event.duration", unit="ns"),  # Elastic Common Schema
+    ),
+    "bytes_sent": key_options(
+        "bytes_sent",
+        "body_bytes_sent",
+        "bytes",
+        "response_bytes",
+        "http.response.body.bytes",
+        "res.headers.content-length",
+    ),
+    "user_id": key_options("user_id", "userId", "user", "user.id"),
+    "client_ip": key_options(
+        "client_ip", "remote_addr", "ip", "remote_ip", "client.ip", "req.remoteAddress"
+    ),
+    "region": key_options("region", "cloud.region"),
+    "device_type": key_options("device_type", "device"),
+    "error_reason": key_options("error_reason", "error", "err", "error.message", "err.message"),
+    "level": key_options("level", "severity", "log.level", "levelname", "lvl"),
+    "message": key_options("message", "msg", "event"),
+}
+"""For each canonical column, the keys it is read from when no mapping is given: per file, the
+first key (in this order) that holds a usable value in any of the first `SAMPLE` records wins:
+a plain value (not an object or array) that, for ts, latency, status and bytes, converts (a
+`status` of 'shipped' is not a status code, so `status_code` is looked for next). Covers flat logs, pino/bunyan (`time`, `msg`, `req.url`,
+`res.statusCode`, `responseTime`, numeric levels), zap/logrus (`ts`, `msg`, `error`),
+structlog (`event`) and Elastic Common Schema (`@timestamp`, `url.path`, `log.level`,
+`event.duration`). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
+key with its unit where a logger writes otherwise (zap's production config writes seconds)."""
+
+
+NUMBER_TEXT = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
+
+
+def choose_keys(
+    sample: list[dict], mapping: JsonMapping | None, first_line: int
+) -> tuple[dict[str, JsonField], str]:
+    if mapping is not None:
+        chosen = {t: f if isinstance(f, JsonField) else JsonField(f) for t, f in mapping.items()}
+        unknown = [t for t in chosen if t not in CANDIDATE_TYPES]
+        if unknown:
+            raise FileFormatError(
+                f"the key mapping names unknown columns {', '.join(unknown)}; "
+                f"expected some of {', '.join(CANDIDATE_TYPES)}"
+            )
+        for target, spec in chosen.items():
+            converter(target, spec)  # an unknown unit fails here, before any line is read
+        if "ts" in chosen and sample:
+            get = getter(chosen["ts"].path)
+            if not any(get(o) is not None for o in sample):
+                raise FileFormatError(
+                    f"line {first_line}: the mapping reads ts from '{chosen['ts'].path}', "
+                    f"which none of the first {len(sample)} records has"
+                )
+        return chosen, "configured mapping"
+    chosen = {}
+    for target, options in DEFAULT_KEYS.items():
+        for spec in options:
+            if fits(target, spec, values_at(sample, spec.path)):
+                chosen[target] = spec
+                break
+    if sample and "ts" not in chosen:
+        raise FileFormatError(
+            f"line {first_line}: no timestamp key in the first {len(sample)} records; expected "
+            f"one of {', '.join(f.path for f in DEFAULT_KEYS['ts'])}, or a mapping naming it"
+        )
+    return chosen, "default keys"
+
+
+def fits(target: str, spec: JsonField, values: list[Any]) -> bool:
+    """Whether a key can be the column's source: some value is plain (not an object or
+    array) and, for typed columns, converts (a `status` of 'shipped' is not a status code)."""
+    values = [v for v in values if v is not None and type(v) is not dict and type(v) is not list]
+    if not values or target not in NUMERIC:
+        return bool(values)
+    column = column_from(values, numeric=True)
+    converted = converter(target, spec, column.numbers)(column.text)
+    return bool(converted.notna().any())
+
+
+def converter(target: str, spec: JsonField, numbers: pd.Series | None = None) -> Converter:
+    """The conversion for a column; from `numbers` directly when the key held only numbers."""
+    if target == "ts":
+        if spec.unit in (None, "auto"):
+            return as_epoch(numbers, None) if numbers is not None else as_time
+        if spec.unit in TIME_UNITS:
+            return as_epoch(numbers, spec.unit)
+        return as_timestamp((spec.unit,))
+    if target == "latency_ms":
+        factor = LATENCY_UNITS.get(spec.unit or "ms")
+        if factor is None:
+            raise FileFormatError(
+                f"unknown latency unit '{spec.unit}' for key '{spec.path}'; expected ms, s, us or ns"
+            )
+        if numbers is not None:
+            return lambda text: (numbers * factor).astype("float64")
+        return as_duration_ms(factor)
+    if target in ("status_code", "bytes_sent"):
+        dtype = CANDIDATE_TYPES[target]
+        return as_whole(numbers, dtype) if numbers is not None else as_int(dtype)
+    if target == "level":
+        return as_level
+    return as_text
+
+
+def expectation(target: str, spec: JsonField) -> str:
+    if target == "ts":
+        return "a timestamp (ISO 8601 or epoch)"
+    if target == "latency_ms":
+        return f"a duration (a number in {spec.unit or 'ms'}, or e.g. '250ms')"
+    if target == "status_code":
+        return "an integer status code"
+    if target == "bytes_sent":
+        return "a whole number of bytes"
+    return "a string or number"
+
+
+def as_time(text: pd.Series) -> pd.Series:
+    """ISO 8601 (offsets applied, naive times taken as UTC) or epoch numbers by magnitude:
+    `as_timestamp`'s rules, but epoch numbers are rounded to the microsecond (a float like
+    1793527200.123456 is a hair off in binary), and only numeric-looking values are tried
+    as numbers, which keeps a column of ISO text fast."""
+    fast = iso_fast(text)
+    if fast is not None:
+        return fast
+    stripped = text.str.strip()
+    numeric = pd.Series(
+        pc.match_substring_regex(pa.array(stripped.array), NUMBER_TEXT).fill_null(False),
+        index=text.index,
+        dtype="bool",
+    )
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    if numeric.any():
+        out[numeric] = as_epoch(None, None)(stripped[numeric])
+    iso = ~numeric & stripped.notna()
+    if iso.any():
+        values = pd.to_datetime(stripped[iso], format="ISO8601", utc=True, errors="coerce")
+        out[iso] = values.dt.as_unit("us")
+    return out
+
+
+def as_epoch(numbers: pd.Series | None, unit: str | None) -> Converter:
+    """Epoch numbers in `unit`, or by magnitude (base.EPOCH_UNITS) when unit is None, to the
+    nearest microsecond."""
+
+    def convert(text: pd.Series) -> pd.Series:
+        values = (
+            numbers if numbers is not None else pd.to_numeric(text.str.strip(), errors="coerce")
+        )
+        out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+        remaining = values.notna()
+        for threshold, magnitude_unit in EPOCH_UNITS:
+            chosen = remaining & (values.abs() >= threshold) if unit is None else remaining
+            if chosen.any():
+                times = pd.to_datetime(
+                    values[chosen], unit=unit or magnitude_unit, utc=True, errors="coerce"
+                )
+                out[chosen] = times.dt.round("us").dt.as_unit("us")
+                remaining &= ~chosen
+        return out
+
+    return convert
+
+
+def as_whole(numbers: pd.Series, dtype: str) -> Converter:
+    """`as_int` for values that are numbers already."""
+
+    def convert(text: pd.Series) -> pd.Series:
+        values = numbers.astype("float64")
+        whole = values.where((values % 1 == 0) & values.abs().lt(2**53))
+        if dtype == "Int16":
+            # as in as_int: an out-of-range code is kept large for the schema to name
+            whole = whole.where(whole.isna() | whole.abs().lt(32_768), 32_767)
+        return whole.astype(dtype)
+
+    return convert

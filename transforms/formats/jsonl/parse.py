@@ -1,0 +1,189 @@
+"""Parsing JSON lines into typed candidates: the fast Arrow path when it applies, else object
+by object, naming every bad line and key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from transforms.formats.base import (
+    CANDIDATE_TYPES,
+    LINE_NUMBER,
+    RAW,
+    CleanLines,
+    Field,
+    FileFormatError,
+    Format,
+    Parsed,
+    build,
+    clean_lines,
+    rejects_frame,
+    split_lines,
+)
+from transforms.formats.jsonl.arrow import read_with_arrow
+from transforms.formats.jsonl.keys import (
+    NUMERIC,
+    SAMPLE,
+    JsonField,
+    JsonMapping,
+    choose_keys,
+    converter,
+    expectation,
+)
+from transforms.formats.jsonl.objects import Column, column_from, load_objects, refusing, values_at
+
+
+def looks_like_jsonl(line: str) -> bool:
+    return line.lstrip().startswith("{")
+
+
+def parse_jsonl(
+    data: bytes, *, mapping: JsonMapping | None = None, format: str = "jsonl"
+) -> Parsed:
+    """Records from one JSON object per line. A line that is not valid JSON or not an object
+    is rejected; so is one whose mapped value has the wrong type (an object, array or boolean,
+    or text that is not a number where a number is expected), naming the key. Without a
+    mapping, each column's key is chosen per file from `DEFAULT_KEYS`; a mapping names exactly
+    the columns to read. `notes` says which key each column came from."""
+    clean = clean_lines(data)
+    if clean is not None:
+        sample = clean.texts(SAMPLE)
+        refuse_documents(data, 1, sample[0])
+        fast = read_with_arrow(data, clean.count, sample, mapping)
+        if fast is not None:
+            return fast_parsed(fast, clean, format)
+    lines = split_lines(data)
+    if len(lines.texts):
+        refuse_documents(data, int(lines.numbers[0]), lines.texts.iat[0])
+    objects, kept, bad = load_objects(lines.texts.tolist())
+    bad_at = [i for i, _ in bad]
+    line_rejects = pd.concat(
+        [
+            lines.rejects,
+            rejects_frame(lines.numbers[bad_at], lines.texts.iloc[bad_at], [r for _, r in bad]),
+        ],
+        ignore_index=True,
+    )
+    first_line = int(lines.numbers[kept[0]]) if kept else 0
+    chosen, how = choose_keys(objects[:SAMPLE], mapping, first_line)
+    numbers = lines.numbers
+    records = pd.DataFrame(
+        {
+            LINE_NUMBER: pd.array(numbers[kept], dtype="Int64"),
+            RAW: lines.texts.iloc[kept].reset_index(drop=True),
+        }
+    )
+
+    def column_of(path: str, numeric: bool) -> Column:
+        return column_from(values_at(objects, path), numeric)
+
+    return keyed(
+        records,
+        chosen,
+        how,
+        column_of,
+        format=format,
+        records_read=len(lines.texts) + len(lines.rejects),
+        rejects=line_rejects,
+    )
+
+
+def keyed(
+    records: pd.DataFrame,
+    chosen: dict[str, JsonField],
+    how: str,
+    column_of: Callable[[str, bool], Column],
+    **build_options,
+) -> Parsed:
+    """Typed candidates from the records and one column per chosen key (`column_of(path,
+    numeric)`), each column named after its key for the reasons (unless the name is taken)."""
+    chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
+    columns: dict[str, Column] = {}
+    fields: dict[str, Field] = {}
+    for target, spec in chosen.items():
+        source = spec.path if spec.path not in (LINE_NUMBER, RAW) else f"{spec.path} (key)"
+        if source not in columns:
+            numeric = any(t in NUMERIC for t, s in chosen.items() if s.path == spec.path)
+            columns[source] = column_of(spec.path, numeric)
+            records[source] = columns[source].text
+        column = columns[source]
+        convert = converter(target, spec, column.numbers)
+        fields[target] = Field(source, refusing(convert, column.wrong), expectation(target, spec))
+    fmt = build_options["format"]
+    parsed = build(
+        records,
+        fields,
+        notes=(f"{fmt} keys mapped with the {how}: {mapped_note(chosen)}",),
+        **build_options,
+    )
+    return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
+
+
+def fast_parsed(fast, clean: CleanLines, format: str) -> Parsed:
+    """The Parsed of a file read by `read_with_arrow`: every line a record, raw text looked up
+    only for the records rejected later."""
+    chosen, how, columns_by_path = fast
+    records = pd.DataFrame({LINE_NUMBER: pd.array(np.arange(1, clean.count + 1), dtype="Int64")})
+    return keyed(
+        records,
+        chosen,
+        how,
+        lambda path, _numeric: columns_by_path[path],
+        format=format,
+        records_read=clean.count,
+        rejects=rejects_frame(),
+        raw_lines=clean.lookup,
+    )
+
+
+def mapped_note(chosen: dict[str, JsonField]) -> str:
+    return (
+        ", ".join(
+            f"{t} <- {s.path}" + (f" ({s.unit})" if s.unit and t in ("ts", "latency_ms") else "")
+            for t, s in chosen.items()
+        )
+        or "none"
+    )
+
+
+def refuse_documents(data: bytes, number: int, first: str) -> None:
+    """A file that is one JSON array (on one line or pretty-printed), or whose objects are
+    pretty-printed over several lines, is not JSON lines. A one-line array followed by object
+    lines is only a bad line, rejected on its own."""
+    first = first.strip()
+    if first == "{":
+        raise FileFormatError(
+            f"line {number}: a JSON object spread over several lines (pretty-printed), not JSON "
+            "lines: expected one JSON object per line"
+        )
+    if not first.startswith("["):
+        return
+    try:
+        whole = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+    except orjson.JSONDecodeError:
+        whole = None
+    if isinstance(whole, list):
+        found = f"found one array of {len(whole)} element{'' if len(whole) == 1 else 's'}"
+    else:
+        try:
+            orjson.loads(first)
+            return
+        except orjson.JSONDecodeError:
+            found = "found an array that opens on this line and does not parse as a whole"
+    raise FileFormatError(
+        f"line {number}: a JSON array, not JSON lines: expected one JSON object per line, {found}"
+    )
+
+
+FORMATS = [
+    Format(
+        "jsonl",
+        parse_jsonl,
+        looks_like_jsonl,
+        "JSON lines: one JSON object per line (structured application or access logs)",
+    )
+]

@@ -1,0 +1,153 @@
+"""The catalog's tables (SQLAlchemy Core) and the keys they store times under."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("flow", sa.String(64), nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False, default="{}"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("summary", sa.Text),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("file_id", sa.String(32), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False, unique=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("format", sa.String(64), nullable=False),
+    sa.Column("records_read", sa.BigInteger, nullable=False),
+    sa.Column("rows_kept", sa.BigInteger, nullable=False),
+    sa.Column("rows_quarantined", sa.BigInteger, nullable=False),
+    sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+)
+
+fragments = sa.Table(
+    "fragments",
+    metadata,
+    sa.Column("file_id", sa.String(32), primary_key=True),
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+)
+
+partitions = sa.Table(
+    "partitions",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+quality_results = sa.Table(
+    "quality_results",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),  # "" for checks outside a run
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("expectation", sa.String(256), primary_key=True),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("unexpected", sa.BigInteger, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+pending_compaction = sa.Table(
+    "pending_compaction",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("service", sa.String(128), primary_key=True),
+    sa.Column("endpoint", sa.Text, primary_key=True),
+    sa.Column("metric", sa.String(64), primary_key=True),
+    sa.Column("trained_through", sa.String(32), primary_key=True),  # ISO 8601 UTC
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("fit_seconds", sa.Float, nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("fitted_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+retention_log = sa.Table(
+    "retention_log",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+)
+
+dirty_hours = sa.Table(
+    "dirty_hours",
+    metadata,
+    sa.Column("hour", sa.String(32), primary_key=True),  # ISO 8601 UTC hour start
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+backfill_days = sa.Table(
+    "backfill_days",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),  # YYYY-MM-DD, UTC
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Days a backfill finished (recomputed and scored): a later backfill skips them unless forced."""
+
+
+endpoints = sa.Table(
+    "endpoints",
+    metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("endpoint", sa.Text, primary_key=True),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hour_key(hour: pd.Timestamp) -> str:
+    """How an hour is stored: ISO 8601 UTC, `YYYY-MM-DDTHH:00:00Z`."""
+    return pd.Timestamp(hour).tz_convert("UTC").strftime("%Y-%m-%dT%H:00:00Z")
+
+
+def day_key(day: pd.Timestamp) -> str:
+    """How a day is stored: `YYYY-MM-DD`."""
+    return f"{pd.Timestamp(day):%Y-%m-%d}"
+
+
+def of_partition(statement, table: sa.Table, table_name: str, partition: str):
+    """The statement restricted to the rows of one partition (`table_name`, `partition`)."""
+    return statement.where(table.c.table_name == table_name).where(table.c.partition == partition)
