@@ -16,12 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from bench.metrics import requests_hour
-from transforms.metrics import endpoint_daily, hourly_tables
-from warehouse.layout import Layout, date_partition, hour_partition
-from warehouse.storage import write_parquet
+from bench.metrics import build_warehouse
 
 REPEATS = 5
 HEAVY = ("prefect", "prophet", "scipy", "great_expectations", "cmdstanpy")
@@ -43,26 +38,6 @@ PROBE = (
 )
 
 
-def build_warehouse(root: Path, days: int = 7, per_hour: int = 500) -> None:
-    layout = Layout(root)
-    start = pd.Timestamp("2026-10-01T00:00:00Z")
-    for day_index in range(days):
-        day = start + pd.Timedelta(days=day_index)
-        hourly, sketches = [], []
-        for hour_index in range(24):
-            hour = day + pd.Timedelta(hours=hour_index)
-            requests = requests_hour(per_hour, hour, seed=day_index * 24 + hour_index, endpoints=20)
-            tables = hourly_tables(requests, validate=False)
-            partition = hour_partition(hour)
-            write_parquet(requests, layout.part_file("requests", partition))
-            for name in ("endpoint_hourly", "latency_sketches"):
-                write_parquet(tables[name], layout.part_file(name, partition))
-            hourly.append(tables["endpoint_hourly"])
-            sketches.append(tables["latency_sketches"])
-        daily = endpoint_daily(pd.concat(hourly), pd.concat(sketches))
-        write_parquet(daily, layout.part_file("endpoint_daily", date_partition(day)))
-
-
 def _best(argv: list[str], env: dict[str, str]) -> float:
     times = []
     for _ in range(REPEATS):
@@ -75,7 +50,7 @@ def _best(argv: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="logcast-bench-cli-"))
     try:
-        build_warehouse(folder / "home" / "warehouse")
+        build_warehouse(folder / "home" / "warehouse", days=7, per_hour=500, endpoints=20)
         env = {**os.environ, "LOGCAST_HOME": str(folder / "home"), "DO_NOT_TRACK": "1"}
         env.pop("LOGCAST_CONFIG", None)
         logcast = str(Path(sys.executable).with_name("logcast"))

@@ -124,16 +124,20 @@ P95_EXACT = """
     GROUP BY ALL ORDER BY ALL"""
 
 
-def query_benchmark(folder: Path, days: int = 30, per_hour: int = 5_000) -> None:
-    layout = Layout(folder)
-    start = pd.Timestamp("2026-10-01T00:00:00Z")
-    built = time.perf_counter()
+WAREHOUSE_START = pd.Timestamp("2026-10-01T00:00:00Z")
+
+
+def build_warehouse(root: Path, *, days: int, per_hour: int, endpoints: int) -> None:
+    """`requests`, `endpoint_hourly`, `latency_sketches` and `endpoint_daily` of `days` days
+    from WAREHOUSE_START, built by the real transforms (setup for the query benchmarks)."""
+    layout = Layout(root)
     for day_index in range(days):
-        day = start + pd.Timedelta(days=day_index)
+        day = WAREHOUSE_START + pd.Timedelta(days=day_index)
         hourly, sketches = [], []
         for hour_index in range(24):
             hour = day + pd.Timedelta(hours=hour_index)
-            requests = requests_hour(per_hour, hour, seed=day_index * 24 + hour_index, endpoints=50)
+            seed = day_index * 24 + hour_index
+            requests = requests_hour(per_hour, hour, seed=seed, endpoints=endpoints)
             tables = hourly_tables(requests, validate=False)  # setup: built, not timed
             partition = hour_partition(hour)
             write_parquet(requests, layout.part_file("requests", partition))
@@ -143,6 +147,12 @@ def query_benchmark(folder: Path, days: int = 30, per_hour: int = 5_000) -> None
             sketches.append(tables["latency_sketches"])
         daily = endpoint_daily(pd.concat(hourly), pd.concat(sketches))
         write_parquet(daily, layout.part_file("endpoint_daily", date_partition(day)))
+
+
+def query_benchmark(folder: Path, days: int = 30, per_hour: int = 5_000) -> None:
+    start = WAREHOUSE_START
+    built = time.perf_counter()
+    build_warehouse(folder, days=days, per_hour=per_hour, endpoints=50)
     built = time.perf_counter() - built
     print(
         f"\n'p95 per endpoint per day over {days} days': a {days}-day warehouse "
