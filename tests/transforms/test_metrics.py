@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from transforms.metrics import (
     HOURLY_TABLES,
     SKETCH_GAMMA,
@@ -212,7 +213,7 @@ def _with_level_when_no_endpoint(row):
     return row if row[2] is not None or row[9] is not None else (*row[:9], "WARN")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(row_strategy.map(_with_level_when_no_endpoint), min_size=1, max_size=80))
 def test_every_hourly_table_equals_duckdb_sql_on_the_same_rows(rows):
     req = requests_frame(rows)
@@ -285,7 +286,7 @@ daily_rows = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(daily_rows, min_size=1, max_size=300))
 def test_endpoint_daily_equals_duckdb_with_percentiles_within_one_percent(rows):
     req = requests_frame(rows, t0=pd.Timestamp("2026-11-01T00:00:00Z"))
@@ -309,7 +310,7 @@ TRAFFIC_SQL = """
     FROM h ORDER BY hour_start"""
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 24 * 16 - 1), st.sampled_from(["/a", "/b"]), st.integers(1, 5)),
@@ -433,7 +434,7 @@ segments = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(segments, min_size=1, max_size=3), st.integers(0, 90), st.integers(30, 200))
 def test_availability_gaps_equal_a_gaps_and_islands_query(endpoints, offset, length):
     counts = {
