@@ -63,8 +63,11 @@ def test_a_backfill_on_a_dask_cluster_gives_the_rows_of_the_default_runner(
         )
 
 
-def test_dask_without_an_address_is_a_clear_error(tmp_path):
-    env = quiet_env(LOGCAST_TASK_RUNNER="dask", LOGCAST_HOME=str(tmp_path))
+def test_dask_without_an_address_is_a_clear_error(prefect_server, tmp_path):
+    # the session's server: without PREFECT_API_URL the CLI would start a temporary one first
+    env = quiet_env(
+        LOGCAST_TASK_RUNNER="dask", LOGCAST_HOME=str(tmp_path), PREFECT_API_URL=prefect_server
+    )
     env.pop("LOGCAST_DASK_ADDRESS", None)
     done = subprocess.run([LOGCAST, "run"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
