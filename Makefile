@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv browser demo test lint format bench eval docs screenshot clean
+.PHONY: venv browser demo test test-fast lint format bench eval docs screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,16 @@ browser:
 	    { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium; }; \
 	  else echo "Chromium is needed: install Debian's chromium package (apt-get install chromium)"; exit 1; fi; }
 
+# Everything: lint, then every test with the `ci` hypothesis profile; the 15 slowest last.
 test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --hypothesis-profile=ci --durations=15
+
+# The fast lane (under two minutes): no Prefect server, no subprocess, no Prophet fit on more
+# than a few days, and a tenth of the property tests' examples.
+test-fast: venv
+	$(BIN)/python -m pytest -m "not e2e and not slow and not flows" --hypothesis-profile=fast
 
 lint: venv
 	$(BIN)/ruff check .

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.processes import stop_process
+
 BIN = Path(sys.executable).parent
 
 
@@ -71,11 +73,7 @@ class DaskCluster:
 
     def stop(self) -> None:
         for process, log in reversed(self.processes):
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process, timeout=20)
             log.close()
         self.processes.clear()
 

@@ -1,4 +1,5 @@
-"""Test-wide environment: no telemetry, and a Prefect home of the tests' own."""
+"""Test-wide environment: no telemetry, a Prefect home of the tests' own, the hypothesis
+profiles and the one Prefect test server that every flow test shares."""
 
 import os
 import tempfile
@@ -10,3 +11,38 @@ os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="logcast-test-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("LOGCAST_CONFIG", None)
+
+import pytest
+from hypothesis import settings
+
+# `ci` (what `make test` runs) keeps hypothesis' 100 examples, so a property test's own
+# `max_examples=examples(n)` is n; `fast` (`make test-fast`) runs a tenth of them.
+# --hypothesis-profile=NAME on the command line wins over HYPOTHESIS_PROFILE.
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("fast", max_examples=10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness(request):
+    """One Prefect test server (a temporary SQLite database) for the whole session, shared by
+    every test marked `flows`; not started when the session runs none of them. Two things no
+    test looks at are off: flow-run heartbeats (they detect crashed runs; stopping a run's
+    heartbeat thread costs up to a second) and sending run logs to the server (it keeps the
+    server busy on the same cores; the logs still reach pytest's capture)."""
+    if not any(item.get_closest_marker("flows") for item in request.session.items):
+        yield None
+        return
+    import prefect.settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with (
+        prefect.settings.temporary_settings(
+            updates={
+                prefect.settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                prefect.settings.PREFECT_LOGGING_TO_API_ENABLED: False,
+            }
+        ),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield prefect.settings.PREFECT_API_URL.value()

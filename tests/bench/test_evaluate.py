@@ -1,6 +1,10 @@
 """`make eval` on a short run: it generates, scores and reports."""
 
+import pytest
+
 from bench.evaluate import main
+
+pytestmark = pytest.mark.slow  # six days generated, fitted and scored
 
 
 def test_the_evaluation_runs_and_reports_incident_level_scores(capsys):

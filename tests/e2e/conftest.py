@@ -1,16 +1,14 @@
 """A real `prefect server start` on 127.0.0.1 for the end-to-end tests."""
 
-import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-BIN = Path(sys.executable).parent
+from bench.processes import stop_process
+from tests.helpers import BIN, quiet_env
 
 
 def _free_port() -> int:
@@ -31,13 +29,7 @@ def _healthy(url: str) -> bool:
 def prefect_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-server-home")
     port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_UI_ENABLED": "false",
-    }
+    env = quiet_env(PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed after the server stops
     process = subprocess.Popen(
@@ -59,9 +51,5 @@ def prefect_server(tmp_path_factory):
     try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()

@@ -1,52 +1,26 @@
 """The CLI as a user types it, against a real Prefect server."""
 
 import json
-import os
 import subprocess
-import sys
-import urllib.request
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from tests.helpers import LOGCAST, api, logcast_runner, quiet_env
+
 pytestmark = pytest.mark.e2e
 
-LOGCAST = str(Path(sys.executable).parent / "logcast")
 TABLES = ["requests", "endpoint_hourly", "forecasts", "anomalies"]
-
-
-def api(url: str, path: str, body: dict) -> list[dict]:
-    request = urllib.request.Request(
-        f"{url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
 
 
 @pytest.fixture(scope="module")
 def run(prefect_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("logcast-home")
-    env = {
-        **os.environ,
-        "LOGCAST_HOME": str(home),
-        "PREFECT_API_URL": prefect_server,
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "GX_ANALYTICS_ENABLED": "false",
-    }
-
-    def logcast(*args: str) -> str:
-        done = subprocess.run(
-            [LOGCAST, *args], env=env, capture_output=True, text=True, timeout=900, cwd=home
-        )
-        assert done.returncode == 0, (
-            f"logcast {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-        )
-        return done.stdout
-
+    logcast = logcast_runner(
+        quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=home
+    )
     logcast("generate", "--days", "5", "--endpoints", "5", "--end", "2026-11-05", "--seed", "7")
     logcast("backfill", "--start", "2026-11-01", "--end", "2026-11-05")
     logcast("run", "--hour", "2026-11-05T12:00Z")
@@ -152,7 +126,7 @@ def test_query_refuses_writes(run):
     home, _ = run
     done = subprocess.run(
         [LOGCAST, "query", "DROP VIEW requests"],
-        env={**os.environ, "LOGCAST_HOME": str(home)},
+        env=quiet_env(LOGCAST_HOME=str(home)),
         capture_output=True,
         text=True,
     )

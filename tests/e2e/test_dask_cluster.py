@@ -1,9 +1,7 @@
 """LOGCAST_TASK_RUNNER=dask: a backfill on a real Dask cluster (a `dask scheduler` and two
 `dask worker` processes on 127.0.0.1) gives the rows of the default runner."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -11,10 +9,10 @@ import pandas as pd
 import pytest
 
 from bench.cluster import DaskCluster
+from tests.helpers import LOGCAST, logcast_runner, quiet_env
 
 pytestmark = pytest.mark.e2e
 
-BIN = Path(sys.executable).parent
 TABLES = {
     "requests": "ts, endpoint, user_id, file_id",
     "endpoint_hourly": "hour_start, service, endpoint",
@@ -26,20 +24,9 @@ TABLES = {
 
 
 def backfill(home: Path, env: dict) -> str:
-    for args in (
-        ["generate", "--days", "3", "--endpoints", "3", "--end", "2026-11-03", "--seed", "5"],
-        ["backfill", "--start", "2026-11-01", "--end", "2026-11-03"],
-    ):
-        done = subprocess.run(
-            [str(BIN / "logcast"), *args],
-            env={**env, "LOGCAST_HOME": str(home)},
-            capture_output=True,
-            text=True,
-            timeout=900,
-            cwd=home.parent,
-        )
-        assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    logcast = logcast_runner({**env, "LOGCAST_HOME": str(home)}, cwd=home.parent)
+    logcast("generate", "--days", "3", "--endpoints", "3", "--end", "2026-11-03", "--seed", "5")
+    return logcast("backfill", "--start", "2026-11-01", "--end", "2026-11-03")
 
 
 def rows(home: Path, table: str, order: str) -> pd.DataFrame:
@@ -54,13 +41,7 @@ def rows(home: Path, table: str, order: str) -> pd.DataFrame:
 def test_a_backfill_on_a_dask_cluster_gives_the_rows_of_the_default_runner(
     prefect_server, tmp_path
 ):
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": prefect_server,
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "GX_ANALYTICS_ENABLED": "false",
-    }
+    env = quiet_env(PREFECT_API_URL=prefect_server)
     env.pop("LOGCAST_TASK_RUNNER", None)
     (tmp_path / "threads").mkdir()
     (tmp_path / "dask").mkdir()
@@ -82,11 +63,12 @@ def test_a_backfill_on_a_dask_cluster_gives_the_rows_of_the_default_runner(
         )
 
 
-def test_dask_without_an_address_is_a_clear_error(tmp_path):
-    env = {**os.environ, "LOGCAST_TASK_RUNNER": "dask", "LOGCAST_HOME": str(tmp_path)}
-    env.pop("LOGCAST_DASK_ADDRESS", None)
-    done = subprocess.run(
-        [str(BIN / "logcast"), "run"], env=env, capture_output=True, text=True, timeout=300
+def test_dask_without_an_address_is_a_clear_error(prefect_server, tmp_path):
+    # the session's server: without PREFECT_API_URL the CLI would start a temporary one first
+    env = quiet_env(
+        LOGCAST_TASK_RUNNER="dask", LOGCAST_HOME=str(tmp_path), PREFECT_API_URL=prefect_server
     )
+    env.pop("LOGCAST_DASK_ADDRESS", None)
+    done = subprocess.run([LOGCAST, "run"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     assert "LOGCAST_DASK_ADDRESS=tcp://HOST:PORT" in done.stderr

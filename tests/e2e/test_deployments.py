@@ -2,47 +2,34 @@
 `process` work pool and run by a worker, then served by `logcast serve`; runs triggered
 through the REST API as the UI or a script would."""
 
-import json
-import os
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from bench.processes import stop_process
+from tests.helpers import BIN, api, logcast_runner, quiet_env
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-def call(url: str, path: str, body: dict | None = None, method: str | None = None):
-    request = urllib.request.Request(
-        f"{url}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
 def deployment(url: str, flow: str, name: str) -> dict:
-    return call(url, f"/deployments/name/{flow}/{name}")
+    return api(url, f"/deployments/name/{flow}/{name}")
 
 
 def run_deployment(url: str, flow: str, name: str, parameters: dict, timeout: float = 600):
     """Creates a flow run of the deployment through the API and waits for its final state."""
     found = deployment(url, flow, name)
-    flow_run = call(url, f"/deployments/{found['id']}/create_flow_run", {"parameters": parameters})
+    flow_run = api(url, f"/deployments/{found['id']}/create_flow_run", {"parameters": parameters})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = call(url, f"/flow_runs/{flow_run['id']}")
+        state = api(url, f"/flow_runs/{flow_run['id']}")
         if state["state_type"] in FINAL:
             return state
         time.sleep(1)
@@ -50,7 +37,7 @@ def run_deployment(url: str, flow: str, name: str, parameters: dict, timeout: fl
 
 
 def artifact_keys(url: str, flow_run_id: str) -> set[str]:
-    found = call(url, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
+    found = api(url, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}})
     return {a["key"] for a in found if a["key"]}
 
 
@@ -63,11 +50,7 @@ class Process:
         )
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         self.handle.close()
 
     def tail(self) -> str:
@@ -77,23 +60,10 @@ class Process:
 @pytest.fixture(scope="module")
 def home(prefect_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("deployed-home")
-    env = {
-        **os.environ,
-        "LOGCAST_HOME": str(home),
-        "PREFECT_API_URL": prefect_server,
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "GX_ANALYTICS_ENABLED": "false",
-    }
-
-    def run(*args: str) -> str:
-        done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    run(str(BIN / "logcast"), "generate", "--days", "3", "--endpoints", "3",
-        "--end", "2026-11-03", "--seed", "5")  # fmt: skip
-    deployed = run(str(BIN / "logcast"), "deploy")  # creates the work pool, then deploys
+    env = quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server)
+    logcast = logcast_runner(env, cwd=ROOT, timeout=600)
+    logcast("generate", "--days", "3", "--endpoints", "3", "--end", "2026-11-03", "--seed", "5")
+    deployed = logcast("deploy")  # creates the work pool, then deploys
     assert deployed.count("deployed logcast-") == 3
     worker = Process(
         [str(BIN / "prefect"), "worker", "start", "--pool", "logcast", "--limit", "1"],
@@ -105,7 +75,7 @@ def home(prefect_server, tmp_path_factory):
 
 
 def test_prefect_yaml_deploys_three_deployments_on_the_process_pool(home, prefect_server):
-    pool = call(prefect_server, "/work_pools/logcast")
+    pool = api(prefect_server, "/work_pools/logcast")
     assert pool["type"] == "process"
     schedules = {}
     for flow, name in (

@@ -1,51 +1,22 @@
 """The daily report: written by the daily flow against a real Prefect server, linked from
 its artifacts, and rendered by Debian's headless Chromium."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from flows.browser import open_page
+from tests.helpers import api, logcast_runner, quiet_env
 
 pytestmark = pytest.mark.e2e
 
-LOGCAST = str(Path(sys.executable).parent / "logcast")
 DAY = "2026-11-08"
-
-
-def api(url: str, path: str, body: dict) -> list[dict]:
-    import urllib.request
-
-    request = urllib.request.Request(
-        f"{url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
 
 
 @pytest.fixture(scope="module")
 def home(prefect_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("report-home")
-    env = {
-        **os.environ,
-        "LOGCAST_HOME": str(home),
-        "PREFECT_API_URL": prefect_server,
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "GX_ANALYTICS_ENABLED": "false",
-    }
-
-    def logcast(*args: str) -> str:
-        done = subprocess.run(
-            [LOGCAST, *args], env=env, capture_output=True, text=True, timeout=900, cwd=home
-        )
-        assert done.returncode == 0, f"logcast {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
+    logcast = logcast_runner(
+        quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=home
+    )
     logcast("generate", "--days", "8", "--endpoints", "4", "--end", DAY, "--seed", "3")
     logcast("backfill", "--start", "2026-11-01", "--end", DAY)
     logcast("daily", "--day", DAY)

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from flows import pipeline, tasks
 from flows.generate import generate
 from flows.pipeline import backfill, ingest
 from flows.settings import load_settings
+from tests.helpers import warehouse_tables
 from warehouse import publish
 from warehouse.catalog import Catalog
-from warehouse.query import query
+
+pytestmark = pytest.mark.flows
 
 END = pd.Timestamp("2026-11-03T00:00:00Z")
 DAYS = [pd.Timestamp(d, tz="UTC") for d in ("2026-11-01", "2026-11-02", "2026-11-03")]
@@ -27,12 +28,6 @@ ORDERS = {
     "anomalies": "hour_start, service, endpoint, metric",
     "incidents": "service, endpoint, start",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_server():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def make_home(path: Path, monkeypatch):
@@ -46,13 +41,7 @@ def make_home(path: Path, monkeypatch):
 
 
 def tables(settings) -> dict[str, pd.DataFrame]:
-    return {
-        name: query(
-            settings.warehouse_dir, f"SELECT * EXCLUDE (date) FROM {name} ORDER BY {order}"
-        ).drop(columns=["hour"], errors="ignore")
-        for name, order in ORDERS.items()
-        if (settings.warehouse_dir / name).exists()
-    }
+    return warehouse_tables(settings.warehouse_dir, ORDERS, partition_columns=False)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ import re
 
 import pandas as pd
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.compute import score_hours
 from flows.generate import generate
@@ -18,13 +17,9 @@ from warehouse.layout import TABLES as STORED
 from warehouse.quality import QualityError
 from warehouse.query import query
 
+pytestmark = pytest.mark.flows
+
 END = pd.Timestamp("2026-11-04T00:00:00Z")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_server():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture

@@ -316,6 +316,7 @@ def test_the_score_means_the_same_on_quiet_and_noisy_series():
         assert scores[(jitter, 12)][Forecast.is_anomaly]
 
 
+@pytest.mark.slow  # Prophet fits over a week
 def test_a_clean_noisy_endpoint_raises_at_most_one_flag_over_a_week():
     frame = hourly(11, jitter=0.15, peak=80, seed=6)
     scored = pd.concat([score_day(frame, day) for day in range(4, 11)])
@@ -402,6 +403,7 @@ def test_a_stored_model_gives_the_forecast_prophet_gives(week: pd.DataFrame):
     )
 
 
+@pytest.mark.slow  # 18 Prophet fits, twice, the second time in two worker processes
 def test_fits_in_worker_processes_equal_fits_in_one():
     frames = [hourly(5, endpoint=f"/api/e{i}", seed=i) for i in range(6)]  # 18 series
     series = series_of(pd.concat(frames, ignore_index=True), 4)

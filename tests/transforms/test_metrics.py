@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.oracle import DAILY_SQL, TRAFFIC_SQL, hourly_sql
+from tests.helpers import examples
 from transforms.metrics import (
     HOURLY_TABLES,
     SKETCH_GAMMA,
@@ -162,7 +163,7 @@ def _with_level_when_no_endpoint(row):
     return row if row[2] is not None or row[9] is not None else (*row[:9], "WARN")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(row_strategy.map(_with_level_when_no_endpoint), min_size=1, max_size=80))
 def test_every_hourly_table_equals_duckdb_sql_on_the_same_rows(rows):
     req = requests_frame(rows)
@@ -214,7 +215,7 @@ daily_rows = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(daily_rows, min_size=1, max_size=300))
 def test_endpoint_daily_equals_duckdb_with_percentiles_within_one_percent(rows):
     req = requests_frame(rows, t0=pd.Timestamp("2026-11-01T00:00:00Z"))
@@ -229,7 +230,7 @@ def test_endpoint_daily_equals_duckdb_with_percentiles_within_one_percent(rows):
         assert (np.abs(mine[both] - exact[both]) <= 0.01 * exact[both] + 1e-6).all(), column
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 24 * 16 - 1), st.sampled_from(["/a", "/b"]), st.integers(1, 5)),
@@ -353,7 +354,7 @@ segments = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(segments, min_size=1, max_size=3), st.integers(0, 90), st.integers(30, 200))
 def test_availability_gaps_equal_a_gaps_and_islands_query(endpoints, offset, length):
     counts = {

@@ -16,6 +16,7 @@ def hourly(days=14, seed=0, level=100.0):
     return pd.DataFrame({"ds": ds, "y": rng.poisson(shape).astype(float)})
 
 
+@pytest.mark.slow  # Prophet refitted daily over 14 days
 def test_a_spike_is_flagged_and_normal_hours_stay_quiet():
     series = hourly()
     spike = series.index[(series.ds >= "2026-10-10 12:00") & (series.ds < "2026-10-10 15:00")]
@@ -38,6 +39,7 @@ def test_a_spike_is_flagged_and_normal_hours_stay_quiet():
     assert out.score.between(0, 1).all()
 
 
+@pytest.mark.slow  # Prophet refitted daily over 16 days
 def test_a_lasting_level_shift_is_followed_within_hours():
     series = hourly(days=16)
     shift = series.ds >= "2026-10-10 00:00"
@@ -49,6 +51,7 @@ def test_a_lasting_level_shift_is_followed_within_hours():
     assert not out.loc[out.ds < "2026-10-10", "is_anomaly"].any()
 
 
+@pytest.mark.slow  # Prophet refitted daily over 9 days, twice
 def test_no_point_is_scored_with_data_from_its_future():
     series = hourly(days=9)
     full = walk_forward(series, freq="1h")
@@ -59,6 +62,7 @@ def test_no_point_is_scored_with_data_from_its_future():
     assert full.yhat.iloc[24:].notna().all()
 
 
+@pytest.mark.slow  # Prophet refitted daily over 8 days, twice
 def test_irregular_timestamps_repeats_gaps_and_order():
     series = hourly(days=8)
     regular = walk_forward(series, freq="1h")
@@ -81,7 +85,10 @@ def test_irregular_timestamps_repeats_gaps_and_order():
 
 @pytest.mark.parametrize(
     ("freq", "periods", "first_forecast"),
-    [("5min", 12 * 24 * 4, 10), ("1D", 60, 10)],
+    [
+        ("5min", 12 * 24 * 4, 10),
+        pytest.param("1D", 60, 10, marks=pytest.mark.slow),  # Prophet over 60 days
+    ],
 )
 def test_other_grids(freq, periods, first_forecast):
     rng = np.random.default_rng(5)
@@ -95,6 +102,7 @@ def test_other_grids(freq, periods, first_forecast):
     assert out.is_anomaly.sum() <= 3
 
 
+@pytest.mark.slow  # Prophet refitted daily over 6 days, twice
 def test_rates_stay_in_bounds_and_signed_values_are_modelled_linearly():
     rng = np.random.default_rng(7)
     ds = pd.date_range(START, periods=24 * 6, freq="h")
@@ -128,6 +136,7 @@ def test_plans_scale_with_the_grid_and_bad_input_is_named():
     assert empty.empty and "score" in empty
 
 
+@pytest.mark.slow  # Prophet refitted daily over 6 days
 def test_request_counts_weigh_rates():
     rng = np.random.default_rng(11)
     ds = pd.date_range(START, periods=24 * 6, freq="h")
@@ -156,6 +165,7 @@ def test_runs_on_one_side_combine_their_evidence():
     assert mixed.tolist() == score.tolist()
 
 
+@pytest.mark.slow  # Prophet refitted daily over 10 days
 def test_an_endpoint_that_goes_silent_is_flagged_whatever_its_tails():
     series = hourly(days=10)
     # a history with drops teaches heavy lower tails...

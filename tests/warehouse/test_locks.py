@@ -11,6 +11,8 @@ import pytest
 
 from warehouse.locks import LockTimeout, day_locks
 
+pytestmark = pytest.mark.e2e  # each test holds a lock in a child Python process
+
 DAY = pd.Timestamp("2026-11-03", tz="UTC")
 HOLDER = """
 import sys, time

@@ -102,6 +102,7 @@ while True:
 """
 
 
+@pytest.mark.e2e  # kills a child Python process
 @pytest.mark.parametrize("mode", ["before-rename", "anywhere"])
 def test_a_writer_killed_mid_write_leaves_the_previous_version_intact(tmp_path, mode):
     """kill -9 a real writer process: the target still reads back whole (the old version, or

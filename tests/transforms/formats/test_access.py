@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from transforms.formats import access, loadbalancer, registry
 from transforms.formats.access import (
     nginx_format,
@@ -505,7 +506,7 @@ RENDERINGS = {
 
 
 @pytest.mark.parametrize("rendering", list(RENDERINGS))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batch=st.lists(records, min_size=1, max_size=8))
 def test_rendered_records_parse_back_to_the_same_values(rendering, batch):
     parse, render, latency = RENDERINGS[rendering]

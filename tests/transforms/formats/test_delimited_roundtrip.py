@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from transforms.formats import registry
 
 UTC = dt.UTC
@@ -186,7 +187,7 @@ def check_round_trip(fmt: str, batch: list[dict], layout: tuple) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv"])
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batch=st.lists(records, min_size=1, max_size=8), layout=layouts)
 def test_written_records_parse_back_to_the_same_values(fmt, batch, layout):
     check_round_trip(fmt, batch, layout)

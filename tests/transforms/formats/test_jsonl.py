@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.requests import Request
+from tests.helpers import examples
 from transforms.canonical import canonical_events
 from transforms.formats.base import CANDIDATE_TYPES, FileFormatError
 from transforms.formats.jsonl import FORMATS, JsonField, looks_like_jsonl, parse_jsonl
@@ -404,7 +405,7 @@ TIME_FORMS = {
 }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     records=st.lists(RECORD, min_size=1, max_size=20),
     form=st.sampled_from(sorted(TIME_FORMS)),

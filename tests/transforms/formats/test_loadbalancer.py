@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from transforms.formats.base import CANDIDATE_TYPES, FileFormatError
 from transforms.formats.loadbalancer import (
     ALB,
@@ -328,7 +329,7 @@ def elb_line(r) -> str:
 
 
 @pytest.mark.parametrize("kind", ["alb", "elb"])
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batch=st.lists(records, min_size=1, max_size=8))
 def test_rendered_records_parse_back_to_the_same_values(kind, batch):
     if kind == "elb":

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from transforms.canonical import canonical_events
 from transforms.formats.base import CANDIDATE_TYPES, split_lines
 from transforms.formats.servicelog import (
@@ -457,7 +458,7 @@ def render(event, data) -> str:
     return " ".join([layout.format(t=stamp, l=level, s=event["service"]), *words])
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=st.lists(EVENT, min_size=1, max_size=15), data=st.data())
 def test_random_events_round_trip_through_service_log_lines(events, data):
     text = "\n".join(render(event, data) for event in events) + "\n"

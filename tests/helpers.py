@@ -1,0 +1,82 @@
+"""Helpers shared by several test modules: hypothesis example counts, reading warehouse
+tables back, and running `logcast` or calling the Prefect REST API as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import settings
+
+from warehouse.query import query
+
+BIN = Path(sys.executable).parent
+LOGCAST = str(BIN / "logcast")
+PARTITION_COLUMNS = ["date", "hour"]
+
+
+def examples(n: int) -> int:
+    """`n` examples under the `ci` hypothesis profile (100 by default), a tenth of them
+    under `fast` (10)."""
+    return max(1, n * settings.default.max_examples // 100)
+
+
+def warehouse_tables(
+    warehouse_dir: Path, orders: dict[str, str], *, partition_columns: bool = True
+) -> dict[str, pd.DataFrame]:
+    """Every table of `orders` ({table: ORDER BY clause}) that exists, read back whole in
+    that order; without the hive partition columns when `partition_columns` is false."""
+    out = {}
+    for name, order in orders.items():
+        if (warehouse_dir / name).exists():
+            frame = query(warehouse_dir, f"SELECT * FROM {name} ORDER BY {order}")
+            if not partition_columns:
+                frame = frame.drop(columns=PARTITION_COLUMNS, errors="ignore")
+            out[name] = frame
+    return out
+
+
+def quiet_env(**extra: str) -> dict[str, str]:
+    """This process's environment with telemetry off for everything a child runs, plus
+    `extra`."""
+    return {
+        **os.environ,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+        **extra,
+    }
+
+
+def logcast_runner(env: dict[str, str], cwd: Path, timeout: float = 900) -> Callable[..., str]:
+    """`run("backfill", "--start", ...)` runs the logcast CLI in a subprocess with `env` in
+    `cwd`, asserts that it succeeded and returns its standard output."""
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [LOGCAST, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        )
+        assert done.returncode == 0, (
+            f"logcast {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        )
+        return done.stdout
+
+    return run
+
+
+def api(url: str, path: str, body: dict | None = None, method: str | None = None):
+    """The JSON answer of the Prefect REST API at `url` to `path` (a GET without `body`)."""
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
