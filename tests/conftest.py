@@ -3,6 +3,7 @@ profiles and the one Prefect test server that every flow test shares."""
 
 import os
 import tempfile
+from datetime import UTC, datetime, timedelta
 
 # Set before anything imports prefect: its settings are read when it is first imported.
 os.environ["DO_NOT_TRACK"] = "1"
@@ -21,6 +22,39 @@ from hypothesis import settings
 settings.register_profile("ci", max_examples=100)
 settings.register_profile("fast", max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-shift-days",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="run the tests with this process's clock moved DAYS days (time-machine): no "
+        "test may depend on today's date",
+    )
+
+
+def pytest_configure(config):
+    days = config.getoption("--clock-shift-days")
+    if days:
+        import time_machine
+
+        # tick: time goes on from the shifted instant, so timeouts and durations still work
+        config.clock_shift = time_machine.travel(
+            datetime.now(UTC) + timedelta(days=days), tick=True
+        )
+        config.clock_shift.start()
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "clock_shift", None) is not None:
+        config.clock_shift.stop()
+
+
+def pytest_report_header(config):
+    days = config.getoption("--clock-shift-days")
+    return f"clock shifted by {days} days: today is {datetime.now(UTC):%Y-%m-%d}" if days else None
 
 
 @pytest.fixture(scope="session", autouse=True)

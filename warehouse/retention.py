@@ -54,14 +54,16 @@ def partitions(layout: Layout, table: str) -> list[str]:
 
 
 def newest_data(layout: Layout) -> pd.Timestamp | None:
-    """The end of the newest partition of any table; None for an empty warehouse."""
-    newest = None
+    """The end of the newest hour partition of any table (of the newest day partition when no
+    table has hours); None for an empty warehouse."""
+    newest: dict[bool, pd.Timestamp] = {}
     for table in TABLES:
         found = partitions(layout, table)  # partition names sort in time order
         if found:
+            hourly = "hour=" in found[-1]
             end = partition_end(found[-1])
-            newest = end if newest is None else max(newest, end)
-    return newest
+            newest[hourly] = max(newest.get(hourly, end), end)
+    return newest.get(True, newest.get(False))
 
 
 def expired_partitions(layout: Layout, table: str, cutoff: pd.Timestamp) -> list[str]:

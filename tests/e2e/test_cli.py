@@ -132,3 +132,46 @@ def test_query_refuses_writes(run):
     )
     assert done.returncode == 2
     assert "read-only" in done.stderr
+
+
+def _access_log(path, start: str, hours: int) -> int:
+    """A combined access log of one request a minute from `start` for `hours` hours."""
+    times = pd.date_range(start, periods=hours * 60, freq="min")
+    path.write_text(
+        "".join(
+            f'192.0.2.{i % 200 + 1} - - [{t:%d/%b/%Y:%H:%M:%S} +0000] "GET /page/{i % 7} '
+            f'HTTP/1.1" 200 {512 + i % 100} "-" "curl/8.0"\n'
+            for i, t in enumerate(times)
+        )
+    )
+    return len(times)
+
+
+def test_logs_of_years_ago_stay_queryable_and_retention_says_what_it_removes(
+    prefect_server, tmp_path
+):
+    """Default settings (30 days of requests): a 2015 log is kept whatever today's date; a
+    log from a year later then ages it out, and the run says so."""
+    home = tmp_path / "home"
+    logcast = logcast_runner(
+        quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=tmp_path
+    )
+    old = _access_log(tmp_path / "access-2015.log", "2015-03-01T10:00Z", hours=50)
+    printed = logcast("ingest", str(tmp_path / "access-2015.log"))
+    assert f"kept {old:,}" in printed and "retention" not in printed
+    counted = json.loads(
+        logcast("query", "SELECT count(*) AS n, min(ts) AS first FROM requests", "--output", "json")
+    )
+    assert counted[0]["n"] == old and counted[0]["first"].startswith("2015-03-01T10:00:00")
+    empty = json.loads(logcast("query", "SELECT count(*) AS n FROM quarantine", "--output", "json"))
+    assert empty == [{"n": 0}]  # a table with no partition yet answers, with zero rows
+
+    new = _access_log(tmp_path / "access-2016.log", "2016-03-01T00:00Z", hours=2)
+    printed = logcast("ingest", str(tmp_path / "access-2016.log"))
+    assert (
+        "retention removed 50 partitions of requests older than 2016-01-31 (30 days before the "
+        "newest data, 2016-03-01 02:00 UTC)"
+    ) in printed
+    counted = json.loads(logcast("query", "SELECT count(*) AS n FROM requests", "--output", "json"))
+    assert counted == [{"n": new}]
+    assert (home / "warehouse" / "endpoint_hourly" / "date=2015-03-01").exists()  # metrics stay

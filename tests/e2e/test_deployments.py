@@ -95,6 +95,30 @@ def test_prefect_yaml_deploys_three_deployments_on_the_process_pool(home, prefec
     }
 
 
+def test_prefect_deploy_all_registers_every_deployment_of_prefect_yaml(home, prefect_server):
+    """Prefect's own command, as its users type it, on the pool `logcast deploy` created; the
+    worker test below then runs what it registered."""
+    _, env, _ = home
+    before = {
+        name: deployment(prefect_server, name, name)["updated"]
+        for name in ("logcast-hourly", "logcast-daily", "logcast-backfill")
+    }
+    done = subprocess.run(
+        [str(BIN / "prefect"), "--no-prompt", "deploy", "--all"]
+        + ["--prefect-file", "deployments/prefect.yaml"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name, updated in before.items():
+        assert f"Deployment '{name}/{name}' successfully" in " ".join(done.stdout.split())
+        found = deployment(prefect_server, name, name)
+        assert found["updated"] > updated and found["work_pool_name"] == "logcast"
+
+
 def test_the_worker_runs_a_backfill_an_hourly_and_a_daily_run(home, prefect_server):
     home_dir, _, worker = home
     backfill = run_deployment(
@@ -123,6 +147,26 @@ def test_the_worker_runs_a_backfill_an_hourly_and_a_daily_run(home, prefect_serv
     assert daily["state_type"] == "COMPLETED", worker.tail()
     assert (home_dir / "models" / "date=2026-11-04" / "models.json").exists()
     assert "logcast-daily-summary" in artifact_keys(prefect_server, daily["id"])
+
+
+def test_artifacts_read_back_with_artifact_get(home, prefect_server):
+    """`prefect.artifacts.Artifact.get(key)`, the Python API a user reaches for, returns the
+    newest artifact of a key (the daily run's summary, published above)."""
+    _, env, _ = home
+    done = subprocess.run(
+        [str(BIN / "python"), "-c"]
+        + [
+            "from prefect.artifacts import Artifact\n"
+            "found = Artifact.get('logcast-daily-summary')\n"
+            "print(found.type, found.data.splitlines()[0])"
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "markdown # logcast daily: 2026-11-03 UTC"
 
 
 def test_logcast_serve_serves_the_same_deployments(home, prefect_server):

@@ -20,6 +20,8 @@ from warehouse.catalog import Catalog
 pytestmark = pytest.mark.flows
 
 END = pd.Timestamp("2026-11-03T00:00:00Z")
+AS_OF = pd.Timestamp("2026-11-04T00:20:00Z").to_pydatetime()
+"""When the runs happen: the suite does not depend on today's date."""
 DAYS = [pd.Timestamp(d, tz="UTC") for d in ("2026-11-01", "2026-11-02", "2026-11-03")]
 ORDERS = {
     "endpoint_hourly": "hour_start, service, endpoint",
@@ -49,7 +51,7 @@ def clean(tmp_path_factory):
     """The tables of one uninterrupted backfill of the three days."""
     with pytest.MonkeyPatch.context() as patch:
         settings = make_home(tmp_path_factory.mktemp("clean"), patch)
-        backfill(start=DAYS[0].date(), end=DAYS[-1].date())
+        backfill(start=DAYS[0].date(), end=DAYS[-1].date(), as_of=AS_OF)
         return tables(settings)
 
 
@@ -64,7 +66,7 @@ def test_a_backfill_stopped_half_way_resumes_where_it_stopped(clean, tmp_path, m
 
     monkeypatch.setattr(tasks, "score_hours", broken_on_the_last_day)
     with pytest.raises(OSError, match="Input/output error"):
-        backfill(start=DAYS[0].date(), end=DAYS[-1].date())
+        backfill(start=DAYS[0].date(), end=DAYS[-1].date(), as_of=AS_OF)
     catalog = Catalog(settings.catalog_url)
     assert catalog.finished_days(DAYS) == set(DAYS[:2])
 
@@ -72,7 +74,7 @@ def test_a_backfill_stopped_half_way_resumes_where_it_stopped(clean, tmp_path, m
     seen: list[tuple[int, int, str]] = []
     pipeline.PROGRESS_LISTENERS.append(lambda *step: seen.append(step))
     try:
-        summary = backfill(start=DAYS[0].date(), end=DAYS[-1].date())
+        summary = backfill(start=DAYS[0].date(), end=DAYS[-1].date(), as_of=AS_OF)
     finally:
         pipeline.PROGRESS_LISTENERS.clear()
     assert summary["days_skipped"] == 2 and summary["hours_rebuilt"] == 24
@@ -91,17 +93,11 @@ def test_a_backfill_stopped_half_way_resumes_where_it_stopped(clean, tmp_path, m
 
 
 def test_the_progress_artifact_reaches_100(clean):
-    from prefect.client.orchestration import get_client
+    from prefect.artifacts import Artifact
 
-    with get_client(sync_client=True) as client:
-        response = client._client.post(
-            "/artifacts/filter",
-            json={"artifacts": {"key": {"any_": [pipeline.PROGRESS_KEY]}}, "sort": "UPDATED_DESC"},
-        )
-    response.raise_for_status()
-    found = response.json()
-    assert found and all(a["type"] == "progress" for a in found)
-    assert float(found[0]["data"]) == 100.0
+    found = Artifact.get(pipeline.PROGRESS_KEY)
+    assert found is not None and found.type == "progress"
+    assert float(found.data) == 100.0
 
 
 def test_a_file_unreadable_for_a_moment_is_retried_and_ingested(tmp_path, monkeypatch):
@@ -117,7 +113,7 @@ def test_a_file_unreadable_for_a_moment_is_retried_and_ingested(tmp_path, monkey
         return read_bytes(self)
 
     monkeypatch.setattr(Path, "read_bytes", unreadable_once)
-    summary = ingest()
+    summary = ingest(as_of=AS_OF)
     assert failures == [flaky]  # the first attempt failed ...
     files = summary["files"]
     assert files["ingested"] == 72 and files["rejected"] == 0  # ... and the retry succeeded
@@ -126,7 +122,7 @@ def test_a_file_unreadable_for_a_moment_is_retried_and_ingested(tmp_path, monkey
 
 def test_two_runs_on_the_same_days_never_write_a_partition_at_once(clean, tmp_path, monkeypatch):
     settings = make_home(tmp_path / "home", monkeypatch)
-    backfill(start=DAYS[0].date(), end=DAYS[-1].date())
+    backfill(start=DAYS[0].date(), end=DAYS[-1].date(), as_of=AS_OF)
     writes: list[tuple[str, str, float, float]] = []  # thread, partition, start, end
     write = publish.write_parquet_many
 
@@ -145,7 +141,7 @@ def test_two_runs_on_the_same_days_never_write_a_partition_at_once(clean, tmp_pa
 
     def run():
         try:
-            backfill(start=DAYS[-1].date(), end=DAYS[-1].date(), force=True)
+            backfill(start=DAYS[-1].date(), end=DAYS[-1].date(), force=True, as_of=AS_OF)
         except Exception as exc:
             errors.append(exc)
 

@@ -46,7 +46,7 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "backfilled"))
     batch = load_settings()
     shutil.copytree(held, batch.landing_dir)
-    backfill(start=START.date(), end=end.date())
+    backfill(start=START.date(), end=end.date(), as_of=end + pd.Timedelta(days=1, minutes=20))
     expected = tables(batch)
 
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "hourly"))
@@ -54,7 +54,8 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     live.landing_dir.mkdir(parents=True)
     for hour, path in zip(pd.date_range(START, periods=DAYS * 24, freq="h"), files, strict=True):
         shutil.copy(path, live.landing_dir / path.name)  # the hour's file lands ...
-        hourly(hour=hour.to_pydatetime())  # ... and the hourly run after it scores that hour
+        # ... and the hourly run after it, at :05, scores that hour
+        hourly(as_of=hour + pd.Timedelta(hours=1, minutes=5))
     got = tables(live)
 
     assert set(got) == set(expected) == set(TABLES)  # every table was written ...

@@ -20,6 +20,8 @@ from warehouse.query import query
 pytestmark = pytest.mark.flows
 
 END = pd.Timestamp("2026-11-04T00:00:00Z")
+AS_OF = pd.Timestamp("2026-11-04T13:05:00Z").to_pydatetime()
+"""When the runs happen: the suite does not depend on today's date."""
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def table(settings, name, order):
 
 
 def test_backfill_is_idempotent(home):
-    first = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date())
+    first = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AS_OF)
     assert first["files"]["ingested"] == 96
     assert first["hours_rebuilt"] == 96
     hourly_rows = table(home, "endpoint_hourly", "hour_start, service, endpoint")
@@ -61,7 +63,7 @@ def test_backfill_is_idempotent(home):
     assert forecasts["hour_start"].min() >= pd.Timestamp(
         "2026-11-02T00:00Z"
     )  # day 1 has no history
-    second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date())
+    second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AS_OF)
     assert second["files"] == {**second["files"], "ingested": 0, "skipped": 96}
     # every day is done: nothing to recompute, nothing to score
     assert second["days_skipped"] == 4 and second["hours_rebuilt"] == 0
@@ -78,7 +80,7 @@ def test_backfill_is_idempotent(home):
     assert models["run_id"].nunique() == 1
     assert first["series_skipped"] == 0
     # forced: the last day recomputed, its models fitted again, and the same rows as before
-    third = backfill(start=END.date(), end=END.date(), force=True)
+    third = backfill(start=END.date(), end=END.date(), force=True, as_of=AS_OF)
     assert third["days_skipped"] == 0 and third["hours_rebuilt"] == 24
     assert third["quality"]["checks"] > 0 and third["quality"]["failed"] == 0
     refitted = Catalog(home.catalog_url).models_frame()
@@ -118,7 +120,9 @@ def test_backfill_is_idempotent(home):
 
 
 def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(home):
-    backfill(start=pd.Timestamp("2026-11-01").date(), end=pd.Timestamp("2026-11-03").date())
+    backfill(
+        start=pd.Timestamp("2026-11-01").date(), end=pd.Timestamp("2026-11-03").date(), as_of=AS_OF
+    )
     orders = {
         "forecasts": "hour_start, service, endpoint, metric",
         "anomalies": "hour_start, service, endpoint, metric",
@@ -144,7 +148,9 @@ def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(home):
 
 
 def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
-    backfill(start=pd.Timestamp("2026-11-03").date(), end=pd.Timestamp("2026-11-03").date())
+    backfill(
+        start=pd.Timestamp("2026-11-03").date(), end=pd.Timestamp("2026-11-03").date(), as_of=AS_OF
+    )
     catalog = Catalog(home.catalog_url)
     assert catalog.dirty_hours() == []
     late_hour = "TIMESTAMPTZ '2026-11-03 10:00:00+00'"
@@ -159,7 +165,7 @@ def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
         f"2026-11-03T10:15:00Z,{before['endpoint']},12.0,200,u1,{before['service']},eu-west-1\n"
         f"2026-11-03T10:16:00Z,{before['endpoint']},-1,200,u1,{before['service']},eu-west-1\n"
     )
-    summary = hourly(hour=pd.Timestamp("2026-11-04T12:00Z").to_pydatetime())
+    summary = hourly(hour=pd.Timestamp("2026-11-04T12:00Z").to_pydatetime(), as_of=AS_OF)
     assert summary["files"]["ingested"] == 1 and summary["files"]["rows_quarantined"] == 1
     assert summary["hours_rebuilt"] == 1 and summary["hours_rescored"] == 1
     after = query(
@@ -206,7 +212,7 @@ def test_a_source_over_its_bad_fraction_fails_the_run_but_keeps_everything(tmp_p
         BadInputError,
         match=r"source 'strict': 1 of 2 records quarantined \(50.0%\), above its max_bad_fraction of 10.0%",
     ):
-        ingest()
+        ingest(as_of=AS_OF)
     counts = query(
         settings.warehouse_dir,
         "SELECT (SELECT count(*) FROM requests) AS kept, (SELECT count(*) FROM quarantine) AS bad",
@@ -223,7 +229,7 @@ def test_endpoint_cap_is_a_warning_in_the_run_summary(tmp_path, monkeypatch):
         "2026-11-01T10:00:01Z,/a,6,200,u",
         "2026-11-01T10:00:02Z,/b,7,200,u",
     )
-    summary = ingest()
+    summary = ingest(as_of=AS_OF)
     assert len(summary["files"]["warnings"]) == 1
     assert "endpoint cap of 1 reached for source 'capped'" in summary["files"]["warnings"][0]
     endpoints = query(
@@ -271,7 +277,7 @@ def test_a_failed_check_fails_the_run_naming_it_and_publishes_nothing(
     with pytest.raises(
         QualityError, match=rf"endpoint_hourly date=2026-11-01/hour=10: {re.escape(expected[-1])}"
     ):
-        ingest()
+        ingest(as_of=AS_OF)
     assert not (settings.warehouse_dir / "endpoint_hourly").exists()
     assert not (settings.warehouse_dir / "endpoint_minutely").exists()  # same task: held back
     results = Catalog(settings.catalog_url).quality_frame()
@@ -302,7 +308,7 @@ def test_retention_removes_old_requests_and_keeps_their_metrics(tmp_path, monkey
         f"{old + pd.Timedelta(minutes=1):{stamp}},/a,6,200,u",
         f"{recent:{stamp}},/a,7,200,u",
     )
-    summary = ingest()
+    summary = ingest(as_of=AS_OF)
     assert summary["retention"] == {"partitions": {"requests": 1}, "rows": 2}
     old_partition = f"date={old:%Y-%m-%d}/hour=10"
     assert not (settings.warehouse_dir / "requests" / old_partition).exists()
@@ -319,5 +325,5 @@ def test_retention_removes_old_requests_and_keeps_their_metrics(tmp_path, monkey
         "timestamp,endpoint,response_time_ms,status_code,user_id\n"
         f"{old + pd.Timedelta(minutes=5):{stamp}},/a,8,200,u\n"
     )
-    ingest()
+    ingest(as_of=AS_OF)
     pd.testing.assert_frame_equal(query(settings.warehouse_dir, metrics), before)
