@@ -7,7 +7,8 @@ keeps its last days. Partitions the running flow has just written are never remo
 
 from __future__ import annotations
 
-import time
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,12 +109,20 @@ def enforce_retention(
     return result
 
 
+def filesystem_now(root: Path) -> float:
+    """The time on the clock of the filesystem holding `root` (the modification time of a file
+    created there now): file ages are measured on it, never on this host's clock, which may
+    be skewed against shared storage."""
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".clock-", suffix=".probe") as probe:
+        return os.fstat(probe.fileno()).st_mtime
+
+
 def sweep_temporary_files(root: Path, *, older_than_seconds: float = 3600.0) -> list[Path]:
     """Removes hidden `.tmp` files a killed writer left behind (a running writer's temporary
     file is younger than `older_than_seconds`); returns what was removed."""
     if not root.exists():
         return []
-    limit = time.time() - older_than_seconds
+    limit = filesystem_now(root) - older_than_seconds
     swept = []
     for path in root.rglob(".*.tmp"):
         try:

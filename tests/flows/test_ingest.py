@@ -9,6 +9,8 @@ from flows.compute import compact_pending
 from flows.ingest import catalog_for, file_id, ingest_file, landing_files
 from flows.settings import load_settings
 
+pytestmark = pytest.mark.clock
+
 AS_OF = pd.Timestamp("2026-11-02T12:00:00Z")
 HEADER = "timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
 GOOD = [

@@ -295,10 +295,12 @@ def test_a_failed_check_fails_the_run_naming_it_and_publishes_nothing(
     assert runs[0][0] == "failed" and all(e in runs[0][1] for e in expected)
 
 
+@pytest.mark.clock
 def test_retention_removes_old_requests_and_keeps_their_metrics(tmp_path, monkeypatch):
-    today = pd.Timestamp.now(tz="UTC").floor("D")
-    old = today - pd.Timedelta(days=40) + pd.Timedelta(hours=10)
-    recent = today - pd.Timedelta(days=1) + pd.Timedelta(hours=10)
+    """Default retention (30 days of requests, counted back from the newest data): a run that
+    brings newer data removes what is past it, the metric tables stay."""
+    old = pd.Timestamp("2026-09-20T10:00:00Z")
+    recent = pd.Timestamp("2026-11-03T10:00:00Z")
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     settings = configured_landing(
         tmp_path,
@@ -306,10 +308,16 @@ def test_retention_removes_old_requests_and_keeps_their_metrics(tmp_path, monkey
         "",  # default retention: requests 30 days
         f"{old:{stamp}},/a,5,200,u",
         f"{old + pd.Timedelta(minutes=1):{stamp}},/a,6,200,u",
-        f"{recent:{stamp}},/a,7,200,u",
+    )
+    first = ingest(as_of=AS_OF)
+    assert first["retention"]["partitions"] == {}  # alone in the warehouse, it is kept
+    (settings.landing_dir / "b.csv").write_text(
+        f"timestamp,endpoint,response_time_ms,status_code,user_id\n{recent:{stamp}},/a,7,200,u\n"
     )
     summary = ingest(as_of=AS_OF)
-    assert summary["retention"] == {"partitions": {"requests": 1}, "rows": 2}
+    assert summary["retention"]["partitions"] == {"requests": 1}
+    assert summary["retention"]["rows"] == 2
+    assert summary["retention"]["older_than"] == {"requests": "2026-10-04"}
     old_partition = f"date={old:%Y-%m-%d}/hour=10"
     assert not (settings.warehouse_dir / "requests" / old_partition).exists()
     assert (settings.warehouse_dir / "requests" / f"date={recent:%Y-%m-%d}/hour=10").exists()

@@ -5,6 +5,8 @@ import pytest
 
 from flows.settings import SettingsError, load_settings
 
+pytestmark = pytest.mark.clock
+
 
 def test_defaults_live_under_dot_logcast(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

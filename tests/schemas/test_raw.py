@@ -24,6 +24,8 @@ from transforms.formats import registry, servicelog
 from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW
 from transforms.validate import schema_reasons
 
+pytestmark = pytest.mark.clock
+
 FIXTURES = Path(__file__).parents[1] / "transforms" / "formats" / "fixtures"
 
 API_CSV = (

@@ -6,6 +6,8 @@ from transforms.canonical import EndpointRules, canonical_events, cap_endpoints
 from transforms.formats.base import Parsed, rejects_frame
 from transforms.formats.delimited import parse_delimited
 
+pytestmark = pytest.mark.clock
+
 AS_OF = pd.Timestamp("2026-11-02T00:00:00Z")
 HEADER = b"timestamp,endpoint,response_time_ms,status_code,user_id,service,region\n"
 

@@ -11,6 +11,8 @@ from bench.ingest import events, write_combined, write_csv, write_jsonl
 from transforms import reading
 from transforms.canonical import EndpointRules
 
+pytestmark = pytest.mark.clock
+
 AS_OF = pd.Timestamp("2026-11-01", tz="UTC")
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "combined": write_combined}
 

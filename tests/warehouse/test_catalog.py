@@ -1,7 +1,10 @@
 import pandas as pd
+import pytest
 
 from warehouse.catalog import Catalog, FileRecord, Fragment, now
 from warehouse.storage import WrittenFile
+
+pytestmark = pytest.mark.clock
 
 H1 = pd.Timestamp("2026-11-01T01:00:00Z")
 H2 = pd.Timestamp("2026-11-01T02:00:00Z")

@@ -2,7 +2,6 @@
 temporary files."""
 
 import os
-import time
 
 import pandas as pd
 import pytest
@@ -12,6 +11,8 @@ from warehouse.catalog import Catalog
 from warehouse.layout import Layout
 from warehouse.retention import enforce_retention, sweep_temporary_files
 from warehouse.storage import write_parquet
+
+pytestmark = pytest.mark.clock
 
 NEWEST = "date=2026-11-22/hour=10"
 """The newest partition: retention counts back from its day, 2026-11-22."""
@@ -129,7 +130,7 @@ def test_sweep_removes_only_stale_temporary_files(tmp_path):
     data = folder / "part-0.parquet"
     for path in (stale, fresh, data):
         path.write_bytes(b"x")
-    old = time.time() - 7200
+    old = fresh.stat().st_mtime - 7200  # the filesystem's clock, which the sweep reads
     os.utime(stale, (old, old))
     os.utime(data, (old, old))
     assert sweep_temporary_files(tmp_path) == [stale]
