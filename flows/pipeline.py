@@ -66,13 +66,9 @@ def ingest(
     now = run_time(as_of)
 
     def body(settings: Settings, run_id: str) -> dict[str, Any]:
-        files = [Path(p) for p in paths] if paths else landing_files(settings.landing_dir)
-        summary: dict[str, Any] = {
-            "files": ingest_files(files, settings, run_id, source=source, fmt=fmt, as_of=now)
-        }
-        dirty = catalog_for(settings.catalog_url).dirty_hours()
-        summary["hours_rebuilt"] = len(dirty)
-        summary["endpoint_hourly_rows"] = rebuild(dirty, settings, run_id)
+        files = [Path(p) for p in paths] if paths else None
+        summary: dict[str, Any] = {}
+        ingest_and_rebuild(summary, settings, run_id, now, files=files, source=source, fmt=fmt)
         summary["retention"] = retention_task(settings, run_id)
         refresh_database(settings.warehouse_dir, settings.duckdb_path)
         fail_if_too_bad(summary)

@@ -300,12 +300,20 @@ def recorded_run(flow_name: str, parameters: dict[str, Any], body) -> dict[str, 
 
 
 def ingest_and_rebuild(
-    summary: dict[str, Any], settings: Settings, run_id: str | None, as_of: pd.Timestamp
+    summary: dict[str, Any],
+    settings: Settings,
+    run_id: str | None,
+    as_of: pd.Timestamp,
+    *,
+    files: list[Path] | None = None,
+    source: str | None = None,
+    fmt: str = "auto",
 ) -> list[pd.Timestamp]:
-    """Ingests the new landing files and recomputes every hour they touched (the scheduled
-    runs' first steps); returns those hours and records the counts in `summary`."""
-    files = landing_files(settings.landing_dir)
-    summary["files"] = ingest_files(files, settings, run_id, source=None, fmt="auto", as_of=as_of)
+    """Ingests `files` (default: the new landing files) and recomputes every hour they
+    touched (every run's first steps); returns those hours and records the counts in
+    `summary`."""
+    files = landing_files(settings.landing_dir) if files is None else files
+    summary["files"] = ingest_files(files, settings, run_id, source=source, fmt=fmt, as_of=as_of)
     dirty = catalog_for(settings.catalog_url).dirty_hours()
     summary["hours_rebuilt"] = len(dirty)
     summary["endpoint_hourly_rows"] = rebuild(dirty, settings, run_id)
