@@ -43,7 +43,8 @@ class TableSpec:
     """Bumped when a column changes meaning or type (adding one keeps old partitions readable:
     the views read by column name); recorded with every partition in the catalog."""
     retention_days: int = 0
-    """Default age (days before today, UTC) past which partitions are removed; 0 keeps them."""
+    """Default age (days before the day of the newest data, UTC) past which partitions are
+    removed; 0 keeps them."""
     signed: tuple[str, ...] = ()
     """Integer columns that may be negative (not counts)."""
 
