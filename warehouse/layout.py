@@ -22,10 +22,8 @@ __all__ = [
     "date_partition",
     "floor_hour",
     "hour_partition",
-    "parse_hour_partition",
-    "partition_end",
+    "partition_bounds",
     "partition_of",
-    "partition_start",
 ]
 
 HOURLY_TABLES = table_names(partitioning="hourly")
@@ -57,21 +55,6 @@ def floor_hour(ts: pd.Timestamp) -> pd.Timestamp:
 def partition_of(table: str, ts: pd.Timestamp) -> str:
     """The partition of `table` holding time `ts`."""
     return date_partition(ts) if table in DAILY_TABLES else hour_partition(ts)
-
-
-def parse_hour_partition(partition: str) -> pd.Timestamp:
-    """Inverse of `hour_partition`."""
-    return partition_bounds(partition, "hourly")[0]
-
-
-def partition_start(partition: str) -> pd.Timestamp:
-    """The first instant of an hour or date partition."""
-    return partition_bounds(partition)[0]
-
-
-def partition_end(partition: str) -> pd.Timestamp:
-    """The end (exclusive) of an hour or date partition."""
-    return partition_bounds(partition)[1]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from warehouse.catalog import Catalog
-from warehouse.layout import TABLES, Layout, partition_end
+from warehouse.layout import TABLES, Layout, partition_bounds
 from warehouse.storage import remove
 
 
@@ -62,14 +62,14 @@ def newest_data(layout: Layout) -> pd.Timestamp | None:
         found = partitions(layout, table)  # partition names sort in time order
         if found:
             hourly = "hour=" in found[-1]
-            end = partition_end(found[-1])
+            end = partition_bounds(found[-1])[1]
             newest[hourly] = max(newest.get(hourly, end), end)
     return newest.get(True, newest.get(False))
 
 
 def expired_partitions(layout: Layout, table: str, cutoff: pd.Timestamp) -> list[str]:
     """Partitions of `table` that end at or before `cutoff`, oldest first."""
-    return [p for p in partitions(layout, table) if partition_end(p) <= cutoff]
+    return [p for p in partitions(layout, table) if partition_bounds(p)[1] <= cutoff]
 
 
 def enforce_retention(

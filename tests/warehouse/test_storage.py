@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from warehouse.layout import Layout, hour_partition, parse_hour_partition
+from warehouse.layout import Layout, hour_partition, partition_bounds
 from warehouse.storage import read_parquet_files, remove, write_parquet
 
 HOUR = pd.Timestamp("2026-11-01T07:00:00Z")
@@ -30,7 +30,7 @@ def frame(n=3):
 def test_hour_partition_paths(tmp_path):
     layout = Layout(tmp_path)
     assert hour_partition(HOUR) == "date=2026-11-01/hour=07"
-    assert parse_hour_partition("date=2026-11-01/hour=07") == HOUR
+    assert partition_bounds("date=2026-11-01/hour=07", "hourly")[0] == HOUR
     assert layout.hour_dir("endpoint_hourly", HOUR + pd.Timedelta(minutes=59)) == (
         tmp_path / "endpoint_hourly" / "date=2026-11-01" / "hour=07"
     )
