@@ -31,6 +31,11 @@ class Forecast(pa.DataFrameModel):
     score: Series[float] = pa.Field(
         ge=0, le=1, description="0 inside the interval, growing towards 1 with the deviation"
     )
+    surprise: Series[float] = pa.Field(
+        ge=0,
+        description="-log10 of the one-sided tail probability of the actual: 2 is a 1-in-100 "
+        "deviation for this series, 4 a 1-in-10,000; unbounded",
+    )
     is_anomaly: Series[bool] = pa.Field(description="score reached the anomaly threshold")
     method: Series[str] = pa.Field(isin=METHODS, description="prophet, or baseline on cold start")
 
@@ -62,6 +67,9 @@ class Anomaly(pa.DataFrameModel):
     yhat_lower: Series[float] = pa.Field(description="lower bound of the forecast interval")
     yhat_upper: Series[float] = pa.Field(description="upper bound of the forecast interval")
     score: Series[float] = pa.Field(ge=0, le=1, description="anomaly score")
+    surprise: Series[float] = pa.Field(
+        ge=0, description="-log10 of the one-sided tail probability of the actual; unbounded"
+    )
     direction: Series[str] = pa.Field(isin=DIRECTIONS, description="spike (above) or drop")
     kind: Series[str] = pa.Field(
         isin=ANOMALY_KINDS,

@@ -32,12 +32,14 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def top_anomalies(anomalies: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
-    """Most severe first, then highest score, then earliest."""
+    """Most severe first, then the most surprising (scores tie at 1 far out), then earliest."""
     if anomalies.empty:
         return anomalies
     order = anomalies[A.severity].map(SEVERITY_ORDER)
     ranked = anomalies.assign(_order=order).sort_values(
-        ["_order", A.score, A.hour_start], ascending=[True, False, True], kind="stable"
+        ["_order", A.surprise, A.score, A.hour_start],
+        ascending=[True, False, False, True],
+        kind="stable",
     )
     return ranked.drop(columns="_order").head(limit).reset_index(drop=True)
 
@@ -46,13 +48,13 @@ def anomaly_table(anomalies: pd.DataFrame, limit: int = 100) -> list[dict[str, A
     """Rows for the `logcast-anomalies` table artifact."""
     columns = [
         A.hour_start, A.service, A.endpoint, A.metric, A.severity, A.direction, A.kind,
-        A.actual, A.yhat, A.yhat_lower, A.yhat_upper, A.score,
+        A.actual, A.yhat, A.yhat_lower, A.yhat_upper, A.score, A.surprise,
     ]  # fmt: skip
     top = top_anomalies(anomalies, limit)
     if top.empty:
         return []
     rounded = top[columns].round(
-        {A.actual: 3, A.yhat: 3, A.yhat_lower: 3, A.yhat_upper: 3, A.score: 3}
+        {A.actual: 3, A.yhat: 3, A.yhat_lower: 3, A.yhat_upper: 3, A.score: 3, A.surprise: 2}
     )
     return records(rounded)
 
@@ -163,9 +165,10 @@ def summary_markdown(
     if top.empty:
         lines.append("No anomalies.")
     else:
-        shown = top[
-            [A.hour_start, A.endpoint, A.metric, A.severity, A.direction, A.actual, A.yhat, A.score]
-        ].assign(**{A.hour_start: top[A.hour_start].dt.strftime("%Y-%m-%d %H:00")})
+        columns = [A.hour_start, A.endpoint, A.metric, A.severity, A.direction, A.actual, A.yhat]
+        shown = top[[*columns, A.score, A.surprise]].assign(
+            **{A.hour_start: top[A.hour_start].dt.strftime("%Y-%m-%d %H:00")}
+        )
         lines.append(_table(shown))
     return "\n".join(lines) + "\n"
 

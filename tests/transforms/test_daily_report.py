@@ -28,6 +28,7 @@ def data(**overrides) -> ReportData:
                         "yhat_lower": value * 0.8,
                         "yhat_upper": value * 1.2,
                         "score": 0.0,
+                        "surprise": 0.3,
                         "is_anomaly": False,
                         "method": "prophet",
                     }

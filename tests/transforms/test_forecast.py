@@ -357,6 +357,7 @@ def test_anomalies_keep_flagged_rows_with_direction_and_severity_by_score():
             Forecast.yhat_lower: 50.0,
             Forecast.yhat_upper: 200.0,
             Forecast.score: [0.92, 0.97, 0.995, 0.9999, 0.0],
+            Forecast.surprise: [4.4, 5.3, 6.9, 10.3, 0.5],
             Forecast.is_anomaly: [True, True, True, True, False],
             Forecast.method: "prophet",
         }

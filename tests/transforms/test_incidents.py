@@ -23,6 +23,7 @@ def anomaly_rows(rows):
                 "yhat_lower": [r[4] * 0.8 for r in rows],
                 "yhat_upper": [r[4] * 1.2 for r in rows],
                 "score": [r[6] for r in rows],
+                "surprise": [10 * r[6] for r in rows],
                 "direction": ["spike" if r[3] > r[4] else "drop" for r in rows],
                 "kind": ["deviation"] * len(rows),
                 "severity": [r[5] for r in rows],

@@ -19,7 +19,8 @@ def anomalies():
             "yhat": [50.0, 0.02, 150.0],
             "yhat_lower": [20.0, 0.0, 100.0],
             "yhat_upper": [90.0, 0.06, 220.0],
-            "score": [0.97, 0.999, 1.0],
+            "score": [0.97, 1.0, 1.0],  # the two critical ones tie at a score of 1 ...
+            "surprise": [5.0, 12.0, 9.0],  # ... and their surprise tells them apart
             "direction": ["drop", "spike", "spike"],
             "kind": ["deviation", "deviation", "deviation"],
             "severity": ["medium", "critical", "critical"],
@@ -37,15 +38,16 @@ def test_json_safe_converts_numpy_timestamps_and_missing():
     )
 
 
-def test_top_anomalies_most_severe_then_highest_score_first():
+def test_top_anomalies_most_severe_then_most_surprising_first():
     top = top_anomalies(anomalies())
-    assert top["metric"].tolist() == ["latency_p95_ms", "error_rate", "requests"]
+    assert top["metric"].tolist() == ["error_rate", "latency_p95_ms", "requests"]
 
 
 def test_anomaly_table_is_plain_json():
     rows = anomaly_table(anomalies())
     assert json.loads(json.dumps(rows)) == rows
-    assert rows[0]["hour_start"] == "2026-11-01T11:00:00Z" and rows[0]["severity"] == "critical"
+    assert rows[0]["hour_start"] == "2026-11-01T10:00:00Z" and rows[0]["severity"] == "critical"
+    assert rows[0]["surprise"] == 12.0
     assert anomaly_table(anomalies().iloc[0:0]) == []
 
 
@@ -65,11 +67,11 @@ def test_summary_markdown_states_accounting_and_anomalies():
     assert "rejected `/l/x.bin`: file is empty" in markdown
     assert "- warning: /l/a.csv: endpoint cap of 500 reached for source 'api'" in markdown
     assert (
-        "| 2026-11-01 11:00 | /a | latency_p95_ms | critical | spike | 900.0 | 150.0 | 1.000 |"
+        "| 2026-11-01 11:00 | /a | latency_p95_ms | critical | spike | 900.0 | 150.0 | 1.000 | 9.000 |"
         in markdown
     )
     assert (
-        "| 2026-11-01 10:00 | /b | error_rate | critical | spike | 0.400 | 0.020 | 0.999 |"
+        "| 2026-11-01 10:00 | /b | error_rate | critical | spike | 0.400 | 0.020 | 1.000 | 12.0 |"
         in markdown
     )
     quiet = summary_markdown("t", summary, anomalies().iloc[0:0])

@@ -152,17 +152,20 @@ def test_request_counts_weigh_rates():
 
 def test_runs_on_one_side_combine_their_evidence():
     from transforms.forecast import with_persistence
+    from transforms.forecast.scoring import score_of
 
-    # three hours each modestly past the lower edge: none alone is an anomaly, together they are
-    score = np.array([0.0, 0.5, 0.5, 0.5, 0.0])
+    # three hours each modestly past the lower edge (a tail probability of 1e-3 each): none
+    # alone is an anomaly, together they are
+    surprise = np.array([0.3, 3.0, 3.0, 3.0, 0.3])
     side = np.array([0, -1, -1, -1, 0])
-    lifted = with_persistence(score, side, interval_width=0.99)
-    assert lifted[1] == 0.5  # a run starts with its first hour alone
-    assert 0.9 <= lifted[2] <= lifted[3] < 1.0
-    assert lifted[4] == 0.0
+    lifted = with_persistence(surprise, side)
+    assert lifted[1] == 3.0  # a run starts with its first hour alone
+    assert 4.3 <= lifted[2] <= lifted[3]  # past a score of 0.9: p <= 5e-5
+    assert 0.9 <= score_of(lifted[3], 0.99) < 1.0
+    assert lifted[4] == 0.3
     # alternating sides are no run, and nothing ever goes down
-    mixed = with_persistence(score, np.array([0, -1, 1, -1, 0]), interval_width=0.99)
-    assert mixed.tolist() == score.tolist()
+    mixed = with_persistence(surprise, np.array([0, -1, 1, -1, 0]))
+    assert mixed.tolist() == surprise.tolist()
 
 
 @pytest.mark.slow  # Prophet refitted daily over 10 days

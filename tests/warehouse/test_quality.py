@@ -328,6 +328,7 @@ def test_forecast_score_is_a_rate():
                 "yhat_lower": [8.0],
                 "yhat_upper": [12.0],
                 "score": [0.0],
+                "surprise": [0.3],
                 "is_anomaly": [False],
                 "method": ["baseline"],
             }

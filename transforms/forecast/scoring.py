@@ -61,6 +61,23 @@ def shift_points(step: pd.Timedelta) -> int:
     return max(3, round(SHIFT_HOURS / step))
 
 
+LN10 = math.log(10.0)
+
+
+def surprise_of(log_p: np.ndarray) -> np.ndarray:
+    """-log10 of a one-sided tail probability given as its natural log: unbounded, so the
+    extreme cases stay apart (a score saturates at 1); 0 where nothing was judged (NaN)."""
+    return np.maximum(-np.nan_to_num(np.asarray(log_p, dtype="float64"), nan=0.0) / LN10, 0.0)
+
+
+def score_of(surprise: np.ndarray, interval_width: float) -> np.ndarray:
+    """The 0..1 score of a surprise: 0 inside the interval (tail probability above
+    p_edge = (1 - interval_width) / 2), 1 - (p / p_edge) ** (1 / SCORE_DECADES) beyond."""
+    p_edge = (1 - interval_width) / 2
+    excess = np.clip(-np.asarray(surprise, dtype="float64") * LN10 - math.log(p_edge), None, 0.0)
+    return np.clip(1.0 - np.exp(excess / SCORE_DECADES), 0.0, 1.0)
+
+
 def score_series(
     spec: dict[str, Any],
     hours: pd.DatetimeIndex,
@@ -180,14 +197,15 @@ def _scored(
     options: ForecastOptions,
 ) -> dict[str, np.ndarray]:
     """Forecast columns from original-scale forecasts and the one-sided log tail probability."""
-    excess = np.clip(np.nan_to_num(log_p, nan=0.0) - math.log(p_edge), None, 0.0)
-    score = np.clip(1.0 - np.exp(excess / SCORE_DECADES), 0.0, 1.0)
+    surprise = surprise_of(log_p)
+    score = score_of(surprise, options.interval_width)
     return {
         Forecast.actual: np.asarray(actual, dtype="float64"),
         Forecast.yhat: yhat,
         Forecast.yhat_lower: lower,
         Forecast.yhat_upper: upper,
         Forecast.score: score,
+        Forecast.surprise: surprise,
         Forecast.is_anomaly: score >= options.threshold,
         Forecast.method: np.full(len(yhat), spec["method"]),
     }
@@ -197,24 +215,22 @@ PERSISTENCE_RUN = 3
 """Consecutive hours on the same side of the interval whose evidence is combined."""
 
 
-def with_persistence(score: np.ndarray, direction: np.ndarray, interval_width: float) -> np.ndarray:
-    """Scores of time-ordered points of one series, raised where a run of 2 or 3 consecutive
+def with_persistence(surprise: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Surprises of time-ordered points of one series, raised where a run of 2 or 3 consecutive
     points left the interval on the same side: their one-sided tail probabilities are combined
     (Fisher) and corrected for the run lengths tried (Bonferroni), so three hours each a little
     outside count as the evidence they are together. `direction` is +1 above, -1 below, 0
-    inside or unscored. A score never goes down."""
+    inside or unscored. A surprise never goes down."""
     from scipy import stats
 
-    score = np.asarray(score, dtype="float64")
+    surprise = np.asarray(surprise, dtype="float64")
     direction = np.nan_to_num(np.asarray(direction, dtype="float64"))
-    p_edge = (1 - interval_width) / 2
-    log_p = math.log(p_edge) + SCORE_DECADES * np.log(np.clip(1 - score, 1e-300, 1.0))
-    log_p = np.where(direction != 0, log_p, math.log(0.5))
-    best = np.zeros(len(score))
+    log_p = np.where(direction != 0, -surprise * LN10, math.log(0.5))
+    best = np.zeros(len(surprise))
     if np.count_nonzero(direction) < 2:
-        return score
+        return surprise
     for run in range(2, PERSISTENCE_RUN + 1):
-        if len(score) < run:
+        if len(surprise) < run:
             break
         windows = np.lib.stride_tricks.sliding_window_view(direction, run)
         same = (np.abs(windows.sum(axis=1)) == run) & (windows[:, 0] != 0)
@@ -222,10 +238,9 @@ def with_persistence(score: np.ndarray, direction: np.ndarray, interval_width: f
             continue
         total = -2 * np.lib.stride_tricks.sliding_window_view(log_p, run).sum(axis=1)
         log_combined = stats.chi2.logsf(total, 2 * run) + math.log(PERSISTENCE_RUN - 1)
-        excess = np.clip(log_combined - math.log(p_edge), None, 0.0)
-        combined = np.where(same, 1.0 - np.exp(excess / SCORE_DECADES), 0.0)
+        combined = np.where(same, surprise_of(log_combined), 0.0)
         best[run - 1 :] = np.maximum(best[run - 1 :], combined)
-    return np.maximum(score, best)
+    return np.maximum(surprise, best)
 
 
 @dataclass
@@ -256,7 +271,7 @@ def walk_scores(
     point's result depends only on the points before it, so scoring a stretch with enough
     points of context before it gives what scoring the whole series gives (`CONTEXT_POINTS`).
 
-    Returns the per-point block, offset, persistent score and side (for scoring repeats of a
+    Returns the per-point block, offset, persistent surprise and side (for scoring repeats of a
     point), and `slots`: the Forecast columns of each grid point (the interval only where
     `bounds` is set, when given)."""
     observed = np.isfinite(v)
@@ -281,7 +296,7 @@ def walk_scores(
     direction[~observed] = np.nan
     offset = _level_offsets(direction, resid, adapt_points)
     # the slots' own scores (against the model's level or the shifted one), then persistence
-    slot_score = np.zeros(len(grid))
+    slot_surprise = np.zeros(len(grid))
     slot_side = np.zeros(len(grid))
     slots = {
         Forecast.yhat: np.full(len(grid), np.nan),
@@ -302,7 +317,7 @@ def walk_scores(
             bounds=where,
         )
         scored = np.isfinite(actual)
-        slot_score[block.positions] = np.where(scored, result[Forecast.score], 0.0)
+        slot_surprise[block.positions] = np.where(scored, result[Forecast.surprise], 0.0)
         side = np.where(actual > result[Forecast.yhat], 1.0, -1.0)
         # a cold-start baseline does not know the daily cycle yet: a rising morning would read
         # as a run, so only model-based scores persist
@@ -311,9 +326,10 @@ def walk_scores(
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
             slots[column][block.positions] = result[column] * block.spread + block.centre
         slots[Forecast.method][block.positions] = block.spec["method"]
-    persistent = with_persistence(slot_score, slot_side, options.interval_width)
+    persistent = with_persistence(slot_surprise, slot_side)
     # persistence only lifts a point that is itself outside on the run's side
-    slots[Forecast.score] = np.where(observed, persistent, 0.0)
+    slots[Forecast.surprise] = np.where(observed, persistent, 0.0)
+    slots[Forecast.score] = score_of(slots[Forecast.surprise], options.interval_width)
     slots[Forecast.is_anomaly] = observed & (slots[Forecast.score] >= options.threshold)
     slots["direction"] = np.where(
         slots[Forecast.score] > 0, np.where(v > slots[Forecast.yhat], 1.0, -1.0), 0.0
@@ -352,7 +368,7 @@ def best_of(
         shifted = score_series(
             block.spec, times, actual, n, options, offset=offset, yhat=yhat, bounds=bounds
         )
-        better = shifted[Forecast.score] < result[Forecast.score]
+        better = shifted[Forecast.surprise] < result[Forecast.surprise]
         result = {k: np.where(better, shifted[k], result[k]) for k in result}
     return result
 

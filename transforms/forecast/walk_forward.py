@@ -15,7 +15,7 @@ from schemas.metrics import EndpointHourly as EH
 from transforms.forecast.calibration import robust_sd
 from transforms.forecast.fitting import fit_series, predict, quiet_stan
 from transforms.forecast.options import DAY, HOUR, ForecastOptions
-from transforms.forecast.scoring import Block, best_of, shift_points, walk_scores
+from transforms.forecast.scoring import Block, best_of, score_of, shift_points, walk_scores
 
 KINDS = ("count", "rate", "log", "linear")
 _KIND_METRIC = {
@@ -91,7 +91,8 @@ def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: A
     `n`: the number of requests behind each value (for a rate or a latency percentile), which
     lets a quiet hour's value count for less than a busy one's. Returns it
     (same rows, same order) with `yhat`, `yhat_lower`, `yhat_upper`, `score` (0..1, see
-    transforms.forecast.scoring) and `is_anomaly`. Timestamps are put on the regular grid of step `freq`
+    transforms.forecast.scoring), `surprise` (-log10 of the point's tail probability,
+    unbounded) and `is_anomaly`. Timestamps are put on the regular grid of step `freq`
     (1 minute to 1 day): repeats share their slot's forecast and are each scored, gaps are
     neither trained on nor scored, order does not matter. Points without enough history before
     them (`min_points`) get no forecast and a score of 0.
@@ -124,6 +125,7 @@ def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: A
     for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
         out[column] = np.nan
     out[Forecast.score] = 0.0
+    out[Forecast.surprise] = 0.0
     out[Forecast.is_anomaly] = False
     if ds.isna().any():
         raise ValueError("walk_forward: ds has values that are not timestamps")
@@ -242,6 +244,7 @@ def _score_rows(
         Forecast.yhat_lower: np.full(size, np.nan),
         Forecast.yhat_upper: np.full(size, np.nan),
         Forecast.score: np.zeros(size),
+        Forecast.surprise: np.zeros(size),
         Forecast.is_anomaly: np.zeros(size, dtype=bool),
     }
     times = pd.DatetimeIndex(slot)
@@ -258,14 +261,16 @@ def _score_rows(
         # a run of slots outside on one side lifts the rows on that side
         side = np.where(actual > result[Forecast.yhat], 1.0, -1.0)
         same_side = (result[Forecast.score] > 0) & (side == forecast["side"][position[rows]])
-        result[Forecast.score] = np.where(
+        result[Forecast.surprise] = np.where(
             same_side,
-            np.maximum(result[Forecast.score], forecast["persistent"][position[rows]]),
-            result[Forecast.score],
+            np.maximum(result[Forecast.surprise], forecast["persistent"][position[rows]]),
+            result[Forecast.surprise],
         )
+        result[Forecast.score] = score_of(result[Forecast.surprise], options.interval_width)
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
             out[column][rows] = result[column] * block.spread + block.centre
         scored = np.isfinite(y[rows])
         out[Forecast.score][rows] = np.where(scored, result[Forecast.score], 0.0)
+        out[Forecast.surprise][rows] = np.where(scored, result[Forecast.surprise], 0.0)
         out[Forecast.is_anomaly][rows] = scored & (result[Forecast.score] >= options.threshold)
     return out
