@@ -57,16 +57,21 @@ def pytest_report_header(config):
     return f"clock shifted by {days} days: today is {datetime.now(UTC):%Y-%m-%d}" if days else None
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_harness(request):
-    """One Prefect test server (a temporary SQLite database) for the whole session, shared by
-    every test marked `flows`; not started when the session runs none of them. Two things no
+@pytest.fixture(autouse=True)
+def _flows_run_on_the_harness(request):
+    """Tests marked `flows` run on the session's Prefect test server (started by the first)."""
+    if request.node.get_closest_marker("flows"):
+        request.getfixturevalue("prefect_harness")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server (a temporary SQLite database) per test process, shared by every
+    test marked `flows`; started by the first of them, so a process (or a pytest-xdist worker)
+    that runs none starts none. Two things no
     test looks at are off: flow-run heartbeats (they detect crashed runs; stopping a run's
     heartbeat thread costs up to a second) and sending run logs to the server (it keeps the
     server busy on the same cores; the logs still reach pytest's capture)."""
-    if not any(item.get_closest_marker("flows") for item in request.session.items):
-        yield None
-        return
     import prefect.settings
     from prefect.testing.utilities import prefect_test_harness
 

@@ -1,5 +1,6 @@
 """Days run by the hourly flow hour by hour, each hour's file landing just before its run,
-give exactly the rows a backfill of those days gives."""
+after a backfill of the day before them (history loaded, then the schedule takes over), give
+exactly the rows one backfill of all the days gives."""
 
 import shutil
 
@@ -14,10 +15,12 @@ from tests.helpers import warehouse_tables
 pytestmark = [pytest.mark.flows, pytest.mark.slow]
 
 START = pd.Timestamp("2026-11-09T00:00:00Z")  # a Monday: the days are in one ISO week
-# Three days, 72 hourly runs: the first day's runs have no history to fit models on, each
-# later day's first run fits the day's models and its other runs only predict; the generator
-# injects incidents from the third day on. More days only repeat that at ~4 s per run.
+# Three days: the first (no history before it, so nothing to score) is backfilled, the other
+# two run hour by hour (48 hourly runs): each day's first run fits the day's models and its
+# other runs only predict; the generator injects incidents from the third day on. More days
+# only repeat that at ~4 s per run.
 DAYS = 3
+BACKFILLED = 1
 TABLES = {
     "endpoint_hourly": "hour_start, service, endpoint",
     "endpoint_minutely": "minute_start, service, endpoint",
@@ -52,7 +55,14 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "hourly"))
     live = load_settings()
     live.landing_dir.mkdir(parents=True)
-    for hour, path in zip(pd.date_range(START, periods=DAYS * 24, freq="h"), files, strict=True):
+    for path in files[: BACKFILLED * 24]:
+        shutil.copy(path, live.landing_dir / path.name)
+    history_end = START + pd.Timedelta(days=BACKFILLED - 1)
+    backfill(start=START.date(), end=history_end.date(), as_of=history_end + pd.Timedelta(days=1))
+    hours = pd.date_range(
+        START + pd.Timedelta(days=BACKFILLED), end + pd.Timedelta(hours=23), freq="h"
+    )
+    for hour, path in zip(hours, files[BACKFILLED * 24 :], strict=True):
         shutil.copy(path, live.landing_dir / path.name)  # the hour's file lands ...
         # ... and the hourly run after it, at :05, scores that hour
         hourly(as_of=hour + pd.Timedelta(hours=1, minutes=5))
