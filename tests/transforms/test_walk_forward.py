@@ -29,8 +29,11 @@ def test_a_spike_is_flagged_and_normal_hours_stay_quiet():
         "yhat_lower",
         "yhat_upper",
         "score",
+        "surprise",
         "is_anomaly",
+        "alert",
     ]
+    assert out.alert.sum() == 1 and out.loc[spike[0], "alert"]  # one episode, one alert
     assert out.loc[spike, "is_anomaly"].all()
     assert not out.drop(spike)["is_anomaly"].any()
     scored = out.dropna(subset=["yhat"])
@@ -180,3 +183,30 @@ def test_an_endpoint_that_goes_silent_is_flagged_whatever_its_tails():
     series.loc[silent, "y"] = 0
     out = walk_forward(series, freq="1h")
     assert out.loc[silent, "is_anomaly"].all() and out.loc[silent, "score"].iloc[0] > 0.99
+
+
+def test_flags_close_together_are_one_episode_and_alert_once():
+    from transforms.forecast.walk_forward import alerts, episode_gap
+
+    times = pd.Series(
+        pd.to_datetime(
+            [
+                "2026-10-01 00:00",
+                "2026-10-01 00:05",
+                "2026-10-01 00:15",
+                "2026-10-01 00:20",
+                "2026-10-01 01:30",
+                "2026-10-01 01:35",
+            ]
+        )
+    )
+    flagged = np.array([True, True, False, True, True, False])
+    assert episode_gap(pd.Timedelta("5min")) == pd.Timedelta("1h")
+    assert episode_gap(pd.Timedelta("1h")) == pd.Timedelta("3h")
+    got = alerts(times, flagged, pd.Timedelta("1h"))
+    # 00:00 opens an episode; 00:05 and 00:20 are within the hour after a flag; 01:30 is 70
+    # minutes after the last flag (00:20): a new episode
+    assert got.tolist() == [True, False, False, False, True, False]
+    # order of the rows does not matter
+    reverse = alerts(times[::-1].reset_index(drop=True), flagged[::-1], pd.Timedelta("1h"))
+    assert reverse[::-1].tolist() == got.tolist()

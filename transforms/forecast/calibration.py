@@ -298,3 +298,108 @@ def log_sampling_tail(
             )
             out = np.where(trials > 0, sampled, -np.inf)
     return np.nan_to_num(out, nan=-np.inf)
+
+
+# Reference calibration. A model's own spread (a, b and in-sample tails) says how far a point
+# may stray from the forecast if the model were right; how far points of this series really
+# stray, model errors, routine bursts and all, is measured on the standardised residuals
+# z = (y - yhat) / sigma of points the models did not see: in walk_forward, the points its
+# earlier models scored over the last 7 days (at least 300 points), incidents included; with
+# fewer than MIN_REFERENCE of them, the model's own tails serve. Per side the empirical tail is kept at a few
+# probabilities down to p_u, and a generalised Pareto tail beyond; a point's tail probability
+# is the larger of that and the normal tail of z / REFERENCE_FLOOR.
+
+REFERENCE_FLOOR = 0.1
+"""A deviation within this fraction of the model's spread (which never goes below the family's
+smallest wobble, SD_FLOOR) is never surprising, however calm the series has been: a noise-free
+series is not flagged for its rounding errors."""
+
+MIN_REFERENCE = 200
+"""Standardised residuals needed before a reference calibration replaces the model's tails."""
+
+_REF_BODY_POINTS = 12
+_REF_SCALE_BOUNDS = (0.25, 50.0)  # times the residuals' robust spread
+_REF_SHAPE_BOUNDS = (0.0, 1.0)
+
+
+def reference_tails(z: np.ndarray) -> dict[str, object] | None:
+    """The reference calibration of standardised residuals `z` (None with fewer than
+    MIN_REFERENCE finite values): per side ("hi": z, "lo": -z) the quantiles at
+    probabilities from 1/2 down to p_u (5 %, or 10 % with fewer than 400 values) and the
+    generalised Pareto tail of the excesses over the last one."""
+    z = np.asarray(z, dtype="float64")
+    z = z[np.isfinite(z)]
+    if len(z) < MIN_REFERENCE:
+        return None
+    return {"n": len(z), "hi": _reference_side(z), "lo": _reference_side(-z)}
+
+
+def _reference_side(x: np.ndarray) -> dict[str, object]:
+    """One side's empirical body and its tail beyond p_u: a generalised Pareto fitted to the
+    excesses over p_u's quantile (probability-weighted moments, shrunk towards the default
+    tail), each capped at the quantile of p_u / 5 (the 99th percentile when p_u is 5 %). So
+    the bursts a series has every day or two shape the tail, while its rarest values, most
+    often past incidents, do not make the next incident look ordinary."""
+    p_u = 0.05 if len(x) >= 400 else 0.10
+    probs = np.geomspace(0.5, p_u, _REF_BODY_POINTS)
+    # strictly increasing knots (ties, as in a series of many equal values, would make the
+    # interpolation ambiguous)
+    quantiles = np.maximum.accumulate(np.quantile(x, 1 - probs)) + np.arange(len(probs)) * 1e-9
+    u = float(quantiles[-1])
+    cap = float(np.quantile(x, 1 - p_u / 5))
+    excess = np.sort(np.minimum(x[x > u], cap) - u)
+    m = len(excess)
+    # in units of the residuals' own spread, which the model's floor may have made small
+    unit = max(robust_sd(x), 1e-9)
+    scale, shape = _TAIL_DEFAULT * unit, _SHAPE_DEFAULT
+    if m >= 3:
+        a0 = float(np.mean(excess))
+        a1 = float(np.mean(excess * (1 - (np.arange(1, m + 1) - 0.35) / m)))
+        if a0 > 2 * a1 > 0:
+            shape_hat, scale_hat = 2 - a0 / (a0 - 2 * a1), 2 * a0 * a1 / (a0 - 2 * a1)
+        else:
+            shape_hat, scale_hat = 0.0, a0
+        w = _TAIL_PRIOR_WEIGHT
+        scale = (m * scale_hat + w * _TAIL_DEFAULT * unit) / (m + w)
+        shape = (m * shape_hat + w * _SHAPE_DEFAULT) / (m + w)
+    low, high = _REF_SCALE_BOUNDS
+    return {
+        "z": quantiles.tolist(),
+        "log_p": np.log(probs).tolist(),
+        "scale": float(np.clip(scale, low * unit, high * unit)),
+        "shape": float(np.clip(shape, *_REF_SHAPE_BOUNDS)),
+    }
+
+
+def reference_log_tail(z: np.ndarray, side: dict[str, object]) -> np.ndarray:
+    """log P(Z >= z) on one side of a reference calibration (z measured outwards), never below
+    the standard normal tail's."""
+    from scipy import stats
+
+    z = np.asarray(z, dtype="float64")
+    knots = np.asarray(side["z"], dtype="float64")
+    log_p = np.asarray(side["log_p"], dtype="float64")
+    body = np.interp(z, knots, log_p, left=log_p[0], right=log_p[-1])
+    excess = np.maximum(z - knots[-1], 0.0) / side["scale"]
+    shape = side["shape"]
+    decay = excess if shape < 1e-6 else np.log1p(shape * excess) / shape
+    empirical = np.where(z > knots[-1], log_p[-1] - decay, body)
+    floor = stats.norm.logsf(z / REFERENCE_FLOOR)
+    return np.minimum(np.maximum(empirical, floor), math.log(0.5))
+
+
+def reference_edge(side: dict[str, object], p_edge: float) -> float:
+    """The z (outwards) whose reference tail probability is p_edge."""
+    from scipy import stats
+
+    knots = np.asarray(side["z"], dtype="float64")
+    log_p = np.asarray(side["log_p"], dtype="float64")
+    target = math.log(p_edge)
+    if target >= log_p[-1]:
+        edge = float(np.interp(target, log_p[::-1], knots[::-1]))
+    else:
+        ratio = log_p[-1] - target
+        shape = side["shape"]
+        grow = ratio if shape < 1e-6 else math.expm1(shape * ratio) / shape
+        edge = float(knots[-1] + side["scale"] * grow)
+    return max(edge, REFERENCE_FLOOR * float(stats.norm.isf(p_edge)))

@@ -43,6 +43,9 @@ from transforms.forecast.series import (
 # seen once at most and a slope through a few days extrapolates noise (a first weekend).
 _LONG_MODEL_DAYS = 14.0
 
+FIT_STEP = pd.Timedelta(minutes=15)
+"""Prophet is fitted on means over this step when the grid is finer."""
+
 
 def quiet_stan() -> None:
     """cmdstanpy logs two INFO lines per fit; keep WARNING and above, without propagation.
@@ -209,7 +212,7 @@ def _prophet(span_days: float, options: ForecastOptions, freq: pd.Timedelta = HO
     long = span_days >= _LONG_MODEL_DAYS
     daily, weekly = _seasonal_terms(span_days, freq)
     return Prophet(
-        growth="linear" if long else "flat",
+        growth="linear",
         n_changepoints=int(min(25, span_days)) if long else 0,
         changepoint_prior_scale=0.01,
         daily_seasonality=daily,
@@ -280,6 +283,11 @@ def fit_series(
             if options.holidays_country:
                 model.add_country_holidays(country_name=options.holidays_country)
             frame = _naive(index[keep], weekend).assign(y=t[keep])
+            if freq < FIT_STEP:
+                # Fine grids are fitted on their FIT_STEP means: the same daily and weekly
+                # shape, from a tenth of the points (Stan's optimiser slows down, and
+                # sometimes gives up, on tens of thousands of noisy points)
+                frame = frame.groupby(frame["ds"].dt.floor(FIT_STEP), as_index=False).mean()
             model.fit(frame)
             yhat = model.predict(_naive(index, weekend))["yhat"].to_numpy()
             params = (2 * 4 if daily else 0) + 1 + (2 * 3 + 1 if weekly else 0) + weekend
@@ -304,7 +312,24 @@ def fit_series(
         a += day_level_variance(resid, index[keep], day_params)
     tail = default_tails() if method == "baseline" else fit_tails(resid / np.sqrt(a + b * c))
     spec["calibration"] = {"a": a, "b": b, **tail}
+    spec["ar1"] = (
+        lag_one_correlation((t - yhat)[keep], index[keep], freq) if method == "prophet" else 0.0
+    )
     return spec
+
+
+def lag_one_correlation(resid: np.ndarray, index: pd.DatetimeIndex, freq: pd.Timedelta) -> float:
+    """The correlation of residuals one grid step apart (pairs of adjacent points only), in
+    [0, 0.95]: how much of a deviation is still there at the next point."""
+    if len(resid) < 3:
+        return 0.0
+    pairs = np.flatnonzero((index[1:] - index[:-1]) == freq)
+    if len(pairs) < 10:
+        return 0.0
+    first, second = resid[pairs], resid[pairs + 1]
+    if np.std(first) == 0 or np.std(second) == 0:
+        return 0.0
+    return float(np.clip(np.corrcoef(first, second)[0, 1], 0.0, 0.95))
 
 
 def predict(spec: dict[str, Any], hours: pd.DatetimeIndex) -> np.ndarray:

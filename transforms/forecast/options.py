@@ -17,7 +17,7 @@ VALUE = "value"
 SCORE_DECADES = 2.0
 """A score of s means a tail probability of p_edge * (1 - s) ** SCORE_DECADES."""
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 """Version of the stored model format: models stored by another version are fitted again."""
 
 HOUR = pd.Timedelta(hours=1)

@@ -24,6 +24,8 @@ from transforms.forecast.calibration import (
     interval_edge,
     log_sampling_tail,
     log_tail,
+    reference_edge,
+    reference_log_tail,
     sampling_factor,
 )
 from transforms.forecast.days import day_type
@@ -78,6 +80,67 @@ def score_of(surprise: np.ndarray, interval_width: float) -> np.ndarray:
     return np.clip(1.0 - np.exp(excess / SCORE_DECADES), 0.0, 1.0)
 
 
+def _spread(
+    spec: dict[str, Any], hours: pd.DatetimeIndex, yhat: np.ndarray, n: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(sigma, a, n_eff) of each point: the model's spread around `yhat` (model scale), with
+    the extra variance of a day type the history has not shown; n_eff stands in the typical
+    requests where an hour had none."""
+    family = metric_family(spec["metric"])
+    cal = spec["calibration"]
+    typical = spec.get("typical_requests") or 1.0
+    n_eff = None if n is None else np.where(np.nan_to_num(n) > 0, np.nan_to_num(n), typical)
+    if n_eff is None and family != "count" and spec.get("typical_requests") is not None:
+        n_eff = np.full(len(hours), typical)
+    unseen = ~np.isin(day_type(hours, spec.get("holidays_country", "")), spec.get("day_types", []))
+    a = cal["a"] + np.where(unseen, UNSEEN_DAY_TYPE_SD[family] ** 2, 0.0)
+    c = sampling_factor(family, yhat, n_eff, spec.get("pooled_rate"))
+    return np.sqrt(a + cal["b"] * c), a, n_eff
+
+
+def standardised(
+    spec: dict[str, Any],
+    hours: pd.DatetimeIndex,
+    actual: np.ndarray,
+    n: np.ndarray | None,
+    yhat: np.ndarray,
+    previous: np.ndarray | None = None,
+) -> np.ndarray:
+    """The `deviation` of each point: what a reference calibration is measured on (NaN where
+    there is no actual)."""
+    sigma = _spread(spec, hours, yhat, n)[0]
+    with np.errstate(invalid="ignore"):
+        y = to_model_scale(spec["metric"], np.asarray(actual, dtype="float64"))
+        return deviation((y - yhat) / sigma, previous, sigma, spec.get("ar1", 0.0))
+
+
+AR_MIN = 0.1
+"""Residual autocorrelation below which the point before is not consulted."""
+
+
+def deviation(
+    z: np.ndarray, previous: np.ndarray | None, sigma: np.ndarray, ar1: float
+) -> np.ndarray:
+    """A point's standardised deviation from what was expected of it: from the forecast
+    (z = residual / sigma) and, when the series' residuals persist from one point to the next
+    (lag-1 autocorrelation ar1 >= AR_MIN), also from where the point before left it
+    (innovation (residual - ar1 * previous residual) / (sigma * sqrt(1 - ar1^2))). It is the
+    smaller of the two when they agree in sign, else 0: a point is surprising only if it is far
+    from both. So a lasting shift is surprising where it starts and not at every point after,
+    and the point after a spike is not surprising for being back to normal. Where the point
+    before is unknown, z."""
+    z = np.asarray(z, dtype="float64")
+    if previous is None or ar1 < AR_MIN:
+        return z
+    with np.errstate(invalid="ignore"):
+        innovation = (z - ar1 * np.asarray(previous, dtype="float64") / sigma) / math.sqrt(
+            1 - ar1**2
+        )
+        agree = np.sign(innovation) == np.sign(z)
+        both = np.where(agree, np.sign(z) * np.minimum(np.abs(z), np.abs(innovation)), 0.0)
+    return np.where(np.isfinite(innovation), both, z)
+
+
 def score_series(
     spec: dict[str, Any],
     hours: pd.DatetimeIndex,
@@ -87,9 +150,12 @@ def score_series(
     offset: np.ndarray | None = None,
     yhat: np.ndarray | None = None,
     bounds: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Forecast columns for `hours`. `yhat` (model scale) may be given when already predicted;
-    `offset` (model scale) moves the forecast to a level the series has shifted to. `bounds`
+    `offset` (model scale) moves the forecast to a level the series has shifted to;
+    `previous` is the model-scale residual of the grid point before each (NaN where unknown),
+    for `deviation` (see there). `bounds`
     (a mask) limits where the interval is computed when that is costly (rates: beta-binomial
     quantiles); elsewhere it is NaN (the score does not need it)."""
     metric = spec["metric"]
@@ -98,31 +164,39 @@ def score_series(
     yhat = predict(spec, hours) if yhat is None else np.asarray(yhat, dtype="float64")
     if offset is not None:
         yhat = yhat + offset
-    typical = spec.get("typical_requests") or 1.0
-    n_eff = None if n is None else np.where(np.nan_to_num(n) > 0, np.nan_to_num(n), typical)
-    if n_eff is None and family != "count" and spec.get("typical_requests") is not None:
-        n_eff = np.full(len(hours), typical)
     pooled = spec.get("pooled_rate")
-    unseen = ~np.isin(day_type(hours, spec.get("holidays_country", "")), spec.get("day_types", []))
-    extra = np.where(unseen, UNSEEN_DAY_TYPE_SD[family] ** 2, 0.0)
-    a = cal["a"] + extra
-    sigma = np.sqrt(a + cal["b"] * sampling_factor(family, yhat, n_eff, pooled))
+    sigma, a, n_eff = _spread(spec, hours, yhat, n)
     p_edge = (1 - options.interval_width) / 2
-    lower = yhat - interval_edge(cal["u_lo"], cal["scale_lo"], cal["shape_lo"], p_edge) * sigma
-    upper = yhat + interval_edge(cal["u_hi"], cal["scale_hi"], cal["shape_hi"], p_edge) * sigma
+    reference = spec.get("reference")
+    if reference is not None:
+        edge_lo = reference_edge(reference["lo"], p_edge)
+        edge_hi = reference_edge(reference["hi"], p_edge)
+    else:
+        edge_lo = interval_edge(cal["u_lo"], cal["scale_lo"], cal["shape_lo"], p_edge)
+        edge_hi = interval_edge(cal["u_hi"], cal["scale_hi"], cal["shape_hi"], p_edge)
+    lower, upper = yhat - edge_lo * sigma, yhat + edge_hi * sigma
 
     if family == "rate" and n is not None and pooled is not None:
         return _score_rate(spec, yhat, actual, n, n_eff, a, p_edge, options, bounds)
 
     y = to_model_scale(metric, actual)
-    z = (y - yhat) / sigma
+    if offset is not None and previous is not None:
+        previous = previous - offset
+    z = deviation((y - yhat) / sigma, previous, sigma, spec.get("ar1", 0.0))
     above = z > 0
     with np.errstate(invalid="ignore"):
-        log_p = np.where(
-            above,
-            log_tail(np.abs(z), cal["u_hi"], cal["scale_hi"], cal["shape_hi"]),
-            log_tail(np.abs(z), cal["u_lo"], cal["scale_lo"], cal["shape_lo"]),
-        )
+        if reference is not None:  # the deviations the series' models really made
+            log_p = np.where(
+                above,
+                reference_log_tail(np.abs(z), reference["hi"]),
+                reference_log_tail(np.abs(z), reference["lo"]),
+            )
+        else:  # the model's own tails
+            log_p = np.where(
+                above,
+                log_tail(np.abs(z), cal["u_hi"], cal["scale_hi"], cal["shape_hi"]),
+                log_tail(np.abs(z), cal["u_lo"], cal["scale_lo"], cal["shape_lo"]),
+            )
     log_p = np.maximum(log_p, log_sampling_tail(family, actual, yhat, n, above, pooled))
     if family == "count":
         # Availability: no request at all where even the interval's lower bound expects some
@@ -254,6 +328,18 @@ class Block:
     spread: float = 1.0
 
 
+def previous_residuals(
+    grid: pd.DatetimeIndex, v: np.ndarray, blocks: list[Block], metric: str
+) -> np.ndarray:
+    """The residual of the grid point before each point (model scale, in the units of the
+    series: times a linear block's spread), NaN for the first point and after a missing one."""
+    resid = np.full(len(grid), np.nan)
+    for block in blocks:
+        actual = (v[block.positions] - block.centre) / block.spread
+        resid[block.positions] = (to_model_scale(metric, actual) - block.yhat) * block.spread
+    return np.concatenate([[np.nan], resid[:-1]])
+
+
 def walk_scores(
     grid: pd.DatetimeIndex,
     v: np.ndarray,
@@ -275,6 +361,7 @@ def walk_scores(
     point), and `slots`: the Forecast columns of each grid point (the interval only where
     `bounds` is set, when given)."""
     observed = np.isfinite(v)
+    previous = previous_residuals(grid, v, blocks, metric)
     # raw scores of the grid values, then the level offset each point is also judged against
     block_of = np.full(len(grid), -1)
     direction = np.zeros(len(grid))
@@ -285,10 +372,18 @@ def walk_scores(
         actual = (v[block.positions] - block.centre) / block.spread
         n = None if counts is None else counts[block.positions]
         where = None if bounds is None else bounds[block.positions]
+        before = previous[block.positions] / block.spread
         raw = score_series(
-            block.spec, grid[block.positions], actual, n, options, yhat=block.yhat, bounds=where
+            block.spec,
+            grid[block.positions],
+            actual,
+            n,
+            options,
+            yhat=block.yhat,
+            bounds=where,
+            previous=before,
         )
-        scored_blocks.append((block, actual, n, raw))
+        scored_blocks.append((block, actual, n, raw, before))
         outside = raw[Forecast.score] > 0
         above = actual > raw[Forecast.yhat]
         direction[block.positions] = np.where(outside, np.where(above, 1.0, -1.0), 0.0)
@@ -304,7 +399,7 @@ def walk_scores(
         Forecast.yhat_upper: np.full(len(grid), np.nan),
         Forecast.method: np.full(len(grid), "", dtype=object),
     }
-    for block, actual, n, raw in scored_blocks:
+    for block, actual, n, raw, before in scored_blocks:
         where = None if bounds is None else bounds[block.positions]
         result = best_of(
             block,
@@ -315,6 +410,7 @@ def walk_scores(
             options,
             raw=raw,
             bounds=where,
+            previous=before,
         )
         scored = np.isfinite(actual)
         slot_surprise[block.positions] = np.where(scored, result[Forecast.surprise], 0.0)
@@ -339,6 +435,7 @@ def walk_scores(
         "block_of": block_of,
         "offset": offset,
         "persistent": persistent,
+        "previous": previous,
         "side": slot_side,
         "slots": slots,
     }
@@ -354,6 +451,7 @@ def best_of(
     yhat: np.ndarray | None = None,
     raw: dict[str, np.ndarray] | None = None,
     bounds: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Scored against the model's level (`raw`, when already scored) and, where a shift is in
     force, the shifted level: the lower score wins (a point is anomalous only if it is far
@@ -362,11 +460,21 @@ def best_of(
     result = (
         raw
         if raw is not None
-        else score_series(block.spec, times, actual, n, options, yhat=yhat, bounds=bounds)
+        else score_series(
+            block.spec, times, actual, n, options, yhat=yhat, bounds=bounds, previous=previous
+        )
     )
     if (offset != 0).any():
         shifted = score_series(
-            block.spec, times, actual, n, options, offset=offset, yhat=yhat, bounds=bounds
+            block.spec,
+            times,
+            actual,
+            n,
+            options,
+            offset=offset,
+            yhat=yhat,
+            bounds=bounds,
+            previous=previous,
         )
         better = shifted[Forecast.surprise] < result[Forecast.surprise]
         result = {k: np.where(better, shifted[k], result[k]) for k in result}

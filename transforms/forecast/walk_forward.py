@@ -12,10 +12,18 @@ import pandas as pd
 
 from schemas.forecasts import Forecast
 from schemas.metrics import EndpointHourly as EH
-from transforms.forecast.calibration import robust_sd
+from transforms.forecast.calibration import reference_tails, robust_sd
 from transforms.forecast.fitting import fit_series, predict, quiet_stan
 from transforms.forecast.options import DAY, HOUR, ForecastOptions
-from transforms.forecast.scoring import Block, best_of, score_of, shift_points, walk_scores
+from transforms.forecast.scoring import (
+    Block,
+    best_of,
+    score_of,
+    shift_points,
+    standardised,
+    walk_scores,
+)
+from transforms.forecast.series import to_model_scale
 
 KINDS = ("count", "rate", "log", "linear")
 _KIND_METRIC = {
@@ -92,7 +100,8 @@ def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: A
     lets a quiet hour's value count for less than a busy one's. Returns it
     (same rows, same order) with `yhat`, `yhat_lower`, `yhat_upper`, `score` (0..1, see
     transforms.forecast.scoring), `surprise` (-log10 of the point's tail probability,
-    unbounded) and `is_anomaly`. Timestamps are put on the regular grid of step `freq`
+    unbounded), `is_anomaly` and `alert`: flags at most `episode_gap` apart (3 grid steps, at
+    least an hour) are one episode, and only its first point alerts. Timestamps are put on the regular grid of step `freq`
     (1 minute to 1 day): repeats share their slot's forecast and are each scored, gaps are
     neither trained on nor scored, order does not matter. Points without enough history before
     them (`min_points`) get no forecast and a score of 0.
@@ -127,6 +136,7 @@ def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: A
     out[Forecast.score] = 0.0
     out[Forecast.surprise] = 0.0
     out[Forecast.is_anomaly] = False
+    out[ALERT] = False
     if ds.isna().any():
         raise ValueError("walk_forward: ds has values that are not timestamps")
     if len(series) == 0:
@@ -151,6 +161,29 @@ def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: A
     rows = _score_rows(forecast, position, y, n, slot, kind, forecast_options)
     for column, column_values in rows.items():
         out[column] = column_values
+    out[ALERT] = alerts(ds, out[Forecast.is_anomaly].to_numpy(dtype=bool), episode_gap(step))
+    return out
+
+
+ALERT = "alert"
+"""walk_forward's column: True at the first flagged point of each episode."""
+
+
+def episode_gap(step: pd.Timedelta) -> pd.Timedelta:
+    """Flags of one series at most this far apart are one episode: 3 grid steps, at least an
+    hour."""
+    return max(3 * step, HOUR)
+
+
+def alerts(times: pd.Series, flagged: np.ndarray, gap: pd.Timedelta) -> np.ndarray:
+    """True at each flagged point whose series had no flagged point in the `gap` before it:
+    the first point of an episode, the one that alerts (any order of `times`)."""
+    order = np.argsort(times.to_numpy(), kind="stable")
+    at = times.to_numpy()[order][flagged[order]]
+    first = np.ones(len(at), dtype=bool)
+    first[1:] = (at[1:] - at[:-1]) > np.timedelta64(gap)
+    out = np.zeros(len(flagged), dtype=bool)
+    out[order[flagged[order]]] = first
     return out
 
 
@@ -188,6 +221,11 @@ def _fit_blocks(
     observed = np.isfinite(v)
     metric = _KIND_METRIC[kind]
     blocks: list[Block] = []
+    # standardised residuals of the points earlier blocks scored: the reference calibration of
+    # later ones (see calibration.reference_tails)
+    seen_at: list[np.ndarray] = []
+    seen_z: list[np.ndarray] = []
+    units = np.full(len(grid), np.nan)  # residuals so far (see scoring.previous_residuals)
     first = grid[np.argmax(observed)] if observed.any() else grid[-1]
     cursor = grid[0]
     while cursor <= grid[-1]:
@@ -220,8 +258,24 @@ def _fit_blocks(
                 options=options,
                 freq=plan.step,
             )
+            if seen_z:
+                at, z = np.concatenate(seen_at), np.concatenate(seen_z)
+                since = start - min(plan.training_window, max(7 * DAY, 300 * plan.step))
+                reference = reference_tails(z[at >= np.searchsorted(grid, since)])
+                if reference is not None:
+                    spec["reference"] = reference
             yhat = predict(spec, grid[scored])
             blocks.append(Block(spec, scored, yhat, centre, spread))
+            block_n = None if counts is None else counts.to_numpy()[scored]
+            units[scored] = (to_model_scale(metric, (v[scored] - centre) / spread) - yhat) * spread
+            before = np.where(scored > 0, units[np.maximum(scored - 1, 0)], np.nan) / spread
+            if method == "prophet":  # a cold-start baseline's errors say little of later ones
+                seen_at.append(scored)
+                seen_z.append(
+                    standardised(
+                        spec, grid[scored], (v[scored] - centre) / spread, block_n, yhat, before
+                    )
+                )
         cursor = stop
     return blocks
 
@@ -257,7 +311,10 @@ def _score_rows(
         actual = (y[rows] - block.centre) / block.spread
         row_n = None if n is None else n[rows]
         offset = forecast["offset"][position[rows]]
-        result = best_of(block, times[rows], actual, row_n, offset, options, yhat=yhat)
+        before = forecast["previous"][position[rows]] / block.spread
+        result = best_of(
+            block, times[rows], actual, row_n, offset, options, yhat=yhat, previous=before
+        )
         # a run of slots outside on one side lifts the rows on that side
         side = np.where(actual > result[Forecast.yhat], 1.0, -1.0)
         same_side = (result[Forecast.score] > 0) & (side == forecast["side"][position[rows]])
