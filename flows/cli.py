@@ -135,13 +135,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EPHEMERAL_STARTUP_SECONDS = "120"
+"""How long a command waits for Prefect's temporary server (no PREFECT_API_URL) unless
+PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says otherwise: the first start after an
+install compiles and migrates its database, which can take longer than Prefect's default."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.environ.setdefault(
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS
+    )
     try:
         return COMMANDS[args.command](args)
     except (ValueError, FileNotFoundError) as exc:  # SettingsError is a ValueError
         print(f"logcast: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        if "Prefect API server" not in str(exc):
+            raise
+        print(
+            f"logcast: error: {exc} Start a server with `prefect server start` and set "
+            "PREFECT_API_URL to it, or give the temporary one longer with "
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

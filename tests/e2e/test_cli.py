@@ -175,3 +175,21 @@ def test_logs_of_years_ago_stay_queryable_and_retention_says_what_it_removes(
     counted = json.loads(logcast("query", "SELECT count(*) AS n FROM requests", "--output", "json"))
     assert counted == [{"n": new}]
     assert (home / "warehouse" / "endpoint_hourly" / "date=2015-03-01").exists()  # metrics stay
+
+
+def test_a_temporary_server_that_does_not_start_is_one_error_line(tmp_path):
+    env = quiet_env(
+        LOGCAST_HOME=str(tmp_path / "home"),
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1",  # no server starts that fast
+    )
+    env.pop("PREFECT_API_URL", None)
+    (tmp_path / "home").mkdir()
+    done = subprocess.run(
+        [LOGCAST, "backfill", "--start", "2026-11-01", "--end", "2026-11-01"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("logcast: error:")]
+    assert len(errors) == 1 and "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in errors[0]
