@@ -111,7 +111,7 @@ def test_a_lasting_step_is_flagged_within_3_points_and_quiet_within_a_day():
 
 def test_a_heavy_tailed_bursty_counter_flags_at_most_a_thousandth():
     rng = np.random.default_rng(17)
-    ds = grid(days=28, freq="5min")
+    ds = grid(days=10, freq="5min")
     # bytes sent: mostly small responses, now and then a large download (Pareto, alpha 1.2)
     y = np.round(2000 * (1 + 0.3 * daily_cycle(ds)) + 500 * rng.pareto(1.2, size=len(ds)))
     out = scored(ds, y, freq="5min")
