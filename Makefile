@@ -69,8 +69,7 @@ bench: venv
 # $LOGCAST_EVAL_DIR/realkpi (default ../shared/eval): per dataset one table of window scores
 # (standard, low_fp, low_fn), best F1, false alarms per series-week and seconds per 10,000
 # points, a per-series breakdown, and the synthetic incident-level recall and precision.
-# About 20 CPU-minutes (10 minutes of two free cores); `python -m bench.evaluate --quick` scores
-# a fixed subset in under 3 minutes.
+# `python -m bench.evaluate --quick` scores a fixed subset in under 3 minutes.
 eval: venv
 	$(BIN)/python -m bench.evaluate
 
