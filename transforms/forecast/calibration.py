@@ -172,19 +172,28 @@ def fit_tails(z: np.ndarray) -> dict[str, float]:
             excess = np.sort(x[x > u] - u)
             m = len(excess)
         if m >= 3:
-            a0 = float(np.mean(excess))
-            a1 = float(np.mean(excess * (1 - (np.arange(1, m + 1) - 0.35) / m)))
-            if a0 > 2 * a1 > 0:
-                shape_hat, scale_hat = 2 - a0 / (a0 - 2 * a1), 2 * a0 * a1 / (a0 - 2 * a1)
-            else:
-                shape_hat, scale_hat = 0.0, a0
-            w = _TAIL_PRIOR_WEIGHT
-            scale = (m * scale_hat + w * _TAIL_DEFAULT) / (m + w)
-            shape = (m * shape_hat + w * _SHAPE_DEFAULT) / (m + w)
+            scale, shape = _shrunk_pareto(excess, _TAIL_DEFAULT)
         out[f"u_{side}"] = u
         out[f"scale_{side}"] = float(np.clip(scale, *_SCALE_BOUNDS))
         out[f"shape_{side}"] = float(np.clip(shape, *_SHAPE_BOUNDS))
     return out
+
+
+def _shrunk_pareto(excess: np.ndarray, default_scale: float) -> tuple[float, float]:
+    """(scale, shape) of a generalised Pareto fitted to sorted excesses (at least 3) by
+    probability-weighted moments (Hosking & Wallis 1987), shrunk towards (default_scale,
+    _SHAPE_DEFAULT) by _TAIL_PRIOR_WEIGHT pseudo-exceedances; not yet clipped to bounds."""
+    m = len(excess)
+    a0 = float(np.mean(excess))
+    a1 = float(np.mean(excess * (1 - (np.arange(1, m + 1) - 0.35) / m)))
+    if a0 > 2 * a1 > 0:
+        shape_hat, scale_hat = 2 - a0 / (a0 - 2 * a1), 2 * a0 * a1 / (a0 - 2 * a1)
+    else:
+        shape_hat, scale_hat = 0.0, a0
+    w = _TAIL_PRIOR_WEIGHT
+    return (m * scale_hat + w * default_scale) / (m + w), (m * shape_hat + w * _SHAPE_DEFAULT) / (
+        m + w
+    )
 
 
 def default_tails() -> dict[str, float]:
@@ -353,15 +362,7 @@ def _reference_side(x: np.ndarray) -> dict[str, object]:
     unit = max(robust_sd(x), 1e-9)
     scale, shape = _TAIL_DEFAULT * unit, _SHAPE_DEFAULT
     if m >= 3:
-        a0 = float(np.mean(excess))
-        a1 = float(np.mean(excess * (1 - (np.arange(1, m + 1) - 0.35) / m)))
-        if a0 > 2 * a1 > 0:
-            shape_hat, scale_hat = 2 - a0 / (a0 - 2 * a1), 2 * a0 * a1 / (a0 - 2 * a1)
-        else:
-            shape_hat, scale_hat = 0.0, a0
-        w = _TAIL_PRIOR_WEIGHT
-        scale = (m * scale_hat + w * _TAIL_DEFAULT * unit) / (m + w)
-        shape = (m * shape_hat + w * _SHAPE_DEFAULT) / (m + w)
+        scale, shape = _shrunk_pareto(excess, _TAIL_DEFAULT * unit)
     low, high = _REF_SCALE_BOUNDS
     return {
         "z": quantiles.tolist(),
