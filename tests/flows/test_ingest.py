@@ -130,9 +130,10 @@ def test_gzip_is_detected_by_content(settings):
     [
         (b"", "file is empty"),
         (b"hello world\nmore\n", "could not detect the format"),
-        (gzip.compress(b"a,b\n1,2\n" * 100)[:-12], "gzip data is truncated or corrupt"),
+        (gzip.compress(b"a,b\n1,2\n" * 100, mtime=0)[:-12], "gzip data is truncated or corrupt"),
         (b"when,where\n1,2\n", "matches no known layout"),
     ],
+    ids=["empty", "unknown-text", "truncated-gzip", "unknown-csv"],
 )
 def test_unreadable_files_are_quarantined_whole_with_one_reason(settings, content, reason):
     path = settings.landing_dir / "bad.dat"
