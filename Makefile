@@ -37,16 +37,16 @@ browser:
 # Everything: lint, then every test with the `ci` hypothesis profile, in one process per core
 # (pytest-xdist; a test module stays in one process, so its fixtures start once); the 15
 # slowest last; then the tests where the wall clock could leak in, again with the clock a year
-# ahead and a year back (time-machine): nothing may depend on today's date. Those reruns stay
-# in one process: xdist needs every worker to collect the same test ids, and a shifted clock
-# started in each worker at its own instant does not promise that.
+# ahead and a year back (time-machine), also one process per core: nothing may depend on
+# today's date. (xdist needs every worker to collect the same test ids: parametrize values
+# must not depend on the clock.)
 PYTEST_PARALLEL ?= -n auto --dist loadfile
 test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --hypothesis-profile=ci --durations=15
-	$(BIN)/python -m pytest -q -m clock --hypothesis-profile=fast --clock-shift-days=365
-	$(BIN)/python -m pytest -q -m clock --hypothesis-profile=fast --clock-shift-days=-365
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -q -m clock --hypothesis-profile=fast --clock-shift-days=365
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -q -m clock --hypothesis-profile=fast --clock-shift-days=-365
 
 # The fast lane (under two minutes): no Prefect server, no subprocess, no Prophet fit on more
 # than a few days, and a tenth of the property tests' examples.

@@ -17,8 +17,10 @@ def home(prefect_server, tmp_path_factory):
     logcast = logcast_runner(
         quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=home
     )
-    logcast("generate", "--days", "8", "--endpoints", "4", "--end", DAY, "--seed", "3")
-    logcast("backfill", "--start", "2026-11-01", "--end", DAY)
+    # Five days: models fitted on the first three score the last two; the generator injects
+    # incidents from the third day on.
+    logcast("generate", "--days", "5", "--endpoints", "4", "--end", DAY, "--seed", "3")
+    logcast("backfill", "--start", "2026-11-04", "--end", DAY)
     logcast("daily", "--day", DAY)
     return home, logcast
 

@@ -15,12 +15,13 @@ from tests.helpers import warehouse_tables
 pytestmark = [pytest.mark.flows, pytest.mark.slow]
 
 START = pd.Timestamp("2026-11-09T00:00:00Z")  # a Monday: the days are in one ISO week
-# Three days: the first (no history before it, so nothing to score) is backfilled, the other
-# two run hour by hour (48 hourly runs): each day's first run fits the day's models and its
-# other runs only predict; the generator injects incidents from the third day on. More days
-# only repeat that at ~4 s per run.
+# Three days: the first two are backfilled (the first has no history before it, so nothing
+# to score; the second is scored on models the backfill fitted), the third runs hour by hour
+# (24 hourly runs): its first run fits the day's models on the backfilled history and its
+# other runs only predict; the generator injects incidents from the third day on. More
+# hourly days only repeat that at ~4 s per run.
 DAYS = 3
-BACKFILLED = 1
+BACKFILLED = 2
 TABLES = {
     "endpoint_hourly": "hour_start, service, endpoint",
     "endpoint_minutely": "minute_start, service, endpoint",
