@@ -40,7 +40,7 @@ browser:
 # ahead and a year back (time-machine), also one process per core: nothing may depend on
 # today's date. (xdist needs every worker to collect the same test ids: parametrize values
 # must not depend on the clock.)
-PYTEST_PARALLEL ?= -n auto --dist loadfile
+PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -85,3 +85,15 @@ def prefect_harness():
         prefect_test_harness(server_startup_timeout=120),
     ):
         yield prefect.settings.PREFECT_API_URL.value()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules with an e2e, slow or flows test run first. `make test` hands whole modules to its
+    workers in collection order (`--no-loadscope-reorder`): the long ones starting first keeps
+    both cores busy to the end instead of leaving a module of minutes for last."""
+    heavy = {
+        item.path
+        for item in items
+        if any(item.get_closest_marker(mark) for mark in ("e2e", "slow", "flows"))
+    }
+    items.sort(key=lambda item: item.path not in heavy)  # stable: the order within is kept
