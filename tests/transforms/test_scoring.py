@@ -247,3 +247,83 @@ def test_an_unseen_holiday_gets_a_wider_interval_than_a_weekday():
         rows = got[got[Forecast.metric] == EH.requests]
         width[country] = (rows[Forecast.yhat_upper] - rows[Forecast.yhat_lower]).mean()
     assert width["US"] > 1.3 * width[""]
+
+
+def test_recent_errors_are_the_day_before_each_point_only():
+    from transforms.forecast.scoring import RecentErrors, _Window, recent_points
+
+    assert recent_points(pd.Timedelta(minutes=5)) == 288 and recent_points(HOUR) == 24
+    assert recent_points(DAY) == 24  # a coarse grid still gets a usable window
+    errors = np.arange(60, dtype=float)
+    errors[50] = 1e6  # a point never shapes its own, only the ones after it
+    recent = _Window.of(errors, 24)
+    assert np.isnan(recent.mean[:12]).all() and np.isfinite(recent.mean[12])  # half known
+    assert recent.mean[30] == pytest.approx(np.mean(errors[6:30]))
+    assert recent.sd[30] == pytest.approx(np.std(errors[6:30], ddof=1))
+    assert (recent.high[30], recent.low[30]) == (29, 6)
+    assert recent.high[50] == 49 and recent.high[51] == 1e6
+    # the log family's errors are kept on the log scale too: its noise is multiplicative
+    both = RecentErrors.of(np.full(30, 110.0), np.full(30, 100.0), 24, "latency_p95_ms")
+    assert both.log.mean[29] == pytest.approx(np.log(111 / 101))
+    assert RecentErrors.of(np.ones(30), np.ones(30), 24, EH.requests).log is None
+
+
+def recent(mean, sd, high, low, size=4):
+    """Recent errors on the original scale only."""
+    from transforms.forecast.scoring import RecentErrors, _Window
+
+    return RecentErrors(_Window(*(np.full(size, float(x)) for x in (mean, sd, high, low))))
+
+
+def test_recent_errors_raise_only_what_the_model_already_finds_unusual_on_its_side():
+    from scipy import stats
+
+    from transforms.forecast.scoring import RECENT_GATE, with_recent_errors
+
+    day = recent(0, 10, 25, -25)  # a day of errors within +-25
+    actual = np.array([200.0, 200.0, 120.0, 0.0])
+    yhat = np.full(4, 100.0)
+    surprise = np.array([RECENT_GATE, RECENT_GATE - 0.01, 3.0, 1.5])
+    got = with_recent_errors(surprise, actual, yhat, day, None, "latency_p95_ms")
+    z = 100 / np.hypot(10, 0.05 * 101)  # the log family's floor: 5 % of the forecast
+    assert got[0] == pytest.approx(-stats.norm.logsf(z) / np.log(10))
+    assert got[0] > 10  # 9 sd beyond the day's errors: far beyond the model's p = 0.1
+    assert got[1] == surprise[1]  # the model sees nothing unusual: the model's call
+    assert got[2] == surprise[2]  # an error of 20: the day had larger ones
+    assert got[3] > 10  # 100 below the forecast
+    unknown = with_recent_errors(surprise, actual, yhat, recent(*[np.nan] * 4), None, "x")
+    np.testing.assert_array_equal(unknown, surprise)  # no recent errors: never lowered
+    bursty = with_recent_errors(surprise, actual, yhat, recent(0, 10, 150, -150), None, "x")
+    np.testing.assert_array_equal(bursty, surprise)  # the day had errors this large
+    burst = with_recent_errors(surprise, actual, yhat, recent(0, 10, 80, -20), None, "x")
+    assert burst[0] == surprise[0]  # one error 8 sd out: a bursty day, its sd means little
+    assert burst[3] > 10  # ... on that side only
+    # multiplicative noise: after a day of log errors with sd 0.25, 200 for 100 is 2.7 sd
+    # out on the log scale (9 on the original): the smaller counts
+    from transforms.forecast.scoring import RecentErrors, _Window
+
+    noisy = _Window(*(np.full(4, x) for x in (0.0, 0.25, 0.5, -0.5)))
+    on_both = RecentErrors(day.raw, noisy)
+    got = with_recent_errors(surprise, actual, yhat, on_both, None, "latency_p95_ms")
+    z_log = np.log(201 / 101) / np.hypot(0.25, 0.05)  # 0.05: the log family's floor
+    assert got[0] == pytest.approx(-stats.norm.logsf(z_log) / np.log(10))
+    assert got[0] < 3
+    assert got[3] > 10
+
+
+def test_a_calm_day_does_not_make_a_small_error_extreme():
+    from transforms.forecast.scoring import with_recent_errors
+
+    # a count forecast at 100 and met exactly for a day: 110 is inside Poisson noise (sd 10)
+    # plus 10 % of the forecast
+    got = with_recent_errors(
+        np.array([2.0]), np.array([110.0]), np.array([100.0]), recent(0, 0, 0, 0, 1),
+        None, EH.requests,
+    )  # fmt: skip
+    assert got[0] == 2.0
+    # a rate of 1 % over 50 requests: one more error is sampling noise, not a jump
+    got = with_recent_errors(
+        np.array([1.5]), np.array([0.04]), np.array([0.01]), recent(0, 0, 0, 0, 1),
+        np.array([50.0]), EH.error_rate,
+    )  # fmt: skip
+    assert got[0] < 3
