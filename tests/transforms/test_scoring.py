@@ -327,3 +327,22 @@ def test_a_calm_day_does_not_make_a_small_error_extreme():
         np.array([50.0]), EH.error_rate,
     )  # fmt: skip
     assert got[0] < 3
+
+
+def test_a_sparse_counters_routine_one_is_not_rare():
+    from transforms.forecast.calibration import log_sampling_tail
+
+    # an hourly counter that is 0, and 1 in one hour of 20: on the log scale its mean is
+    # 0.05 * log(2) with sd log(2) * sqrt(0.05 * 0.95); the Poisson mean that implies is close
+    # to the 0.05 it really has, and a 1 has the chance of about one hour in 20
+    hours = np.r_[np.zeros(95), np.ones(5)]
+    logs = np.log1p(hours)
+    got = log_sampling_tail(
+        "count", np.array([1.0]), np.array([logs.mean()]), None, np.array([True]), None,
+        sigma=logs.std(),
+    )  # fmt: skip
+    assert np.exp(got[0]) == pytest.approx(0.05, rel=0.15)
+    median_only = log_sampling_tail(
+        "count", np.array([1.0]), np.array([logs.mean()]), None, np.array([True]), None
+    )
+    assert median_only[0] < got[0]  # the back-transformed log mean alone makes it rarer

@@ -285,10 +285,15 @@ def log_sampling_tail(
     n: np.ndarray | None,
     upper: np.ndarray,
     pooled_rate: float | None,
+    sigma: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """log tail probability of the observed count under pure Poisson / binomial sampling.
 
     The model's p is never allowed below this: a deviation sampling noise explains is no anomaly.
+    A count's Poisson mean is the mean the log-scale forecast implies (yhat, with spread
+    `sigma` on that scale: exp(yhat + sigma^2 / 2) - 1), not its back-transformed median: a
+    sparse counter, mostly 0 and now and then 1, has a median of 0 but a mean that makes its
+    ones routine.
     """
     from scipy import stats
 
@@ -296,7 +301,8 @@ def log_sampling_tail(
     with np.errstate(all="ignore"):
         if family == "count":
             k = np.round(np.nan_to_num(actual))
-            lam = np.maximum(from_model_scale(EH.requests, yhat), 1e-9)
+            mean = np.expm1(np.asarray(yhat, dtype="float64") + np.square(sigma) / 2)
+            lam = np.maximum(mean, 1e-9)
             out = np.where(upper, stats.poisson.logsf(k - 1, lam), stats.poisson.logcdf(k, lam))
         elif family == "rate" and n is not None:
             trials = np.round(np.nan_to_num(n)).astype("int64")

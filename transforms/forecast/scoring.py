@@ -197,7 +197,7 @@ def score_series(
                 log_tail(np.abs(z), cal["u_hi"], cal["scale_hi"], cal["shape_hi"]),
                 log_tail(np.abs(z), cal["u_lo"], cal["scale_lo"], cal["shape_lo"]),
             )
-    log_p = np.maximum(log_p, log_sampling_tail(family, actual, yhat, n, above, pooled))
+    log_p = np.maximum(log_p, log_sampling_tail(family, actual, yhat, n, above, pooled, sigma))
     if family == "count":
         # Availability: no request at all where even the interval's lower bound expects some
         # is judged by the chance of zero arrivals at that bound (Poisson), whatever the tails
