@@ -308,9 +308,7 @@ def test_the_score_means_the_same_on_quiet_and_noisy_series():
         for sigmas in (2, 12):
             frame = base.copy()
             at = frame[EH.hour_start] == hour
-            # `sigmas` of the series' noise away from its noise-free value at that hour
-            cycle = 0.5 - 0.5 * np.cos(2 * np.pi * (hour.hour - 3) / 24)
-            frame.loc[at, EH.latency_p95_ms] = 120 * np.exp(0.2 * cycle + sigmas * noise)
+            frame.loc[at, EH.latency_p95_ms] *= np.exp(sigmas * noise)
             scores[(jitter, sigmas)] = row(score_day(frame, 7), hour, EH.latency_p95_ms)
     for jitter in (0.05, 0.25):
         # 2 sigmas: at most just past the interval's edge, far from a flag, on both

@@ -317,159 +317,6 @@ def with_persistence(surprise: np.ndarray, direction: np.ndarray) -> np.ndarray:
     return np.maximum(surprise, best)
 
 
-RECENT_WINDOW = pd.Timedelta(days=1)
-"""The stretch of a series' own recent errors each point's error is also compared with
-(`with_recent_errors`)."""
-RECENT_MIN_POINTS = 24
-"""At least this many grid points in that stretch (a day of hours)."""
-RECENT_GATE = 1.0
-"""The model's own surprise (one-sided p <= 0.1) a point needs before its recent errors may
-raise it."""
-RECENT_CALM_SDS = 5.0
-"""A day whose largest error on a side is at most this many of its standard deviations from
-its mean error has tails like a normal one (a day of 1-minute points reaches about 4); beyond,
-it was bursty, and its spread says nothing of how rare a new burst is."""
-
-
-def recent_points(step: pd.Timedelta) -> int:
-    """Grid points of the recent window on a grid of `step`."""
-    return max(RECENT_MIN_POINTS, round(RECENT_WINDOW / step))
-
-
-@dataclass
-class _Window:
-    """Per grid point, the mean, standard deviation, largest and smallest of some errors over
-    the `points` grid points before it (NaN where fewer than half of them are known). Causal: a
-    point never shapes its own."""
-
-    mean: np.ndarray
-    sd: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-
-    @classmethod
-    def of(cls, errors: np.ndarray, points: int) -> _Window:
-        before = pd.Series(np.asarray(errors, dtype="float64")).shift(1)
-        window = before.rolling(points, min_periods=max(3, points // 2))
-        return cls(
-            window.mean().to_numpy(),
-            window.std().to_numpy(),
-            window.max().to_numpy(),
-            window.min().to_numpy(),
-        )
-
-    def at(self, positions: np.ndarray) -> _Window:
-        return _Window(
-            self.mean[positions], self.sd[positions], self.high[positions], self.low[positions]
-        )
-
-    def z(self, error: np.ndarray, floor: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-        """(z, usable): z = (error - mean) / sd, sd no smaller than `floor`; usable where the
-        error goes beyond every error of the window on its side and the window was calm on that
-        side (RECENT_CALM_SDS)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            spread = np.sqrt(self.sd**2 + np.asarray(floor, dtype="float64") ** 2)
-            z = (error - self.mean) / np.where(spread > 0, spread, np.nan)
-            beyond = np.where(error > 0, error > self.high, error < self.low)
-            reach = np.where(error > 0, self.high - self.mean, self.mean - self.low)
-            calm = ~(reach > RECENT_CALM_SDS * self.sd)  # a constant window (sd 0) is calm
-        usable = beyond & calm & np.isfinite(z) & (np.sign(z) == np.sign(error))
-        return np.where(usable, z, 0.0), usable
-
-
-@dataclass
-class RecentErrors:
-    """A series' forecast errors (actual - forecast) over the day before each grid point
-    (`recent_points`): on the original scale, and for the log family also on the log scale
-    (its noise is multiplicative: a jump is judged on both)."""
-
-    raw: _Window
-    log: _Window | None = None
-
-    @classmethod
-    def of(cls, actual: np.ndarray, yhat: np.ndarray, points: int, metric: str) -> RecentErrors:
-        actual = np.asarray(actual, dtype="float64")
-        yhat = np.asarray(yhat, dtype="float64")
-        log = None
-        if metric_family(metric) == "log":
-            log = _Window.of(_log_error(actual, yhat), points)
-        return cls(_Window.of(actual - yhat, points), log)
-
-    def at(self, positions: np.ndarray) -> RecentErrors:
-        return RecentErrors(
-            self.raw.at(positions), None if self.log is None else self.log.at(positions)
-        )
-
-
-def _log_error(actual: np.ndarray, yhat: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.log1p(np.clip(actual, 0, None)) - np.log1p(np.clip(yhat, 0, None))
-
-
-def _recent_floor(family: str, level: np.ndarray, n: np.ndarray | None) -> np.ndarray:
-    """The smallest spread recent errors are granted, on the original scale at the forecast
-    `level`: the sampling noise of a count (Poisson) or of a rate over its requests (binomial),
-    and the model's SD_FLOOR carried to the original scale, so a day of near-perfect forecasts
-    does not make a rounding-sized error look extreme."""
-    m = np.asarray(level, dtype="float64")
-    if family == "count":
-        return np.sqrt(np.clip(m, 0, None) + (SD_FLOOR["count"] * m) ** 2)
-    if family == "rate":
-        share = np.clip(m, 0, 1) * (1 - np.clip(m, 0, 1))
-        floor = 2 * SD_FLOOR["rate"] * np.sqrt(share)
-        if n is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                floor = np.hypot(floor, np.sqrt(share / np.maximum(n, 1)))
-        return floor
-    if family == "log":
-        return SD_FLOOR["log"] * (np.abs(m) + 1)
-    return np.zeros_like(m)
-
-
-def with_recent_errors(
-    surprise: np.ndarray,
-    actual: np.ndarray,
-    yhat: np.ndarray,
-    recent: RecentErrors,
-    n: np.ndarray | None,
-    metric: str,
-) -> np.ndarray:
-    """Surprises raised by how the point's forecast error compares with the errors of the
-    series' last day (`RecentErrors`): z = (error - their mean) / their sd (no smaller than
-    the sampling floor), read as a normal tail; for the log family the smaller of that z on the
-    original and on the log scale. The model's tails are learnt over weeks and its reference
-    calibration from every error it made, bursts included, so they can excuse a jump that a
-    calm recent day says is extreme. Only where the model already finds the point unusual
-    (surprise >= RECENT_GATE), on the same side, where the error goes beyond every error of
-    that day, and where that day was calm (RECENT_CALM_SDS): a series whose last day had errors
-    this large, or bursts far out of its spread, gets nothing. A rate over few requests never
-    gets more than its error count's binomial tail. Never lowers a surprise."""
-    from scipy import stats
-
-    actual = np.asarray(actual, dtype="float64")
-    yhat = np.asarray(yhat, dtype="float64")
-    error = actual - yhat
-    family = metric_family(metric)
-    z, usable = recent.raw.z(error, _recent_floor(family, yhat, n))
-    if recent.log is not None:
-        z_log, usable_log = recent.log.z(_log_error(actual, yhat), SD_FLOOR["log"])
-        usable &= usable_log & (np.sign(z_log) == np.sign(z))
-        z = np.sign(z) * np.minimum(np.abs(z), np.abs(z_log))
-    raised = surprise_of(stats.norm.logsf(np.abs(z)))
-    if family == "rate" and n is not None:
-        # a rate over few requests: never more than its error count's binomial tail allows
-        trials = np.round(np.nan_to_num(np.asarray(n, dtype="float64"))).astype("int64")
-        k = np.round(np.nan_to_num(actual) * trials)
-        p = np.clip(np.nan_to_num(yhat), 1e-6, 1 - 1e-6)
-        with np.errstate(all="ignore"):
-            log_p = np.where(
-                error > 0, stats.binom.logsf(k - 1, trials, p), stats.binom.logcdf(k, trials, p)
-            )
-        raised = np.minimum(raised, surprise_of(log_p))
-    use = usable & (surprise >= RECENT_GATE)
-    return np.where(use, np.maximum(surprise, raised), surprise)
-
-
 @dataclass
 class Block:
     """One model and the grid positions it forecasts."""
@@ -576,10 +423,6 @@ def walk_scores(
             slots[column][block.positions] = result[column] * block.spread + block.centre
         slots[Forecast.method][block.positions] = block.spec["method"]
     persistent = with_persistence(slot_surprise, slot_side)
-    # then against the errors of the series' last day
-    step = grid[1] - grid[0] if len(grid) > 1 else HOUR
-    recent = RecentErrors.of(v, slots[Forecast.yhat], recent_points(step), metric)
-    persistent = with_recent_errors(persistent, v, slots[Forecast.yhat], recent, counts, metric)
     # persistence only lifts a point that is itself outside on the run's side
     slots[Forecast.surprise] = np.where(observed, persistent, 0.0)
     slots[Forecast.score] = score_of(slots[Forecast.surprise], options.interval_width)
@@ -593,7 +436,6 @@ def walk_scores(
         "offset": offset,
         "persistent": persistent,
         "previous": previous,
-        "recent": recent,
         "side": slot_side,
         "slots": slots,
     }
@@ -664,11 +506,10 @@ def _level_offsets(direction: np.ndarray, resid: np.ndarray, points: int) -> np.
     return offset
 
 
-CONTEXT_POINTS = RECENT_MIN_POINTS + 6 + 2 * (PERSISTENCE_RUN - 1)
+CONTEXT_POINTS = 6 + 2 * (PERSISTENCE_RUN - 1)
 """Points scored before the first one asked for, so that its level offset (the 6 points
-before it), its run of hours (the 2 before it), the run that raises its severity (the 2
-before it, each with their own context) and its recent errors (the day of hours before it,
-each forecast with its own level offset) are what scoring the whole series gives."""
+before it), its run of hours (the 2 before it) and the run that raises its severity (the 2
+before it, each with their own context) are what scoring the whole series gives."""
 
 
 def score(

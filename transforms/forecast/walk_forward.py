@@ -22,7 +22,6 @@ from transforms.forecast.scoring import (
     shift_points,
     standardised,
     walk_scores,
-    with_recent_errors,
 )
 from transforms.forecast.series import to_model_scale
 
@@ -323,14 +322,6 @@ def _score_rows(
             same_side,
             np.maximum(result[Forecast.surprise], forecast["persistent"][position[rows]]),
             result[Forecast.surprise],
-        )
-        result[Forecast.surprise] = with_recent_errors(
-            result[Forecast.surprise],
-            y[rows],
-            result[Forecast.yhat] * block.spread + block.centre,
-            forecast["recent"].at(position[rows]),
-            row_n,
-            _KIND_METRIC[kind],
         )
         result[Forecast.score] = score_of(result[Forecast.surprise], options.interval_width)
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
