@@ -327,6 +327,12 @@ class Block:
     centre: float = 0.0  # linear kind: the training window's median and robust spread
     spread: float = 1.0
 
+    def residuals(self, v: np.ndarray, metric: str) -> np.ndarray:
+        """Model-scale residuals of the grid values `v` at this block's positions, in the units
+        of the series (times a linear block's spread)."""
+        actual = (v[self.positions] - self.centre) / self.spread
+        return (to_model_scale(metric, actual) - self.yhat) * self.spread
+
 
 def previous_residuals(
     grid: pd.DatetimeIndex, v: np.ndarray, blocks: list[Block], metric: str
@@ -335,8 +341,7 @@ def previous_residuals(
     series: times a linear block's spread), NaN for the first point and after a missing one."""
     resid = np.full(len(grid), np.nan)
     for block in blocks:
-        actual = (v[block.positions] - block.centre) / block.spread
-        resid[block.positions] = (to_model_scale(metric, actual) - block.yhat) * block.spread
+        resid[block.positions] = block.residuals(v, metric)
     return np.concatenate([[np.nan], resid[:-1]])
 
 

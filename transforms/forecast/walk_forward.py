@@ -23,7 +23,6 @@ from transforms.forecast.scoring import (
     standardised,
     walk_scores,
 )
-from transforms.forecast.series import to_model_scale
 
 KINDS = ("count", "rate", "log", "linear")
 _KIND_METRIC = {
@@ -267,7 +266,7 @@ def _fit_blocks(
             yhat = predict(spec, grid[scored])
             blocks.append(Block(spec, scored, yhat, centre, spread))
             block_n = None if counts is None else counts.to_numpy()[scored]
-            units[scored] = (to_model_scale(metric, (v[scored] - centre) / spread) - yhat) * spread
+            units[scored] = blocks[-1].residuals(v, metric)
             before = np.where(scored > 0, units[np.maximum(scored - 1, 0)], np.nan) / spread
             if method == "prophet":  # a cold-start baseline's errors say little of later ones
                 seen_at.append(scored)
