@@ -4,6 +4,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas.common import UtcTimestamp
+from schemas.dtypes import Text
 
 METHODS = ["prophet", "baseline"]
 DIRECTIONS = ["spike", "drop"]
@@ -21,9 +22,9 @@ class Forecast(pa.DataFrameModel):
     """
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour scored")
-    service: Series[str] = pa.Field(description="service")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
-    metric: Series[str] = pa.Field(description="metric column of endpoint_hourly")
+    service: Series[Text] = pa.Field(description="service")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
+    metric: Series[Text] = pa.Field(description="metric column of endpoint_hourly")
     actual: Series[float] = pa.Field(nullable=True, description="observed value")
     yhat: Series[float] = pa.Field(description="forecast")
     yhat_lower: Series[float] = pa.Field(description="lower bound of the forecast interval")
@@ -37,7 +38,7 @@ class Forecast(pa.DataFrameModel):
         "deviation for this series, 4 a 1-in-10,000; unbounded",
     )
     is_anomaly: Series[bool] = pa.Field(description="score reached the anomaly threshold")
-    method: Series[str] = pa.Field(isin=METHODS, description="prophet, or baseline on cold start")
+    method: Series[Text] = pa.Field(isin=METHODS, description="prophet, or baseline on cold start")
 
     class Config:
         strict = True
@@ -59,9 +60,9 @@ class Anomaly(pa.DataFrameModel):
     """
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
-    service: Series[str] = pa.Field(description="service")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
-    metric: Series[str] = pa.Field(description="metric that deviated")
+    service: Series[Text] = pa.Field(description="service")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
+    metric: Series[Text] = pa.Field(description="metric that deviated")
     actual: Series[float] = pa.Field(nullable=True, description="observed value")
     yhat: Series[float] = pa.Field(description="forecast")
     yhat_lower: Series[float] = pa.Field(description="lower bound of the forecast interval")
@@ -70,17 +71,17 @@ class Anomaly(pa.DataFrameModel):
     surprise: Series[float] = pa.Field(
         ge=0, description="-log10 of the one-sided tail probability of the actual; unbounded"
     )
-    direction: Series[str] = pa.Field(isin=DIRECTIONS, description="spike (above) or drop")
-    kind: Series[str] = pa.Field(
+    direction: Series[Text] = pa.Field(isin=DIRECTIONS, description="spike (above) or drop")
+    kind: Series[Text] = pa.Field(
         isin=ANOMALY_KINDS,
         description="availability: no request where the forecast expected traffic; else deviation",
     )
-    severity: Series[str] = pa.Field(
+    severity: Series[Text] = pa.Field(
         isin=SEVERITIES,
         description="low, medium, high, critical from the score; one level higher when the "
         "series was anomalous on the same side for the 2 hours before too",
     )
-    method: Series[str] = pa.Field(isin=METHODS, description="prophet or baseline")
+    method: Series[Text] = pa.Field(isin=METHODS, description="prophet or baseline")
 
     class Config:
         strict = True
@@ -96,15 +97,15 @@ class Incident(pa.DataFrameModel):
     start; recomputed whenever an hour of that day or the two days after it is scored.
     """
 
-    service: Series[str] = pa.Field(description="service")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     start: Series[UtcTimestamp] = pa.Field(description="first anomalous hour")
     end: Series[UtcTimestamp] = pa.Field(description="end of the last anomalous hour")
     hours: Series[int] = pa.Field(gt=0, description="hours with at least one anomaly")
-    peak_severity: Series[str] = pa.Field(isin=SEVERITIES, description="highest severity")
+    peak_severity: Series[Text] = pa.Field(isin=SEVERITIES, description="highest severity")
     max_score: Series[float] = pa.Field(ge=0, le=1, description="highest anomaly score")
-    metrics: Series[str] = pa.Field(description="metrics that deviated, comma-separated")
-    probable_cause: Series[str] = pa.Field(
+    metrics: Series[Text] = pa.Field(description="metrics that deviated, comma-separated")
+    probable_cause: Series[Text] = pa.Field(
         description="what the data says changed: deviations against forecast, the status code "
         "whose share grew most against the hours before, the top error reason"
     )

@@ -9,6 +9,7 @@ import pandera.pandas as pa
 from pandera.typing import DataFrame, Series
 
 from schemas.common import UtcTimestamp
+from schemas.dtypes import Text
 
 EPSILON = 1e-9
 
@@ -30,8 +31,8 @@ class EndpointHourly(pa.DataFrameModel):
     """
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     requests: Series[int] = pa.Field(gt=0, description="requests in the hour")
     status_2xx: Series[int] = pa.Field(ge=0, description="requests answered 200..299")
     status_3xx: Series[int] = pa.Field(ge=0, description="requests answered 300..399")
@@ -102,8 +103,8 @@ class EndpointMinutely(pa.DataFrameModel):
     """
 
     minute_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC minute")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     requests: Series[int] = pa.Field(gt=0, description="requests in the minute")
     errors: Series[int] = pa.Field(ge=0, description="requests answered with status >= 400")
     latency_p50_ms: Series[float] = pa.Field(ge=0, nullable=True, description="median latency, ms")
@@ -131,8 +132,8 @@ class LatencySketch(pa.DataFrameModel):
     """
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     bucket: Series[int] = pa.Field(description="logarithmic bucket index")
     count: Series[int] = pa.Field(gt=0, description="timed requests in the bucket")
 
@@ -152,8 +153,8 @@ class EndpointDaily(pa.DataFrameModel):
     """
 
     day_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC day")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     requests: Series[int] = pa.Field(gt=0, description="requests in the day")
     status_2xx: Series[int] = pa.Field(ge=0, description="requests answered 200..299")
     status_3xx: Series[int] = pa.Field(ge=0, description="requests answered 300..399")
@@ -205,7 +206,7 @@ class ServiceHourly(pa.DataFrameModel):
     """`service_hourly`: one row per (hour_start, service) with a request."""
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
     requests: Series[int] = pa.Field(gt=0, description="requests in the hour")
     success_rate: Series[float] = pa.Field(
         ge=0, le=1, description="share of requests not answered 4xx or 5xx (1 - error_rate)"
@@ -222,7 +223,7 @@ class RegionHourly(pa.DataFrameModel):
     """`region_hourly`: one row per (hour_start, region) with a request."""
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
-    region: Series[str] = pa.Field(description="region ('unknown' when not logged)")
+    region: Series[Text] = pa.Field(description="region ('unknown' when not logged)")
     requests: Series[int] = pa.Field(gt=0, description="requests in the hour")
     success_rate: Series[float] = pa.Field(
         ge=0, le=1, description="share of requests not answered 4xx or 5xx (1 - error_rate)"
@@ -240,8 +241,8 @@ class StatusHourly(pa.DataFrameModel):
     requests that logged a status."""
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     status_code: Series[pd.Int16Dtype] = pa.Field(ge=100, le=599, description="HTTP status")
     requests: Series[int] = pa.Field(gt=0, description="requests answered with this status")
 
@@ -256,9 +257,9 @@ class ErrorReasonsHourly(pa.DataFrameModel):
     the requests that logged an error reason."""
 
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
-    error_reason: Series[str] = pa.Field(description="error reason as logged")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
+    error_reason: Series[Text] = pa.Field(description="error reason as logged")
     requests: Series[int] = pa.Field(gt=0, description="requests with this reason")
 
     class Config:
@@ -272,8 +273,8 @@ class LogLevelsMinutely(pa.DataFrameModel):
     logged a level (service logs), requests or not."""
 
     minute_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC minute")
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    level: Series[str] = pa.Field(description="log level as logged")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    level: Series[Text] = pa.Field(description="log level as logged")
     events: Series[int] = pa.Field(gt=0, description="events at this level")
 
     class Config:
@@ -314,8 +315,8 @@ class AvailabilityGap(pa.DataFrameModel):
     the newest data are not judged yet. Partitioned by the day of `gap_start`: `date=YYYY-MM-DD`.
     """
 
-    service: Series[str] = pa.Field(description="service ('unknown' when not logged)")
-    endpoint: Series[str] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     gap_start: Series[UtcTimestamp] = pa.Field(description="first minute without a request")
     gap_end: Series[UtcTimestamp] = pa.Field(description="end of the last silent minute")
     minutes: Series[int] = pa.Field(gt=0, description="length of the gap, minutes")

@@ -19,6 +19,7 @@ from schemas.common import (
     STATUS_CODE_MIN,
     UtcTimestamp,
 )
+from schemas.dtypes import Text
 
 SERVICE_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 """The levels a service-log line's level word is folded onto (WARN is WARNING, FATAL is
@@ -59,9 +60,9 @@ class RawRecord(pa.DataFrameModel):
     """
 
     ts: Series[UtcTimestamp] | None = _ts()
-    service: Series[str] | None = _text("service that served the request or wrote the event")
-    method: Series[str] | None = _text("HTTP method, as logged")
-    path: Series[str] | None = _text("request path (and query) as logged")
+    service: Series[Text] | None = _text("service that served the request or wrote the event")
+    method: Series[Text] | None = _text("HTTP method, as logged")
+    path: Series[Text] | None = _text("request path (and query) as logged")
     status_code: Series[pd.Int16Dtype] | None = _status(nullable=True)
     latency_ms: Series[float] | None = pa.Field(
         ge=0,
@@ -72,13 +73,13 @@ class RawRecord(pa.DataFrameModel):
     bytes_sent: Series[pd.Int64Dtype] | None = pa.Field(
         ge=0, nullable=True, description="response size, bytes"
     )
-    user_id: Series[str] | None = _text("user identifier")
-    client_ip: Series[str] | None = _text("client address (IPv4 or IPv6, no port)")
-    region: Series[str] | None = _text("region that served the request")
-    device_type: Series[str] | None = _text("client device type")
-    error_reason: Series[str] | None = _text("error reason, as logged")
-    level: Series[str] | None = _text("log level, upper case")
-    message: Series[str] | None = _text("log message, as logged")
+    user_id: Series[Text] | None = _text("user identifier")
+    client_ip: Series[Text] | None = _text("client address (IPv4 or IPv6, no port)")
+    region: Series[Text] | None = _text("region that served the request")
+    device_type: Series[Text] | None = _text("client device type")
+    error_reason: Series[Text] | None = _text("error reason, as logged")
+    level: Series[Text] | None = _text("log level, upper case")
+    message: Series[Text] | None = _text("log message, as logged")
 
     class Config:
         strict = False  # line_number and raw ride along
@@ -104,7 +105,7 @@ class DelimitedRecord(RawRecord):
     """
 
     ts: Series[UtcTimestamp] = _ts()
-    path: Series[str] = _text("request path (and query) as logged", nullable=False)
+    path: Series[Text] = _text("request path (and query) as logged", nullable=False)
 
 
 class JsonLinesRecord(RawRecord):
@@ -129,9 +130,9 @@ class AccessLogRecord(RawRecord):
     """
 
     ts: Series[UtcTimestamp] = _ts()
-    client_ip: Series[str] = _text("client address (%h), as logged", nullable=False)
+    client_ip: Series[Text] = _text("client address (%h), as logged", nullable=False)
     status_code: Series[pd.Int16Dtype] = _status(nullable=False)
-    path: Series[str] = _text("request target from the request line; null when none")
+    path: Series[Text] = _text("request target from the request line; null when none")
 
 
 class AlbRecord(RawRecord):
@@ -144,8 +145,8 @@ class AlbRecord(RawRecord):
     """
 
     ts: Series[UtcTimestamp] = _ts()
-    client_ip: Series[str] = _text("client address, port dropped", nullable=False)
-    path: Series[str] = _text("request URL's path and query", nullable=False)
+    client_ip: Series[Text] = _text("client address, port dropped", nullable=False)
+    path: Series[Text] = _text("request URL's path and query", nullable=False)
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 
@@ -160,8 +161,8 @@ class ElbRecord(RawRecord):
     """
 
     ts: Series[UtcTimestamp] = _ts()
-    client_ip: Series[str] = _text("client address, port dropped", nullable=False)
-    path: Series[str] = _text("request URL's path and query; null for TCP/SSL listeners")
+    client_ip: Series[Text] = _text("client address, port dropped", nullable=False)
+    path: Series[Text] = _text("request URL's path and query; null for TCP/SSL listeners")
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 
@@ -175,11 +176,11 @@ class ServiceLogRecord(RawRecord):
     """
 
     ts: Series[UtcTimestamp] = _ts()
-    level: Series[str] = pa.Field(
+    level: Series[Text] = pa.Field(
         isin=list(SERVICE_LOG_LEVELS), description="log level, folded onto SERVICE_LOG_LEVELS"
     )
-    service: Series[str] = _text("service: the word after the level", nullable=False)
-    message: Series[str] = _text("message text, with any stack trace lines", nullable=False)
+    service: Series[Text] = _text("service: the word after the level", nullable=False)
+    message: Series[Text] = _text("message text, with any stack trace lines", nullable=False)
 
 
 RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {

@@ -11,6 +11,7 @@ from schemas.common import (
     STATUS_CODE_MIN,
     UtcTimestamp,
 )
+from schemas.dtypes import Text
 
 
 class Request(pa.DataFrameModel):
@@ -21,14 +22,14 @@ class Request(pa.DataFrameModel):
     """
 
     ts: Series[UtcTimestamp] = pa.Field(ge=EARLIEST_EVENT, description="event time, UTC")
-    source: Series[str] = pa.Field(description="name of the log source the file came from")
-    service: Series[str] = pa.Field(nullable=True, description="service that served the request")
-    method: Series[str] = pa.Field(nullable=True, description="HTTP method")
-    endpoint: Series[str] = pa.Field(
+    source: Series[Text] = pa.Field(description="name of the log source the file came from")
+    service: Series[Text] = pa.Field(nullable=True, description="service that served the request")
+    method: Series[Text] = pa.Field(nullable=True, description="HTTP method")
+    endpoint: Series[Text] = pa.Field(
         nullable=True,
         description="normalised endpoint (ids folded to {id}); null only for service-log events",
     )
-    path: Series[str] = pa.Field(nullable=True, description="path as logged")
+    path: Series[Text] = pa.Field(nullable=True, description="path as logged")
     status_code: Series[pd.Int16Dtype] = pa.Field(
         ge=STATUS_CODE_MIN, le=STATUS_CODE_MAX, nullable=True, description="HTTP status code"
     )
@@ -36,13 +37,13 @@ class Request(pa.DataFrameModel):
         ge=0, lt=LATENCY_MS_LIMIT, nullable=True, description="response time, milliseconds"
     )
     bytes_sent: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True, description="response bytes")
-    user_id: Series[str] = pa.Field(nullable=True, description="user identifier")
-    client_ip: Series[str] = pa.Field(nullable=True, description="client address")
-    region: Series[str] = pa.Field(nullable=True, description="region that served the request")
-    device_type: Series[str] = pa.Field(nullable=True, description="client device type")
-    error_reason: Series[str] = pa.Field(nullable=True, description="error reason as logged")
-    level: Series[str] = pa.Field(nullable=True, description="log level of a service-log event")
-    message: Series[str] = pa.Field(nullable=True, description="message of a service-log event")
+    user_id: Series[Text] = pa.Field(nullable=True, description="user identifier")
+    client_ip: Series[Text] = pa.Field(nullable=True, description="client address")
+    region: Series[Text] = pa.Field(nullable=True, description="region that served the request")
+    device_type: Series[Text] = pa.Field(nullable=True, description="client device type")
+    error_reason: Series[Text] = pa.Field(nullable=True, description="error reason as logged")
+    level: Series[Text] = pa.Field(nullable=True, description="log level of a service-log event")
+    message: Series[Text] = pa.Field(nullable=True, description="message of a service-log event")
 
     class Config:
         strict = True
@@ -63,7 +64,7 @@ class StoredRequest(Request):
     Rows are in time order; rows of the same time keep their order in the file.
     """
 
-    file_id: Series[str] = pa.Field(
+    file_id: Series[Text] = pa.Field(
         description="landing file the event came from (the catalog's files.file_id)"
     )
 
@@ -74,13 +75,13 @@ class Quarantine(pa.DataFrameModel):
     Partitioned by ingest date, one file per partition: `quarantine/date=YYYY-MM-DD/`.
     """
 
-    source_file: Series[str] = pa.Field(description="landing file the record came from")
+    source_file: Series[Text] = pa.Field(description="landing file the record came from")
     line_number: Series[pd.Int64Dtype] = pa.Field(
         ge=0, description="1-based line in the file; 0 when the whole file was rejected"
     )
-    raw: Series[str] = pa.Field(description="the record's text as read")
-    reasons: Series[str] = pa.Field(description="every reason the record failed, '; '-separated")
-    source: Series[str] = pa.Field(description="name of the log source")
+    raw: Series[Text] = pa.Field(description="the record's text as read")
+    reasons: Series[Text] = pa.Field(description="every reason the record failed, '; '-separated")
+    source: Series[Text] = pa.Field(description="name of the log source")
     ingested_at: Series[UtcTimestamp] = pa.Field(description="when the file was ingested, UTC")
 
     class Config:
