@@ -1,6 +1,7 @@
 """Test-wide environment: no telemetry, a Prefect home of the tests' own, the hypothesis
-profiles and the one Prefect test server that every flow test shares."""
+profiles and the one Prefect server per test process that the flow and end-to-end tests share."""
 
+import contextlib
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -65,26 +66,47 @@ def _flows_run_on_the_harness(request):
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """One Prefect test server (a temporary SQLite database) per test process, shared by every
-    test marked `flows`; started by the first of them, so a process (or a pytest-xdist worker)
-    that runs none starts none. Two things no
-    test looks at are off: flow-run heartbeats (they detect crashed runs; stopping a run's
-    heartbeat thread costs up to a second) and sending run logs to the server (it keeps the
-    server busy on the same cores; the logs still reach pytest's capture)."""
-    import prefect.settings
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_server(tmp_path_factory):
+    """A real `prefect server start` on 127.0.0.1 (its own home and SQLite database), one per
+    test process: the end-to-end tests point their `logcast` and `prefect` commands at it,
+    and the flow tests run on it (`prefect_harness`)."""
+    from tests.server import started_prefect_server
 
-    with (
-        prefect.settings.temporary_settings(
-            updates={
-                prefect.settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
-                prefect.settings.PREFECT_LOGGING_TO_API_ENABLED: False,
-            }
-        ),
-        prefect_test_harness(server_startup_timeout=120),
-    ):
-        yield prefect.settings.PREFECT_API_URL.value()
+    with started_prefect_server(tmp_path_factory.mktemp("prefect-server-home")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(prefect_server):
+    """Flows called in this process run on the session's `prefect_server`, as under
+    `prefect.testing.utilities.prefect_test_harness` but without a second server: shared by
+    every test marked `flows` and set up by the first of them, so a process (or a
+    pytest-xdist worker) that runs none starts none. Two things no test looks at are off:
+    flow-run heartbeats (they detect crashed runs; stopping a run's heartbeat thread costs up
+    to a second) and sending run logs to the server (it keeps the server busy on the same
+    cores; the logs still reach pytest's capture)."""
+    import prefect.context
+    import prefect.settings
+    from prefect.events.worker import EventsWorker
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(
+            prefect.settings.temporary_settings(
+                updates={
+                    prefect.settings.PREFECT_API_URL: prefect_server,
+                    prefect.settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                    prefect.settings.PREFECT_LOGGING_TO_API_ENABLED: False,
+                }
+            )
+        )
+        # as the test harness does: threads a test starts itself see these settings too
+        stack.enter_context(
+            prefect.context._temporary_global_settings_context(
+                prefect.context.get_settings_context()
+            )
+        )
+        yield prefect_server
+        EventsWorker.drain_all()  # before the server stops
 
 
 def pytest_collection_modifyitems(config, items):
@@ -97,3 +119,26 @@ def pytest_collection_modifyitems(config, items):
         if any(item.get_closest_marker(mark) for mark in ("e2e", "slow", "flows"))
     }
     items.sort(key=lambda item: item.path not in heavy)  # stable: the order within is kept
+
+
+SHARED_PROCESS = {
+    "tests/e2e/test_cli.py": "cli_home",
+    "tests/e2e/test_report_in_browser.py": "cli_home",
+}
+"""Modules that share a session fixture: pytest-xdist gives each group to one process, so the
+fixture is built once."""
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, except that the modules of one `SHARED_PROCESS` group go to the same
+    worker as one unit."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtureScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_PROCESS.get(path, path)
+
+    return SharedFixtureScheduling(config, log)

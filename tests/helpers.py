@@ -19,6 +19,8 @@ from warehouse.query import query
 BIN = Path(sys.executable).parent
 LOGCAST = str(BIN / "logcast")
 PARTITION_COLUMNS = ["date", "hour"]
+CLI_DAY = "2026-11-08"
+"""The last day of the warehouse the CLI and report tests share (`cli_home`)."""
 
 
 def examples(n: int) -> int:

@@ -1,55 +1,24 @@
-"""A real `prefect server start` on 127.0.0.1 for the end-to-end tests."""
-
-import socket
-import subprocess
-import time
-import urllib.request
+"""The warehouse the CLI and report tests share, built through the CLI against the session's
+real `prefect server start` (`prefect_server`, in tests/conftest.py)."""
 
 import pytest
 
-from bench.processes import stop_process
-from tests.helpers import BIN, quiet_env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+from tests.helpers import CLI_DAY, logcast_runner, quiet_env
 
 
 @pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prefect-server-home")
-    port = _free_port()
-    env = quiet_env(PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false")
-    env.pop("PREFECT_API_URL", None)
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed after the server stops
-    process = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+def cli_home(prefect_server, tmp_path_factory):
+    """One warehouse built through the CLI as a user types it, shared by the CLI and report
+    tests (`tests/conftest.py` gives their modules to the same process): five generated days of
+    four endpoints backfilled (models fitted on the first days score the last ones; the
+    generator injects incidents from the third day on), one hourly run and the last day's daily
+    run. Returns the home and a `logcast` runner on it."""
+    home = tmp_path_factory.mktemp("cli-home")
+    logcast = logcast_runner(
+        quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=home
     )
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while not _healthy(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            raise RuntimeError(
-                "prefect server did not start:\n" + (home / "server.log").read_text()[-3000:]
-            )
-        time.sleep(0.5)
-    try:
-        yield url
-    finally:
-        stop_process(process)
-        log.close()
+    logcast("generate", "--days", "5", "--endpoints", "4", "--end", CLI_DAY, "--seed", "3")
+    logcast("backfill", "--start", "2026-11-04", "--end", CLI_DAY)
+    logcast("run", "--hour", f"{CLI_DAY}T12:00Z")
+    logcast("daily", "--day", CLI_DAY)
+    return home, logcast

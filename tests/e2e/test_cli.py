@@ -15,16 +15,9 @@ pytestmark = pytest.mark.e2e
 TABLES = ["requests", "endpoint_hourly", "forecasts", "anomalies"]
 
 
-@pytest.fixture(scope="module")
-def run(prefect_server, tmp_path_factory):
-    home = tmp_path_factory.mktemp("logcast-home")
-    logcast = logcast_runner(
-        quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=home
-    )
-    logcast("generate", "--days", "5", "--endpoints", "5", "--end", "2026-11-05", "--seed", "7")
-    logcast("backfill", "--start", "2026-11-01", "--end", "2026-11-05")
-    logcast("run", "--hour", "2026-11-05T12:00Z")
-    return home, logcast
+@pytest.fixture
+def run(cli_home):
+    return cli_home
 
 
 def test_every_table_reads_back_with_duckdb_and_pyarrow(run):

@@ -62,7 +62,7 @@ def home(prefect_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("deployed-home")
     env = quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server)
     logcast = logcast_runner(env, cwd=ROOT, timeout=600)
-    logcast("generate", "--days", "3", "--endpoints", "3", "--end", "2026-11-03", "--seed", "5")
+    logcast("generate", "--days", "2", "--endpoints", "3", "--end", "2026-11-02", "--seed", "5")
     deployed = logcast("deploy")  # creates the work pool, then deploys
     assert deployed.count("deployed logcast-") == 3
     worker = Process(
@@ -125,27 +125,27 @@ def test_the_worker_runs_a_backfill_an_hourly_and_a_daily_run(home, prefect_serv
         prefect_server,
         "logcast-backfill",
         "logcast-backfill",
-        {"start": "2026-11-01", "end": "2026-11-03"},
+        {"start": "2026-11-01", "end": "2026-11-02"},
     )
     assert backfill["state_type"] == "COMPLETED", worker.tail()
     forecasts = ds.dataset(home_dir / "warehouse" / "forecasts", partitioning="hive").to_table()
     hours = pd.Series(forecasts.column("hour_start").to_pandas()).dt.floor("D").unique()
-    assert [str(d.date()) for d in sorted(hours)] == ["2026-11-02", "2026-11-03"]
+    assert [str(d.date()) for d in sorted(hours)] == ["2026-11-02"]
     assert {"logcast-backfill-summary", "logcast-anomalies"} <= artifact_keys(
         prefect_server, backfill["id"]
     )
 
     hourly = run_deployment(
-        prefect_server, "logcast-hourly", "logcast-hourly", {"hour": "2026-11-03T12:00:00Z"}
+        prefect_server, "logcast-hourly", "logcast-hourly", {"hour": "2026-11-02T12:00:00Z"}
     )
     assert hourly["state_type"] == "COMPLETED", worker.tail()
     assert {"logcast-hourly-summary", "logcast-anomalies"} <= artifact_keys(
         prefect_server, hourly["id"]
     )
 
-    daily = run_deployment(prefect_server, "logcast-daily", "logcast-daily", {"day": "2026-11-03"})
+    daily = run_deployment(prefect_server, "logcast-daily", "logcast-daily", {"day": "2026-11-02"})
     assert daily["state_type"] == "COMPLETED", worker.tail()
-    assert (home_dir / "models" / "date=2026-11-04" / "models.json").exists()
+    assert (home_dir / "models" / "date=2026-11-03" / "models.json").exists()
     assert "logcast-daily-summary" in artifact_keys(prefect_server, daily["id"])
 
 
@@ -166,7 +166,7 @@ def test_artifacts_read_back_with_artifact_get(home, prefect_server):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "markdown # logcast daily: 2026-11-03 UTC"
+    assert done.stdout.strip() == "markdown # logcast daily: 2026-11-02 UTC"
 
 
 def test_logcast_serve_serves_the_same_deployments(home, prefect_server):
@@ -183,7 +183,7 @@ def test_logcast_serve_serves_the_same_deployments(home, prefect_server):
         found = deployment(prefect_server, "logcast-hourly", "logcast-hourly")
         assert [s["schedule"]["cron"] for s in found["schedules"]] == ["5 * * * *"]
         hourly = run_deployment(
-            prefect_server, "logcast-hourly", "logcast-hourly", {"hour": "2026-11-03T13:00:00Z"}
+            prefect_server, "logcast-hourly", "logcast-hourly", {"hour": "2026-11-02T13:00:00Z"}
         )
         assert hourly["state_type"] == "COMPLETED", served.tail()
         assert "logcast-hourly-summary" in artifact_keys(prefect_server, hourly["id"])

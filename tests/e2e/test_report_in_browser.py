@@ -4,25 +4,16 @@ its artifacts, and rendered by Debian's headless Chromium."""
 import pytest
 
 from flows.browser import open_page
-from tests.helpers import api, logcast_runner, quiet_env
+from tests.helpers import CLI_DAY, api
 
 pytestmark = pytest.mark.e2e
 
-DAY = "2026-11-08"
+DAY = CLI_DAY
 
 
-@pytest.fixture(scope="module")
-def home(prefect_server, tmp_path_factory):
-    home = tmp_path_factory.mktemp("report-home")
-    logcast = logcast_runner(
-        quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=home
-    )
-    # Five days: models fitted on the first three score the last two; the generator injects
-    # incidents from the third day on.
-    logcast("generate", "--days", "5", "--endpoints", "4", "--end", DAY, "--seed", "3")
-    logcast("backfill", "--start", "2026-11-04", "--end", DAY)
-    logcast("daily", "--day", DAY)
-    return home, logcast
+@pytest.fixture
+def home(cli_home):
+    return cli_home
 
 
 def test_the_daily_run_links_its_report_and_tells_what_happened(home, prefect_server):

@@ -47,12 +47,19 @@ def tables(settings) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory):
-    """The tables of one uninterrupted backfill of the three days."""
+def clean_home(prefect_harness, tmp_path_factory):
+    """The home of one uninterrupted backfill of the three days, and its tables then."""
+    home = tmp_path_factory.mktemp("clean")
     with pytest.MonkeyPatch.context() as patch:
-        settings = make_home(tmp_path_factory.mktemp("clean"), patch)
+        settings = make_home(home, patch)
         backfill(start=DAYS[0].date(), end=DAYS[-1].date(), as_of=AS_OF)
-        return tables(settings)
+        return home, tables(settings)
+
+
+@pytest.fixture
+def clean(clean_home):
+    """The tables of one uninterrupted backfill of the three days."""
+    return clean_home[1]
 
 
 def test_a_backfill_stopped_half_way_resumes_where_it_stopped(clean, tmp_path, monkeypatch):
@@ -120,9 +127,11 @@ def test_a_file_unreadable_for_a_moment_is_retried_and_ingested(tmp_path, monkey
     assert Catalog(settings.catalog_url).file(str(flaky))["rows_kept"] > 0
 
 
-def test_two_runs_on_the_same_days_never_write_a_partition_at_once(clean, tmp_path, monkeypatch):
-    settings = make_home(tmp_path / "home", monkeypatch)
-    backfill(start=DAYS[0].date(), end=DAYS[-1].date(), as_of=AS_OF)
+def test_two_runs_on_the_same_days_never_write_a_partition_at_once(clean_home, monkeypatch):
+    # on the backfilled home: the rows must come out as they were
+    home, clean = clean_home
+    monkeypatch.setenv("LOGCAST_HOME", str(home))
+    settings = load_settings()
     writes: list[tuple[str, str, float, float]] = []  # thread, partition, start, end
     write = publish.write_parquet_many
 
