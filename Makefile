@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv browser demo test test-fast lint format bench eval docs screenshot clean
+.PHONY: venv browser demo test test-clock test-fast lint format bench eval docs screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,16 +37,26 @@ browser:
 # Everything: lint, then every test with the `ci` hypothesis profile, in one process per core
 # (pytest-xdist; a test module stays in one process, so its fixtures start once); the 15
 # slowest last; then the tests where the wall clock could leak in, again with the clock a year
-# ahead and a year back (time-machine), also one process per core: nothing may depend on
+# ahead and a year back (time-machine), the two runs at once, one process each (their output
+# is shown whole if either fails; `make test-clock` runs just them): nothing may depend on
 # today's date. (xdist needs every worker to collect the same test ids: parametrize values
 # must not depend on the clock.)
 PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
+CLOCK_TESTS = $(BIN)/python -m pytest -q -m clock --hypothesis-profile=fast
 test: venv browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) --hypothesis-profile=ci --durations=15
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -q -m clock --hypothesis-profile=fast --clock-shift-days=365
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -q -m clock --hypothesis-profile=fast --clock-shift-days=-365
+	@$(MAKE) --no-print-directory test-clock
+
+test-clock: venv
+	@logs=$$(mktemp -d); \
+	$(CLOCK_TESTS) --clock-shift-days=365 > $$logs/ahead.log 2>&1 & ahead=$$!; \
+	$(CLOCK_TESTS) --clock-shift-days=-365 > $$logs/back.log 2>&1; back=$$?; \
+	wait $$ahead; ahead=$$?; \
+	echo "clock a year ahead: $$(tail -n 1 $$logs/ahead.log)"; \
+	echo "clock a year back: $$(tail -n 1 $$logs/back.log)"; \
+	if [ $$ahead -ne 0 ] || [ $$back -ne 0 ]; then cat $$logs/ahead.log $$logs/back.log; exit 1; fi
 
 # The fast lane (under two minutes): no Prefect server, no subprocess, no Prophet fit on more
 # than a few days, and a tenth of the property tests' examples.
