@@ -11,7 +11,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 class SettingsTaskRunner(TaskRunner):
     """Reads LOGCAST_TASK_RUNNER when its flow run starts and hands every task to that
-    runner: `threads` (the default: Prefect's thread pool), or `dask` with
+    runner: `threads` (the default: Prefect's thread pool, `thread_workers` threads), or `dask` with
     LOGCAST_DASK_ADDRESS=tcp://HOST:PORT, an existing Dask cluster (prefect-dask), which then
     runs the per-file ingest, the per-day recompute and the per-series fits."""
 
@@ -47,7 +47,7 @@ def configured_task_runner() -> TaskRunner:
 
     kind = os.environ.get("LOGCAST_TASK_RUNNER", "threads").strip().lower() or "threads"
     if kind == "threads":
-        return ThreadPoolTaskRunner()
+        return ThreadPoolTaskRunner(max_workers=thread_workers())
     if kind == "dask":
         address = os.environ.get("LOGCAST_DASK_ADDRESS", "").strip()
         if not address:
@@ -59,6 +59,18 @@ def configured_task_runner() -> TaskRunner:
 
         return DaskTaskRunner(address=address)
     raise SettingsError(f"LOGCAST_TASK_RUNNER: expected threads or dask, got {kind!r}")
+
+
+def thread_workers() -> int | None:
+    """Threads of the default runner: Prefect's PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS
+    when it is set (None lets Prefect read it), else the standard library's default for a
+    thread pool, min(32, cores + 4). Prefect's own default has no bound, and a backfill
+    submits one task per landing file at once: a thread, and a file in memory, for each."""
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().tasks.runner.thread_pool_max_workers:
+        return None
+    return min(32, (os.cpu_count() or 1) + 4)
 
 
 def on_dask() -> bool:
