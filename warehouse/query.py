@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -77,10 +78,25 @@ def connect(
 
 def refresh_database(root: Path, database: Path) -> list[str]:
     """(Re)creates the analysts' DuckDB file holding the views; returns the tables it names.
-    The views glob the partitions, so new partitions appear without a refresh."""
+    The views glob the partitions, so new partitions appear without a refresh: a view is
+    created again only when its statement changed (a table's first partition, a moved
+    warehouse), which the view's comment records. Creating a view reads the footer of every
+    Parquet file it globs, which grows with the warehouse."""
     database.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(root, database)
+    conn = duckdb.connect(str(database))
     try:
+        recorded = dict(
+            conn.execute(
+                "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        )
+        present = set(tables_present(root))
+        for table in TABLES:
+            sql = view_sql(root, table) if table in present else empty_view_sql(table)
+            tag = hashlib.sha256(sql.encode()).hexdigest()
+            if recorded.get(table) != tag:
+                conn.execute(sql)
+                conn.execute(f"COMMENT ON VIEW \"{table}\" IS '{tag}'")
         return [
             r[0]
             for r in conn.execute(

@@ -69,6 +69,51 @@ def test_database_file_holds_the_views(warehouse, tmp_path):
         assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
 
 
+def test_a_refresh_recreates_only_the_views_whose_statement_changed(warehouse, tmp_path):
+    """New partitions of a table show without a refresh; a table's first partition replaces
+    its empty view at the next refresh; the other views are left as they were."""
+    import duckdb
+
+    database = tmp_path / "logcast.duckdb"
+    refresh_database(warehouse, database)
+
+    def views() -> dict[str, tuple[str, str]]:
+        with duckdb.connect(str(database), read_only=True) as conn:
+            return {
+                name: (sql, comment)
+                for name, sql, comment in conn.execute(
+                    "SELECT view_name, sql, comment FROM duckdb_views() WHERE NOT internal"
+                ).fetchall()
+            }
+
+    before = views()
+    frame = pd.DataFrame(
+        {
+            "hour_start": pd.Series(
+                [pd.Timestamp("2026-11-01T09:00Z")], dtype="datetime64[us, UTC]"
+            ),
+            "endpoint": pd.Series(["/a"], dtype="str"),
+            "requests": [90],
+        }
+    )
+    write_parquet(frame, warehouse / "endpoint_hourly/date=2026-11-01/hour=09/part-0.parquet")
+    with duckdb.connect(str(database), read_only=True) as conn:  # no refresh needed
+        assert conn.execute("SELECT sum(requests) FROM endpoint_hourly").fetchone()[0] == 240
+    refresh_database(warehouse, database)
+    assert views() == before  # nothing to recreate
+
+    rows = pd.DataFrame({"reason": pd.Series(["x"], dtype="str")})
+    write_parquet(rows, warehouse / "quarantine/date=2026-11-01/hour=09/part-0.parquet")
+    refresh_database(warehouse, database)
+    after = views()
+    assert after["quarantine"] != before["quarantine"]
+    assert {k: v for k, v in after.items() if k != "quarantine"} == {
+        k: v for k, v in before.items() if k != "quarantine"
+    }
+    with duckdb.connect(str(database), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
+
+
 @pytest.mark.parametrize("table", TABLES)
 def test_every_table_queries_on_a_clean_warehouse_with_its_columns(tmp_path, table):
     out = query(tmp_path, f"SELECT * FROM {table}")
