@@ -3,21 +3,14 @@ for the scale-out test and bench."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.processes import stop_process
+from bench.processes import free_port, stop_process
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class DaskCluster:
@@ -25,7 +18,7 @@ class DaskCluster:
 
     def __init__(self, *, workers: int, env: dict, log_dir: Path, threads: int = 1):
         self.workers, self.env, self.log_dir, self.threads = workers, env, log_dir, threads
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        self.address = f"tcp://127.0.0.1:{free_port()}"
         self.processes: list[tuple[subprocess.Popen, object]] = []
 
     def _start(self, name: str, args: list[str]) -> None:

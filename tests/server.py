@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
@@ -10,14 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.processes import stop_process
+from bench.processes import free_port, stop_process
 from tests.helpers import BIN, quiet_env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _healthy(url: str) -> bool:
@@ -32,7 +25,7 @@ def _healthy(url: str) -> bool:
 def started_prefect_server(home: Path, timeout: float = 120) -> Iterator[str]:
     """Starts `prefect server start` with `home` as its PREFECT_HOME (database, log), waits
     until it answers, yields its API URL and stops it afterwards."""
-    port = _free_port()
+    port = free_port()
     env = quiet_env(PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false")
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "wb")  # noqa: SIM115 - closed after the server stops

@@ -69,11 +69,14 @@ def connect(
             named = set(empty)  # the query itself will say what is wrong
         empty = [t for t in empty if t in named]
     for table in TABLES:
-        if table in present:
-            conn.execute(view_sql(root, table))
-        elif table in empty:
-            conn.execute(empty_view_sql(table))
+        if table in present or table in empty:
+            conn.execute(_view_statement(root, table, present))
     return conn
+
+
+def _view_statement(root: Path, table: str, present: set[str]) -> str:
+    """The view of a table over its partitions when it has some, else its empty view."""
+    return view_sql(root, table) if table in present else empty_view_sql(table)
 
 
 def refresh_database(root: Path, database: Path) -> list[str]:
@@ -92,7 +95,7 @@ def refresh_database(root: Path, database: Path) -> list[str]:
         )
         present = set(tables_present(root))
         for table in TABLES:
-            sql = view_sql(root, table) if table in present else empty_view_sql(table)
+            sql = _view_statement(root, table, present)
             tag = hashlib.sha256(sql.encode()).hexdigest()
             if recorded.get(table) != tag:
                 conn.execute(sql)
