@@ -1,7 +1,7 @@
 """Test-wide environment: no telemetry, a Prefect home of the tests' own, the hypothesis
-profiles and the one Prefect server per test process that the flow and end-to-end tests share."""
+profiles, the Prefect test server the flow tests share and the real Prefect server the
+end-to-end tests share."""
 
-import contextlib
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -68,8 +68,8 @@ def _flows_run_on_the_harness(request):
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory):
     """A real `prefect server start` on 127.0.0.1 (its own home and SQLite database), one per
-    test process: the end-to-end tests point their `logcast` and `prefect` commands at it,
-    and the flow tests run on it (`prefect_harness`)."""
+    test process that runs an end-to-end test: they point their `logcast` and `prefect`
+    commands at it."""
     from tests.server import started_prefect_server
 
     with started_prefect_server(tmp_path_factory.mktemp("prefect-server-home")) as url:
@@ -77,36 +77,28 @@ def prefect_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(prefect_server):
-    """Flows called in this process run on the session's `prefect_server`, as under
-    `prefect.testing.utilities.prefect_test_harness` but without a second server: shared by
-    every test marked `flows` and set up by the first of them, so a process (or a
-    pytest-xdist worker) that runs none starts none. Two things no test looks at are off:
-    flow-run heartbeats (they detect crashed runs; stopping a run's heartbeat thread costs up
-    to a second) and sending run logs to the server (it keeps the server busy on the same
-    cores; the logs still reach pytest's capture)."""
-    import prefect.context
+def prefect_harness():
+    """One Prefect test server (a temporary SQLite database) per test process, shared by every
+    test marked `flows`; started by the first of them, so a process (or a pytest-xdist worker)
+    that runs none starts none. It is not the end-to-end tests' `prefect_server`: the events
+    of the flow tests' runs would keep that server's database busy while an end-to-end test
+    waits on it. Two things no test looks at are off: flow-run heartbeats (they detect
+    crashed runs; stopping a run's heartbeat thread costs up to a second) and sending run logs
+    to the server (it keeps the server busy on the same cores; the logs still reach pytest's
+    capture)."""
     import prefect.settings
-    from prefect.events.worker import EventsWorker
+    from prefect.testing.utilities import prefect_test_harness
 
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(
-            prefect.settings.temporary_settings(
-                updates={
-                    prefect.settings.PREFECT_API_URL: prefect_server,
-                    prefect.settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
-                    prefect.settings.PREFECT_LOGGING_TO_API_ENABLED: False,
-                }
-            )
-        )
-        # as the test harness does: threads a test starts itself see these settings too
-        stack.enter_context(
-            prefect.context._temporary_global_settings_context(
-                prefect.context.get_settings_context()
-            )
-        )
-        yield prefect_server
-        EventsWorker.drain_all()  # before the server stops
+    with (
+        prefect.settings.temporary_settings(
+            updates={
+                prefect.settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                prefect.settings.PREFECT_LOGGING_TO_API_ENABLED: False,
+            }
+        ),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield prefect.settings.PREFECT_API_URL.value()
 
 
 def pytest_collection_modifyitems(config, items):
