@@ -16,6 +16,15 @@ The expectations, derived from the model so that new columns are covered automat
 6. endpoint_hourly only: sum(requests) of a partition = the request rows of that hour.
 
 A null passes the range checks where the model allows null and fails them where it does not.
+
+GX's cost is per expectation, not per row (about 20 ms each, whatever the frame's size), and a
+metric table has a range check for each of its count columns. So the range and order checks run
+stacked: each check's values become one block of a long frame (`_long_frame`), one
+`ExpectColumnValuesToBeBetween` per distinct range and one `ExpectColumnPairValuesAToBeGreaterThanB`
+for every order check judge all blocks at once, and each block's unexpected rows go back to its
+check; a null where the model forbids it enters its block as -inf, which no range admits. Every
+check still gets its own result per partition. A check on a column the frame lacks, or holds as
+something other than numbers, stays a plain expectation on the frame, so GX names the problem.
 Great Expectations is imported on first use (it takes seconds to import) and its ephemeral
 context is created once per process; validations are serialised by a lock.
 """
@@ -80,6 +89,10 @@ _END = "_partition_end"
 _TIME = "_partition_time"
 """The time column as naive UTC: GX's column-pair expectations read `Series.values`, which
 pandas 3.1 deprecates (Pandas4Warning) for tz-aware columns, so bounds compare naive UTC."""
+# Columns of the long frame of the order checks.
+_ORDER = "_order"
+_LOW = "_low"
+_HIGH = "_high"
 
 
 @dataclass(frozen=True)
@@ -167,15 +180,19 @@ def _get_batch_definition() -> Any:
         return _batch_definition
 
 
-def _validate(frame: pd.DataFrame, expectations: list[Any]) -> dict[int, list[Any]]:
-    """Runs the expectations over the frame in one validation; results by `meta["check"]`."""
+def _validate_all(frame: pd.DataFrame, expectations: list[Any]) -> list[Any]:
+    """Runs the expectations over the frame in one validation; GX's results."""
     gx = _gx()
     with _lock:
         batch = _get_batch_definition().get_batch(batch_parameters={"dataframe": frame})
         suite = gx.ExpectationSuite(name="logcast-quality", expectations=expectations)
-        outcome = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        return list(batch.validate(suite, result_format={"result_format": "COMPLETE"}).results)
+
+
+def _validate(frame: pd.DataFrame, expectations: list[Any]) -> dict[int, list[Any]]:
+    """Runs the expectations over the frame in one validation; results by `meta["check"]`."""
     by_check: dict[int, list[Any]] = {}
-    for result in outcome.results:
+    for result in _validate_all(frame, expectations):
         by_check.setdefault(result.expectation_config.meta["check"], []).append(result)
     return by_check
 
@@ -194,16 +211,34 @@ def _exception(result: Any) -> str | None:
 
 
 # checks --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Stacked:
+    """How a check enters the long frame: `column` within [low, high] (`above` None; a null
+    fails when `required`), or `column` <= `above` (either null passes)."""
+
+    column: str
+    low: float = 0.0
+    high: float | None = None
+    required: bool = False
+    above: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The long frame's column, and the expectation, that judge this check."""
+        return _ORDER if self.above is not None else f"_in_{self.low:g}_{self.high}"
+
+
 @dataclass
 class _Check:
     """One readable expectation, run as one or more GX expectations whose unexpected rows are
-    united."""
+    united, or as one block of the long frame (`stacked`)."""
 
     name: str
     expectations: list[Any]
     describe: Callable[[pd.DataFrame], str]
     """A few unexpected values, given the unexpected rows of one partition."""
     index: int = -1
+    stacked: _Stacked | None = None
 
 
 def _fmt(value: Any) -> str:
@@ -247,16 +282,28 @@ def _grain_check(unique: list[str]) -> _Check:
 
 
 def _range_check(
-    column: str, low: float, high: float | None, check_nulls: bool, unique: list[str]
+    column: str,
+    low: float,
+    high: float | None,
+    check_nulls: bool,
+    unique: list[str],
+    stack: bool,
 ) -> _Check:
     """`column` within [low, high]. GX's between ignores nulls; with `check_nulls` a null is
-    unexpected too (a column the model declares non-nullable)."""
+    unexpected too (a column the model declares non-nullable). Stacked when `stack`."""
     gx = _gx()
-    expectations = [
-        gx.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
-    ]
-    if check_nulls:
-        expectations.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=column))
+    stacked = None
+    expectations = []
+    if stack:
+        stacked = _Stacked(column, low, high, required=check_nulls)
+    else:
+        expectations.append(
+            gx.expectations.ExpectColumnValuesToBeBetween(
+                column=column, min_value=low, max_value=high
+            )
+        )
+        if check_nulls:
+            expectations.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=column))
 
     def describe(rows: pd.DataFrame) -> str:
         items = [
@@ -265,10 +312,11 @@ def _range_check(
         return f"{column} = " + _sample(items, len(rows))
 
     name = f"{column} >= {low:g}" if high is None else f"{column} between {low:g} and {high:g}"
-    return _Check(name=name, expectations=expectations, describe=describe)
+    return _Check(name=name, expectations=expectations, describe=describe, stacked=stacked)
 
 
-def _ordered_check(low: str, high: str, unique: list[str]) -> _Check:
+def _ordered_check(low: str, high: str, unique: list[str], stack: bool) -> _Check:
+    """`low` <= `high` where both are present. Stacked when `stack`."""
     gx = _gx()
 
     def describe(rows: pd.DataFrame) -> str:
@@ -278,6 +326,8 @@ def _ordered_check(low: str, high: str, unique: list[str]) -> _Check:
         ]
         return f"{low} > {high}: " + _sample(items, len(rows))
 
+    if stack:
+        return _Check(f"{low} <= {high}", [], describe, stacked=_Stacked(low, above=high))
     return _Check(
         name=f"{low} <= {high}",
         expectations=[
@@ -330,17 +380,26 @@ def _checks(rule: TableRule, dtypes: pd.Series) -> list[_Check]:
         dtype = dtypes.get(name)
         return not column.nullable and not (isinstance(dtype, np.dtype) and dtype.kind in "iub")
 
+    def numbers(*names: str) -> bool:  # columns the long frame can hold as float64
+        kinds = [dtypes.get(n) for n in names]
+        return all(
+            k is not None and pd.api.types.is_numeric_dtype(k) and not pd.api.types.is_bool_dtype(k)
+            for k in kinds
+        )
+
     checks = [_grain_check(unique)] if unique else []  # requests have no grain key
     for name, column in schema.columns.items():
         if name in rule.signed or not pd.api.types.is_integer_dtype(column.dtype.type):
             continue
-        checks.append(_range_check(name, 0, None, check_nulls(name, column), unique))
+        nulls = check_nulls(name, column)
+        checks.append(_range_check(name, 0, None, nulls, unique, numbers(name)))
     for name, column in schema.columns.items():
         if name.endswith("_rate") or name in RATE_COLUMNS:
-            checks.append(_range_check(name, 0, 1, check_nulls(name, column), unique))
+            nulls = check_nulls(name, column)
+            checks.append(_range_check(name, 0, 1, nulls, unique, numbers(name)))
     present = [c for c in PERCENTILES if c in schema.columns]
     for low, high in zip(present, present[1:], strict=False):
-        checks.append(_ordered_check(low, high, unique))
+        checks.append(_ordered_check(low, high, unique, numbers(low, high)))
     checks.append(_inside_check(rule.time_column, dtypes))
     return checks
 
@@ -378,26 +437,77 @@ def _rule(table: str) -> TableRule:
         ) from None
 
 
+def _floats(column: pd.Series) -> np.ndarray:
+    """A numeric column as float64, nulls as NaN (exact for counts below 2**53; the checks
+    compare with 0 and 1, which no rounding crosses)."""
+    return column.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _long_frame(frame: pd.DataFrame, stacked: list[_Check]) -> tuple[pd.DataFrame, list[Any]]:
+    """The stacked checks' values, block b = rows [b * n, (b + 1) * n) for the frame's n rows:
+    a range check's values in the column of its range (NaN in every other block, which GX's
+    between ignores), an order check's pair in `_low`/`_high` (NaN elsewhere: either missing is
+    ignored). Returns the frame and the expectations that judge it, one per column key."""
+    gx = _gx()
+    n, size = len(frame), len(frame) * len(stacked)
+    columns: dict[str, np.ndarray] = {}
+    expectations: dict[str, Any] = {}
+    for block, check in enumerate(stacked):
+        spec = check.stacked
+        assert spec is not None
+        rows = slice(block * n, (block + 1) * n)
+        if spec.above is not None:
+            if _ORDER not in expectations:
+                columns[_LOW] = np.full(size, np.nan)
+                columns[_HIGH] = np.full(size, np.nan)
+                expectations[_ORDER] = gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=_HIGH,
+                    column_B=_LOW,
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                    meta={"stack": _ORDER},
+                )
+            columns[_LOW][rows] = _floats(frame[spec.column])
+            columns[_HIGH][rows] = _floats(frame[spec.above])
+            continue
+        if spec.key not in expectations:
+            columns[spec.key] = np.full(size, np.nan)
+            expectations[spec.key] = gx.expectations.ExpectColumnValuesToBeBetween(
+                column=spec.key, min_value=spec.low, max_value=spec.high, meta={"stack": spec.key}
+            )
+        values = _floats(frame[spec.column])
+        if spec.required:  # below every range: the null is unexpected
+            values = np.where(np.isnan(values), -np.inf, values)
+        columns[spec.key][rows] = values
+    return pd.DataFrame(columns), list(expectations.values())
+
+
+def _unexpected(gx_results: list[Any]) -> tuple[list[str], np.ndarray, bool]:
+    """GX's errors, the united unexpected row indices, and whether every result succeeded."""
+    errors = [e for e in (_exception(r) for r in gx_results) if e]
+    indices: set[int] = set()
+    for result in gx_results:
+        indices.update(int(i) for i in result.result.get("unexpected_index_list") or [])
+    positions = np.array(sorted(indices), dtype=np.int64)
+    return errors, positions, all(r.success for r in gx_results)
+
+
 def _results_by_partition(
     table: str,
     check: _Check,
-    gx_results: list[Any],
+    outcome: tuple[list[str], np.ndarray, bool],
     frame: pd.DataFrame,
     codes: np.ndarray,
     partitions: list[str],
 ) -> list[QualityResult]:
     """Splits one check's unexpected rows (over all partitions) back per partition."""
-    errors = [e for e in (_exception(r) for r in gx_results) if e]
+    errors, positions, success = outcome
     if errors:
         details = "GX error: " + "; ".join(dict.fromkeys(errors))
         return [QualityResult(table, p, check.name, False, 0, details) for p in partitions]
-    indices: set[int] = set()
-    for result in gx_results:
-        indices.update(int(i) for i in result.result.get("unexpected_index_list") or [])
-    if not indices and not all(r.success for r in gx_results):
+    if not len(positions) and not success:
         details = "GX reported a failure without unexpected rows"
         return [QualityResult(table, p, check.name, False, 0, details) for p in partitions]
-    positions = np.array(sorted(indices), dtype=np.int64)
     counts = np.bincount(codes[positions], minlength=len(partitions))
     out = []
     for code, partition in enumerate(partitions):
@@ -493,11 +603,24 @@ def check_partitions(
             expectation.meta = {"check": index}
             expectations.append(expectation)
     by_check = _validate(frame, expectations)
+    outcomes = {c.index: _unexpected(by_check[c.index]) for c in checks if c.stacked is None}
+    stacked = [c for c in checks if c.stacked is not None]
+    if stacked:
+        long, judges = _long_frame(frame, stacked)
+        by_key = {r.expectation_config.meta["stack"]: r for r in _validate_all(long, judges)}
+        n = len(frame)
+        for block, check in enumerate(stacked):
+            assert check.stacked is not None
+            errors, indices, success = _unexpected([by_key[check.stacked.key]])
+            # this block's rows only; the expectation failing with no unexpected row at all
+            # is reported by every check it judges
+            mine = indices[(indices >= block * n) & (indices < (block + 1) * n)] - block * n
+            outcomes[check.index] = (errors, mine, success or len(indices) > 0)
 
     per_partition: dict[str, list[QualityResult]] = {p: [] for p in partitions}
     for check in checks:
         for result in _results_by_partition(
-            table, check, by_check[check.index], frame, codes, partitions
+            table, check, outcomes[check.index], frame, codes, partitions
         ):
             per_partition[result.partition].append(result)
     if requests_rows is not None:

@@ -267,6 +267,72 @@ def test_several_partitions_at_once_only_the_bad_one_fails():
     assert found[GRAIN].success
 
 
+def test_stacked_range_and_order_checks_give_each_column_its_own_rows():
+    """The range and order checks run stacked in one long frame; each column's result counts
+    exactly its own bad rows in its own partition (oracle: plain pandas comparisons)."""
+    hours = [H1 + pd.Timedelta(hours=i) for i in range(3)]
+    frames = {
+        partition_of(h): endpoint_hourly(hour=h, endpoints=[f"/e{j}" for j in range(6)])
+        for h in hours
+    }
+    first, second, third = frames.values()
+    first.loc[[0, 4], "status_3xx"] = -1
+    first.loc[2, "slow_rate"] = 1.5
+    second.loc[1, "requests"] = -7
+    second.loc[[1, 3, 5], "latency_p90_ms"] = 65.0  # p90 <= p95 holds, p50 <= p90 holds
+    second.loc[5, "latency_p95_ms"] = 50.0  # p90 > p95 and p95 < p99 still
+    third["bytes_sent"] = pd.array([-1, None, 3, -2, 5, 6], dtype="Int64")  # a null is allowed
+    third["error_rate"] = [0.0, 1.0, 0.5, -0.1, 0.2, 0.3]
+    third.loc[4, "latency_p50_ms"] = 200.0  # above p90 (60) only; p99 90 < max 120 still
+    results = check_partitions("endpoint_hourly", frames)
+
+    def oracle(frame: pd.DataFrame, name: str) -> int:
+        if " <= " in name:
+            low, high = name.split(" <= ")
+            pair = frame[[low, high]].dropna()
+            return int((pair[low] > pair[high]).sum())
+        column, rest = name.split(" ", 1)
+        values = frame[column].astype("Float64")
+        bad = values < 0
+        if "between 0 and 1" in rest:
+            bad = bad | (values > 1)
+        return int(bad.fillna(False).sum())
+
+    checked = [r for r in results if " >= 0" in r.expectation or "between" in r.expectation]
+    checked += [r for r in results if " <= " in r.expectation]
+    assert len(checked) == 3 * 16  # 9 counts, 3 rates and 4 orders in each partition
+    for result in checked:
+        expected = oracle(frames[result.partition], result.expectation)
+        assert (result.partition, result.expectation, result.unexpected) == (
+            result.partition,
+            result.expectation,
+            expected,
+        )
+        assert result.success == (expected == 0)
+    assert {(r.partition, r.expectation) for r in results if not r.success} == {
+        (P1, "status_3xx >= 0"),
+        (P1, "slow_rate between 0 and 1"),
+        (P2, "requests >= 0"),
+        (P2, "latency_p90_ms <= latency_p95_ms"),
+        (P3, "bytes_sent >= 0"),
+        (P3, "error_rate between 0 and 1"),
+        (P3, "latency_p50_ms <= latency_p90_ms"),
+    }
+    found = by_expectation(results, P1)["status_3xx >= 0"]
+    assert found.unexpected == 2 and "/e0" in found.details and "/e4" in found.details
+
+
+def test_a_null_in_a_required_count_fails_and_a_text_count_is_named_by_gx():
+    frame = endpoint_hourly()
+    frame["requests"] = pd.array([10, None, 10], dtype="Int64")  # the model forbids a null
+    frame["status_3xx"] = ["0", "0", "x"]  # not numbers: GX reports it by the column
+    results = by_expectation(check_partitions("endpoint_hourly", {P1: frame}))
+    assert results["requests >= 0"].unexpected == 1
+    assert "null" in results["requests >= 0"].details
+    assert not results["status_3xx >= 0"].success
+    assert results["status_4xx >= 0"].success
+
+
 def test_a_duplicate_across_partitions_of_a_daily_table_fails_only_its_partition():
     day1, day2 = pd.Timestamp("2026-11-01", tz="UTC"), pd.Timestamp("2026-11-02", tz="UTC")
 
