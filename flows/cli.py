@@ -309,10 +309,16 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     finally:
         pipeline.PROGRESS_LISTENERS.remove(advance)
     _print_files(summary["files"])
-    skipped = summary["days_skipped"]
+    skipped, still_open = summary["days_skipped"], summary.get("days_open", 0)
     print(
-        f"backfilled {summary['window']}: {summary['days'] - skipped} days done"
+        f"backfilled {summary['window']}: {summary['days'] - skipped - still_open} days done"
         + (f" ({skipped} already done, skipped)" if skipped else "")
+        + (
+            f", {still_open} not over yet (done up to the last ended hour; the hourly runs "
+            "or a later backfill do the rest)"
+            if still_open
+            else ""
+        )
         + f", {summary['hours_rebuilt']} hours recomputed, {summary['forecasts']:,} forecasts, "
         f"{summary['anomalies']} anomalies"
     )

@@ -209,8 +209,12 @@ def backfill(
     models. Days are recomputed `concurrency` at a time and scored one by one in time order.
     Progress goes to a Prefect progress artifact and the terminal.
     `as_of` is the instant the run treats as now (default: the clock); events later than
-    as_of + 1 day are quarantined as a broken clock."""
+    as_of + 1 day are quarantined as a broken clock. Only hours that have ended by then are
+    recomputed and scored: a day that has not ended yet (today) is done up to its last ended
+    hour and stays open, so the hourly runs, or a later backfill, do the rest of it; its
+    later hours are not scored as hours without traffic."""
     now = run_time(as_of)
+    ended = floor_hour(now)  # the hours before it have ended
     first = utc_day(start)
     stop = utc_day(end) + pd.Timedelta(days=1)
     if stop <= first:
@@ -232,9 +236,14 @@ def backfill(
         todo = [d for d in days if d not in finished]
         summary["days"] = len(days)
         summary["days_skipped"] = len(days) - len(todo)
-        # The days to do, plus whatever else new or late files touched.
+        # The days to do (their ended hours), plus whatever else new or late files touched.
+        def ended_hours(day: pd.Timestamp) -> list[pd.Timestamp]:
+            return list(hour_range(day, min(day + pd.Timedelta(days=1), ended)))
+
+        open_days = [d for d in todo if d + pd.Timedelta(days=1) > ended]
+        summary["days_open"] = len(open_days)
         dirty = set(catalog.dirty_hours())
-        hours = {h for d in todo for h in hour_range(d, d + pd.Timedelta(days=1))}
+        hours = {h for d in todo for h in ended_hours(d)}
         to_rebuild = sorted(dirty | hours)
         progress = Progress(
             len(by_day(to_rebuild)) + len(todo),
@@ -251,17 +260,19 @@ def backfill(
         summary["hours_rescored"] = len(rescored)
         totals = score(sorted(rescored), settings, run_id) if rescored else {}
         for day in todo:  # in time order: each day's models are trained on the days before
-            counts = score(
-                list(hour_range(day, day + pd.Timedelta(days=1))), settings, run_id, refit=force
-            )
+            day_hours = ended_hours(day)
+            counts = score(day_hours, settings, run_id, refit=force) if day_hours else {}
             for key, value in counts.items():
                 totals[key] = (
                     max(totals.get(key, 0), value)
                     if key.startswith("series")
                     else totals.get(key, 0) + value
                 )
-            catalog.finish_day(day, run_id)
-            progress.advance(f"scored {day:%Y-%m-%d}")
+            if day in open_days:
+                progress.advance(f"scored {day:%Y-%m-%d} up to {ended:%H}:00, still open")
+            else:
+                catalog.finish_day(day, run_id)
+                progress.advance(f"scored {day:%Y-%m-%d}")
         summary.update({"series": 0, "series_skipped": 0, "forecasts": 0, "anomalies": 0, **totals})
         progress.finish()
         summary["artifacts"] = publish(

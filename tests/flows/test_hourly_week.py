@@ -16,12 +16,15 @@ pytestmark = [pytest.mark.flows, pytest.mark.slow]
 
 START = pd.Timestamp("2026-11-09T00:00:00Z")  # a Monday: the days are in one ISO week
 # Three days: the first two are backfilled (the first has no history before it, so nothing
-# to score; the second is scored on models the backfill fitted), the third runs hour by hour
-# (24 hourly runs): its first run fits the day's models on the backfilled history and its
-# other runs only predict; the generator injects incidents from the third day on. More
-# hourly days only repeat that at ~4 s per run.
+# to score; the second is scored on models the backfill fitted), the third runs hour by
+# hour: its first run fits the day's models on the backfilled history and its other runs only
+# predict; the generator injects incidents from the third day on. The third day's logs stop
+# after its first HOURLY hours (the rest has not landed yet), so the day stays open: its daily
+# rollups are rebuilt from a part of the day by every run. More hourly runs only repeat that
+# at ~3 s per run.
 DAYS = 3
 BACKFILLED = 2
+HOURLY = 12
 TABLES = {
     "endpoint_hourly": "hour_start, service, endpoint",
     "endpoint_minutely": "minute_start, service, endpoint",
@@ -46,11 +49,15 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     )  # fmt: skip
     files = sorted(held.glob("*.csv"))
     assert len(files) == DAYS * 24
+    for late in files[(DAYS - 1) * 24 + HOURLY :]:  # not landed yet
+        late.unlink()
+    files = files[: (DAYS - 1) * 24 + HOURLY]
 
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "backfilled"))
     batch = load_settings()
     shutil.copytree(held, batch.landing_dir)
-    backfill(start=START.date(), end=end.date(), as_of=end + pd.Timedelta(days=1, minutes=20))
+    # run just after the last hourly run below, once its hour's file has landed
+    backfill(start=START.date(), end=end.date(), as_of=end + pd.Timedelta(hours=HOURLY, minutes=5))
     expected = tables(batch)
 
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "hourly"))
@@ -60,9 +67,7 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
         shutil.copy(path, live.landing_dir / path.name)
     history_end = START + pd.Timedelta(days=BACKFILLED - 1)
     backfill(start=START.date(), end=history_end.date(), as_of=history_end + pd.Timedelta(days=1))
-    hours = pd.date_range(
-        START + pd.Timedelta(days=BACKFILLED), end + pd.Timedelta(hours=23), freq="h"
-    )
+    hours = pd.date_range(START + pd.Timedelta(days=BACKFILLED), periods=HOURLY, freq="h")
     for hour, path in zip(hours, files[BACKFILLED * 24 :], strict=True):
         shutil.copy(path, live.landing_dir / path.name)  # the hour's file lands ...
         # ... and the hourly run after it, at :05, scores that hour
@@ -72,5 +77,7 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     assert set(got) == set(expected) == set(TABLES)  # every table was written ...
     assert len(expected["forecasts"]) > 0 and len(expected["anomalies"]) > 0
     assert len(expected["incidents"]) > 0
+    # the backfill ran before the third day was over: it scored that day's ended hours only
+    assert expected["forecasts"]["hour_start"].max() == hours[-1]
     for name, frame in expected.items():
         pd.testing.assert_frame_equal(got[name], frame, obj=name)  # ... with the same rows

@@ -22,6 +22,8 @@ pytestmark = pytest.mark.flows
 END = pd.Timestamp("2026-11-04T00:00:00Z")
 AS_OF = pd.Timestamp("2026-11-04T13:05:00Z").to_pydatetime()
 """When the runs happen: the suite does not depend on today's date."""
+AFTER_END = pd.Timestamp("2026-11-05T00:20:00Z").to_pydatetime()
+"""A run once the last generated day is over."""
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def table(settings, name, order):
 
 
 def test_backfill_is_idempotent(home):
-    first = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AS_OF)
+    first = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AFTER_END)
     assert first["files"]["ingested"] == 96
     assert first["hours_rebuilt"] == 96
     hourly_rows = table(home, "endpoint_hourly", "hour_start, service, endpoint")
@@ -63,7 +65,7 @@ def test_backfill_is_idempotent(home):
     assert forecasts["hour_start"].min() >= pd.Timestamp(
         "2026-11-02T00:00Z"
     )  # day 1 has no history
-    second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AS_OF)
+    second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AFTER_END)
     assert second["files"] == {**second["files"], "ingested": 0, "skipped": 96}
     # every day is done: nothing to recompute, nothing to score
     assert second["days_skipped"] == 4 and second["hours_rebuilt"] == 0
@@ -80,7 +82,7 @@ def test_backfill_is_idempotent(home):
     assert models["run_id"].nunique() == 1
     assert first["series_skipped"] == 0
     # forced: the last day recomputed, its models fitted again, and the same rows as before
-    third = backfill(start=END.date(), end=END.date(), force=True, as_of=AS_OF)
+    third = backfill(start=END.date(), end=END.date(), force=True, as_of=AFTER_END)
     assert third["days_skipped"] == 0 and third["hours_rebuilt"] == 24
     assert third["quality"]["checks"] > 0 and third["quality"]["failed"] == 0
     refitted = Catalog(home.catalog_url).models_frame()
