@@ -236,6 +236,7 @@ def backfill(
         todo = [d for d in days if d not in finished]
         summary["days"] = len(days)
         summary["days_skipped"] = len(days) - len(todo)
+
         # The days to do (their ended hours), plus whatever else new or late files touched.
         def ended_hours(day: pd.Timestamp) -> list[pd.Timestamp]:
             return list(hour_range(day, min(day + pd.Timedelta(days=1), ended)))
