@@ -5,6 +5,7 @@ end-to-end tests share."""
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 # Set before anything imports prefect: its settings are read when it is first imported.
 os.environ["DO_NOT_TRACK"] = "1"
@@ -66,39 +67,56 @@ def _flows_run_on_the_harness(request):
 
 
 @pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory):
+def prefect_database(pytestconfig, tmp_path_factory):
+    """The migrated Prefect database every test server starts on a copy of, kept in pytest's
+    cache directory between runs (tests/server.py `migrated_database`)."""
+    from tests.server import migrated_database
+
+    cache = getattr(pytestconfig, "cache", None)
+    folder = cache.mkdir("prefect-database") if cache else tmp_path_factory.getbasetemp()
+    return migrated_database(Path(folder))
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory, prefect_database):
     """A real `prefect server start` on 127.0.0.1 (its own home and SQLite database), one per
     test process that runs an end-to-end test: they point their `logcast` and `prefect`
     commands at it."""
     from tests.server import started_prefect_server
 
-    with started_prefect_server(tmp_path_factory.mktemp("prefect-server-home")) as url:
+    home = tmp_path_factory.mktemp("prefect-server-home")
+    with started_prefect_server(home, database=prefect_database) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """One Prefect test server (a temporary SQLite database) per test process, shared by every
-    test marked `flows`; started by the first of them, so a process (or a pytest-xdist worker)
-    that runs none starts none. It is not the end-to-end tests' `prefect_server`: the events
-    of the flow tests' runs would keep that server's database busy while an end-to-end test
-    waits on it. Two things no test looks at are off: flow-run heartbeats (they detect
-    crashed runs; stopping a run's heartbeat thread costs up to a second) and sending run logs
-    to the server (it keeps the server busy on the same cores; the logs still reach pytest's
-    capture)."""
+def prefect_harness(tmp_path_factory, prefect_database):
+    """One Prefect server of their own (`prefect server start`, a SQLite database) per test
+    process, shared by every test marked `flows`, whose flows run in the test process against
+    it; started by the first of them, so a process (or a pytest-xdist worker) that runs none
+    starts none. It is not the end-to-end tests' `prefect_server`: the events of the flow
+    tests' runs would keep that server's database busy while an end-to-end test waits on it.
+    Two things no test looks at are off: flow-run heartbeats (they detect crashed runs;
+    stopping a run's heartbeat thread costs up to a second) and sending run logs to the server
+    (it keeps the server busy on the same cores; the logs still reach pytest's capture)."""
     import prefect.settings
-    from prefect.testing.utilities import prefect_test_harness
+    from prefect.events.worker import EventsWorker
 
+    from tests.server import started_prefect_server
+
+    home = tmp_path_factory.mktemp("prefect-flows-home")
     with (
+        started_prefect_server(home, database=prefect_database) as url,
         prefect.settings.temporary_settings(
             updates={
+                prefect.settings.PREFECT_API_URL: url,
                 prefect.settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
                 prefect.settings.PREFECT_LOGGING_TO_API_ENABLED: False,
             }
         ),
-        prefect_test_harness(server_startup_timeout=120),
     ):
-        yield prefect.settings.PREFECT_API_URL.value()
+        yield url
+        EventsWorker.drain_all()  # the runs' last events reach the server before it stops
 
 
 def pytest_collection_modifyitems(config, items):

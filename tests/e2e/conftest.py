@@ -9,7 +9,7 @@ from tests.helpers import CLI_DAY, logcast_runner, quiet_env
 @pytest.fixture(scope="session")
 def cli_home(prefect_server, tmp_path_factory):
     """One warehouse built through the CLI as a user types it, shared by the CLI and report
-    tests (`tests/conftest.py` gives their modules to the same process): five generated days of
+    tests (`tests/conftest.py` gives their modules to the same process): four generated days of
     four endpoints backfilled (models fitted on the first days score the last ones; the
     generator injects incidents from the third day on), one hourly run and the last day's daily
     run. Returns the home and a `logcast` runner on it."""
@@ -17,8 +17,8 @@ def cli_home(prefect_server, tmp_path_factory):
     logcast = logcast_runner(
         quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=home
     )
-    logcast("generate", "--days", "5", "--endpoints", "4", "--end", CLI_DAY, "--seed", "3")
-    logcast("backfill", "--start", "2026-11-04", "--end", CLI_DAY)
+    logcast("generate", "--days", "4", "--endpoints", "4", "--end", CLI_DAY, "--seed", "3")
+    logcast("backfill", "--start", "2026-11-05", "--end", CLI_DAY)
     logcast("run", "--hour", f"{CLI_DAY}T12:00Z")
     logcast("daily", "--day", CLI_DAY)
     return home, logcast
