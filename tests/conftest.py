@@ -99,6 +99,7 @@ def prefect_harness(tmp_path_factory, prefect_database):
     Two things no test looks at are off: flow-run heartbeats (they detect crashed runs;
     stopping a run's heartbeat thread costs up to a second) and sending run logs to the server
     (it keeps the server busy on the same cores; the logs still reach pytest's capture)."""
+    import prefect.context
     import prefect.settings
     from prefect.events.worker import EventsWorker
 
@@ -114,6 +115,9 @@ def prefect_harness(tmp_path_factory, prefect_database):
                 prefect.settings.PREFECT_LOGGING_TO_API_ENABLED: False,
             }
         ),
+        # threads a test starts have no settings context of their own and read the global
+        # one: it gets the same settings (what Prefect's own prefect_test_harness does)
+        prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()),
     ):
         yield url
         EventsWorker.drain_all()  # the runs' last events reach the server before it stops
