@@ -1,6 +1,7 @@
 """The flows under one session-wide Prefect test server."""
 
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -36,6 +37,40 @@ def home(tmp_path, monkeypatch):
         end_day=END, seed=3,
     )  # fmt: skip
     return settings
+
+
+@pytest.fixture(scope="module")
+def three_days(prefect_harness, tmp_path_factory):
+    """A home like `home`'s with its first three days backfilled, kept aside untouched;
+    `backfilled` gives each test a fresh copy of it."""
+    root = tmp_path_factory.mktemp("pipeline")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOGCAST_HOME", str(root / "home"))
+        patch.chdir(root)
+        settings = load_settings()
+        generate(
+            days=4, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
+            end_day=END, seed=3,
+        )  # fmt: skip
+        backfill(
+            start=pd.Timestamp("2026-11-01").date(),
+            end=pd.Timestamp("2026-11-03").date(),
+            as_of=AS_OF,
+        )
+    shutil.copytree(root / "home", root / "untouched")
+    return root
+
+
+@pytest.fixture
+def backfilled(three_days, monkeypatch):
+    """A fresh copy of `three_days`' home, at the path it was made at (the catalog and the
+    analysts' views hold absolute paths)."""
+    home = three_days / "home"
+    shutil.rmtree(home)
+    shutil.copytree(three_days / "untouched", home)
+    monkeypatch.setenv("LOGCAST_HOME", str(home))
+    monkeypatch.chdir(three_days)
+    return load_settings()
 
 
 def table(settings, name, order):
@@ -121,10 +156,8 @@ def test_backfill_is_idempotent(home):
     assert counted["n"] == kept == counted["d"]
 
 
-def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(home):
-    backfill(
-        start=pd.Timestamp("2026-11-01").date(), end=pd.Timestamp("2026-11-03").date(), as_of=AS_OF
-    )
+def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(backfilled):
+    home = backfilled
     orders = {
         "forecasts": "hour_start, service, endpoint, metric",
         "anomalies": "hour_start, service, endpoint, metric",
@@ -149,10 +182,8 @@ def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(home):
     )
 
 
-def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(home):
-    backfill(
-        start=pd.Timestamp("2026-11-03").date(), end=pd.Timestamp("2026-11-03").date(), as_of=AS_OF
-    )
+def test_late_file_dirties_its_hour_and_hourly_recomputes_and_rescores_it(backfilled):
+    home = backfilled
     catalog = Catalog(home.catalog_url)
     assert catalog.dirty_hours() == []
     late_hour = "TIMESTAMPTZ '2026-11-03 10:00:00+00'"
