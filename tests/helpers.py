@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -72,13 +74,26 @@ def logcast_runner(env: dict[str, str], cwd: Path, timeout: float = 900) -> Call
     return run
 
 
+RETRIED = (429, 502, 503)
+"""What Prefect's own client retries (PREFECT_CLIENT_RETRY_EXTRA_CODES aside): the server answers
+503 when its database was busy, and the request did nothing."""
+
+
 def api(url: str, path: str, body: dict | None = None, method: str | None = None):
-    """The JSON answer of the Prefect REST API at `url` to `path` (a GET without `body`)."""
+    """The JSON answer of the Prefect REST API at `url` to `path` (a GET without `body`),
+    retried as Prefect's client retries: up to 5 times, 1, 2, 4, 8 and 16 s apart."""
     request = urllib.request.Request(
         f"{url}{path}",
         data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method=method,
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
+    for wait in (1, 2, 4, 8, 16, None):
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code not in RETRIED or wait is None:
+                raise
+        time.sleep(wait)
+    raise AssertionError("unreachable")
