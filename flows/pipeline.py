@@ -270,7 +270,8 @@ def backfill(
                     else totals.get(key, 0) + value
                 )
             if day in open_days:
-                progress.advance(f"scored {day:%Y-%m-%d} up to {ended:%H}:00, still open")
+                done = f"hours to {day_hours[-1]:%H}:00" if day_hours else "no hour yet"
+                progress.advance(f"scored {day:%Y-%m-%d} {done}, the day is not over")
             else:
                 catalog.finish_day(day, run_id)
                 progress.advance(f"scored {day:%Y-%m-%d}")

@@ -7,6 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from flows import pipeline
 from flows.generate import generate
 from flows.pipeline import backfill, hourly
 from flows.settings import load_settings
@@ -57,7 +58,16 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     batch = load_settings()
     shutil.copytree(held, batch.landing_dir)
     # run just after the last hourly run below, once its hour's file has landed
-    backfill(start=START.date(), end=end.date(), as_of=end + pd.Timedelta(hours=HOURLY, minutes=5))
+    seen: list[tuple[int, int, str]] = []
+    pipeline.PROGRESS_LISTENERS.append(lambda *step: seen.append(step))
+    try:
+        summary = backfill(
+            start=START.date(), end=end.date(), as_of=end + pd.Timedelta(hours=HOURLY, minutes=5)
+        )
+    finally:
+        pipeline.PROGRESS_LISTENERS.clear()
+    assert summary["days_open"] == 1
+    assert seen[-1][2] == f"scored {end:%Y-%m-%d} hours to {HOURLY - 1:02d}:00, the day is not over"
     expected = tables(batch)
 
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "hourly"))
