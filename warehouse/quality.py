@@ -326,10 +326,11 @@ def _ordered_check(low: str, high: str, unique: list[str], stack: bool) -> _Chec
         ]
         return f"{low} > {high}: " + _sample(items, len(rows))
 
+    name = f"{low} <= {high}"
     if stack:
-        return _Check(f"{low} <= {high}", [], describe, stacked=_Stacked(low, above=high))
+        return _Check(name, [], describe, stacked=_Stacked(low, above=high))
     return _Check(
-        name=f"{low} <= {high}",
+        name=name,
         expectations=[
             gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=high,

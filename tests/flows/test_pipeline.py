@@ -27,10 +27,11 @@ AFTER_END = pd.Timestamp("2026-11-05T00:20:00Z").to_pydatetime()
 """A run once the last generated day is over."""
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
+def generated_home(root, patch):
+    """`root`/home as LOGCAST_HOME (the working directory `root`) with four generated days of
+    three endpoints landed in it."""
+    patch.setenv("LOGCAST_HOME", str(root / "home"))
+    patch.chdir(root)
     settings = load_settings()
     generate(
         days=4, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
@@ -39,19 +40,18 @@ def home(tmp_path, monkeypatch):
     return settings
 
 
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    return generated_home(tmp_path, monkeypatch)
+
+
 @pytest.fixture(scope="module")
 def three_days(prefect_harness, tmp_path_factory):
     """A home like `home`'s with its first three days backfilled, kept aside untouched;
     `backfilled` gives each test a fresh copy of it."""
     root = tmp_path_factory.mktemp("pipeline")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOGCAST_HOME", str(root / "home"))
-        patch.chdir(root)
-        settings = load_settings()
-        generate(
-            days=4, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
-            end_day=END, seed=3,
-        )  # fmt: skip
+        generated_home(root, patch)
         backfill(
             start=pd.Timestamp("2026-11-01").date(),
             end=pd.Timestamp("2026-11-03").date(),
