@@ -310,8 +310,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         pipeline.PROGRESS_LISTENERS.remove(advance)
     _print_files(summary["files"])
     skipped, still_open = summary["days_skipped"], summary.get("days_open", 0)
+    done = summary["days"] - skipped - still_open
     print(
-        f"backfilled {summary['window']}: {summary['days'] - skipped - still_open} days done"
+        f"backfilled {summary['window']}: {done} day{'' if done == 1 else 's'} done"
         + (f" ({skipped} already done, skipped)" if skipped else "")
         + (
             f", {still_open} not over yet (done up to the last ended hour; the hourly runs "

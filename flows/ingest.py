@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +51,38 @@ class FileOutcome:
         return asdict(self)
 
 
-@lru_cache(maxsize=8)
+_CATALOGS: dict[str, tuple[tuple[int, int] | None, Catalog]] = {}
+_CATALOGS_LOCK = threading.Lock()
+
+
+def _database_file(url: str) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite catalog's file, None for other databases or no file yet."""
+    if not url.startswith("sqlite"):
+        return None
+    try:
+        found = os.stat(url.split(":///", 1)[-1])
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def catalog_for(url: str) -> Catalog:
-    """One catalog (and connection pool) per database URL per process."""
-    return Catalog(url)
+    """One catalog (and connection pool) per database URL per process. A SQLite catalog whose
+    file was replaced since (a home restored from a copy under a long-running `logcast serve`
+    or worker) gets a new pool: the old one's open connections would go on writing to the
+    replaced file, which no one reads again."""
+    identity = _database_file(url)
+    with _CATALOGS_LOCK:
+        cached = _CATALOGS.get(url)
+        if cached is not None and (cached[0] == identity or cached[0] is None):
+            if cached[0] is None and identity is not None:
+                _CATALOGS[url] = (identity, cached[1])  # its file exists now
+            return cached[1]
+        catalog = Catalog(url)
+        _CATALOGS[url] = (_database_file(url), catalog)
+    if cached is not None:
+        cached[1].dispose()
+    return catalog
 
 
 def file_id(path: Path) -> str:

@@ -60,7 +60,13 @@ class Process:
 @pytest.fixture(scope="module")
 def home(prefect_server, tmp_path_factory):
     home = tmp_path_factory.mktemp("deployed-home")
-    env = quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server)
+    # the worker and `logcast serve` look for runs every second (10 s by default)
+    env = quiet_env(
+        LOGCAST_HOME=str(home),
+        PREFECT_API_URL=prefect_server,
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+    )
     logcast = logcast_runner(env, cwd=ROOT, timeout=600)
     logcast("generate", "--days", "2", "--endpoints", "3", "--end", "2026-11-02", "--seed", "5")
     deployed = logcast("deploy")  # creates the work pool, then deploys

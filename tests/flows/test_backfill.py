@@ -32,11 +32,11 @@ ORDERS = {
 }
 
 
-def make_home(path: Path, monkeypatch):
+def make_home(path: Path, monkeypatch, days: int = 3):
     monkeypatch.setenv("LOGCAST_HOME", str(path))
     settings = load_settings()
     generate(
-        days=3, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
+        days=days, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
         end_day=END, seed=11,
     )  # fmt: skip
     return settings
@@ -108,7 +108,7 @@ def test_the_progress_artifact_reaches_100(clean):
 
 
 def test_a_file_unreadable_for_a_moment_is_retried_and_ingested(tmp_path, monkeypatch):
-    settings = make_home(tmp_path / "home", monkeypatch)
+    settings = make_home(tmp_path / "home", monkeypatch, days=1)
     flaky = sorted(settings.landing_dir.rglob("*.csv"))[5].resolve()
     read_bytes = Path.read_bytes
     failures = []
@@ -123,7 +123,7 @@ def test_a_file_unreadable_for_a_moment_is_retried_and_ingested(tmp_path, monkey
     summary = ingest(as_of=AS_OF)
     assert failures == [flaky]  # the first attempt failed ...
     files = summary["files"]
-    assert files["ingested"] == 72 and files["rejected"] == 0  # ... and the retry succeeded
+    assert files["ingested"] == 24 and files["rejected"] == 0  # ... and the retry succeeded
     assert Catalog(settings.catalog_url).file(str(flaky))["rows_kept"] > 0
 
 

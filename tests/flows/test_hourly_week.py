@@ -1,6 +1,6 @@
 """Days run by the hourly flow hour by hour, each hour's file landing just before its run,
-after a backfill of the day before them (history loaded, then the schedule takes over), give
-exactly the rows one backfill of all the days gives."""
+after a backfill of the days before them (history loaded, then the schedule takes over), give
+exactly the rows a backfill of those days gives on the same history."""
 
 import shutil
 
@@ -50,14 +50,32 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     )  # fmt: skip
     files = sorted(held.glob("*.csv"))
     assert len(files) == DAYS * 24
-    for late in files[(DAYS - 1) * 24 + HOURLY :]:  # not landed yet
-        late.unlink()
-    files = files[: (DAYS - 1) * 24 + HOURLY]
+    files = files[: (DAYS - 1) * 24 + HOURLY]  # the rest has not landed yet
 
-    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "backfilled"))
-    batch = load_settings()
-    shutil.copytree(held, batch.landing_dir)
-    # run just after the last hourly run below, once its hour's file has landed
+    home = tmp_path / "home"
+    monkeypatch.setenv("LOGCAST_HOME", str(home))
+    settings = load_settings()
+    settings.landing_dir.mkdir(parents=True)
+    for path in files[: BACKFILLED * 24]:
+        shutil.copy(path, settings.landing_dir / path.name)
+    history_end = START + pd.Timedelta(days=BACKFILLED - 1)
+    backfill(start=START.date(), end=history_end.date(), as_of=history_end + pd.Timedelta(days=1))
+    # the history, kept to start the backfill below from (at the same path: the catalog
+    # holds absolute paths)
+    shutil.copytree(home, tmp_path / "history")
+
+    hours = pd.date_range(START + pd.Timedelta(days=BACKFILLED), periods=HOURLY, freq="h")
+    for hour, path in zip(hours, files[BACKFILLED * 24 :], strict=True):
+        shutil.copy(path, settings.landing_dir / path.name)  # the hour's file lands ...
+        # ... and the hourly run after it, at :05, scores that hour
+        hourly(as_of=hour + pd.Timedelta(hours=1, minutes=5))
+    got = tables(settings)
+
+    # the same history, the same files landed at once, one backfill just after the last run
+    shutil.rmtree(home)
+    shutil.copytree(tmp_path / "history", home)
+    for path in files[BACKFILLED * 24 :]:
+        shutil.copy(path, settings.landing_dir / path.name)
     seen: list[tuple[int, int, str]] = []
     pipeline.PROGRESS_LISTENERS.append(lambda *step: seen.append(step))
     try:
@@ -66,23 +84,9 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
         )
     finally:
         pipeline.PROGRESS_LISTENERS.clear()
-    assert summary["days_open"] == 1
+    assert summary["days_skipped"] == BACKFILLED and summary["days_open"] == 1
     assert seen[-1][2] == f"scored {end:%Y-%m-%d} hours to {HOURLY - 1:02d}:00, the day is not over"
-    expected = tables(batch)
-
-    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "hourly"))
-    live = load_settings()
-    live.landing_dir.mkdir(parents=True)
-    for path in files[: BACKFILLED * 24]:
-        shutil.copy(path, live.landing_dir / path.name)
-    history_end = START + pd.Timedelta(days=BACKFILLED - 1)
-    backfill(start=START.date(), end=history_end.date(), as_of=history_end + pd.Timedelta(days=1))
-    hours = pd.date_range(START + pd.Timedelta(days=BACKFILLED), periods=HOURLY, freq="h")
-    for hour, path in zip(hours, files[BACKFILLED * 24 :], strict=True):
-        shutil.copy(path, live.landing_dir / path.name)  # the hour's file lands ...
-        # ... and the hourly run after it, at :05, scores that hour
-        hourly(as_of=hour + pd.Timedelta(hours=1, minutes=5))
-    got = tables(live)
+    expected = tables(settings)
 
     assert set(got) == set(expected) == set(TABLES)  # every table was written ...
     assert len(expected["forecasts"]) > 0 and len(expected["anomalies"]) > 0

@@ -8,6 +8,7 @@ import pytest
 from flows.compute import compact_pending
 from flows.ingest import catalog_for, file_id, ingest_file, landing_files
 from flows.settings import load_settings
+from warehouse.catalog import Catalog
 
 pytestmark = pytest.mark.clock
 
@@ -97,6 +98,31 @@ def test_unchanged_file_is_skipped_and_changed_file_replaces_exactly_its_rows(se
     assert sorted(zip(hour["file_id"], hour["endpoint"], strict=True)) == sorted(
         [(file_id(path), "/api/orders/{id}"), (file_id(other), "/api/cart")]
     )
+
+
+def test_a_catalog_file_replaced_under_a_running_process_is_the_one_written(settings, tmp_path):
+    """A home restored from a copy while a process that used it lives on (`logcast serve`, a
+    worker): its next run writes to the restored catalog, not to the replaced file."""
+    import shutil
+
+    home = settings.landing_dir.parent
+    a = ingest_and_path(settings, "a.csv")
+    shutil.copytree(home, tmp_path / "copy")
+    b = ingest_and_path(settings, "b.csv")
+    assert catalog_for(settings.catalog_url).file(b) is not None
+    shutil.rmtree(home)
+    shutil.copytree(tmp_path / "copy", home)
+    restored = catalog_for(settings.catalog_url)
+    assert restored.file(a) is not None and restored.file(b) is None  # the restored ledger
+    c = ingest_and_path(settings, "c.csv")
+    reader = Catalog(settings.catalog_url)  # a new reader sees the write
+    assert reader.file(a) is not None and reader.file(c) is not None and reader.file(b) is None
+
+
+def ingest_and_path(settings, name: str) -> str:
+    path = write(settings, name, GOOD)
+    assert ingest(path, settings).status == "ingested"
+    return str(path)
 
 
 def test_compaction_is_idempotent_and_drops_staged_files_the_ledger_does_not_know(settings):

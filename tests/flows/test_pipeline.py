@@ -81,10 +81,14 @@ def table(settings, name, order):
     )
 
 
-def test_backfill_is_idempotent(home):
+def test_backfill_is_idempotent(backfilled):
+    """On the three backfilled days: a backfill of all four does only the fourth, a second one
+    does nothing, and a forced one of the last day fits its models again and gives the same
+    rows."""
+    home = backfilled
     first = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AFTER_END)
-    assert first["files"]["ingested"] == 96
-    assert first["hours_rebuilt"] == 96
+    assert first["files"] == {**first["files"], "ingested": 0, "skipped": 96}
+    assert first["days_skipped"] == 3 and first["hours_rebuilt"] == 24
     hourly_rows = table(home, "endpoint_hourly", "hour_start, service, endpoint")
     forecasts = table(home, "forecasts", "hour_start, service, endpoint, metric")
     before = {
@@ -100,6 +104,7 @@ def test_backfill_is_idempotent(home):
     assert forecasts["hour_start"].min() >= pd.Timestamp(
         "2026-11-02T00:00Z"
     )  # day 1 has no history
+    assert forecasts["hour_start"].max() == pd.Timestamp("2026-11-04T23:00Z")
     second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AFTER_END)
     assert second["files"] == {**second["files"], "ingested": 0, "skipped": 96}
     # every day is done: nothing to recompute, nothing to score
@@ -114,7 +119,7 @@ def test_backfill_is_idempotent(home):
         "2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"
     ]  # fmt: skip
     assert (models["fit_seconds"] > 0).all() and set(models["method"]) <= {"prophet", "baseline"}
-    assert models["run_id"].nunique() == 1
+    assert models["run_id"].nunique() == 2  # the three days' backfill, then this one
     assert first["series_skipped"] == 0
     # forced: the last day recomputed, its models fitted again, and the same rows as before
     third = backfill(start=END.date(), end=END.date(), force=True, as_of=AFTER_END)
