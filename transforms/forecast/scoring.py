@@ -98,6 +98,14 @@ def _spread(
     return np.sqrt(a + cal["b"] * c), a, n_eff
 
 
+def model_sigma(
+    spec: dict[str, Any], hours: pd.DatetimeIndex, yhat: np.ndarray, n: np.ndarray | None
+) -> np.ndarray:
+    """The model's spread of each point around `yhat` (model scale): what an error is
+    standardised by."""
+    return _spread(spec, hours, yhat, n)[0]
+
+
 def standardised(
     spec: dict[str, Any],
     hours: pd.DatetimeIndex,
@@ -334,15 +342,97 @@ class Block:
         return (to_model_scale(metric, actual) - self.yhat) * self.spread
 
 
-def previous_residuals(
+def grid_residuals(
     grid: pd.DatetimeIndex, v: np.ndarray, blocks: list[Block], metric: str
 ) -> np.ndarray:
-    """The residual of the grid point before each point (model scale, in the units of the
-    series: times a linear block's spread), NaN for the first point and after a missing one."""
+    """The residual of each grid point from its block's forecast (model scale, in the units of
+    the series: times a linear block's spread), NaN where it is missing or has no block."""
     resid = np.full(len(grid), np.nan)
     for block in blocks:
         resid[block.positions] = block.residuals(v, metric)
-    return np.concatenate([[np.nan], resid[:-1]])
+    return resid
+
+
+def previous_residuals(
+    grid: pd.DatetimeIndex, v: np.ndarray, blocks: list[Block], metric: str
+) -> np.ndarray:
+    """The residual of the grid point before each point (see `grid_residuals`), NaN for the
+    first point and after a missing one."""
+    return np.concatenate([[np.nan], grid_residuals(grid, v, blocks, metric)[:-1]])
+
+
+RECENT_WINDOW = pd.Timedelta(days=1)
+"""How far back a point's error is compared with the series' own recent errors."""
+RECENT_MIN_POINTS = 10
+"""Errors the recent window needs before it is consulted."""
+RECENT_SD_FLOOR = 0.1
+"""Smallest spread of recent standardised errors (in model sigmas): a series its model fits
+almost exactly is not judged by rounding noise."""
+RECENT_RUN_POINTS = 6
+"""Inside a run of points outside the interval on one side, each is judged against the window
+before the run began, at most this many points back."""
+
+
+def recent_points(step: pd.Timedelta) -> int:
+    """Grid points in the recent window before a point (at least RECENT_MIN_POINTS)."""
+    return max(int(RECENT_WINDOW / step), RECENT_MIN_POINTS)
+
+
+def recent_reference(units: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, sd) of the standardised errors in the `points` grid points strictly before each
+    point, NaN where fewer than RECENT_MIN_POINTS of them are known."""
+    before = pd.Series(units, dtype="float64").shift(1)
+    window = before.rolling(points, min_periods=RECENT_MIN_POINTS)
+    return window.mean().to_numpy(), window.std().to_numpy()
+
+
+def recent_surprise(units: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """-log10 of the normal tail beyond the point's standardised error, measured from the mean
+    of the errors in the window before it in units of their sd (at least RECENT_SD_FLOOR):
+    how unusual this error is for the series now, its routine bursts included. NaN where the
+    window is not known."""
+    from scipy.special import log_ndtr
+
+    known = np.isfinite(mean) & np.isfinite(sd) & np.isfinite(units)
+    out = np.full(len(units), np.nan)
+    z = np.abs(units[known] - mean[known]) / np.maximum(sd[known], RECENT_SD_FLOOR)
+    out[known] = -log_ndtr(-z) / LN10
+    return out
+
+
+def run_lengths(side: np.ndarray, most: int) -> np.ndarray:
+    """For each point, how many points right before it are on its side (non-zero), at most
+    `most`."""
+    out = np.zeros(len(side), dtype=int)
+    for k in range(1, most + 1):
+        same = np.zeros(len(side), dtype=bool)
+        same[k:] = (side[k:] != 0) & (side[:-k] == side[k:])
+        if k > 1:
+            same &= out == k - 1
+        out[same] = k
+    return out
+
+
+def capped_by_recent(surprise: np.ndarray, recent: np.ndarray) -> np.ndarray:
+    """A point is surprising only if it is far outside what the model expects and also unusual
+    against the series' recent errors: the smaller of the two surprises (the model's alone
+    where the recent window is not known yet)."""
+    return np.where(np.isfinite(recent), np.minimum(surprise, recent), surprise)
+
+
+def grid_sigmas(
+    grid: pd.DatetimeIndex, counts: np.ndarray | None, blocks: list[Block]
+) -> np.ndarray:
+    """The model's spread at each grid point (model scale, in the units of the series), NaN
+    where it has no block: what an error is standardised by, so an hour of few requests
+    counts for less."""
+    sigma = np.full(len(grid), np.nan)
+    for block in blocks:
+        n = None if counts is None else counts[block.positions]
+        sigma[block.positions] = (
+            model_sigma(block.spec, grid[block.positions], block.yhat, n) * block.spread
+        )
+    return sigma
 
 
 def walk_scores(
@@ -428,8 +518,16 @@ def walk_scores(
             slots[column][block.positions] = result[column] * block.spread + block.centre
         slots[Forecast.method][block.positions] = block.spec["method"]
     persistent = with_persistence(slot_surprise, slot_side)
+    # the recent errors: each point's error in model sigmas, against the day before it (inside
+    # a run on one side, the day before the run began: the run does not make itself routine)
+    units = grid_residuals(grid, v, blocks, metric) / grid_sigmas(grid, counts, blocks)
+    step = grid[1] - grid[0] if len(grid) > 1 else HOUR
+    start = np.arange(len(grid)) - run_lengths(slot_side, RECENT_RUN_POINTS)
+    recent = tuple(part[start] for part in recent_reference(units, recent_points(step)))
     # persistence only lifts a point that is itself outside on the run's side
-    slots[Forecast.surprise] = np.where(observed, persistent, 0.0)
+    slots[Forecast.surprise] = np.where(
+        observed, capped_by_recent(persistent, recent_surprise(units, *recent)), 0.0
+    )
     slots[Forecast.score] = score_of(slots[Forecast.surprise], options.interval_width)
     slots[Forecast.is_anomaly] = observed & (slots[Forecast.score] >= options.threshold)
     slots["direction"] = np.where(
@@ -441,6 +539,7 @@ def walk_scores(
         "offset": offset,
         "persistent": persistent,
         "previous": previous,
+        "recent": recent,
         "side": slot_side,
         "slots": slots,
     }
@@ -511,10 +610,11 @@ def _level_offsets(direction: np.ndarray, resid: np.ndarray, points: int) -> np.
     return offset
 
 
-CONTEXT_POINTS = 6 + 2 * (PERSISTENCE_RUN - 1)
-"""Points scored before the first one asked for, so that its level offset (the 6 points
-before it), its run of hours (the 2 before it) and the run that raises its severity (the 2
-before it, each with their own context) are what scoring the whole series gives."""
+CONTEXT_POINTS = recent_points(HOUR) + 2 * RECENT_RUN_POINTS
+"""Hours scored before the first one asked for, so that what it is judged against is what
+scoring the whole series gives: the recent errors of the day before it, or before the run of
+up to RECENT_RUN_POINTS hours it is in, whose own sides need the level offset of the 6 hours
+before each (this also covers its runs of hours, 2 + 2 back)."""
 
 
 def score(

@@ -18,11 +18,15 @@ from transforms.forecast.options import DAY, HOUR, ForecastOptions
 from transforms.forecast.scoring import (
     Block,
     best_of,
+    capped_by_recent,
+    model_sigma,
+    recent_surprise,
     score_of,
     shift_points,
     standardised,
     walk_scores,
 )
+from transforms.forecast.series import to_model_scale
 
 KINDS = ("count", "rate", "log", "linear")
 _KIND_METRIC = {
@@ -321,6 +325,13 @@ def _score_rows(
             same_side,
             np.maximum(result[Forecast.surprise], forecast["persistent"][position[rows]]),
             result[Forecast.surprise],
+        )
+        # ... and the row's residual is judged against the recent ones before its slot
+        mean, sd = (part[position[rows]] for part in forecast["recent"])
+        sigma = model_sigma(block.spec, times[rows], yhat, row_n)
+        units = (to_model_scale(block.spec["metric"], actual) - yhat) / sigma
+        result[Forecast.surprise] = capped_by_recent(
+            result[Forecast.surprise], recent_surprise(units, mean, sd)
         )
         result[Forecast.score] = score_of(result[Forecast.surprise], options.interval_width)
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
