@@ -448,7 +448,9 @@ def walk_scores(
     """Scores of the grid values `v` given the blocks of models that forecast them: each
     point against its block's forecast and, when the `adapt_points` before it left the
     interval on one side, against the level they shifted to (the lower score wins); then runs
-    of points outside on one side combine their evidence (`with_persistence`). Causal: a
+    of points outside on one side combine their evidence (`with_persistence`); last, each
+    point's surprise is capped by how unusual its error is against the series' errors of the
+    day before it (`recent_surprise`, `capped_by_recent`). Causal: a
     point's result depends only on the points before it, so scoring a stretch with enough
     points of context before it gives what scoring the whole series gives (`CONTEXT_POINTS`).
 
