@@ -353,14 +353,6 @@ def grid_residuals(
     return resid
 
 
-def previous_residuals(
-    grid: pd.DatetimeIndex, v: np.ndarray, blocks: list[Block], metric: str
-) -> np.ndarray:
-    """The residual of the grid point before each point (see `grid_residuals`), NaN for the
-    first point and after a missing one."""
-    return np.concatenate([[np.nan], grid_residuals(grid, v, blocks, metric)[:-1]])
-
-
 RECENT_WINDOW = pd.Timedelta(days=1)
 """How far back a point's error is compared with the series' own recent errors."""
 RECENT_MIN_POINTS = 10
@@ -458,7 +450,8 @@ def walk_scores(
     point), and `slots`: the Forecast columns of each grid point (the interval only where
     `bounds` is set, when given)."""
     observed = np.isfinite(v)
-    previous = previous_residuals(grid, v, blocks, metric)
+    residuals = grid_residuals(grid, v, blocks, metric)
+    previous = np.concatenate([[np.nan], residuals[:-1]])  # of the point before each
     # raw scores of the grid values, then the level offset each point is also judged against
     block_of = np.full(len(grid), -1)
     direction = np.zeros(len(grid))
@@ -522,7 +515,7 @@ def walk_scores(
     persistent = with_persistence(slot_surprise, slot_side)
     # the recent errors: each point's error in model sigmas, against the day before it (inside
     # a run on one side, the day before the run began: the run does not make itself routine)
-    units = grid_residuals(grid, v, blocks, metric) / grid_sigmas(grid, counts, blocks)
+    units = residuals / grid_sigmas(grid, counts, blocks)
     step = grid[1] - grid[0] if len(grid) > 1 else HOUR
     start = np.arange(len(grid)) - run_lengths(slot_side, RECENT_RUN_POINTS)
     recent = tuple(part[start] for part in recent_reference(units, recent_points(step)))

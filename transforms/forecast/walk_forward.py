@@ -228,7 +228,7 @@ def _fit_blocks(
     # later ones (see calibration.reference_tails)
     seen_at: list[np.ndarray] = []
     seen_z: list[np.ndarray] = []
-    units = np.full(len(grid), np.nan)  # residuals so far (see scoring.previous_residuals)
+    units = np.full(len(grid), np.nan)  # residuals so far (see scoring.grid_residuals)
     first = grid[np.argmax(observed)] if observed.any() else grid[-1]
     cursor = grid[0]
     while cursor <= grid[-1]:
