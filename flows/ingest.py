@@ -74,11 +74,9 @@ def catalog_for(url: str) -> Catalog:
     identity = _database_file(url)
     with _CATALOGS_LOCK:
         cached = _CATALOGS.get(url)
-        if cached is not None and (cached[0] == identity or cached[0] is None):
-            if cached[0] is None and identity is not None:
-                _CATALOGS[url] = (identity, cached[1])  # its file exists now
+        if cached is not None and cached[0] == identity:
             return cached[1]
-        catalog = Catalog(url)
+        catalog = Catalog(url)  # creates a SQLite file that is not there yet
         _CATALOGS[url] = (_database_file(url), catalog)
     if cached is not None:
         cached[1].dispose()
