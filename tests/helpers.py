@@ -74,6 +74,21 @@ def logcast_runner(env: dict[str, str], cwd: Path, timeout: float = 900) -> Call
     return run
 
 
+def one_file_a_day(landing: Path) -> None:
+    """Joins the hourly files `logcast generate` wrote to `landing` (`api-<day>T<hour>.csv`,
+    each with its header) into one file a day, `api-<day>.csv`, rows in the same order: for
+    tests of the runners and deployments, which need the rows but not a task per file."""
+    days: dict[str, list[Path]] = {}
+    for path in sorted(landing.glob("api-*T*.csv")):
+        days.setdefault(path.stem.split("T")[0], []).append(path)
+    for day, hourly in days.items():
+        files = [path.read_text().splitlines() for path in hourly]
+        rows = [line for lines in files for line in lines[1:]]
+        (landing / f"{day}.csv").write_text("\n".join([files[0][0], *rows]) + "\n")
+        for path in hourly:
+            path.unlink()
+
+
 RETRIED = (429, 502, 503)
 """What Prefect's own client retries (PREFECT_CLIENT_RETRY_EXTRA_CODES aside): the server answers
 503 when its database was busy, and the request did nothing."""

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bench.cluster import DaskCluster
-from tests.helpers import LOGCAST, logcast_runner, quiet_env
+from tests.helpers import LOGCAST, logcast_runner, one_file_a_day, quiet_env
 
 pytestmark = pytest.mark.e2e
 
@@ -24,8 +24,10 @@ TABLES = {
 
 
 def backfill(home: Path, env: dict) -> str:
+    """Three generated days of three endpoints, one landing file a day, backfilled."""
     logcast = logcast_runner({**env, "LOGCAST_HOME": str(home)}, cwd=home.parent)
     logcast("generate", "--days", "3", "--endpoints", "3", "--end", "2026-11-03", "--seed", "5")
+    one_file_a_day(home / "landing")
     return logcast("backfill", "--start", "2026-11-01", "--end", "2026-11-03")
 
 

@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from bench.processes import stop_process
-from tests.helpers import BIN, api, logcast_runner, quiet_env
+from tests.helpers import BIN, api, logcast_runner, one_file_a_day, quiet_env
 
 pytestmark = pytest.mark.e2e
 
@@ -69,6 +69,7 @@ def home(prefect_server, tmp_path_factory):
     )
     logcast = logcast_runner(env, cwd=ROOT, timeout=600)
     logcast("generate", "--days", "2", "--endpoints", "3", "--end", "2026-11-02", "--seed", "5")
+    one_file_a_day(home / "landing")
     deployed = logcast("deploy")  # creates the work pool, then deploys
     assert deployed.count("deployed logcast-") == 3
     worker = Process(

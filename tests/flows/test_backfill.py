@@ -13,7 +13,7 @@ from flows import pipeline, tasks
 from flows.generate import generate
 from flows.pipeline import backfill, ingest
 from flows.settings import load_settings
-from tests.helpers import warehouse_tables
+from tests.helpers import one_file_a_day, warehouse_tables
 from warehouse import publish
 from warehouse.catalog import Catalog
 
@@ -32,13 +32,17 @@ ORDERS = {
 }
 
 
-def make_home(path: Path, monkeypatch, days: int = 3):
+def make_home(path: Path, monkeypatch, days: int = 3, hourly_files: bool = False):
+    """A home with `days` generated days of three endpoints up to END, landed as one file a
+    day (the days are what these tests look at), or as the generator's hourly files."""
     monkeypatch.setenv("LOGCAST_HOME", str(path))
     settings = load_settings()
     generate(
         days=days, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
         end_day=END, seed=11,
     )  # fmt: skip
+    if not hourly_files:
+        one_file_a_day(settings.landing_dir)
     return settings
 
 
@@ -108,7 +112,7 @@ def test_the_progress_artifact_reaches_100(clean):
 
 
 def test_a_file_unreadable_for_a_moment_is_retried_and_ingested(tmp_path, monkeypatch):
-    settings = make_home(tmp_path / "home", monkeypatch, days=1)
+    settings = make_home(tmp_path / "home", monkeypatch, days=1, hourly_files=True)
     flaky = sorted(settings.landing_dir.rglob("*.csv"))[5].resolve()
     read_bytes = Path.read_bytes
     failures = []

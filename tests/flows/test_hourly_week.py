@@ -11,7 +11,7 @@ from flows import pipeline
 from flows.generate import generate
 from flows.pipeline import backfill, hourly
 from flows.settings import load_settings
-from tests.helpers import warehouse_tables
+from tests.helpers import one_file_a_day, warehouse_tables
 
 pytestmark = [pytest.mark.flows, pytest.mark.slow]
 
@@ -58,6 +58,7 @@ def test_days_hour_by_hour_give_the_rows_of_their_backfill(tmp_path, monkeypatch
     settings.landing_dir.mkdir(parents=True)
     for path in files[: BACKFILLED * 24]:
         shutil.copy(path, settings.landing_dir / path.name)
+    one_file_a_day(settings.landing_dir)  # the history arrives as one file a day
     history_end = START + pd.Timedelta(days=BACKFILLED - 1)
     backfill(start=START.date(), end=history_end.date(), as_of=history_end + pd.Timedelta(days=1))
     # the history, kept to start the backfill below from (at the same path: the catalog

@@ -11,6 +11,7 @@ from flows.generate import generate
 from flows.pipeline import BadInputError, backfill, hourly, ingest
 from flows.settings import load_settings
 from schemas.catalog import TABLES as TABLE_SPECS
+from tests.helpers import one_file_a_day
 from transforms.incidents import incidents
 from warehouse.catalog import Catalog
 from warehouse.layout import DAILY_TABLES
@@ -29,7 +30,7 @@ AFTER_END = pd.Timestamp("2026-11-05T00:20:00Z").to_pydatetime()
 
 def generated_home(root, patch):
     """`root`/home as LOGCAST_HOME (the working directory `root`) with four generated days of
-    three endpoints landed in it."""
+    three endpoints landed in it, one file a day."""
     patch.setenv("LOGCAST_HOME", str(root / "home"))
     patch.chdir(root)
     settings = load_settings()
@@ -37,17 +38,13 @@ def generated_home(root, patch):
         days=4, endpoints=3, out_dir=settings.landing_dir, labels_path=settings.labels_path,
         end_day=END, seed=3,
     )  # fmt: skip
+    one_file_a_day(settings.landing_dir)
     return settings
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    return generated_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
 def three_days(prefect_harness, tmp_path_factory):
-    """A home like `home`'s with its first three days backfilled, kept aside untouched;
+    """A `generated_home` with its first three days backfilled, kept aside untouched;
     `backfilled` gives each test a fresh copy of it."""
     root = tmp_path_factory.mktemp("pipeline")
     with pytest.MonkeyPatch.context() as patch:
@@ -87,7 +84,7 @@ def test_backfill_is_idempotent(backfilled):
     rows."""
     home = backfilled
     first = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AFTER_END)
-    assert first["files"] == {**first["files"], "ingested": 0, "skipped": 96}
+    assert first["files"] == {**first["files"], "ingested": 0, "skipped": 4}
     assert first["days_skipped"] == 3 and first["hours_rebuilt"] == 24
     hourly_rows = table(home, "endpoint_hourly", "hour_start, service, endpoint")
     forecasts = table(home, "forecasts", "hour_start, service, endpoint, metric")
@@ -106,7 +103,7 @@ def test_backfill_is_idempotent(backfilled):
     )  # day 1 has no history
     assert forecasts["hour_start"].max() == pd.Timestamp("2026-11-04T23:00Z")
     second = backfill(start=pd.Timestamp("2026-11-01").date(), end=END.date(), as_of=AFTER_END)
-    assert second["files"] == {**second["files"], "ingested": 0, "skipped": 96}
+    assert second["files"] == {**second["files"], "ingested": 0, "skipped": 4}
     # every day is done: nothing to recompute, nothing to score
     assert second["days_skipped"] == 4 and second["hours_rebuilt"] == 0
     assert second["forecasts"] == 0
@@ -333,7 +330,6 @@ def test_a_failed_check_fails_the_run_naming_it_and_publishes_nothing(
     assert runs[0][0] == "failed" and all(e in runs[0][1] for e in expected)
 
 
-@pytest.mark.clock
 def test_retention_removes_old_requests_and_keeps_their_metrics(tmp_path, monkeypatch):
     """Default retention (30 days of requests, counted back from the newest data): a run that
     brings newer data removes what is past it, the metric tables stay."""

@@ -49,7 +49,8 @@ FIT_STEP = pd.Timedelta(minutes=15)
 
 def quiet_stan() -> None:
     """cmdstanpy logs two INFO lines per fit; keep WARNING and above, without propagation.
-    Prophet's note that plotly (optional, for plots) is missing is not worth a line either."""
+    Prophet's note that plotly (optional, for plots) is missing is not worth a line either,
+    nor its warning that L-BFGS failed and Newton's method took over (the fit goes on)."""
     logger = logging.getLogger("cmdstanpy")
     if not logger.handlers:
         # A handler stops cmdstanpy from installing its own INFO handler on first use.
@@ -57,6 +58,7 @@ def quiet_stan() -> None:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+    logging.getLogger("prophet.models").setLevel(logging.ERROR)
 
 
 PARALLEL_FROM = 48
