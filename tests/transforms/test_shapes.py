@@ -62,14 +62,7 @@ def test_a_linear_trend_is_never_flagged():
 @pytest.mark.parametrize(
     "scale",
     [
-        pytest.param(
-            1e-3,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap: values in [0, 1] are taken for a rate, whose smallest "
-                "wobble (SD_FLOOR) is wider than this noise: it flags at about half the rate",
-            ),
-        ),
+        1e-3,
         1.0,
         1e6,
     ],

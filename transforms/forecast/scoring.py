@@ -412,6 +412,73 @@ def capped_by_recent(surprise: np.ndarray, recent: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(recent), np.minimum(surprise, recent), surprise)
 
 
+LEVEL_WINDOW = pd.Timedelta(days=7)
+"""How far back a point's value is compared with the series' own values (a week: every day
+of the week is in it)."""
+
+
+def level_reference(
+    v: np.ndarray, step: pd.Timedelta, known_from: int = 0
+) -> tuple[np.ndarray, ...]:
+    """(mean, sd, lowest, highest) of the grid values `v` in the LEVEL_WINDOW strictly before
+    each point; NaN until a RECENT_WINDOW of them is known, and before `known_from` (where
+    the series was not known yet)."""
+    before = pd.Series(v, dtype="float64")
+    before.iloc[:known_from] = np.nan
+    day_points = recent_points(step)
+    week = before.shift(1).rolling(
+        max(int(LEVEL_WINDOW / step), day_points), min_periods=day_points
+    )
+    return tuple(part.to_numpy() for part in (week.mean(), week.std(), week.min(), week.max()))
+
+
+def level_surprise(
+    values: np.ndarray,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    lowest: np.ndarray,
+    highest: np.ndarray,
+    family: str,
+) -> np.ndarray:
+    """For a value outside the range of the series' values of the week before it: -log10 of
+    the normal tail beyond its distance from their mean, in units of their sd; 0 inside that
+    range (a series whose bursts are routine seldom sets a new record), NaN where the window
+    is not known. The sd is at least the Poisson noise of the
+    mean for counts (at least 1: a quiet endpoint's one request is no news), else a
+    billionth of the mean's size."""
+    from scipy.special import log_ndtr
+
+    values = np.asarray(values, dtype="float64")
+    known = np.isfinite(mean) & np.isfinite(sd) & np.isfinite(values) & np.isfinite(lowest)
+    out = np.full(len(values), np.nan)
+    x, m = values[known], mean[known]
+    floor = np.sqrt(np.maximum(m, 1.0)) if family == "count" else 1e-9 * np.maximum(np.abs(m), 1)
+    z = np.abs(x - m) / np.maximum(sd[known], floor)
+    record = (x > highest[known]) | (x < lowest[known])
+    out[known] = np.where(record, -log_ndtr(-z) / LN10, 0.0)
+    return out
+
+
+def final_surprise(
+    surprise: np.ndarray, recent: np.ndarray, level: np.ndarray | None
+) -> np.ndarray:
+    """A point's final surprise: the model's, capped by its error against the recent errors
+    (`capped_by_recent`), or, when larger, how far its value is outside the series' values of
+    the week before it (`level_surprise`; None or NaN where that is not consulted)."""
+    capped = capped_by_recent(surprise, recent)
+    if level is None:
+        return capped
+    return np.fmax(capped, np.nan_to_num(level, nan=0.0))
+
+
+def level_checked(family: str, counts: np.ndarray | None) -> bool:
+    """Whether a series' values are also judged against their recent values: counts always
+    (their noise is known), other metrics only where no request counts stand behind the
+    values (where they do, a quiet hour's rate or percentile is judged by the model, which
+    weighs it by its requests)."""
+    return family == "count" or counts is None
+
+
 def grid_sigmas(
     grid: pd.DatetimeIndex, counts: np.ndarray | None, blocks: list[Block]
 ) -> np.ndarray:
@@ -436,15 +503,19 @@ def walk_scores(
     adapt_points: int,
     options: ForecastOptions,
     bounds: np.ndarray | None = None,
+    known_from: int = 0,
 ) -> dict[str, Any]:
     """Scores of the grid values `v` given the blocks of models that forecast them: each
     point against its block's forecast and, when the `adapt_points` before it left the
     interval on one side, against the level they shifted to (the lower score wins); then runs
-    of points outside on one side combine their evidence (`with_persistence`); last, each
+    of points outside on one side combine their evidence (`with_persistence`); then each
     point's surprise is capped by how unusual its error is against the series' errors of the
-    day before it (`recent_surprise`, `capped_by_recent`). Causal: a
-    point's result depends only on the points before it, so scoring a stretch with enough
-    points of context before it gives what scoring the whole series gives (`CONTEXT_POINTS`).
+    day before it (`recent_surprise`, `capped_by_recent`); last, a value beyond everything the
+    series did in the week before it is judged by its distance from that week's mean too,
+    whatever the model says (`level_surprise`, `final_surprise`; the grid positions before
+    `known_from` are not part of that week). Causal: a point's result depends only on the
+    points before it, so scoring a stretch with enough points of context before it gives
+    what scoring the whole series gives (`CONTEXT_POINTS`).
 
     Returns the per-point block, offset, persistent surprise and side (for scoring repeats of a
     point), and `slots`: the Forecast columns of each grid point (the interval only where
@@ -519,9 +590,14 @@ def walk_scores(
     step = grid[1] - grid[0] if len(grid) > 1 else HOUR
     start = np.arange(len(grid)) - run_lengths(slot_side, RECENT_RUN_POINTS)
     recent = tuple(part[start] for part in recent_reference(units, recent_points(step)))
+    # the values themselves, against the values of the day before each point
+    level = None
+    if level_checked(metric_family(metric), counts):
+        level = level_reference(v, step, known_from)
+    level_s = None if level is None else level_surprise(v, *level, metric_family(metric))
     # persistence only lifts a point that is itself outside on the run's side
     slots[Forecast.surprise] = np.where(
-        observed, capped_by_recent(persistent, recent_surprise(units, *recent)), 0.0
+        observed, final_surprise(persistent, recent_surprise(units, *recent), level_s), 0.0
     )
     slots[Forecast.score] = score_of(slots[Forecast.surprise], options.interval_width)
     slots[Forecast.is_anomaly] = observed & (slots[Forecast.score] >= options.threshold)
@@ -535,6 +611,7 @@ def walk_scores(
         "persistent": persistent,
         "previous": previous,
         "recent": recent,
+        "level": level,
         "side": slot_side,
         "slots": slots,
     }
@@ -605,11 +682,12 @@ def _level_offsets(direction: np.ndarray, resid: np.ndarray, points: int) -> np.
     return offset
 
 
-CONTEXT_POINTS = recent_points(HOUR) + 2 * RECENT_RUN_POINTS
+CONTEXT_POINTS = max(int(LEVEL_WINDOW / HOUR), recent_points(HOUR) + 2 * RECENT_RUN_POINTS)
 """Hours scored before the first one asked for, so that what it is judged against is what
-scoring the whole series gives: the recent errors of the day before it, or before the run of
-up to RECENT_RUN_POINTS hours it is in, whose own sides need the level offset of the 6 hours
-before each (this also covers its runs of hours, 2 + 2 back)."""
+scoring the whole series gives: the values of the week before it (`level_reference`), and
+the recent errors of the day before it, or before the run of up to RECENT_RUN_POINTS hours it
+is in, whose own sides need the level offset of the 6 hours before each (this also covers
+its runs of hours, 2 + 2 back)."""
 
 
 def score(
@@ -625,7 +703,8 @@ def score(
     `models` serve the hours from their `trained_through` on; `previous` (the models of the
     day before) serve the context hours before that. `actuals` are metric_series rows
     covering `hours` and the CONTEXT_POINTS hours before them; a missing `requests` actual
-    is 0, a missing other metric NaN (no traffic: nothing to judge). Each series is scored by
+    is 0, a missing other metric NaN (no traffic: nothing to judge). The hours before a
+    series' first row do not count among the values a value is compared with. Each series is scored by
     the walk-forward core (`walk_scores`): level shifts and runs of hours are judged from the
     context hours, so an hourly run and a backfill give the same rows. An hour no model was
     trained before gets no row.
@@ -663,9 +742,13 @@ def score(
                 v = wide[metric].to_numpy(dtype="float64")
             if EH.requests in wide:
                 n = np.nan_to_num(wide[EH.requests].to_numpy(dtype="float64"), nan=0.0)
+        seen = np.flatnonzero(np.isfinite(v))
+        known_from = int(seen[0]) if len(seen) else len(grid)
         if metric == EH.requests:
             v = np.nan_to_num(v, nan=0.0)
-        slots = walk_scores(grid, v, n, blocks, metric, shift_points(HOUR), options, asked)
+        slots = walk_scores(
+            grid, v, n, blocks, metric, shift_points(HOUR), options, asked, known_from
+        )
         rows = np.sort(np.concatenate([b.positions for b in blocks]))
         columns[Forecast.hour_start].append(grid[rows])
         for name, value in ((Forecast.service, service), (Forecast.endpoint, endpoint)):

@@ -18,7 +18,8 @@ from transforms.forecast.options import DAY, HOUR, ForecastOptions
 from transforms.forecast.scoring import (
     Block,
     best_of,
-    capped_by_recent,
+    final_surprise,
+    level_surprise,
     model_sigma,
     recent_surprise,
     score_of,
@@ -26,7 +27,7 @@ from transforms.forecast.scoring import (
     standardised,
     walk_scores,
 )
-from transforms.forecast.series import to_model_scale
+from transforms.forecast.series import metric_family, to_model_scale
 
 KINDS = ("count", "rate", "log", "linear")
 _KIND_METRIC = {
@@ -330,8 +331,12 @@ def _score_rows(
         mean, sd = (part[position[rows]] for part in forecast["recent"])
         sigma = model_sigma(block.spec, times[rows], yhat, row_n)
         units = (to_model_scale(block.spec["metric"], actual) - yhat) / sigma
-        result[Forecast.surprise] = capped_by_recent(
-            result[Forecast.surprise], recent_surprise(units, mean, sd)
+        level = None
+        if forecast["level"] is not None:
+            reference = (part[position[rows]] for part in forecast["level"])
+            level = level_surprise(y[rows], *reference, metric_family(_KIND_METRIC[kind]))
+        result[Forecast.surprise] = final_surprise(
+            result[Forecast.surprise], recent_surprise(units, mean, sd), level
         )
         result[Forecast.score] = score_of(result[Forecast.surprise], options.interval_width)
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
