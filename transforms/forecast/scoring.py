@@ -443,9 +443,8 @@ def level_surprise(
     """For a value outside the range of the series' values of the week before it: -log10 of
     the normal tail beyond its distance from their mean, in units of their sd; 0 inside that
     range (a series whose bursts are routine seldom sets a new record), NaN where the window
-    is not known. The sd is at least the Poisson noise of the
-    mean for counts (at least 1: a quiet endpoint's one request is no news), else a
-    billionth of the mean's size."""
+    is not known. The sd is at least the Poisson noise of the mean for counts (at least 1: a
+    quiet endpoint's one request is no news), else a billionth of the mean's size."""
     from scipy.special import log_ndtr
 
     values = np.asarray(values, dtype="float64")
@@ -472,10 +471,10 @@ def final_surprise(
 
 
 def level_checked(family: str, counts: np.ndarray | None) -> bool:
-    """Whether a series' values are also judged against their recent values: counts always
-    (their noise is known), other metrics only where no request counts stand behind the
-    values (where they do, a quiet hour's rate or percentile is judged by the model, which
-    weighs it by its requests)."""
+    """Whether a series' values are also judged against its values of the week before: counts
+    always (their noise is known), other metrics only where no request counts stand behind
+    the values (where they do, a quiet hour's rate or percentile is judged by the model,
+    which weighs it by its requests)."""
     return family == "count" or counts is None
 
 
@@ -590,7 +589,7 @@ def walk_scores(
     step = grid[1] - grid[0] if len(grid) > 1 else HOUR
     start = np.arange(len(grid)) - run_lengths(slot_side, RECENT_RUN_POINTS)
     recent = tuple(part[start] for part in recent_reference(units, recent_points(step)))
-    # the values themselves, against the values of the day before each point
+    # the values themselves, against the values of the week before each point
     level = None
     if level_checked(metric_family(metric), counts):
         level = level_reference(v, step, known_from)
@@ -703,11 +702,11 @@ def score(
     `models` serve the hours from their `trained_through` on; `previous` (the models of the
     day before) serve the context hours before that. `actuals` are metric_series rows
     covering `hours` and the CONTEXT_POINTS hours before them; a missing `requests` actual
-    is 0, a missing other metric NaN (no traffic: nothing to judge). The hours before a
-    series' first row do not count among the values a value is compared with. Each series is scored by
-    the walk-forward core (`walk_scores`): level shifts and runs of hours are judged from the
-    context hours, so an hourly run and a backfill give the same rows. An hour no model was
-    trained before gets no row.
+    is 0, a missing other metric NaN (no traffic: nothing to judge); the hours before a
+    series' first row are not among the values of the week a value is compared with. Each
+    series is scored by the walk-forward core (`walk_scores`): level shifts and runs of hours
+    are judged from the context hours, so an hourly run and a backfill give the same rows. An
+    hour no model was trained before gets no row.
     """
     quiet_stan()
     hours = utc_hours(hours).unique().sort_values()
