@@ -59,9 +59,9 @@ test-clock: venv
 	if [ $$ahead -ne 0 ] || [ $$back -ne 0 ]; then cat $$logs/ahead.log $$logs/back.log; exit 1; fi
 
 # The fast lane (under two minutes): no Prefect server, no subprocess, no Prophet fit on more
-# than a few days, and a tenth of the property tests' examples.
+# than a few days, and a tenth of the property tests' examples, in one process per core.
 test-fast: venv
-	$(BIN)/python -m pytest -m "not e2e and not slow and not flows" --hypothesis-profile=fast
+	$(BIN)/python -m pytest -n auto -m "not e2e and not slow and not flows" --hypothesis-profile=fast
 
 lint: venv
 	$(BIN)/ruff check .
