@@ -388,7 +388,7 @@ def recent_surprise(units: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.n
     known = np.isfinite(mean) & np.isfinite(sd) & np.isfinite(units)
     out = np.full(len(units), np.nan)
     z = np.abs(units[known] - mean[known]) / np.maximum(sd[known], RECENT_SD_FLOOR)
-    out[known] = -log_ndtr(-z) / LN10
+    out[known] = surprise_of(log_ndtr(-z))
     return out
 
 
@@ -454,7 +454,7 @@ def level_surprise(
     floor = np.sqrt(np.maximum(m, 1.0)) if family == "count" else 1e-9 * np.maximum(np.abs(m), 1)
     z = np.abs(x - m) / np.maximum(sd[known], floor)
     record = (x > highest[known]) | (x < lowest[known])
-    out[known] = np.where(record, -log_ndtr(-z) / LN10, 0.0)
+    out[known] = np.where(record, surprise_of(log_ndtr(-z)), 0.0)
     return out
 
 
@@ -590,10 +590,9 @@ def walk_scores(
     start = np.arange(len(grid)) - run_lengths(slot_side, RECENT_RUN_POINTS)
     recent = tuple(part[start] for part in recent_reference(units, recent_points(step)))
     # the values themselves, against the values of the week before each point
-    level = None
-    if level_checked(metric_family(metric), counts):
-        level = level_reference(v, step, known_from)
-    level_s = None if level is None else level_surprise(v, *level, metric_family(metric))
+    family = metric_family(metric)
+    level = level_reference(v, step, known_from) if level_checked(family, counts) else None
+    level_s = None if level is None else level_surprise(v, *level, family)
     # persistence only lifts a point that is itself outside on the run's side
     slots[Forecast.surprise] = np.where(
         observed, final_surprise(persistent, recent_surprise(units, *recent), level_s), 0.0
