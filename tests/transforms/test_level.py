@@ -1,5 +1,5 @@
 """The check of a value against the series' own values of the week before it
-(transforms.forecast.scoring: level_reference, level_surprise, final_surprise), on small
+(transforms.forecast.checks: level_reference, level_surprise, final_surprise), on small
 hand-made series whose answers follow from the formula."""
 
 import math
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from transforms.forecast.scoring import (
+from transforms.forecast.checks import (
     final_surprise,
     level_checked,
     level_reference,

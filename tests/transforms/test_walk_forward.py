@@ -155,7 +155,7 @@ def test_request_counts_weigh_rates():
 
 def test_runs_on_one_side_combine_their_evidence():
     from transforms.forecast import with_persistence
-    from transforms.forecast.scoring import score_of
+    from transforms.forecast.calibration import score_of
 
     # three hours each modestly past the lower edge (a tail probability of 1e-3 each): none
     # alone is an anomaly, together they are

@@ -2,7 +2,9 @@
 per (service, endpoint, metric): Prophet once min_history_days are known, a robust baseline before.
 
 Modules: options, days (day types), series (series, totals, model scales), calibration (spread,
-tails), fitting (models, fit jobs), scoring (scores, `score`), walk_forward, anomalies. Importing
+tails, surprises), fitting (models, fit jobs), scoring (a point's score against its model), checks
+(against the series' recent errors and week of values), grid (the walk-forward core), stored
+(`score`: the flows' scoring with stored models), walk_forward, anomalies. Importing
 this package loads neither Prophet nor scipy nor holidays: the functions that need them do.
 """
 
@@ -27,13 +29,7 @@ from transforms.forecast.options import (
     VALUE,
     ForecastOptions,
 )
-from transforms.forecast.scoring import (
-    CONTEXT_POINTS,
-    PERSISTENCE_RUN,
-    forecasts,
-    score,
-    with_persistence,
-)
+from transforms.forecast.scoring import PERSISTENCE_RUN, with_persistence
 from transforms.forecast.series import (
     TOTAL,
     from_model_scale,
@@ -42,6 +38,7 @@ from transforms.forecast.series import (
     total_level,
     with_totals,
 )
+from transforms.forecast.stored import CONTEXT_POINTS, forecasts, score
 from transforms.forecast.walk_forward import KINDS, WalkForwardPlan, walk_forward
 
 __all__ = [

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.metrics import EndpointHourly as EH
+from transforms.forecast.options import SCORE_DECADES
 from transforms.forecast.series import from_model_scale
 
 # Spread. An hour's deviation from the forecast (model scale) has variance `a + b * c_t`, where
@@ -410,3 +411,33 @@ def reference_edge(side: dict[str, object], p_edge: float) -> float:
         grow = ratio if shape < 1e-6 else math.expm1(shape * ratio) / shape
         edge = float(knots[-1] + side["scale"] * grow)
     return max(edge, REFERENCE_FLOOR * float(stats.norm.isf(p_edge)))
+
+
+# Score. p is the one-sided tail probability of the observed value under the series' spread
+# (calibration; for error rates with known request counts: beta-binomial with the forecast rate
+# and the series' extra-binomial spread, so 1 error in 20 requests is judged as a count, not as
+# 5 %; for request counts p is never below the exact Poisson tail). With
+# p_edge = (1 - interval_width) / 2, the interval is where p = p_edge and
+#
+#     score = 1 - (p / p_edge) ** (1 / SCORE_DECADES)      (0 inside the interval)
+#
+# so one threshold means one tail probability on every series, quiet or noisy. With the defaults
+# (interval_width 0.99, SCORE_DECADES 2) a score of 0.9 means p = 0.005 * 0.1**2 = 5e-5: a healthy
+# series goes that far in that direction about once in 20,000 hours (2.3 years); 0.99 means 5e-7.
+# That strictness is deliberate: a deployment runs thousands of (series, hour) tests a day.
+
+LN10 = math.log(10.0)
+
+
+def surprise_of(log_p: np.ndarray) -> np.ndarray:
+    """-log10 of a one-sided tail probability given as its natural log: unbounded, so the
+    extreme cases stay apart (a score saturates at 1); 0 where nothing was judged (NaN)."""
+    return np.maximum(-np.nan_to_num(np.asarray(log_p, dtype="float64"), nan=0.0) / LN10, 0.0)
+
+
+def score_of(surprise: np.ndarray, interval_width: float) -> np.ndarray:
+    """The 0..1 score of a surprise: 0 inside the interval (tail probability above
+    p_edge = (1 - interval_width) / 2), 1 - (p / p_edge) ** (1 / SCORE_DECADES) beyond."""
+    p_edge = (1 - interval_width) / 2
+    excess = np.clip(-np.asarray(surprise, dtype="float64") * LN10 - math.log(p_edge), None, 0.0)
+    return np.clip(1.0 - np.exp(excess / SCORE_DECADES), 0.0, 1.0)

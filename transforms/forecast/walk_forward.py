@@ -12,21 +12,12 @@ import pandas as pd
 
 from schemas.forecasts import Forecast
 from schemas.metrics import EndpointHourly as EH
-from transforms.forecast.calibration import reference_tails, robust_sd
+from transforms.forecast.calibration import reference_tails, robust_sd, score_of
+from transforms.forecast.checks import final_surprise, level_surprise, recent_surprise
 from transforms.forecast.fitting import fit_series, predict, quiet_stan
+from transforms.forecast.grid import Block, best_of, walk_scores
 from transforms.forecast.options import DAY, HOUR, ForecastOptions
-from transforms.forecast.scoring import (
-    Block,
-    best_of,
-    final_surprise,
-    level_surprise,
-    model_sigma,
-    recent_surprise,
-    score_of,
-    shift_points,
-    standardised,
-    walk_scores,
-)
+from transforms.forecast.scoring import model_sigma, shift_points, standardised
 from transforms.forecast.series import metric_family, to_model_scale
 
 KINDS = ("count", "rate", "log", "linear")

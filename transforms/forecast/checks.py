@@ -1,0 +1,135 @@
+"""The checks a point's model surprise must also pass, against the series' own history: its
+error against the errors of the day before it (`recent_surprise`, `capped_by_recent`), and its
+value against the values of the week before it (`level_surprise`); `final_surprise` combines
+them. scipy is loaded on first use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from transforms.forecast.calibration import surprise_of
+
+RECENT_WINDOW = pd.Timedelta(days=1)
+"""How far back a point's error is compared with the series' own recent errors."""
+RECENT_MIN_POINTS = 10
+"""Errors the recent window needs before it is consulted."""
+RECENT_SD_FLOOR = 0.1
+"""Smallest spread of recent standardised errors (in model sigmas): a series its model fits
+almost exactly is not judged by rounding noise."""
+RECENT_RUN_POINTS = 6
+"""Inside a run of points outside the interval on one side, each is judged against the window
+before the run began, at most this many points back."""
+
+
+def recent_points(step: pd.Timedelta) -> int:
+    """Grid points in the recent window before a point (at least RECENT_MIN_POINTS)."""
+    return max(int(RECENT_WINDOW / step), RECENT_MIN_POINTS)
+
+
+def recent_reference(units: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, sd) of the standardised errors in the `points` grid points strictly before each
+    point, NaN where fewer than RECENT_MIN_POINTS of them are known."""
+    before = pd.Series(units, dtype="float64").shift(1)
+    window = before.rolling(points, min_periods=RECENT_MIN_POINTS)
+    return window.mean().to_numpy(), window.std().to_numpy()
+
+
+def recent_surprise(units: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """-log10 of the normal tail beyond the point's standardised error, measured from the mean
+    of the errors in the window before it in units of their sd (at least RECENT_SD_FLOOR):
+    how unusual this error is for the series now, its routine bursts included. NaN where the
+    window is not known."""
+    from scipy.special import log_ndtr
+
+    known = np.isfinite(mean) & np.isfinite(sd) & np.isfinite(units)
+    out = np.full(len(units), np.nan)
+    z = np.abs(units[known] - mean[known]) / np.maximum(sd[known], RECENT_SD_FLOOR)
+    out[known] = surprise_of(log_ndtr(-z))
+    return out
+
+
+def run_lengths(side: np.ndarray, most: int) -> np.ndarray:
+    """For each point, how many points right before it are on its side (non-zero), at most
+    `most`."""
+    out = np.zeros(len(side), dtype=int)
+    for k in range(1, most + 1):
+        same = np.zeros(len(side), dtype=bool)
+        same[k:] = (side[k:] != 0) & (side[:-k] == side[k:])
+        if k > 1:
+            same &= out == k - 1
+        out[same] = k
+    return out
+
+
+def capped_by_recent(surprise: np.ndarray, recent: np.ndarray) -> np.ndarray:
+    """A point is surprising only if it is far outside what the model expects and also unusual
+    against the series' recent errors: the smaller of the two surprises (the model's alone
+    where the recent window is not known yet)."""
+    return np.where(np.isfinite(recent), np.minimum(surprise, recent), surprise)
+
+
+LEVEL_WINDOW = pd.Timedelta(days=7)
+"""How far back a point's value is compared with the series' own values (a week: every day
+of the week is in it)."""
+
+
+def level_reference(
+    v: np.ndarray, step: pd.Timedelta, known_from: int = 0
+) -> tuple[np.ndarray, ...]:
+    """(mean, sd, lowest, highest) of the grid values `v` in the LEVEL_WINDOW strictly before
+    each point; NaN until a RECENT_WINDOW of them is known, and before `known_from` (where
+    the series was not known yet)."""
+    before = pd.Series(v, dtype="float64")
+    before.iloc[:known_from] = np.nan
+    day_points = recent_points(step)
+    week = before.shift(1).rolling(
+        max(int(LEVEL_WINDOW / step), day_points), min_periods=day_points
+    )
+    return tuple(part.to_numpy() for part in (week.mean(), week.std(), week.min(), week.max()))
+
+
+def level_surprise(
+    values: np.ndarray,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    lowest: np.ndarray,
+    highest: np.ndarray,
+    family: str,
+) -> np.ndarray:
+    """For a value outside the range of the series' values of the week before it: -log10 of
+    the normal tail beyond its distance from their mean, in units of their sd; 0 inside that
+    range (a series whose bursts are routine seldom sets a new record), NaN where the window
+    is not known. The sd is at least the Poisson noise of the mean for counts (at least 1: a
+    quiet endpoint's one request is no news), else a billionth of the mean's size."""
+    from scipy.special import log_ndtr
+
+    values = np.asarray(values, dtype="float64")
+    known = np.isfinite(mean) & np.isfinite(sd) & np.isfinite(values) & np.isfinite(lowest)
+    out = np.full(len(values), np.nan)
+    x, m = values[known], mean[known]
+    floor = np.sqrt(np.maximum(m, 1.0)) if family == "count" else 1e-9 * np.maximum(np.abs(m), 1)
+    z = np.abs(x - m) / np.maximum(sd[known], floor)
+    record = (x > highest[known]) | (x < lowest[known])
+    out[known] = np.where(record, surprise_of(log_ndtr(-z)), 0.0)
+    return out
+
+
+def final_surprise(
+    surprise: np.ndarray, recent: np.ndarray, level: np.ndarray | None
+) -> np.ndarray:
+    """A point's final surprise: the model's, capped by its error against the recent errors
+    (`capped_by_recent`), or, when larger, how far its value is outside the series' values of
+    the week before it (`level_surprise`; None or NaN where that is not consulted)."""
+    capped = capped_by_recent(surprise, recent)
+    if level is None:
+        return capped
+    return np.fmax(capped, np.nan_to_num(level, nan=0.0))
+
+
+def level_checked(family: str, counts: np.ndarray | None) -> bool:
+    """Whether a series' values are also judged against its values of the week before: counts
+    always (their noise is known), other metrics only where no request counts stand behind
+    the values (where they do, a quiet hour's rate or percentile is judged by the model,
+    which weighs it by its requests)."""
+    return family == "count" or counts is None
