@@ -1,6 +1,7 @@
 """The check of a value against the series' own values of the week before it
-(transforms.forecast.checks: level_reference, level_surprise, final_surprise), on small
-hand-made series whose answers follow from the formula."""
+(transforms.forecast.checks: level_reference, level_surprise, final_surprise) and the surprise
+per hour of a fine grid (calibration.per_hour), on small hand-made series whose answers follow
+from the formula."""
 
 import math
 
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from transforms.forecast.calibration import per_hour
 from transforms.forecast.checks import (
     final_surprise,
     level_checked,
@@ -26,21 +28,34 @@ def test_a_new_record_is_judged_by_its_distance_from_the_weeks_mean():
     before = np.tile([10.0, 20.0], 84)  # a week of hours: mean 15, sd ~5.015
     v = week_then(before, 60.0)
     mean, sd, lowest, highest = (part[-1] for part in level_reference(v, HOUR))
-    assert (mean, lowest, highest) == (15.0, 10.0, 20.0)
+    assert (mean, lowest, highest) == (15.0, 10.0, 20.0)  # the last two days: 10 and 20 too
     assert math.isclose(sd, np.std(before, ddof=1))
     got = level_surprise(v[-1:], *(np.array([p]) for p in (mean, sd, lowest, highest)), "log")
     expected = -stats.norm.logsf((60 - 15) / np.std(before, ddof=1)) / math.log(10)
     assert math.isclose(got[0], expected, rel_tol=1e-9)
 
 
-def test_a_value_inside_the_weeks_range_is_no_news_however_far_from_its_mean():
+def test_a_value_inside_the_last_two_days_range_is_no_news_however_far_from_the_weeks_mean():
     before = np.full(168, 100.0)
-    before[30] = 10_000.0  # one burst in the week: a later one as big is not a record
+    before[130] = 10_000.0  # a burst 38 hours back: a later one as big is not a record
     v = week_then(before, 9_000.0)
-    reference = level_reference(v, HOUR)
-    got = level_surprise(v, *reference, "count")
+    mean, sd, lowest, highest = level_reference(v, HOUR)
+    assert highest[-1] == 10_000.0 and lowest[-1] == 100.0
+    got = level_surprise(v, mean, sd, lowest, highest, "count")
     assert got[-1] == 0.0
-    assert got[30] > 50  # the first burst beat everything before it
+    assert got[130] > 50  # the first burst beat everything before it
+
+
+def test_a_burst_older_than_two_days_does_not_hide_a_new_one():
+    before = np.full(168, 100.0)
+    before[100] = 10_000.0  # 68 hours back: in the week's mean and sd, not in the record range
+    v = week_then(before, 9_000.0)
+    mean, sd, lowest, highest = (part[-1:] for part in level_reference(v, HOUR))
+    assert highest[0] == 100.0
+    assert math.isclose(mean[0], before.mean()) and math.isclose(sd[0], np.std(before, ddof=1))
+    got = level_surprise(v[-1:], mean, sd, lowest, highest, "count")[0]
+    expected = -stats.norm.logsf((9_000 - before.mean()) / np.std(before, ddof=1)) / math.log(10)
+    assert math.isclose(got, expected, rel_tol=1e-9)
 
 
 def test_a_quiet_counters_one_request_is_no_news_but_ten_are():
@@ -75,3 +90,14 @@ def test_only_counts_are_checked_where_request_counts_stand_behind_the_values():
     assert level_checked("count", np.ones(3)) and level_checked("count", None)
     assert level_checked("log", None) and level_checked("rate", None)
     assert not level_checked("log", np.ones(3)) and not level_checked("rate", np.ones(3))
+
+
+def test_a_surprise_is_per_hour_on_grids_finer_than_an_hour():
+    surprise = np.array([0.0, 1.0, 2.0, 5.0])
+    got = per_hour(surprise, pd.Timedelta(minutes=1))  # p times the 60 points of an hour
+    assert np.allclose(got, np.maximum(surprise - math.log10(60), 0.0))
+    assert np.allclose(
+        per_hour(surprise, pd.Timedelta(minutes=5)), [0, 0, 2 - math.log10(12), 5 - math.log10(12)]
+    )
+    for step in (HOUR, pd.Timedelta(days=1)):  # an hour or coarser: unchanged
+        assert np.array_equal(per_hour(surprise, step), surprise)

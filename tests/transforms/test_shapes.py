@@ -78,6 +78,17 @@ def test_white_noise_flags_at_the_nominal_rate_at_any_scale(scale):
     assert out.is_anomaly.sum() <= 1
 
 
+def test_white_noise_on_a_5_minute_grid_flags_at_the_nominal_rate_per_hour():
+    rng = np.random.default_rng(6)
+    ds = grid(days=10, freq="5min")
+    out = scored(ds, 10 + rng.normal(size=len(ds)), freq="5min")
+    # a surprise is per hour of the series: exceeded on 2 * 10**-s / 12 of the 5-minute points
+    for s in (1.0, 1.5):
+        share = (out.surprise >= s).mean()
+        assert 0.5 * 2 * 10**-s / 12 <= share <= 2 * 2 * 10**-s / 12, (s, share)
+    assert out.is_anomaly.sum() <= 1
+
+
 def test_one_8_sigma_spike_is_flagged_there_and_nothing_after_it():
     rng = np.random.default_rng(9)
     ds = grid()

@@ -72,21 +72,26 @@ def capped_by_recent(surprise: np.ndarray, recent: np.ndarray) -> np.ndarray:
 LEVEL_WINDOW = pd.Timedelta(days=7)
 """How far back a point's value is compared with the series' own values (a week: every day
 of the week is in it)."""
+RECORD_WINDOW = pd.Timedelta(days=2)
+"""A value beyond the range of the series' values this far back is a record, judged against
+the week's values: a spike that stands out of the last two days is news even if the week saw
+a bigger one, while a burst as large as the day before's is routine."""
 
 
 def level_reference(
     v: np.ndarray, step: pd.Timedelta, known_from: int = 0
 ) -> tuple[np.ndarray, ...]:
-    """(mean, sd, lowest, highest) of the grid values `v` in the LEVEL_WINDOW strictly before
-    each point; NaN until a RECENT_WINDOW of them is known, and before `known_from` (where
-    the series was not known yet)."""
+    """(mean, sd) of the grid values `v` in the LEVEL_WINDOW strictly before each point and
+    (lowest, highest) of those in the RECORD_WINDOW before it; NaN until a RECENT_WINDOW of
+    them is known, and before `known_from` (where the series was not known yet)."""
     before = pd.Series(v, dtype="float64")
     before.iloc[:known_from] = np.nan
     day_points = recent_points(step)
-    week = before.shift(1).rolling(
-        max(int(LEVEL_WINDOW / step), day_points), min_periods=day_points
+    week, days = (
+        before.shift(1).rolling(max(int(window / step), day_points), min_periods=day_points)
+        for window in (LEVEL_WINDOW, RECORD_WINDOW)
     )
-    return tuple(part.to_numpy() for part in (week.mean(), week.std(), week.min(), week.max()))
+    return tuple(part.to_numpy() for part in (week.mean(), week.std(), days.min(), days.max()))
 
 
 def level_surprise(
@@ -97,10 +102,10 @@ def level_surprise(
     highest: np.ndarray,
     family: str,
 ) -> np.ndarray:
-    """For a value outside the range of the series' values of the week before it: -log10 of
-    the normal tail beyond its distance from their mean, in units of their sd; 0 inside that
-    range (a series whose bursts are routine seldom sets a new record), NaN where the window
-    is not known. The sd is at least the Poisson noise of the mean for counts (at least 1: a
+    """For a value outside the range of the series' values of the RECORD_WINDOW before it
+    (`lowest`, `highest`): -log10 of the normal tail beyond its distance from the mean of the
+    week's values, in units of their sd; 0 inside that range (a series whose bursts are
+    routine seldom beats the last two days), NaN where the window is not known. The sd is at least the Poisson noise of the mean for counts (at least 1: a
     quiet endpoint's one request is no news), else a billionth of the mean's size."""
     from scipy.special import log_ndtr
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.forecasts import Forecast
-from transforms.forecast.calibration import score_of
+from transforms.forecast.calibration import per_hour, score_of
 from transforms.forecast.checks import (
     RECENT_RUN_POINTS,
     final_surprise,
@@ -173,9 +173,8 @@ def walk_scores(
     level = level_reference(v, step, known_from) if level_checked(family, counts) else None
     level_s = None if level is None else level_surprise(v, *level, family)
     # persistence only lifts a point that is itself outside on the run's side
-    slots[Forecast.surprise] = np.where(
-        observed, final_surprise(persistent, recent_surprise(units, *recent), level_s), 0.0
-    )
+    surprise = final_surprise(persistent, recent_surprise(units, *recent), level_s)
+    slots[Forecast.surprise] = np.where(observed, per_hour(surprise, step), 0.0)
     slots[Forecast.score] = score_of(slots[Forecast.surprise], options.interval_width)
     slots[Forecast.is_anomaly] = observed & (slots[Forecast.score] >= options.threshold)
     slots["direction"] = np.where(
@@ -191,6 +190,7 @@ def walk_scores(
         "level": level,
         "side": slot_side,
         "slots": slots,
+        "step": step,
     }
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from schemas.forecasts import Forecast
 from schemas.metrics import EndpointHourly as EH
-from transforms.forecast.calibration import reference_tails, robust_sd, score_of
+from transforms.forecast.calibration import per_hour, reference_tails, robust_sd, score_of
 from transforms.forecast.checks import final_surprise, level_surprise, recent_surprise
 from transforms.forecast.fitting import fit_series, predict, quiet_stan
 from transforms.forecast.grid import Block, best_of, walk_scores
@@ -326,8 +326,9 @@ def _score_rows(
         if forecast["level"] is not None:
             reference = (part[position[rows]] for part in forecast["level"])
             level = level_surprise(y[rows], *reference, metric_family(_KIND_METRIC[kind]))
-        result[Forecast.surprise] = final_surprise(
-            result[Forecast.surprise], recent_surprise(units, mean, sd), level
+        result[Forecast.surprise] = per_hour(
+            final_surprise(result[Forecast.surprise], recent_surprise(units, mean, sd), level),
+            forecast["step"],
         )
         result[Forecast.score] = score_of(result[Forecast.surprise], options.interval_width)
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
