@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv browser demo test test-clock test-fast lint format bench eval docs screenshot clean
+.PHONY: venv browser demo test test-clock test-fast lint format bench eval eval-formats docs screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,11 @@ bench: venv
 # `python -m bench.evaluate --quick` scores a fixed subset in under 3 minutes.
 eval: venv
 	$(BIN)/python -m bench.evaluate
+
+# $LOGCAST_EVAL_DIR/logformats (default ../shared/eval): every access-log fixture read as
+# `logcast ingest` reads it, compared field by field with the peer's parse beside it.
+eval-formats: venv
+	$(BIN)/python -m bench.formats
 
 docs: venv
 	$(BIN)/python -m schemas.catalog > docs/tables.md

@@ -166,6 +166,18 @@ class ElbRecord(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 
+class W3cRecord(RawRecord):
+    """A data line of a W3C extended log file (IIS, CloudFront, ...), read with the
+    `#Fields:` line before it.
+
+    Valid: a `ts` (`date` and `time`, UTC) on every line; `path` (cs-uri-stem and
+    cs-uri-query), `status_code`, `client_ip`, `bytes_sent` and `latency_ms` (time-taken) are
+    read where the fields name them and may be "-"; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+
+
 class ServiceLogRecord(RawRecord):
     """An application log event (`<timestamp> <LEVEL> <service> <message> [key=value ...]`,
     with any stack trace lines that follow it).
@@ -191,6 +203,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "combined": AccessLogRecord,
     "alb": AlbRecord,
     "elb": ElbRecord,
+    "w3c": W3cRecord,
     "servicelog": ServiceLogRecord,
 }
 """The raw model of each named format; `raw_model` also knows nginx templates."""

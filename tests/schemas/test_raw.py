@@ -17,6 +17,7 @@ from schemas.raw import (
     JsonLinesRecord,
     NginxTemplateRecord,
     ServiceLogRecord,
+    W3cRecord,
     raw_model,
 )
 from schemas.requests import Request
@@ -141,6 +142,7 @@ def test_every_registered_format_has_a_raw_model():
         "combined": AccessLogRecord,
         "alb": AlbRecord,
         "elb": ElbRecord,
+        "w3c": W3cRecord,
     }
 
 

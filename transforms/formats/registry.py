@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from transforms.formats import access, delimited, jsonl, loadbalancer, servicelog
+from transforms.formats import access, delimited, jsonl, loadbalancer, servicelog, w3c
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 
 
@@ -59,7 +59,7 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
-for _module in (jsonl, servicelog, access, loadbalancer):
+for _module in (jsonl, servicelog, access, loadbalancer, w3c):
     for _format in _module.FORMATS:
         register(_format)
 

@@ -1,0 +1,205 @@
+"""W3C extended log files (`w3c`): Microsoft IIS, AWS CloudFront and any other writer of the
+W3C Extended Log File Format (https://www.w3.org/TR/WD-logfile.html).
+
+The columns are named by `#Fields:` directive lines, and a file may repeat its directives (IIS
+writes a new header block each time the service restarts), each block read with its own fields.
+Values are separated by spaces (IIS; a space inside a value is written as `+`) or by tabs
+(CloudFront); `-` is an empty field. `date` and `time` are UTC. `time-taken` is milliseconds in
+IIS and seconds with a fraction in CloudFront and the W3C draft: a file whose time-taken values
+carry a decimal point is read as seconds, else as milliseconds; the notes say which.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from transforms.formats.access import BYTES, STATUS, Derived, Input, build_derived, iso_time
+from transforms.formats.access.values import first_logged, numbers
+from transforms.formats.base import (
+    LINE_NUMBER,
+    RAW,
+    Field,
+    Format,
+    Parsed,
+    as_text,
+    rejects_frame,
+    split_lines,
+)
+
+DIRECTIVE = re.compile(r"#(Software|Version|Date|Fields|Remark|Start-Date|End-Date):", re.I)
+"""A W3C directive line."""
+FIELDS_DIRECTIVE = "#fields:"
+LAYOUT = "the W3C extended log format: `#Fields:` names the columns of the lines after it"
+
+# W3C field identifiers -> the text columns the canonical fields are read from
+_COLUMNS = {
+    "date": "date",
+    "time": "time",
+    "c-ip": "client_ip",
+    "cs-method": "method",
+    "cs-uri-stem": "stem",
+    "cs-uri-query": "query",
+    "sc-status": "status_code",
+    "sc-bytes": "bytes_sent",
+    "time-taken": "time_taken",
+    "cs-username": "user_id",
+    "s-sitename": "site",
+    "cs-host": "host",
+    "cs(host)": "host",
+    "x-host-header": "host",
+    "x-edge-location": "edge_location",
+    "x-edge-result-type": "result_type",
+}
+
+FIELDS = {
+    "ts": Field("ts", iso_time, "a W3C date and time (UTC)"),
+    "client_ip": Field("client_ip", as_text, "text"),
+    "method": Field("method", as_text, "text"),
+    "path": Field("path", as_text, "text"),
+    "status_code": Field("status_code", STATUS[1], STATUS[0]),
+    "bytes_sent": Field("bytes_sent", BYTES[1], BYTES[0]),
+    "user_id": Field("user_id", as_text, "text"),
+}
+
+
+def looks_like_w3c(line: str) -> bool:
+    """A file that starts with a W3C directive (`#Software:`, `#Version:`, `#Fields:` ...)."""
+    return DIRECTIVE.match(line.strip()) is not None
+
+
+def _field_lists(texts: pd.Series, numbers_: np.ndarray):
+    """Each `#Fields:` line's names (lower case) and line number, in file order; for each line
+    the number of the `#Fields:` line before it (0: none), and which lines are directives."""
+    is_directive = texts.str.startswith("#").fillna(False).to_numpy(dtype=bool)
+    is_fields = (texts.str.slice(0, 8).str.lower() == FIELDS_DIRECTIVE).to_numpy(dtype=bool)
+    lists = [
+        ([name.lower() for name in texts.iloc[row].split(":", 1)[1].split()], int(numbers_[row]))
+        for row in np.flatnonzero(is_fields)
+    ]
+    return lists, np.cumsum(is_fields), is_directive
+
+
+def _split(lines: pd.Series) -> pd.Series:
+    """Each line's values: tab-separated where the line has a tab, else space-separated."""
+    return pd.Series(
+        [text.split("\t") if "\t" in text else text.split(" ") for text in lines.tolist()],
+        index=lines.index,
+    )
+
+
+def _choose_fields(counts: np.ndarray, block: np.ndarray, lists) -> np.ndarray:
+    """The `#Fields:` line (1-based number among them) each data line is read with: its own
+    block's when the line has as many values as it names, else the latest one before it with
+    that many (a writer that changed its fields without repeating the header), else 0."""
+    chosen = np.where(block > 0, block, 0)
+    widths = np.array([0] + [len(names) for names, _ in lists])
+    wrong = (chosen == 0) | (widths[chosen] != counts)
+    for row in np.flatnonzero(wrong):
+        same = [k for k in range(block[row], 0, -1) if widths[k] == counts[row]]
+        chosen[row] = same[0] if same else 0
+    return chosen
+
+
+def _time_taken(values: pd.Series) -> tuple[Derived, str]:
+    """time-taken in ms: seconds when the file's values carry a decimal point, else ms."""
+    seconds = values.str.contains(".", regex=False).fillna(False).any()
+    factor, unit = (1000.0, "seconds") if seconds else (1.0, "milliseconds")
+    derived = Derived(
+        inputs=(Input("time_taken", numbers(factor), f"a number of {unit}"),),
+        combine=first_logged,
+    )
+    return derived, f"time-taken read as {unit}"
+
+
+def parse_w3c(data: bytes) -> Parsed:
+    """W3C extended log lines, each block of lines read with the `#Fields:` line before it.
+    ts is `date` and `time` (UTC); path is cs-uri-stem with `?` cs-uri-query when there is a
+    query; status_code sc-status; bytes_sent sc-bytes; client_ip c-ip; user_id cs-username;
+    latency_ms time-taken (module docstring for its unit). `+` in a value is a space in IIS
+    (in the user agent); the path keeps what was logged. Lines before any `#Fields:` line, and
+    lines with more or fewer values than their fields, are rejected with the reason."""
+    lines = split_lines(data)
+    texts = lines.texts
+    lists, block, is_directive = _field_lists(texts, lines.numbers)
+    data_rows = np.flatnonzero(~is_directive)
+    values = _split(texts.iloc[data_rows])
+    counts = values.str.len().to_numpy(dtype="int64")
+    chosen = _choose_fields(counts, block[data_rows], lists)
+    frames: list[pd.DataFrame] = []
+    reject_parts = [lines.rejects]
+    unread = chosen == 0
+    if unread.any():
+        rows = data_rows[unread]
+        reasons = [
+            f"no #Fields: line before it; expected {LAYOUT}"
+            if block[row] == 0
+            else f"the line has {count} values, the #Fields: line {lists[block[row] - 1][1]} "
+            f"names {len(lists[block[row] - 1][0])}"
+            for row, count in zip(rows, counts[unread], strict=True)
+        ]
+        reject_parts.append(rejects_frame(lines.numbers[rows], texts.iloc[rows], reasons))
+    for number in np.unique(chosen[~unread]):
+        names = lists[number - 1][0]
+        mine = chosen == number
+        rows = data_rows[mine]
+        table = pd.DataFrame(values[mine].tolist(), index=texts.index[rows])
+        records = pd.DataFrame(index=table.index)
+        for position, name in enumerate(names):
+            column = _COLUMNS.get(name)
+            if column is not None and column not in records:
+                records[column] = table[position].astype("str")
+        records[LINE_NUMBER] = pd.array(lines.numbers[rows], dtype="Int64")
+        records[RAW] = texts.iloc[rows].astype("str")
+        frames.append(records)
+    records = (
+        pd.concat(frames).sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True)
+        if frames
+        else pd.DataFrame({LINE_NUMBER: pd.array([], dtype="Int64"), RAW: pd.Series([], "str")})
+    )
+    notes: tuple[str, ...] = ()
+    derived: dict[str, Derived] = {}
+    if len(records):
+        records = _prepare(records)
+        if "time_taken" in records:
+            derived["latency_ms"], note = _time_taken(records["time_taken"])
+            notes = (note,)
+    rejects = pd.concat(reject_parts, ignore_index=True)
+    return build_derived(
+        records,
+        FIELDS,
+        derived,
+        format="w3c",
+        records_read=len(texts) - int(is_directive.sum()) + len(lines.rejects),
+        rejects=rejects,
+        notes=notes,
+    )
+
+
+def _prepare(records: pd.DataFrame) -> pd.DataFrame:
+    """ts from date and time, path from stem and query; '-' is an empty field."""
+    for column in records.columns:
+        if column in (LINE_NUMBER, RAW):
+            continue
+        text = records[column]
+        records[column] = text.where(text != "-")
+    if "date" in records and "time" in records:
+        records["ts"] = (records["date"] + "T" + records["time"]).astype("str")
+    if "stem" in records:
+        path = records["stem"]
+        if "query" in records:
+            query = records["query"]
+            path = path.where(query.isna(), path + "?" + query)
+        records["path"] = path.astype("str")
+    return records
+
+
+W3C = Format(
+    "w3c",
+    parse_w3c,
+    looks_like_w3c,
+    "W3C extended log files: IIS, CloudFront and others, columns from `#Fields:` lines",
+)
+FORMATS: list[Format] = [W3C]
