@@ -18,6 +18,12 @@ from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW, REASONS, 
 from transforms.validate import merge_reasons, schema_reasons
 
 OTHER_ENDPOINT = "{other}"
+INVALID_ENDPOINT = "{invalid}"
+"""The endpoint of a response to something that was not an HTTP request (an access log's
+`"-"` or `""` request line: a connection closed before a request, a malformed one): the
+response and its status are real and counted, the request names no path."""
+_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy")
+"""Access formats whose null path beside a status is such a response (nginx templates too)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,9 @@ def canonical_events(
         + f" is in the future (after {latest:%Y-%m-%dT%H:%M}Z, now + 1 day)",
         dtype="str",
     )
+    if parsed.format in _INVALID_REQUEST_FORMATS or parsed.format.startswith("nginx:"):
+        answered = frame["endpoint"].isna() & frame["status_code"].notna()
+        frame.loc[answered, "endpoint"] = INVALID_ENDPOINT
     no_endpoint = frame["endpoint"].isna() & frame["level"].isna() & checked
     unnamed = pd.Series(
         "endpoint: missing (a request needs a path or endpoint)",

@@ -145,4 +145,4 @@ def test_access_split_takes_the_plain_lines_and_leaves_the_rest_to_the_regex():
     assert columns["request_time"].to_pylist() == [None, "-", None, None, None, None]
     assert columns["time"].to_pylist()[0] == "10/Oct/2000:13:55:36 -0700"
     assert columns["time"].to_pylist()[5] == "10/Oct/2000:13:55:36"
-    assert columns["client_ip"].to_pylist()[4] == "2001:db8::1"
+    assert columns["client_list"].to_pylist()[4] == "2001:db8::1"

@@ -53,24 +53,58 @@ TIMING_NOTE = (
 REQUEST_TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
 
 
+FIELD = rf'(?:"{QUOTED}"|[^ "]++)'
+"""Any one field after the user agent, quoted or bare."""
+_ADDRESS = r"[0-9A-Fa-f:.]*[0-9A-Fa-f](?:%[0-9A-Za-z]+)?"
+CLIENT_LIST = rf'(?P<client_list>"?{_ADDRESS}(?:"?,? ?"?{_ADDRESS})+"?|[^ "]++)'
+"""`%h`, or a list of addresses where proxies log the X-Forwarded-For chain before it
+(`10.0.0.2, 10.0.0.1, 85.181.35.98 - - [...]`, quoted or not): `client_address` picks the
+client from it."""
+SEPARATORS = re.compile(r'[", ]+')
+DURATION = re.compile(r"(?:^| )(?P<value>\d+(?:\.\d+)?)(?P<unit>ms|us|µs|s)$")
+"""A duration with its unit as the last field after the user agent (Traefik's `2ms`)."""
+DURATION_UNITS = {"ms": 1.0, "us": 0.001, "µs": 0.001, "s": 1000.0}
+
+
+def client_address(listed: str) -> str:
+    """The client of an address list: its first public address (the first hop outside the
+    private networks, as the X-Forwarded-For chain reads), else its first address."""
+    import ipaddress
+
+    items = [item for item in SEPARATORS.split(listed) if item]
+    for item in items:
+        try:
+            address = ipaddress.ip_address(item.split("%", 1)[0])
+        except ValueError:
+            continue
+        if address.is_global:
+            return item
+    return items[0] if items else listed
+
+
 def _clf_pattern(*, combined: bool, strict: bool) -> str:
     token = r'[^ "]++'
     time = CLF_TIME if strict else r"[^\]]*+"
     status = r"\d{3}" if strict else token
     size = r"(?:\d+|-)" if strict else token
     head = (
-        rf"(?P<client_ip>{token}) {token} (?P<user>{token}) \[(?P<time>{time})\] "
+        rf"{CLIENT_LIST} {token} (?P<user>{token}) \[(?P<time>{time})\] "
         rf"{request_line()} (?P<status>{status}) (?P<bytes>{size})"
     )
-    agent = rf' "{QUOTED}" "{QUOTED}"' if combined else ""
     # key=value pairs may follow the user agent's closing quote without a space: the upstream
     # timing example in nginx's own admin guide concatenates its strings that way
     first_gap = r'(?: |(?<="))' if combined else " "
-    tail = (
+    timing = (
         rf"(?: (?P<request_time>{NUMBER}|-)(?: (?P<upstream_time>{TIMES}))?)?"
         rf"(?P<pairs>{first_gap}{PAIR}(?: {PAIR})*)?"
     )
-    return head + agent + tail
+    if not combined:
+        return head + timing
+    # combined: the referer and user agent (a Common line has neither, and a file may mix
+    # both), then the timings, or else any number of extra fields, quoted or bare
+    referer = rf'(?:"{QUOTED}"|-)'  # Traefik writes an absent referer bare
+    agent = rf'(?P<agent> {referer} "{QUOTED}")?'
+    return head + agent + rf"(?:{timing}|(?(agent)(?P<extra>(?: {FIELD})+)|(?!)))"
 
 
 COMMON_RE = re.compile(_clf_pattern(combined=False, strict=False))
@@ -91,6 +125,17 @@ def looks_like_combined(line: str) -> bool:
 
 def _prepare_clf(request_time_unit: str):
     def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        listed = records["client_list"]
+        lists = listed.str.contains(r'[", ]', regex=True).fillna(False).astype(bool)
+        records["client_ip"] = listed
+        if lists.any():
+            records.loc[lists, "client_ip"] = listed[lists].map(client_address)
+        records["extra_ms"] = pd.Series(pd.NA, index=records.index, dtype="str")
+        if "extra" in records and records["extra"].notna().any():
+            found = records["extra"].str.extract(DURATION)
+            factor = found["unit"].map(DURATION_UNITS)
+            value = pd.to_numeric(found["value"], errors="coerce") * factor
+            records["extra_ms"] = value.astype("str").where(value.notna())
         pairs = records["pairs"].fillna("")
         for key, regex in (("rt", RT_PAIR), ("urt", URT_PAIR)):
             records[key] = pd.Series(pd.NA, index=records.index, dtype="str")
@@ -147,6 +192,7 @@ def _clf_latency(request_time_unit: str) -> Derived:
         Input("rt", numbers(1000.0), "a number of seconds"),
         Input("upstream_time", number_lists(1000.0), "a number of seconds or a list of them"),
         Input("urt", number_lists(1000.0), "a number of seconds or a list of them"),
+        Input("extra_ms", numbers(1.0), "a duration"),
     )
 
 
@@ -197,11 +243,11 @@ def clf_fast_split(*, combined: bool) -> FastSplit:
             name: pa.concat_arrays([c[name] for c, _ in chunks])
             if chunks
             else pa.array([], pa.large_string())
-            for name in ("client_ip", "user", "time", "method", "path", "status", "bytes")
+            for name in ("client_list", "user", "time", "method", "path", "status", "bytes")
             + ("request_time",)
         }
         empty = pa.nulls(int(done.sum()), pa.large_string())
-        columns.update(upstream_time=empty, pairs=empty)
+        columns.update(upstream_time=empty, pairs=empty, agent=empty, extra=empty)
         return columns, done
 
     return split
@@ -284,7 +330,7 @@ def _clf_chunk(
     ok = pc.and_kleene(ok, pc.or_kleene(pc.invert(has_time), valid_time))
     done = ok.fill_null(False).to_numpy(zero_copy_only=False)
     columns = {
-        "client_ip": client_ip,
+        "client_list": client_ip,
         "user": user,
         "time": time,
         "method": method,
