@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from transforms.formats import access, delimited, jsonl, loadbalancer, servicelog
+from transforms.formats import access, delimited, jsonl, loadbalancer, proxies, servicelog
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 
 
@@ -59,7 +59,7 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
-for _module in (jsonl, servicelog, access, loadbalancer):
+for _module in (jsonl, servicelog, access, loadbalancer, proxies):
     for _format in _module.FORMATS:
         register(_format)
 
@@ -90,10 +90,11 @@ def detect(data: bytes) -> str:
     first = lines.texts.iloc[0]
     # Anchored line formats first; a header line of a delimited file is the fallback (access
     # and load-balancer lines carry commas too, inside their quoted fields).
-    if first.lstrip().startswith("["):
-        # a JSON array: the jsonl parser says precisely why it is not JSON lines
-        return "jsonl"
     matches = [f.name for f in FORMATS.values() if f.name not in GENERIC and f.looks_like(first)]
+    if not matches and first.lstrip().startswith("["):
+        # a JSON array (uwsgi and bracketed service-log lines start with "[" too, but a line
+        # format claims those): the jsonl parser says precisely why it is not JSON lines
+        return "jsonl"
     if not matches:
         matches = [name for name in GENERIC if FORMATS[name].looks_like(first)]
     if len(matches) == 1:
