@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         default="auto",
         help="auto (detect from the first line; the default), csv, tsv, jsonl, common, combined, "
-        "alb, elb, servicelog, or nginx:'<log_format template>'",
+        "alb, elb, haproxy, uwsgi, servicelog, or nginx:'<log_format template>'",
     )
     ing.add_argument("--source", help="source name recorded on every row (default: settings)")
 

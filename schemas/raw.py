@@ -135,6 +135,19 @@ class AccessLogRecord(RawRecord):
     path: Series[Text] = _text("request target from the request line; null when none")
 
 
+class SslRequestRecord(RawRecord):
+    """A line of Apache mod_ssl's request log (`[%t] %h %{SSL_PROTOCOL}x %{SSL_CIPHER}x "%r"
+    %b`).
+
+    Valid: a `ts` and a `client_ip` on every line, and a `path` column, null when the request
+    line is not an HTTP request; it logs no status; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    client_ip: Series[Text] = _text("client address (%h), as logged", nullable=False)
+    path: Series[Text] = _text("request target from the request line; null when none")
+
+
 class AlbRecord(RawRecord):
     """An AWS Application Load Balancer access log entry (any layout since 2016).
 
@@ -178,6 +191,36 @@ class W3cRecord(RawRecord):
     ts: Series[UtcTimestamp] = _ts()
 
 
+class HaproxyRecord(RawRecord):
+    """A HAProxy log line in the HTTP format (`option httplog`/`httpslog`) or the TCP format
+    (`option tcplog`), with or without a syslog header.
+
+    Valid: a `ts` (the date in brackets) and a `client_ip` (port dropped) on every line, and
+    `path` and `status_code` columns: both null on TCP lines, which carry no HTTP request, `path`
+    null for a request HAProxy could not read (`<BADREQ>`) and `status_code` null for `-1` (no
+    response); `latency_ms` is null where the last timer is -1; the shared rules of
+    `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    client_ip: Series[Text] = _text("client address, port dropped", nullable=False)
+    path: Series[Text] = _text("request path and query; null for TCP lines")
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
+class UwsgiRecord(RawRecord):
+    """A uWSGI request log line (its default log format).
+
+    Valid: a `ts` (the request's start) and a `status_code` on every line, and a `path` column,
+    null when uWSGI logged its minimal line (`- -` for a request too long to log); `client_ip`
+    may be empty (a request over a unix socket); the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+    path: Series[Text] = _text("request URI (path and query) as logged; null when not logged")
+
+
 class ServiceLogRecord(RawRecord):
     """An application log event (`<timestamp> <LEVEL> <service> <message> [key=value ...]`,
     with any stack trace lines that follow it).
@@ -201,9 +244,12 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "jsonl": JsonLinesRecord,
     "common": AccessLogRecord,
     "combined": AccessLogRecord,
+    "apache_ssl": SslRequestRecord,
     "alb": AlbRecord,
     "elb": ElbRecord,
     "w3c": W3cRecord,
+    "haproxy": HaproxyRecord,
+    "uwsgi": UwsgiRecord,
     "servicelog": ServiceLogRecord,
 }
 """The raw model of each named format; `raw_model` also knows nginx templates."""

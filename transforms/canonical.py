@@ -22,8 +22,13 @@ INVALID_ENDPOINT = "{invalid}"
 """The endpoint of a response to something that was not an HTTP request (an access log's
 `"-"` or `""` request line: a connection closed before a request, a malformed one): the
 response and its status are real and counted, the request names no path."""
-_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy")
+_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy", "apache_ssl")
 """Access formats whose null path beside a status is such a response (nginx templates too)."""
+CONNECTION_ENDPOINT = "{connection}"
+"""The endpoint of a proxy's TCP connection entry (HAProxy `option tcplog`, a Classic Load
+Balancer's TCP/SSL listener): no HTTP request and no status, but a connection with its time
+and bytes, counted like a request."""
+_CONNECTION_FORMATS = ("haproxy", "elb")
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,9 @@ def canonical_events(
     if parsed.format in _INVALID_REQUEST_FORMATS or parsed.format.startswith("nginx:"):
         answered = frame["endpoint"].isna() & frame["status_code"].notna()
         frame.loc[answered, "endpoint"] = INVALID_ENDPOINT
+    if parsed.format in _CONNECTION_FORMATS:
+        connection = frame["endpoint"].isna() & frame["status_code"].isna() & checked
+        frame.loc[connection, "endpoint"] = CONNECTION_ENDPOINT
     no_endpoint = frame["endpoint"].isna() & frame["level"].isna() & checked
     unnamed = pd.Series(
         "endpoint: missing (a request needs a path or endpoint)",

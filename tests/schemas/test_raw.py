@@ -14,9 +14,12 @@ from schemas.raw import (
     AlbRecord,
     DelimitedRecord,
     ElbRecord,
+    HaproxyRecord,
     JsonLinesRecord,
     NginxTemplateRecord,
     ServiceLogRecord,
+    SslRequestRecord,
+    UwsgiRecord,
     W3cRecord,
     raw_model,
 )
@@ -47,6 +50,23 @@ NGINX_COMBINED = (
     '"$http_referer" "$http_user_agent"'
 )
 NGINX_NO_CLOCK = "$remote_addr $status $request_time"
+HAPROXY_LOG = (
+    b"Jul 30 09:03:52 localhost haproxy[32450]: 1.2.3.4:38862 [30/Jul/2018:09:03:52.726] "
+    b"incoming~ docs/web1 0/0/1/0/2 304 168 - - ---- 6/6/0/0/0 0/0 {docs.example.internal||} "
+    b'"GET /index.js HTTP/1.1"\n'
+    b"127.0.0.1:35982 [10/Dec/2018:12:01:46.395] www www/<NOSRV> 0/-1/-1/-1/0 503 213 - - SC-- "
+    b'1/1/0/0/0 0/0 "GET /?q=1 HTTP/1.1"\n'
+    b"Sep 20 15:44:23 127.0.0.1 haproxy[25457]: 127.0.0.1:40962 [20/Sep/2018:15:44:23.285] "
+    b"main app/<NOSRV> -1/-1/1 212 SC 1/1/0/0/0 0/0\n"
+)
+UWSGI_LOG = (
+    b"[pid: 7|app: 0|req: 1/1] 172.17.0.1 () {34 vars in 377 bytes} [Sun Mar 13 22:49:12 2016] "
+    b"GET / => generated 11 bytes in 0 msecs (HTTP/1.1 200) 2 headers in 79 bytes "
+    b"(1 switches on core 0)\n"
+    b"[pid: 1|app: 0|req: 3/3] 10.0.0.5 (alice) {40 vars in 612 bytes} "
+    b"[Wed Feb 21 10:01:02 2024] POST /api/v1/orders?x=1 => generated 512 bytes in 12 msecs "
+    b"(HTTP/1.1 201) 5 headers in 180 bytes (1 switches on core 1)\n"
+)
 
 # (format, file bytes, records expected): every fixture file of the format tests, plus
 # inline csv/tsv files (those tests keep theirs inline) and an nginx template without a clock
@@ -54,6 +74,8 @@ SAMPLES = [
     ("csv", API_CSV, 3),
     ("csv", DOCUMENT_API_CSV, 2),
     ("tsv", API_TSV, 3),
+    ("haproxy", HAPROXY_LOG, 3),
+    ("uwsgi", UWSGI_LOG, 2),
     *[
         (fmt, (FIXTURES / name).read_bytes(), count)
         for fmt, name, count in [
@@ -86,6 +108,8 @@ FIRST_ROW = {
     "combined": (FIXTURES / "access_combined_timing.log").read_bytes(),
     "alb": (FIXTURES / "alb_docs.log").read_bytes(),
     "elb": (FIXTURES / "elb_docs.log").read_bytes(),
+    "haproxy": HAPROXY_LOG,
+    "uwsgi": UWSGI_LOG,
     "servicelog": (FIXTURES / "servicelog_go.log").read_bytes(),
     f"nginx:{NGINX_COMBINED}": (FIXTURES / "access_combined.log").read_bytes(),
 }
@@ -101,6 +125,8 @@ REQUIRED = {
     "combined": ({"ts", "client_ip", "status_code", "path"}, {"ts", "client_ip", "status_code"}),
     "alb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip", "path"}),
     "elb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
+    "haproxy": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
+    "uwsgi": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
     "servicelog": (
         {"ts", "level", "service", "message"},
         {"ts", "level", "service", "message"},
@@ -143,6 +169,9 @@ def test_every_registered_format_has_a_raw_model():
         "alb": AlbRecord,
         "elb": ElbRecord,
         "w3c": W3cRecord,
+        "haproxy": HaproxyRecord,
+        "uwsgi": UwsgiRecord,
+        "apache_ssl": SslRequestRecord,
     }
 
 
@@ -293,6 +322,13 @@ NULLABLE = [
     ("alb", "latency_ms"),
     ("elb", "path"),
     ("elb", "status_code"),
+    ("haproxy", "path"),
+    ("haproxy", "status_code"),
+    ("haproxy", "latency_ms"),
+    ("haproxy", "service"),
+    ("uwsgi", "path"),
+    ("uwsgi", "client_ip"),
+    ("uwsgi", "user_id"),
     ("servicelog", "path"),
     ("servicelog", "status_code"),
     (f"nginx:{NGINX_COMBINED}", "path"),
@@ -316,6 +352,10 @@ def test_records_the_parsers_keep_without_a_request_stay_valid():
     elb = registry.parse((FIXTURES / "elb_docs.log").read_bytes(), "elb")
     assert elb.candidates["status_code"].isna().tolist() == [False, False, True, True]
     assert schema_reasons(elb.candidates, ElbRecord).empty
+    haproxy = registry.parse(HAPROXY_LOG, "haproxy")  # the last line is a TCP connection
+    assert haproxy.candidates["path"].isna().tolist() == [False, False, True]
+    assert haproxy.candidates["status_code"].isna().tolist() == [False, False, True]
+    assert schema_reasons(haproxy.candidates, HaproxyRecord).empty
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from transforms.formats import access, delimited, jsonl, loadbalancer, servicelog, w3c
+from transforms.formats import access, delimited, jsonl, loadbalancer, proxies, servicelog, w3c
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 
 
@@ -59,7 +60,7 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
-for _module in (jsonl, servicelog, access, loadbalancer, w3c):
+for _module in (jsonl, servicelog, access, loadbalancer, proxies, w3c):
     for _format in _module.FORMATS:
         register(_format)
 
@@ -77,9 +78,77 @@ def get(fmt: str) -> Format:
     )
 
 
+SAMPLE_BYTES = 64 * 1024
+SAMPLE_LINES = 200
+"""Detection reads the first lines of a file, at most this many, in at most SAMPLE_BYTES."""
+MIN_SHARE = 0.9
+"""A format is chosen only if it reads at least this share of the sampled records."""
+HEADER_FORMATS = ("w3c",)
+"""Formats a file announces on its first line (directives): that line decides."""
+PREFERENCE = (
+    "w3c",
+    "alb",
+    "elb",
+    "haproxy",
+    "uwsgi",
+    "apache_ssl",
+    "common",
+    "combined",
+    "servicelog",
+    "jsonl",
+)
+"""On a tie of shares, the more specific format wins (Common before Combined, which reads
+Common lines too)."""
+JSON_ARRAY = re.compile(r"\s*\[\s*(?:[{\[]|$)")
+"""A first line that opens a JSON array of objects or arrays."""
+
+
+def _sample(data: bytes) -> bytes:
+    """The first SAMPLE_LINES lines of `data` in at most SAMPLE_BYTES (a line cut by the byte
+    limit is left out)."""
+    head = data[:SAMPLE_BYTES]
+    if len(data) > SAMPLE_BYTES and b"\n" in head:
+        head = head[: head.rindex(b"\n") + 1]
+    end = 0
+    for _ in range(SAMPLE_LINES):
+        end = head.find(b"\n", end) + 1
+        if end <= 0:
+            return head
+    return head[:end]
+
+
+def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
+    """For each line format that claims one of `first_lines`, the share of the sample's
+    records its parser reads (records: lines, or events with their continuation lines)."""
+    out: dict[str, float] = {}
+    for fmt in FORMATS.values():
+        if fmt.name in GENERIC or not any(fmt.looks_like(line) for line in first_lines):
+            continue
+        try:
+            parsed = fmt.parse(sample)
+        except FileFormatError:
+            continue
+        if parsed.records_read:
+            out[fmt.name] = len(parsed.candidates) / parsed.records_read
+    return out
+
+
+def _rank(found: dict[str, float]) -> list[tuple[str, float]]:
+    order = {name: k for k, name in enumerate(PREFERENCE)}
+    return sorted(found.items(), key=lambda item: (-item[1], order.get(item[0], len(order))))
+
+
 def detect(data: bytes) -> str:
-    """The one format whose pattern the first non-blank line matches."""
-    lines = split_lines(data[: 64 * 1024])
+    """The format of a file, measured on its first lines (SAMPLE_LINES): a format that
+    announces itself on the first line (W3C directives) is that format; else every line
+    format that claims one of the sampled lines parses the sample, and the one that reads the
+    largest share of its records wins, if that share is at least MIN_SHARE (on a tie, the
+    first in PREFERENCE). When no line format claims any sampled line, a JSON array goes to
+    jsonl (whose parser says why it is not JSON lines) and a header line to csv or tsv.
+    Otherwise FileFormatError names the best candidates with their shares and quotes the first
+    line as written."""
+    sample = _sample(data)
+    lines = split_lines(sample)
     if not len(lines.texts):
         if len(lines.rejects):
             raise FileFormatError(
@@ -88,25 +157,46 @@ def detect(data: bytes) -> str:
             )
         raise FileFormatError("file is empty: no line to detect the format from")
     first = lines.texts.iloc[0]
-    # Anchored line formats first; a header line of a delimited file is the fallback (access
-    # and load-balancer lines carry commas too, inside their quoted fields).
-    if first.lstrip().startswith("["):
-        # a JSON array: the jsonl parser says precisely why it is not JSON lines
-        return "jsonl"
-    matches = [f.name for f in FORMATS.values() if f.name not in GENERIC and f.looks_like(first)]
-    if not matches:
-        matches = [name for name in GENERIC if FORMATS[name].looks_like(first)]
-    if len(matches) == 1:
-        return matches[0]
-    shown = first[:120]
-    if not matches:
-        raise FileFormatError(
-            f"line {lines.numbers[0]}: could not detect the format of {shown!r}; expected one of "
-            f"{', '.join(FORMATS)} (name it with --format)"
-        )
+    for name in HEADER_FORMATS:
+        if FORMATS[name].looks_like(first):
+            return name
+    ranked = _rank(shares(sample, lines.texts.tolist()))
+    if ranked and ranked[0][1] >= MIN_SHARE:
+        return ranked[0][0]
+    if not ranked:  # no line format claims any sampled line
+        if JSON_ARRAY.match(first):
+            return "jsonl"
+        generic = [name for name in GENERIC if FORMATS[name].looks_like(first)]
+        if len(generic) == 1:
+            return generic[0]
+    shown = first if len(first) <= 300 else first[:300] + f"… ({len(first) - 300} more characters)"
+    best = ", ".join(f"{name} {share:.0%}" for name, share in ranked[:3])
+    hint = (
+        f"; the closest formats read only {best} of the first {len(lines.texts)} lines"
+        if best
+        else ""
+    )
+    suggestion = _template_hint(first) if not ranked or ranked[0][1] < MIN_SHARE else ""
     raise FileFormatError(
-        f"line {lines.numbers[0]}: ambiguous format, {shown!r} could be {' or '.join(matches)} "
-        "(name it with --format)"
+        f"line {lines.numbers[0]}: could not detect the format of: {shown}{hint}; expected one "
+        f"of {', '.join(FORMATS)} (name it with --format){suggestion}"
+    )
+
+
+NGINX_COMBINED_TEMPLATE = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent"'
+)
+
+
+def _template_hint(line: str) -> str:
+    """For an access-log line no format reads: the nginx template to start from."""
+    if not access.clf.CLF_START.match(line):
+        return ""
+    return (
+        "; it starts like an access log line: name its layout as an nginx log_format, e.g. "
+        f'--format "nginx:{NGINX_COMBINED_TEMPLATE} $request_time", with one $variable '
+        "per field"
     )
 
 

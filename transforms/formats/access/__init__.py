@@ -7,6 +7,7 @@ Split by concern: `lines` (regex pieces, extracting named groups, the line-per-r
 
 from transforms.formats.access import clf, lines, nginx, values
 from transforms.formats.access.clf import (
+    APACHE_SSL,
     CLF_FIELDS,
     COMBINED,
     COMBINED_LAYOUT,
@@ -75,9 +76,10 @@ from transforms.formats.access.values import (
 )
 from transforms.formats.base import Format
 
-FORMATS: list[Format] = [COMMON, COMBINED]
+FORMATS: list[Format] = [COMMON, COMBINED, APACHE_SSL]
 
 __all__ = [
+    "APACHE_SSL",
     "BYTES",
     "CLF_FIELDS",
     "CLF_TIME",

@@ -55,8 +55,8 @@ REQUEST_TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
 
 FIELD = rf'(?:"{QUOTED}"|[^ "]++)'
 """Any one field after the user agent, quoted or bare."""
-_ADDRESS = r"[0-9A-Fa-f:.]*[0-9A-Fa-f](?:%[0-9A-Za-z]+)?"
-CLIENT_LIST = rf'(?P<client_list>"?{_ADDRESS}(?:"?,? ?"?{_ADDRESS})+"?|[^ "]++)'
+_ADDRESS = r"[0-9A-Fa-f:.]++(?:%[0-9A-Za-z]++)?+"
+CLIENT_LIST = rf'(?P<client_list>"?{_ADDRESS}(?:"?(?:, ?| )"?{_ADDRESS})++"?|[^ "]++)'
 """`%h`, or a list of addresses where proxies log the X-Forwarded-For chain before it
 (`10.0.0.2, 10.0.0.1, 85.181.35.98 - - [...]`, quoted or not): `client_address` picks the
 client from it."""
@@ -64,6 +64,10 @@ SEPARATORS = re.compile(r'[", ]+')
 DURATION = re.compile(r"(?:^| )(?P<value>\d+(?:\.\d+)?)(?P<unit>ms|us|µs|s)$")
 """A duration with its unit as the last field after the user agent (Traefik's `2ms`)."""
 DURATION_UNITS = {"ms": 1.0, "us": 0.001, "µs": 0.001, "s": 1000.0}
+
+
+CLF_START = re.compile(rf'[^ "]++(?: [^ "]++){{2}} \[{CLF_TIME}\] "')
+"""The start every Common-like access line shares: three fields, the time, a quoted request."""
 
 
 def client_address(listed: str) -> str:
@@ -388,6 +392,43 @@ def _parse_clf(data: bytes, *, combined: bool, request_time_unit: str) -> Parsed
     )
 
 
+# mod_ssl's request log ---------------------------------------------------------------------------
+SSL_REQUEST_LAYOUT = r'[%t] %h %{SSL_PROTOCOL}x %{SSL_CIPHER}x "%r" %b'
+SSL_REQUEST_RE = re.compile(
+    rf'\[(?P<time>[^\]]*+)\] (?P<client_ip>[^ "]++) (?P<protocol>[^ "]++) (?P<cipher>[^ "]++) '
+    rf"{request_line()} (?P<bytes>[^ \"]++)"
+)
+SSL_REQUEST_STRICT = re.compile(
+    rf'\[{CLF_TIME}\] [^ "]++ (?:SSLv[23]|TLSv1(?:\.[0-3])?|-) [^ "]++ {request_line()} (?:\d+|-)'
+)
+SSL_REQUEST_FIELDS = {
+    name: CLF_FIELDS[name] for name in ("ts", "client_ip", "method", "path", "bytes_sent")
+}
+
+
+def looks_like_apache_ssl(line: str) -> bool:
+    return SSL_REQUEST_STRICT.fullmatch(line) is not None
+
+
+def parse_apache_ssl(data: bytes) -> Parsed:
+    """mod_ssl's request log, Apache's default `ssl_request_log` (`[%t] %h %{SSL_PROTOCOL}x
+    %{SSL_CIPHER}x "%r" %b`): time, client, method, path and bytes; it logs no status."""
+    return parse_lines(
+        data,
+        SSL_REQUEST_RE,
+        format="apache_ssl",
+        expected=f"the mod_ssl request log format: expected `{SSL_REQUEST_LAYOUT}`",
+        prepare=lambda records: (records, ()),
+        fields=SSL_REQUEST_FIELDS,
+    )
+
+
+APACHE_SSL = Format(
+    "apache_ssl",
+    parse_apache_ssl,
+    looks_like_apache_ssl,
+    f"Apache mod_ssl request log `{SSL_REQUEST_LAYOUT}` (no status)",
+)
 COMMON = Format(
     "common",
     parse_common,
