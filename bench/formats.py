@@ -42,6 +42,7 @@ from bench.realkpi import eval_dir
 from transforms.canonical import canonical_events
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, FileFormatError
+from transforms.formats.prefixes import strip_prefix
 
 ACCESS_FILESETS = ("apache/access", "nginx/access", "haproxy/log", "iis/access", "traefik/access")
 """The access-log filesets of the corpus: the target applies to each."""
@@ -148,6 +149,7 @@ def read_file(path: Path, corpus: Path) -> tuple[FileResult, pd.DataFrame]:
     name = str(path.relative_to(corpus))
     lines = len(data.splitlines())
     try:
+        data, _ = strip_prefix(data)
         fmt = registry.detect(data)
         parsed = registry.parse(data, fmt)
         events = canonical_events(parsed, source="eval", as_of=AS_OF)

@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         "alb, elb, haproxy, uwsgi, servicelog, or nginx:'<log_format template>'",
     )
     ing.add_argument("--source", help="source name recorded on every row (default: settings)")
+    ing.add_argument(
+        "--accept-empty",
+        action="store_true",
+        help="exit 0 even when a file is rejected whole or keeps none of its records",
+    )
 
     run = commands.add_parser("run", help="run the hourly flow once")
     run.add_argument(
@@ -195,10 +200,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     summary = ingest(
         paths=[str(p) for p in args.paths] or None, fmt=args.format, source=args.source
     )
-    _print_files(summary["files"])
+    _print_files(summary["files"], per_file=True)
     print(f"hours recomputed: {summary['hours_rebuilt']}")
     _print_retention(summary)
+    empty = _kept_nothing(summary["files"])
+    if empty and not args.accept_empty:
+        print(
+            f"{len(empty)} file(s) kept nothing ({', '.join(empty[:3])}"
+            + (", ..." if len(empty) > 3 else "")
+            + "): their lines are in quarantine with the reasons; fix the input or name the "
+            "format with --format (--accept-empty to exit 0 anyway)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _kept_nothing(files: dict) -> list[str]:
+    """The files this run rejected whole or read without keeping a record."""
+    rejected = [r["path"] for r in files["rejected_files"]]
+    empty = [
+        r["path"]
+        for r in files.get("read", [])
+        if r["records_read"] and not r["rows_kept"] and r["path"] not in rejected
+    ]
+    return rejected + empty
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -376,12 +402,24 @@ def _print_retention(summary: dict) -> None:
         print(sentence)
 
 
-def _print_files(files: dict) -> None:
+FILES_LISTED = 20
+"""Files `ingest` lists one by one before it says how many more there were."""
+
+
+def _print_files(files: dict, per_file: bool = False) -> None:
     print(
         f"files: {files['ingested']} ingested, {files['skipped']} unchanged, "
         f"{files['rejected']} rejected; records read {files['records_read']:,} = kept "
         f"{files['rows_kept']:,} + quarantined {files['rows_quarantined']:,}"
     )
+    read = files.get("read", []) if per_file else []
+    for one in read[:FILES_LISTED]:
+        print(
+            f"  {one['path']}: {one['format']}, read {one['records_read']:,} = kept "
+            f"{one['rows_kept']:,} + quarantined {one['rows_quarantined']:,}"
+        )
+    if len(read) > FILES_LISTED:
+        print(f"  ... and {len(read) - FILES_LISTED} more files")
     for rejected in files["rejected_files"]:
         print(f"  rejected {rejected['path']}: {rejected['reason']}")
 

@@ -22,6 +22,7 @@ from schemas.requests import Quarantine
 from transforms.canonical import EndpointRules
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
+from transforms.formats.prefixes import strip_prefix
 from transforms.reading import complete, read_events, request_schema
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import STAGING, Layout, date_partition, hour_partition
@@ -184,7 +185,7 @@ def ingest_file(
     notes: tuple[str, ...] = ()
     head = data[:1000]
     try:
-        text = _decompress(data)
+        text, prefix = strip_prefix(_decompress(data))
         chosen = registry.detect(text) if fmt == "auto" else fmt
         result = read_events(
             text,
@@ -198,7 +199,11 @@ def ingest_file(
         del text, data
         catalog.add_endpoints(source, result.new_endpoints)
         events, rejects, records_read = result.events, result.rejects, result.records_read
-        notes = (f"format {chosen}" + (" (detected)" if fmt == "auto" else ""), *result.notes)
+        notes = (
+            f"format {chosen}" + (" (detected)" if fmt == "auto" else ""),
+            *([prefix] if prefix else []),
+            *result.notes,
+        )
         reason = ""
     except FileFormatError as exc:
         first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")

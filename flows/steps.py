@@ -127,6 +127,20 @@ def ingest_files(
         "rows_kept": sum(o.rows_kept for o in outcomes),
         "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
         "rejected_files": [{"path": o.path, "reason": o.reason} for o in rejected],
+        "read": [
+            {
+                "path": o.path,
+                "format": next(
+                    (n.removeprefix("format ") for n in o.notes if n.startswith("format ")),
+                    o.format,
+                ),
+                "records_read": o.records_read,
+                "rows_kept": o.rows_kept,
+                "rows_quarantined": o.rows_quarantined,
+            }
+            for o in outcomes
+            if o.status != "skipped"
+        ],
         "warnings": [
             f"{o.path}: {note}"
             for o in outcomes

@@ -8,8 +8,10 @@ import pandas as pd
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 """A tz-aware UTC timestamp column (`datetime64[us, UTC]`)."""
 
-EARLIEST_EVENT = pd.Timestamp("2000-01-01", tz="UTC")
-"""Events older than this are taken for a parsing error, not history."""
+EARLIEST_EVENT = pd.Timestamp("1990-01-01", tz="UTC")
+"""Events older than this are taken for a parsing error, not history: the web began in
+1990-91, so an access log from before then is a misread time (an epoch in the wrong unit, a
+two-digit year), while real logs from the 1990s (NASA's 1995 access log) are kept."""
 
 FUTURE_TOLERANCE = pd.Timedelta(days=1)
 """Events later than now + this are taken for a clock or parsing error."""

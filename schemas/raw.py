@@ -50,7 +50,7 @@ def _text(description: str, *, nullable: bool = True) -> Any:
 class RawRecord(pa.DataFrameModel):
     """Any parsed record: every column optional, and the rules that hold whatever the format.
 
-    A valid record has a `ts` (when the column is there) from 2000-01-01 (its upper bound, the
+    A valid record has a `ts` (when the column is there) from 1990-01-01 (its upper bound, the
     ingest time + 1 day, is checked when events are made canonical: models never read the
     clock); a `status_code`, where logged, in
     100..599; a `latency_ms`, where logged, from 0 up to (not including) one day; and a

@@ -151,6 +151,27 @@ def test_gzip_is_detected_by_content(settings):
     assert outcome.rows_kept == 3
 
 
+def test_a_docker_compose_prefix_is_stripped_and_noted(settings):
+    caddy = (
+        '{"level":"info","ts":1762000000.5,"logger":"http.log.access","msg":"handled request",'
+        '"request":{"client_ip":"203.0.113.9","method":"GET","uri":"/api/orders?x=1"},'
+        '"duration":0.02,"size":512,"status":200}'
+    )
+    path = settings.landing_dir / "compose.log"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"caddy  | {caddy}\n" * 3)
+    outcome = ingest(path, settings, source="edge")
+    assert (outcome.records_read, outcome.rows_kept) == (3, 3)
+    assert outcome.notes[:2] == (
+        "format jsonl (detected)",
+        "docker compose prefix stripped from every line",
+    )
+    endpoints = duckdb.execute(
+        f"SELECT DISTINCT endpoint FROM read_parquet('{settings.warehouse_dir}/requests/**/*.parquet')"
+    ).fetchall()
+    assert endpoints == [("/api/orders",)]
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [

@@ -52,13 +52,27 @@ def key_options(*paths: str, unit: str | None = None) -> tuple[JsonField, ...]:
 
 
 DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
-    "ts": key_options("timestamp", "time", "@timestamp", "ts"),
+    "ts": key_options("timestamp", "time", "@timestamp", "ts", "StartUTC"),
     "service": key_options("service", "service.name", "app"),
     "method": key_options(
-        "method", "http.method", "request.method", "req.method", "http.request.method"
+        "method",
+        "http.method",
+        "request.method",
+        "req.method",
+        "http.request.method",
+        "RequestMethod",
     ),
     "path": key_options(
-        "path", "endpoint", "url", "request.path", "uri", "request.url", "req.url", "url.path"
+        "path",
+        "endpoint",
+        "url",
+        "request.path",
+        "uri",
+        "request.url",
+        "req.url",
+        "url.path",
+        "request.uri",  # Caddy
+        "RequestPath",  # Traefik
     ),
     "status_code": key_options(
         "status",
@@ -67,12 +81,14 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "http.status_code",
         "res.statusCode",
         "http.response.status_code",
+        "DownstreamStatus",  # Traefik
     ),
     "latency_ms": (
         *key_options("latency_ms", "response_time_ms", "duration_ms", "responseTime", unit="ms"),
         *key_options("latency", unit="ms"),
         *key_options("duration", "request_time", unit="s"),
         *key_options("event.duration", unit="ns"),  # Elastic Common Schema
+        *key_options("Duration", unit="ns"),  # Traefik
     ),
     "bytes_sent": key_options(
         "bytes_sent",
@@ -81,10 +97,20 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "response_bytes",
         "http.response.body.bytes",
         "res.headers.content-length",
+        "size",  # Caddy
+        "DownstreamContentSize",  # Traefik
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
-        "client_ip", "remote_addr", "ip", "remote_ip", "client.ip", "req.remoteAddress"
+        "client_ip",
+        "remote_addr",
+        "ip",
+        "remote_ip",
+        "client.ip",
+        "req.remoteAddress",
+        "request.client_ip",  # Caddy
+        "request.remote_ip",
+        "ClientHost",  # Traefik
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
@@ -97,8 +123,10 @@ first key (in this order) that holds a usable value in any of the first `SAMPLE`
 a plain value (not an object or array) that, for ts, latency, status and bytes, converts (a
 `status` of 'shipped' is not a status code, so `status_code` is looked for next). Covers flat logs, pino/bunyan (`time`, `msg`, `req.url`,
 `res.statusCode`, `responseTime`, numeric levels), zap/logrus (`ts`, `msg`, `error`),
-structlog (`event`) and Elastic Common Schema (`@timestamp`, `url.path`, `log.level`,
-`event.duration`). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
+structlog (`event`), Elastic Common Schema (`@timestamp`, `url.path`, `log.level`,
+`event.duration`), Caddy's access log (`ts`, `request.uri`, `request.client_ip`, `status`,
+`size`, `duration` in seconds) and Traefik's JSON access log (`StartUTC`, `RequestMethod`,
+`RequestPath`, `DownstreamStatus`, `DownstreamContentSize`, `Duration` in nanoseconds). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
 key with its unit where a logger writes otherwise (zap's production config writes seconds)."""
 
 
