@@ -24,6 +24,7 @@ from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
 from transforms.formats.prefixes import strip_prefix
 from transforms.reading import complete, read_events, request_schema
+from transforms.reason_codes import reason_codes
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import STAGING, Layout, date_partition, hour_partition
 from warehouse.storage import remove, write_parquet, write_parquet_many
@@ -250,6 +251,7 @@ def ingest_file(
                     "line_number": rejects[LINE_NUMBER].astype("Int64"),
                     "raw": rejects[RAW],
                     "reasons": rejects[REASONS],
+                    "reason_code": reason_codes(rejects[REASONS]),
                     "source": source,
                     "ingested_at": ingested_at,
                 }

@@ -81,6 +81,10 @@ class Quarantine(pa.DataFrameModel):
     )
     raw: Series[Text] = pa.Field(description="the record's text as read")
     reasons: Series[Text] = pa.Field(description="every reason the record failed, '; '-separated")
+    reason_code: Series[Text] = pa.Field(
+        description="the kinds of its reasons without their values, ';'-separated (e.g. "
+        "invalid_status, out_of_range_latency_ms, format_mismatch): what to group by"
+    )
     source: Series[Text] = pa.Field(description="name of the log source")
     ingested_at: Series[UtcTimestamp] = pa.Field(description="when the file was ingested, UTC")
 

@@ -67,9 +67,28 @@ def merge_staged(layout: Layout, catalog: Catalog, table: str, partition: str) -
     merged = None
     if pieces:
         merged = pa.concat_tables(pieces, promote_options="default")
+        if table == "quarantine":
+            merged = with_reason_codes(merged)
         if merged.num_rows:
             merged = merged.take(pc.sort_indices(merged, ORDER[table]))
     return Compacted(table, partition, merged, staged)
+
+
+def with_reason_codes(rows: pa.Table) -> pa.Table:
+    """Quarantine rows with a reason_code on each: rows written before the column existed get
+    theirs from their reasons."""
+    from transforms.reason_codes import reason_codes
+
+    codes = rows.column("reason_code") if "reason_code" in rows.column_names else None
+    if codes is not None and codes.null_count == 0:
+        return rows
+    computed = pa.array(
+        reason_codes(rows.column("reasons").to_pandas()).tolist(), pa.large_string()
+    )
+    if codes is not None:
+        computed = pc.coalesce(codes.combine_chunks().cast(pa.large_string()), computed)
+        return rows.set_column(rows.column_names.index("reason_code"), "reason_code", computed)
+    return rows.append_column("reason_code", computed)
 
 
 def publish_compacted(
