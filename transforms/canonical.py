@@ -123,7 +123,12 @@ def canonical_events(
 
     # the format's own rules first (schemas.raw); a record that breaks them is not checked
     # again as an event, so each problem is named once
-    raw_reasons = schema_reasons(candidates, raw_model(parsed.format))
+    # (a parser that kept no candidate may not have made the columns its model requires)
+    raw_reasons = (
+        schema_reasons(candidates, raw_model(parsed.format))
+        if len(candidates)
+        else pd.Series(dtype="str")
+    )
     checked = ~index.isin(raw_reasons.index)
 
     latest = pd.Timestamp(as_of).tz_convert("UTC") + FUTURE_TOLERANCE

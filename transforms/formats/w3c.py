@@ -157,7 +157,9 @@ def parse_w3c(data: bytes) -> Parsed:
     records = (
         pd.concat(frames).sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True)
         if frames
-        else pd.DataFrame({LINE_NUMBER: pd.array([], dtype="Int64"), RAW: pd.Series([], "str")})
+        else pd.DataFrame(
+            {LINE_NUMBER: pd.array([], dtype="Int64"), RAW: pd.Series([], dtype="str")}
+        )
     )
     notes: tuple[str, ...] = ()
     derived: dict[str, Derived] = {}

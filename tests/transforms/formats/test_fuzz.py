@@ -1,0 +1,72 @@
+"""No input breaks a parser: random bytes, truncated files and lines of every format mixed,
+fed to every named format (and to detection). Each file is either refused whole with a
+FileFormatError (one quarantine row) or read with every record kept or quarantined, and the
+canonical step accounts for every candidate too."""
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.canonical import canonical_events
+from transforms.formats import registry
+from transforms.formats.base import FileFormatError
+
+pytestmark = pytest.mark.slow  # about 300 files through every parser and the canonical step
+
+AS_OF = pd.Timestamp("2026-11-02", tz="UTC")
+SAMPLES = [
+    b"timestamp,endpoint,response_time_ms,status_code,user_id\n2026-11-01T10:00:00Z,/a,12,200,u1",
+    b'{"ts": "2026-11-01T10:00:00Z", "path": "/a", "status": 200, "latency_ms": 3}',
+    b"2026-11-01 10:00:00 ERROR orders charge failed path=/pay status=500",
+    b'203.0.113.7 - - [01/Nov/2026:10:00:00 +0000] "GET /a?x=1 HTTP/1.1" 200 512 "-" "curl/8"',
+    b'198.51.100.23 - - [01/Nov/2026:10:00:00 +0000] "-" 400 0',
+    b"h2 2026-11-01T10:00:00.123Z app/lb/1 1.2.3.4:5 10.0.0.1:80 0.001 0.002 0.000 200 200 34 "
+    b'366 "GET https://x:443/a HTTP/2.0" "curl/8" ECDHE AES - "Root=1"',
+    b"Jul 30 09:03:52 lb haproxy[1]: 1.2.3.4:38862 [30/Jul/2018:09:03:52.726] fe be/s1 "
+    b'0/0/1/0/2 304 168 - - ---- 6/6/0/0/0 0/0 "GET /x HTTP/1.1"',
+    b"[pid: 7|app: 0|req: 1/1] 172.17.0.1 () {34 vars in 377 bytes} [Sun Mar 13 22:49:12 2016] "
+    b"GET / => generated 11 bytes in 0 msecs (HTTP/1.1 200) 2 headers in 79 bytes (1 switches "
+    b"on core 0)",
+    b"#Fields: date time cs-method cs-uri-stem sc-status time-taken\n2026-11-01 10:00:00 GET /a 200 5",
+    b"caddy  | {\"ts\": 1762000000.5, \"request\": {\"uri\": \"/a\"}, \"status\": 200}",
+]
+FORMATS = sorted(registry.FORMATS)
+
+lines = st.one_of(
+    st.sampled_from(SAMPLES),
+    st.binary(max_size=200),
+    st.sampled_from(SAMPLES).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+    st.text(max_size=120).map(lambda t: t.encode("utf-8", "surrogatepass")),
+)
+files = st.lists(lines, min_size=0, max_size=12).map(b"\n".join)
+
+
+def check_file(data: bytes, fmt: str) -> None:
+    try:
+        parsed = registry.parse(data, fmt)
+    except FileFormatError as refused:
+        assert str(refused)  # one sentence, for the file's one quarantine row
+        return
+    assert parsed.records_read == len(parsed.candidates) + len(parsed.rejects)
+    events = canonical_events(parsed, source="fuzz", as_of=AS_OF)
+    assert len(events.events) + len(events.rejects) == parsed.records_read
+    assert events.rejects["reasons"].str.len().gt(0).all()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=files)
+def test_every_format_reads_or_refuses_any_input_without_an_exception(fmt, data):
+    check_file(data, fmt)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=files)
+def test_detection_names_a_format_or_refuses_in_one_sentence(data):
+    try:
+        chosen = registry.detect(data)
+    except FileFormatError as refused:
+        assert "\n" not in str(refused).strip() or "could not detect" in str(refused)
+        return
+    check_file(data, chosen)
