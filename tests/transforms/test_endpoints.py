@@ -17,6 +17,16 @@ from transforms.endpoints import normalise_endpoints
         ("/t/AbCdEfGhIjKlMnOpQrStUvWxYz_12", "/t/{id}"),
         ("/api/v2/users", "/api/v2/users"),
         ("/", "/"),
+        # an id with a short prefix (a classic ELB's `V+<uuid>`, `id-<hex>`)
+        ("/list/V+c150ff18-8b5c-4b8a-9c1e-0f5d7e6a2b3c", "/list/{id}"),
+        ("/obj/id-0123456789abcdef01", "/obj/{id}"),
+        ("/s/eyJhbGciOiJIUzI1NiJ9", "/s/{id}"),  # a base64 token
+        # words are never ids, however long: slugs, page names, years and versions in them
+        ("/blog/tags/boredom-induced-research", "/blog/tags/boredom-induced-research"),
+        ("/docs/Getting-Started-With-Logcast", "/docs/Getting-Started-With-Logcast"),
+        ("/wiki/Main_Page", "/wiki/Main_Page"),
+        ("/reviews/iphone-15-pro-max-review-2024", "/reviews/iphone-15-pro-max-review-2024"),
+        ("/static/app.3f9a8b7c.js", "/static/app.3f9a8b7c.js"),
     ],
 )
 def test_normalise_endpoints(path, endpoint):
