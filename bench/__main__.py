@@ -22,7 +22,7 @@ if __name__ == "__main__":
     chosen = sys.argv[1:]
     formats = tuple(a for a in chosen if a not in OTHERS)
     if formats or not chosen:
-        ingest.main(formats or ("csv", "jsonl", "combined"))
+        ingest.main(formats or ingest.FORMATS)
     for name, run in OTHERS.items():
         if name in chosen or not chosen:
             run()

@@ -76,6 +76,70 @@ def write_combined(frame: pd.DataFrame, path: Path) -> None:
     path.write_text("\n".join(body) + "\n")
 
 
+def _ips(size: int, seed: int) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    return pd.Series(rng.integers(1, 255, size=(size, 4)).astype(str).tolist()).str.join(".")
+
+
+def write_haproxy(frame: pd.DataFrame, path: Path) -> None:
+    """HAProxy HTTP log lines behind their syslog header (`option httplog`)."""
+    rng = np.random.default_rng(4)
+    ms = frame["response_time_ms"].round().astype(int).astype(str)
+    body = (
+        frame["timestamp"].dt.strftime("%b %d %H:%M:%S") + " lb haproxy[1234]: "
+        + _ips(len(frame), 5) + ":" + pd.Series(rng.integers(1024, 65535, len(frame))).astype(str)
+        + " [" + frame["timestamp"].dt.strftime("%d/%b/%Y:%H:%M:%S.")
+        + (frame["timestamp"].dt.microsecond // 1000).map("{:03d}".format) + "] fe~ "
+        + frame["service"] + "/web1 0/0/1/" + ms + "/" + ms + " "
+        + frame["status_code"].astype(str) + " "
+        + pd.Series(rng.integers(200, 5000, len(frame))).astype(str)
+        + ' - - ---- 6/6/0/0/0 0/0 "GET ' + frame["endpoint"] + ' HTTP/1.1"'
+    )  # fmt: skip
+    path.write_text("\n".join(body) + "\n")
+
+
+def write_uwsgi(frame: pd.DataFrame, path: Path) -> None:
+    """uWSGI's default request log lines."""
+    rng = np.random.default_rng(6)
+    body = (
+        "[pid: 7|app: 0|req: 1/1] " + _ips(len(frame), 7) + " () {34 vars in 377 bytes} ["
+        + frame["timestamp"].dt.strftime("%a %b %d %H:%M:%S %Y") + "] GET " + frame["endpoint"]
+        + " => generated " + pd.Series(rng.integers(200, 5000, len(frame))).astype(str)
+        + " bytes in " + frame["response_time_ms"].round().astype(int).astype(str)
+        + " msecs (HTTP/1.1 " + frame["status_code"].astype(str)
+        + ") 2 headers in 79 bytes (1 switches on core 0)"
+    )  # fmt: skip
+    path.write_text("\n".join(body) + "\n")
+
+
+W3C_FIELDS = (
+    "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+    "cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes time-taken"
+)
+
+
+def write_w3c(frame: pd.DataFrame, path: Path) -> None:
+    """An IIS W3C extended log: its directives, then one line per request."""
+    rng = np.random.default_rng(8)
+    body = (
+        frame["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S") + " 10.0.0.5 GET "
+        + frame["endpoint"] + " - 443 - " + _ips(len(frame), 9)
+        + " Mozilla/5.0+(Windows+NT+10.0) - " + frame["status_code"].astype(str) + " 0 0 "
+        + pd.Series(rng.integers(200, 5000, len(frame))).astype(str) + " "
+        + frame["response_time_ms"].round().astype(int).astype(str)
+    )  # fmt: skip
+    head = (
+        "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n"
+        f"#Date: 2026-10-01 00:00:00\n#Fields: {W3C_FIELDS}\n"
+    )
+    path.write_text(head + "\n".join(body) + "\n")
+
+
+_LINES = (
+    "read_csv('{path}', columns = {{'line': 'VARCHAR'}}, delim = '\\x01', header = false, "
+    "quote = '', escape = '')"
+)
+
 DUCKDB_SQL = {
     "csv": """
         SELECT CAST("timestamp" AS TIMESTAMPTZ) AS ts, 'bench' AS source, service, NULL AS method,
@@ -101,13 +165,61 @@ DUCKDB_SQL = {
                CAST(p.status AS SMALLINT) AS status_code, CAST(p.rt AS DOUBLE) * 1000 AS latency_ms,
                CAST(p.bytes AS BIGINT) AS bytes_sent, p.user AS user_id, p.ip AS client_ip
         FROM parts""",
+    "haproxy": """
+        WITH parts AS (
+            SELECT regexp_extract(line,
+                '^\\S+ +\\d+ \\S+ \\S+ \\S+: (\\S+):\\d+ \\[([^\\]]+)\\] \\S+ ([^/ ]+)/\\S+ -?\\d+/-?\\d+/-?\\d+/-?\\d+/(-?\\d+) (-?\\d+) (\\d+) \\S+ \\S+ \\S+ \\S+ \\S+ "(\\S+) (\\S+)[^"]*"$',
+                ['ip', 'time', 'backend', 'ta', 'status', 'bytes', 'method', 'path']) AS p
+            FROM """
+    + _LINES
+    + """
+        )
+        SELECT strptime(p.time, '%d/%b/%Y:%H:%M:%S.%g') AS ts, 'bench' AS source, p.backend AS service,
+               p.method AS method, regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
+               CAST(p.status AS SMALLINT) AS status_code, CAST(p.ta AS DOUBLE) AS latency_ms,
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip
+        FROM parts""",
+    "uwsgi": """
+        WITH parts AS (
+            SELECT regexp_extract(line,
+                '^\\[pid: [^\\]]*\\] (\\S+) \\(([^)]*)\\) \\{{[^}}]*\\}} \\[([^\\]]+)\\] (\\S+) (\\S+) => generated (\\d+) bytes in (\\d+) msecs \\(\\S+ (\\d+)\\).*$',
+                ['ip', 'user', 'time', 'method', 'path', 'bytes', 'ms', 'status']) AS p
+            FROM """
+    + _LINES
+    + """
+        )
+        SELECT strptime(p.time, '%a %b %d %H:%M:%S %Y') AS ts, 'bench' AS source, p.method AS method,
+               regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
+               CAST(p.status AS SMALLINT) AS status_code, CAST(p.ms AS DOUBLE) AS latency_ms,
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip
+        FROM parts""",
+    "w3c": """
+        WITH parts AS (
+            SELECT regexp_extract(line,
+                '^(\\S+ \\S+) \\S+ (\\S+) (\\S+) (\\S+) \\S+ \\S+ (\\S+) \\S+ \\S+ (\\d+) \\S+ \\S+ (\\d+) (\\d+)$',
+                ['time', 'method', 'stem', 'query', 'ip', 'status', 'bytes', 'ms']) AS p
+            FROM """
+    + _LINES
+    + """
+            WHERE NOT starts_with(line, '#')
+        )
+        SELECT CAST(p.time AS TIMESTAMPTZ) AS ts, 'bench' AS source, p.method AS method,
+               p.stem AS endpoint, p.stem || CASE WHEN p.query = '-' THEN '' ELSE '?' || p.query END AS path,
+               CAST(p.status AS SMALLINT) AS status_code, CAST(p.ms AS DOUBLE) AS latency_ms,
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip
+        FROM parts""",
 }
 
 WRITERS: dict[str, tuple[str, Callable[[pd.DataFrame, Path], None]]] = {
     "csv": ("requests.csv", write_csv),
     "jsonl": ("requests.jsonl", write_jsonl),
     "combined": ("access.log", write_combined),
+    "haproxy": ("haproxy.log", write_haproxy),
+    "uwsgi": ("uwsgi.log", write_uwsgi),
+    "w3c": ("u_ex261001.log", write_w3c),
 }
+FORMATS = tuple(WRITERS)
+"""Every format the benchmark writes and reads, in the order it runs them."""
 
 
 @dataclass
@@ -170,7 +282,7 @@ def warm_up(fmt: str, path: Path, work: Path) -> None:
     run_ours(fmt, head, work / f"warm-home-{fmt}")
 
 
-def main(formats: tuple[str, ...] = ("csv", "jsonl", "combined")) -> list[Result]:
+def main(formats: tuple[str, ...] = FORMATS) -> list[Result]:
     work = Path(tempfile.mkdtemp(prefix="logcast-bench-"))
     try:
         frame = events()
