@@ -112,3 +112,13 @@ def api(url: str, path: str, body: dict | None = None, method: str | None = None
                 raise
         time.sleep(wait)
     raise AssertionError("unreachable")
+
+
+def candidate_rows(parsed, columns: tuple[str, ...]) -> list[tuple]:
+    """A parser's candidates as tuples of `columns`, None where a column is absent or null."""
+    frame = parsed.candidates
+    out = []
+    for _, row in frame.iterrows():
+        values = [row[c] if c in frame else None for c in columns]
+        out.append(tuple(None if pd.isna(v) else v for v in values))
+    return out

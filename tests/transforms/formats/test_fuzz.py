@@ -29,7 +29,7 @@ SAMPLES = [
     b"GET / => generated 11 bytes in 0 msecs (HTTP/1.1 200) 2 headers in 79 bytes (1 switches "
     b"on core 0)",
     b"#Fields: date time cs-method cs-uri-stem sc-status time-taken\n2026-11-01 10:00:00 GET /a 200 5",
-    b"caddy  | {\"ts\": 1762000000.5, \"request\": {\"uri\": \"/a\"}, \"status\": 200}",
+    b'caddy  | {"ts": 1762000000.5, "request": {"uri": "/a"}, "status": 200}',
 ]
 FORMATS = sorted(registry.FORMATS)
 

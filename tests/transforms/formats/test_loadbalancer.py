@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import examples
+from tests.helpers import candidate_rows, examples
 from transforms.formats.base import CANDIDATE_TYPES, FileFormatError
 from transforms.formats.loadbalancer import (
     ALB,
@@ -38,12 +38,7 @@ def ts(text):
 
 
 def rows(parsed) -> list[tuple]:
-    frame = parsed.candidates
-    out = []
-    for _, row in frame.iterrows():
-        values = [row[c] if c in frame else NA for c in COLUMNS]
-        out.append(tuple(NA if pd.isna(v) else v for v in values))
-    return out
+    return candidate_rows(parsed, COLUMNS)
 
 
 def assert_rows(actual, expected):
