@@ -18,9 +18,7 @@ _ID_SHAPES = re.compile(
 )
 _TOKEN = re.compile(r"[A-Za-z0-9_+=~.-]{16,}")
 """A long opaque token (session ids, base64, API keys) when it is not a slug of words."""
-_SLUG = re.compile(
-    r"(?:[A-Z]?[a-z]+|[A-Z]+|\d{1,4})(?:[-_.](?:[A-Z]?[a-z]+|[A-Z]+|\d{1,4}))*"
-)
+_SLUG = re.compile(r"(?:[A-Z]?[a-z]+|[A-Z]+|\d{1,4})(?:[-_.](?:[A-Z]?[a-z]+|[A-Z]+|\d{1,4}))*")
 """Words (and short numbers such as years) joined by - _ or .: a route or a page name."""
 ID = "{id}"
 

@@ -175,11 +175,11 @@ CASES = {
     "binary file": ("a.bin", bytes(range(256)) * 4, 0, ["cannot detect the format"]),
     "plain text": ("a.txt", b"hello there\nhow are you\n", 0, ["could not detect the format"]),
     "access log line": ("access.log", lines(COMBINED), 1, []),
-    "access log malformed request line": (
+    "access log malformed request line": (  # a response to no request: endpoint {invalid}
         "access.log",
         lines(COMBINED, COMBINED.replace('"GET /api/a?x=1 HTTP/1.1"', '"-"')),
-        1,
-        ["endpoint: missing"],
+        2,
+        [],
     ),  # fmt: skip
     "access log status 999": (
         "access.log",
@@ -193,10 +193,10 @@ CASES = {
         1,
         ["status_code: missing"],
     ),  # the access-log record model requires one
-    "access log line cut short": (
+    "access log line cut short": (  # 9 of 10 lines read: the format is detected
         "access.log",
-        lines(COMBINED, COMBINED[:60]),
-        1,
+        lines(*[COMBINED] * 9, COMBINED[:60]),
+        9,
         ["does not match"],
     ),
     "JSON lines": ("a.jsonl", lines(JSON, JSON.replace("/api/a", "/api/b")), 2, []),
@@ -206,7 +206,7 @@ CASES = {
         0,
         ["a JSON array, not JSON lines"],
     ),
-    "invalid JSON line": ("a.jsonl", lines(JSON, JSON[:-10]), 1, ["not valid JSON"]),
+    "invalid JSON line": ("a.jsonl", lines(*[JSON] * 9, JSON[:-10]), 9, ["not valid JSON"]),
     "JSON of the wrong type": (
         "a.jsonl",
         lines(JSON, JSON.replace('"status": 200', '"status": "teapot"')),
@@ -215,8 +215,8 @@ CASES = {
     ),
     "JSON line that is not an object": (
         "a.jsonl",
-        lines(JSON, "[1, 2, 3]"),
-        1,
+        lines(*[JSON] * 9, "[1, 2, 3]"),
+        9,
         ["expected a JSON object"],
     ),
     "service log with a stack trace": (
@@ -281,6 +281,17 @@ def test_bad_input_is_kept_or_quarantined_with_its_reason(settings, case):
         for reason in (expected,) if isinstance(expected, str) else expected:
             assert reason in row["reasons"], row["reasons"]
         assert isinstance(row["raw"], str)
+
+
+def test_a_file_most_of_whose_lines_no_format_reads_is_refused_whole(settings):
+    """One line of two cut short: no format reads 90 % of the file, so it is not guessed at;
+    the file is quarantined whole with the closest format and its share."""
+    path = settings.landing_dir / "access.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(lines(COMBINED, COMBINED[:60]))
+    outcome = ingest_file(path, settings=settings, as_of=AS_OF)
+    assert outcome.status == "rejected" and outcome.rows_kept == 0
+    assert "could not detect the format" in outcome.reason and "combined 50%" in outcome.reason
 
 
 def test_the_corpus_is_large_enough():

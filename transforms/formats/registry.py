@@ -117,9 +117,17 @@ def _sample(data: bytes) -> bytes:
     return head[:end]
 
 
+VALUE_PROBLEMS = ("invalid_", "out_of_range_", "missing_", "future_")
+"""Reason codes of a record the format read whose values are wrong (a status 'teapot'): the
+format fits the line, the record is quarantined for its values."""
+
+
 def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
     """For each line format that claims one of `first_lines`, the share of the sample's
-    records its parser reads (records: lines, or events with their continuation lines)."""
+    records its parser reads (records: lines, or events with their continuation lines),
+    records it read but rejects for a bad value included."""
+    from transforms.reason_codes import reason_code
+
     out: dict[str, float] = {}
     for fmt in FORMATS.values():
         if fmt.name in GENERIC or not any(fmt.looks_like(line) for line in first_lines):
@@ -129,7 +137,11 @@ def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
         except FileFormatError:
             continue
         if parsed.records_read:
-            out[fmt.name] = len(parsed.candidates) / parsed.records_read
+            valued = sum(
+                all(code.startswith(VALUE_PROBLEMS) for code in reason_code(r).split(";"))
+                for r in parsed.rejects["reasons"]
+            )
+            out[fmt.name] = (len(parsed.candidates) + valued) / parsed.records_read
     return out
 
 

@@ -398,6 +398,10 @@ def test_detection_measures_the_share_each_format_reads():
     mixed = b"\n".join([common, GOOD, common, GOOD]) + b"\n"
     assert registry.detect(mixed) == "combined"  # a Common-only reading keeps half
     assert registry.detect(b"\n".join([common] * 3) + b"\n") == "common"
+    # a line the format reads but whose values are wrong counts as read: it is quarantined
+    # for its status, not for its layout
+    bad_status = GOOD.replace(b" 200 ", b" 2x0 ")
+    assert registry.detect(GOOD + b"\n" + bad_status + b"\n") == "combined"
     garbage = b"\n".join([GOOD] + [b"something else entirely"] * 3) + b"\n"
     with pytest.raises(FileFormatError) as raised:
         registry.detect(garbage)
