@@ -170,6 +170,19 @@ def test_logs_of_years_ago_stay_queryable_and_retention_says_what_it_removes(
     assert counted == [{"n": new}]
     assert (home / "warehouse" / "endpoint_hourly" / "date=2015-03-01").exists()  # metrics stay
 
+    # a file that keeps nothing: every line quarantined with its reason, and exit status 1
+    bad = tmp_path / "bad.log"
+    bad.write_text("".join(f"{i} not a log line at all\n" for i in range(50)))
+    done = subprocess.run(
+        [LOGCAST, "ingest", str(bad), "--format", "combined"],
+        env=quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server),
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "bad.log: combined, read 50 = kept 0 + quarantined 50" in done.stdout
+    assert "1 file(s) kept nothing" in done.stderr and str(bad) in done.stderr
+
 
 def test_a_temporary_server_that_does_not_start_is_one_error_line(tmp_path):
     env = quiet_env(
@@ -187,29 +200,3 @@ def test_a_temporary_server_that_does_not_start_is_one_error_line(tmp_path):
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("logcast: error:")]
     assert len(errors) == 1 and "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in errors[0]
-
-
-def test_a_file_that_keeps_nothing_exits_1_and_loses_nothing(prefect_server, tmp_path):
-    """Every line of the file is quarantined, with the reason; the CLI says so and exits 1,
-    or 0 with --accept-empty."""
-    home = tmp_path / "home"
-    env = quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server)
-    bad = tmp_path / "bad.log"
-    bad.write_text("".join(f"{i} not a log line at all\n" for i in range(50)))
-    done = subprocess.run(
-        [LOGCAST, "ingest", str(bad), "--format", "combined"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 1, done.stderr
-    assert "Traceback" not in done.stderr
-    assert "read 50 = kept 0 + quarantined 50" in done.stdout
-    assert "1 file(s) kept nothing" in done.stderr and str(bad) in done.stderr
-    logcast = logcast_runner(env, cwd=tmp_path)
-    counted = json.loads(
-        logcast("query", "SELECT count(*) AS n FROM quarantine", "--output", "json")
-    )
-    assert counted == [{"n": 50}]
-    again = tmp_path / "bad-again.log"
-    again.write_text(bad.read_text() + "one more\n")
-    printed = logcast("ingest", str(again), "--format", "combined", "--accept-empty")
-    assert "read 51 = kept 0 + quarantined 51" in printed
