@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--format",
         default="auto",
-        help="auto (detect from the first line; the default), csv, tsv, jsonl, common, combined, "
-        "alb, elb, haproxy, uwsgi, servicelog, or nginx:'<log_format template>'",
+        help="auto (the default: the format that reads at least 90%% of the first lines), csv, "
+        "tsv, jsonl, common, combined, apache_ssl, alb, elb, haproxy, uwsgi, w3c, servicelog, "
+        "or nginx:'<log_format template>'",
     )
     ing.add_argument("--source", help="source name recorded on every row (default: settings)")
     ing.add_argument(

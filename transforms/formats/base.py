@@ -84,7 +84,8 @@ def line_lookup(data: bytes, offsets: np.ndarray, first_line: int = 1) -> RawLin
 
 @dataclass(frozen=True)
 class Format:
-    """A named format: how to parse a file and how to recognise its first line."""
+    """A named format: how to parse a file and how to recognise one of its lines (detection
+    then measures the share of the first lines its parser reads)."""
 
     name: str
     parse: Callable[..., Parsed]  # parse(data: bytes, **options) -> Parsed

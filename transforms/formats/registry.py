@@ -1,4 +1,5 @@
-"""Every format by name, and detection of a file's format from its first line."""
+"""Every format by name, and detection of a file's format from the share of its first lines
+each format reads."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ MAPPED: dict[str, Callable[[Any], Any]] = {
 
 
 GENERIC = ("csv", "tsv")
-"""Formats recognised only when no line format claims the first line."""
+"""Formats considered only when no line format claims any of the first lines."""
 
 
 def register(fmt: Format) -> None:
