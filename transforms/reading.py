@@ -32,9 +32,21 @@ PIECE_RECORDS = 200_000
 records more than its bytes. A file up to 1.5 pieces is read whole."""
 PIECE_BYTES: int | None = None
 """A fixed piece size in bytes instead (tests)."""
-LINE_FORMATS = ("csv", "tsv", "jsonl", "common", "combined", "alb", "elb", "haproxy", "uwsgi")
+LINE_FORMATS = (
+    "csv",
+    "tsv",
+    "jsonl",
+    "common",
+    "combined",
+    "apache_ssl",
+    "alb",
+    "elb",
+    "haproxy",
+    "uwsgi",
+)
 """Formats with one record per line, which split anywhere between lines (nginx templates
-too); service logs carry multi-line records and are read whole."""
+too); service logs carry multi-line records and W3C files' lines need the `#Fields:` line
+before them: both are read whole."""
 MAPPING_NOTE = re.compile(r"^\S+ (columns|keys) mapped with ")
 
 
