@@ -88,10 +88,11 @@ def walk_scores(
     interval on one side, against the level they shifted to (the lower score wins); then runs
     of points outside on one side combine their evidence (`with_persistence`); then each
     point's surprise is capped by how unusual its error is against the series' errors of the
-    day before it (`recent_surprise`, `capped_by_recent`); last, a value beyond everything the
-    series did in the week before it is judged by its distance from that week's mean too,
-    whatever the model says (`level_surprise`, `final_surprise`; the grid positions before
-    `known_from` are not part of that week). Causal: a point's result depends only on the
+    day before it (`recent_surprise`, `capped_by_recent`); then a value beyond everything the
+    series did in the two days before it is judged by its distance from the mean of the week
+    before it too, whatever the model says (`level_surprise`, `final_surprise`; the grid
+    positions before `known_from` are not part of that week); last, on a grid finer than an
+    hour, the surprise is made per hour of the series (`per_hour`). Causal: a point's result depends only on the
     points before it, so scoring a stretch with enough points of context before it gives
     what scoring the whole series gives (`CONTEXT_POINTS`).
 

@@ -94,10 +94,11 @@ def walk_forward(series: pd.DataFrame, *, freq: str | pd.Timedelta, **options: A
     `n`: the number of requests behind each value (for a rate or a latency percentile), which
     lets a quiet hour's value count for less than a busy one's. Returns it
     (same rows, same order) with `yhat`, `yhat_lower`, `yhat_upper`, `score` (0..1, see
-    transforms.forecast.scoring), `surprise` (-log10 of the point's tail probability,
-    unbounded), `is_anomaly` and `alert`: flags at most `episode_gap` apart (3 grid steps, at
-    least an hour) are one episode, and only its first point alerts. Timestamps are put on the regular grid of step `freq`
-    (1 minute to 1 day): repeats share their slot's forecast and are each scored, gaps are
+    transforms.forecast.calibration), `surprise` (-log10 of the point's tail probability,
+    unbounded; on a grid finer than an hour, per hour of the series: `per_hour`),
+    `is_anomaly` and `alert`: flags at most `episode_gap` apart (3 grid steps, at least an
+    hour) are one episode, and only its first point alerts. Timestamps are put on the regular
+    grid of step `freq` (1 minute to 1 day): repeats share their slot's forecast and are each scored, gaps are
     neither trained on nor scored, order does not matter. Points without enough history before
     them (`min_points`) get no forecast and a score of 0.
 

@@ -6,9 +6,9 @@ recognised on a file's first lines, stripped from every line, and recorded in th
 - Kubernetes' container log files (CRI format, what `/var/log/containers/*.log` and log shippers
   read): `2024-05-26T11:42:52.601Z stdout F ` (time, stream, full or partial line tag).
 
-A file is stripped only when at least 90 % of its sampled lines carry the same prefix, so a
-line that merely contains `| ` is never cut. Line numbers do not change; the quarantine keeps
-the line without its prefix.
+A file is stripped only when at least 90 % of the first lines detection samples carry the same
+prefix, so a line that merely contains `| ` is never cut. Line numbers do not change; the
+quarantine keeps the line without its prefix.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SAMPLE_LINES = 200
-MIN_SHARE = 0.9
+from transforms.formats.registry import MIN_SHARE, sample_head
 
 
 @dataclass(frozen=True)
@@ -39,20 +38,10 @@ PREFIXES = (
 )
 
 
-def _sample(text: bytes) -> list[bytes]:
-    lines = []
-    for line in text[: 64 * 1024].split(b"\n"):
-        if line.strip():
-            lines.append(line)
-        if len(lines) == SAMPLE_LINES:
-            break
-    return lines
-
-
 def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
     """`text` with the prefix every line carries removed, and a note naming it (None and the
     text unchanged when no known prefix is on at least MIN_SHARE of the first lines)."""
-    lines = _sample(text)
+    lines = [line for line in sample_head(text).split(b"\n") if line.strip()]
     if not lines:
         return text, None
     for prefix in PREFIXES:

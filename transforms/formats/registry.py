@@ -9,6 +9,7 @@ from typing import Any
 
 from transforms.formats import access, delimited, jsonl, loadbalancer, proxies, servicelog, w3c
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
+from transforms.reason_codes import reason_code
 
 
 def _looks_delimited(delimiter: str) -> Callable[[str], bool]:
@@ -104,7 +105,7 @@ JSON_ARRAY = re.compile(r"\s*\[\s*(?:[{\[]|$)")
 """A first line that opens a JSON array of objects or arrays."""
 
 
-def _sample(data: bytes) -> bytes:
+def sample_head(data: bytes) -> bytes:
     """The first SAMPLE_LINES lines of `data` in at most SAMPLE_BYTES (a line cut by the byte
     limit is left out)."""
     head = data[:SAMPLE_BYTES]
@@ -127,8 +128,6 @@ def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
     """For each line format that claims one of `first_lines`, the share of the sample's
     records its parser reads (records: lines, or events with their continuation lines),
     records it read but rejects for a bad value included."""
-    from transforms.reason_codes import reason_code
-
     out: dict[str, float] = {}
     for fmt in FORMATS.values():
         if fmt.name in GENERIC or not any(fmt.looks_like(line) for line in first_lines):
@@ -160,7 +159,7 @@ def detect(data: bytes) -> str:
     jsonl (whose parser says why it is not JSON lines) and a header line to csv or tsv.
     Otherwise FileFormatError names the best candidates with their shares and quotes the first
     line as written."""
-    sample = _sample(data)
+    sample = sample_head(data)
     lines = split_lines(sample)
     if not len(lines.texts):
         if len(lines.rejects):
@@ -189,7 +188,7 @@ def detect(data: bytes) -> str:
         if best
         else ""
     )
-    suggestion = _template_hint(first) if not ranked or ranked[0][1] < MIN_SHARE else ""
+    suggestion = _template_hint(first)
     raise FileFormatError(
         f"line {lines.numbers[0]}: could not detect the format of: {shown}{hint}; expected one "
         f"of {', '.join(FORMATS)} (name it with --format){suggestion}"
