@@ -64,9 +64,34 @@ def _per_endpoint_value(column: str) -> str:
         GROUP BY ALL ORDER BY ALL"""
 
 
-def hourly_sql(*, as_list: bool = False) -> dict[str, str]:
-    """Every hourly metric table, by name (percentiles as lists when `as_list`)."""
-    return {
+def dimension_sql(dimensions: dict[str, tuple[str, ...]]) -> str:
+    """dimension_hourly: per dimension, the requests of the sources naming it that log it,
+    the value read from the `attributes` JSON by DuckDB's own JSON functions."""
+    by_dimension: dict[str, list[str]] = {}
+    for source, names in dimensions.items():
+        for name in names:
+            by_dimension.setdefault(name, []).append(source)
+    parts = []
+    for name, sources in sorted(by_dimension.items()):
+        value = f"json_extract_string(attributes, '$.\"{name}\"')"
+        listed = ", ".join(f"'{s}'" for s in sorted(sources))
+        parts.append(f"""
+        SELECT date_trunc('hour', ts) AS hour_start, coalesce(service, 'unknown') AS service,
+          endpoint, '{name}' AS dimension, {value} AS value, count(*) AS requests,
+          count(*) FILTER (status_code >= 400) / count(*) AS error_rate,
+          quantile_cont(latency_ms, 0.95) AS latency_p95_ms
+        FROM req WHERE endpoint IS NOT NULL AND source IN ({listed}) AND {value} IS NOT NULL
+        GROUP BY ALL""")
+    return " UNION ALL ".join(parts) + " ORDER BY ALL"
+
+
+def hourly_sql(
+    *, as_list: bool = False, dimensions: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, str]:
+    """Every hourly metric table, by name (percentiles as lists when `as_list`);
+    `dimension_hourly` only with `dimensions` (source -> attribute names)."""
+    more = {"dimension_hourly": dimension_sql(dimensions)} if dimensions else {}
+    return more | {
         "endpoint_hourly": per_endpoint("hour", as_list=as_list),
         "endpoint_minutely": f"""
         SELECT date_trunc('minute', ts) AS minute_start, coalesce(service, 'unknown') AS service,

@@ -38,7 +38,7 @@ from warehouse.tables import (
     read_partition_arrow,
 )
 
-REQUEST_TEXT = ["service", "endpoint", "region", "error_reason", "user_id", "level"]
+REQUEST_TEXT = ["source", "service", "endpoint", "region", "error_reason", "user_id", "level"]
 """Text columns read dictionary-coded: the metric tables only group by them."""
 
 
@@ -78,6 +78,7 @@ def _rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str
             requests if requests is not None else empty_frame(Request),
             slow_threshold_ms=settings.slow_threshold_ms,
             validate=False,  # the batch validates each table once, over all its hours
+            dimensions=settings.dimensions,
         )
         for table, frame in tables.items():
             batch.add(table, partition, frame)

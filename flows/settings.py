@@ -36,6 +36,10 @@ class SourceSettings:
     max_endpoints: int = 500
     endpoint_rules: tuple[tuple[str, str], ...] = ()
     """(regex, replacement) applied to endpoints after ids are folded."""
+    dimensions: tuple[str, ...] = ()
+    """Attributes of the source's requests (`requests.attributes`: a CSV's extra columns, a
+    JSON log's unmapped keys, an access log's referer and user agent) that `dimension_hourly`
+    breaks the requests down by."""
 
     def matches(self, relative: str) -> bool:
         return any(fnmatch.fnmatchcase(relative, pattern) for pattern in self.paths)
@@ -98,6 +102,11 @@ class Settings:
             if source.matches(relative):
                 return source
         return SourceSettings(name=self.default_source)
+
+    @property
+    def dimensions(self) -> dict[str, tuple[str, ...]]:
+        """Source name -> the attributes `dimension_hourly` breaks its requests down by."""
+        return {source.name: source.dimensions for source in self.sources if source.dimensions}
 
     def source_named(self, name: str) -> SourceSettings:
         for source in self.sources:
@@ -267,6 +276,7 @@ SOURCE_KEYS = {
     "max_bad_fraction",
     "max_endpoints",
     "endpoint_rules",
+    "dimensions",
 }
 
 
@@ -315,6 +325,13 @@ def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSetting
         )
         if not 0 <= fraction <= 1:
             raise SettingsError(f"{where}.max_bad_fraction: expected 0..1, got {fraction}")
+        dimensions = options.get("dimensions", [])
+        if not isinstance(dimensions, list) or not all(
+            isinstance(d, str) and d for d in dimensions
+        ):
+            raise SettingsError(
+                f'{where}.dimensions: expected a list of attribute names, e.g. ["document_type"]'
+            )
         sources.append(
             SourceSettings(
                 name=str(name),
@@ -326,6 +343,7 @@ def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSetting
                     options.get("max_endpoints", 500), int, f"{where}.max_endpoints"
                 ),
                 endpoint_rules=tuple(rules),
+                dimensions=tuple(dict.fromkeys(dimensions)),
             )
         )
     return tuple(sources)

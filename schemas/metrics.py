@@ -268,6 +268,32 @@ class ErrorReasonsHourly(pa.DataFrameModel):
         unique = ["hour_start", "service", "endpoint", "error_reason"]
 
 
+class DimensionHourly(pa.DataFrameModel):
+    """`dimension_hourly`: one row per (hour_start, service, endpoint, dimension, value) among
+    the requests of the sources that name `dimension` in their `dimensions` setting and log
+    it (an attribute of the request, see `requests.attributes`)."""
+
+    hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
+    service: Series[Text] = pa.Field(description="service ('unknown' when not logged)")
+    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
+    dimension: Series[Text] = pa.Field(description="attribute named in a source's dimensions")
+    value: Series[Text] = pa.Field(description="the attribute's value, as logged")
+    requests: Series[int] = pa.Field(gt=0, description="requests with this value")
+    error_rate: Series[float] = pa.Field(
+        ge=0, le=1, description="share of these requests answered 4xx or 5xx (0..1)"
+    )
+    latency_p95_ms: Series[float] = pa.Field(
+        ge=0,
+        nullable=True,
+        description="95th percentile latency of these requests; null when none was timed",
+    )
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["hour_start", "service", "endpoint", "dimension", "value"]
+
+
 class LogLevelsMinutely(pa.DataFrameModel):
     """`log_levels_minutely`: one row per (minute_start, service, level) among the events that
     logged a level (service logs), requests or not."""

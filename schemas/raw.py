@@ -80,6 +80,9 @@ class RawRecord(pa.DataFrameModel):
     error_reason: Series[Text] | None = _text("error reason, as logged")
     level: Series[Text] | None = _text("log level, upper case")
     message: Series[Text] | None = _text("log message, as logged")
+    attributes: Series[Text] | None = _text(
+        "fields the format logs beyond these columns, as a JSON object of string to string"
+    )
 
     class Config:
         strict = False  # line_number and raw ride along

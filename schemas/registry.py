@@ -154,6 +154,14 @@ TABLES: tuple[TableSpec, ...] = (
         "hourly_metric",
     ),
     _spec(
+        "dimension_hourly",
+        "metrics:DimensionHourly",
+        "one row per (hour_start, service, endpoint, dimension, value)",
+        "hourly",
+        "hour_start",
+        "hourly_metric",
+    ),
+    _spec(
         "log_levels_minutely",
         "metrics:LogLevelsMinutely",
         "one row per (minute_start, service, level)",

@@ -44,6 +44,12 @@ class Request(pa.DataFrameModel):
     error_reason: Series[Text] = pa.Field(nullable=True, description="error reason as logged")
     level: Series[Text] = pa.Field(nullable=True, description="log level of a service-log event")
     message: Series[Text] = pa.Field(nullable=True, description="message of a service-log event")
+    attributes: Series[Text] = pa.Field(
+        nullable=True,
+        description="fields logged beyond these columns (a referer, a user agent, a CSV's extra "
+        'columns, unmapped JSON keys), as a JSON object of string to string: {"referer": "..."}; '
+        "null when none",
+    )
 
     class Config:
         strict = True

@@ -276,6 +276,46 @@ def test_endpoint_cap_is_a_warning_in_the_run_summary(tmp_path, monkeypatch):
     ]
 
 
+def test_extra_columns_are_kept_as_attributes_and_dimensions_break_requests_down(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path / "home"))
+    (tmp_path / "logcast.toml").write_text(
+        '[sources.docs]\npaths = ["*.csv"]\ndimensions = ["document_type"]\n'
+    )
+    settings = load_settings()
+    settings.landing_dir.mkdir(parents=True)
+    (settings.landing_dir / "a.csv").write_text(
+        "timestamp,endpoint,response_time_ms,status_code,user_id,document_type,page_count\n"
+        "2026-11-01T10:00:00Z,/scan,100,200,u1,invoice,3\n"
+        "2026-11-01T10:00:01Z,/scan,300,500,u2,invoice,\n"
+        "2026-11-01T10:00:02Z,/scan,50,200,u1,receipt,1\n"
+        "2026-11-01T10:00:03Z,/scan,70,200,u1,,\n"
+    )
+    ingest(as_of=AS_OF)
+    attributes = query(
+        settings.warehouse_dir,
+        "SELECT attributes->>'document_type' AS kind, attributes->>'page_count' AS pages "
+        "FROM requests ORDER BY ts",
+    )
+    assert attributes.fillna("null").to_dict("list") == {
+        "kind": ["invoice", "invoice", "receipt", "null"],
+        "pages": ["3", "null", "1", "null"],
+    }
+    table = query(
+        settings.warehouse_dir,
+        "SELECT endpoint, dimension, value, requests, error_rate, latency_p95_ms "
+        "FROM dimension_hourly ORDER BY value",
+    )
+    assert table.to_dict("records") == [
+        {"endpoint": "/scan", "dimension": "document_type", "value": "invoice", "requests": 2,
+         "error_rate": 0.5, "latency_p95_ms": pytest.approx(100 + 0.95 * 200)},
+        {"endpoint": "/scan", "dimension": "document_type", "value": "receipt", "requests": 1,
+         "error_rate": 0.0, "latency_p95_ms": 50.0},
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("defect", "expected"),
     [

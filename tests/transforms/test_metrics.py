@@ -371,3 +371,72 @@ def test_availability_gaps_equal_a_gaps_and_islands_query(endpoints, offset, len
     first = start - pd.Timedelta(minutes=60)
     sql = GAPS_SQL.format(first=first, **window)
     assert_same_rows(ours, duckdb_frame(sql, m=frame))
+
+
+# dimension_hourly: attributes broken down per source's dimensions --------------------------------
+DIMENSIONS = {"api": ("document_type", "tier"), "batch": ("tier",)}
+attribute_text = st.one_of(
+    st.none(),
+    st.sampled_from(["invoice", "receipt", 'say "hi"', "back\\slash", "naïve", "-", ""]),
+)
+dimension_rows = st.tuples(
+    st.integers(0, 179),
+    st.sampled_from(["api", "batch", "other"]),
+    st.sampled_from(["/a", "/b"]),
+    st.one_of(st.none(), st.sampled_from([200, 404, 503])),
+    st.one_of(st.none(), st.floats(0, 5000, allow_nan=False)),
+    attribute_text,
+    attribute_text,
+)
+
+
+def dimension_frame_of(rows):
+    from transforms.formats.attributes import attributes_json
+
+    frame = requests_frame([(m, "shop", e, s, lat) for m, _, e, s, lat, _, _ in rows])
+    frame["source"] = pd.Series([r[1] for r in rows], dtype="str")
+    frame["attributes"] = attributes_json(
+        {
+            "document_type": pd.Series([r[5] for r in rows], dtype="str"),
+            "tier": pd.Series([r[6] for r in rows], dtype="str"),
+        },
+        len(rows),
+    )
+    return frame
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(dimension_rows, min_size=1, max_size=80))
+def test_dimension_hourly_equals_duckdb_json_sql_on_the_same_rows(rows):
+    req = dimension_frame_of(rows)
+    ours = hourly_tables(req, dimensions=DIMENSIONS)["dimension_hourly"]
+    theirs = duckdb_frame(hourly_sql(dimensions=DIMENSIONS)["dimension_hourly"], req=req)
+    assert_same_rows(ours, theirs)
+
+
+def test_dimension_hourly_given_expected():
+    rows = [
+        (0, "api", "/a", 200, 10.0, "invoice", None),
+        (1, "api", "/a", 503, 30.0, "invoice", "gold"),
+        (2, "api", "/a", 200, None, "receipt", "gold"),
+        (3, "batch", "/a", 200, 5.0, "invoice", "gold"),  # batch names tier only
+        (4, "other", "/a", 200, 5.0, "invoice", "gold"),  # names no dimension
+        (5, "api", "/a", 200, 5.0, "-", None),  # "-" is not logged
+    ]
+    table = hourly_tables(dimension_frame_of(rows), dimensions=DIMENSIONS)["dimension_hourly"]
+    got = {
+        (r.dimension, r.value): (r.requests, r.error_rate, r.latency_p95_ms)
+        for r in table.itertuples()
+    }
+    assert got.keys() == {
+        ("document_type", "invoice"),
+        ("document_type", "receipt"),
+        ("tier", "gold"),
+    }
+    assert got[("document_type", "invoice")][:2] == (2, 0.5)
+    assert got[("document_type", "invoice")][2] == pytest.approx(10 + 0.95 * 20)
+    assert got[("document_type", "receipt")][0] == 1 and pd.isna(
+        got[("document_type", "receipt")][2]
+    )
+    assert got[("tier", "gold")][:2] == (3, 1 / 3)
+    assert hourly_tables(dimension_frame_of(rows))["dimension_hourly"].empty

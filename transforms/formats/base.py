@@ -3,7 +3,7 @@ every failure's reason, and the `Parsed` result the canonical step consumes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.requests import Request
+from transforms.formats.attributes import ATTRIBUTES, attributes_json
 
 LINE_NUMBER = "line_number"
 RAW = "raw"
@@ -463,11 +464,13 @@ def build(
     rejects: pd.DataFrame,
     notes: tuple[str, ...] = (),
     raw_lines: RawLines | None = None,
+    attributes: Mapping[str, str] | None = None,
 ) -> Parsed:
     """Typed candidates from text records (which carry line_number and raw; a column may also
     hold numbers that its converter reads as they are). A logged value that
     does not convert rejects its row with '<source>: <value> is not <what>'; every failing
-    field of a row is named."""
+    field of a row is named. `attributes` (name -> record column) are the fields the format
+    logs beyond the canonical columns, kept as the `attributes` JSON object."""
     columns: dict[str, pd.Series] = {}
     failures = []
     for target, spec in fields.items():
@@ -497,6 +500,12 @@ def build(
         if failed.any():
             failures.append(conversion_failures(spec.source, text, failed, spec.what))
         columns[target] = values.astype(CANDIDATE_TYPES[target])
+    extra = attributes_json(
+        {name: records[column] for name, column in (attributes or {}).items() if column in records},
+        len(records),
+    )
+    if extra is not None:
+        columns[ATTRIBUTES] = extra.set_axis(records.index)
     candidates = pd.DataFrame(columns, index=records.index)
     bad = pd.Series(False, index=records.index)
     reasons = pd.Series(dtype="str")

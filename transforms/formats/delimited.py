@@ -154,6 +154,7 @@ def parse_delimited(
             rejects=rejects_frame(),
             notes=(f"{format} columns mapped with the {layout} layout",),
             raw_lines=raw_lines,
+            attributes=unmapped(header, fields),
         )
     lines = split_lines(data)
     if not len(lines.texts):
@@ -177,14 +178,27 @@ def parse_delimited(
     split_rejects = rejects_frame(
         numbers[bad], texts[bad], [reasons[i] for i in np.flatnonzero(bad)]
     )
+    fields = _fields(chosen)
     return build(
         records,
-        _fields(chosen),
+        fields,
         format=format,
         records_read=records_read,
         rejects=pd.concat([lines.rejects, split_rejects], ignore_index=True),
         notes=(f"{format} columns mapped with the {layout} layout",),
+        attributes=unmapped(header, fields),
     )
+
+
+def unmapped(header: tuple[str, ...], fields: dict[str, Field]) -> dict[str, str]:
+    """The columns no canonical column is read from, kept as attributes under their header
+    names (a name that appears twice, or an empty one, names no single column)."""
+    used = {spec.source for spec in fields.values()}
+    return {
+        name: name
+        for name in header
+        if name and name not in used and header.count(name) == 1 and name not in (LINE_NUMBER, RAW)
+    }
 
 
 def read_clean(

@@ -60,19 +60,20 @@ def _optional_chain(*parts: str) -> str:
 
 
 ALB_PATTERN = (
-    rf"[a-z][a-z0-9]* (?P<time>{BARE}) (?P<elb>{BARE}) {CLIENT}{BARE} "
+    rf"[a-z][a-z0-9]* (?P<time>{BARE}) (?P<elb>{BARE}) {CLIENT}(?P<target>{BARE}) "
     + TIMINGS.format(backend="target")
-    + rf" (?P<elb_status_code>{BARE}) {BARE} {BARE} (?P<sent_bytes>{BARE}) {REQUEST}"
-    + rf' "{QUOTED}" {BARE} {BARE}'
+    + rf" (?P<elb_status_code>{BARE}) (?P<target_status_code>{BARE})"
+    + rf" (?P<received_bytes>{BARE}) (?P<sent_bytes>{BARE}) {REQUEST}"
+    + rf' "(?P<user_agent>{QUOTED})" (?P<ssl_cipher>{BARE}) (?P<ssl_protocol>{BARE})'
     # each layout since 2016 appended fields to the one before: take as many as are there
     + _optional_chain(
         rf"(?P<target_group_arn>{BARE})",
-        FIELD,  # "trace_id"
-        FIELD,  # "domain_name"
+        rf"(?P<trace_id>{FIELD})",
+        rf"(?P<domain_name>{FIELD})",
         FIELD,  # "chosen_cert_arn"
         BARE,  # matched_rule_priority
         BARE,  # request_creation_time
-        FIELD,  # "actions_executed"
+        rf"(?P<actions_executed>{FIELD})",
         FIELD,  # "redirect_url"
         # then the fields AWS added later ("target:port_list" ... conn_trace_id, ...): "ignore
         # any fields at the end of the log entry that you were not expecting"
@@ -80,10 +81,11 @@ ALB_PATTERN = (
     )
 )
 ELB_PATTERN = (
-    rf"(?P<time>{BARE}) (?P<elb>{BARE}) {CLIENT}{BARE} "
+    rf"(?P<time>{BARE}) (?P<elb>{BARE}) {CLIENT}(?P<backend>{BARE}) "
     + TIMINGS.format(backend="backend")
-    + rf" (?P<elb_status_code>{BARE}) {BARE} {BARE} (?P<sent_bytes>{BARE}) {REQUEST}"
-    + rf'(?: "{QUOTED}" {BARE} {BARE})?'
+    + rf" (?P<elb_status_code>{BARE}) (?P<backend_status_code>{BARE})"
+    + rf" (?P<received_bytes>{BARE}) (?P<sent_bytes>{BARE}) {REQUEST}"
+    + rf'(?: "(?P<user_agent>{QUOTED})" (?P<ssl_cipher>{BARE}) (?P<ssl_protocol>{BARE}))?'
 )
 ALB_RE = re.compile(ALB_PATTERN)
 ELB_RE = re.compile(ELB_PATTERN)
@@ -134,6 +136,19 @@ FIELDS = {
     "region": Field("region", as_text, "text"),
     "service": Field("service", as_text, "text"),
 }
+ATTRIBUTES = {
+    kind: {
+        name: name
+        for name in (
+            "elb", backend, f"{backend}_status_code", "received_bytes", "user_agent",
+            "ssl_cipher", "ssl_protocol", "target_group_arn", "trace_id", "domain_name",
+            "actions_executed",
+        )
+    }
+    for kind, backend in (("alb", "target"), ("elb", "backend"))
+}  # fmt: skip
+"""The fields of an entry kept in `attributes`, under AWS's names (quotes of a quoted field
+dropped)."""
 SERVICE_SOURCES = {"alb": ("load_balancer", "target_group"), "elb": ("load_balancer",)}
 
 
@@ -154,6 +169,9 @@ def _prepare(kind: str, service_from: str | None):
         )
 
     def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        for name in ("trace_id", "domain_name", "actions_executed"):
+            if name in records:
+                records[name] = records[name].str.removeprefix('"').str.removesuffix('"')
         if "target_group_arn" in records:
             arn = records["target_group_arn"]
             records["region"] = _arn_part(arn, 1)
@@ -197,6 +215,7 @@ def parse_alb(data: bytes, *, service_from: str | None = None) -> Parsed:
         prepare=_prepare("alb", service_from),
         fields=FIELDS,
         derived={"latency_ms": _latency("target")},
+        attributes=ATTRIBUTES["alb"],
         hint=_hint("at least 16 expected", "elb (Classic Load Balancer)", looks_like_elb),
     )
 
@@ -215,6 +234,7 @@ def parse_elb(data: bytes, *, service_from: str | None = None) -> Parsed:
         prepare=_prepare("elb", service_from),
         fields=FIELDS,
         derived={"latency_ms": _latency("backend")},
+        attributes=ATTRIBUTES["elb"],
         hint=_hint("12 or 15 expected", "alb (Application Load Balancer)", looks_like_alb),
     )
 

@@ -17,6 +17,7 @@ from schemas.metrics import (
     StatusHourly,
 )
 from schemas.registry import table_names
+from transforms.metrics.dimensions import Dimensions, dimension_frame
 from transforms.metrics.events import (
     US_PER_HOUR,
     US_PER_MINUTE,
@@ -24,6 +25,7 @@ from transforms.metrics.events import (
     Events,
     Groups,
     Latency,
+    as_table,
     empty,
     finish,
     hour_starts,
@@ -46,10 +48,16 @@ hour."""
 
 class HourlyBuilder:
     def __init__(
-        self, requests: pd.DataFrame | pa.Table, slow_threshold_ms: float, validate: bool = True
+        self,
+        requests: pd.DataFrame | pa.Table,
+        slow_threshold_ms: float,
+        validate: bool = True,
+        dimensions: Dimensions | None = None,
     ):
         self.validate = validate
-        self.events = e = Events(requests)
+        self.table = as_table(requests)
+        self.dimensions = dimensions or {}
+        self.events = e = Events(self.table)
         self.slow_threshold_ms = slow_threshold_ms
         self.hours = e.ts // US_PER_HOUR
         self.minutes = e.ts // US_PER_MINUTE
@@ -226,6 +234,20 @@ class HourlyBuilder:
             (e.reason.codes, lambda codes: e.reason.values[codes]),
         )
 
+    def dimension_hourly(self) -> pd.DataFrame:
+        e = self.events
+        return dimension_frame(
+            self.table,
+            self.requests,
+            self.endpoint_groups,
+            e.service.values,
+            e.endpoint.values,
+            e.status[self.requests],
+            self.latency,
+            self.dimensions,
+            self.validate,
+        )
+
     def log_levels_minutely(self) -> pd.DataFrame:
         e = self.events
         rows = np.flatnonzero(e.level.codes >= 0)
@@ -244,13 +266,18 @@ class HourlyBuilder:
 
 
 def hourly_tables(
-    requests: pd.DataFrame | pa.Table, *, slow_threshold_ms: float = 1000.0, validate: bool = True
+    requests: pd.DataFrame | pa.Table,
+    *,
+    slow_threshold_ms: float = 1000.0,
+    validate: bool = True,
+    dimensions: Dimensions | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every hourly metric table (`HOURLY_TABLES`) from the same request events, coded once.
+    """Every hourly metric table (`HOURLY_TABLES`) from the same request events, coded once;
+    `dimensions` (source -> attribute names) are the breakdowns of `dimension_hourly`.
 
     With `validate=False` the frames (already in the models' types) are left for the caller
     to validate, for instance once over many hours."""
-    builder = HourlyBuilder(requests, slow_threshold_ms, validate)
+    builder = HourlyBuilder(requests, slow_threshold_ms, validate, dimensions)
     return {name: getattr(builder, name)() for name in HOURLY_TABLES}
 
 

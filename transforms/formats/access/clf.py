@@ -106,8 +106,8 @@ def _clf_pattern(*, combined: bool, strict: bool) -> str:
         return head + timing
     # combined: the referer and user agent (a Common line has neither, and a file may mix
     # both), then the timings, or else any number of extra fields, quoted or bare
-    referer = rf'(?:"{QUOTED}"|-)'  # Traefik writes an absent referer bare
-    agent = rf'(?P<agent> {referer} "{QUOTED}")?'
+    referer = rf'(?:"(?P<referer>{QUOTED})"|-)'  # Traefik writes an absent referer bare
+    agent = rf'(?P<agent> {referer} "(?P<user_agent>{QUOTED})")?'
     return head + agent + rf"(?:{timing}|(?(agent)(?P<extra>(?: {FIELD})+)|(?!)))"
 
 
@@ -190,6 +190,11 @@ CLF_FIELDS = {
 }
 
 
+CLF_ATTRIBUTES = {"referer": "referer", "user_agent": "user_agent", "extra": "extra"}
+"""What an access line logs beyond the canonical columns: the referer and user agent, and the
+extra fields after them as logged (nginx's `"$http_x_forwarded_for"`, Traefik's router)."""
+
+
 def _clf_latency(request_time_unit: str) -> Derived:
     return latency(
         Input("request_time", request_time(request_time_unit), "a number (request time)"),
@@ -249,9 +254,12 @@ def clf_fast_split(*, combined: bool) -> FastSplit:
             else pa.array([], pa.large_string())
             for name in ("client_list", "user", "time", "method", "path", "status", "bytes")
             + ("request_time",)
+            + (("referer", "user_agent") if combined else ())
         }
         empty = pa.nulls(int(done.sum()), pa.large_string())
         columns.update(upstream_time=empty, pairs=empty, agent=empty, extra=empty)
+        if not combined:
+            columns.update(referer=empty, user_agent=empty)
         return columns, done
 
     return split
@@ -343,6 +351,8 @@ def _clf_chunk(
         "bytes": size,
         "request_time": request_time,
     }
+    if combined:
+        columns.update(referer=pc.list_element(parts, 3), user_agent=pc.list_element(parts, 5))
     if not done.all():
         keep = pa.array(done)
         columns = {name: pc.filter(values, keep) for name, values in columns.items()}
@@ -389,6 +399,7 @@ def _parse_clf(data: bytes, *, combined: bool, request_time_unit: str) -> Parsed
         derived={"latency_ms": _clf_latency(request_time_unit)},
         hint=_looks_like(f"{other} log format", other_strict),
         fast=clf_fast_split(combined=combined),
+        attributes=CLF_ATTRIBUTES,
     )
 
 

@@ -4,7 +4,7 @@ C-level `extract` of named groups, and `parse_lines`, the shape of a line-per-re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -136,10 +136,12 @@ def parse_lines(
     derived: dict[str, Derived] | None = None,
     hint: Callable[[pd.Series], pd.Series] | None = None,
     fast: FastSplit | None = None,
+    attributes: Mapping[str, str] | None = None,
 ) -> Parsed:
     """The common shape of a line-per-record format: split, match one regex, reject what does
     not match ('does not match <expected>', plus `hint` where it has one), prepare the text
-    columns, then type them."""
+    columns, then type them; `attributes` (name -> text column) are kept as the `attributes`
+    JSON object."""
     lines = split_lines(data)
     records, matched = extract_with(lines.texts, regex, fast)
     unmatched = lines.texts[~matched]
@@ -160,4 +162,5 @@ def parse_lines(
         records_read=len(lines.texts) + len(lines.rejects),
         rejects=pd.concat([lines.rejects, mismatch], ignore_index=True),
         notes=notes,
+        attributes=attributes,
     )

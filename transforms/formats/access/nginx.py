@@ -188,13 +188,14 @@ def _nginx_fields(compiled: NginxTemplate) -> tuple[dict[str, Field], dict[str, 
 
 def parse_nginx(data: bytes, template: str) -> Parsed:
     """Lines written by nginx with a `log_format` template, mapped onto canonical columns:
-    ts from $msec, else $time_iso8601, else $time_local (one clock per template); method from
-    $request_method or $request; path from $request_uri, $request, or $uri (+ ?$args);
-    status_code from $status; bytes_sent from $body_bytes_sent or $bytes_sent; client_ip from
-    $remote_addr or the first address of $http_x_forwarded_for; user_id from $remote_user;
-    latency_ms from $request_time or, where that is not logged, $upstream_response_time (a
-    list of tries is summed). Where a column has several sources, each line takes the first
-    one logged. Every other variable is matched and ignored."""
+        ts from $msec, else $time_iso8601, else $time_local (one clock per template); method from
+        $request_method or $request; path from $request_uri, $request, or $uri (+ ?$args);
+        status_code from $status; bytes_sent from $body_bytes_sent or $bytes_sent; client_ip from
+        $remote_addr or the first address of $http_x_forwarded_for; user_id from $remote_user;
+        latency_ms from $request_time or, where that is not logged, $upstream_response_time (a
+        list of tries is summed). Where a column has several sources, each line takes the first
+        one logged. Every other variable is kept in `attributes` under its name ($http_referer and
+    $http_user_agent as `referer` and `user_agent`, as in the other access formats)."""
     compiled = compile_template(template)
     fields, sources = _nginx_fields(compiled)
     by_group = {group: variable for variable, group in compiled.groups.items()}
@@ -223,7 +224,22 @@ def parse_nginx(data: bytes, template: str) -> Parsed:
         prepare=prepare,
         fields=fields,
         derived={"latency_ms": NGINX_LATENCY},
+        attributes={
+            _ATTRIBUTE_NAMES.get(v, v): v
+            for v in compiled.groups
+            if ":" not in v and v not in _READ
+        },
     )
+
+
+_READ = frozenset(
+    {v for variables in NGINX_CANONICAL.values() for v in variables}
+    | {item.source for item in NGINX_LATENCY.inputs}
+    | {"args", "query_string", "request"}
+)
+"""Variables read into canonical columns; every other one a template logs is an attribute."""
+_ATTRIBUTE_NAMES = {"http_referer": "referer", "http_user_agent": "user_agent"}
+"""Attribute names shared with the other access formats."""
 
 
 def nginx_format(template: str) -> Format:
