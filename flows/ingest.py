@@ -196,6 +196,7 @@ def ingest_file(
             mapping=config.mapping or None,
             rules=EndpointRules(config.endpoint_rules, config.max_endpoints),
             known_endpoints=catalog.known_endpoints(source),
+            earliest=settings.earliest_event,
         )
         del text, data
         catalog.add_endpoints(source, result.new_endpoints)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
+from schemas.common import EARLIEST_EVENT, TIME_FLOOR
 from schemas.registry import default_retention
 
 if TYPE_CHECKING:
@@ -67,6 +70,9 @@ class Settings:
     """...and the endpoint's rate before it predicts at least this many requests over it."""
     gap_reference_minutes: int = 60
     """The minutes before a silent stretch whose rate says what traffic was expected."""
+    earliest_event: pd.Timestamp = EARLIEST_EVENT
+    """Events before this UTC time are quarantined as misread times (default 1990-01-01; no
+    time before 1970-01-01 is accepted)."""
     lateness_minutes: int = 5
     """How long after an hour closes its files may still land: a scheduled hourly run scores
     the newest hour that closed at least this long before its scheduled time."""
@@ -143,6 +149,7 @@ ENVIRONMENT = {
     "LOGCAST_SLOW_THRESHOLD_MS": ("slow_threshold_ms", float),
     "LOGCAST_DEFAULT_SOURCE": ("default_source", str),
     "LOGCAST_LATENESS_MINUTES": ("lateness_minutes", int),
+    "LOGCAST_EARLIEST_EVENT": ("earliest_event", str),
 }
 NUMBERS = {
     "slow_threshold_ms": float,
@@ -151,7 +158,9 @@ NUMBERS = {
     "gap_reference_minutes": int,
     "lateness_minutes": int,
 }
-TOP_LEVEL_KEYS = {"home", "landing_dir", "catalog_url", "default_source", *NUMBERS}
+TOP_LEVEL_KEYS = {
+    "home", "landing_dir", "catalog_url", "default_source", "earliest_event", *NUMBERS
+}  # fmt: skip
 TABLES = {"forecast", "sources", "retention"}
 
 
@@ -188,6 +197,8 @@ def load_settings(
     for name, kind in (*NUMBERS.items(), ("default_source", str)):
         if name in values:
             values[name] = _convert(values[name], kind, f"{config_file}: {name}")
+    if "earliest_event" in values:
+        values["earliest_event"] = _earliest(values["earliest_event"], config_file)
     forecast = _forecast_options(raw["forecast"], config_file) if "forecast" in raw else None
     sources = _sources(raw.get("sources", {}), config_file)
     retention = _retention(raw.get("retention", {}), config_file)
@@ -200,6 +211,23 @@ def load_settings(
         retention_days=retention,
         **values,
     )
+
+
+def _earliest(value: Any, config_file: Path) -> pd.Timestamp:
+    """earliest_event: a date or time (TOML date, ISO 8601 text), read as UTC when naive."""
+    where = f"{config_file}: earliest_event (or LOGCAST_EARLIEST_EVENT)"
+    try:
+        earliest = pd.Timestamp(str(value))
+    except (ValueError, TypeError):
+        earliest = pd.NaT
+    if earliest is pd.NaT:
+        raise SettingsError(f"{where}: expected a date such as 1995-01-01, got {value!r}")
+    earliest = (
+        earliest.tz_localize("UTC") if earliest.tzinfo is None else earliest.tz_convert("UTC")
+    )
+    if earliest < TIME_FLOOR:
+        raise SettingsError(f"{where}: expected a date from 1970-01-01, got {value!r}")
+    return earliest.as_unit("us")
 
 
 def _retention(table: Mapping[str, Any], config_file: Path) -> tuple[tuple[str, int], ...]:

@@ -8,10 +8,14 @@ import pandas as pd
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 """A tz-aware UTC timestamp column (`datetime64[us, UTC]`)."""
 
+TIME_FLOOR = pd.Timestamp("1970-01-01", tz="UTC")
+"""No log time is older than the Unix epoch: the models' lower bound of every `ts`."""
+
 EARLIEST_EVENT = pd.Timestamp("1990-01-01", tz="UTC")
-"""Events older than this are taken for a parsing error, not history: the web began in
-1990-91, so an access log from before then is a misread time (an epoch in the wrong unit, a
-two-digit year), while real logs from the 1990s (NASA's 1995 access log) are kept."""
+"""The default of the `earliest_event` setting: events older than this are taken for a parsing
+error, not history. The web began in 1990-91, so an access log from before then is a misread
+time (an epoch in the wrong unit, a two-digit year), while real logs from the 1990s (NASA's 1995
+access log) are kept. The canonical step applies it (`transforms.canonical`)."""
 
 FUTURE_TOLERANCE = pd.Timedelta(days=1)
 """Events later than now + this are taken for a clock or parsing error."""

@@ -13,10 +13,10 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas.common import (
-    EARLIEST_EVENT,
     LATENCY_MS_LIMIT,
     STATUS_CODE_MAX,
     STATUS_CODE_MIN,
+    TIME_FLOOR,
     UtcTimestamp,
 )
 from schemas.dtypes import Text
@@ -31,7 +31,7 @@ NGINX_PREFIX = "nginx:"
 
 # field specifications, one function per kind of column so each model gets its own instance ----
 def _ts() -> Any:
-    return pa.Field(ge=EARLIEST_EVENT, description="event time, UTC, microseconds")
+    return pa.Field(ge=TIME_FLOOR, description="event time, UTC, microseconds")
 
 
 def _status(*, nullable: bool) -> Any:
@@ -50,9 +50,9 @@ def _text(description: str, *, nullable: bool = True) -> Any:
 class RawRecord(pa.DataFrameModel):
     """Any parsed record: every column optional, and the rules that hold whatever the format.
 
-    A valid record has a `ts` (when the column is there) from 1990-01-01 (its upper bound, the
-    ingest time + 1 day, is checked when events are made canonical: models never read the
-    clock); a `status_code`, where logged, in
+    A valid record has a `ts` (when the column is there) from 1970-01-01 (its bounds of use,
+    the `earliest_event` setting and the ingest time + 1 day, are checked when events are made
+    canonical: models never read the clock); a `status_code`, where logged, in
     100..599; a `latency_ms`, where logged, from 0 up to (not including) one day; and a
     `bytes_sent`, where logged, of 0 or more. This is also the model of an nginx `log_format`
     template: what a template logs is the user's choice, so only its clock, if it has one,

@@ -5,10 +5,10 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from schemas.common import (
-    EARLIEST_EVENT,
     LATENCY_MS_LIMIT,
     STATUS_CODE_MAX,
     STATUS_CODE_MIN,
+    TIME_FLOOR,
     UtcTimestamp,
 )
 from schemas.dtypes import Text
@@ -21,7 +21,7 @@ class Request(pa.DataFrameModel):
     `StoredRequest`.
     """
 
-    ts: Series[UtcTimestamp] = pa.Field(ge=EARLIEST_EVENT, description="event time, UTC")
+    ts: Series[UtcTimestamp] = pa.Field(ge=TIME_FLOOR, description="event time, UTC")
     source: Series[Text] = pa.Field(description="name of the log source the file came from")
     service: Series[Text] = pa.Field(nullable=True, description="service that served the request")
     method: Series[Text] = pa.Field(nullable=True, description="HTTP method")

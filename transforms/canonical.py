@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from schemas.common import FUTURE_TOLERANCE
+from schemas.common import EARLIEST_EVENT, FUTURE_TOLERANCE
 from schemas.raw import raw_model
 from schemas.requests import Request
 from transforms.endpoints import normalise_endpoints
@@ -96,8 +96,10 @@ def canonical_events(
     as_of: pd.Timestamp,
     rules: EndpointRules | None = None,
     known_endpoints: frozenset[str] = frozenset(),
+    earliest: pd.Timestamp = EARLIEST_EVENT,
 ) -> Events:
-    """Canonical events from candidates; `as_of` bounds future timestamps (now + 1 day)."""
+    """Canonical events from candidates; `as_of` bounds future timestamps (now + 1 day) and
+    `earliest` (the `earliest_event` setting) past ones."""
     rules = rules or EndpointRules()
     candidates = parsed.candidates
     index = candidates.index
@@ -139,6 +141,22 @@ def canonical_events(
         + f" is in the future (after {latest:%Y-%m-%dT%H:%M}Z, now + 1 day)",
         dtype="str",
     )
+    earliest = pd.Timestamp(earliest)
+    earliest = earliest.tz_localize("UTC") if earliest.tzinfo is None else earliest
+    past = (frame["ts"] < earliest) & checked
+    if past.any():
+        timing = pd.concat(
+            [
+                timing,
+                pd.Series(
+                    f"ts: expected >= {earliest:%Y-%m-%d %H:%M:%S}Z (the earliest_event "
+                    "setting), got '"
+                    + frame.loc[past, "ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    + "'",
+                    dtype="str",
+                ),
+            ]
+        )
     if parsed.format in _INVALID_REQUEST_FORMATS or parsed.format.startswith("nginx:"):
         answered = frame["endpoint"].isna() & frame["status_code"].notna()
         frame.loc[answered, "endpoint"] = INVALID_ENDPOINT

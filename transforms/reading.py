@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.common import empty_frame
+from schemas.common import EARLIEST_EVENT, empty_frame
 from schemas.requests import StoredRequest
 from transforms.canonical import (
     OTHER_ENDPOINT,
@@ -133,6 +133,7 @@ def read_events(
     mapping: tuple | None = None,
     rules: EndpointRules | None = None,
     known_endpoints: frozenset[str] = frozenset(),
+    earliest: pd.Timestamp = EARLIEST_EVENT,
 ) -> FileEvents:
     """Events of a whole file, read piece by piece; the endpoint cap is applied once, over
     the whole file, so endpoints are admitted by their frequency in the file. A piece whose
@@ -141,14 +142,15 @@ def read_events(
     rules = rules or EndpointRules()
     parts = pieces(text, fmt)
     try:
-        return _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints)
+        return _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints, earliest)
     except FileFormatError:
         if len(parts) == 1:
             raise
-    return _read(text, [(0, len(text), 0)], fmt, source, as_of, mapping, rules, known_endpoints)
+    whole = [(0, len(text), 0)]
+    return _read(text, whole, fmt, source, as_of, mapping, rules, known_endpoints, earliest)
 
 
-def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> FileEvents:
+def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints, earliest) -> FileEvents:
     tables: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
     notes: list[str] = []
@@ -171,7 +173,12 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints) -> F
             upcoming = ahead.submit(parse, parts[k + 1], mapping) if k + 1 < len(parts) else None
             records_read += parsed.records_read
             result = canonical_events(
-                parsed, source=source, as_of=as_of, rules=uncapped, known_endpoints=known_endpoints
+                parsed,
+                source=source,
+                as_of=as_of,
+                rules=uncapped,
+                known_endpoints=known_endpoints,
+                earliest=earliest,
             )
             del parsed
             piece_rejects = result.rejects

@@ -106,6 +106,9 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("[sources.a]\nmax_bad_fraction = 2\n", "max_bad_fraction: expected 0..1"),
         ("[sources.a]\nendpoint_rules = [{ pattern = '(' , replacement = 'x' }]\n", "bad pattern"),
         ("[sources.a]\nmapping = { ts = 3 }\n", "sources.a.mapping.ts: expected a column name"),
+        ("[sources.a]\ndimensions = 'region'\n", "sources.a.dimensions: expected a list"),
+        ("earliest_event = 'long ago'\n", "earliest_event .*expected a date such as 1995-01-01"),
+        ("earliest_event = 1960-01-01\n", "earliest_event .*expected a date from 1970-01-01"),
     ],
 )
 def test_bad_source_settings_are_named(tmp_path, text, message):
@@ -113,6 +116,22 @@ def test_bad_source_settings_are_named(tmp_path, text, message):
     config.write_text(text)
     with pytest.raises(SettingsError, match=message):
         load_settings(environ={}, config_file=config)
+
+
+def test_earliest_event_and_dimensions_are_settings(tmp_path):
+    config = tmp_path / "logcast.toml"
+    config.write_text(
+        'earliest_event = 1995-01-01\n[sources.docs]\ndimensions = ["document_type", "tier"]\n'
+    )
+    settings = load_settings(environ={}, config_file=config)
+    assert settings.earliest_event == pd.Timestamp("1995-01-01", tz="UTC")
+    assert settings.dimensions == {"docs": ("document_type", "tier")}
+    env = {"LOGCAST_EARLIEST_EVENT": "2001-09-01T00:00:00+02:00"}
+    earliest = load_settings(environ=env, config_file=config).earliest_event
+    assert earliest == pd.Timestamp("2001-08-31T22:00:00Z")
+    assert load_settings(environ={}, config_file=tmp_path / "none.toml").earliest_event == (
+        pd.Timestamp("1990-01-01", tz="UTC")
+    )
 
 
 def test_lateness_and_holidays_are_settings(tmp_path):

@@ -247,8 +247,8 @@ SHARED_RULES = [
     ("bytes_sent", -1, "bytes_sent: expected >= 0, got -1"),
     (
         "ts",
-        pd.Timestamp("1989-12-31T23:59:59.999999Z"),
-        "ts: expected >= 1990-01-01 00:00:00+00:00, got '1989-12-31T23:59:59.999999+00:00'",
+        pd.Timestamp("1969-12-31T23:59:59.999999Z"),
+        "ts: expected >= 1970-01-01 00:00:00+00:00, got '1969-12-31T23:59:59.999999+00:00'",
     ),
 ]
 
@@ -269,7 +269,7 @@ def test_edges_of_the_shared_ranges_are_valid(fmt):
         ("latency_ms", 0.0),
         ("latency_ms", 86_399_999.999),
         ("bytes_sent", 0),
-        ("ts", pd.Timestamp("1990-01-01T00:00:00Z")),
+        ("ts", pd.Timestamp("1970-01-01T00:00:00Z")),
     ]:
         assert schema_reasons(with_value(frame, column, value), raw_model(fmt)).empty, (
             column,

@@ -50,6 +50,23 @@ def test_rule_breaking_records_are_rejected_with_their_reason(line, reason):
     assert reason in result.rejects["reasons"].iloc[0]
 
 
+@pytest.mark.parametrize(
+    ("earliest", "kept"),
+    [("1990-01-01", ["1995-08-01", "2026-11-01"]), ("2000-01-01", ["2026-11-01"]),
+     ("1970-01-01", ["1985-03-02", "1995-08-01", "2026-11-01"])],
+)  # fmt: skip
+def test_the_earliest_accepted_time_is_a_setting(earliest, kept):
+    lines = b"".join(
+        f"{day}T10:00:00Z,/a,1,200,u,s,r\n".encode()
+        for day in ("1985-03-02", "1995-08-01", "2026-11-01")
+    )
+    result = events_of(lines, earliest=pd.Timestamp(earliest, tz="UTC"))
+    assert result.events["ts"].dt.strftime("%Y-%m-%d").tolist() == kept
+    assert len(result.rejects) == 3 - len(kept)
+    for reason in result.rejects["reasons"]:
+        assert reason.startswith(f"ts: expected >= {earliest} 00:00:00Z (the earliest_event setting)")
+
+
 def test_every_reason_is_kept():
     reasons = events_of(b"2026-11-01T10:00:00Z,/a,-3,999,u,s,r\n").rejects["reasons"].iloc[0]
     assert "latency_ms" in reasons and "status_code" in reasons
