@@ -156,14 +156,16 @@ DUCKDB_SQL = {
     "combined": """
         WITH parts AS (
             SELECT regexp_extract(line,
-                '^(\\S+) \\S+ (\\S+) \\[([^\\]]+)\\] "(\\S+) (\\S+) [^"]*" (\\d{{3}}) (\\S+) "[^"]*" "[^"]*" (\\S+)$',
-                ['ip', 'user', 'time', 'method', 'path', 'status', 'bytes', 'rt']) AS p
+                '^(\\S+) \\S+ (\\S+) \\[([^\\]]+)\\] "(\\S+) (\\S+) [^"]*" (\\d{{3}}) (\\S+) "([^"]*)" "([^"]*)" (\\S+)$',
+                ['ip', 'user', 'time', 'method', 'path', 'status', 'bytes', 'ref', 'ua', 'rt']) AS p
             FROM read_csv('{path}', columns = {{'line': 'VARCHAR'}}, delim = '\\x01', header = false, quote = '', escape = '')
         )
         SELECT strptime(p.time, '%d/%b/%Y:%H:%M:%S %z') AS ts, 'bench' AS source, p.method AS method,
                regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
                CAST(p.status AS SMALLINT) AS status_code, CAST(p.rt AS DOUBLE) * 1000 AS latency_ms,
-               CAST(p.bytes AS BIGINT) AS bytes_sent, p.user AS user_id, p.ip AS client_ip
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.user AS user_id, p.ip AS client_ip,
+               CASE WHEN p.ref IN ('-', '') THEN json_object('user_agent', p.ua)
+                    ELSE json_object('referer', p.ref, 'user_agent', p.ua) END AS attributes
         FROM parts""",
     "haproxy": """
         WITH parts AS (

@@ -24,10 +24,12 @@ _NOT_LOGGED = pa.array(["", "-"], _TEXT)
 _EMPTY = pa.scalar("", _TEXT)
 
 
-def _text(values: pd.Series) -> pa.ChunkedArray:
+def _text(values: pd.Series | pa.ChunkedArray) -> pa.ChunkedArray:
     """A column as Arrow text: strings as they are, numbers and booleans cast."""
     array = getattr(values, "array", values)
-    if hasattr(array, "__arrow_array__"):
+    if isinstance(array, pa.ChunkedArray):
+        chunked = array
+    elif hasattr(array, "__arrow_array__"):
         chunked = array.__arrow_array__()
     else:
         chunked = pa.chunked_array([pa.array(np.asarray(values, dtype=object), from_pandas=True)])
@@ -116,3 +118,110 @@ def attribute_array(attributes: pa.Array | pa.ChunkedArray, name: str) -> pa.Arr
 def _regex_literal(text: str) -> str:
     """`text` escaped for RE2."""
     return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
+# JSON logs: every leaf that no column maps, under its dotted path ---------------------------------
+def object_leaves(objects: list[dict], skip: frozenset[str]) -> dict[str, pd.Series]:
+    """The leaves of JSON objects (nested objects flattened to dotted paths) as text columns,
+    one value per object, leaving out the paths in `skip` (the mapped keys) and whatever lies
+    below them. Strings stay as they are, numbers and booleans are written as JSON writes them,
+    arrays as JSON text."""
+    columns: dict[str, list] = {}
+
+    def visit(row: int, value, path: str) -> None:
+        if path in skip:
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(row, item, f"{path}.{key}" if path else str(key))
+            return
+        if value is None:
+            return
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = json.dumps(value)
+        else:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        column = columns.get(path)
+        if column is None:
+            column = columns[path] = [None] * len(objects)
+        column[row] = text
+
+    for row, obj in enumerate(objects):
+        if isinstance(obj, dict):
+            visit(row, obj, "")
+    return {path: pd.Series(values, dtype="str") for path, values in columns.items()}
+
+
+def table_leaves(table: pa.Table, skip: frozenset[str]) -> dict[str, pd.Series] | None:
+    """`object_leaves` of a table read by Arrow's JSON reader: structs flattened to dotted
+    paths, scalars cast to text, arrays of strings written as JSON arrays; None when a column
+    holds anything else (the caller then reads object by object)."""
+    out: dict[str, pd.Series] = {}
+
+    def visit(array: pa.ChunkedArray, path: str) -> bool:
+        if path in skip:
+            return True
+        kind = array.type
+        if pa.types.is_struct(kind):
+            return all(
+                visit(pc.struct_field(array, kind.field(i).name), f"{path}.{kind.field(i).name}")
+                for i in range(kind.num_fields)
+            )
+        if pa.types.is_null(kind):
+            return True
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            if not (
+                pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
+            ):
+                return False
+            out[path] = _string_lists(array)
+            return True
+        if pa.types.is_floating(kind):
+            return False  # Arrow writes 1.0 where JSON has 1: read object by object
+        if not (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_integer(kind)
+            or pa.types.is_boolean(kind)
+        ):
+            return False
+        out[path] = _text(array)
+        return True
+
+    for name in table.column_names:
+        if not visit(table.column(name), name):
+            return None
+    return {
+        path: values.to_pandas(types_mapper=lambda _: pd.StringDtype("pyarrow", na_value=np.nan))
+        for path, values in out.items()
+    }
+
+
+def _string_lists(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Lists of strings as JSON array text (null lists stay null)."""
+    chunks = []
+    for chunk in array.chunks:
+        flat = pc.list_flatten(chunk)
+        quoted = pc.binary_join_element_wise(
+            pa.scalar('"', _TEXT), _escaped(pc.cast(flat, _TEXT)), pa.scalar('"', _TEXT), _EMPTY
+        )
+        lists = pa.LargeListArray.from_arrays(_offsets(chunk), quoted, mask=chunk.is_null())
+        joined = pc.binary_join(lists, pa.scalar(",", _TEXT))
+        chunks.append(
+            pc.binary_join_element_wise(
+                pa.scalar("[", _TEXT), joined, pa.scalar("]", _TEXT), _EMPTY
+            )
+        )
+    return pa.chunked_array(chunks, _TEXT)
+
+
+def _offsets(chunk: pa.Array) -> pa.Array:
+    offsets = chunk.offsets
+    start = offsets[0].as_py()
+    return (
+        pc.cast(pc.subtract(offsets, start), pa.int64()) if start else pc.cast(offsets, pa.int64())
+    )
