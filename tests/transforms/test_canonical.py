@@ -64,7 +64,9 @@ def test_the_earliest_accepted_time_is_a_setting(earliest, kept):
     assert result.events["ts"].dt.strftime("%Y-%m-%d").tolist() == kept
     assert len(result.rejects) == 3 - len(kept)
     for reason in result.rejects["reasons"]:
-        assert reason.startswith(f"ts: expected >= {earliest} 00:00:00Z (the earliest_event setting)")
+        assert reason.startswith(
+            f"ts: expected >= {earliest} 00:00:00Z (the earliest_event setting)"
+        )
 
 
 def test_every_reason_is_kept():

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from transforms.formats.attributes import table_leaves
 from transforms.formats.base import (
     FileFormatError,
 )
@@ -24,11 +25,12 @@ ARROW_BLOCK = 8 << 20
 
 def read_with_arrow(
     data: bytes, count: int, sample_texts: list[str], mapping: JsonMapping | None
-) -> tuple[dict[str, JsonField], str, dict[str, Column]] | None:
+) -> tuple[dict[str, JsonField], str, dict[str, Column], dict[str, pd.Series]] | None:
     """The usual file read in one pass by Arrow's JSON reader: every line one object, and each
     chosen key of one JSON type throughout (strings, or numbers). Anything else (a bad line,
-    a key whose type varies, a key both literal and nested) returns None, and the file is read
-    object by object, which finds and names each problem."""
+    a key whose type varies, a key both literal and nested, an unmapped value Arrow cannot
+    write back as JSON does) returns None, and the file is read object by object, which finds
+    and names each problem. The last item holds the unmapped leaves (`table_leaves`)."""
     loads = orjson.loads
     try:
         sample = [loads(text) for text in sample_texts]
@@ -64,13 +66,16 @@ def read_with_arrow(
             pa.BufferReader(data.removeprefix(b"\xef\xbb\xbf")),
             read_options=pajson.ReadOptions(block_size=ARROW_BLOCK),
             parse_options=pajson.ParseOptions(
-                explicit_schema=schema, unexpected_field_behavior="ignore"
+                explicit_schema=schema, unexpected_field_behavior="infer"
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if table.num_rows != count:
         return None  # a line held more than one object
+    extras = table_leaves(table, frozenset(paths))
+    if extras is None:
+        return None
     columns: dict[str, Column] = {}
     none = np.empty(0, dtype="int64")
     for path, numeric in paths.items():
@@ -89,7 +94,7 @@ def read_with_arrow(
             columns[path] = Column(numbers, numbers, none)
         else:
             columns[path] = Column(str_series(array.cast(pa.large_string())), None, none)
-    return chosen, how, columns
+    return chosen, how, columns, extras
 
 
 def nested_schema(types: dict[str, pa.DataType], literal_paths: set[str]) -> pa.Schema:

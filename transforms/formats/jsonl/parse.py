@@ -10,6 +10,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from transforms.formats.attributes import object_leaves
 from transforms.formats.base import (
     CANDIDATE_TYPES,
     LINE_NUMBER,
@@ -35,6 +36,10 @@ from transforms.formats.jsonl.keys import (
     expectation,
 )
 from transforms.formats.jsonl.objects import Column, column_from, load_objects, refusing, values_at
+
+ATTRIBUTE_PREFIX = "attribute:"
+"""Record columns of unmapped leaves (no key path starts so: a chosen key's column is named
+after its path)."""
 
 
 def looks_like_jsonl(line: str) -> bool:
@@ -81,11 +86,13 @@ def parse_jsonl(
     def column_of(path: str, numeric: bool) -> Column:
         return column_from(values_at(objects, path), numeric)
 
+    extras = object_leaves(objects, frozenset(spec.path for spec in chosen.values()))
     return keyed(
         records,
         chosen,
         how,
         column_of,
+        extras,
         format=format,
         records_read=len(lines.texts) + len(lines.rejects),
         rejects=line_rejects,
@@ -97,10 +104,12 @@ def keyed(
     chosen: dict[str, JsonField],
     how: str,
     column_of: Callable[[str, bool], Column],
+    extras: dict[str, pd.Series],
     **build_options,
 ) -> Parsed:
     """Typed candidates from the records and one column per chosen key (`column_of(path,
-    numeric)`), each column named after its key for the reasons (unless the name is taken)."""
+    numeric)`), each column named after its key for the reasons (unless the name is taken);
+    `extras` (dotted path -> text) are the unmapped leaves, kept as attributes."""
     chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}  # the reasons' order
     columns: dict[str, Column] = {}
     fields: dict[str, Field] = {}
@@ -113,11 +122,16 @@ def keyed(
         column = columns[source]
         convert = converter(target, spec, column.numbers)
         fields[target] = Field(source, refusing(convert, column.wrong), expectation(target, spec))
+    attributes = {}
+    for path, values in extras.items():
+        attributes[path] = f"{ATTRIBUTE_PREFIX}{path}"
+        records[attributes[path]] = values.set_axis(records.index)
     fmt = build_options["format"]
     parsed = build(
         records,
         fields,
         notes=(f"{fmt} keys mapped with the {how}: {mapped_note(chosen)}",),
+        attributes=attributes,
         **build_options,
     )
     return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
@@ -126,13 +140,14 @@ def keyed(
 def fast_parsed(fast, clean: CleanLines, format: str) -> Parsed:
     """The Parsed of a file read by `read_with_arrow`: every line a record, raw text looked up
     only for the records rejected later."""
-    chosen, how, columns_by_path = fast
+    chosen, how, columns_by_path, extras = fast
     records = pd.DataFrame({LINE_NUMBER: pd.array(np.arange(1, clean.count + 1), dtype="Int64")})
     return keyed(
         records,
         chosen,
         how,
         lambda path, _numeric: columns_by_path[path],
+        extras,
         format=format,
         records_read=clean.count,
         rejects=rejects_frame(),
