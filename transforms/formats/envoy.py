@@ -2,7 +2,7 @@
 fields to it, e.g.
 
     [2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 "10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" "tcp://10.0.2.1:80"
-"""  # noqa: E501
+"""
 
 from __future__ import annotations
 

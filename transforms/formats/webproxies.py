@@ -5,7 +5,7 @@ Combined parser. One line of each:
     {"level":"info","ts":1646861401.52,"logger":"http.log.access","msg":"handled request","request":{"client_ip":"203.0.113.9","method":"GET","uri":"/api/items"},"duration":0.012,"size":10900,"status":200}
     {"ClientHost":"192.0.2.7","DownstreamContentSize":523,"DownstreamStatus":404,"Duration":2500000,"RequestMethod":"POST","RequestPath":"/login","RouterName":"web@docker","StartUTC":"2026-03-02T10:15:00.123456789Z"}
     192.168.33.1 - - [02/Oct/2017:20:22:07 +0000] "GET /ui/favicon.png HTTP/1.1" 304 0 "-" "curl/8.0" 262 "Host-host-1" "http://172.19.0.3:5601" 2ms
-"""  # noqa: E501
+"""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import re
 from dataclasses import replace
 
 import orjson
-import pandas as pd
 
 from transforms.formats.access import COMBINED_STRICT, parse_combined
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, Format, Parsed
