@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import numpy as np
 import orjson
+import pandas as pd
 
 from transforms.formats.access import COMBINED_STRICT, parse_combined
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, Format, Parsed
 from transforms.formats.jsonl import JsonField, JsonMapping, parse_jsonl
-from transforms.formats.jsonl.keys import fits
+from transforms.formats.jsonl.keys import as_time, fits
 from transforms.formats.jsonl.objects import values_at
 
 SAMPLE = 1000
@@ -135,10 +137,37 @@ def choose_mapping(data: bytes, keys: dict[str, tuple[JsonField, ...]]) -> JsonM
     return mapping
 
 
-def _tidy(parsed: Parsed, name: str, server: str) -> Parsed:
-    """The candidates of a proxy's JSON log: a status of 0 (no response was sent, the client
-    went away) is null, a client address logged with its port loses it, and the keys note
-    names the server."""
+def _other_times(parsed: Parsed, keys: tuple[JsonField, ...], chosen: str) -> None:
+    """ts of the records without the chosen key, from the server's other time keys (Traefik's
+    own entries have `time` where its access entries have `StartUTC`)."""
+    candidates = parsed.candidates
+    if "ts" not in candidates or not candidates["ts"].isna().any():
+        return
+    rows = np.flatnonzero(candidates["ts"].isna().to_numpy())
+    objects = [_object(raw) or {} for raw in parsed.raw(rows)]
+    for spec in keys:
+        if spec.path == chosen:
+            continue
+        values = pd.Series(values_at(objects, spec.path), dtype="object")
+        usable = values.map(lambda v: isinstance(v, str | int | float) and not isinstance(v, bool))
+        if not usable.any():
+            continue
+        times = as_time(values.where(usable).astype("str").where(usable))
+        fill = times.notna().to_numpy()
+        candidates.loc[candidates.index[rows[fill]], "ts"] = times[fill].to_numpy()
+        rows = rows[~fill]
+        objects = [o for o, filled in zip(objects, fill, strict=True) if not filled]
+        if not len(rows):
+            return
+
+
+def _tidy(parsed: Parsed, name: str, server: str | None, keys) -> Parsed:
+    """The candidates of a proxy's JSON log: ts from another time key where the chosen one is
+    missing, a status of 0 (no response was sent, the client went away) null, a client
+    address logged with its port without it, and the keys note naming the server."""
+    if parsed.mapping:
+        chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
+        _other_times(parsed, keys["ts"], chosen)
     candidates = parsed.candidates
     if "status_code" in candidates:
         candidates["status_code"] = candidates["status_code"].mask(candidates["status_code"] == 0)
@@ -150,17 +179,19 @@ def _tidy(parsed: Parsed, name: str, server: str) -> Parsed:
             candidates.loc[with_port, "client_ip"] = clients[with_port].str.replace(
                 _PORT, r"\g<host>", regex=True
             )
-    notes = tuple(
-        note.replace(f"{name} keys mapped with the configured mapping", f"{server} keys mapped")
-        for note in parsed.notes
-    )
+    notes = parsed.notes
+    if server is not None:  # the keys were this module's choice, not a configured mapping
+        notes = tuple(
+            note.replace(f"{name} keys mapped with the configured mapping", f"{server} keys mapped")
+            for note in notes
+        )
     return replace(parsed, candidates=candidates, notes=notes)
 
 
 def _parse_json(data: bytes, name: str, server: str, keys, mapping: JsonMapping | None) -> Parsed:
     chosen = mapping if mapping is not None else choose_mapping(data, keys)
     parsed = parse_jsonl(data, mapping=chosen, format=name)
-    return _tidy(parsed, name, server) if mapping is None else _tidy(parsed, name, name)
+    return _tidy(parsed, name, server if mapping is None else None, keys)
 
 
 def parse_caddy(data: bytes, *, mapping: JsonMapping | None = None) -> Parsed:
