@@ -94,9 +94,9 @@ def test_syslog_headers_before_access_lines_are_stripped_and_named():
 
 def test_a_syslog_like_start_that_a_format_reads_stays():
     haproxy = (
-        "Jul 30 09:03:52 lb haproxy[32450]: 1.2.3.4:38862 [30/Jul/2018:09:03:52.726] fe~ "
-        'docs/web1 0/0/1/0/2 304 168 - - ---- 6/6/0/0/0 0/0 "GET /index.js?v=2 HTTP/1.1"\n'
-    ).encode()
+        b"Jul 30 09:03:52 lb haproxy[32450]: 1.2.3.4:38862 [30/Jul/2018:09:03:52.726] fe~ "
+        b'docs/web1 0/0/1/0/2 304 168 - - ---- 6/6/0/0/0 0/0 "GET /index.js?v=2 HTTP/1.1"\n'
+    )
     assert strip_prefix(haproxy * 3) == (haproxy * 3, None)  # HAProxy reads its own header
     service = b"2026-02-25T16:19:48Z INFO orders: charge failed path=/pay status=500\n"
     assert strip_prefix(service * 3) == (service * 3, None)
