@@ -134,3 +134,18 @@ def test_read_in_pieces_as_one(line, fmt, monkeypatch):
     assert events.rejects.empty
     assert events.records_read == len(whole.candidates) == 200
     assert events.events.num_rows == 200
+
+
+def test_nanosecond_times_read_as_pandas_reads_them():
+    from transforms.formats.access import iso_time
+    from transforms.formats.base import iso_fast
+
+    texts = pd.Series(
+        ["2026-03-02T10:15:00.123456789Z", "2026-03-02T12:15:00.999999999+02:00"] * 40,
+        dtype="str",
+    )
+    fast = iso_fast(texts)
+    assert fast is not None and fast.tolist() == iso_time(texts).tolist()
+    assert fast.iat[1] == pd.Timestamp("2026-03-02T10:15:00.999999Z")  # truncated
+    # past the nanosecond range: left to the general parser
+    assert iso_fast(pd.concat([texts, pd.Series(["2300-01-01T00:00:00.000000001Z"])])) is None
