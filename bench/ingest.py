@@ -112,6 +112,55 @@ def write_uwsgi(frame: pd.DataFrame, path: Path) -> None:
     path.write_text("\n".join(body) + "\n")
 
 
+def write_envoy(frame: pd.DataFrame, path: Path) -> None:
+    """Envoy's default access log lines."""
+    rng = np.random.default_rng(10)
+    ms = frame["response_time_ms"].round().astype(int).astype(str)
+    body = (
+        "[" + _iso(frame["timestamp"]) + '] "GET ' + frame["endpoint"] + ' HTTP/1.1" '
+        + frame["status_code"].astype(str) + " - 0 "
+        + pd.Series(rng.integers(200, 5000, len(frame))).astype(str) + " " + ms + " " + ms
+        + ' "' + _ips(len(frame), 11) + '" "Mozilla/5.0 (X11; Linux x86_64)" '
+        + '"cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "' + frame["service"] + '" "10.0.2.1:80"'
+    )  # fmt: skip
+    path.write_text("\n".join(body) + "\n")
+
+
+def write_caddy(frame: pd.DataFrame, path: Path) -> None:
+    """Caddy's JSON access log (its keys, in its order, without the headers objects)."""
+    rng = np.random.default_rng(12)
+    epoch = frame["timestamp"].dt.as_unit("us").astype("int64").astype(str)  # microseconds
+    body = (
+        '{"level":"info","ts":' + epoch.str.slice(0, -6) + "." + epoch.str.slice(-6)
+        + ',"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"'
+        + _ips(len(frame), 13) + '","client_ip":"' + _ips(len(frame), 13)
+        + '","proto":"HTTP/1.1","method":"GET","host":"' + frame["service"] + '","uri":"'
+        + frame["endpoint"] + '"},"bytes_read":0,"user_id":"' + frame["user_id"]
+        + '","duration":' + (frame["response_time_ms"] / 1000).map("{:.6f}".format)
+        + ',"size":' + pd.Series(rng.integers(200, 5000, len(frame))).astype(str)
+        + ',"status":' + frame["status_code"].astype(str) + "}"
+    )  # fmt: skip
+    path.write_text("\n".join(body) + "\n")
+
+
+def write_traefik(frame: pd.DataFrame, path: Path) -> None:
+    """Traefik's JSON access log (`accessLog.format: json`, its default fields)."""
+    rng = np.random.default_rng(14)
+    ns = (frame["response_time_ms"] * 1e6).round().astype("int64").astype(str)
+    ips = _ips(len(frame), 15)
+    body = (
+        '{"ClientAddr":"' + ips + ':41234","ClientHost":"' + ips
+        + '","DownstreamContentSize":' + pd.Series(rng.integers(200, 5000, len(frame))).astype(str)
+        + ',"DownstreamStatus":' + frame["status_code"].astype(str) + ',"Duration":' + ns
+        + ',"RequestMethod":"GET","RequestPath":"' + frame["endpoint"]
+        + '","RequestProtocol":"HTTP/1.1","RouterName":"' + frame["service"]
+        + '@docker","ServiceName":"' + frame["service"] + '@docker","StartUTC":"'
+        + frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + '000Z","level":"info",'
+        + '"msg":"","time":"' + frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ") + '"}'
+    )  # fmt: skip
+    path.write_text("\n".join(body) + "\n")
+
+
 W3C_FIELDS = (
     "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
     "cs(Referer) sc-status sc-substatus sc-win32-status sc-bytes time-taken"
@@ -210,6 +259,34 @@ DUCKDB_SQL = {
                CAST(p.status AS SMALLINT) AS status_code, CAST(p.ms AS DOUBLE) AS latency_ms,
                CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip
         FROM parts""",
+    "envoy": """
+        WITH parts AS (
+            SELECT regexp_extract(line,
+                '^\\[([^\\]]+)\\] "(\\S+) (\\S+) [^"]*" (\\d+) \\S+ \\S+ (\\d+) (\\d+) \\S+ "([^",]*)[^"]*" "[^"]*" "[^"]*" "[^"]*" "[^"]*"$',
+                ['time', 'method', 'path', 'status', 'bytes', 'ms', 'xff']) AS p
+            FROM """
+    + _LINES
+    + """
+        )
+        SELECT CAST(p.time AS TIMESTAMPTZ) AS ts, 'bench' AS source, p.method AS method,
+               regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
+               CAST(p.status AS SMALLINT) AS status_code, CAST(p.ms AS DOUBLE) AS latency_ms,
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.xff AS client_ip
+        FROM parts""",
+    "caddy": """
+        SELECT make_timestamptz(CAST(ts * 1000000 AS BIGINT)) AS ts, 'bench' AS source,
+               request.method AS method, regexp_replace(request.uri, '\\?.*$', '') AS endpoint,
+               request.uri AS path, CAST(status AS SMALLINT) AS status_code,
+               CAST(duration AS DOUBLE) * 1000 AS latency_ms, CAST(size AS BIGINT) AS bytes_sent,
+               user_id, request.client_ip AS client_ip
+        FROM read_json('{path}', format = 'newline_delimited')""",
+    "traefik": """
+        SELECT CAST(StartUTC AS TIMESTAMPTZ) AS ts, 'bench' AS source, ServiceName AS service,
+               RequestMethod AS method, regexp_replace(RequestPath, '\\?.*$', '') AS endpoint,
+               RequestPath AS path, CAST(DownstreamStatus AS SMALLINT) AS status_code,
+               CAST(Duration AS DOUBLE) / 1e6 AS latency_ms,
+               CAST(DownstreamContentSize AS BIGINT) AS bytes_sent, ClientHost AS client_ip
+        FROM read_json('{path}', format = 'newline_delimited')""",
 }
 
 WRITERS: dict[str, tuple[str, Callable[[pd.DataFrame, Path], None]]] = {
@@ -219,6 +296,9 @@ WRITERS: dict[str, tuple[str, Callable[[pd.DataFrame, Path], None]]] = {
     "haproxy": ("haproxy.log", write_haproxy),
     "uwsgi": ("uwsgi.log", write_uwsgi),
     "w3c": ("u_ex261001.log", write_w3c),
+    "envoy": ("envoy.log", write_envoy),
+    "caddy": ("caddy.log", write_caddy),
+    "traefik": ("traefik.log", write_traefik),
 }
 FORMATS = tuple(WRITERS)
 """Every format the benchmark writes and reads, in the order it runs them."""

@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         default="auto",
         help="auto (the default: the format that reads at least 90%% of the first lines), csv, "
-        "tsv, jsonl, common, combined, apache_ssl, alb, elb, haproxy, uwsgi, w3c, servicelog, "
-        "or nginx:'<log_format template>'",
+        "tsv, jsonl, common, combined, apache_ssl, alb, elb, haproxy, uwsgi, envoy, caddy, "
+        "traefik, w3c, servicelog, or nginx:'<log_format template>'",
     )
     ing.add_argument("--source", help="source name recorded on every row (default: settings)")
     ing.add_argument(

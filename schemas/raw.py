@@ -224,6 +224,42 @@ class UwsgiRecord(RawRecord):
     path: Series[Text] = _text("request URI (path and query) as logged; null when not logged")
 
 
+class EnvoyRecord(RawRecord):
+    """A line of Envoy's default access log format (or Istio's default proxy format).
+
+    Valid: a `ts` (START_TIME) on every line, and `path` and `status_code` columns: both null
+    on TCP proxy lines (`"- - -"`), `status_code` null for a response code of 0 (no response
+    was sent); `client_ip` is null when neither X-Forwarded-For nor (Istio) the downstream
+    remote address was logged; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    path: Series[Text] = _text("request path (and query); null for TCP proxy lines")
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
+class CaddyRecord(RawRecord):
+    """One JSON object of Caddy's log: an access log entry, or one of Caddy's own entries in
+    the same output (a level and a message).
+
+    Valid: a `ts` on every line; `status_code` null for 0 (no response was sent); the shared
+    rules of `RawRecord`. The canonical step requires a path or a level of every record.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+
+
+class TraefikRecord(RawRecord):
+    """One entry of Traefik's access log, JSON or its Common-like text format (or one of
+    Traefik's own entries in the same output).
+
+    Valid: a `ts` on every line (StartUTC, or the text line's time); `status_code` null for
+    0 (no response was sent); the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+
+
 class ServiceLogRecord(RawRecord):
     """An application log event (`<timestamp> <LEVEL> <service> <message> [key=value ...]`,
     with any stack trace lines that follow it).
@@ -253,6 +289,9 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "w3c": W3cRecord,
     "haproxy": HaproxyRecord,
     "uwsgi": UwsgiRecord,
+    "envoy": EnvoyRecord,
+    "caddy": CaddyRecord,
+    "traefik": TraefikRecord,
     "servicelog": ServiceLogRecord,
 }
 """The raw model of each named format; `raw_model` also knows nginx templates."""

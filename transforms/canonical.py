@@ -22,13 +22,13 @@ INVALID_ENDPOINT = "{invalid}"
 """The endpoint of a response to something that was not an HTTP request (an access log's
 `"-"` or `""` request line: a connection closed before a request, a malformed one): the
 response and its status are real and counted, the request names no path."""
-_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy")
+_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy", "envoy", "traefik")
 """Access formats whose null path beside a status is such a response (nginx templates too)."""
 CONNECTION_ENDPOINT = "{connection}"
 """The endpoint of a proxy's TCP connection entry (HAProxy `option tcplog`, a Classic Load
-Balancer's TCP/SSL listener): no HTTP request and no status, but a connection with its time
+Balancer's TCP/SSL listener, Envoy's TCP proxy): no HTTP request and no status, but a connection with its time
 and bytes, counted like a request."""
-_CONNECTION_FORMATS = ("haproxy", "elb")
+_CONNECTION_FORMATS = ("haproxy", "elb", "envoy")
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ LINE_FORMATS = (
     "elb",
     "haproxy",
     "uwsgi",
+    "envoy",
+    "caddy",
+    "traefik",
 )
 """Formats with one record per line, which split anywhere between lines (nginx templates
 too); service logs carry multi-line records and W3C files' lines need the `#Fields:` line

@@ -163,13 +163,26 @@ def test_a_docker_compose_prefix_is_stripped_and_noted(settings):
     outcome = ingest(path, settings, source="edge")
     assert (outcome.records_read, outcome.rows_kept) == (3, 3)
     assert outcome.notes[:2] == (
-        "format jsonl (detected)",
+        "format caddy (detected)",
         "docker compose prefix stripped from every line",
     )
     endpoints = duckdb.execute(
         f"SELECT DISTINCT endpoint FROM read_parquet('{settings.warehouse_dir}/requests/**/*.parquet')"
     ).fetchall()
     assert endpoints == [("/api/orders",)]
+
+
+def test_nginx_lines_shipped_through_syslog_are_read_and_noted(settings):
+    line = '203.0.113.7 - - [01/Nov/2026:10:00:00 +0000] "GET /api/orders/7 HTTP/1.1" 200 512 "-" "curl/8"'
+    path = settings.landing_dir / "syslog.log"
+    path.parent.mkdir(parents=True)
+    path.write_text(f"<190>Nov  1 10:00:00 web1 nginx: {line}\n" * 3)
+    outcome = ingest(path, settings, source="edge")
+    assert (outcome.records_read, outcome.rows_kept) == (3, 3)
+    assert outcome.notes[:2] == (
+        "format combined (detected)",
+        "syslog (RFC 3164) prefix stripped from every line",
+    )
 
 
 @pytest.mark.parametrize(

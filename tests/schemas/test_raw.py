@@ -12,13 +12,16 @@ from schemas.raw import (
     SERVICE_LOG_LEVELS,
     AccessLogRecord,
     AlbRecord,
+    CaddyRecord,
     DelimitedRecord,
     ElbRecord,
+    EnvoyRecord,
     HaproxyRecord,
     JsonLinesRecord,
     NginxTemplateRecord,
     ServiceLogRecord,
     SslRequestRecord,
+    TraefikRecord,
     UwsgiRecord,
     W3cRecord,
     raw_model,
@@ -67,6 +70,28 @@ UWSGI_LOG = (
     b"[Wed Feb 21 10:01:02 2024] POST /api/v1/orders?x=1 => generated 512 bytes in 12 msecs "
     b"(HTTP/1.1 201) 5 headers in 180 bytes (1 switches on core 1)\n"
 )
+ENVOY_LOG = (
+    b'[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 '
+    b'"10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" '
+    b'"tcp://10.0.2.1:80"\n'
+    b'[2016-04-15T20:17:01.000Z] "- - -" 0 - 120 4500 3012 - "-" "-" "-" "-" "10.0.2.1:5432"\n'
+)
+CADDY_LOG = (
+    b'{"level":"info","ts":1646861401.5241024,"logger":"http.log.access.log0","msg":"handled '
+    b'request","request":{"remote_ip":"172.18.0.1","client_ip":"203.0.113.9","method":"GET",'
+    b'"uri":"/api/v1/items?page=2"},"duration":0.012345,"size":10900,"status":200}\n'
+    b'{"level":"info","ts":1646861400.1,"logger":"tls","msg":"finished cleaning storage units"}\n'
+)
+TRAEFIK_LOG = (
+    b'192.168.33.1 - - [02/Oct/2017:20:22:07 +0000] "GET /ui/favicons/favicon-16x16.png '
+    b'HTTP/1.1" 304 0 "http://example.com/login" "Mozilla/5.0" 262 "Host-host-1" '
+    b'"http://172.19.0.3:5601" 2ms\n'
+)
+TRAEFIK_JSON = (
+    b'{"ClientHost":"192.0.2.7","DownstreamContentSize":523,"DownstreamStatus":404,'
+    b'"Duration":2500000,"RequestMethod":"POST","RequestPath":"/login","RouterName":"web@docker",'
+    b'"StartUTC":"2026-03-02T10:15:00.123456789Z","level":"info","time":"2026-03-02T10:15:00Z"}\n'
+)
 
 # (format, file bytes, records expected): every fixture file of the format tests, plus
 # inline csv/tsv files (those tests keep theirs inline) and an nginx template without a clock
@@ -76,6 +101,10 @@ SAMPLES = [
     ("tsv", API_TSV, 3),
     ("haproxy", HAPROXY_LOG, 3),
     ("uwsgi", UWSGI_LOG, 2),
+    ("envoy", ENVOY_LOG, 2),
+    ("caddy", CADDY_LOG, 2),
+    ("traefik", TRAEFIK_LOG, 1),
+    ("traefik", TRAEFIK_JSON, 1),
     *[
         (fmt, (FIXTURES / name).read_bytes(), count)
         for fmt, name, count in [
@@ -110,6 +139,9 @@ FIRST_ROW = {
     "elb": (FIXTURES / "elb_docs.log").read_bytes(),
     "haproxy": HAPROXY_LOG,
     "uwsgi": UWSGI_LOG,
+    "envoy": ENVOY_LOG,
+    "caddy": CADDY_LOG,
+    "traefik": TRAEFIK_LOG,
     "servicelog": (FIXTURES / "servicelog_go.log").read_bytes(),
     f"nginx:{NGINX_COMBINED}": (FIXTURES / "access_combined.log").read_bytes(),
 }
@@ -127,6 +159,9 @@ REQUIRED = {
     "elb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "haproxy": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "uwsgi": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
+    "envoy": ({"ts", "path", "status_code"}, {"ts"}),
+    "caddy": ({"ts"}, {"ts"}),
+    "traefik": ({"ts"}, {"ts"}),
     "servicelog": (
         {"ts", "level", "service", "message"},
         {"ts", "level", "service", "message"},
@@ -172,6 +207,9 @@ def test_every_registered_format_has_a_raw_model():
         "haproxy": HaproxyRecord,
         "uwsgi": UwsgiRecord,
         "apache_ssl": SslRequestRecord,
+        "envoy": EnvoyRecord,
+        "caddy": CaddyRecord,
+        "traefik": TraefikRecord,
     }
 
 

@@ -391,7 +391,14 @@ def iso_fast(text: pd.Series) -> pd.Series | None:
     """ISO 8601 text that Arrow converts as a whole: all with offsets, or all naive (taken as
     UTC); None when any value is not that, and the general parser decides."""
     stripped = _stripped_logged(text)
-    values = _arrow_cast(stripped, _UTC_US)
+    values = None
+    if pc.any(pc.match_substring_regex(stripped.slice(0, 64), r"\.\d{7}")).as_py():
+        # nanoseconds (Traefik's StartUTC, Go's RFC 3339 with nanoseconds): Arrow refuses them
+        # as microseconds, slowly; read as nanoseconds and truncated, as pandas does
+        values = _arrow_cast(stripped, pa.timestamp("ns", "UTC"))
+        values = values.cast(_UTC_US, safe=False) if values is not None else None
+    if values is None:
+        values = _arrow_cast(stripped, _UTC_US)
     if values is None:
         naive = _arrow_cast(stripped, pa.timestamp("us"))
         if naive is None:

@@ -4,7 +4,16 @@ recognised on a file's first lines, stripped from every line, and recorded in th
 - `docker compose logs` (and `docker-compose`): the service name, padding and `| `
   (`caddy  | {"level":"info",...}`, `web-1  | 10.0.0.1 - - [...]`);
 - Kubernetes' container log files (CRI format, what `/var/log/containers/*.log` and log shippers
-  read): `2024-05-26T11:42:52.601Z stdout F ` (time, stream, full or partial line tag).
+  read): `2024-05-26T11:42:52.601Z stdout F ` (time, stream, full or partial line tag). A line
+  the runtime split (tag `P`, for each piece but the last, which is tagged `F`) is joined
+  again, per stream, as the CRI logging spec says: the whole line takes the first piece's line
+  number, the other pieces' lines become blank;
+- a syslog header, RFC 3164 (`<134>Feb 25 16:19:48 host nginx[312]: `, with or without the
+  `<PRI>`, or with an ISO time as rsyslog writes it) or RFC 5424 (`<165>1
+  2003-10-11T22:14:15.003Z host app procid msgid [sd] `), as a server's lines read when they
+  were shipped through syslog. Only when the lines as written are no format detection knows
+  and without the header they are: a header-like start that is part of a format (HAProxy
+  reads its own syslog header, a service log starts with a time and a level) stays.
 
 A file is stripped only when at least 90 % of the first lines detection samples carry the same
 prefix, so a line that merely contains `| ` is never cut. Line numbers do not change; the
@@ -16,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from transforms.formats import registry
+from transforms.formats.base import FileFormatError
 from transforms.formats.registry import MIN_SHARE, sample_head
 
 
@@ -23,30 +34,112 @@ from transforms.formats.registry import MIN_SHARE, sample_head
 class Prefix:
     name: str
     pattern: re.Pattern[bytes]
+    when_unreadable: bool = False
+    """Strip only when the lines as written are no known format and without it they are."""
 
 
+_CRI = (
+    rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) "
+    rb"(?P<stream>stdout|stderr) (?P<tag>[FP]) "
+)
+_ISO_TIME = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+_BSD_TIME = rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
+_WORD = rb"[^ \n]++"
+CRI = "Kubernetes CRI"
 PREFIXES = (
     Prefix("docker compose", re.compile(rb"^[A-Za-z0-9][A-Za-z0-9_.-]*[ \t]*\| ", re.M)),
+    Prefix(CRI, re.compile(_CRI, re.M)),
     Prefix(
-        "Kubernetes CRI",
+        "syslog (RFC 5424)",
         re.compile(
-            rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) "
-            rb"(?:stdout|stderr) [FP] ",
+            rb"^<\d{1,3}>1 (?:" + _ISO_TIME + rb"|-) " + rb" ".join([_WORD] * 4)
+            + rb" (?:-|(?:\[(?:[^\]\\\n]|\\.)*+\])++) (?:\xef\xbb\xbf)?",
             re.M,
         ),
+        when_unreadable=True,
     ),
-)
+    Prefix(
+        "syslog (RFC 3164)",
+        re.compile(
+            rb"^(?:<\d{1,3}>)?(?:" + _BSD_TIME + rb"|" + _ISO_TIME + rb") "
+            rb"(?:" + _WORD + rb" )?[^ \n\[\]:]++(?:\[\d+\])?: ",
+            re.M,
+        ),
+        when_unreadable=True,
+    ),
+)  # fmt: skip
+
+
+def _detects(sample: bytes) -> bool:
+    try:
+        registry.detect(sample)
+    except FileFormatError:
+        return False
+    return True
+
+
+def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
+    carried = sum(prefix.pattern.match(line) is not None for line in lines)
+    if carried < MIN_SHARE * len(lines):
+        return False
+    if not prefix.when_unreadable:
+        return True
+    sample = sample_head(text)
+    return not _detects(sample) and _detects(prefix.pattern.sub(b"", sample))
+
+
+def join_partial_lines(text: bytes) -> tuple[bytes, int]:
+    """CRI lines with their prefix stripped, a line split into `P` pieces and its `F` end
+    joined per stream at the first piece's line (the other pieces' lines left blank, so line
+    numbers stay); pieces the file ends without an `F` for are joined as they are. Also the
+    number of lines that were joined."""
+    pattern = re.compile(_CRI)
+    lines = text.split(b"\n")
+    out = list(lines)
+    pending: dict[bytes, tuple[int, list[bytes]]] = {}
+    joined = 0
+    for i, line in enumerate(lines):
+        found = pattern.match(line)
+        if found is None:
+            continue
+        content = line[found.end() :]
+        stream = found["stream"]
+        if found["tag"] == b"P":
+            if stream in pending:
+                pending[stream][1].append(content)
+                out[i] = b""
+            else:
+                pending[stream] = (i, [content])
+            continue
+        if stream in pending:
+            first, pieces = pending.pop(stream)
+            out[first] = b"".join(pieces) + content
+            out[i] = b""
+            joined += 1
+        else:
+            out[i] = content
+    for first, pieces in pending.values():
+        out[first] = b"".join(pieces)
+        joined += 1
+    return b"\n".join(out), joined
 
 
 def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
-    """`text` with the prefix every line carries removed, and a note naming it (None and the
-    text unchanged when no known prefix is on at least MIN_SHARE of the first lines)."""
-    lines = [line for line in sample_head(text).split(b"\n") if line.strip()]
-    if not lines:
-        return text, None
+    """`text` with the prefixes every line carries removed (a container runtime's, then a
+    syslog header), and a note naming them (None and the text unchanged when no known prefix
+    is on at least MIN_SHARE of the first lines)."""
+    notes = []
     for prefix in PREFIXES:
-        carried = sum(prefix.pattern.match(line) is not None for line in lines)
-        if carried >= MIN_SHARE * len(lines):
-            stripped = prefix.pattern.sub(b"", text)
-            return stripped, f"{prefix.name} prefix stripped from every line"
-    return text, None
+        lines = [line for line in sample_head(text).split(b"\n") if line.strip()]
+        if not lines or not _applies(prefix, text, lines):
+            continue
+        if prefix.name == CRI and re.search(rb"^\S+ (?:stdout|stderr) P ", text, re.M):
+            text, joined = join_partial_lines(text)
+            notes.append(
+                f"{prefix.name} prefix stripped from every line, {joined} line"
+                f"{'s' if joined != 1 else ''} split by the runtime (tag P) joined again"
+            )
+        else:
+            text = prefix.pattern.sub(b"", text)
+            notes.append(f"{prefix.name} prefix stripped from every line")
+    return text, "; ".join(notes) or None

@@ -7,7 +7,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from transforms.formats import access, delimited, jsonl, loadbalancer, proxies, servicelog, w3c
+from transforms.formats import (
+    access,
+    delimited,
+    envoy,
+    jsonl,
+    loadbalancer,
+    proxies,
+    servicelog,
+    w3c,
+    webproxies,
+)
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 from transforms.reason_codes import reason_code
 
@@ -50,6 +60,8 @@ MAPPED: dict[str, Callable[[Any], Any]] = {
     "csv": _delimited_mapping,
     "tsv": _delimited_mapping,
     "jsonl": _json_mapping,
+    "caddy": _json_mapping,
+    "traefik": _json_mapping,
 }
 """Formats that take a column mapping, with the conversion from the settings' form."""
 
@@ -62,7 +74,7 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
-for _module in (jsonl, servicelog, access, loadbalancer, proxies, w3c):
+for _module in (jsonl, servicelog, access, loadbalancer, proxies, envoy, webproxies, w3c):
     for _format in _module.FORMATS:
         register(_format)
 
@@ -93,6 +105,9 @@ PREFERENCE = (
     "elb",
     "haproxy",
     "uwsgi",
+    "envoy",
+    "caddy",
+    "traefik",
     "apache_ssl",
     "common",
     "combined",
@@ -100,7 +115,8 @@ PREFERENCE = (
     "jsonl",
 )
 """On a tie of shares, the more specific format wins (Common before Combined, which reads
-Common lines too)."""
+Common lines too; Traefik before Combined and, with Caddy, before JSON lines, whose parsers
+read their lines too)."""
 JSON_ARRAY = re.compile(r"\s*\[\s*(?:[{\[]|$)")
 """A first line that opens a JSON array of objects or arrays."""
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from transforms.canonical import canonical_events
 from transforms.formats import registry
 from transforms.formats.base import FileFormatError
+from transforms.formats.prefixes import strip_prefix
 
 pytestmark = pytest.mark.slow  # about 300 files through every parser and the canonical step
 
@@ -30,6 +31,18 @@ SAMPLES = [
     b"on core 0)",
     b"#Fields: date time cs-method cs-uri-stem sc-status time-taken\n2026-11-01 10:00:00 GET /a 200 5",
     b'caddy  | {"ts": 1762000000.5, "request": {"uri": "/a"}, "status": 200}',
+    b'[2026-11-01T10:00:00.310Z] "POST /a HTTP/2" 204 - 154 0 226 100 "10.0.35.28" "nsq2http" '
+    b'"cc21d9b0" "locations" "tcp://10.0.2.1:80"',
+    b'[2026-11-01T10:00:00.409Z] "GET /s HTTP/1.1" 418 - via_upstream - "-" 0 135 4 4 "-" "curl" '
+    b'"8496" "httpbin:8000" "10.44.1.27:80" outbound|8000||httpbin 10.44.1.23:37652 '
+    b"10.0.45.184:8000 10.44.1.23:46520 - default",
+    b'{"ClientHost":"192.0.2.7","DownstreamStatus":0,"Duration":2500000,"RequestMethod":"GET",'
+    b'"RequestPath":"/a","StartUTC":"2026-11-01T10:00:00.123456789Z"}',
+    b'10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 2 "-" "curl" 262 "web" '
+    b'"http://10.0.0.3:80" 2ms',
+    b'<134>Nov  1 10:00:00 web1 nginx[312]: 10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET /a '
+    b'HTTP/1.1" 200 2 "-" "curl"',
+    b"2026-11-01T10:00:00.1Z stdout P 10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] ",
 ]
 FORMATS = sorted(registry.FORMATS)
 
@@ -70,3 +83,17 @@ def test_detection_names_a_format_or_refuses_in_one_sentence(data):
         assert "\n" not in str(refused).strip() or "could not detect" in str(refused)
         return
     check_file(data, chosen)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=files)
+def test_prefix_stripping_keeps_every_line_and_never_raises(data):
+    stripped, note = strip_prefix(data)
+    assert stripped.count(b"\n") == data.count(b"\n")  # line numbers stay
+    if note is None:
+        assert stripped == data
+    try:
+        chosen = registry.detect(stripped)
+    except FileFormatError:
+        return
+    check_file(stripped, chosen)

@@ -67,3 +67,84 @@ def test_traefik_json_access_logs_fill_every_request_column():
     assert row["client_ip"] == "192.0.2.7"
     assert row["latency_ms"] == 2.5  # Duration is in nanoseconds
     assert row["ts"] == pd.Timestamp("2026-03-02T10:15:00Z")  # `time` comes before StartUTC
+
+
+# syslog headers ---------------------------------------------------------------------------------
+SYSLOG_HEADERS = [
+    "<134>Feb 25 16:19:48 web1 nginx[312]: ",  # RFC 3164 with its PRI
+    "Feb 25 16:19:48 web1 nginx: ",  # as rsyslog writes it to a file, no pid
+    "Feb  5 16:19:48 web1 nginx[312]: ",  # a one-digit day, space-padded
+    "<190>Feb 25 16:19:48 nginx: ",  # nginx's own `access_log syslog:` header, no host name
+    "2026-02-25T16:19:48.143+00:00 web1 nginx[312]: ",  # rsyslog's RFC 3339 time
+    "<165>1 2026-02-25T16:19:48.003Z web1 nginx 312 - - ",  # RFC 5424
+    '<165>1 2026-02-25T16:19:48.003Z web1 nginx 312 ID47 [exampleSDID@32473 iut="3" '
+    'eventSource="Application"] ',
+]
+
+
+def test_syslog_headers_before_access_lines_are_stripped_and_named():
+    for header in SYSLOG_HEADERS:
+        text = "".join(header + COMBINED + "\n" for _ in range(3)).encode()
+        stripped, note = strip_prefix(text)
+        assert stripped == (COMBINED + "\n").encode() * 3, header
+        kind = "RFC 5424" if header.startswith("<165>1 ") else "RFC 3164"
+        assert note == f"syslog ({kind}) prefix stripped from every line"
+        assert registry.detect(stripped) == "combined"
+
+
+def test_a_syslog_like_start_that_a_format_reads_stays():
+    haproxy = (
+        b"Jul 30 09:03:52 lb haproxy[32450]: 1.2.3.4:38862 [30/Jul/2018:09:03:52.726] fe~ "
+        b'docs/web1 0/0/1/0/2 304 168 - - ---- 6/6/0/0/0 0/0 "GET /index.js?v=2 HTTP/1.1"\n'
+    )
+    assert strip_prefix(haproxy * 3) == (haproxy * 3, None)  # HAProxy reads its own header
+    service = b"2026-02-25T16:19:48Z INFO orders: charge failed path=/pay status=500\n"
+    assert strip_prefix(service * 3) == (service * 3, None)
+    notice = b"Feb 25 16:19:48 web1 systemd[1]: Started nginx.service.\n"
+    assert strip_prefix(notice * 3) == (notice * 3, None)  # nothing to read behind it
+
+
+def test_docker_compose_then_syslog():
+    text = f"web-1  | <134>Feb 25 16:19:48 web1 nginx[312]: {COMBINED}\n".encode() * 3
+    stripped, note = strip_prefix(text)
+    assert stripped == (COMBINED + "\n").encode() * 3
+    assert note == (
+        "docker compose prefix stripped from every line; "
+        "syslog (RFC 3164) prefix stripped from every line"
+    )
+
+
+# CRI partial lines ------------------------------------------------------------------------------
+def test_cri_partial_lines_are_joined_per_stream_at_the_first_piece():
+    half = len(TRAEFIK) // 2
+    lines = [
+        f"2026-03-02T10:15:00.1Z stdout P {TRAEFIK[:40]}",
+        f"2026-03-02T10:15:00.1Z stderr F {TRAEFIK}",  # another stream, between the pieces
+        f"2026-03-02T10:15:00.1Z stdout P {TRAEFIK[40:half]}",
+        f"2026-03-02T10:15:00.2Z stdout F {TRAEFIK[half:]}",
+        f"2026-03-02T10:15:00.3Z stdout F {TRAEFIK}",
+    ]
+    stripped, note = strip_prefix(("\n".join(lines) + "\n").encode())
+    assert stripped.decode().split("\n") == [TRAEFIK, TRAEFIK, "", "", TRAEFIK, ""]
+    assert note == (
+        "Kubernetes CRI prefix stripped from every line, 1 line split by the runtime (tag P) "
+        "joined again"
+    )
+    parsed = registry.parse(stripped, registry.detect(stripped))
+    assert parsed.rejects.empty
+    assert parsed.candidates["line_number"].tolist() == [1, 2, 5]  # the first piece's line
+
+
+def test_cri_pieces_without_their_end_are_kept_as_they_are():
+    lines = [
+        f"2026-03-02T10:15:00.1Z stdout F {COMBINED}",
+        "2026-03-02T10:15:00.2Z stdout P 10.0.0.1 - - [02/Mar/2026:10:15:00 +0000] ",
+        '2026-03-02T10:15:00.2Z stdout P "GET /cut HTTP/1.1" 200',
+    ]
+    stripped, _ = strip_prefix(("\n".join(lines) + "\n").encode())
+    assert stripped.decode().split("\n") == [
+        COMBINED,
+        '10.0.0.1 - - [02/Mar/2026:10:15:00 +0000] "GET /cut HTTP/1.1" 200',
+        "",
+        "",
+    ]
