@@ -59,7 +59,7 @@ ENVOY_PATTERN = (
     rf"(?: (?:{_QUOTED_FIELD}|{_BARE}))*?"
     rf" (?P<bytes_received>{_NUMBER_OR_DASH}) (?P<bytes_sent>{_NUMBER_OR_DASH})"
     rf" (?P<duration>{_NUMBER_OR_DASH}) (?P<upstream_time>{_NUMBER_OR_DASH})"
-    rf' "(?P<forwarded_for>{QUOTED})" {_QUOTED_FIELD} {_QUOTED_FIELD}'
+    rf' "(?P<forwarded_for>{QUOTED})" "(?P<user_agent>{QUOTED})" "(?P<request_id>{QUOTED})"'
     rf' "(?P<authority>{QUOTED})" "(?P<upstream_host>{QUOTED})"'
     rf"(?:{ISTIO_TAIL}|(?: (?:{_QUOTED_FIELD}|{_BARE}))*+)"
 )
@@ -148,7 +148,10 @@ def _fast_chunk(lines: pa.Array, backslash: bool) -> tuple[dict[str, pa.Array], 
         ("status", "flags", "bytes_received", "bytes_sent", "duration", "upstream_time")
     ):
         columns[name] = pc.list_element(padded, k)
-    for k, name in ((3, "forwarded_for"), (9, "authority"), (11, "upstream_host")):
+    for k, name in (
+        (3, "forwarded_for"), (5, "user_agent"), (7, "request_id"), (9, "authority"),
+        (11, "upstream_host"),
+    ):  # fmt: skip
         columns[name] = pc.list_element(parts, k)
     done = ok.fill_null(False).to_numpy(zero_copy_only=False)
     keep = pa.array(done)
@@ -198,7 +201,17 @@ def parse_envoy(data: bytes) -> Parsed:
         fields=ENVOY_FIELDS,
         derived={"latency_ms": ENVOY_LATENCY},
         fast=FAST,
+        attributes=ENVOY_ATTRIBUTES,
     )
+
+
+ENVOY_ATTRIBUTES = {
+    "response_flags": "flags", "bytes_received": "bytes_received",
+    "upstream_service_time": "upstream_time", "x_forwarded_for": "forwarded_for",
+    "user_agent": "user_agent", "request_id": "request_id", "authority": "authority",
+    "upstream_host": "upstream_host",
+}  # fmt: skip
+"""What a line logs beyond the canonical columns, kept in `attributes`."""
 
 
 ENVOY = Format(
