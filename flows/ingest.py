@@ -194,10 +194,14 @@ def ingest_file(
             source=source,
             as_of=ingested_at,
             mapping=config.mapping or None,
-            rules=EndpointRules(config.endpoint_rules, config.max_endpoints),
+            rules=EndpointRules(config.endpoint_rules, config.max_endpoints, config.fold_variety),
             known_endpoints=catalog.known_endpoints(source),
+            seen_endpoints=(seen := catalog.seen_endpoints(source)),
         )
         del text, data
+        catalog.update_seen_endpoints(
+            source, seen, result.seen_endpoints, released=result.released_endpoints
+        )
         catalog.add_endpoints(source, result.new_endpoints)
         events, rejects, records_read = result.events, result.rejects, result.records_read
         notes = (

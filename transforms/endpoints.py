@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -63,3 +65,97 @@ def normalise_endpoints(paths: pd.Series) -> pd.Series:
     taken = pc.take(dictionary, positions)
     out = taken.to_pandas(types_mapper=lambda _: pd.StringDtype("pyarrow", na_value=np.nan))
     return out.set_axis(paths.index)
+
+
+VAR = "{var}"
+"""A segment folded by its variety: one of too many distinct values under the same parent."""
+DEFAULT_FOLD_VARIETY = 100
+"""Distinct values a parent may have before they fold into {var}: Drain's default for the
+children of one node of its parse tree (`max_children`). Real route tables stay below it
+(a REST resource has a few dozen fixed children at most), while names, slugs and tags pass it
+quickly; and a source's cap (500 by default) then holds at least five such routes before they
+fold, instead of one route's values filling it."""
+
+
+def _foldable(segment: str) -> bool:
+    """A literal value: not a placeholder (`{id}`, `{var}`, a rule's `{name}`), not empty."""
+    return bool(segment) and not (segment.startswith("{") and segment.endswith("}"))
+
+
+def fold_variety(endpoints: Iterable[str], limit: int) -> dict[str, str]:
+    """Each endpoint's template: walking the path tree from the root, the values of a segment
+    position whose parent (the folded segments before it) has more than `limit` distinct
+    literal values, or already a {var} child, become {var}; their subtrees merge and are
+    judged together one level down. Placeholders and empty segments neither count nor fold,
+    and endpoints that are not paths (`{invalid}`, `*`) stay as they are.
+
+    The result depends on the set of endpoints only, never on their order or counts, and
+    folding the templates of a set again, with more endpoints, gives the templates of the
+    larger set: `fold(templates(A) | B) == templates(A | B)`, because a parent that folded
+    keeps a {var} child and one that did not keeps all its values. A limit of 0 folds
+    nothing."""
+    distinct = sorted({e for e in endpoints if e is not None})
+    if limit <= 0:
+        return {e: e for e in distinct}
+    paths = [e.split("/") for e in distinct if e.startswith("/")]
+    groups = [list(range(len(paths)))]
+    depth = 1  # segment 0 is the empty one before the leading slash
+    while groups:
+        deeper_groups: list[list[int]] = []
+        for group in groups:
+            deeper = [i for i in group if len(paths[i]) > depth]
+            values = {paths[i][depth] for i in deeper}
+            if VAR in values or sum(map(_foldable, values)) > limit:
+                for i in deeper:
+                    if _foldable(paths[i][depth]):
+                        paths[i][depth] = VAR
+            children: dict[str, list[int]] = {}
+            for i in deeper:
+                children.setdefault(paths[i][depth], []).append(i)
+            deeper_groups.extend(children.values())
+        groups = deeper_groups
+        depth += 1
+    folded = iter("/".join(p) for p in paths)
+    return {e: next(folded) if e.startswith("/") else e for e in distinct}
+
+
+@dataclass(frozen=True)
+class VarietyFolding:
+    """How one file's endpoints fold, judged over what its source saw before and the file."""
+
+    endpoints: dict[str, str]
+    """Each of the file's distinct endpoints and the endpoint it becomes."""
+    seen: frozenset[str]
+    """The source's templates after this file: what the next file is judged with."""
+    refolded: frozenset[str]
+    """Templates seen before that fold further now (their parent passed the limit)."""
+    folded_parents: tuple[str, ...]
+    """Parents whose values this file folded into {var} for the first time."""
+
+
+def fold_file_endpoints(
+    endpoints: Iterable[str], seen: frozenset[str], limit: int
+) -> VarietyFolding:
+    """Folds a file's endpoints by variety over the source's `seen` templates plus the file's,
+    so the file folds as all files so far would have folded together."""
+    mine = {e for e in endpoints if e is not None}
+    templates = fold_variety(mine | seen, limit)
+    after = frozenset(templates.values())
+    parents = _folded_parents(after) - _folded_parents(seen)
+    return VarietyFolding(
+        endpoints={e: templates[e] for e in mine},
+        seen=after,
+        refolded=frozenset(t for t in seen if templates[t] != t),
+        folded_parents=tuple(sorted(parents)),
+    )
+
+
+def _folded_parents(templates: Iterable[str]) -> set[str]:
+    """The parents whose values are {var} in these templates (`/` for the root)."""
+    parents = set()
+    for template in templates:
+        segments = template.split("/")
+        for depth, segment in enumerate(segments):
+            if segment == VAR:
+                parents.add("/".join(segments[:depth]) or "/")
+    return parents

@@ -1,0 +1,110 @@
+"""What each source's endpoints became: admitted endpoints (from the catalog), folded patterns
+and the rows each holds (from `requests`, through DuckDB), and the formats its files were read
+as. Read-only: a missing catalog or table reads as empty."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from warehouse.query import connect
+
+OTHER = "{other}"
+PLACEHOLDER = re.compile(r"\{[^/{}]*\}")
+PATTERN_KINDS = {"{id}": "shape", "{var}": "variety"}
+"""The kind of fold a placeholder stands for; any other `{name}` comes from endpoint_rules."""
+
+
+@dataclass
+class SourceEndpoints:
+    """One source: its files and formats, its endpoints and what was folded."""
+
+    source: str
+    files: int = 0
+    formats: str = ""
+    rows: int = 0
+    endpoints: int = 0
+    """Distinct endpoints in `requests`."""
+    admitted: int = 0
+    """Endpoints the catalog holds as admitted: what counts against the cap."""
+    other_rows: int = 0
+    other_paths: int = 0
+    patterns: list[dict] = field(default_factory=list)
+    """{pattern, kind, rows, paths}: each endpoint with a placeholder and the rows it holds."""
+
+
+def pattern_kind(endpoint: str) -> str | None:
+    """`shape`, `variety`, `rule` or a `+`-joined mix for an endpoint with placeholders;
+    None for a plain endpoint and for the stand-ins that name no path (`{other}`, ...)."""
+    if not endpoint.startswith("/"):
+        return None
+    kinds = sorted({PATTERN_KINDS.get(p, "rule") for p in PLACEHOLDER.findall(endpoint)})
+    return "+".join(kinds) or None
+
+
+def source_endpoints(root: Path, catalog_url: str) -> list[SourceEndpoints]:
+    """One entry per source that has files in the catalog or rows in `requests`, by name."""
+    sources: dict[str, SourceEndpoints] = {}
+
+    def entry(name: str) -> SourceEndpoints:
+        return sources.setdefault(name, SourceEndpoints(source=name))
+
+    for name, fmt, files in _catalog_rows(
+        catalog_url,
+        "SELECT source, format, count(*) FROM files GROUP BY source, format "
+        "ORDER BY source, count(*) DESC, format",
+    ):
+        one = entry(name)
+        one.files += files
+        one.formats = ", ".join(filter(None, [one.formats, f"{fmt} ({files})"]))
+    for name, admitted in _catalog_rows(
+        catalog_url, "SELECT source, count(*) FROM endpoints GROUP BY source"
+    ):
+        entry(name).admitted = admitted
+
+    sql = (
+        "SELECT source, endpoint, count(*) AS rows, count(DISTINCT path) AS paths "
+        "FROM requests WHERE source IS NOT NULL GROUP BY source, endpoint "
+        "ORDER BY source, rows DESC, endpoint"
+    )
+    conn = connect(root, sql=sql)
+    try:
+        counts = conn.execute(sql).df()
+    finally:
+        conn.close()
+    for name, endpoint, rows, paths in counts.itertuples(index=False):
+        one = entry(name)
+        one.rows += int(rows)
+        if pd.isna(endpoint):
+            continue
+        one.endpoints += 1
+        if endpoint == OTHER:
+            one.other_rows, one.other_paths = int(rows), int(paths)
+        elif kind := pattern_kind(endpoint):
+            one.patterns.append(
+                {"pattern": endpoint, "kind": kind, "rows": int(rows), "paths": int(paths)}
+            )
+    return [sources[name] for name in sorted(sources)]
+
+
+def _catalog_rows(url: str, sql: str) -> list[tuple]:
+    """Rows of a catalog query; none when the catalog or its table does not exist yet (this
+    reader never creates one)."""
+    if url.startswith("sqlite"):
+        database = url.split(":///", 1)[-1]
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return []
+        url = f"sqlite:///file:{database}?mode=ro&uri=true"
+    engine = sa.create_engine(url)
+    try:
+        table = re.search(r"FROM (\w+)", sql).group(1)
+        if not sa.inspect(engine).has_table(table):
+            return []
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
