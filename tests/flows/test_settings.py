@@ -82,6 +82,7 @@ paths = ["docs/*.csv"]
 format = "csv"
 max_bad_fraction = 0.05
 max_endpoints = 50
+fold_variety = 20
 mapping = { ts = "when", path = "url", latency_ms = { column = "secs", unit = "s" } }
 endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
 """
@@ -95,8 +96,10 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("latency_ms", "secs", "s"),
     )
     assert docs.endpoint_rules == (("^/v[0-9]+/", "/"),) and docs.max_endpoints == 50
+    assert docs.fold_variety == 20
     other = settings.source_for(tmp_path / "landing" / "api-1.csv")
     assert other.name == "api" and other.format == "auto" and other.max_bad_fraction == 1.0
+    assert other.fold_variety == 100
 
 
 @pytest.mark.parametrize(
@@ -106,6 +109,8 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("[sources.a]\nmax_bad_fraction = 2\n", "max_bad_fraction: expected 0..1"),
         ("[sources.a]\nendpoint_rules = [{ pattern = '(' , replacement = 'x' }]\n", "bad pattern"),
         ("[sources.a]\nmapping = { ts = 3 }\n", "sources.a.mapping.ts: expected a column name"),
+        ("[sources.a]\nfold_variety = -1\n", r"sources.a.fold_variety: expected 0 \(never fold\)"),
+        ("[sources.a]\nfold_variety = 'many'\n", "sources.a.fold_variety: expected a int"),
     ],
 )
 def test_bad_source_settings_are_named(tmp_path, text, message):
