@@ -76,7 +76,9 @@ def endpoints_by_file(settings) -> dict[str, list[str]]:
     frame = ds.dataset(settings.warehouse_dir / "requests", partitioning="hive").to_table()
     engine = catalog_for(settings.catalog_url).engine
     with engine.connect() as conn:
-        names = dict(conn.execute(sa.text("SELECT file_id, path FROM files")).tuples())
+        names = {
+            r.file_id: r.path for r in conn.execute(sa.text("SELECT file_id, path FROM files"))
+        }
     return {
         names[fid].rsplit("/", 1)[-1]: sorted(group["endpoint"])
         for fid, group in frame.to_pandas().groupby("file_id")
