@@ -5,11 +5,11 @@ as. Read-only: a missing catalog or table reads as empty."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 
 from warehouse.query import connect
 
@@ -93,15 +93,26 @@ def source_endpoints(root: Path, catalog_url: str) -> list[SourceEndpoints]:
 
 def _catalog_rows(url: str, sql: str) -> list[tuple]:
     """Rows of a catalog query; none when the catalog or its table does not exist yet (this
-    reader never creates one)."""
-    if url.startswith("sqlite"):
-        database = url.split(":///", 1)[-1]
-        if not database or database == ":memory:" or not Path(database).is_file():
+    reader never creates one). A SQLite catalog is read with the standard library, opened
+    read-only, without loading SQLAlchemy (a third of a second)."""
+    table = re.search(r"FROM (\w+)", sql).group(1)
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///"))
+        if not database.is_file():
             return []
-        url = f"sqlite:///file:{database}?mode=ro&uri=true"
+        conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            if not conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+            ).fetchone():
+                return []
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    import sqlalchemy as sa
+
     engine = sa.create_engine(url)
     try:
-        table = re.search(r"FROM (\w+)", sql).group(1)
         if not sa.inspect(engine).has_table(table):
             return []
         with engine.connect() as conn:
