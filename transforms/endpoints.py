@@ -77,11 +77,6 @@ quickly; and a source's cap (500 by default) then holds at least five such route
 fold, instead of one route's values filling it."""
 
 
-def _foldable(segment: str) -> bool:
-    """A literal value: not a placeholder (`{id}`, `{var}`, a rule's `{name}`), not empty."""
-    return bool(segment) and not (segment.startswith("{") and segment.endswith("}"))
-
-
 def fold_variety(endpoints: Iterable[str], limit: int) -> dict[str, str]:
     """Each endpoint's template: walking the path tree from the root, the values of a segment
     position whose parent (the folded segments before it) has more than `limit` distinct
@@ -94,37 +89,77 @@ def fold_variety(endpoints: Iterable[str], limit: int) -> dict[str, str]:
     larger set: `fold(templates(A) | B) == templates(A | B)`, because a parent that folded
     keeps a {var} child and one that did not keeps all its values. A limit of 0 folds
     nothing."""
-    distinct = sorted({e for e in endpoints if e is not None})
-    if limit <= 0:
-        return {e: e for e in distinct}
-    paths = [e.split("/") for e in distinct if e.startswith("/")]
-    groups = [list(range(len(paths)))]
-    depth = 1  # segment 0 is the empty one before the leading slash
-    while groups:
-        deeper_groups: list[list[int]] = []
-        for group in groups:
-            deeper = [i for i in group if len(paths[i]) > depth]
-            values = {paths[i][depth] for i in deeper}
-            if VAR in values or sum(map(_foldable, values)) > limit:
-                for i in deeper:
-                    if _foldable(paths[i][depth]):
-                        paths[i][depth] = VAR
-            children: dict[str, list[int]] = {}
-            for i in deeper:
-                children.setdefault(paths[i][depth], []).append(i)
-            deeper_groups.extend(children.values())
-        groups = deeper_groups
-        depth += 1
-    folded = iter("/".join(p) for p in paths)
-    return {e: next(folded) if e.startswith("/") else e for e in distinct}
+    distinct = list(dict.fromkeys(e for e in endpoints if e is not None))
+    return dict(zip(distinct, variety_templates(distinct, limit), strict=True))
+
+
+def variety_templates(endpoints: list[str], limit: int) -> list[str]:
+    """`fold_variety` as a list: the template of each endpoint, in order."""
+    paths = np.flatnonzero(
+        pc.starts_with(pa.array(endpoints, pa.large_string()), "/").to_numpy(zero_copy_only=False)
+    )
+    out = np.array(endpoints, dtype=object)
+    if limit > 0 and len(paths):
+        changed, templates = _variety_templates(out[paths].tolist(), limit)
+        out[paths[changed]] = templates
+    return out.tolist()
+
+
+def _variety_templates(paths: list[str], limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the paths that fold and their templates. Level by level, vectorised:
+    each path carries the id of its folded prefix (its parent), the distinct (parent, value)
+    pairs give each parent's variety, and (parent, folded value) is the next level's id."""
+    lists = pc.split_pattern(pa.array(paths, pa.large_string()), "/")
+    lengths = pc.list_value_length(lists).to_numpy()
+    group = np.zeros(len(paths), np.int64)  # the id of each path's folded prefix
+    last = np.zeros(len(paths), np.int64)  # the id of each path's whole folded template
+    touched = np.zeros(len(paths), bool)
+    levels: list[tuple[np.ndarray, np.ndarray]] = []  # per depth: (parent id, value) of each id
+    for depth in range(1, int(lengths.max())):
+        active = np.flatnonzero(lengths > depth)
+        values = pc.list_element(lists.take(pa.array(active)), depth)
+        placeholder = pc.and_(pc.starts_with(values, "{"), pc.ends_with(values, "}"))
+        foldable = pc.and_not(pc.greater(pc.utf8_length(values), 0), placeholder)
+        foldable = foldable.to_numpy(zero_copy_only=False)
+        codes, uniques = pd.factorize(values.to_numpy(zero_copy_only=False))
+        uniques = np.append(np.asarray(uniques, dtype=object), VAR)  # VAR's code: width - 1
+        width = len(uniques)
+        codes[codes == int(np.flatnonzero(uniques == VAR)[0])] = width - 1
+        parents = group[active]
+        pairs = pd.unique(parents[foldable] * width + codes[foldable])
+        variety = np.bincount(pairs // width, minlength=int(parents.max()) + 1)
+        has_var = np.zeros(len(variety), bool)
+        has_var[parents[codes == width - 1]] = True
+        fold = foldable & ((variety > limit) | has_var)[parents]
+        codes[fold] = width - 1
+        touched[active[fold]] = True
+        ids, keys = pd.factorize(parents * width + codes)
+        levels.append((keys // width, uniques[keys % width]))
+        group[active] = ids
+        ends = lengths[active] == depth + 1
+        last[active[ends]] = ids[ends]
+    changed = np.flatnonzero(touched)
+    # ids are per depth: a template is (its depth, its id); name each distinct one once
+    inverse, wanted = pd.factorize(last[changed] * (int(lengths.max()) + 1) + lengths[changed])
+    names = []
+    for node, length in zip(*np.divmod(wanted, int(lengths.max()) + 1), strict=True):
+        node, length = int(node), int(length)
+        segments = []
+        for parent_of, value_of in reversed(levels[: length - 1]):
+            segments.append(value_of[node])
+            node = int(parent_of[node])
+        names.append("/" + "/".join(reversed(segments)))
+    return changed, np.array(names, dtype=object)[inverse]
 
 
 @dataclass(frozen=True)
 class VarietyFolding:
     """How one file's endpoints fold, judged over what its source saw before and the file."""
 
-    endpoints: dict[str, str]
-    """Each of the file's distinct endpoints and the endpoint it becomes."""
+    names: tuple[str, ...]
+    """The file's distinct endpoints..."""
+    templates: tuple[str, ...]
+    """...and the endpoint each becomes."""
     seen: frozenset[str]
     """The source's templates after this file: what the next file is judged with."""
     refolded: frozenset[str]
@@ -132,20 +167,32 @@ class VarietyFolding:
     folded_parents: tuple[str, ...]
     """Parents whose values this file folded into {var} for the first time."""
 
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return dict(zip(self.names, self.templates, strict=True))
+
 
 def fold_file_endpoints(
     endpoints: Iterable[str], seen: frozenset[str], limit: int
 ) -> VarietyFolding:
     """Folds a file's endpoints by variety over the source's `seen` templates plus the file's,
-    so the file folds as all files so far would have folded together."""
-    mine = {e for e in endpoints if e is not None}
-    templates = fold_variety(mine | seen, limit)
-    after = frozenset(templates.values())
+    so the file folds as all files so far would have folded together. With a limit of 0
+    nothing folds and `seen` stays as it is (it would only grow)."""
+    names = list(dict.fromkeys(e for e in endpoints if e is not None))
+    if limit <= 0:
+        return VarietyFolding(tuple(names), tuple(names), seen, frozenset(), ())
+    mine = set(names)
+    before = sorted(seen - mine)
+    templates = variety_templates(names + before, limit)
+    after = frozenset(templates)
+    folded_before = dict(zip(before, templates[len(names) :], strict=True))
+    folded_before.update((n, t) for n, t in zip(names, templates, strict=False) if n in seen)
     parents = _folded_parents(after) - _folded_parents(seen)
     return VarietyFolding(
-        endpoints={e: templates[e] for e in mine},
+        names=tuple(names),
+        templates=tuple(templates[: len(names)]),
         seen=after,
-        refolded=frozenset(t for t in seen if templates[t] != t),
+        refolded=frozenset(t for t in seen if folded_before[t] != t),
         folded_parents=tuple(sorted(parents)),
     )
 

@@ -253,12 +253,9 @@ def _fold_variety(table: pa.Table, seen: frozenset[str], limit: int):
     column = table.column("endpoint")
     distinct = pc.drop_null(pc.unique(column))
     folding = fold_file_endpoints(distinct.to_pylist(), seen, limit)
-    changed = {k: v for k, v in folding.endpoints.items() if k != v}
-    if changed:
-        keys = pa.array(list(changed), column.type)
-        values = pa.array(list(changed.values()), column.type)
-        folded = pc.take(values, pc.index_in(column, value_set=keys))
-        column = pc.coalesce(folded, column)
+    if folding.names != folding.templates:
+        templates = pa.array(folding.templates, column.type)
+        column = pc.take(templates, pc.index_in(column, value_set=distinct))
         table = table.set_column(table.schema.get_field_index("endpoint"), "endpoint", column)
     return table, folding
 
