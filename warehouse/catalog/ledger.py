@@ -1,5 +1,6 @@
 """The file ledger: landing files, their fragments per partition, the partitions waiting for
-compaction and the endpoints each source was admitted with."""
+compaction, the endpoints each source was admitted with and those it has seen (the templates
+variety folding is judged over)."""
 
 from __future__ import annotations
 
