@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from warehouse.query import connect
@@ -71,11 +72,14 @@ def source_endpoints(root: Path, catalog_url: str) -> list[SourceEndpoints]:
         "FROM requests WHERE source IS NOT NULL GROUP BY source, endpoint "
         "ORDER BY source, rows DESC, endpoint"
     )
-    conn = connect(root, sql=sql)
     try:
-        counts = conn.execute(sql).df()
-    finally:
-        conn.close()
+        conn = connect(root, sql=sql)
+        try:
+            counts = conn.execute(sql).df()
+        finally:
+            conn.close()
+    except duckdb.Error as exc:
+        raise ValueError(f"could not read {root / 'requests'}: {_first_line(exc)}") from None
     for name, endpoint, rows, paths in counts.itertuples(index=False):
         one = entry(name)
         one.rows += int(rows)
@@ -95,6 +99,21 @@ def _catalog_rows(url: str, sql: str) -> list[tuple]:
     """Rows of a catalog query; none when the catalog or its table does not exist yet (this
     reader never creates one). A SQLite catalog is read with the standard library, opened
     read-only, without loading SQLAlchemy (a third of a second)."""
+    try:
+        return _query_catalog(url, sql)
+    except (sqlite3.Error, ImportError) as exc:
+        raise ValueError(f"could not read the catalog {url}: {_first_line(exc)}") from None
+    except Exception as exc:  # SQLAlchemy's errors, without importing it for SQLite
+        if type(exc).__module__.startswith("sqlalchemy"):
+            raise ValueError(f"could not read the catalog {url}: {_first_line(exc)}") from None
+        raise
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _query_catalog(url: str, sql: str) -> list[tuple]:
     table = re.search(r"FROM (\w+)", sql).group(1)
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///"))
