@@ -188,6 +188,7 @@ def ingest_file(
     try:
         text, prefix = strip_prefix(_decompress(data))
         chosen = registry.detect(text) if fmt == "auto" else fmt
+        seen = catalog.seen_endpoints(source)  # variety is judged over these and the file's
         result = read_events(
             text,
             chosen,
@@ -196,7 +197,7 @@ def ingest_file(
             mapping=config.mapping or None,
             rules=EndpointRules(config.endpoint_rules, config.max_endpoints, config.fold_variety),
             known_endpoints=catalog.known_endpoints(source),
-            seen_endpoints=(seen := catalog.seen_endpoints(source)),
+            seen_endpoints=seen,
         )
         del text, data
         catalog.update_seen_endpoints(
