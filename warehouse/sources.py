@@ -33,7 +33,8 @@ class SourceEndpoints:
     admitted: int = 0
     """Endpoints the catalog holds as admitted: what counts against the cap."""
     other_rows: int = 0
-    other_paths: int = 0
+    other_paths: int | None = 0
+    """Distinct paths as logged in {other} (None when no partition has the `path` column)."""
     patterns: list[dict] = field(default_factory=list)
     """{pattern, kind, rows, paths}: each endpoint with a placeholder and the rows it holds."""
 
@@ -67,30 +68,33 @@ def source_endpoints(root: Path, catalog_url: str) -> list[SourceEndpoints]:
     ):
         entry(name).admitted = admitted
 
-    sql = (
-        "SELECT source, endpoint, count(*) AS rows, count(DISTINCT path) AS paths "
-        "FROM requests WHERE source IS NOT NULL GROUP BY source, endpoint "
-        "ORDER BY source, rows DESC, endpoint"
-    )
     try:
-        conn = connect(root, sql=sql)
+        conn = connect(root, sql="SELECT * FROM requests")
         try:
-            counts = conn.execute(sql).df()
+            columns = {d[0] for d in conn.execute("SELECT * FROM requests LIMIT 0").description}
+            # a warehouse whose every partition predates the `path` column has none
+            paths = "count(DISTINCT path)" if "path" in columns else "NULL::BIGINT"
+            counts = conn.execute(
+                f"SELECT source, endpoint, count(*) AS rows, {paths} AS paths FROM requests "
+                "WHERE source IS NOT NULL GROUP BY source, endpoint "
+                "ORDER BY source, rows DESC, endpoint"
+            ).df()
         finally:
             conn.close()
     except duckdb.Error as exc:
         raise ValueError(f"could not read {root / 'requests'}: {_first_line(exc)}") from None
-    for name, endpoint, rows, paths in counts.itertuples(index=False):
+    for name, endpoint, rows, distinct_paths in counts.itertuples(index=False):
+        paths = None if pd.isna(distinct_paths) else int(distinct_paths)
         one = entry(name)
         one.rows += int(rows)
         if pd.isna(endpoint):
             continue
         one.endpoints += 1
         if endpoint == OTHER:
-            one.other_rows, one.other_paths = int(rows), int(paths)
+            one.other_rows, one.other_paths = int(rows), paths
         elif kind := pattern_kind(endpoint):
             one.patterns.append(
-                {"pattern": endpoint, "kind": kind, "rows": int(rows), "paths": int(paths)}
+                {"pattern": endpoint, "kind": kind, "rows": int(rows), "paths": paths}
             )
     return [sources[name] for name in sorted(sources)]
 
