@@ -73,8 +73,8 @@ DEFAULT_FOLD_VARIETY = 100
 """Distinct values a parent may have before they fold into {var}: Drain's default for the
 children of one node of its parse tree (`max_children`). Real route tables stay below it
 (a REST resource has a few dozen fixed children at most), while names, slugs and tags pass it
-quickly; and a source's cap (500 by default) then holds at least five such routes before they
-fold, instead of one route's values filling it."""
+quickly; and no one route takes more than a fifth of a source's default cap (500) before it
+folds and gives those places back, where before one route's values could fill it."""
 
 
 def fold_variety(endpoints: Iterable[str], limit: int) -> dict[str, str]:
