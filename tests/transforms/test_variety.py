@@ -4,11 +4,14 @@ endpoints of all their paths folded at once."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from transforms.canonical import EndpointRules
 from transforms.endpoints import fold_file_endpoints, fold_variety
+from transforms.reading import read_events
 
 ROUTES = ["/api/v1/users", "/api/v1/orders", "/api/v1/orders/{id}", "/", "/about"]
 TAGS = [f"/blog/tags/{t}" for t in ("kittens", "boredom-induced-research", "rust", "python")]
@@ -174,3 +177,23 @@ def test_files_in_any_order_end_with_the_endpoints_of_all_paths_at_once(paths, f
     for path, endpoint in row_endpoints:
         assert fold_file_endpoints([endpoint], seen, limit).endpoints[endpoint] == at_once[path]
         assert fold_file_endpoints([path], seen, limit).endpoints[path] == at_once[path]
+
+
+def test_a_rule_keeps_a_popular_value_out_of_the_fold():
+    """Rules run before variety: a value a rule turns into a placeholder of its own stays."""
+    lines = [
+        f'1.2.3.4 - - [22/Nov/2026:05:30:00 +0000] "GET /blog/tags/{tag} HTTP/1.1" 200 5 "-" "-"'
+        for tag in ["cats", "dogs", "birds", "fish", "index", "index"]
+    ]
+    rules = EndpointRules(rules=(("^/blog/tags/index$", "/blog/tags/{index}"),), fold_variety=3)
+    read = read_events(
+        ("\n".join(lines) + "\n").encode(),
+        "combined",
+        source="blog",
+        as_of=pd.Timestamp("2026-11-23", tz="UTC"),
+        rules=rules,
+    )
+    assert (
+        read.events.column("endpoint").to_pylist()
+        == ["/blog/tags/{var}"] * 4 + ["/blog/tags/{index}"] * 2
+    )
