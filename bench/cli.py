@@ -1,4 +1,5 @@
-"""How fast the `logcast` command answers: wall time of `--help`, `query` and `tables` in a
+"""How fast the `logcast` command answers: wall time of `--help`, `query`, `tables` and
+`sources` in a
 fresh process each (best of 5), against the bare interpreter starting in the same run, and
 which heavy libraries each command loads (none of Prefect, Prophet, scipy or Great
 Expectations should be).
@@ -29,6 +30,7 @@ COMMANDS = (
         1.0,
     ),
     ("logcast tables", ["tables"], 1.5),
+    ("logcast sources", ["sources"], 1.5),
 )
 PROBE = (
     "import sys\n"

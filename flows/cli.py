@@ -1,7 +1,7 @@
 """The `logcast` command line.
 
-Each command imports what it needs when it runs: `--help`, `query` and `tables` never load
-Prefect, Prophet or Great Expectations."""
+Each command imports what it needs when it runs: `--help`, `query`, `tables` and `sources`
+never load Prefect, Prophet or Great Expectations."""
 
 from __future__ import annotations
 
@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         "tables", help="the warehouse tables: grain, rows, partitions, newest partition"
     )
     tables.add_argument("--output", choices=OUTPUTS, default="table")
+
+    sources = commands.add_parser(
+        "sources",
+        help="each source's files and formats, endpoints admitted (and the cap), the folded "
+        "patterns with their rows, and the rows in {other}",
+    )
+    sources.add_argument("--output", choices=("table", "json"), default="table")
     return parser
 
 
@@ -375,6 +382,51 @@ def cmd_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    import pandas as pd
+
+    from warehouse.sources import source_endpoints
+
+    settings = load_settings()
+    found = {s.source: s for s in source_endpoints(settings.warehouse_dir, settings.catalog_url)}
+    rows = []
+    for name in sorted(set(found) | {s.name for s in settings.sources}):
+        config = settings.source_named(name)
+        one = asdict(found[name]) if name in found else {"source": name, "patterns": []}
+        rows.append(
+            {
+                "source": name,
+                "files": one.get("files", 0),
+                "formats": one.get("formats", ""),
+                "rows": one.get("rows", 0),
+                "endpoints": one.get("endpoints", 0),
+                "admitted": one.get("admitted", 0),
+                "max_endpoints": config.max_endpoints,
+                "fold_variety": config.fold_variety,
+                "other_rows": one.get("other_rows", 0),
+                "other_paths": one.get("other_paths", 0),
+                "patterns": one["patterns"],
+            }
+        )
+    if args.output == "json":
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("(no sources: nothing ingested and none configured)")
+        return 0
+    summary = pd.DataFrame([{k: v for k, v in r.items() if k != "patterns"} for r in rows])
+    print(summary.to_string(index=False))
+    for row in rows:
+        patterns = pd.DataFrame(row["patterns"], columns=["pattern", "kind", "rows", "paths"])
+        print(f"\n{row['source']}: {len(patterns)} folded patterns")
+        if len(patterns):
+            print(patterns.to_string(index=False))
+    return 0
+
+
 def _print_frame(frame: pd.DataFrame, output: str) -> None:
     import pandas as pd
 
@@ -437,6 +489,7 @@ COMMANDS = {
     "deploy": cmd_deploy,
     "query": cmd_query,
     "tables": cmd_tables,
+    "sources": cmd_sources,
 }
 
 

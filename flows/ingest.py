@@ -188,17 +188,22 @@ def ingest_file(
     try:
         text, prefix = strip_prefix(_decompress(data))
         chosen = registry.detect(text) if fmt == "auto" else fmt
+        seen = catalog.seen_endpoints(source)  # variety is judged over these and the file's
         result = read_events(
             text,
             chosen,
             source=source,
             as_of=ingested_at,
             mapping=config.mapping or None,
-            rules=EndpointRules(config.endpoint_rules, config.max_endpoints),
+            rules=EndpointRules(config.endpoint_rules, config.max_endpoints, config.fold_variety),
             known_endpoints=catalog.known_endpoints(source),
             earliest=settings.earliest_event,
+            seen_endpoints=seen,
         )
         del text, data
+        catalog.update_seen_endpoints(
+            source, seen, result.seen_endpoints, released=result.released_endpoints
+        )
         catalog.add_endpoints(source, result.new_endpoints)
         events, rejects, records_read = result.events, result.rejects, result.records_read
         notes = (

@@ -15,6 +15,7 @@ import pandas as pd
 
 from schemas.common import EARLIEST_EVENT, TIME_FLOOR
 from schemas.registry import default_retention
+from transforms.endpoints import DEFAULT_FOLD_VARIETY
 
 if TYPE_CHECKING:
     from transforms.forecast.options import ForecastOptions
@@ -37,6 +38,8 @@ class SourceSettings:
     max_bad_fraction: float = 1.0
     """A run fails when more than this share of the source's records is quarantined."""
     max_endpoints: int = 500
+    fold_variety: int = DEFAULT_FOLD_VARIETY
+    """A parent with more distinct values than this has them folded into {var} (0: never)."""
     endpoint_rules: tuple[tuple[str, str], ...] = ()
     """(regex, replacement) applied to endpoints after ids are folded."""
     dimensions: tuple[str, ...] = ()
@@ -303,6 +306,7 @@ SOURCE_KEYS = {
     "mapping",
     "max_bad_fraction",
     "max_endpoints",
+    "fold_variety",
     "endpoint_rules",
     "dimensions",
 }
@@ -351,6 +355,13 @@ def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSetting
         fraction = _convert(
             options.get("max_bad_fraction", 1.0), float, f"{where}.max_bad_fraction"
         )
+        variety = _convert(
+            options.get("fold_variety", DEFAULT_FOLD_VARIETY), int, f"{where}.fold_variety"
+        )
+        if variety < 0:
+            raise SettingsError(
+                f"{where}.fold_variety: expected 0 (never fold) or more, got {variety}"
+            )
         if not 0 <= fraction <= 1:
             raise SettingsError(f"{where}.max_bad_fraction: expected 0..1, got {fraction}")
         dimensions = options.get("dimensions", [])
@@ -370,6 +381,7 @@ def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSetting
                 max_endpoints=_convert(
                     options.get("max_endpoints", 500), int, f"{where}.max_endpoints"
                 ),
+                fold_variety=variety,
                 endpoint_rules=tuple(rules),
                 dimensions=tuple(dict.fromkeys(dimensions)),
             )

@@ -43,7 +43,7 @@ SUMMARY_KEYS = {
     "logcast-daily": "logcast-daily-summary",
 }
 ANOMALIES_KEY = "logcast-anomalies"
-WARNING_NOTES = ("endpoint cap",)
+WARNING_NOTES = ("endpoint cap", "endpoints folded by variety")
 """File notes that the run summary repeats as warnings."""
 
 # steps shared by the flows -------------------------------------------------------------------

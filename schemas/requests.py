@@ -27,7 +27,10 @@ class Request(pa.DataFrameModel):
     method: Series[Text] = pa.Field(nullable=True, description="HTTP method")
     endpoint: Series[Text] = pa.Field(
         nullable=True,
-        description="normalised endpoint (ids folded to {id}); null only for service-log events",
+        description=(
+            "normalised endpoint (ids folded to {id}, values of a segment of high variety to "
+            "{var}); null only for service-log events"
+        ),
     )
     path: Series[Text] = pa.Field(nullable=True, description="path as logged")
     status_code: Series[pd.Int16Dtype] = pa.Field(

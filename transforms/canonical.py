@@ -13,7 +13,7 @@ import pyarrow as pa
 from schemas.common import EARLIEST_EVENT, FUTURE_TOLERANCE
 from schemas.raw import raw_model
 from schemas.requests import Request
-from transforms.endpoints import normalise_endpoints
+from transforms.endpoints import DEFAULT_FOLD_VARIETY, normalise_endpoints
 from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW, REASONS, STR_MAPPER, Parsed
 from transforms.validate import merge_reasons, schema_reasons
 
@@ -33,11 +33,14 @@ _CONNECTION_FORMATS = ("haproxy", "elb", "envoy")
 
 @dataclass(frozen=True)
 class EndpointRules:
-    """User rules (regex -> replacement, applied in order after the built-in folding) and the
-    number of distinct endpoints a source may have before rare new ones fold into {other}."""
+    """User rules (regex -> replacement, applied in order after the built-in folding), the
+    number of distinct endpoints a source may have before rare new ones fold into {other}, and
+    the distinct values a parent may have before they fold into {var} (0: never; applied per
+    file by `transforms.reading`, over the source's earlier endpoints too)."""
 
     rules: tuple[tuple[str, str], ...] = ()
     max_endpoints: int = 500
+    fold_variety: int = DEFAULT_FOLD_VARIETY
 
 
 @dataclass(frozen=True)

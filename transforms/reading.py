@@ -24,6 +24,7 @@ from transforms.canonical import (
     canonical_events,
     rank_new_endpoints,
 )
+from transforms.endpoints import VAR, fold_file_endpoints
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, FileFormatError, Parsed
 
@@ -76,6 +77,10 @@ class FileEvents:
     records_read: int
     new_endpoints: tuple[str, ...]
     notes: tuple[str, ...]
+    seen_endpoints: frozenset[str] = frozenset()
+    """The source's endpoint templates after this file (see `fold_file_endpoints`)."""
+    released_endpoints: tuple[str, ...] = ()
+    """Admitted endpoints that now fold by variety: they get no new rows and leave the cap."""
 
 
 Piece = tuple[int, int, int]
@@ -136,24 +141,28 @@ def read_events(
     mapping: tuple | None = None,
     rules: EndpointRules | None = None,
     known_endpoints: frozenset[str] = frozenset(),
+    seen_endpoints: frozenset[str] = frozenset(),
     earliest: pd.Timestamp = EARLIEST_EVENT,
 ) -> FileEvents:
-    """Events of a whole file, read piece by piece; the endpoint cap is applied once, over
-    the whole file, so endpoints are admitted by their frequency in the file. A piece whose
-    layout the parser refuses on its own (its first line is not like the file's) sends the
-    file back to being read whole, where the parser decides."""
+    """Events of a whole file, read piece by piece. Endpoints fold by variety, then the
+    endpoint cap is applied, once each, over the whole file: variety is judged over the
+    source's seen and known endpoints plus the file's, and endpoints are admitted by their
+    frequency in the file. A piece whose layout the parser refuses on its own (its first line
+    is not like the file's) sends the file back to being read whole, where the parser decides."""
     rules = rules or EndpointRules()
     parts = pieces(text, fmt)
+    endpoints = (known_endpoints, seen_endpoints)
     try:
-        return _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints, earliest)
+        return _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest)
     except FileFormatError:
         if len(parts) == 1:
             raise
     whole = [(0, len(text), 0)]
-    return _read(text, whole, fmt, source, as_of, mapping, rules, known_endpoints, earliest)
+    return _read(text, whole, fmt, source, as_of, mapping, rules, endpoints, earliest)
 
 
-def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints, earliest) -> FileEvents:
+def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) -> FileEvents:
+    known_endpoints, seen_endpoints = endpoints
     tables: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
     notes: list[str] = []
@@ -196,8 +205,25 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints, earl
                 ready.append(upcoming.result())
     table = _concat(tables)
     del tables
+    seen = seen_endpoints | known_endpoints  # known alone in catalogs older than `seen`
     if "endpoint" not in table.column_names:  # only service-log events: no endpoint to cap
-        return FileEvents(table, _concat_rejects(rejects), records_read, (), _merged(notes))
+        return FileEvents(
+            table, _concat_rejects(rejects), records_read, (), _merged(notes), seen_endpoints=seen
+        )
+    table, folding = _fold_variety(table, seen, rules.fold_variety)
+    if folding.folded_parents:
+        notes.append(
+            f"endpoints folded by variety for source '{source}': "
+            + ", ".join(f"{p.rstrip('/')}/{VAR}" for p in folding.folded_parents[:3])
+            + (
+                f" and {len(folding.folded_parents) - 3} more"
+                if len(folding.folded_parents) > 3
+                else ""
+            )
+            + f" (more than {rules.fold_variety} distinct values under the same parent)"
+        )
+    released = known_endpoints & folding.refolded
+    known_endpoints = known_endpoints - released
     column = table.column("endpoint")
     counts = pc.value_counts(column).flatten() if table.num_rows else None
     admitted, folded = rank_new_endpoints(
@@ -227,7 +253,21 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, known_endpoints, earl
         records_read=records_read,
         new_endpoints=admitted,
         notes=_merged(notes),
+        seen_endpoints=folding.seen,
+        released_endpoints=tuple(sorted(released)),
     )
+
+
+def _fold_variety(table: pa.Table, seen: frozenset[str], limit: int):
+    """The events with their endpoints folded by variety (`fold_file_endpoints`)."""
+    column = table.column("endpoint")
+    distinct = pc.drop_null(pc.unique(column))
+    folding = fold_file_endpoints(distinct.to_pylist(), seen, limit)
+    if folding.names != folding.templates:
+        templates = pa.array(folding.templates, column.type)
+        column = pc.take(templates, pc.index_in(column, value_set=distinct))
+        table = table.set_column(table.schema.get_field_index("endpoint"), "endpoint", column)
+    return table, folding
 
 
 @cache

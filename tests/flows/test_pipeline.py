@@ -316,6 +316,30 @@ def test_extra_columns_are_kept_as_attributes_and_dimensions_break_requests_down
     ]  # fmt: skip
 
 
+def test_a_variety_fold_is_a_warning_in_the_run_summary(tmp_path, monkeypatch):
+    settings = configured_landing(
+        tmp_path,
+        monkeypatch,
+        '[sources.blog]\npaths = ["*.csv"]\nfold_variety = 2\n',
+        "2026-11-01T10:00:00Z,/tags/cats,5,200,u",
+        "2026-11-01T10:00:01Z,/tags/dogs,6,200,u",
+        "2026-11-01T10:00:02Z,/tags/birds,7,200,u",
+        "2026-11-01T10:00:03Z,/about,7,200,u",
+    )
+    summary = ingest(as_of=AS_OF)
+    assert summary["files"]["warnings"] == [
+        f"{settings.landing_dir.resolve() / 'a.csv'}: endpoints folded by variety for source "
+        "'blog': /tags/{var} (more than 2 distinct values under the same parent)"
+    ]
+    endpoints = query(
+        settings.warehouse_dir, "SELECT endpoint, count(*) AS n FROM requests GROUP BY 1 ORDER BY 1"
+    )
+    assert endpoints.to_dict("records") == [
+        {"endpoint": "/about", "n": 1},
+        {"endpoint": "/tags/{var}", "n": 3},
+    ]
+
+
 @pytest.mark.parametrize(
     ("defect", "expected"),
     [

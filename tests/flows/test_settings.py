@@ -82,6 +82,7 @@ paths = ["docs/*.csv"]
 format = "csv"
 max_bad_fraction = 0.05
 max_endpoints = 50
+fold_variety = 20
 mapping = { ts = "when", path = "url", latency_ms = { column = "secs", unit = "s" } }
 endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
 """
@@ -95,8 +96,10 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("latency_ms", "secs", "s"),
     )
     assert docs.endpoint_rules == (("^/v[0-9]+/", "/"),) and docs.max_endpoints == 50
+    assert docs.fold_variety == 20
     other = settings.source_for(tmp_path / "landing" / "api-1.csv")
     assert other.name == "api" and other.format == "auto" and other.max_bad_fraction == 1.0
+    assert other.fold_variety == 100
 
 
 @pytest.mark.parametrize(
@@ -109,6 +112,8 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("[sources.a]\ndimensions = 'region'\n", "sources.a.dimensions: expected a list"),
         ("earliest_event = 'long ago'\n", "earliest_event .*expected a date such as 1995-01-01"),
         ("earliest_event = 1960-01-01\n", "earliest_event .*expected a date from 1970-01-01"),
+        ("[sources.a]\nfold_variety = -1\n", r"sources.a.fold_variety: expected 0 \(never fold\)"),
+        ("[sources.a]\nfold_variety = 'many'\n", "sources.a.fold_variety: expected a int"),
     ],
 )
 def test_bad_source_settings_are_named(tmp_path, text, message):

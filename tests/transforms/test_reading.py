@@ -38,12 +38,13 @@ def frame() -> pd.DataFrame:
     return events(4_000)
 
 
+@pytest.mark.parametrize("variety", [100, 10])  # 10: /api/v1's 13 resources fold
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "combined"])
-def test_reading_in_pieces_equals_reading_whole(tmp_path, monkeypatch, frame, fmt):
+def test_reading_in_pieces_equals_reading_whole(tmp_path, monkeypatch, frame, fmt, variety):
     path = tmp_path / f"requests.{fmt}"
     WRITERS[fmt](frame, path)
     text = _damaged(path.read_bytes(), fmt)
-    rules = EndpointRules(max_endpoints=8)
+    rules = EndpointRules(max_endpoints=8, fold_variety=variety)
     whole = reading.read_events(text, fmt, source="s", as_of=AS_OF, rules=rules)
     monkeypatch.setattr(reading, "PIECE_BYTES", 20_000)
     assert len(reading.pieces(text, fmt)) > 10
@@ -57,10 +58,23 @@ def test_reading_in_pieces_equals_reading_whole(tmp_path, monkeypatch, frame, fm
     lines = text.decode().split("\n")
     for number, raw in zip(split.rejects["line_number"], split.rejects["raw"], strict=True):
         assert raw == lines[number - 1]
-    assert split.new_endpoints == whole.new_endpoints and len(split.new_endpoints) == 8
+    assert split.new_endpoints == whole.new_endpoints
+    assert split.seen_endpoints == whole.seen_endpoints
     assert split.notes == whole.notes
-    assert any("endpoint cap of 8 reached" in note for note in split.notes)
-    assert "{other}" in pa.compute.unique(split.events.column("endpoint")).to_pylist()
+    capped = any("endpoint cap of 8 reached" in note for note in split.notes)
+    other = "{other}" in pa.compute.unique(split.events.column("endpoint")).to_pylist()
+    folded = any(n.startswith("endpoints folded by variety") for n in split.notes)
+    if variety == 100:  # 50 endpoints: the cap admits 8
+        assert len(split.new_endpoints) == 8 and capped and other and not folded
+    else:  # /api/v1's resources fold, then their own children (15 of them, merged)
+        assert set(split.new_endpoints) == {
+            "/api/v1/{var}",
+            "/api/v1/{var}/{var}",
+            "/api/v2/{var}",
+            "/api/v2/{var}/{var}",
+        }
+        assert split.seen_endpoints == set(split.new_endpoints)
+        assert folded and not capped and not other
 
 
 def test_a_csv_without_a_header_on_line_one_is_read_whole():

@@ -1,5 +1,6 @@
 """The file ledger: landing files, their fragments per partition, the partitions waiting for
-compaction and the endpoints each source was admitted with."""
+compaction, the endpoints each source was admitted with and those it has seen (the templates
+variety folding is judged over)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from warehouse.catalog.schema import (
     now,
     of_partition,
     pending_compaction,
+    seen_endpoints,
 )
 
 
@@ -203,3 +205,50 @@ class Ledger:
                     endpoints.insert(),
                     [{"source": source, "endpoint": n, "first_seen": seen} for n in fresh],
                 )
+
+    def seen_endpoints(self, source: str) -> frozenset[str]:
+        """The endpoint templates a source's files gave so far, admitted or not."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(seen_endpoints.c.endpoint).where(seen_endpoints.c.source == source)
+            )
+            return frozenset(r[0] for r in rows)
+
+    def update_seen_endpoints(
+        self,
+        source: str,
+        before: frozenset[str],
+        after: frozenset[str],
+        released: Iterable[str] = (),
+    ) -> None:
+        """Records a file's folding in one transaction: templates it added or folded further
+        (from `before` to `after`), and admitted endpoints it released from the cap."""
+        added, removed, released = after - before, before - after, sorted(set(released))
+        if not (added or removed or released):
+            return
+        with self.write_lock, self.engine.begin() as conn:
+            for table, names in ((seen_endpoints, sorted(removed)), (endpoints, released)):
+                for chunk in _chunks(names):
+                    conn.execute(
+                        sa.delete(table)
+                        .where(table.c.source == source)
+                        .where(table.c.endpoint.in_(chunk))
+                    )
+            for chunk in _chunks(sorted(added)):
+                present = set(
+                    conn.execute(
+                        sa.select(seen_endpoints.c.endpoint)
+                        .where(seen_endpoints.c.source == source)
+                        .where(seen_endpoints.c.endpoint.in_(chunk))
+                    ).scalars()
+                )
+                fresh = [n for n in chunk if n not in present]
+                if fresh:
+                    conn.execute(
+                        seen_endpoints.insert(), [{"source": source, "endpoint": n} for n in fresh]
+                    )
+
+
+def _chunks(names: list[str], size: int = 500) -> list[list[str]]:
+    """Names in lists short enough for one `IN (...)` (SQLite limits bound parameters)."""
+    return [names[k : k + size] for k in range(0, len(names), size)]

@@ -132,6 +132,16 @@ endpoints = sa.Table(
     sa.Column("endpoint", sa.Text, primary_key=True),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
 )
+"""The endpoints admitted per source: its cardinality budget (`max_endpoints`)."""
+
+seen_endpoints = sa.Table(
+    "seen_endpoints",
+    metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("endpoint", sa.Text, primary_key=True),
+)
+"""Every endpoint template a source's files gave, before the cap (folded by variety: a parent
+folded once keeps its `{var}` template), over which later files' variety is judged."""
 
 
 def now() -> datetime:
