@@ -246,7 +246,14 @@ def parse_servicelog(data: bytes, *, format: str = "servicelog") -> Parsed:
         records_read=len(starts) + len(line_rejects),
         rejects=line_rejects,
         notes=tuple(notes),
+        attributes={
+            name.removeprefix(ATTRIBUTE): name for name in records if name.startswith(ATTRIBUTE)
+        },
     )
+
+
+ATTRIBUTE = "attribute:"
+"""Record columns of the key=value pairs no canonical column reads, kept as attributes."""
 
 
 def _not_a_log_line(text: str) -> str:
@@ -271,6 +278,7 @@ def _records(
     messages: list[str | None] = [None] * n
     values: dict[str, list[str | None]] = {target: [None] * n for target in KEYS}
     factors = [1.0] * n
+    extra: dict[str, list[str | None]] = {}  # key=value pairs no column reads
     for i, rest in enumerate(rests):
         if "=" not in rest:
             messages[i] = rest.strip()
@@ -280,15 +288,16 @@ def _records(
         messages[i] = " ".join(filter(None, map(str.strip, parts[0::3])))
         ranks: dict[str, int] = {}
         for key, value in zip(parts[1::3], parts[2::3], strict=True):
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = _ESCAPE.sub(r"\1", value[1:-1])
             known = _ALIASES.get(key.lower())
             if known is None:
+                extra.setdefault(key, [None] * n)[i] = value
                 continue
             target, rank, factor = known
             if ranks.get(target, rank) < rank:
                 continue  # a key listed earlier for this column was given
             ranks[target] = rank
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = _ESCAPE.sub(r"\1", value[1:-1])
             values[target][i] = value
             if target == "latency_ms":
                 factors[i] = factor
@@ -305,6 +314,7 @@ def _records(
         "service": services,
         "message": messages,
         **values,
+        **{f"{ATTRIBUTE}{key}": column for key, column in extra.items()},
     }
     records = pd.DataFrame({name: pd.Series(list(v), dtype="str") for name, v in columns.items()})
     records[LINE_NUMBER] = pd.array(numbers, dtype="Int64")

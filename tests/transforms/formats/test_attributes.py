@@ -135,3 +135,12 @@ def test_json_lines_keep_every_unmapped_leaf_on_both_paths():
         + b'{"ts": "2026-11-01T10:00:02Z", "request": {"uri": "/c"}, "status": 200, "w": 1.0}\n'
     )
     assert attributes_of(slow, "jsonl") == [*EXPECTED_JSON, {"w": "1.0"}]
+
+
+def test_a_service_log_keeps_the_key_value_pairs_no_column_reads():
+    data = (
+        b"2026-11-01T10:00:00Z ERROR checkout payment failed order=123 status=502 "
+        b'tenant="acme corp"\n'
+        b"2026-11-01T10:00:01Z INFO checkout ok\n"
+    )
+    assert attributes_of(data, "servicelog") == [{"order": "123", "tenant": "acme corp"}, None]
