@@ -161,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # the reader went away (`logcast query ... | head`)
+        sys.stderr.close()  # nothing more to say, and no traceback at exit
+        return 0
     except (ValueError, FileNotFoundError) as exc:  # SettingsError is a ValueError
         print(f"logcast: error: {exc}", file=sys.stderr)
         return 2

@@ -112,7 +112,10 @@ def refresh_database(root: Path, database: Path) -> list[str]:
 
 def query(root: Path, sql: str) -> pd.DataFrame:
     """Runs read-only SQL over the warehouse views; any write statement is refused."""
-    conn = connect(root, sql=sql)
+    try:
+        conn = connect(root, sql=sql)
+    except duckdb.Error as exc:  # a view over a damaged partition
+        raise QueryError(f"could not open the warehouse: {_first_line(exc)}") from None
     try:
         try:
             statements = conn.extract_statements(sql)

@@ -59,6 +59,14 @@ def test_errors_name_the_available_tables(warehouse):
         query(warehouse, "SELECT * FROM nope")
 
 
+def test_a_damaged_partition_is_named_not_a_traceback(tmp_path):
+    damaged = tmp_path / "requests" / "date=2026-11-01" / "hour=10" / "part-0.parquet"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(b"not parquet")
+    with pytest.raises(QueryError, match="could not open the warehouse: .*part-0.parquet"):
+        query(tmp_path, "SELECT count(*) FROM requests")
+
+
 def test_database_file_holds_the_views(warehouse, tmp_path):
     import duckdb
 
