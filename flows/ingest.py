@@ -229,7 +229,8 @@ def ingest_file(
     fid = file_id(path)
     fragments: list[Fragment] = []
     events = _in_time_order(events)
-    table = events
+    # completed once: each hour's slice below is a zero-copy view of it
+    table = complete(events, source, fid)
     hours = (
         table.column("ts").to_numpy().astype("datetime64[h]")  # naive UTC
         if table.num_rows
@@ -243,7 +244,7 @@ def ingest_file(
     for start, stop in zip(starts, [*starts[1:], len(hours)][: len(starts)], strict=True):
         hour = pd.Timestamp(hours[start]).tz_localize("UTC")
         target = layout.staging_dir("requests", hour_partition(hour)) / f"{fid}.parquet"
-        slices.append((hour, complete(table.slice(start, stop - start), source, fid), target))
+        slices.append((hour, table.slice(start, stop - start), target))
     written_files = write_parquet_many([(part, target) for _, part, target in slices])
     for (hour, _, target), written in zip(slices, written_files, strict=True):
         fragments.append(

@@ -25,7 +25,7 @@ from transforms.canonical import (
     rank_new_endpoints,
 )
 from transforms.endpoints import VAR, fold_file_endpoints
-from transforms.formats import registry
+from transforms.formats import registry, w3c
 from transforms.formats.base import LINE_NUMBER, FileFormatError, Parsed
 
 PIECE_RECORDS = 200_000
@@ -47,10 +47,11 @@ LINE_FORMATS = (
     "envoy",
     "caddy",
     "traefik",
+    "w3c",
 )
 """Formats with one record per line, which split anywhere between lines (nginx templates
-too); service logs carry multi-line records and W3C files' lines need the `#Fields:` line
-before them: both are read whole."""
+too; a W3C piece is read with the `#Fields:` lines before it, see `w3c.PieceReader`);
+service logs carry multi-line records: they are read whole."""
 MAPPING_NOTE = re.compile(r"^\S+ (columns|keys) mapped with ")
 
 
@@ -168,8 +169,12 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     notes: list[str] = []
     records_read = 0
     uncapped = EndpointRules(rules.rules, max_endpoints=2**62)
+    # pieces are parsed one after another, in file order (the next only once this one is done)
+    w3c_reader = w3c.PieceReader() if fmt == "w3c" and len(parts) > 1 else None
 
     def parse(piece: Piece, mapping) -> Parsed:
+        if w3c_reader is not None and not mapping:  # a mapping is refused by registry.parse
+            return w3c_reader(piece_bytes(text, fmt, piece), piece[2])
         return registry.parse(piece_bytes(text, fmt, piece), fmt, mapping=mapping)
 
     first = parse(parts[0], mapping)

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from bench.ingest import events, write_combined, write_csv, write_jsonl
+from bench.ingest import events, write_combined, write_csv, write_jsonl, write_w3c
 from transforms import reading
 from transforms.canonical import EndpointRules
 
@@ -75,6 +75,62 @@ def test_reading_in_pieces_equals_reading_whole(tmp_path, monkeypatch, frame, fm
         }
         assert split.seen_endpoints == set(split.new_endpoints)
         assert folded and not capped and not other
+
+
+def _w3c_blocks(frame: pd.DataFrame, path, *, seconds_late: bool = False) -> bytes:
+    """An IIS file whose service restarted twice: a second header block with other fields in
+    the middle, lines written with the first block's fields after it, a line before any
+    header and lines with the wrong number of values (CloudFront-like seconds at the end
+    with `seconds_late`)."""
+    write_w3c(frame, path)
+    lines = path.read_bytes().decode().split("\n")
+    middle = len(lines) // 2
+    second = [
+        "#Software: Microsoft Internet Information Services 10.0",
+        "#Fields: date time s-sitename cs-method cs-uri-stem cs-uri-query c-ip sc-status "
+        "time-taken",
+        "2026-10-07 10:00:00 W3SVC1 GET /health - 10.1.1.1 200 3",
+        "2026-10-07 10:00:01 W3SVC1 GET /api/v1/items id=4 10.1.1.2 404 5 extra",
+        *lines[middle : middle + 300],  # the first block's fields again, header not repeated
+    ]
+    tail = lines[middle + 300 :]
+    if seconds_late:
+        tail[-20] = tail[-20].rsplit(" ", 1)[0] + " 0.125"
+    text = "\n".join(["2026-10-01 00:00:00 GET / 200", *lines[:middle], *second, *tail])
+    return text.encode()
+
+
+@pytest.mark.parametrize("seconds_late", [False, True], ids=["milliseconds", "seconds-late"])
+def test_a_w3c_file_read_in_pieces_equals_reading_it_whole(
+    tmp_path, monkeypatch, frame, seconds_late
+):
+    text = _w3c_blocks(frame, tmp_path / "u_ex.log", seconds_late=seconds_late)
+    whole = reading.read_events(text, "w3c", source="s", as_of=AS_OF)
+    monkeypatch.setattr(reading, "PIECE_BYTES", 20_000)
+    assert len(reading.pieces(text, "w3c")) > 10
+    split = reading.read_events(text, "w3c", source="s", as_of=AS_OF)
+
+    assert split.records_read == whole.records_read == len(frame) + 3
+    assert split.events.equals(whole.events)
+    pd.testing.assert_frame_equal(split.rejects, whole.rejects)
+    lines = text.decode().split("\n")
+    reasons = dict(zip(split.rejects["line_number"], split.rejects["reasons"], strict=True))
+    assert reasons[1].startswith("no #Fields: line before it")
+    fields_line = lines.index(next(line for line in lines if "s-sitename" in line)) + 1
+    assert (
+        reasons[fields_line + 2]
+        == f"the line has 10 values, the #Fields: line {fields_line} names 9"
+    )
+    assert len(reasons) == 2
+    for number, raw in zip(split.rejects["line_number"], split.rejects["raw"], strict=True):
+        assert raw == lines[number - 1]
+    assert "/health" in split.events.column("endpoint").to_pylist()
+    unit = "seconds" if seconds_late else "milliseconds"
+    assert split.notes == whole.notes == (f"time-taken read as {unit}",)
+    latency = split.events.column("latency_ms").to_pylist()
+    assert latency[-1] == (
+        frame["response_time_ms"].round().iloc[-1] * (1000 if seconds_late else 1)
+    )
 
 
 def test_a_csv_without_a_header_on_line_one_is_read_whole():

@@ -32,6 +32,7 @@ from transforms.formats.base import (
     arrow_text,
     as_text,
 )
+from transforms.formats.proxy_splits import haproxy_split, uwsgi_split
 
 # times without an offset, rewritten to ISO 8601 (UTC) by slicing ---------------------------------
 _MONTH_NAMES = pa.array(list(MONTHS), pa.large_string())
@@ -231,6 +232,7 @@ def parse_haproxy(data: bytes, *, service_from: str | None = "backend") -> Parse
         fields=HAPROXY_FIELDS,
         derived={"latency_ms": HAPROXY_LATENCY},
         hint=_haproxy_hint,
+        fast=haproxy_split,
     )
 
 
@@ -295,6 +297,7 @@ def parse_uwsgi(data: bytes) -> Parsed:
         prepare=lambda records: (records, ()),
         fields=UWSGI_FIELDS,
         derived={"latency_ms": UWSGI_LATENCY},
+        fast=uwsgi_split,
     )
 
 

@@ -12,19 +12,26 @@ carry a decimal point is read as seconds, else as milliseconds; the notes say wh
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.formats.access import BYTES, STATUS, Derived, Input, build_derived, iso_time
 from transforms.formats.access.values import first_logged, numbers
 from transforms.formats.base import (
     LINE_NUMBER,
     RAW,
+    STR_MAPPER,
     Field,
+    FileFormatError,
     Format,
     Parsed,
+    arrow_text,
     as_text,
+    contains_byte,
     rejects_frame,
     split_lines,
 )
@@ -54,8 +61,26 @@ _COLUMNS = {
     "x-edge-result-type": "result_type",
 }
 
+_NULL_TEXT = pa.scalar(None, pa.large_string())
+W3C_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?$"
+"""`date` T `time` as IIS and CloudFront write them."""
+
+
+def w3c_time(text: pd.Series) -> pd.Series:
+    """`date` and `time` joined by T, UTC: read by Arrow when every value has the layout W3C
+    writers use, else by the ISO 8601 parser (which names what it cannot read)."""
+    values = arrow_text(text)
+    if pc.all(pc.match_substring_regex(values, W3C_TIME).fill_null(True)).as_py():
+        try:
+            parsed = pc.assume_timezone(values.cast(pa.timestamp("us")), "UTC")
+        except pa.ArrowInvalid:  # a day or time out of range
+            return iso_time(text)
+        return pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
+    return iso_time(text)
+
+
 FIELDS = {
-    "ts": Field("ts", iso_time, "a W3C date and time (UTC)"),
+    "ts": Field("ts", w3c_time, "a W3C date and time (UTC)"),
     "client_ip": Field("client_ip", as_text, "text"),
     "method": Field("method", as_text, "text"),
     "path": Field("path", as_text, "text"),
@@ -70,24 +95,55 @@ def looks_like_w3c(line: str) -> bool:
     return DIRECTIVE.match(line.strip()) is not None
 
 
-def _field_lists(texts: pd.Series, numbers_: np.ndarray):
-    """Each `#Fields:` line's names (lower case) and line number, in file order; for each line
-    the number of the `#Fields:` line before it (0: none), and which lines are directives."""
+@dataclass(frozen=True)
+class Carried:
+    """What the lines of a W3C file's later pieces need from the lines before them: every
+    `#Fields:` line so far (its names, lower case, and its line number in the file) and the
+    time-taken unit, once a piece had time-taken values (None before)."""
+
+    fields: tuple[tuple[list[str], int], ...] = ()
+    seconds: bool | None = None
+
+
+class PieceReader:
+    """Reads a W3C file piece by piece, in file order: each piece with the `#Fields:` lines
+    and the time-taken unit of the pieces before it, so the pieces give what the whole file
+    gives. A piece with time-taken values in seconds after the file's first ones were read as
+    milliseconds raises FileFormatError: the caller then reads the file whole (the unit is
+    the file's)."""
+
+    def __init__(self) -> None:
+        self.carried = Carried()
+
+    def __call__(self, data: bytes, lines_before: int) -> Parsed:
+        parsed, self.carried = parse_w3c_piece(data, self.carried, lines_before)
+        return parsed
+
+
+def _field_lists(texts: pd.Series, numbers_: np.ndarray, lines_before: int):
+    """Each `#Fields:` line's names (lower case) and line number in the file, in file order;
+    for each line the number of `#Fields:` lines up to it, and which lines are directives."""
     is_directive = texts.str.startswith("#").fillna(False).to_numpy(dtype=bool)
     is_fields = (texts.str.slice(0, 8).str.lower() == FIELDS_DIRECTIVE).to_numpy(dtype=bool)
     lists = [
-        ([name.lower() for name in texts.iloc[row].split(":", 1)[1].split()], int(numbers_[row]))
+        (
+            [name.lower() for name in texts.iloc[row].split(":", 1)[1].split()],
+            int(numbers_[row]) + lines_before,
+        )
         for row in np.flatnonzero(is_fields)
     ]
     return lists, np.cumsum(is_fields), is_directive
 
 
-def _split(lines: pd.Series) -> pd.Series:
+def _split(lines: pa.ChunkedArray) -> pa.ChunkedArray:
     """Each line's values: tab-separated where the line has a tab, else space-separated."""
-    return pd.Series(
-        [text.split("\t") if "\t" in text else text.split(" ") for text in lines.tolist()],
-        index=lines.index,
-    )
+    if not any(contains_byte(chunk.buffers()[2] or b"", 9) for chunk in lines.chunks):
+        return pc.split_pattern(lines, " ")
+    has_tab = pc.match_substring(lines, "\t")
+    tabbed = pc.split_pattern(lines, "\t")
+    if pc.all(has_tab).as_py():
+        return tabbed
+    return pc.if_else(has_tab, tabbed, pc.split_pattern(lines, " "))
 
 
 def _choose_fields(counts: np.ndarray, block: np.ndarray, lists) -> np.ndarray:
@@ -103,15 +159,21 @@ def _choose_fields(counts: np.ndarray, block: np.ndarray, lists) -> np.ndarray:
     return chosen
 
 
-def _time_taken(values: pd.Series) -> tuple[Derived, str]:
-    """time-taken in ms: seconds when the file's values carry a decimal point, else ms."""
-    seconds = values.str.contains(".", regex=False).fillna(False).any()
+def _time_taken(values: pd.Series, seconds: bool | None) -> tuple[Derived, bool]:
+    """time-taken in ms: seconds when the file's values carry a decimal point, else ms
+    (`seconds`: what the file's earlier values decided)."""
+    decimal = bool(values.str.contains(".", regex=False).fillna(False).any())
+    if seconds is False and decimal:
+        raise FileFormatError(
+            "time-taken values with a decimal point (seconds) after whole ones (milliseconds)"
+        )
+    seconds = decimal or bool(seconds)
     factor, unit = (1000.0, "seconds") if seconds else (1.0, "milliseconds")
     derived = Derived(
         inputs=(Input("time_taken", numbers(factor), f"a number of {unit}"),),
         combine=first_logged,
     )
-    return derived, f"time-taken read as {unit}"
+    return derived, seconds
 
 
 def parse_w3c(data: bytes) -> Parsed:
@@ -121,12 +183,25 @@ def parse_w3c(data: bytes) -> Parsed:
     latency_ms time-taken (module docstring for its unit). `+` in a value is a space in IIS
     (in the user agent); the path keeps what was logged. Lines before any `#Fields:` line, and
     lines with more or fewer values than their fields, are rejected with the reason."""
+    return parse_w3c_piece(data, Carried(), 0)[0]
+
+
+def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[Parsed, Carried]:
+    """`parse_w3c` of a piece of a file that has `lines_before` lines before it (line numbers
+    stay the piece's own, as every parser's), with what those lines carried; returns what
+    this piece carries to the next."""
     lines = split_lines(data)
     texts = lines.texts
-    lists, block, is_directive = _field_lists(texts, lines.numbers)
+    own, own_block, is_directive = _field_lists(texts, lines.numbers, lines_before)
+    lists = [*carried.fields, *own]
+    block = own_block + len(carried.fields)
     data_rows = np.flatnonzero(~is_directive)
-    values = _split(texts.iloc[data_rows])
-    counts = values.str.len().to_numpy(dtype="int64")
+    text_array = arrow_text(texts)
+    if len(data_rows) and data_rows[-1] - data_rows[0] + 1 == len(data_rows):  # one run
+        values = _split(text_array.slice(data_rows[0], len(data_rows)))
+    else:
+        values = _split(text_array.take(pa.array(data_rows)))
+    counts = pc.list_value_length(values).to_numpy(zero_copy_only=False).astype("int64")
     chosen = _choose_fields(counts, block[data_rows], lists)
     frames: list[pd.DataFrame] = []
     reject_parts = [lines.rejects]
@@ -145,31 +220,40 @@ def parse_w3c(data: bytes) -> Parsed:
         names = lists[number - 1][0]
         mine = chosen == number
         rows = data_rows[mine]
-        table = pd.DataFrame(values[mine].tolist(), index=texts.index[rows])
-        records = pd.DataFrame(index=table.index)
+        block_values = values if mine.all() else values.filter(pa.array(mine))
+        records = pd.DataFrame(index=texts.index[rows])
         for position, name in enumerate(names):
             column = _COLUMNS.get(name)
             if column is not None and column not in records:
-                records[column] = table[position].astype("str")
+                column_values = pc.list_element(block_values, position)
+                column_values = pc.if_else(  # '-' is an empty field
+                    pc.equal(column_values, "-"), _NULL_TEXT, column_values
+                )
+                records[column] = column_values.to_pandas(types_mapper=STR_MAPPER).set_axis(
+                    records.index
+                )
         records[LINE_NUMBER] = pd.array(lines.numbers[rows], dtype="Int64")
         records[RAW] = texts.iloc[rows].astype("str")
         frames.append(records)
-    records = (
-        pd.concat(frames).sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True)
-        if frames
-        else pd.DataFrame(
+    del values
+    if len(frames) == 1:
+        records = frames[0].reset_index(drop=True)
+    elif frames:
+        records = pd.concat(frames).sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True)
+    else:
+        records = pd.DataFrame(
             {LINE_NUMBER: pd.array([], dtype="Int64"), RAW: pd.Series([], dtype="str")}
         )
-    )
     notes: tuple[str, ...] = ()
     derived: dict[str, Derived] = {}
+    seconds = carried.seconds
     if len(records):
         records = _prepare(records)
         if "time_taken" in records:
-            derived["latency_ms"], note = _time_taken(records["time_taken"])
-            notes = (note,)
+            derived["latency_ms"], seconds = _time_taken(records["time_taken"], seconds)
+            notes = (f"time-taken read as {'seconds' if seconds else 'milliseconds'}",)
     rejects = pd.concat(reject_parts, ignore_index=True)
-    return build_derived(
+    parsed = build_derived(
         records,
         FIELDS,
         derived,
@@ -178,15 +262,11 @@ def parse_w3c(data: bytes) -> Parsed:
         rejects=rejects,
         notes=notes,
     )
+    return parsed, Carried(fields=tuple(lists), seconds=seconds)
 
 
 def _prepare(records: pd.DataFrame) -> pd.DataFrame:
-    """ts from date and time, path from stem and query; '-' is an empty field."""
-    for column in records.columns:
-        if column in (LINE_NUMBER, RAW):
-            continue
-        text = records[column]
-        records[column] = text.where(text != "-")
+    """ts from date and time, path from stem and query ('-' is already null)."""
     if "date" in records and "time" in records:
         records["ts"] = (records["date"] + "T" + records["time"]).astype("str")
     if "stem" in records:

@@ -147,18 +147,22 @@ class Ledger:
 
     # compaction ------------------------------------------------------------------------------
     def _mark_pending(self, conn: sa.Connection, keys: set[tuple[str, str]]) -> None:
+        """(Re)marks each partition, now: one statement for all of them, not two each (a
+        file of a fortnight touches some 300 partitions)."""
+        if not keys:
+            return
         marked = now()
-        for table_name, partition in sorted(keys):
-            conn.execute(
-                of_partition(
-                    sa.delete(pending_compaction), pending_compaction, table_name, partition
-                )
-            )
-            conn.execute(
-                pending_compaction.insert().values(
-                    table_name=table_name, partition=partition, marked_at=marked
-                )
-            )
+        rows = [{"t": table_name, "p": partition} for table_name, partition in sorted(keys)]
+        conn.execute(
+            sa.delete(pending_compaction)
+            .where(pending_compaction.c.table_name == sa.bindparam("t"))
+            .where(pending_compaction.c.partition == sa.bindparam("p")),
+            rows,
+        )
+        conn.execute(
+            pending_compaction.insert(),
+            [{"table_name": r["t"], "partition": r["p"], "marked_at": marked} for r in rows],
+        )
 
     def pending_partitions(self) -> list[tuple[str, str, datetime]]:
         """(table, partition, marked at) of every partition waiting for compaction."""

@@ -1,17 +1,19 @@
-"""The one-pass Arrow readers for clean csv and jsonl files give exactly what the line-by-line
-readers give on the same bytes: the same candidates, rejects, reasons and raw text."""
+"""The one-pass Arrow readers for clean csv and jsonl files, and the splits of plain access,
+HAProxy and uWSGI lines, give exactly what the line-by-line readers and regexes give on the
+same bytes: the same candidates, rejects, reasons and raw text."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from bench.ingest import events, write_csv, write_jsonl
+from bench.ingest import events, write_csv, write_haproxy, write_jsonl, write_uwsgi
 from transforms.canonical import canonical_events
-from transforms.formats import access, delimited, jsonl, registry
+from transforms.formats import access, delimited, jsonl, proxies, proxy_splits, registry
 
 AS_OF = pd.Timestamp("2026-11-01", tz="UTC")
 
@@ -146,3 +148,87 @@ def test_access_split_takes_the_plain_lines_and_leaves_the_rest_to_the_regex():
     assert columns["time"].to_pylist()[0] == "10/Oct/2000:13:55:36 -0700"
     assert columns["time"].to_pylist()[5] == "10/Oct/2000:13:55:36"
     assert columns["client_list"].to_pylist()[4] == "2001:db8::1"
+
+
+HAPROXY_HEADER = "Dec 10 12:01:46 voyager haproxy[19312]: "
+HAPROXY_PLAIN = (
+    "127.0.0.1:35982 [10/Dec/2018:12:01:46.395] http-webservices http-webservices/<NOSRV> "
+    '0/-1/-1/-1/0 503 213 - - SC-- 1/1/0/0/0 0/0 "GET / HTTP/1.1"'
+)
+TRICKY_HAPROXY_LINES = [
+    HAPROXY_HEADER + HAPROXY_PLAIN,  # HAProxy's own documentation and Filebeat's fixtures
+    HAPROXY_PLAIN,  # `log ... format raw`: no syslog header
+    "<134>Oct  1 00:00:01 lb haproxy[1]: 2001:db8::1:4444 [01/Oct/2026:00:00:01.564] fe~ "
+    'api/web1 0/0/1/12/13 200 512 - - ---- 6/6/0/0/0 0/0 "POST /api/v1/items?id=7 HTTP/2.0"',
+    "Oct 01 00:00:01 haproxy[1]: 10.0.0.1:1 [01/Oct/2026:00:00:01.564] fe~~ api/web1/x "
+    '0/0/1/-1/-1 -1 0 - - CD-- 6/6/0/0/0 0/0 "GET /a\\x HTTP/1.0"',
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace(" 0/0 ", " 0/0 {host||} {|||} "),
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace("GET /", "GET http://example.com/"),
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace("GET /", "GET /a b"),
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace("GET / HTTP/1.1", "GET /"),
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace(" 213 ", " +213 "),
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace("0/0 ", '0/0 "x" '),
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace("/0 503", "/+0 503"),
+    "2018-12-10T12:01:46+00:00 voyager haproxy[19312]: " + HAPROXY_PLAIN,
+    "<134>1 2018-12-10T12:01:46Z voyager haproxy 19312 - - " + HAPROXY_PLAIN,
+    HAPROXY_HEADER + HAPROXY_PLAIN + " - - SSL_ERROR/0/0/0/0 example.com TLSv1.3 AES",
+    "Sep 20 15:44:23 127.0.0.1 haproxy[25457]: 127.0.0.1:40962 [20/Sep/2018:15:44:23.285] "
+    "main app/<NOSRV> -1/-1/1 212 SC 1/1/0/0/0 0/0",
+    "Connect from 1.2.3.4:40780 to 1.2.3.4:5000 (main/HTTP)",
+    HAPROXY_HEADER + HAPROXY_PLAIN.replace("10/Dec/2018", "32/Dec/2018"),
+]
+UWSGI_PLAIN = (
+    "[pid: 7|app: 0|req: 1/1] 172.17.0.1 () {34 vars in 377 bytes} [Sun Mar 13 22:49:12 2016] "
+    "GET /?x=1 => generated 11 bytes in 0 msecs (HTTP/1.1 200) 2 headers in 79 bytes "
+    "(1 switches on core 0)"
+)
+TRICKY_UWSGI_LINES = [
+    UWSGI_PLAIN,  # uWSGI's documentation
+    UWSGI_PLAIN.replace("()", "(alice)").replace("0 msecs", "12345 micros"),
+    UWSGI_PLAIN.replace("Mar 13", "Mar  3").replace("172.17.0.1 ", " "),
+    UWSGI_PLAIN.replace("GET /?x=1", "- -").replace("HTTP/1.1 200", "- 414"),
+    UWSGI_PLAIN.replace("(HTTP/1.1 200)", "( 200)"),
+    UWSGI_PLAIN.replace("0 msecs", "0 msecs via sendfile()"),
+    "shop.example.com " + UWSGI_PLAIN,
+    "{address space usage: 81920000 bytes/78MB} " + UWSGI_PLAIN,
+    UWSGI_PLAIN.replace("()", "(john doe)"),
+    UWSGI_PLAIN.replace("/?x=1", "/a b => generated 1 c"),
+    UWSGI_PLAIN.replace("/?x=1", "/a b"),
+    UWSGI_PLAIN.replace("Mar 13", "Feb 30"),
+    UWSGI_PLAIN.replace(" (HTTP/1.1 200)", ""),
+    "*** Starting uWSGI 2.0.23 (64bit) on [Wed Feb 21 10:00:00 2024] ***",
+]
+PROXY_SPLITS = {
+    "haproxy": (proxy_splits.haproxy_split, TRICKY_HAPROXY_LINES, write_haproxy),
+    "uwsgi": (proxy_splits.uwsgi_split, TRICKY_UWSGI_LINES, write_uwsgi),
+}
+
+
+@pytest.mark.parametrize("fmt", ["haproxy", "uwsgi"])
+def test_proxy_split_and_regex_agree(tmp_path, monkeypatch, frame, fmt):
+    _split, tricky, writer = PROXY_SPLITS[fmt]
+    writer(frame, tmp_path / fmt)
+    data = "\n".join(tricky).encode() + b"\n" + (tmp_path / fmt).read_bytes()
+    fast = registry.parse(data, fmt)
+    _regex_only(monkeypatch)
+    slow = registry.parse(data, fmt)
+    assert len(fast.candidates) >= len(frame)
+    pd.testing.assert_frame_equal(fast.candidates, slow.candidates)
+    pd.testing.assert_frame_equal(fast.rejects, slow.rejects)
+    assert fast.notes == slow.notes
+
+
+@pytest.mark.parametrize(
+    ("fmt", "taken", "regex"),
+    [
+        ("haproxy", [0, 1, 2, 3, 16], proxies.HAPROXY_RE),
+        ("uwsgi", [0, 1, 2, 3, 4, 11], proxies.UWSGI_RE),
+    ],
+)
+def test_proxy_split_takes_the_plain_lines_and_gives_the_regex_groups(fmt, taken, regex):
+    split, tricky, _writer = PROXY_SPLITS[fmt]
+    columns, done = split(pa.array(tricky, pa.large_string()))
+    assert np.flatnonzero(done).tolist() == taken
+    for row, line in enumerate(tricky[i] for i in taken):
+        groups = regex.fullmatch(line).groupdict()
+        assert {name: columns[name][row].as_py() for name in groups} == groups
