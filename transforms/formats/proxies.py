@@ -233,6 +233,7 @@ def parse_haproxy(data: bytes, *, service_from: str | None = "backend") -> Parse
         derived={"latency_ms": HAPROXY_LATENCY},
         hint=_haproxy_hint,
         fast=haproxy_split,
+        attributes={"frontend": "frontend", "backend": "backend", "server": "server"},
     )
 
 
@@ -298,6 +299,7 @@ def parse_uwsgi(data: bytes) -> Parsed:
         fields=UWSGI_FIELDS,
         derived={"latency_ms": UWSGI_LATENCY},
         fast=uwsgi_split,
+        attributes={"protocol": "protocol"},
     )
 
 

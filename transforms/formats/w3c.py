@@ -53,6 +53,14 @@ _COLUMNS = {
     "sc-bytes": "bytes_sent",
     "time-taken": "time_taken",
     "cs-username": "user_id",
+}
+ATTRIBUTE = "attribute:"
+"""Record columns of the fields no canonical column reads, kept as attributes: under a common
+name where one exists, else under the field's W3C identifier (`sc-substatus`, `s-ip`)."""
+_ATTRIBUTE_NAMES = {
+    "cs(user-agent)": "user_agent",
+    "cs(referer)": "referer",
+    "cs(referrer)": "referer",
     "s-sitename": "site",
     "cs-host": "host",
     "cs(host)": "host",
@@ -223,8 +231,8 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
         block_values = values if mine.all() else values.filter(pa.array(mine))
         records = pd.DataFrame(index=texts.index[rows])
         for position, name in enumerate(names):
-            column = _COLUMNS.get(name)
-            if column is not None and column not in records:
+            column = _COLUMNS.get(name, f"{ATTRIBUTE}{_ATTRIBUTE_NAMES.get(name, name)}")
+            if column not in records:
                 column_values = pc.list_element(block_values, position)
                 column_values = pc.if_else(  # '-' is an empty field
                     pc.equal(column_values, "-"), _NULL_TEXT, column_values
@@ -261,6 +269,7 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
         records_read=len(texts) - int(is_directive.sum()) + len(lines.rejects),
         rejects=rejects,
         notes=notes,
+        attributes={c.removeprefix(ATTRIBUTE): c for c in records if c.startswith(ATTRIBUTE)},
     )
     return parsed, Carried(fields=tuple(lists), seconds=seconds)
 

@@ -144,3 +144,29 @@ def test_a_service_log_keeps_the_key_value_pairs_no_column_reads():
         b"2026-11-01T10:00:01Z INFO checkout ok\n"
     )
     assert attributes_of(data, "servicelog") == [{"order": "123", "tenant": "acme corp"}, None]
+
+
+def test_w3c_haproxy_and_uwsgi_keep_their_other_fields():
+    w3c = (
+        b"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) "
+        b"sc-status sc-substatus time-taken\n"
+        b"2026-11-01 10:00:00 10.0.0.5 GET /a x=1 1.2.3.4 Mozilla/5.0+(Windows) 200 0 15\n"
+    )
+    assert attributes_of(w3c, "w3c") == [
+        {"s-ip": "10.0.0.5", "user_agent": "Mozilla/5.0+(Windows)", "sc-substatus": "0"}
+    ]
+    # HAProxy's documented HTTP log example
+    haproxy = (
+        b"Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] "
+        b"http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "
+        b'"GET /index.html HTTP/1.1"\n'
+    )
+    assert attributes_of(haproxy, "haproxy") == [
+        {"frontend": "http-in", "backend": "static", "server": "srv1"}
+    ]
+    uwsgi = (
+        b"[pid: 29134|app: 0|req: 1/1] 127.0.0.1 () {34 vars in 377 bytes} "
+        b"[Sun Mar 13 22:49:12 2016] GET / => generated 12 bytes in 2 msecs (HTTP/1.1 200) "
+        b"2 headers in 79 bytes (1 switches on core 0)\n"
+    )
+    assert attributes_of(uwsgi, "uwsgi") == [{"protocol": "HTTP/1.1"}]
