@@ -193,14 +193,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from flows.pipeline import ingest
-
     for path in args.paths:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file")
-    summary = ingest(
-        paths=[str(p) for p in args.paths] or None, fmt=args.format, source=args.source
-    )
+    with prefect_api(while_starting=_load_publishing):
+        from flows.pipeline import ingest
+
+        summary = ingest(
+            paths=[str(p) for p in args.paths] or None, fmt=args.format, source=args.source
+        )
     _print_files(summary["files"], per_file=True)
     print(f"hours recomputed: {summary['hours_rebuilt']}")
     _print_retention(summary)
@@ -217,6 +218,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def prefect_api(while_starting=None):
+    """PREFECT_API_URL's server, else a temporary one started at once (flows.prefect_api)."""
+    from flows.prefect_api import prefect_api as api
+
+    return api(while_starting)
+
+
+def _load_publishing() -> None:
+    """What a flow that publishes partitions imports, loaded while a temporary Prefect server
+    starts: the flows, then Great Expectations (seconds of imports either way)."""
+    import flows.pipeline  # noqa: F401
+    from warehouse.quality import load_great_expectations
+
+    load_great_expectations()
+
+
 def _kept_nothing(files: dict) -> list[str]:
     """The files this run rejected whole or read without keeping a record."""
     rejected = [r["path"] for r in files["rejected_files"]]
@@ -229,9 +246,10 @@ def _kept_nothing(files: dict) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flows.pipeline import hourly
+    with prefect_api(while_starting=_load_publishing):
+        from flows.pipeline import hourly
 
-    summary = hourly(hour=args.hour.to_pydatetime() if args.hour is not None else None)
+        summary = hourly(hour=args.hour.to_pydatetime() if args.hour is not None else None)
     _print_files(summary["files"])
     print(
         f"scored {summary['window']}: {summary['forecasts']} forecasts, "
@@ -241,9 +259,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_daily(args: argparse.Namespace) -> int:
-    from flows.pipeline import daily
+    with prefect_api(while_starting=_load_publishing):
+        from flows.pipeline import daily
 
-    summary = daily(day=args.day.date() if args.day is not None else None)
+        summary = daily(day=args.day.date() if args.day is not None else None)
     _print_files(summary["files"])
     models = summary["models"]
     print(
@@ -307,6 +326,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    with prefect_api(while_starting=_load_publishing):
+        return _backfill(args)
+
+
+def _backfill(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows import pipeline

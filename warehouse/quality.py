@@ -157,6 +157,12 @@ def _gx() -> Any:
     return _gx_module
 
 
+def load_great_expectations() -> None:
+    """Imports Great Expectations now rather than at the first check (a command that waits
+    for something else anyway can take the seconds then)."""
+    _gx()
+
+
 def _get_batch_definition() -> Any:
     """The whole-dataframe batch definition of the process's ephemeral GX context."""
     global _batch_definition
