@@ -427,6 +427,14 @@ def _print_retention(summary: dict) -> None:
         print(sentence)
 
 
+def _kept_split(counts: dict) -> str:
+    """`; kept 39: 4 requests, 35 events` when service-log events were kept; nothing when every
+    row kept is a request (or the counts predate the split)."""
+    from transforms.report import kept_split
+
+    return kept_split(counts, "; ")
+
+
 FILES_LISTED = 20
 """Files `ingest` lists one by one before it says how many more there were."""
 
@@ -435,13 +443,13 @@ def _print_files(files: dict, per_file: bool = False) -> None:
     print(
         f"files: {files['ingested']} ingested, {files['skipped']} unchanged, "
         f"{files['rejected']} rejected; records read {files['records_read']:,} = kept "
-        f"{files['rows_kept']:,} + quarantined {files['rows_quarantined']:,}"
+        f"{files['rows_kept']:,} + quarantined {files['rows_quarantined']:,}" + _kept_split(files)
     )
     read = files.get("read", []) if per_file else []
     for one in read[:FILES_LISTED]:
         print(
             f"  {one['path']}: {one['format']}, read {one['records_read']:,} = kept "
-            f"{one['rows_kept']:,} + quarantined {one['rows_quarantined']:,}"
+            f"{one['rows_kept']:,} + quarantined {one['rows_quarantined']:,}" + _kept_split(one)
         )
     if len(read) > FILES_LISTED:
         print(f"  ... and {len(read) - FILES_LISTED} more files")

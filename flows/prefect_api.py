@@ -154,6 +154,8 @@ def prefect_api(while_starting: Callable[[], object] | None = None) -> Iterator[
             server.stop()  # Prefect's settings decide: a server they name, or their error
             yield
             return
+        import prefect.main  # sets up Prefect's logging (the runs need it anyway)
+
         get_logger().info(
             "Starting temporary server on %s\nSee "
             "https://www.prefect.io/docs/v3/concepts/server#how-to-guides for more "
