@@ -44,6 +44,7 @@ import pandera.pandas as pa
 
 from schemas.registry import TABLES as REGISTRY
 from schemas.registry import partition_bounds as bounds_of
+from warehouse.lazy_imports import deferred
 
 
 class TableRule(NamedTuple):
@@ -133,6 +134,8 @@ def raise_for_failures(results: Sequence[QualityResult]) -> None:
 
 
 # Great Expectations --------------------------------------------------------------------------
+GX_UNUSED_IMPORTS = ("scipy.stats", "altair")
+"""Imported by GX's KL-divergence expectation, which no check uses: loaded on first use."""
 _lock = threading.RLock()
 _batch_definition: Any = None
 _gx_module: Any = None
@@ -148,7 +151,8 @@ def _gx() -> Any:
         with _lock:
             if _gx_module is None:
                 showwarning = warnings.showwarning
-                import great_expectations
+                with deferred(GX_UNUSED_IMPORTS):
+                    import great_expectations
 
                 if warnings.showwarning is not showwarning:
                     logging.captureWarnings(False)
