@@ -179,7 +179,9 @@ def prefect_api(while_starting: Callable[[], object] | None = None) -> Iterator[
             _deliver_pending()  # the run's last logs and events, before the server goes
             os.environ.pop("PREFECT_API_URL", None)
             prefect.context.refresh_global_settings_context()
-            get_logger().info("Stopping temporary server on %s", server.api_url[:-4])
+            get_logger().info(
+                "Stopping temporary server on %s", server.api_url.removesuffix("/api")
+            )
     finally:
         if server.process.poll() is None:
             server.stop()
