@@ -1,21 +1,22 @@
 """`make bench`: every benchmark, each printing ratios against its reference engine.
 
 `python -m bench` runs them all; `python -m bench csv jsonl` runs the ingest benchmark for
-those formats only; `python -m bench metrics`, `python -m bench forecasting` and
-`python -m bench backfill` and `python -m bench cli` run one of the others."""
+those formats only; `python -m bench metrics` (or `forecasting`, `backfill`, `cli`,
+`small-ingest`) runs one of the others."""
 
 import os
 import sys
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from bench import backfill, cli, forecasting, ingest, metrics
+from bench import backfill, cli, forecasting, ingest, metrics, small_ingest
 
 OTHERS = {
     "metrics": metrics.main,
     "forecasting": forecasting.main,
     "backfill": backfill.main,
     "cli": cli.main,
+    "small-ingest": small_ingest.main,
 }
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ class FileOutcome:
     records_read: int = 0
     rows_kept: int = 0
     rows_quarantined: int = 0
+    requests: int = 0
+    """Rows kept with an endpoint: requests (and connections)."""
+    events: int = 0
+    """Rows kept with a level and no endpoint: service-log events."""
     hours: int = 0
     reason: str = ""
     notes: tuple[str, ...] = ()
@@ -133,6 +137,14 @@ def _decompress(data: bytes) -> bytes:
         return gzip.decompress(data)
     except (EOFError, OSError, zlib.error) as exc:
         raise FileFormatError(f"gzip data is truncated or corrupt ({exc})") from None
+
+
+def requests_of(events: pa.Table) -> int:
+    """The kept rows that are requests: those with an endpoint. The others have a level and
+    no endpoint (the `requests` model allows nothing else): service-log events."""
+    if "endpoint" not in events.column_names:  # a file of service-log events only
+        return 0
+    return events.num_rows - events.column("endpoint").null_count
 
 
 def _in_time_order(events: pa.Table) -> pa.Table:
@@ -274,6 +286,7 @@ def ingest_file(
 
     if checksum is not None:
         sha = checksum.result()
+    requests = requests_of(events)
     record = FileRecord(
         file_id=fid,
         path=str(path),
@@ -284,6 +297,8 @@ def ingest_file(
         records_read=records_read,
         rows_kept=events.num_rows,
         rows_quarantined=len(rejects),
+        requests=requests,
+        events=events.num_rows - requests,
     )
     for stale in catalog.record_file(record, fragments, run_id):
         if STAGING in Path(stale).parts:  # rows already compacted go when their partition is
@@ -296,6 +311,8 @@ def ingest_file(
         records_read=records_read,
         rows_kept=events.num_rows,
         rows_quarantined=len(rejects),
+        requests=requests,
+        events=events.num_rows - requests,
         hours=sum(1 for f in fragments if f.table_name == "requests"),
         reason=reason,
         notes=notes,

@@ -126,6 +126,8 @@ def ingest_files(
         "records_read": sum(o.records_read for o in outcomes),
         "rows_kept": sum(o.rows_kept for o in outcomes),
         "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+        "requests": sum(o.requests for o in outcomes),
+        "events": sum(o.events for o in outcomes),
         "rejected_files": [{"path": o.path, "reason": o.reason} for o in rejected],
         "read": [
             {
@@ -137,6 +139,8 @@ def ingest_files(
                 "records_read": o.records_read,
                 "rows_kept": o.rows_kept,
                 "rows_quarantined": o.rows_quarantined,
+                "requests": o.requests,
+                "events": o.events,
             }
             for o in outcomes
             if o.status != "skipped"

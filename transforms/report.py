@@ -95,6 +95,20 @@ def against_forecast(forecasts: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def kept_split(counts: dict[str, Any], separator: str) -> str:
+    """`{separator}kept 39: 4 requests, 35 events`: the rows kept split into requests (with an
+    endpoint) and service-log events (a level, no endpoint), when any event was kept; "" when
+    every row kept is a request, or for counts made before the split was recorded."""
+    events = counts.get("events")
+    if not events or counts.get("requests") is None:
+        return ""
+    requests = counts["requests"]
+    return (
+        f"{separator}kept {requests + events:,}: {requests:,} request{'' if requests == 1 else 's'}"
+        f", {events:,} event{'' if events == 1 else 's'}"
+    )
+
+
 def summary_markdown(
     title: str,
     summary: dict[str, Any],
@@ -112,7 +126,7 @@ def summary_markdown(
         f"- files ingested: {files.get('ingested', 0)}, unchanged and skipped: "
         f"{files.get('skipped', 0)}, rejected: {files.get('rejected', 0)}",
         f"- records read: {files.get('records_read', 0):,} = kept {files.get('rows_kept', 0):,}"
-        f" + quarantined {files.get('rows_quarantined', 0):,}",
+        f" + quarantined {files.get('rows_quarantined', 0):,}" + kept_split(files, "; "),
     ]
     for rejected in files.get("rejected_files", [])[:10]:
         lines.append(f"- rejected `{rejected['path']}`: {rejected['reason']}")

@@ -44,6 +44,7 @@ import pandera.pandas as pa
 
 from schemas.registry import TABLES as REGISTRY
 from schemas.registry import partition_bounds as bounds_of
+from warehouse.lazy_imports import deferred
 
 
 class TableRule(NamedTuple):
@@ -133,6 +134,11 @@ def raise_for_failures(results: Sequence[QualityResult]) -> None:
 
 
 # Great Expectations --------------------------------------------------------------------------
+GX_UNUSED_IMPORTS = ("altair",)
+"""Imported by GX's KL-divergence expectation, which no check uses: loaded on first use.
+(`scipy.stats`, which it imports too, is loaded as usual: the forecasting code uses it from
+several threads at once, and Python 3.11's lazy loader is not safe for a first use from two
+threads.)"""
 _lock = threading.RLock()
 _batch_definition: Any = None
 _gx_module: Any = None
@@ -148,13 +154,20 @@ def _gx() -> Any:
         with _lock:
             if _gx_module is None:
                 showwarning = warnings.showwarning
-                import great_expectations
+                with deferred(GX_UNUSED_IMPORTS):
+                    import great_expectations
 
                 if warnings.showwarning is not showwarning:
                     logging.captureWarnings(False)
                 logging.getLogger("great_expectations").setLevel(logging.WARNING)
                 _gx_module = great_expectations
     return _gx_module
+
+
+def load_great_expectations() -> None:
+    """Imports Great Expectations now rather than at the first check (a command that waits
+    for something else anyway can take the seconds then)."""
+    _gx()
 
 
 def _get_batch_definition() -> Any:

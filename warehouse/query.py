@@ -50,6 +50,22 @@ def empty_view_sql(table: str) -> str:
     return f'CREATE OR REPLACE VIEW "{table}" AS SELECT {columns} WHERE false'
 
 
+def _empty_view_tag(table: str) -> str:
+    """Stands for `empty_view_sql(table)` without making it: what that statement is made from
+    (the model's columns, types and nullability; the pandas and DuckDB that map them)."""
+    from schemas.catalog import table_spec
+
+    columns = table_spec(table).model.to_schema().columns
+    made_from = [
+        "empty",
+        table,
+        pd.__version__,
+        duckdb.__version__,
+        *(f"{name}:{column.dtype}:{column.nullable}" for name, column in columns.items()),
+    ]
+    return hashlib.sha256("\0".join(made_from).encode()).hexdigest()
+
+
 def tables_present(root: Path) -> list[str]:
     return [t for t in TABLES if any((root / t).glob("**/*.parquet"))]
 
@@ -95,10 +111,13 @@ def refresh_database(root: Path, database: Path) -> list[str]:
         )
         present = set(tables_present(root))
         for table in TABLES:
-            sql = _view_statement(root, table, present)
-            tag = hashlib.sha256(sql.encode()).hexdigest()
+            if table in present:
+                sql = view_sql(root, table)
+                tag = hashlib.sha256(sql.encode()).hexdigest()
+            else:  # its statement costs a DuckDB scratch query: made only when it changed
+                sql, tag = None, _empty_view_tag(table)
             if recorded.get(table) != tag:
-                conn.execute(sql)
+                conn.execute(sql or empty_view_sql(table))
                 conn.execute(f"COMMENT ON VIEW \"{table}\" IS '{tag}'")
         return [
             r[0]

@@ -1,7 +1,12 @@
 """The CLI as a user types it, against a real Prefect server."""
 
 import json
+import re
+import shutil
+import socket
+import sqlite3
 import subprocess
+from contextlib import closing
 
 import duckdb
 import pandas as pd
@@ -200,3 +205,88 @@ def test_a_temporary_server_that_does_not_start_is_one_error_line(tmp_path):
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("logcast: error:")]
     assert len(errors) == 1 and "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" in errors[0]
+
+
+def _mixed_json_lines(path) -> None:
+    """A JSON-lines application log as a service writes it: 4 requests, 35 plain log events
+    (level and message, no path) and one line that is not JSON."""
+    lines = []
+    for i in range(39):
+        ts = f"2026-11-20T09:{i:02d}:00Z"
+        if i % 10 == 3:
+            lines.append(
+                json.dumps(
+                    {"time": ts, "level": "info", "method": "GET", "path": f"/api/items/{i}",
+                     "status": 200, "duration_ms": 5 + i, "service": "shop"}
+                )
+            )  # fmt: skip
+        else:
+            level = ("info", "debug", "warn", "error")[i % 4]
+            lines.append(
+                json.dumps({"time": ts, "level": level, "msg": f"step {i}", "service": "shop"})
+            )
+    lines.insert(20, "{not json")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_mixed_json_lines_file_counts_requests_and_events_apart(prefect_server, tmp_path):
+    home = tmp_path / "home"
+    logcast = logcast_runner(
+        quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server), cwd=tmp_path
+    )
+    log = tmp_path / "app.jsonl"
+    _mixed_json_lines(log)
+    printed = logcast("ingest", str(log))
+    assert (
+        f"  {log}: jsonl (detected), read 40 = kept 39 + quarantined 1; "
+        "kept 39: 4 requests, 35 events\n"
+    ) in printed
+    assert "records read 40 = kept 39 + quarantined 1; kept 39: 4 requests, 35 events" in printed
+    split = json.loads(
+        logcast(
+            "query",
+            "SELECT count(endpoint) AS requests, count(*) - count(endpoint) AS events FROM requests",
+            "--output",
+            "json",
+        )
+    )
+    assert split == [{"requests": 4, "events": 35}]
+    with closing(sqlite3.connect(home / "catalog.db")) as db:
+        ledger = db.execute("SELECT rows_kept, requests, events FROM files").fetchall()
+        summary = json.loads(db.execute("SELECT summary FROM runs").fetchone()[0])
+    assert ledger == [(39, 4, 35)]
+    assert (summary["files"]["requests"], summary["files"]["events"]) == (4, 35)
+    assert summary["files"]["read"][0]["requests"] == 4
+    runs = api(prefect_server, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 50})
+    ours = [r for r in runs if r["parameters"].get("paths") == [str(log)]]
+    assert [r["state_type"] for r in ours] == ["COMPLETED"]  # recorded on the server
+
+
+def test_without_a_server_an_ingest_runs_on_a_temporary_one_that_stops_with_it(
+    tmp_path, prefect_database
+):
+    prefect_home = tmp_path / "prefect"
+    prefect_home.mkdir()
+    shutil.copyfile(prefect_database, prefect_home / "prefect.db")  # migrated once per session
+    env = quiet_env(LOGCAST_HOME=str(tmp_path / "home"), PREFECT_HOME=str(prefect_home))
+    env.pop("PREFECT_API_URL", None)
+    log = tmp_path / "app.jsonl"
+    _mixed_json_lines(log)
+    done = subprocess.run(
+        [LOGCAST, "ingest", str(log)], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "kept 39: 4 requests, 35 events" in done.stdout
+    started = re.search(r"Starting temporary server on (http://127\.0\.0\.1:\d+)", done.stderr)
+    assert started and f"Stopping temporary server on {started[1]}" in done.stderr
+    assert "View at" not in done.stderr  # the temporary server serves no UI to link to
+    port = int(started[1].rsplit(":", 1)[1])
+    with closing(socket.socket()) as probe:  # the server went with the command
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    with closing(sqlite3.connect(prefect_home / "prefect.db")) as db:
+        recorded = db.execute(
+            "SELECT flow_run.state_type FROM flow_run JOIN flow ON flow.id = flow_run.flow_id "
+            "WHERE flow.name = 'logcast-ingest'"
+        ).fetchall()
+    assert recorded == [("COMPLETED",)]  # the run is in PREFECT_HOME's database

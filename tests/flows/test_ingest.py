@@ -262,6 +262,40 @@ def test_a_service_log_without_requests_is_stored_with_every_column(settings):
     assert str(requests["status_code"].dtype) == "Int16"  # the stored types, not guesses
 
 
+MIXED_JSONL = [
+    '{"time":"2026-11-01T10:00:00Z","level":"info","msg":"worker started","service":"shop"}',
+    '{"time":"2026-11-01T10:00:01Z","method":"GET","path":"/api/items/7","status":200,'
+    '"duration_ms":12,"service":"shop"}',
+    '{"time":"2026-11-01T10:00:02Z","level":"error","msg":"cache miss storm","service":"shop"}',
+    '{"time":"2026-11-01T10:00:03Z","method":"POST","path":"/api/orders","status":201,'
+    '"duration_ms":40,"service":"shop"}',
+    '{"time":"2026-11-01T10:00:04Z","level":"warn","msg":"slow query","service":"shop"}',
+    '{"time":"2026-11-01T10:00:05Z","level":"info","msg":"flushed","service":"shop"}',
+    '{"time":"2026-11-01T10:00:06Z","method":"GET","path":"/api/items","status":999,'
+    '"duration_ms":3,"service":"shop"}',
+]
+
+
+def test_kept_rows_of_a_mixed_json_lines_file_are_counted_as_requests_and_events(settings):
+    path = write(settings, "app.jsonl", MIXED_JSONL, header="")
+    outcome = ingest(path, settings)
+    assert outcome.format == "jsonl"
+    assert (outcome.records_read, outcome.rows_kept, outcome.rows_quarantined) == (7, 6, 1)
+    assert (outcome.requests, outcome.events) == (2, 4)
+    stored = pd.read_parquet(settings.warehouse_dir / "requests")
+    assert (stored["endpoint"].notna().sum(), stored["endpoint"].isna().sum()) == (2, 4)
+    ledger = catalog_for(settings.catalog_url).file(str(path.resolve()))
+    assert (ledger["rows_kept"], ledger["requests"], ledger["events"]) == (6, 2, 4)
+
+
+def test_a_file_of_requests_only_or_events_only_counts_all_its_rows_as_one_kind(settings):
+    requests = ingest(write(settings, "a.csv", GOOD), settings)
+    assert (requests.rows_kept, requests.requests, requests.events) == (3, 3, 0)
+    lines = ["2026-11-01T10:00:00Z INFO api started", "2026-11-01T10:00:01Z ERROR api db down"]
+    events = ingest(write(settings, "svc.log", lines, header=""), settings, fmt="servicelog")
+    assert (events.rows_kept, events.requests, events.events) == (2, 0, 2)
+
+
 OLD = [
     "2015-03-01T10:00:01Z,/api/orders,10.0,200,u1,shop,eu",
     "2015-03-02T11:30:00Z,/api/orders,20.0,500,u2,shop,eu",

@@ -76,3 +76,17 @@ def test_summary_markdown_states_accounting_and_anomalies():
     )
     quiet = summary_markdown("t", summary, anomalies().iloc[0:0])
     assert "No anomalies." in quiet
+
+
+def test_summary_markdown_splits_kept_rows_into_requests_and_events_when_events_were_kept():
+    files = {"records_read": 40, "rows_kept": 39, "rows_quarantined": 1}
+    with_events = summary_markdown(
+        "t", {"files": {**files, "requests": 4, "events": 35}}, anomalies()
+    )
+    assert "- records read: 40 = kept 39 + quarantined 1; kept 39: 4 requests, 35 events\n" in (
+        with_events
+    )
+    requests_only = summary_markdown(
+        "t", {"files": {**files, "requests": 39, "events": 0}}, anomalies()
+    )
+    assert "- records read: 40 = kept 39 + quarantined 1\n" in requests_only

@@ -1,3 +1,7 @@
+import sqlite3
+from contextlib import closing
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -64,3 +68,28 @@ def test_partitions_and_runs_are_recorded(tmp_path):
     assert len(parts) == 1 and parts["rows"].iloc[0] == 5 and parts["checksum"].iloc[0] == "cc"
     catalog.drop_partition("endpoint_hourly", "date=2026-11-01/hour=01")
     assert catalog.partitions_frame().empty
+
+
+def test_the_ledger_records_how_many_rows_kept_are_requests_and_how_many_events(tmp_path):
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    catalog.record_file(replace(record(kept=39), requests=4, events=35), [], run_id="r1")
+    row = catalog.file("/landing/a.csv")
+    assert (row["rows_kept"], row["requests"], row["events"]) == (39, 4, 35)
+
+
+def test_a_catalog_made_before_the_requests_and_events_columns_opens_and_gets_them(tmp_path):
+    path = tmp_path / "c.db"
+    Catalog(f"sqlite:///{path}").record_file(record(), [fragment(H1)], run_id="r1")
+    with closing(sqlite3.connect(path)) as db, db:  # the files table as an older logcast made it
+        db.execute("ALTER TABLE files DROP COLUMN requests")
+        db.execute("ALTER TABLE files DROP COLUMN events")
+    catalog = Catalog(f"sqlite:///{path}")
+    old = catalog.file("/landing/a.csv")
+    assert (old["rows_kept"], old["requests"], old["events"]) == (3, None, None)  # not known
+    assert catalog.is_ingested("/landing/a.csv", 10, "aa")  # the ledger still knows the file
+    catalog.record_file(replace(record(sha="bb"), requests=1, events=2), [], run_id="r2")
+    assert (
+        catalog.file("/landing/a.csv")["requests"],
+        catalog.file("/landing/a.csv")["events"],
+    ) == (1, 2)
+    Catalog(f"sqlite:///{path}")  # opening it again adds nothing and fails nothing

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from warehouse.catalog.ledger import FileRecord, Fragment, Ledger
 from warehouse.catalog.records import Records
-from warehouse.catalog.schema import metadata, now
+from warehouse.catalog.schema import add_missing_columns, metadata, now
 from warehouse.catalog.work import Work
 
 __all__ = ["Catalog", "FileRecord", "Fragment", "metadata", "now"]
@@ -36,6 +36,7 @@ class Catalog(Work, Ledger, Records):
         # SQLite allows one writer; serialising our own writers avoids busy retries.
         self.write_lock = threading.Lock()
         metadata.create_all(self.engine)
+        add_missing_columns(self.engine)  # a catalog an older logcast made
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -39,6 +39,9 @@ class FileRecord:
     records_read: int
     rows_kept: int
     rows_quarantined: int
+    requests: int | None = None
+    """Of rows_kept, those with an endpoint; the rest are service-log events."""
+    events: int | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ files = sa.Table(
     sa.Column("rows_quarantined", sa.BigInteger, nullable=False),
     sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("run_id", sa.String(64)),
+    # rows_kept split into requests (with an endpoint) and service-log events; null for files
+    # ingested before the catalog recorded the split
+    sa.Column("requests", sa.BigInteger),
+    sa.Column("events", sa.BigInteger),
 )
 
 fragments = sa.Table(
@@ -142,6 +146,38 @@ seen_endpoints = sa.Table(
 )
 """Every endpoint template a source's files gave, before the cap (folded by variety: a parent
 folded once keeps its `{var}` template), over which later files' variety is judged."""
+
+
+def add_missing_columns(engine: sa.Engine) -> list[str]:
+    """Adds to an existing catalog the columns a later logcast gave its tables (`create_all`
+    only creates missing tables); returns them as `table.column`. Such columns are nullable,
+    so the rows written before they existed read as null."""
+    added = []
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable or column.default is not None:
+                raise ValueError(
+                    f"catalog column {table.name}.{column.name} cannot be added to an existing "
+                    "catalog: a column added later must be nullable without a default"
+                )
+            quote = engine.dialect.identifier_preparer.quote
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.text(
+                            f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"
+                        )
+                    )
+            except sa.exc.DBAPIError:  # another process added it a moment ago
+                current = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
+                if column.name not in current:
+                    raise
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def now() -> datetime:
