@@ -170,3 +170,13 @@ def test_w3c_haproxy_and_uwsgi_keep_their_other_fields():
         b"2 headers in 79 bytes (1 switches on core 0)\n"
     )
     assert attributes_of(uwsgi, "uwsgi") == [{"protocol": "HTTP/1.1"}]
+
+
+def test_the_mod_ssl_request_log_keeps_protocol_and_cipher():
+    data = (
+        b'[10/Oct/2000:13:55:36 -0700] 1.2.3.4 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 "GET /a '
+        b'HTTP/1.1" 512\n'
+    )
+    assert attributes_of(data, "apache_ssl") == [
+        {"ssl_protocol": "TLSv1.2", "ssl_cipher": "ECDHE-RSA-AES128-GCM-SHA256"}
+    ]

@@ -431,6 +431,7 @@ def parse_apache_ssl(data: bytes) -> Parsed:
         expected=f"the mod_ssl request log format: expected `{SSL_REQUEST_LAYOUT}`",
         prepare=lambda records: (records, ()),
         fields=SSL_REQUEST_FIELDS,
+        attributes={"ssl_protocol": "protocol", "ssl_cipher": "cipher"},
     )
 
 
