@@ -104,11 +104,12 @@ def tables_benchmark(folder: Path) -> None:
         mine.append(seconds)
         seconds, computed = _best(theirs, path)
         reference.append(seconds)
-    rows = {name: len(frame) for name, frame in built.items()}
+    # dimension_hourly needs configured dimensions: none here, so it is empty and not compared
+    rows = {name: len(frame) for name, frame in built.items() if name in computed}
     assert rows == {name: t.num_rows for name, t in computed.items()}, "row counts differ"
     print(
         f"\nmetric tables for one hour of {RECORDS:,} requests "
-        f"({len(built)} tables, {sum(rows.values()):,} rows); best of {REPEATS}"
+        f"({len(rows)} tables, {sum(rows.values()):,} rows); best of {REPEATS}"
     )
     print(f"{'ours s':>8} {'duckdb s':>9} {'ratio':>6}")
     print(f"{min(mine):8.2f} {min(reference):9.2f} {min(mine) / min(reference):6.2f}")

@@ -124,9 +124,11 @@ def _regex_literal(text: str) -> str:
 def object_leaves(objects: list[dict], skip: frozenset[str]) -> dict[str, pd.Series]:
     """The leaves of JSON objects (nested objects flattened to dotted paths) as text columns,
     one value per object, leaving out the paths in `skip` (the mapped keys) and whatever lies
-    below them. Strings stay as they are, numbers and booleans are written as JSON writes them,
+    below them. Strings stay as they are, integers and booleans are written as JSON writes
+    them, other numbers as Arrow writes them (so that `table_leaves` gives the same text), and
     arrays as JSON text."""
     columns: dict[str, list] = {}
+    floats: set[str] = set()
 
     def visit(row: int, value, path: str) -> None:
         if path in skip:
@@ -141,8 +143,11 @@ def object_leaves(objects: list[dict], skip: frozenset[str]) -> dict[str, pd.Ser
             text = value
         elif isinstance(value, bool):
             text = "true" if value else "false"
-        elif isinstance(value, int | float):
-            text = json.dumps(value)
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, float):
+            text = value  # written below, all at once
+            floats.add(path)
         else:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         column = columns.get(path)
@@ -153,7 +158,34 @@ def object_leaves(objects: list[dict], skip: frozenset[str]) -> dict[str, pd.Ser
     for row, obj in enumerate(objects):
         if isinstance(obj, dict):
             visit(row, obj, "")
+    for path in floats:
+        column = columns[path]
+        at = [i for i, v in enumerate(column) if isinstance(v, float)]
+        written = pa.array([column[i] for i in at], pa.float64()).cast(_TEXT).to_pylist()
+        for i, text in zip(at, written, strict=True):
+            column[i] = text
     return {path: pd.Series(values, dtype="str") for path, values in columns.items()}
+
+
+def sample_text_leaves(sample: list[dict], skip: frozenset[str]) -> list[str]:
+    """The leaf paths of a sample of objects whose values are all strings (no dotted key of
+    its own on the way): declared as text to Arrow's JSON reader, which would otherwise read
+    a date-like string as a timestamp and lose how it was written."""
+    kinds: dict[str, set[type]] = {}
+
+    def visit(value, path: str) -> None:
+        if path in skip:
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "." not in str(key):
+                    visit(item, f"{path}.{key}" if path else str(key))
+            return
+        kinds.setdefault(path, set()).add(type(value))
+
+    for obj in sample:
+        visit(obj, "")
+    return [path for path, found in kinds.items() if found <= {str, type(None)} and str in found]
 
 
 def table_leaves(table: pa.Table, skip: frozenset[str]) -> dict[str, pd.Series] | None:
@@ -180,10 +212,9 @@ def table_leaves(table: pa.Table, skip: frozenset[str]) -> dict[str, pd.Series] 
                 return False
             out[path] = _string_lists(array)
             return True
-        if pa.types.is_floating(kind):
-            return False  # Arrow writes 1.0 where JSON has 1: read object by object
         if not (
-            pa.types.is_string(kind)
+            pa.types.is_floating(kind)
+            or pa.types.is_string(kind)
             or pa.types.is_large_string(kind)
             or pa.types.is_integer(kind)
             or pa.types.is_boolean(kind)

@@ -127,14 +127,15 @@ EXPECTED_JSON = [
 
 
 def test_json_lines_keep_every_unmapped_leaf_on_both_paths():
-    fast = "".join(json.dumps(line) + "\n" for line in JSON_LINES).encode()
-    assert attributes_of(fast, "jsonl") == EXPECTED_JSON
-    # a float among the unmapped values sends the file object by object: same attributes
-    slow = (
-        fast
-        + b'{"ts": "2026-11-01T10:00:02Z", "request": {"uri": "/c"}, "status": 200, "w": 1.0}\n'
-    )
-    assert attributes_of(slow, "jsonl") == [*EXPECTED_JSON, {"w": "1.0"}]
+    lines = [*JSON_LINES, {"ts": "2026-11-01T10:00:02Z", "request": {"uri": "/c"}, "w": 1.0,
+                           "at": "2026-11-01T10:00:02Z", "ratio": 1.5e-7}]  # fmt: skip
+    expected = [*EXPECTED_JSON, {"w": "1", "at": "2026-11-01T10:00:02Z", "ratio": "1.5e-7"}]
+    fast = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    assert attributes_of(fast, "jsonl") == expected
+    # a line that is not JSON sends the file object by object: the same attributes
+    slow = parse(fast + b"not json\n", "jsonl")
+    assert len(slow.rejects) == 1
+    assert [json.loads(v) for v in slow.candidates["attributes"]] == expected
 
 
 def test_a_service_log_keeps_the_key_value_pairs_no_column_reads():

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from transforms.formats.attributes import table_leaves
+from transforms.formats.attributes import sample_text_leaves, table_leaves
 from transforms.formats.base import (
     FileFormatError,
 )
@@ -57,6 +57,8 @@ def read_with_arrow(
             types[path] = pa.float64() if numeric or float in kinds else pa.int64()
         else:
             return None
+    for path in sample_text_leaves(sample, frozenset(paths)):
+        types.setdefault(path, pa.large_string())  # unmapped text stays text (no timestamps)
     try:
         schema = nested_schema(types, {p for p in paths if any(p in o for o in sample)})
     except ValueError:
