@@ -219,8 +219,8 @@ DUCKDB_SQL = {
     "haproxy": """
         WITH parts AS (
             SELECT regexp_extract(line,
-                '^\\S+ +\\d+ \\S+ \\S+ \\S+: (\\S+):\\d+ \\[([^\\]]+)\\] \\S+ ([^/ ]+)/\\S+ -?\\d+/-?\\d+/-?\\d+/-?\\d+/(-?\\d+) (-?\\d+) (\\d+) \\S+ \\S+ \\S+ \\S+ \\S+ "(\\S+) (\\S+)[^"]*"$',
-                ['ip', 'time', 'backend', 'ta', 'status', 'bytes', 'method', 'path']) AS p
+                '^\\S+ +\\d+ \\S+ \\S+ \\S+: (\\S+):\\d+ \\[([^\\]]+)\\] (\\S+) ([^/ ]+)/(\\S+) -?\\d+/-?\\d+/-?\\d+/-?\\d+/(-?\\d+) (-?\\d+) (\\d+) \\S+ \\S+ \\S+ \\S+ \\S+ "(\\S+) (\\S+)[^"]*"$',
+                ['ip', 'time', 'frontend', 'backend', 'server', 'ta', 'status', 'bytes', 'method', 'path']) AS p
             FROM """
     + _LINES
     + """
@@ -228,13 +228,15 @@ DUCKDB_SQL = {
         SELECT strptime(p.time, '%d/%b/%Y:%H:%M:%S.%g') AS ts, 'bench' AS source, p.backend AS service,
                p.method AS method, regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
                CAST(p.status AS SMALLINT) AS status_code, CAST(p.ta AS DOUBLE) AS latency_ms,
-               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip,
+               json_object('frontend', p.frontend, 'backend', p.backend, 'server', p.server)
+                 AS attributes
         FROM parts""",
     "uwsgi": """
         WITH parts AS (
             SELECT regexp_extract(line,
-                '^\\[pid: [^\\]]*\\] (\\S+) \\(([^)]*)\\) \\{{[^}}]*\\}} \\[([^\\]]+)\\] (\\S+) (\\S+) => generated (\\d+) bytes in (\\d+) msecs \\(\\S+ (\\d+)\\).*$',
-                ['ip', 'user', 'time', 'method', 'path', 'bytes', 'ms', 'status']) AS p
+                '^\\[pid: [^\\]]*\\] (\\S+) \\(([^)]*)\\) \\{{[^}}]*\\}} \\[([^\\]]+)\\] (\\S+) (\\S+) => generated (\\d+) bytes in (\\d+) msecs \\((\\S+) (\\d+)\\).*$',
+                ['ip', 'user', 'time', 'method', 'path', 'bytes', 'ms', 'protocol', 'status']) AS p
             FROM """
     + _LINES
     + """
@@ -242,13 +244,14 @@ DUCKDB_SQL = {
         SELECT strptime(p.time, '%a %b %d %H:%M:%S %Y') AS ts, 'bench' AS source, p.method AS method,
                regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
                CAST(p.status AS SMALLINT) AS status_code, CAST(p.ms AS DOUBLE) AS latency_ms,
-               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip,
+               json_object('protocol', p.protocol) AS attributes
         FROM parts""",
     "w3c": """
         WITH parts AS (
             SELECT regexp_extract(line,
-                '^(\\S+ \\S+) \\S+ (\\S+) (\\S+) (\\S+) \\S+ \\S+ (\\S+) \\S+ \\S+ (\\d+) \\S+ \\S+ (\\d+) (\\d+)$',
-                ['time', 'method', 'stem', 'query', 'ip', 'status', 'bytes', 'ms']) AS p
+                '^(\\S+ \\S+) (\\S+) (\\S+) (\\S+) (\\S+) (\\S+) \\S+ (\\S+) (\\S+) \\S+ (\\d+) (\\S+) (\\S+) (\\d+) (\\d+)$',
+                ['time', 'sip', 'method', 'stem', 'query', 'sport', 'ip', 'ua', 'status', 'sub', 'win32', 'bytes', 'ms']) AS p
             FROM """
     + _LINES
     + """
@@ -257,13 +260,15 @@ DUCKDB_SQL = {
         SELECT CAST(p.time AS TIMESTAMPTZ) AS ts, 'bench' AS source, p.method AS method,
                p.stem AS endpoint, p.stem || CASE WHEN p.query = '-' THEN '' ELSE '?' || p.query END AS path,
                CAST(p.status AS SMALLINT) AS status_code, CAST(p.ms AS DOUBLE) AS latency_ms,
-               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.ip AS client_ip,
+               json_object('s-ip', p.sip, 's-port', p.sport, 'user_agent', p.ua,
+                           'sc-substatus', p.sub, 'sc-win32-status', p.win32) AS attributes
         FROM parts""",
     "envoy": """
         WITH parts AS (
             SELECT regexp_extract(line,
-                '^\\[([^\\]]+)\\] "(\\S+) (\\S+) [^"]*" (\\d+) \\S+ \\S+ (\\d+) (\\d+) \\S+ "([^",]*)[^"]*" "[^"]*" "[^"]*" "[^"]*" "[^"]*"$',
-                ['time', 'method', 'path', 'status', 'bytes', 'ms', 'xff']) AS p
+                '^\\[([^\\]]+)\\] "(\\S+) (\\S+) [^"]*" (\\d+) \\S+ (\\d+) (\\d+) (\\d+) (\\d+) "(([^",]*)[^"]*)" "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)"$',
+                ['time', 'method', 'path', 'status', 'received', 'bytes', 'ms', 'upstream', 'xffs', 'xff', 'ua', 'rid', 'authority', 'host']) AS p
             FROM """
     + _LINES
     + """
@@ -271,21 +276,29 @@ DUCKDB_SQL = {
         SELECT CAST(p.time AS TIMESTAMPTZ) AS ts, 'bench' AS source, p.method AS method,
                regexp_replace(p.path, '\\?.*$', '') AS endpoint, p.path AS path,
                CAST(p.status AS SMALLINT) AS status_code, CAST(p.ms AS DOUBLE) AS latency_ms,
-               CAST(p.bytes AS BIGINT) AS bytes_sent, p.xff AS client_ip
+               CAST(p.bytes AS BIGINT) AS bytes_sent, p.xff AS client_ip,
+               json_object('bytes_received', p.received, 'upstream_service_time', p.upstream,
+                           'x_forwarded_for', p.xffs, 'user_agent', p.ua, 'request_id', p.rid,
+                           'authority', p.authority, 'upstream_host', p.host) AS attributes
         FROM parts""",
     "caddy": """
         SELECT make_timestamptz(CAST(ts * 1000000 AS BIGINT)) AS ts, 'bench' AS source,
                request.method AS method, regexp_replace(request.uri, '\\?.*$', '') AS endpoint,
                request.uri AS path, CAST(status AS SMALLINT) AS status_code,
                CAST(duration AS DOUBLE) * 1000 AS latency_ms, CAST(size AS BIGINT) AS bytes_sent,
-               user_id, request.client_ip AS client_ip
+               user_id, request.client_ip AS client_ip,
+               json_object('logger', logger, 'request.remote_ip', request.remote_ip,
+                           'request.proto', request.proto, 'request.host', request.host,
+                           'bytes_read', CAST(bytes_read AS VARCHAR)) AS attributes
         FROM read_json('{path}', format = 'newline_delimited')""",
     "traefik": """
         SELECT CAST(StartUTC AS TIMESTAMPTZ) AS ts, 'bench' AS source, ServiceName AS service,
                RequestMethod AS method, regexp_replace(RequestPath, '\\?.*$', '') AS endpoint,
                RequestPath AS path, CAST(DownstreamStatus AS SMALLINT) AS status_code,
                CAST(Duration AS DOUBLE) / 1e6 AS latency_ms,
-               CAST(DownstreamContentSize AS BIGINT) AS bytes_sent, ClientHost AS client_ip
+               CAST(DownstreamContentSize AS BIGINT) AS bytes_sent, ClientHost AS client_ip,
+               json_object('ClientAddr', ClientAddr, 'RequestProtocol', RequestProtocol,
+                           'RouterName', RouterName, 'time', CAST("time" AS VARCHAR)) AS attributes
         FROM read_json('{path}', format = 'newline_delimited')""",
 }
 
