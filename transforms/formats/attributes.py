@@ -16,6 +16,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 ATTRIBUTES = "attributes"
+COLUMN_PREFIX = "attribute:"
+"""A parser's record column named `attribute:<name>` holds the attribute `<name>`."""
+
+
+def prefixed_columns(columns) -> dict[str, str]:
+    """Attribute name -> record column, for the record columns named `attribute:<name>`."""
+    return {c.removeprefix(COLUMN_PREFIX): c for c in columns if c.startswith(COLUMN_PREFIX)}
+
 
 _TEXT = pa.large_string()
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))

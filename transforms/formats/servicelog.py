@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transforms.formats.attributes import COLUMN_PREFIX, prefixed_columns
 from transforms.formats.base import (
     CANDIDATE_TYPES,
     LINE_NUMBER,
@@ -246,14 +247,8 @@ def parse_servicelog(data: bytes, *, format: str = "servicelog") -> Parsed:
         records_read=len(starts) + len(line_rejects),
         rejects=line_rejects,
         notes=tuple(notes),
-        attributes={
-            name.removeprefix(ATTRIBUTE): name for name in records if name.startswith(ATTRIBUTE)
-        },
+        attributes=prefixed_columns(records),
     )
-
-
-ATTRIBUTE = "attribute:"
-"""Record columns of the key=value pairs no canonical column reads, kept as attributes."""
 
 
 def _not_a_log_line(text: str) -> str:
@@ -314,7 +309,7 @@ def _records(
         "service": services,
         "message": messages,
         **values,
-        **{f"{ATTRIBUTE}{key}": column for key, column in extra.items()},
+        **{f"{COLUMN_PREFIX}{key}": column for key, column in extra.items()},
     }
     records = pd.DataFrame({name: pd.Series(list(v), dtype="str") for name, v in columns.items()})
     records[LINE_NUMBER] = pd.array(numbers, dtype="Int64")

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from transforms.formats.access import BYTES, STATUS, Derived, Input, build_derived, iso_time
 from transforms.formats.access.values import first_logged, numbers
+from transforms.formats.attributes import COLUMN_PREFIX, prefixed_columns
 from transforms.formats.base import (
     LINE_NUMBER,
     RAW,
@@ -54,9 +55,6 @@ _COLUMNS = {
     "time-taken": "time_taken",
     "cs-username": "user_id",
 }
-ATTRIBUTE = "attribute:"
-"""Record columns of the fields no canonical column reads, kept as attributes: under a common
-name where one exists, else under the field's W3C identifier (`sc-substatus`, `s-ip`)."""
 _ATTRIBUTE_NAMES = {
     "cs(user-agent)": "user_agent",
     "cs(referer)": "referer",
@@ -68,6 +66,8 @@ _ATTRIBUTE_NAMES = {
     "x-edge-location": "edge_location",
     "x-edge-result-type": "result_type",
 }
+"""The fields no canonical column reads are kept as attributes: under a common name where one
+exists, else under the field's W3C identifier (`sc-substatus`, `s-ip`)."""
 
 _NULL_TEXT = pa.scalar(None, pa.large_string())
 W3C_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?$"
@@ -231,7 +231,7 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
         block_values = values if mine.all() else values.filter(pa.array(mine))
         records = pd.DataFrame(index=texts.index[rows])
         for position, name in enumerate(names):
-            column = _COLUMNS.get(name, f"{ATTRIBUTE}{_ATTRIBUTE_NAMES.get(name, name)}")
+            column = _COLUMNS.get(name, f"{COLUMN_PREFIX}{_ATTRIBUTE_NAMES.get(name, name)}")
             if column not in records:
                 column_values = pc.list_element(block_values, position)
                 column_values = pc.if_else(  # '-' is an empty field
@@ -269,7 +269,7 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
         records_read=len(texts) - int(is_directive.sum()) + len(lines.rejects),
         rejects=rejects,
         notes=notes,
-        attributes={c.removeprefix(ATTRIBUTE): c for c in records if c.startswith(ATTRIBUTE)},
+        attributes=prefixed_columns(records),
     )
     return parsed, Carried(fields=tuple(lists), seconds=seconds)
 

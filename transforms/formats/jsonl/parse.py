@@ -10,7 +10,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from transforms.formats.attributes import object_leaves
+from transforms.formats.attributes import COLUMN_PREFIX, object_leaves
 from transforms.formats.base import (
     CANDIDATE_TYPES,
     LINE_NUMBER,
@@ -36,10 +36,6 @@ from transforms.formats.jsonl.keys import (
     expectation,
 )
 from transforms.formats.jsonl.objects import Column, column_from, load_objects, refusing, values_at
-
-ATTRIBUTE_PREFIX = "attribute:"
-"""Record columns of unmapped leaves (no key path starts so: a chosen key's column is named
-after its path)."""
 
 
 def looks_like_jsonl(line: str) -> bool:
@@ -124,7 +120,7 @@ def keyed(
         fields[target] = Field(source, refusing(convert, column.wrong), expectation(target, spec))
     attributes = {}
     for path, values in extras.items():
-        attributes[path] = f"{ATTRIBUTE_PREFIX}{path}"
+        attributes[path] = f"{COLUMN_PREFIX}{path}"
         records[attributes[path]] = values.set_axis(records.index)
     fmt = build_options["format"]
     parsed = build(
