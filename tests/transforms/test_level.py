@@ -1,5 +1,6 @@
 """The check of a value against the series' own values of the week before it
-(transforms.forecast.checks: level_reference, level_surprise, final_surprise) and the surprise
+(transforms.forecast.checks: level_reference, level_surprise, final_surprise), the check of an
+error against the errors of the day before it (recent_reference, recent_surprise) and the surprise
 per hour of a fine grid (calibration.per_hour), on small hand-made series whose answers follow
 from the formula."""
 
@@ -15,6 +16,9 @@ from transforms.forecast.checks import (
     level_checked,
     level_reference,
     level_surprise,
+    precedent_cap,
+    recent_reference,
+    recent_surprise,
 )
 
 HOUR = pd.Timedelta(hours=1)
@@ -101,3 +105,29 @@ def test_a_surprise_is_per_hour_on_grids_finer_than_an_hour():
     )
     for step in (HOUR, pd.Timedelta(days=1)):  # an hour or coarser: unchanged
         assert np.array_equal(per_hour(surprise, step), surprise)
+
+
+def test_an_error_with_a_precedent_in_the_recent_window_is_capped_at_one_in_the_window():
+    # a day of hourly errors: small noise and one burst of 8 sigmas five hours back
+    units = np.tile([-0.5, 0.5], 12)
+    units[-5] = 8.0
+    now = np.concatenate([units, [7.0]])  # a second burst, a little smaller than the first
+    mean, sd, highest, lowest, count = (np.array([p[-1]]) for p in recent_reference(now, 24))
+    assert (highest[0], lowest[0], count[0]) == (8.0, -0.5, 24)
+    normal = recent_surprise(now[-1:], mean, sd)
+    capped = recent_surprise(now[-1:], mean, sd, highest, lowest, count)
+    z = (7.0 - np.mean(units)) / np.std(units, ddof=1)
+    assert math.isclose(normal[0], -stats.norm.logsf(z) / math.log(10), rel_tol=1e-9)
+    assert capped[0] == precedent_cap(count)[0] == math.log10(25)
+    assert capped[0] < normal[0]
+
+
+def test_an_error_beyond_everything_in_the_window_keeps_its_normal_tail():
+    units = np.tile([-0.5, 0.5], 12)
+    units[-5] = 8.0
+    for last, expected_capped in ((9.0, False), (-3.0, False), (-0.5, True), (0.2, True)):
+        now = np.concatenate([units, [last]])
+        parts = [np.array([p[-1]]) for p in recent_reference(now, 24)]
+        normal = recent_surprise(now[-1:], *parts[:2])[0]
+        got = recent_surprise(now[-1:], *parts)[0]
+        assert got == (min(normal, math.log10(25)) if expected_capped else normal)

@@ -27,26 +27,56 @@ def recent_points(step: pd.Timedelta) -> int:
     return max(int(RECENT_WINDOW / step), RECENT_MIN_POINTS)
 
 
-def recent_reference(units: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, sd) of the standardised errors in the `points` grid points strictly before each
-    point, NaN where fewer than RECENT_MIN_POINTS of them are known."""
+def recent_reference(units: np.ndarray, points: int) -> tuple[np.ndarray, ...]:
+    """(mean, sd, highest, lowest, count) of the standardised errors in the `points` grid
+    points strictly before each point, NaN where fewer than RECENT_MIN_POINTS of them are
+    known (count: how many are known)."""
     before = pd.Series(units, dtype="float64").shift(1)
     window = before.rolling(points, min_periods=RECENT_MIN_POINTS)
-    return window.mean().to_numpy(), window.std().to_numpy()
+    return tuple(
+        part.to_numpy()
+        for part in (window.mean(), window.std(), window.max(), window.min(), window.count())
+    )
 
 
-def recent_surprise(units: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+def recent_surprise(
+    units: np.ndarray,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    highest: np.ndarray | None = None,
+    lowest: np.ndarray | None = None,
+    count: np.ndarray | None = None,
+) -> np.ndarray:
     """-log10 of the normal tail beyond the point's standardised error, measured from the mean
     of the errors in the window before it in units of their sd (at least RECENT_SD_FLOOR):
     how unusual this error is for the series now, its routine bursts included. NaN where the
-    window is not known."""
+    window is not known.
+
+    With the window's `highest` and `lowest` error and its `count` of errors: an error no
+    larger on its side than one the window already holds has a precedent in it, and its tail
+    probability is at least that of one error among the window's (`precedent_cap`): a burst
+    the series made in the last day is not news, however far its errors are from the mean
+    (a normal tail on the window's sd would call every repeat of a heavy-tailed burst
+    extreme). An error beyond everything in the window keeps its normal tail, so the top of
+    the scale is never flat."""
     from scipy.special import log_ndtr
 
     known = np.isfinite(mean) & np.isfinite(sd) & np.isfinite(units)
     out = np.full(len(units), np.nan)
     z = np.abs(units[known] - mean[known]) / np.maximum(sd[known], RECENT_SD_FLOOR)
     out[known] = surprise_of(log_ndtr(-z))
-    return out
+    if highest is None or lowest is None or count is None:
+        return out
+    with np.errstate(invalid="ignore"):
+        precedent = known & np.where(units >= mean, units <= highest, units >= lowest)
+    return np.where(precedent, np.minimum(out, precedent_cap(count)), out)
+
+
+def precedent_cap(count: np.ndarray) -> np.ndarray:
+    """The largest recent surprise of an error with a precedent among `count` recent errors:
+    -log10 of one in count + 1 (a day of 1-minute points: 3.2; of hourly points: 1.4; on
+    every grid about 1.4 once made per hour, `calibration.per_hour`)."""
+    return np.log10(np.asarray(count, dtype="float64") + 1.0)
 
 
 def run_lengths(side: np.ndarray, most: int) -> np.ndarray:

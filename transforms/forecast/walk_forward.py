@@ -320,7 +320,7 @@ def _score_rows(
             result[Forecast.surprise],
         )
         # ... and the row's residual is judged against the recent ones before its slot
-        mean, sd = (part[position[rows]] for part in forecast["recent"])
+        recent = [part[position[rows]] for part in forecast["recent"]]
         sigma = model_sigma(block.spec, times[rows], yhat, row_n)
         units = (to_model_scale(block.spec["metric"], actual) - yhat) / sigma
         level = None
@@ -328,7 +328,7 @@ def _score_rows(
             reference = (part[position[rows]] for part in forecast["level"])
             level = level_surprise(y[rows], *reference, metric_family(_KIND_METRIC[kind]))
         result[Forecast.surprise] = per_hour(
-            final_surprise(result[Forecast.surprise], recent_surprise(units, mean, sd), level),
+            final_surprise(result[Forecast.surprise], recent_surprise(units, *recent), level),
             forecast["step"],
         )
         result[Forecast.score] = score_of(result[Forecast.surprise], options.interval_width)
