@@ -45,6 +45,7 @@ T0 = pd.Timestamp("2026-11-01T10:00:00Z")
         ("at 2024-05-26T11:42:52.123Z and 12:30:45", "at <TS> and <TS>"),
         ("fetch https://example.com/a?b=1 failed", "fetch <URL> failed"),
         ("nic 00:1a:2b:3c:4d:5e up", "nic <MAC> up"),
+        ("connect db.example.com:5432 refused", "connect <HOST> refused"),
         ("words stay: v2 id123 cafe facade", "words stay: v2 id123 cafe facade"),
     ],
 )

@@ -42,6 +42,7 @@ _MASKS: tuple[tuple[str, str, bool], ...] = (
         False,
     ),
     (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b", "IP", False),
+    (r"\b[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+:\d{1,5}\b", "HOST", False),
     (r"(^|[\s=:\"'(\[,])(?:[A-Za-z]:\\|~?/)[^\s\"'(),\[\]]*", "PATH", True),
     (r"\b0[xX][0-9a-fA-F]+\b", "HEX", False),
     (
@@ -73,7 +74,7 @@ def _replacement(name: str, bounded: bool) -> str:
 
 def mask_messages(messages: pa.Array | pa.ChunkedArray | list[str]) -> pa.Array:
     """Each message with its variable parts replaced by `<TS>`, `<EMAIL>`, `<URL>`, `<UUID>`,
-    `<MAC>`, `<IP>`, `<PATH>`, `<HEX>`, `<DURATION>` or `<NUM>` (nulls stay null). Pass
+    `<MAC>`, `<IP>`, `<HOST>` (a host name with a port), `<PATH>`, `<HEX>`, `<DURATION>` or `<NUM>` (nulls stay null). Pass
     distinct messages: the cost is per message."""
     array = messages if isinstance(messages, pa.Array | pa.ChunkedArray) else pa.array(messages)
     if isinstance(array, pa.ChunkedArray):
