@@ -22,6 +22,7 @@ from schemas.common import empty_frame
 from schemas.requests import Request
 from schemas.templates import LogMessagesHourly, LogTemplates
 from transforms.templates import (
+    Logged,
     log_messages_hourly,
     log_templates,
     log_templates_minutely,
@@ -90,7 +91,8 @@ def _rebuild_templates(
         if partition in retired:
             continue  # its requests are gone: its vocabulary stays what it was built from
         table = read_events(layout, partition)
-        events[partition] = table if table is not None else empty_frame(Request)
+        # masked once for both tables of the hour
+        events[partition] = Logged(table if table is not None else empty_frame(Request))
         vocabulary_batch.add(
             "log_messages_hourly", partition, log_messages_hourly(events[partition], False)
         )

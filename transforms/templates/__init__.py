@@ -15,6 +15,7 @@ from transforms.templates.masking import MASKING, mask_codes, mask_messages
 from transforms.templates.mining import mine, mine_templates, template_id
 from transforms.templates.tables import (
     EXAMPLES,
+    Logged,
     log_messages_hourly,
     log_templates,
     log_templates_minutely,
@@ -22,6 +23,7 @@ from transforms.templates.tables import (
 
 __all__ = [
     "EXAMPLES",
+    "Logged",
     "MASKING",
     "log_messages_hourly",
     "log_templates",

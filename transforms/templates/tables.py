@@ -60,11 +60,20 @@ class Logged:
         self.masked = self.masked_codes[self.raw_codes] if self.size else np.zeros(0, np.int64)
 
 
-def log_messages_hourly(requests: pd.DataFrame | pa.Table, validate: bool = True) -> pd.DataFrame:
+Events = pd.DataFrame | pa.Table | Logged
+"""Request events, or those of them already masked (`Logged`, to mask them once for both
+tables of an hour)."""
+
+
+def logged(requests: Events) -> Logged:
+    return requests if isinstance(requests, Logged) else Logged(requests)
+
+
+def log_messages_hourly(requests: Events, validate: bool = True) -> pd.DataFrame:
     """One row per (hour_start, service, masked message) among the events that logged a level
     and a message: events, first and last time, and the raw message of the first (ties: the
     smallest text)."""
-    e = Logged(requests)
+    e = logged(requests)
     if not e.size:
         return empty(LogMessagesHourly)
     g = Groups([e.ts // US_PER_HOUR, e.service.codes, e.masked])
@@ -96,12 +105,12 @@ def _times(us: np.ndarray) -> pd.Series:
 
 
 def log_templates_minutely(
-    requests: pd.DataFrame | pa.Table, mapping: pd.DataFrame, validate: bool = True
+    requests: Events, mapping: pd.DataFrame, validate: bool = True
 ) -> pd.DataFrame:
     """One row per (minute_start, service, template_id, level): the events that logged a level
     and a message, by the template of their masked message. `mapping` (service, message,
     template_id) must hold every (service, masked message) of the events."""
-    e = Logged(requests)
+    e = logged(requests)
     if not e.size:
         return empty(LogTemplatesMinutely)
     pairs = Groups([e.service.codes, e.masked])
