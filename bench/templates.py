@@ -89,8 +89,7 @@ class Score:
     by_component: float
     predicted_groups: int
     worst: str
-    """The true group that went most wrong: how many predicted groups it was split into, or
-    how many true groups share its predicted group."""
+    """The true group that loses the most messages, and how."""
 
 
 def system_accuracy(corpus: Path, system: str, *, by_component: bool = False) -> float:
@@ -101,17 +100,27 @@ def system_accuracy(corpus: Path, system: str, *, by_component: bool = False) ->
 
 
 def _worst(truth: pd.Series, predicted: list) -> str:
+    """The true group that loses the most messages, and how: split over several predicted
+    groups, and/or merged with other true groups."""
     frame = pd.DataFrame({"truth": truth.values, "predicted": predicted})
-    split = frame.groupby("truth")["predicted"].nunique()
-    merged = frame.groupby("predicted")["truth"].nunique()
-    worst_split, worst_merge = split.idxmax(), merged.idxmax()
-    if split[worst_split] == 1 and merged[worst_merge] == 1:
+    groups_of_truth = frame.groupby("truth")["predicted"].nunique()
+    truths_of_group = frame.groupby("predicted")["truth"].nunique()
+    true_sizes = frame["truth"].value_counts()
+    group_sizes = frame["predicted"].value_counts()
+    wrong = (truths_of_group[frame["predicted"]].values > 1) | (
+        group_sizes[frame["predicted"]].values != true_sizes[frame["truth"]].values
+    )
+    if not wrong.any():
         return "-"
-    if split[worst_split] >= merged[worst_merge]:
-        lines = int((frame["truth"] == worst_split).sum())
-        return f"{worst_split} ({lines} lines) split into {split[worst_split]}"
-    lines = int((frame["predicted"] == worst_merge).sum())
-    return f"{merged[worst_merge]} true groups merged into one ({lines} lines)"
+    lost = frame.loc[wrong, "truth"].value_counts()
+    worst = lost.index[0]
+    how = []
+    if groups_of_truth[worst] > 1:
+        how.append(f"split into {groups_of_truth[worst]}")
+    merged = truths_of_group[frame.loc[frame["truth"] == worst, "predicted"].unique()].max()
+    if merged > 1:
+        how.append(f"merged with {merged - 1} other true group{'s' if merged > 2 else ''}")
+    return f"{worst} ({lost.iloc[0]} lines) {' and '.join(how)}; {int(wrong.sum())} lines wrong"
 
 
 def read_system(corpus: Path, system: str) -> pd.DataFrame:
@@ -155,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'system':<12}{'groups':>7}{'ours':>7}{'GA one service':>16}{'GA by component':>17}"
-        f"{'Drain':>7}{'diff':>7}  most wrong (one service)"
+        f"{'Drain':>7}{'diff':>7}  biggest loss (one service)"
     )
     for s in scores:
         published = DRAIN_PUBLISHED[s.system]
