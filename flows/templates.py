@@ -115,10 +115,10 @@ def _rebuild_templates(
         batch.add("log_templates_minutely", partition, log_templates_minutely(table, mapping))
     templates = log_templates(vocabulary, mapping, validate=False)
     days = templates[LogTemplates.first_seen].dt.floor("D")
-    partitions = {date_partition(d) for d in days.drop_duplicates()}
-    partitions |= set(partitions_with_files(layout, "log_templates"))
-    for partition in sorted(partitions):
-        rows = templates[days.map(date_partition) == partition] if len(templates) else templates
+    by_day = {date_partition(day): rows for day, rows in templates.groupby(days, sort=True)}
+    # a day that no longer holds a template's first event loses its file
+    for partition in sorted(set(by_day) | set(partitions_with_files(layout, "log_templates"))):
+        rows = by_day.get(partition, templates.iloc[:0])
         batch.add("log_templates", partition, rows.reset_index(drop=True))
     written |= batch.check_and_publish()
     save_mapping(layout, mapping)

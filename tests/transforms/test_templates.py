@@ -43,6 +43,7 @@ T0 = pd.Timestamp("2026-11-01T10:00:00Z")
         ("mail to jane.doe+x@example.co.uk bounced", "mail to <EMAIL> bounced"),
         ("took 250ms, then 1.5 s", "took <DURATION>, then <DURATION>"),
         ("at 2024-05-26T11:42:52.123Z and 12:30:45", "at <TS> and <TS>"),
+        ("on 2024-05-26, version 1.2.3", "on <TS>, version <NUM>"),
         ("fetch https://example.com/a?b=1 failed", "fetch <URL> failed"),
         ("nic 00:1a:2b:3c:4d:5e up", "nic <MAC> up"),
         ("connect db.example.com:5432 refused", "connect <HOST> refused"),

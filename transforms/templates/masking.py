@@ -21,7 +21,8 @@ word, a number, an id or a path (captured, then put back)."""
 _MASKS: tuple[tuple[str, str, bool], ...] = (
     # (RE2 pattern, mask name, whether group 1 is the boundary before it)
     (
-        r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
+        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+        r"(?:Z|[+-]\d{2}:?\d{2})?)?\b",
         "TS",
         False,
     ),
@@ -57,7 +58,7 @@ _MASKS: tuple[tuple[str, str, bool], ...] = (
         "DURATION",
         True,
     ),
-    (_START + r"[-+]?\d+(?:\.\d+)?\b", "NUM", True),
+    (_START + r"[-+]?\d+(?:\.\d+)*\b", "NUM", True),
 )
 
 MASK_PREFIX, MASK_SUFFIX = "<", ">"
