@@ -3,6 +3,7 @@ any grouping, ingested in any order, give the tables of one backfill; template i
 restart and a re-mining from scratch; and (Prefect) two hourly ingests equal one backfill."""
 
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from flows.compute import compact_pending, rebuild_hours
 from flows.ingest import catalog_for, ingest_file
 from flows.settings import load_settings
+from flows.templates import changed_messages, remine
 from tests.helpers import examples, warehouse_tables
 from warehouse.layout import Layout
 from warehouse.templates import load_mapping, mapping_path
@@ -98,6 +100,7 @@ def test_files_in_any_grouping_and_order_give_the_tables_of_one_backfill(
         pd.testing.assert_frame_equal(got[name], expected[name], obj=name)
 
 
+@pytest.mark.slow
 def test_template_ids_survive_a_restart_and_a_re_mining_from_scratch(tmp_path):
     settings = home(tmp_path, "home")
     first = [line(m, "checkout", "ERROR", 0, 100 + m, 0) for m in range(0, 30, 5)]
@@ -121,6 +124,24 @@ def test_template_ids_survive_a_restart_and_a_re_mining_from_scratch(tmp_path):
     rebuild_hours(hours, settings=restarted, run_id="again")
     rebuilt = tables(restarted)["log_templates"].set_index("template")["template_id"]
     assert rebuilt.sort_index().equals(again.sort_index())
+
+
+def test_only_services_whose_vocabulary_changed_are_mined_again_and_moves_are_found():
+    first = pd.DataFrame(
+        {"service": ["a", "b", "b"], "message": ["user bob out", "job <NUM> done", "x"]}
+    )
+    mapping = remine(first, load_mapping(Layout(Path("/nonexistent"))))
+    assert set(changed_messages(mapping, mapping.iloc[:0]).itertuples(index=False)) == {
+        ("a", "user bob out"), ("b", "job <NUM> done"), ("b", "x")
+    }  # fmt: skip
+    kept = mapping[mapping["service"] == "b"].assign(template_id="kept")  # as saved before
+    previous = pd.concat([mapping[mapping["service"] == "a"], kept], ignore_index=True)
+    more = pd.concat([first, pd.DataFrame({"service": ["a"], "message": ["user eve out"]})])
+    again = remine(more, previous)
+    assert (again.loc[again["service"] == "b", "template_id"] == "kept").all()  # not re-mined
+    assert set(again.loc[again["service"] == "a", "template"]) == {"user <*> out"}
+    moved = changed_messages(again, previous)
+    assert set(moved.itertuples(index=False)) == {("a", "user bob out"), ("a", "user eve out")}
 
 
 HOUR_11 = [
