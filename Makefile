@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv browser demo test test-clock test-fast lint format bench eval eval-formats docs screenshot clean
+.PHONY: venv browser demo test test-clock test-fast lint format bench eval eval-formats eval-templates docs screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,11 @@ eval: venv
 # `logcast ingest` reads it, compared field by field with the peer's parse beside it.
 eval-formats: venv
 	$(BIN)/python -m bench.formats
+
+# $LOGCAST_EVAL_DIR/loghub (default ../shared/eval): the pipeline's template miner on the
+# LogPAI loghub 2k samples, Grouping Accuracy per system beside Drain's published figure.
+eval-templates: venv
+	$(BIN)/python -m bench.templates
 
 docs: venv
 	$(BIN)/python -m schemas.catalog > docs/tables.md

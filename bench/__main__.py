@@ -2,14 +2,14 @@
 
 `python -m bench` runs them all; `python -m bench csv jsonl` runs the ingest benchmark for
 those formats only; `python -m bench metrics` (or `forecasting`, `backfill`, `cli`,
-`small-ingest`) runs one of the others."""
+`small-ingest`, `templates`) runs one of the others."""
 
 import os
 import sys
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from bench import backfill, cli, forecasting, ingest, metrics, small_ingest
+from bench import backfill, cli, forecasting, ingest, metrics, small_ingest, template_ingest
 
 OTHERS = {
     "metrics": metrics.main,
@@ -17,6 +17,7 @@ OTHERS = {
     "backfill": backfill.main,
     "cli": cli.main,
     "small-ingest": small_ingest.main,
+    "templates": template_ingest.main,
 }
 
 if __name__ == "__main__":

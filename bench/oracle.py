@@ -126,3 +126,27 @@ TRAFFIC_SQL = """
       rank() OVER (PARTITION BY date_trunc('week', hour_start) ORDER BY requests DESC) AS rank_in_week
     FROM h ORDER BY hour_start"""
 """traffic_hourly from endpoint_hourly rows in a view `eh`."""
+
+
+def masked_sql(column: str = "message") -> str:
+    """`column` masked in DuckDB SQL: the same RE2 patterns in the same order as
+    `transforms.templates.masking`, applied by DuckDB's own `regexp_replace`."""
+    from transforms.templates.masking import _MASKS, _replacement
+
+    expression = column
+    for pattern, name, bounded in _MASKS:
+        quoted = pattern.replace("'", "''")
+        replacement = _replacement(name, bounded).replace("'", "''")
+        expression = f"regexp_replace({expression}, '{quoted}', '{replacement}', 'g')"
+    return expression
+
+
+TEMPLATES_MINUTELY_SQL = f"""
+    SELECT date_trunc('minute', ts) AS minute_start, coalesce(req.service, 'unknown') AS service,
+      m.template_id, level, count(*) AS events
+    FROM req JOIN mapping AS m
+      ON m.service = coalesce(req.service, 'unknown') AND m.message = {masked_sql("req.message")}
+    WHERE req.level IS NOT NULL AND req.message IS NOT NULL
+    GROUP BY ALL ORDER BY ALL"""
+"""log_templates_minutely from request rows in `req` and the mined (service, masked message,
+template_id) rows in `mapping`: the masking and the counting done by DuckDB."""

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 
 from flows.ingest import catalog_for
 from flows.settings import Settings
+from flows.templates import rebuild_templates
 from schemas.common import empty_frame
 from schemas.forecasts import Anomaly, Forecast, Incident
 from schemas.metrics import (
@@ -53,17 +54,26 @@ def compact_pending(*, settings: Settings, run_id: str | None) -> int:
     )
 
 
-def rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> int:
-    """Recomputes the hourly metric tables of `hours` (holding their days' locks); returns the
-    endpoint_hourly rows written."""
+def rebuild_hours(
+    hours: list[pd.Timestamp],
+    *,
+    settings: Settings,
+    run_id: str | None,
+    templates: bool = True,
+) -> int:
+    """Recomputes the hourly metric tables of `hours` (holding their days' locks), then,
+    unless `templates` is false, the template tables they change; returns the endpoint_hourly
+    rows written."""
     with day_locks(settings.locks_dir, [pd.Timestamp(h) for h in hours]):
-        return _rebuild_hours(hours, settings=settings, run_id=run_id)
+        return _rebuild_hours(hours, settings=settings, run_id=run_id, templates=templates)
 
 
-def _rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str | None) -> int:
-    """Recomputes every hourly metric table for each hour from its `requests` partition;
-    returns the `endpoint_hourly` rows written. Hours whose requests retention removed are
-    left as they are."""
+def _rebuild_hours(
+    hours: list[pd.Timestamp], *, settings: Settings, run_id: str | None, templates: bool = True
+) -> int:
+    """Recomputes every hourly metric table for each hour from its `requests` partition,
+    then the template tables (`flows.templates`); returns the `endpoint_hourly` rows written.
+    Hours whose requests retention removed are left as they are."""
     catalog = catalog_for(settings.catalog_url)
     layout = Layout(settings.warehouse_dir)
     started = now()
@@ -88,6 +98,8 @@ def _rebuild_hours(hours: list[pd.Timestamp], *, settings: Settings, run_id: str
             else 0
         )
     rows = batch.check_and_publish().get("endpoint_hourly", 0)
+    if templates:
+        rebuild_templates(hours, settings=settings, run_id=run_id)
     catalog.clear_dirty(hours, marked_before=started)
     return rows
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandera.pandas as pa
 
 Partitioning = Literal["hourly", "daily"]
-Stage = Literal["ingest", "hourly_metric", "daily_metric", "forecast"]
+Stage = Literal["ingest", "hourly_metric", "daily_metric", "templates", "forecast"]
 
 HOUR = "date=YYYY-MM-DD/hour=HH"
 DAY = "date=YYYY-MM-DD"
@@ -38,7 +38,8 @@ class TableSpec:
     """The column whose UTC time places a row in its partition."""
     stage: Stage
     """What builds the table: ingest (staged per landing file, then compacted), the hourly
-    metric pass over `requests`, the daily rollups, or forecasting."""
+    metric pass over `requests`, the daily rollups, template mining (after the hourly pass,
+    `flows.templates`), or forecasting."""
     version: int = 1
     """Bumped when a column changes meaning or type (adding one keeps old partitions readable:
     the views read by column name); recorded with every partition in the catalog."""
@@ -168,6 +169,30 @@ TABLES: tuple[TableSpec, ...] = (
         "hourly",
         "minute_start",
         "hourly_metric",
+    ),
+    _spec(
+        "log_messages_hourly",
+        "templates:LogMessagesHourly",
+        "one row per (hour_start, service, message) among events with a level and a message",
+        "hourly",
+        "hour_start",
+        "templates",
+    ),
+    _spec(
+        "log_templates_minutely",
+        "templates:LogTemplatesMinutely",
+        "one row per (minute_start, service, template_id, level)",
+        "hourly",
+        "minute_start",
+        "templates",
+    ),
+    _spec(
+        "log_templates",
+        "templates:LogTemplates",
+        "one row per (service, template_id)",
+        "daily",
+        "first_seen",
+        "templates",
     ),
     _spec(
         "traffic_hourly",

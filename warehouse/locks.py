@@ -74,3 +74,18 @@ def _acquire(handle, path: Path, wait_seconds: float) -> None:
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+@contextlib.contextmanager
+def named_lock(locks_dir: Path, name: str, *, wait_seconds: float = WAIT_SECONDS) -> Iterator[Path]:
+    """Holds the lock `<name>.lock` for the duration of the block: for work on state that
+    spans days (the mined templates). Take it after any day locks, never before."""
+    locks_dir.mkdir(parents=True, exist_ok=True)
+    path = locks_dir / f"{name}.lock"
+    with open(path, "a+") as handle:
+        try:
+            _acquire(handle, path, wait_seconds)
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle, fcntl.LOCK_UN)
