@@ -4,7 +4,8 @@
     <165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 8710 ID47 [exampleSDID@32473 iut="3"] An application event
 
 The service is the app name (RFC 3164's tag, RFC 5424's APP-NAME); the host, the pid (PROCID)
-and RFC 5424's MSGID and structured data are attributes. The level is the PRI's severity
+and RFC 5424's MSGID and structured data are attributes (and the version sysklogd writes after
+its name, the context macOS writes after the pid). The level is the PRI's severity
 (notice is INFO); a line without PRI (as files written by rsyslog and syslog-ng have) takes a
 level word that opens its message (`error: ...`, `[WARN] ...`), else INFO: such a line is still
 an event, logged at the level syslog daemons use by default for programs that name none.
@@ -25,7 +26,12 @@ _ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})"
 RFC3164 = re.compile(
     rf"(?:<(?P<_pri>\d{{1,3}})>)?(?P<ts>{_MONTH} [ \d]\d \d{{2}}:\d{{2}}:\d{{2}}|{_ISO})"
     r"\s+(?P<host>[^\s:\[\]]+)"
-    r"\s+(?P<service>[^\s\[:]+?(?:\([^)\s]*\))?)(?:\[(?P<pid>[^\]\s]*)\])?:"
+    # a tag holds no space, except before a [pid] (macOS: `Microsoft Word[233]:`)
+    r"\s+(?P<service>[^\s\[:][^\[:]*?(?=\[[^\]\s]*\]:)|[^\s\[:]+?(?:\([^)\s]*\))?)"
+    r"(?:\[(?P<pid>[^\]\s]*)\])?"
+    # sysklogd names its version (`syslogd 1.4.1: restart.`); macOS a context after the pid
+    # (`sandboxd[129] ([31211]): ...`, `launchd[1] (com.apple...WebContent.32502): ...`)
+    r"(?: (?P<version>\d+(?:\.\d+)+)| \((?P<context>\S*?)\))?:"
     r"(?:\s(?P<message>.*))?$",
     re.DOTALL,
 )
