@@ -27,6 +27,11 @@ WORDS = {
     "WRN": "WARNING",
     "EROR": "ERROR",
     "NOTSET": "DEBUG",
+    "FTL": "CRITICAL",  # NATS, zerolog's console writer
+    "TRC": "TRACE",
+    "LOG": "INFO",  # PostgreSQL: information of interest to administrators
+    "NOTE": "INFO",  # MySQL
+    **{f"DEBUG{k}": "DEBUG" for k in range(1, 6)},  # PostgreSQL
     **{f"TRACE{k}": "TRACE" for k in range(1, 9)},  # Apache 2.4's trace1..trace8
 }
 """Level words (upper case) to the level set; NOTICE is INFO (the set keeps Python's names)."""

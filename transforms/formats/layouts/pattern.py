@@ -101,8 +101,9 @@ def pattern_format(spec: str, *, name: str | None = None, time_format: str | Non
         k = parts.index(part)
         as_written = originals[k].text if k < len(originals) else part.text
         found = text[column - 1 : column + 19]
-        return f"line {number}: expected {as_written} at column {column}" + (
-            f" (found {found!r})" if found else " (the line ends there)"
+        return (
+            f"line {number}: does not match the pattern: expected {as_written} at column "
+            f"{column}" + (f" (found {found!r})" if found else " (the line ends there)")
         )
 
     layout = Layout(

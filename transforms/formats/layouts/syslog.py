@@ -3,7 +3,8 @@
     <34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8
     <165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 8710 ID47 [exampleSDID@32473 iut="3"] An application event
 
-The service is the app name (RFC 3164's tag, RFC 5424's APP-NAME); the host, the pid (PROCID)
+The service is the app name (RFC 3164's tag, RFC 5424's APP-NAME; syslogd for its own
+`--- last message repeated N times ---` lines); the host, the pid (PROCID)
 and RFC 5424's MSGID and structured data are attributes (and the version sysklogd writes after
 its name, the context macOS writes after the pid). The level is the PRI's severity
 (notice is INFO); a line without PRI (as files written by rsyslog and syslog-ng have) takes a
@@ -32,7 +33,10 @@ RFC3164 = re.compile(
     # sysklogd names its version (`syslogd 1.4.1: restart.`); macOS a context after the pid
     # (`sandboxd[129] ([31211]): ...`, `launchd[1] (com.apple...WebContent.32502): ...`)
     r"(?: (?P<version>\d+(?:\.\d+)+)| \((?P<context>\S*?)\))?:"
-    r"(?:\s(?P<message>.*))?$",
+    r"(?:\s(?P<message>.*))?$"
+    # syslogd's own notice, which names no host or tag
+    rf"|(?P<ts__r>{_MONTH} [ \d]?\d \d{{2}}:\d{{2}}:\d{{2}}) (?P<message__r>--- last message "
+    r"repeated \d+ times? ---)$",
     re.DOTALL,
 )
 RFC5424 = re.compile(
@@ -48,7 +52,9 @@ _LEVEL_WORD = re.compile(
 
 
 def _with_severity(records: pd.DataFrame) -> pd.DataFrame:
-    """The PRI's severity as the level, else a level word that opens the message."""
+    """The PRI's severity as the level, else a level word that opens the message; syslogd's
+    own `--- last message repeated N times ---` lines are syslogd's."""
+    records["service"] = records["service"].fillna("syslogd")
     raw_first = records["raw"].str.split("\n", n=1).str[0]
     pri = raw_first.str.extract(r"^<(\d{1,3})>", expand=False)
     severity = pri.map(severity_of_pri, na_action="ignore")
