@@ -309,3 +309,13 @@ def test_each_layout_is_detected_for_its_own_lines(fmt):
 def test_detection_of_a_year_less_layout_needs_no_ingest_time():
     data = b"03-17 16:13:38.811  1702  2395 D WindowManager: x\n"
     assert registry.detect(data) == "logcat"  # parsed with a placeholder year, never the clock
+
+
+def test_service_log_lines_stay_service_logs_beside_log4j_and_syslog():
+    """A lower-case service with a colon is a service log's (with its key=value pairs), not a
+    log4j category or a syslog host and tag."""
+    data = (
+        b"2026-11-01T10:00:00Z ERROR payments.api: failed status=500\n"
+        b"2026-11-01T10:00:01Z INFO payments: ok latency_ms=3\n"
+    )
+    assert registry.detect(data) == "servicelog"

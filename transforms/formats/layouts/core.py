@@ -27,6 +27,10 @@ from transforms.formats.layouts.levels import level_words
 from transforms.formats.layouts.years import with_year
 from transforms.formats.servicelog import CONTINUATION
 
+CONTINUATION_LINE = re.compile(f"(?:{CONTINUATION.pattern})|[{{}}\\[\\]()]\\s*[,;]?\\s*$|[{{}}]")
+"""Lines that continue the event before them: stack trace lines (as `servicelog` knows them)
+and the lines of a structure printed over several lines (`{`, `}`, `],`)."""
+
 TimeReader = Callable[[pd.Series, "pd.Timestamp | None"], pd.Series]
 """Time text (and the ingest time, for layouts that log no year) to UTC timestamps."""
 
@@ -87,7 +91,7 @@ class Layout:
     """The level of an event whose line logs none (syslog without PRI); None: required."""
     finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     """Adjusts the text records (e.g. a syslog PRI to a level) before they are typed."""
-    continuation: re.Pattern[str] | None = CONTINUATION
+    continuation: re.Pattern[str] | None = CONTINUATION_LINE
     notes: tuple[str, ...] = field(default=())
     explain: Callable[[int, str], str] | None = None
     """Why a line is not in the layout (line number, text); default: the layout expected."""

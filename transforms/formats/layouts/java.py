@@ -5,7 +5,8 @@
 The service is the logger (`%c`) as logged, in full: it names the class or category, and a
 shortened name would merge loggers of different packages. The thread (`%t`, which may hold
 spaces, colons and brackets) is kept as the attribute `thread`. The layouts read: `%d %p [%t]
-%c: %m` (or ` - %m`), `%d [%t] %p %c - %m` (logback), `%d %p %c: %m`, `%d %t %p %c: %m` (a
+%c: %m` (or ` - %m`), `%d [%t] %p %c - %m` (logback), `%d %p %c: %m` (where %c has a capitalised
+part, as Java class names do: `payments.api: ...` is a service log's), `%d %t %p %c: %m` (a
 numeric thread), `%d - %p [%t:%C{1}@%L] - %m` (ZooKeeper) and `[%d] %p %m (%c)` (Kafka); `%d`
 is ISO 8601 (`,` or `.` before the milliseconds), `yy/MM/dd HH:mm:ss` or `yyMMdd HHmmss`."""
 
@@ -24,6 +25,9 @@ TIME = (
     r"|\d{6} \d{6}"
 )
 LOGGER = r"[A-Za-z_$][\w$.\-]*"
+CLASS = r"(?:[A-Za-z_$][\w$]*\.)*[A-Z][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
+"""A category with a capitalised part: a Java class (`storage.BlockManager`) or a logger named
+after one (`Remoting`, `Configuration.deprecation`)."""
 _END = r"(?::\s+|\s+-\s+|:?$)"
 HEADER = re.compile(
     rf"\[?(?P<ts>{TIME})\]?\s+(?:"
@@ -31,8 +35,9 @@ HEADER = re.compile(
     rf"(?P<level>{LEVEL})\s+\[(?P<thread>.*?)\]\s+(?P<service>{LOGGER}){_END}"
     # %d [%t] %p %c - %m (logback)
     rf"|\[(?P<thread__b>.*?)\]\s+(?P<level__b>{LEVEL})\s+(?P<service__b>{LOGGER}){_END}"
-    # %d %p %c: %m (a dotted category, or a colon after it)
-    rf"|(?P<level__c>{LEVEL})\s+(?P<service__c>{LOGGER}\.{LOGGER}|{LOGGER}(?=:)){_END}"
+    # %d %p %c: %m, the category with a capitalised part (CLASS): a lower-case word there is
+    # a service log's service, read by `servicelog` with its key=value pairs
+    rf"|(?P<level__c>{LEVEL})\s+(?P<service__c>{CLASS}){_END}"
     # %d %t %p %c: %m (numeric thread)
     rf"|(?P<thread__d>\d+)\s+(?P<level__d>{LEVEL})\s+(?P<service__d>{LOGGER}){_END}"
     # %d - %p [%t:%C{{1}}@%L] - %m (ZooKeeper)

@@ -26,7 +26,9 @@ _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})"
 RFC3164 = re.compile(
     rf"(?:<(?P<_pri>\d{{1,3}})>)?(?P<ts>{_MONTH} [ \d]\d \d{{2}}:\d{{2}}:\d{{2}}|{_ISO})"
-    r"\s+(?P<host>[^\s:\[\]]+)"
+    # the host (never a level word: `<time> ERROR svc: ...` is a service log's line)
+    r"\s+(?!(?i:trace|debug|info|notice|warn|warning|error|err|crit|critical|fatal|alert|emerg)\s)"
+    r"(?P<host>[^\s:\[\]]+)"
     # a tag holds no space, except before a [pid] (macOS: `Microsoft Word[233]:`)
     r"\s+(?P<service>[^\s\[:][^\[:]*?(?=\[[^\]\s]*\]:)|[^\s\[:]+?(?:\([^)\s]*\))?)"
     r"(?:\[(?P<pid>[^\]\s]*)\])?"
