@@ -180,7 +180,9 @@ SYSTEMS: tuple[System, ...] = (
         format="pattern:%{NOTSPACE:label} %{NUMBER:ts} %{NOTSPACE:date} %{NOTSPACE:node} "
         "%{SYSLOGTIMESTAMP:local_time} %{NOTSPACE:location} "
         "(?:%{PROG:service}(?:\\[%{POSINT:pid}\\])?: )?%{GREEDYDATA:message}",
-        note="time from the epoch field (UTC); the syslog time beside it is local",
+        note="time from the epoch field (UTC); the syslog time beside it is local; on lines "
+        "without a tag loghub's Component is the message's first words ('- User ID'), "
+        "logcast's service is null",
     ),
     System(
         "Windows",
