@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: venv browser demo test test-clock test-fast lint format bench eval eval-formats eval-templates docs screenshot clean
+.PHONY: venv browser demo test test-clock test-fast lint format bench eval eval-formats eval-logs eval-templates docs screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,11 @@ eval-formats: venv
 # LogPAI loghub 2k samples, Grouping Accuracy per system beside Drain's published figure.
 eval-templates: venv
 	$(BIN)/python -m bench.templates
+
+# $LOGCAST_EVAL_DIR/loghub (default ../shared/eval): the 16 loghub 2k samples read as `logcast
+# ingest` reads them; timestamp, level and service per line against loghub's ground truth
+eval-logs: venv
+	$(BIN)/python -m bench.logs
 
 docs: venv
 	$(BIN)/python -m schemas.catalog > docs/tables.md

@@ -20,6 +20,17 @@ fields among ts, method, path, status and duration do; a document whose line log
 keep disagrees on all of them. Where Filebeat's own parse is lossy or wrong, `PEER_ERRORS` says
 so and the field is reported apart instead of counted against logcast.
 
+The service-log filesets (syslog, Kafka, Elasticsearch, PostgreSQL, MongoDB, ...) are read the
+same way, each file detected, or, where no built-in layout reads it, with the grok pattern a
+user would configure for it (`SERVICE_FILESETS`), and compared on
+
+    ts       @timestamp (documents of year-less lines have none)
+    level    log.level, folded onto the level set as logcast folds levels
+    service  process.name (the syslog tag)
+
+an event agreeing when all of those it is compared on do. Filesets no layout or pattern reads are listed
+with why (`NOT_READ`).
+
 Prints per fileset: files, lines, kept, quarantined, documents compared, agreement per field and
 per event, and one example of each disagreement; then files that could not be read at all.
 Exit status 0 when every fileset meets the target (>= 99 % of events agree), else 1; 2 when the
@@ -42,6 +53,7 @@ from bench.realkpi import eval_dir
 from transforms.canonical import canonical_events
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, FileFormatError
+from transforms.formats.layouts.levels import LETTERS, WORDS
 from transforms.formats.prefixes import strip_prefix
 
 ACCESS_FILESETS = ("apache/access", "nginx/access", "haproxy/log", "iis/access", "traefik/access")
@@ -49,6 +61,60 @@ ACCESS_FILESETS = ("apache/access", "nginx/access", "haproxy/log", "iis/access",
 EVENT_FIELDS = ("ts", "method", "path", "status", "duration")
 """The fields an event must agree on to count as agreeing."""
 FIELDS = (*EVENT_FIELDS, "bytes", "client")
+LOG_FIELDS = ("ts", "level", "service")
+LOG_EVENT_FIELDS = LOG_FIELDS
+_ES = (
+    "pattern:\\[%{TIMESTAMP_ISO8601:ts}\\]\\[%{LOGLEVEL:level}\\s*\\]\\[%{NOTSPACE:service}\\s*\\]"
+    " %{GREEDYDATA:message}"
+)
+SERVICE_FILESETS: dict[str, str | None] = {
+    "system/syslog": None,
+    "system/auth": None,
+    "kafka/log": None,
+    "apache/error": None,
+    "nginx/error": None,
+    "elasticsearch/server": _ES,
+    "elasticsearch/deprecation": _ES,
+    "elasticsearch/slowlog": _ES,
+    "logstash/log": _ES,
+    "logstash/slowlog": _ES,
+    "postgresql/log": "pattern:%{TIMESTAMP_ISO8601:ts} %{WORD:timezone} \\[%{DATA:pid}\\] "
+    "(?:%{DATA:user}@%{DATA:database} )?%{WORD:level}:\\s+%{GREEDYDATA:message}",
+    "mongodb/log": "pattern:%{TIMESTAMP_ISO8601:ts} %{WORD:level} %{NOTSPACE:service}\\s+"
+    "\\[%{DATA:context}\\] %{GREEDYDATA:message}",
+    "icinga/main": "pattern:\\[%{DATA:ts:%Y-%m-%d %H:%M:%S %z}\\] %{WORD:level}/%{DATA:service}: "
+    "%{GREEDYDATA:message}",
+    "icinga/debug": "pattern:\\[%{DATA:ts:%Y-%m-%d %H:%M:%S %z}\\] %{WORD:level}/%{DATA:service}: "
+    "%{GREEDYDATA:message}",
+    "nats/log": "pattern:\\[%{NUMBER:pid}\\] %{DATA:ts:%Y/%m/%d %H:%M:%S.%f} \\[%{WORD:level}\\] "
+    "%{GREEDYDATA:message}",
+    "santa/log": "pattern:\\[%{TIMESTAMP_ISO8601:ts}\\] %{WORD:level} %{PROG:service}: "
+    "%{GREEDYDATA:message}",
+}
+"""The service-log filesets, each with the grok pattern a user would configure for the files
+no built-in layout reads (None: detection only)."""
+NOT_READ = {
+    "redis/log": "Redis writes its level as a symbol (. - * #) and its role as a letter; "
+    "Filebeat's documents have no time to compare (year-less lines)",
+    "mysql/error": "each file mixes mysqld_safe's and mysqld's layouts (two time formats)",
+    "icinga/startup": "no time on its lines",
+    "postgresql/log (DETAIL, HINT, STATEMENT lines)": "they add to the message before them under "
+    "their own header; Filebeat keeps them as events with level HINT (...), logcast quarantines "
+    "them: not a level",
+    "elasticsearch and logstash JSON (*json.log)": "jsonl does not read the time Elasticsearch "
+    "writes, with a comma before the milliseconds (2019-01-18T08:55:08,159+0100)",
+    "logstash JSON (logstash-json.log, slowlog-json.log)": "besides, its time is timeMillis, "
+    "a key jsonl does not map without a configured mapping",
+    "kibana/log": "Kibana's entries carry their level among their tags: jsonl keeps those with "
+    "an HTTP request and quarantines the rest (no path, no level)",
+    "mysql/slowlog, elasticsearch/gc, elasticsearch/audit, auditd/log, osquery/result": (
+        "not service logs with a level: multi-line query reports, GC logs, audit records, "
+        "query results"
+    ),
+}
+"""Service-log filesets not read, and why."""
+NOT_READ_FILES = ("*json.log",)
+"""Files of the service-log filesets left out of the comparison (see NOT_READ)."""
 TARGET = 0.99
 AS_OF = pd.Timestamp("2030-01-01", tz="UTC")
 """Future-time bound of the events: the fixtures date from 2016-2019."""
@@ -113,7 +179,17 @@ def expected_values(doc: dict) -> dict[str, object]:
         if key in doc:
             out["client"] = str(doc[key])
             break
+    if "log.level" in doc:
+        out["level"] = folded_level(str(doc["log.level"]))
+    if "process.name" in doc:
+        out["service"] = str(doc["process.name"])
     return out
+
+
+def folded_level(text: str) -> str:
+    """A level word or letter as logcast folds it."""
+    upper = text.upper()
+    return WORDS.get(upper, LETTERS.get(upper, upper))
 
 
 def actual_values(row: pd.Series) -> dict[str, object]:
@@ -132,6 +208,8 @@ def actual_values(row: pd.Series) -> dict[str, object]:
         "bytes": None if value("bytes_sent") is None else int(value("bytes_sent")),
         "duration": None if value("latency_ms") is None else float(value("latency_ms")),
         "client": value("client_ip"),
+        "level": value("level"),
+        "service": value("service"),
     }
 
 
@@ -140,28 +218,49 @@ def same(name: str, expected: object, actual: object) -> bool:
         return False
     if name == "duration":
         return abs(float(actual) - float(expected)) <= 1e-6 * max(1.0, abs(float(expected)))
+    if name == "ts":  # Filebeat keeps milliseconds
+        return actual.floor("ms") == expected
     return actual == expected
 
 
-def read_file(path: Path, corpus: Path) -> tuple[FileResult, pd.DataFrame]:
-    """The file read as `logcast ingest` reads it: (its summary, its kept events by line)."""
+def read_file(
+    path: Path, corpus: Path, pattern: str | None = None
+) -> tuple[FileResult, pd.DataFrame]:
+    """The file read as `logcast ingest` reads it: (its summary, its kept events by line); a
+    file detection cannot name is read with `pattern`, when given, as its source would be
+    configured."""
     data = path.read_bytes()
     name = str(path.relative_to(corpus))
     lines = len(data.splitlines())
     try:
         data, _ = strip_prefix(data)
-        fmt = registry.detect(data)
-        parsed = registry.parse(data, fmt)
+        try:
+            fmt = registry.detect(data)
+        except FileFormatError:
+            if pattern is None:
+                raise
+            fmt = pattern
+        if pattern is not None and fmt in registry.GENERIC:
+            fmt = pattern  # a log file whose only claim is a comma in its first line
+        parsed = registry.parse(data, fmt, as_of=AS_OF)
         events = canonical_events(parsed, source="eval", as_of=AS_OF)
     except FileFormatError as error:
         return FileResult(name, None, lines, 0, lines, error=str(error)), pd.DataFrame()
     kept = events.events
-    result = FileResult(name, fmt, lines, len(kept), len(events.rejects))
+    shown = "pattern" if fmt == pattern else fmt
+    result = FileResult(name, shown, lines, len(kept), len(events.rejects))
     return result, kept.set_index(LINE_NUMBER, drop=False)
 
 
-def compare(result: FileResult, kept: pd.DataFrame, path: Path) -> None:
-    """Compares the file's expected documents with its kept events (module docstring)."""
+def compare(
+    result: FileResult,
+    kept: pd.DataFrame,
+    path: Path,
+    fields: tuple[str, ...] = FIELDS,
+    event_fields: tuple[str, ...] = EVENT_FIELDS,
+) -> None:
+    """Compares the file's expected documents with its kept events (module docstring) on
+    `fields`; an event agrees when its `event_fields` do."""
     expected_path = path.with_name(path.name + "-expected.json")
     if not expected_path.exists():
         return
@@ -169,12 +268,12 @@ def compare(result: FileResult, kept: pd.DataFrame, path: Path) -> None:
     starts = line_starts(data)
     for doc in json.loads(expected_path.read_text()):
         line = int(np.searchsorted(starts, int(doc["log.offset"]), side="right"))
-        want = expected_values(doc)
+        want = {k: v for k, v in expected_values(doc).items() if k in fields}
         if not want:
             continue
         if doc.get("url.query") == "-":
             result.peer.append(f"line {line} path: {EMPTY_QUERY}")
-        is_event = any(name in want for name in EVENT_FIELDS)
+        is_event = any(name in want for name in event_fields)
         result.compared += is_event
         got = actual_values(kept.loc[line]) if line in kept.index else {}
         agrees = True
@@ -187,7 +286,7 @@ def compare(result: FileResult, kept: pd.DataFrame, path: Path) -> None:
             if same(name, value, got.get(name)):
                 result.agree[name] += 1
             else:
-                agrees = agrees and name not in EVENT_FIELDS
+                agrees = agrees and name not in event_fields
                 result.examples.setdefault(
                     name,
                     f"{result.path} line {line}: expected {value!r}, got {got.get(name)!r}"
@@ -196,11 +295,19 @@ def compare(result: FileResult, kept: pd.DataFrame, path: Path) -> None:
         result.event_agree += agrees and is_event
 
 
-def fileset_results(corpus: Path, fileset: str) -> list[FileResult]:
+def fileset_results(
+    corpus: Path,
+    fileset: str,
+    pattern: str | None = None,
+    fields: tuple[str, ...] = FIELDS,
+    event_fields: tuple[str, ...] = EVENT_FIELDS,
+) -> list[FileResult]:
     results = []
     for path in sorted((corpus / fileset).glob("*.log")):
-        result, kept = read_file(path, corpus)
-        compare(result, kept, path)
+        if fields == LOG_FIELDS and any(path.match(p) for p in NOT_READ_FILES):
+            continue
+        result, kept = read_file(path, corpus, pattern)
+        compare(result, kept, path, fields, event_fields)
         results.append(result)
     return results
 
@@ -221,11 +328,18 @@ def _share(part: int, whole: int) -> str:
     return f"{part}/{whole}" if whole else "-"
 
 
-def report(corpus: Path, filesets: tuple[str, ...]) -> bool:
+def report(
+    corpus: Path,
+    filesets: tuple[str, ...],
+    fields: tuple[str, ...] = FIELDS,
+    event_fields: tuple[str, ...] = EVENT_FIELDS,
+    patterns: dict[str, str | None] | None = None,
+) -> bool:
     """Prints the tables (module docstring); True when every fileset meets the target."""
+    width = max(16, *(len(f) for f in filesets))
     header = (
-        f"{'fileset':<16} {'files':>5} {'lines':>6} {'kept':>6} {'quar':>5} {'docs':>5} "
-        + " ".join(f"{name:>8}" for name in FIELDS)
+        f"{'fileset':<{width}} {'files':>5} {'lines':>6} {'kept':>6} {'quar':>5} {'docs':>5} "
+        + " ".join(f"{name:>8}" for name in fields)
         + f" {'events':>9}  formats"
     )
     print(header)
@@ -236,7 +350,8 @@ def report(corpus: Path, filesets: tuple[str, ...]) -> bool:
     peer: list[tuple[str, str]] = []
     totals = Counter()
     for fileset in filesets:
-        results = fileset_results(corpus, fileset)
+        pattern = (patterns or {}).get(fileset)
+        results = fileset_results(corpus, fileset, pattern, fields, event_fields)
         agree, total = Counter(), Counter()
         for r in results:
             agree.update(r.agree)
@@ -257,22 +372,22 @@ def report(corpus: Path, filesets: tuple[str, ...]) -> bool:
         totals.update(lines=lines, kept=kept, quarantined=quarantined, docs=compared)
         totals.update(events=events_agree)
         print(
-            f"{fileset:<16} {len(results):>5} {lines:>6} {kept:>6} {quarantined:>5} "
+            f"{fileset:<{width}} {len(results):>5} {lines:>6} {kept:>6} {quarantined:>5} "
             f"{compared:>5} "
-            + " ".join(f"{_share(agree[name], total[name]):>8}" for name in FIELDS)
+            + " ".join(f"{_share(agree[name], total[name]):>8}" for name in fields)
             + f" {_share(events_agree, compared):>9}  {', '.join(formats) or '-'}"
             + ("" if met else "  below target")
         )
     print("-" * len(header))
     print(
-        f"{'total':<16} {'':>5} {totals['lines']:>6} {totals['kept']:>6} "
+        f"{'total':<{width}} {'':>5} {totals['lines']:>6} {totals['kept']:>6} "
         f"{totals['quarantined']:>5} {totals['docs']:>5} "
-        + " " * (9 * len(FIELDS))
+        + " " * (9 * len(fields))
         + f" {_share(totals['events'], totals['docs']):>9}"
     )
     print(
         f"\ntarget: every fileset with >= {TARGET:.0%} of its documents' events agreeing on "
-        f"{', '.join(EVENT_FIELDS)} (where the document has them): {'met' if ok else 'NOT met'}"
+        f"{', '.join(event_fields)} (where the document has them): {'met' if ok else 'NOT met'}"
     )
     if any(examples.values()):
         print("\nfirst disagreement of each field, per fileset:")
@@ -302,12 +417,24 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    filesets = tuple(args.fileset) if args.fileset else ACCESS_FILESETS
-    unknown = [f for f in filesets if not (corpus / f).is_dir()]
+    chosen = tuple(args.fileset) if args.fileset else (*ACCESS_FILESETS, *SERVICE_FILESETS)
+    unknown = [f for f in chosen if not (corpus / f).is_dir()]
     if unknown:
         print(f"logformats: no fileset {', '.join(unknown)} in {corpus}", file=sys.stderr)
         return 2
-    return 0 if report(corpus, filesets) else 1
+    access = tuple(f for f in chosen if f not in SERVICE_FILESETS)
+    service = tuple(f for f in chosen if f in SERVICE_FILESETS)
+    ok = True
+    if access:
+        ok = report(corpus, access)
+    if service:
+        print("\nservice logs:\n" if access else "", end="")
+        ok = report(corpus, service, LOG_FIELDS, LOG_EVENT_FIELDS, SERVICE_FILESETS) and ok
+        if not args.fileset:
+            print("\nservice-log filesets not read:")
+            for fileset, why in NOT_READ.items():
+                print(f"  {fileset}: {why}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -23,10 +23,12 @@ from schemas.dtypes import Text
 
 SERVICE_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 """The levels a service-log line's level word is folded onto (WARN is WARNING, FATAL is
-CRITICAL)."""
+CRITICAL; syslog's notice is INFO, its crit, alert and emerg are CRITICAL)."""
 
 NGINX_PREFIX = "nginx:"
 """Format names `nginx:<log_format template>` name custom nginx access logs."""
+PATTERN_PREFIXES = ("pattern:", "log4j:")
+"""Format names `pattern:<grok>` and `log4j:<conversion pattern>` name user-given layouts."""
 
 
 # field specifications, one function per kind of column so each model gets its own instance ----
@@ -277,6 +279,91 @@ class ServiceLogRecord(RawRecord):
     message: Series[Text] = _text("message text, with any stack trace lines", nullable=False)
 
 
+def _level() -> Any:
+    return pa.Field(
+        isin=list(SERVICE_LOG_LEVELS), description="log level, folded onto SERVICE_LOG_LEVELS"
+    )
+
+
+class LayoutRecord(RawRecord):
+    """An event of a log layout (log4j, syslog, ...): one log line with any continuation lines
+    (stack traces) after it.
+
+    Valid: a `ts` and a `level` (one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL) on every
+    event, and a `service` where the layout always names one; `message` may be empty; the
+    layout's other fields are attributes; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    level: Series[Text] = _level()
+    service: Series[Text] = _text("service: the layout's logger, tag or program", nullable=False)
+
+
+class Log4jRecord(LayoutRecord):
+    """A log4j/logback pattern layout event (`%d %p [%t] %c: %m` and its family): the service
+    is the logger (`%c`), the thread an attribute. Valid: as `LayoutRecord`."""
+
+
+class PythonLogRecord(LayoutRecord):
+    """A Python `logging` event: the service is the logger name; a line of the default format
+    (`LEVEL:name:message`) has no time and is quarantined for it. Valid: as `LayoutRecord`."""
+
+
+class SyslogRecord(LayoutRecord):
+    """A syslog line (RFC 3164): the service is the tag; the level the PRI's severity, a level
+    word opening the message, else INFO; the year, not logged, inferred from the ingest time. Valid: as `LayoutRecord`."""
+
+
+class Syslog5424Record(LayoutRecord):
+    """A syslog message (RFC 5424): the service is the APP-NAME ('-' is none); the level the
+    PRI's severity. Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("APP-NAME; null when '-'")
+
+
+class JournaldRecord(LayoutRecord):
+    """A systemd journal entry (`journalctl -o json`): the service is SYSLOG_IDENTIFIER, _COMM
+    or _SYSTEMD_UNIT when the entry has one; the level PRIORITY, else INFO. Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("SYSLOG_IDENTIFIER, else _COMM, else _SYSTEMD_UNIT")
+
+
+class KlogRecord(LayoutRecord):
+    """A klog/glog line: the service is the source file that logged; the year inferred. Valid: as `LayoutRecord`."""
+
+
+class LogfmtRecord(LayoutRecord):
+    """A logfmt line (logrus text): a time and a level key on every line; the service is the
+    first of logger, service, component, app, name when given. Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("logger, service, component, app or name key, when given")
+
+
+class ZapRecord(LayoutRecord):
+    """A zap console line: the service is the logger name, else the caller's file. Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("logger name, else the caller's file, when logged")
+
+
+class LogcatRecord(LayoutRecord):
+    """An Android logcat threadtime line: the service is the tag; the year inferred. Valid: as `LayoutRecord`."""
+
+
+class ApacheErrorRecord(LayoutRecord):
+    """An Apache httpd error log line (2.2 or 2.4): the service is httpd. Valid: as `LayoutRecord`."""
+
+
+class NginxErrorRecord(LayoutRecord):
+    """An nginx error log line: the service is nginx. Valid: as `LayoutRecord`."""
+
+
+class PatternRecord(LayoutRecord):
+    """An event read by a user-given grok or log4j pattern: a `ts` on every event, a `level`
+    (INFO when the pattern names none); a service only where the pattern names one. Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("the pattern's service part, when it has one")
+
+
 RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "csv": DelimitedRecord,
     "tsv": DelimitedRecord,
@@ -293,6 +380,17 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,
     "servicelog": ServiceLogRecord,
+    "log4j": Log4jRecord,
+    "python": PythonLogRecord,
+    "syslog": SyslogRecord,
+    "syslog5424": Syslog5424Record,
+    "journald": JournaldRecord,
+    "klog": KlogRecord,
+    "logfmt": LogfmtRecord,
+    "zap": ZapRecord,
+    "logcat": LogcatRecord,
+    "apache_error": ApacheErrorRecord,
+    "nginx_error": NginxErrorRecord,
 }
 """The raw model of each named format; `raw_model` also knows nginx templates."""
 
@@ -302,10 +400,13 @@ def raw_model(format_name: str) -> type[pa.DataFrameModel]:
     `nginx:<template>`; an unknown name raises KeyError."""
     if format_name.startswith(NGINX_PREFIX):
         return NginxTemplateRecord
+    if format_name.startswith(PATTERN_PREFIXES):
+        return PatternRecord
     try:
         return RAW_MODELS[format_name]
     except KeyError:
         raise KeyError(
             f"no raw model for format '{format_name}'; expected one of "
-            f"{', '.join(RAW_MODELS)} or {NGINX_PREFIX}<log_format>"
+            f"{', '.join(RAW_MODELS)}, {NGINX_PREFIX}<log_format> or "
+            f"{PATTERN_PREFIXES[0]}<grok>"
         ) from None

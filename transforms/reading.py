@@ -175,7 +175,7 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     def parse(piece: Piece, mapping) -> Parsed:
         if w3c_reader is not None and not mapping:  # a mapping is refused by registry.parse
             return w3c_reader(piece_bytes(text, fmt, piece), piece[2])
-        return registry.parse(piece_bytes(text, fmt, piece), fmt, mapping=mapping)
+        return registry.parse(piece_bytes(text, fmt, piece), fmt, mapping=mapping, as_of=as_of)
 
     first = parse(parts[0], mapping)
     if mapping is None and first.mapping is not None:

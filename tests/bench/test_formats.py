@@ -103,3 +103,38 @@ def test_the_run_fails_below_target_and_prints_the_table(tmp_path, monkeypatch, 
     assert formats.main(["--fileset", "iis/access"]) == 1
     out = capsys.readouterr().out
     assert "iis/access" in out and "below target" in out and "files not read at all" in out
+
+
+NATS_LOG = (
+    "[1] 2019/02/06 07:19:40.624334 [INF] Starting nats-server version 1.3.0\n"
+    "[1] 2019/02/06 07:19:40.624547 [WRN] Git commit [eed4fbc]\n"
+)
+
+
+def test_service_logs_are_read_with_the_configured_pattern_and_compared_on_level(tmp_path):
+    folder = tmp_path / "nats" / "log"
+    folder.mkdir(parents=True)
+    (folder / "test.log").write_text(NATS_LOG)
+    second = len(NATS_LOG.split("\n")[0]) + 1
+    (folder / "test.log-expected.json").write_text(
+        json.dumps(
+            [
+                doc(0, **{"@timestamp": "2019-02-06T07:19:40.624Z", "log.level": "info"}),
+                doc(second, **{"@timestamp": "2019-02-06T07:19:40.624Z", "log.level": "error"}),
+            ]
+        )
+    )
+    results = formats.fileset_results(
+        tmp_path,
+        "nats/log",
+        formats.SERVICE_FILESETS["nats/log"],
+        formats.LOG_FIELDS,
+        formats.LOG_EVENT_FIELDS,
+    )
+    (result,) = results
+    assert (result.fmt, result.kept, result.quarantined) == ("pattern", 2, 0)
+    # the time agrees to the millisecond Filebeat keeps; WRN is not the document's error
+    assert result.agree == {"ts": 2, "level": 1}
+    assert (result.compared, result.event_agree) == (2, 1)
+    assert formats.folded_level("information") == "INFO"
+    assert formats.folded_level("I") == "INFO"

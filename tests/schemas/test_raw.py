@@ -12,18 +12,29 @@ from schemas.raw import (
     SERVICE_LOG_LEVELS,
     AccessLogRecord,
     AlbRecord,
+    ApacheErrorRecord,
     CaddyRecord,
     DelimitedRecord,
     ElbRecord,
     EnvoyRecord,
     HaproxyRecord,
+    JournaldRecord,
     JsonLinesRecord,
+    KlogRecord,
+    Log4jRecord,
+    LogcatRecord,
+    LogfmtRecord,
+    NginxErrorRecord,
     NginxTemplateRecord,
+    PythonLogRecord,
     ServiceLogRecord,
     SslRequestRecord,
+    Syslog5424Record,
+    SyslogRecord,
     TraefikRecord,
     UwsgiRecord,
     W3cRecord,
+    ZapRecord,
     raw_model,
 )
 from schemas.requests import Request
@@ -210,14 +221,25 @@ def test_every_registered_format_has_a_raw_model():
         "envoy": EnvoyRecord,
         "caddy": CaddyRecord,
         "traefik": TraefikRecord,
+        "log4j": Log4jRecord,
+        "python": PythonLogRecord,
+        "syslog": SyslogRecord,
+        "syslog5424": Syslog5424Record,
+        "journald": JournaldRecord,
+        "klog": KlogRecord,
+        "logfmt": LogfmtRecord,
+        "zap": ZapRecord,
+        "logcat": LogcatRecord,
+        "apache_error": ApacheErrorRecord,
+        "nginx_error": NginxErrorRecord,
     }
 
 
 def test_nginx_templates_use_the_template_model_and_unknown_names_fail():
     assert raw_model(f"nginx:{NGINX_COMBINED}") is NginxTemplateRecord
     assert raw_model("nginx:$status") is NginxTemplateRecord
-    with pytest.raises(KeyError, match="no raw model for format 'syslog'; expected one of csv"):
-        raw_model("syslog")
+    with pytest.raises(KeyError, match="no raw model for format 'gelf'; expected one of csv"):
+        raw_model("gelf")
 
 
 def test_service_log_levels_are_the_parsers_levels():

@@ -92,6 +92,8 @@ class Format:
     parse: Callable[..., Parsed]  # parse(data: bytes, **options) -> Parsed
     looks_like: Callable[[str], bool]  # first non-blank line -> is this format?
     description: str
+    takes_ingest_time: bool = False
+    """Whether `parse` takes `as_of`, the ingest time (layouts that log no year infer it)."""
 
 
 def rejects_frame(numbers=(), raws=(), reasons=()) -> pd.DataFrame:

@@ -12,8 +12,9 @@ recognised on a file's first lines, stripped from every line, and recorded in th
   `<PRI>`, or with an ISO time as rsyslog writes it) or RFC 5424 (`<165>1
   2003-10-11T22:14:15.003Z host app procid msgid [sd] `), as a server's lines read when they
   were shipped through syslog. Only when the lines as written are no format detection knows
-  and without the header they are: a header-like start that is part of a format (HAProxy
-  reads its own syslog header, a service log starts with a time and a level) stays.
+  (other than syslog itself) and without the header they are: a header-like start that is
+  part of a format (HAProxy reads its own syslog header, a service log starts with a time and
+  a level) stays, and a syslog file of free-text messages is read as syslog.
 
 A file is stripped only when at least 90 % of the first lines detection samples carry the same
 prefix, so a line that merely contains `| ` is never cut. Line numbers do not change; the
@@ -70,12 +71,18 @@ PREFIXES = (
 )  # fmt: skip
 
 
+SYSLOG_FORMATS = ("syslog", "syslog5424")
+"""Formats that read a syslog header themselves: a file they read is stripped of its header
+only when what follows the header is a format of its own (an access log shipped through
+syslog), not free text."""
+
+
 def _detects(sample: bytes) -> bool:
+    """Whether detection finds a format other than syslog itself."""
     try:
-        registry.detect(sample)
+        return registry.detect(sample) not in SYSLOG_FORMATS
     except FileFormatError:
         return False
-    return True
 
 
 def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:

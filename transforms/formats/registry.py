@@ -7,11 +7,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+
 from transforms.formats import (
     access,
     delimited,
     envoy,
     jsonl,
+    layouts,
     loadbalancer,
     proxies,
     servicelog,
@@ -74,7 +77,7 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
-for _module in (jsonl, servicelog, access, loadbalancer, proxies, envoy, webproxies, w3c):
+for _module in (jsonl, servicelog, access, loadbalancer, proxies, envoy, webproxies, w3c, layouts):
     for _format in _module.FORMATS:
         register(_format)
 
@@ -82,13 +85,19 @@ NGINX_PREFIX = "nginx:"
 
 
 def get(fmt: str) -> Format:
-    """A registered format, or a custom nginx `log_format` named `nginx:<template>`."""
+    """A registered format, a custom nginx `log_format` named `nginx:<template>`, a grok
+    pattern named `pattern:<grok>` or a log4j conversion pattern named `log4j:<pattern>`."""
     if fmt in FORMATS:
         return FORMATS[fmt]
     if fmt.startswith(NGINX_PREFIX):
         return access.nginx_format(fmt.removeprefix(NGINX_PREFIX))
+    if fmt.startswith(layouts.PATTERN_PREFIX):
+        return layouts.pattern_format(fmt.removeprefix(layouts.PATTERN_PREFIX))
+    if fmt.startswith(layouts.LOG4J_PREFIX):
+        return layouts.log4j_format(fmt.removeprefix(layouts.LOG4J_PREFIX))
     raise FileFormatError(
-        f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)} or nginx:'<log_format>'"
+        f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}, nginx:'<log_format>', "
+        "pattern:'<grok pattern>' or log4j:'<conversion pattern>'"
     )
 
 
@@ -111,12 +120,24 @@ PREFERENCE = (
     "apache_ssl",
     "common",
     "combined",
+    "journald",
+    "syslog5424",
+    "syslog",
+    "klog",
+    "logcat",
+    "apache_error",
+    "nginx_error",
+    "zap",
+    "python",
+    "log4j",
     "servicelog",
+    "logfmt",
     "jsonl",
 )
 """On a tie of shares, the more specific format wins (Common before Combined, which reads
 Common lines too; Traefik before Combined and, with Caddy, before JSON lines, whose parsers
-read their lines too)."""
+read their lines too; the journal before JSON lines; Python logging and log4j before the
+service log, which reads some of their lines with the thread or logger as the service)."""
 JSON_ARRAY = re.compile(r"\s*\[\s*(?:[{\[]|$)")
 """A first line that opens a JSON array of objects or arrays."""
 
@@ -229,12 +250,19 @@ def _template_hint(line: str) -> str:
 
 
 def parse(
-    data: bytes, fmt: str, *, mapping: tuple[tuple[str, str, str | None], ...] | None = None
+    data: bytes,
+    fmt: str,
+    *,
+    mapping: tuple[tuple[str, str, str | None], ...] | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> Parsed:
     """Parses with the named format; `mapping` is (canonical column, file column or dotted
-    path, unit) for the formats that take one (csv, tsv, jsonl)."""
+    path, unit) for the formats that take one (csv, tsv, jsonl); `as_of`, the ingest time,
+    goes to the formats that take it (layouts that log no year infer it from it)."""
     chosen = get(fmt)
     options: dict[str, Any] = {}
+    if as_of is not None and chosen.takes_ingest_time:
+        options["as_of"] = as_of
     if mapping:
         if fmt not in MAPPED:
             raise FileFormatError(f"format '{fmt}' takes no column mapping")

@@ -1,0 +1,321 @@
+"""Log layouts as events: each layout's lines (hand-written after its documentation), the
+lines that continue an event, level aliases, bad lines, and detection of each layout over the
+others."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from transforms.canonical import canonical_events
+from transforms.formats import registry
+from transforms.formats.layouts.levels import (
+    level_letters_or_words,
+    level_words,
+    severity_of_pri,
+    syslog_severity,
+)
+
+AS_OF = pd.Timestamp("2026-11-02T12:00:00Z")
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def read(fmt: str, *lines: str, as_of=AS_OF):
+    data = ("\n".join(lines) + "\n").encode()
+    parsed = registry.parse(data, fmt, as_of=as_of)
+    events = canonical_events(parsed, source="t", as_of=as_of)
+    assert parsed.records_read == len(events.events) + len(events.rejects)
+    return events
+
+
+def attributes(events) -> list[dict]:
+    return [json.loads(a) if isinstance(a, str) else {} for a in events.events["attributes"]]
+
+
+# one layout at a time -------------------------------------------------------------------------
+LOG4J = [
+    "2015-10-18 18:04:11,034 ERROR [RMCommunicator Allocator] "
+    "org.apache.hadoop.mapreduce.v2.app.rm.RMContainerAllocator: ERROR IN CONTACTING RM.",
+    "2026-11-01 10:00:00.500 WARN [pool-1-thread-2: worker] com.shop.Cart - cart is full",
+    "2026-11-01 10:00:01,000 [main] INFO  com.shop.App - started",  # logback's default, dated
+    "26/11/01 10:00:02 INFO storage.BlockManager: block stored",  # %d{yy/MM/dd HH:mm:ss} %p %c{2}
+    "261101 100003 148 INFO dfs.DataNode$PacketResponder: responder done",  # numeric thread
+    "2026-11-01 10:00:04,747 - WARN  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:Leader@774] - "
+    "follower lagging",
+    "[2026-11-01 10:00:05,000] INFO Starting log cleaner (kafka.log.LogCleaner)",
+]
+
+
+def test_log4j_layouts_give_the_logger_as_service_and_keep_the_thread():
+    events = read("log4j", *LOG4J).events
+    assert events["service"].tolist() == [
+        "org.apache.hadoop.mapreduce.v2.app.rm.RMContainerAllocator",
+        "com.shop.Cart",
+        "com.shop.App",
+        "storage.BlockManager",
+        "dfs.DataNode$PacketResponder",
+        "Leader",
+        "kafka.log.LogCleaner",
+    ]
+    assert events["level"].tolist() == [
+        "ERROR",
+        "WARNING",
+        "INFO",
+        "INFO",
+        "INFO",
+        "WARNING",
+        "INFO",
+    ]
+    assert events["ts"].tolist() == [
+        utc("2015-10-18 18:04:11.034"),
+        utc("2026-11-01 10:00:00.5"),
+        *(utc(f"2026-11-01 10:00:0{k}") for k in range(1, 4)),
+        utc("2026-11-01 10:00:04.747"),
+        utc("2026-11-01 10:00:05"),
+    ]
+    threads = [a.get("thread") for a in attributes(read("log4j", *LOG4J))]
+    assert threads[:3] == ["RMCommunicator Allocator", "pool-1-thread-2: worker", "main"]
+    assert threads[4:6] == ["148", "QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181"]
+    assert events["message"].iloc[0] == "ERROR IN CONTACTING RM."
+
+
+def test_a_java_stack_trace_joins_the_event_it_follows():
+    lines = [
+        "2026-11-01 10:00:00,000 ERROR [main] com.shop.App: charge failed",
+        "java.lang.IllegalStateException: card declined",
+        "\tat com.shop.Pay.charge(Pay.java:42)",
+        "Caused by: java.io.IOException: timeout",
+        "\t... 3 more",
+        "2026-11-01 10:00:01,000 INFO [main] com.shop.App: retried",
+    ]
+    events = read("log4j", *lines)
+    assert len(events.events) == 2 and events.rejects.empty
+    first = events.events.iloc[0]
+    assert first["message"].splitlines()[0] == "charge failed"
+    assert first["message"].splitlines()[-1] == "\t... 3 more"
+    parsed = registry.parse(("\n".join(lines) + "\n").encode(), "log4j")
+    assert parsed.records_read == 2
+    assert parsed.candidates["raw"].iloc[0] == "\n".join(lines[:5])
+    assert parsed.candidates["line_number"].tolist() == [1, 6]
+
+
+def test_python_logging_layouts():
+    events = read(
+        "python",
+        "2003-07-08 16:49:45,896 - simple_example - WARNING - warn message",
+        "2003-07-08 16:49:46,000 ERROR:app.db:connection lost: retrying",
+        "2003-07-08 16:49:47.008 25746 INFO nova.api.server [req-1 - -] GET /v2 status: 200",
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in <module>',
+        "ValueError: bad",
+    ).events
+    assert events["service"].tolist() == ["simple_example", "app.db", "nova.api.server"]
+    assert events["level"].tolist() == ["WARNING", "ERROR", "INFO"]
+    assert events["message"].tolist()[:2] == ["warn message", "connection lost: retrying"]
+    assert events["message"].iloc[2].endswith("ValueError: bad")
+    assert events["ts"].iloc[2] == utc("2003-07-08 16:49:47.008")
+
+
+def test_python_logging_default_format_is_quarantined_for_its_missing_time():
+    events = read("python", "WARNING:root:careful", "ERROR:app:bad")
+    assert events.events.empty
+    assert events.rejects["reasons"].str.contains("logs no time: add %\\(asctime\\)s").all()
+
+
+def test_syslog_rfc3164_service_pid_and_levels():
+    events = read(
+        "syslog",
+        "<34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8",
+        "Oct 11 22:14:16 mymachine sshd(pam_unix)[19939]: authentication failure",
+        "Oct 11 22:14:17 mymachine kernel: error: disk full",
+        "Oct 11 22:14:18 mymachine Microsoft Word[233]: autosave",
+        "Oct 11 22:14:19 mymachine cron[1]: [WARN] job late",
+    )
+    frame = events.events
+    assert frame["service"].tolist() == ["su", "sshd(pam_unix)", "kernel", "Microsoft Word", "cron"]
+    # PRI 34 is severity 2 (crit); no PRI: a level word opening the message, else INFO
+    assert frame["level"].tolist() == ["CRITICAL", "INFO", "ERROR", "INFO", "WARNING"]
+    assert [a.get("pid") for a in attributes(events)] == ["230", "19939", None, "233", "1"]
+    assert attributes(events)[0]["host"] == "mymachine"
+    assert frame["ts"].iloc[0] == utc("2026-10-11 22:14:15")
+
+
+def test_syslog_rfc5424():
+    events = read(
+        "syslog5424",
+        "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 "
+        'iut="3" eventSource="Application"] An application event',
+        "<11>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time",
+    )
+    frame = events.events
+    assert frame["service"].tolist() == ["evntslog", "myproc"]
+    assert frame["level"].tolist() == ["INFO", "ERROR"]  # 165: notice; 11: err
+    assert frame["ts"].tolist() == [
+        utc("2003-10-11T22:14:15.003"),
+        utc("2003-08-24T12:14:15.000003"),
+    ]
+    assert attributes(events)[0]["msgid"] == "ID47"
+    assert frame["message"].tolist() == ["An application event", "%% It's time"]
+
+
+def test_journald_json_entries():
+    events = read(
+        "journald",
+        '{"__REALTIME_TIMESTAMP":"1762000000123456","PRIORITY":"4","SYSLOG_IDENTIFIER":"sshd",'
+        '"_PID":"812","_HOSTNAME":"web1","MESSAGE":"slow auth"}',
+        '{"__REALTIME_TIMESTAMP":"1762000001000000","_COMM":"backup","MESSAGE":[104,105]}',
+    )
+    frame = events.events
+    assert frame["ts"].tolist() == [utc("2025-11-01T12:26:40.123456"), utc("2025-11-01T12:26:41")]
+    assert frame["level"].tolist() == ["WARNING", "INFO"]
+    assert frame["service"].tolist() == ["sshd", "backup"]
+    assert frame["message"].tolist() == ["slow auth", "hi"]
+
+
+def test_klog_logcat_apache_and_nginx_error_logs():
+    klog = read("klog", "E1031 23:59:59.123456    7 reflector.go:138] watch failed").events
+    assert (klog["level"].iloc[0], klog["service"].iloc[0]) == ("ERROR", "reflector.go")
+    assert klog["ts"].iloc[0] == utc("2026-10-31 23:59:59.123456")
+    logcat = read(
+        "logcat",
+        "03-17 16:13:38.811  1702  2395 D WindowManager: printFreezingDisplayLogs",
+        "03-17 16:13:38.812  1702  2395 V Some Tag: verbose",
+        "03-17 16:13:38.813  1702  2395 F libc    : Fatal signal 11",
+    ).events
+    assert logcat["service"].tolist() == ["WindowManager", "Some Tag", "libc"]
+    assert logcat["level"].tolist() == ["DEBUG", "TRACE", "CRITICAL"]
+    apache = read(
+        "apache_error",
+        "[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties",
+        "[Wed Oct 11 14:32:52.123456 2000] [core:crit] [pid 35708:tid 4328636416] "
+        "[client 1.2.3.4:5] AH00124: limit",
+        "[Wed Oct 11 14:32:53 2000] [proxy:trace5] [pid 1] proxy: detail",
+    )
+    assert apache.events["level"].tolist() == ["INFO", "CRITICAL", "TRACE"]
+    assert attributes(apache)[1] == {
+        "module": "core", "pid": "35708", "tid": "4328636416", "client": "1.2.3.4:5"
+    }  # fmt: skip
+    nginx = read(
+        "nginx_error",
+        '2024/05/26 11:42:52 [error] 31#31: *1 open() "/x" failed (2: No such file), client: 1.2.3.4',
+        "2024/05/26 11:42:53 [emerg] 1#1: bind() failed",
+    ).events
+    assert nginx["level"].tolist() == ["ERROR", "CRITICAL"]
+    assert (nginx["service"] == "nginx").all()
+
+
+def test_logfmt_and_zap_console():
+    logfmt = read(
+        "logfmt",
+        'time="2026-11-01T10:00:00Z" level=warning msg="disk almost full" component=storage free=3%',
+        "ts=1762000000.5 lvl=eror msg=failed logger=http",
+    )
+    assert logfmt.events["service"].tolist() == ["storage", "http"]
+    assert logfmt.events["level"].tolist() == ["WARNING", "ERROR"]
+    assert logfmt.events["message"].tolist() == ["disk almost full", "failed"]
+    assert attributes(logfmt)[0] == {"free": "3%"}
+    zap = read(
+        "zap",
+        '2026-11-01T10:00:00.123Z\tINFO\tserver/main.go:42\tlistening\t{"addr": ":8080"}',
+        "2026-11-01T10:00:01.000Z\tERROR\thttp\tserver/main.go:50\tfailed",
+    )
+    assert zap.events["service"].tolist() == ["server/main.go", "http"]
+    assert attributes(zap)[0] == {"caller": "server/main.go:42", "addr": ":8080"}
+
+
+# levels ---------------------------------------------------------------------------------------
+def test_level_aliases_fold_onto_the_one_level_set_and_numbers_are_kept_apart_by_layout():
+    words = pd.Series(["warn", "notice", "crit", "severe", "fatal", "emerg", "alert", "Info"])
+    assert level_words(words).tolist() == [
+        "WARNING", "INFO", "CRITICAL", "ERROR", "CRITICAL", "CRITICAL", "CRITICAL", "INFO"
+    ]  # fmt: skip
+    letters = pd.Series(list("VDIWEFA"))
+    assert level_letters_or_words(letters).tolist() == [
+        "TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "CRITICAL"
+    ]  # fmt: skip
+    severities = pd.Series([str(k) for k in range(8)])
+    assert syslog_severity(severities).tolist() == [
+        "CRITICAL", "CRITICAL", "CRITICAL", "ERROR", "WARNING", "INFO", "INFO", "DEBUG"
+    ]  # fmt: skip
+    assert syslog_severity(pd.Series(["30"])).tolist() == ["30"]  # pino's 30 is no severity
+    assert [severity_of_pri(p) for p in ("0", "34", "165", "191", "192", "x")] == [
+        "0", "2", "5", "7", None, None
+    ]  # fmt: skip
+
+
+def test_an_unknown_level_word_is_quarantined_naming_it():
+    events = read("logfmt", "time=2026-11-01T10:00:00Z level=loud msg=hi")
+    assert events.events.empty
+    assert "LOUD" in events.rejects["reasons"].iloc[0]
+
+
+# bad lines ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fmt", "good"),
+    [
+        ("log4j", LOG4J[0]),
+        ("syslog", "Oct 11 22:14:15 host app[1]: ok"),
+        ("logcat", "03-17 16:13:38.811  1702  2395 D Tag: ok"),
+        ("klog", "I1031 10:00:00.000000    7 a.go:1] ok"),
+        ("nginx_error", "2024/05/26 11:42:52 [error] 31#31: ok"),
+    ],
+)
+def test_a_bad_line_is_one_quarantine_row_naming_the_line_and_the_layout(fmt, good):
+    events = read(fmt, good, "this is not a log line", good)
+    assert len(events.events) == 2 and len(events.rejects) == 1
+    reason = events.rejects["reasons"].iloc[0]
+    assert reason.startswith(f"line 2: does not match the {fmt} layout, expected '")
+    assert events.rejects["line_number"].iloc[0] == 2
+
+
+def test_a_continuation_line_before_any_event_is_quarantined():
+    events = read("log4j", "\tat com.shop.Pay.charge(Pay.java:42)", LOG4J[0])
+    assert len(events.events) == 1
+    assert (
+        events.rejects["reasons"]
+        .iloc[0]
+        .startswith("line 1: continuation line with no log line before it")
+    )
+
+
+# detection ------------------------------------------------------------------------------------
+SAMPLES = {
+    "log4j": LOG4J[:3],
+    "python": ["2003-07-08 16:49:45,896 - simple_example - WARNING - warn message"] * 2,
+    "syslog": ["Oct 11 22:14:15 mymachine su[230]: 'su root' failed", "Oct 11 22:14:16 h cron: x"],
+    "syslog5424": ["<165>1 2003-10-11T22:14:15.003Z host app 1 ID47 - An application event"],
+    "journald": [
+        '{"__REALTIME_TIMESTAMP":"1762000000123456","PRIORITY":"6","MESSAGE":"x","_COMM":"a"}'
+    ],
+    "klog": ["I0102 15:04:05.000000       1 controller.go:12] Starting controller"],
+    "logfmt": ['time="2026-11-01T10:00:00Z" level=info msg="started" port=80'],
+    "zap": ["2026-11-01T10:00:00.123Z\tINFO\tserver/main.go:42\tlistening"],
+    "logcat": ["03-17 16:13:38.811  1702  2395 D WindowManager: printFreezingDisplayLogs"],
+    "apache_error": ["[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6"],
+    "nginx_error": ["2024/05/26 11:42:52 [error] 31#31: *1 open() failed, client: 10.0.0.1"],
+    "servicelog": ["2026-11-01T10:00:00Z INFO api started path=/a status=200"],
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(SAMPLES))
+def test_each_layout_is_detected_for_its_own_lines(fmt):
+    data = ("\n".join(SAMPLES[fmt]) + "\n").encode()
+    assert registry.detect(data) == fmt
+
+
+def test_detection_of_a_year_less_layout_needs_no_ingest_time():
+    data = b"03-17 16:13:38.811  1702  2395 D WindowManager: x\n"
+    assert registry.detect(data) == "logcat"  # parsed with a placeholder year, never the clock
+
+
+def test_service_log_lines_stay_service_logs_beside_log4j_and_syslog():
+    """A lower-case service with a colon is a service log's (with its key=value pairs), not a
+    log4j category or a syslog host and tag."""
+    data = (
+        b"2026-11-01T10:00:00Z ERROR payments.api: failed status=500\n"
+        b"2026-11-01T10:00:01Z INFO payments: ok latency_ms=3\n"
+    )
+    assert registry.detect(data) == "servicelog"
