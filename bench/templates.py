@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.realkpi import eval_dir
@@ -51,14 +52,19 @@ def grouping_accuracy(truth: Sequence, predicted: Sequence) -> float:
         raise ValueError(f"{len(truth)} true labels but {len(predicted)} predicted")
     if not len(truth):
         return 1.0
+    return float(grouped_correctly(truth, predicted).mean())
+
+
+def grouped_correctly(truth: Sequence, predicted: Sequence) -> np.ndarray:
+    """Per message, whether its predicted group holds exactly the messages of its true group."""
     frame = pd.DataFrame({"truth": list(truth), "predicted": list(predicted)})
+    correct = np.zeros(len(frame), dtype=bool)
     true_sizes = frame["truth"].value_counts()
-    correct = 0
     for _, group in frame.groupby("predicted", sort=False):
         labels = group["truth"].unique()
         if len(labels) == 1 and true_sizes[labels[0]] == len(group):
-            correct += len(group)
-    return correct / len(frame)
+            correct[frame.index.get_indexer(group.index)] = True
+    return correct
 
 
 def predicted_templates(messages: Sequence[str], services: Sequence[str] | None = None) -> list:
@@ -93,15 +99,16 @@ class Score:
 
 
 def system_accuracy(corpus: Path, system: str, *, by_component: bool = False) -> float:
-    """GA of one system (for `make eval-logs` to merge in as a column)."""
+    """GA of one system on loghub's Content column. (`make eval-logs` scores the messages its
+    own read of the raw log gives instead, mined per event service: `bench.logs`.)"""
     frame = read_system(corpus, system)
     services = frame["Component"].tolist() if by_component else None
     return grouping_accuracy(frame["EventId"], predicted_templates(frame["Content"], services))
 
 
-def _worst(truth: pd.Series, predicted: list) -> str:
+def biggest_loss(truth: pd.Series, predicted: list, missing: np.ndarray | None = None) -> str:
     """The true group that loses the most messages, and how: split over several predicted
-    groups, and/or merged with other true groups."""
+    groups, and/or merged with other true groups (or, `missing`, messages with no template)."""
     frame = pd.DataFrame({"truth": truth.values, "predicted": predicted})
     groups_of_truth = frame.groupby("truth")["predicted"].nunique()
     truths_of_group = frame.groupby("predicted")["truth"].nunique()
@@ -110,6 +117,8 @@ def _worst(truth: pd.Series, predicted: list) -> str:
     wrong = (truths_of_group[frame["predicted"]].values > 1) | (
         group_sizes[frame["predicted"]].values != true_sizes[frame["truth"]].values
     )
+    if missing is not None:
+        wrong |= missing
     if not wrong.any():
         return "-"
     lost = frame.loc[wrong, "truth"].value_counts()
@@ -120,6 +129,8 @@ def _worst(truth: pd.Series, predicted: list) -> str:
     merged = truths_of_group[frame.loc[frame["truth"] == worst, "predicted"].unique()].max()
     if merged > 1:
         how.append(f"merged with {merged - 1} other true group{'s' if merged > 2 else ''}")
+    if missing is not None and missing[(frame["truth"] == worst).to_numpy()].any():
+        how.append(f"{int(missing[(frame['truth'] == worst).to_numpy()].sum())} without a template")
     return f"{worst} ({lost.iloc[0]} lines) {' and '.join(how)}; {int(wrong.sum())} lines wrong"
 
 
@@ -143,7 +154,7 @@ def score(corpus: Path, system: str) -> Score:
         one_service=grouping_accuracy(frame["EventId"], one),
         by_component=grouping_accuracy(frame["EventId"], by),
         predicted_groups=len(set(one)),
-        worst=_worst(frame["EventId"], one),
+        worst=biggest_loss(frame["EventId"], one),
     )
 
 

@@ -138,3 +138,49 @@ def test_service_logs_are_read_with_the_configured_pattern_and_compared_on_level
     assert (result.compared, result.event_agree) == (2, 1)
     assert formats.folded_level("information") == "INFO"
     assert formats.folded_level("I") == "INFO"
+
+
+POSTGRES_LOG = (
+    "2017-04-07 22:45:30.218 CEST [22603] postgres@mydb ERROR:  operator does not exist\n"
+    "2017-04-07 22:45:30.218 CEST [22603] postgres@mydb HINT:  You might need to add casts.\n"
+    "2017-04-07 22:46:09.751 CEST [22608] postgres@mydb LOG:  could not receive data\n"
+)
+
+
+def test_postgresql_secondary_lines_split_by_the_peer_are_noted_not_counted(tmp_path):
+    folder = tmp_path / "postgresql" / "log"
+    folder.mkdir(parents=True)
+    (folder / "test.log").write_text(POSTGRES_LOG)
+    offsets = [0]
+    for line in POSTGRES_LOG.split("\n")[:2]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    (folder / "test.log-expected.json").write_text(
+        json.dumps(
+            [
+                doc(at, **{"@timestamp": ts, "log.level": level})
+                for at, ts, level in zip(
+                    offsets,
+                    [
+                        "2017-04-07T22:45:30.218Z",
+                        "2017-04-07T22:45:30.218Z",
+                        "2017-04-07T22:46:09.751Z",
+                    ],
+                    ["ERROR", "HINT", "LOG"],
+                    strict=True,
+                )
+            ]
+        )
+    )
+    (result,) = formats.fileset_results(
+        tmp_path,
+        "postgresql/log",
+        formats.SERVICE_FILESETS["postgresql/log"],
+        formats.LOG_FIELDS,
+        formats.LOG_EVENT_FIELDS,
+    )
+    # the HINT line joined the ERROR event: neither an event nor quarantined, and Filebeat's
+    # separate HINT document is reported as the peer's split, not as a disagreement
+    assert (result.kept, result.quarantined) == (2, 0)
+    assert (result.compared, result.event_agree) == (2, 2)
+    assert len(result.peer) == 1 and result.peer[0].startswith("line 2 ")
+    assert "secondary lines" in result.peer[0]

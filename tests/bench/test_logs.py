@@ -78,3 +78,47 @@ def test_an_absent_corpus_exits_2_with_a_sentence(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("LOGCAST_EVAL_DIR", str(tmp_path))
     assert logs.main([]) == 2
     assert "no corpus at" in capsys.readouterr().err
+
+
+def test_template_grouping_mines_the_events_read_and_a_line_without_one_is_wrong():
+    truth = pd.DataFrame(
+        {
+            "LineId": ["1", "2", "3", "4", "5"],
+            "EventId": ["E1", "E1", "E2", "E2", "E3"],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "line_number": [1, 2, 3, 4],
+            "service": ["app", "app", None, None],
+            "level": ["INFO", "INFO", "ERROR", "ERROR"],
+            "message": [
+                "payment failed for order 12",
+                "payment failed for order 7",
+                "disk full on /dev/sda1",
+                "disk full on /dev/sdb2",
+            ],
+        }
+    )
+    ga, loss = logs.template_grouping(truth, events)
+    # E1 and E2 grouped exactly (events without a service are mined as 'unknown'); line 5
+    # has no event, so its one-line group E3 is not counted right
+    assert ga == 4 / 5
+    assert loss == "E3 (1 lines) 1 without a template; 1 lines wrong"
+
+
+def test_grouping_columns_sit_beside_drains_published_figure_with_why_where_lower():
+    low = logs.SystemResult("Windows", "pattern", 10, kept=10, ts=10, level=10, good=10)
+    logs.add_grouping(low, 0.5, "E36 (6 lines) merged with 1 other true group; 6 lines wrong")
+    assert low.extra == {"GA": "0.500", "Drain GA": "0.997", "diff": "-0.497"}
+    (note,) = low.notes
+    assert note.startswith("templates: GA 0.500, below Drain's published 0.997: messages that")
+    assert note.endswith(
+        "biggest loss: E36 (6 lines) merged with 1 other true group; 6 lines wrong"
+    )
+    same = logs.SystemResult("HDFS", "log4j", 10)
+    logs.add_grouping(same, 0.9981, "-")
+    assert same.extra["diff"] == "+0.000" and not same.notes
+    other = logs.SystemResult("Tiny", "syslog", 10)
+    logs.add_grouping(other, 0.5, "-")
+    assert other.extra == {"GA": "0.500", "Drain GA": "-", "diff": "-"} and not other.notes

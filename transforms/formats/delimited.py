@@ -164,7 +164,7 @@ def parse_delimited(
     if lines.rejects[LINE_NUMBER].lt(header_line).any():
         first = lines.rejects.iloc[0]
         raise FileFormatError(f"line {first[LINE_NUMBER]}: header is {first['reasons']}")
-    header = tuple(f.strip() for f in next(csv.reader([header_text], delimiter=delimiter)))
+    header = _header_fields(header_text, delimiter, header_line)
     layout, chosen = mapping_for(header, mapping)
 
     numbers = lines.numbers[1:]
@@ -188,6 +188,29 @@ def parse_delimited(
         notes=(f"{format} columns mapped with the {layout} layout",),
         attributes=unmapped(header, fields),
     )
+
+
+def _header_fields(text: str, delimiter: str, line: int) -> tuple[str, ...]:
+    """The column names of the header line, or a FileFormatError naming what is wrong with it
+    (the csv module refuses some lines, e.g. a carriage return outside quotes)."""
+    try:
+        return tuple(f.strip() for f in next(csv.reader([text], delimiter=delimiter)))
+    except csv.Error as exc:
+        raise FileFormatError(
+            f"line {line}: header cannot be split into column names, {_csv_problem(exc, text)}; "
+            f"expected one line of {delimiter!r}-separated names"
+        ) from None
+
+
+def _csv_problem(exc: csv.Error, text: str) -> str:
+    """What the csv module found wrong with a line, in the file's terms rather than Python's
+    (its message about a stray carriage return speaks of opening files in newline mode)."""
+    if "new-line character" in str(exc) and "\r" in text:
+        return (
+            "a carriage return inside an unquoted field (lines must end in LF or CRLF; "
+            "a file with CR-only line ends is one line)"
+        )
+    return f"malformed quoting: {exc}"
 
 
 def unmapped(header: tuple[str, ...], fields: dict[str, Field]) -> dict[str, str]:
@@ -297,7 +320,7 @@ def _split_fields(
         try:
             fields = next(csv.reader([texts.iat[i]], delimiter=delimiter, strict=True))
         except csv.Error as exc:
-            reasons[i] = f"malformed quoting: {exc}"
+            reasons[i] = _csv_problem(exc, texts.iat[i])
             continue
         if len(fields) != width:
             reasons[i] = f"expected {width} fields ({delimiter!r}-separated), found {len(fields)}"

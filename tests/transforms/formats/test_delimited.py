@@ -74,6 +74,7 @@ def test_timestamps_in_every_usual_form(value, expected):
         (b"2026-11-01T10:00:00Z,/\x00,1,200,u,s,r", "NUL bytes"),
         (API.strip(), "repeated header (first header on line 1)"),
         (b'2026-11-01T10:00:00Z,"/a,1,200,u,s,r', "malformed quoting"),
+        (b"2026-11-01T10:00:00Z,/a\r,1,200,u,s,r", "a carriage return inside an unquoted field"),
         (b"2026-11-01T10:00:00Z,/a,abc,200,u,s,r", "response_time_ms: 'abc' is not a number"),
         (
             b"2026-11-01T10:00:00Z,/a,1,20x,u,s,r",
@@ -113,6 +114,8 @@ def test_bom_crlf_and_tabs():
         (b"\n\n", "file is empty"),
         (b"when,where\n1,2\n", "matches no known layout"),
         (b"a,\xff\n1,2\n", "line 1: header is not valid UTF-8"),
+        (b"\r\x01", "line 1: header cannot be split into column names, a carriage return"),
+        (API.replace(b"\n", b"\r") + GOOD.replace(b"\n", b"\r"), "CR-only line ends"),
     ],
 )
 def test_file_errors(data, message):

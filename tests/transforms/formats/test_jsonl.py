@@ -435,3 +435,35 @@ def test_random_records_round_trip_through_json_lines(records, form, as_strings)
                 assert got == pytest.approx(record[column]), column
             else:
                 assert got == record[column], column
+
+
+def test_elasticsearch_json_logs_with_a_comma_before_the_milliseconds():
+    # Elasticsearch 7's server log (ESJsonLayout): ISO 8601 allows the comma
+    data = (
+        b'{"type": "server", "timestamp": "2019-01-18T08:55:08,159+0100", "level": "INFO", '
+        b'"component": "o.e.e.NodeEnvironment", "cluster.name": "c", "node.name": "node-0", '
+        b'"message": "heap size [989.8mb]"}\n'
+        b'{"type": "server", "timestamp": "2019-01-18T08:55:09,5Z", "level": "WARN", '
+        b'"component": "o.e.d.DiscoveryModule", "message": "using discovery type [zen]"}\n'
+    )
+    parsed = parse_jsonl(data)
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["ts"].tolist() == [
+        ts("2019-01-18T07:55:08.159Z"),
+        ts("2019-01-18T08:55:09.5Z"),
+    ]
+    assert rows["service"].tolist() == ["o.e.e.NodeEnvironment", "o.e.d.DiscoveryModule"]
+    assert rows["message"].tolist() == ["heap size [989.8mb]", "using discovery type [zen]"]
+
+
+def test_log4j2_json_layout_as_logstash_writes_it():
+    data = (
+        b'{"level":"INFO","loggerName":"logstash.agent","timeMillis":1546896321871,'
+        b'"thread":"Ruby-0-Thread-1","logEvent":{"message":"Pipelines running","count":1}}\n'
+    )
+    parsed = parse_jsonl(data)
+    assert parsed.rejects.empty
+    row = parsed.candidates.iloc[0]
+    assert row["ts"] == ts("2019-01-07T21:25:21.871Z")
+    assert (row["service"], row["message"]) == ("logstash.agent", "Pipelines running")

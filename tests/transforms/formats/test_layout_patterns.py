@@ -117,3 +117,55 @@ def test_syslog_years_follow_the_ingest_time_through_the_flow_option():
     lines = ["Dec 31 23:59:59 host cron[1]: last", "Jan  1 00:00:01 host cron[1]: first"]
     events = read("syslog", *lines, as_of=pd.Timestamp("2027-01-01T00:05:00Z"))
     assert events.events["ts"].tolist() == [utc("2026-12-31 23:59:59"), utc("2027-01-01 00:00:01")]
+
+
+# PostgreSQL's secondary fields -----------------------------------------------------------------
+# log_line_prefix '%m [%p] ' (the default since PostgreSQL 10) and Debian's
+# '%m [%p] %q%u@%d '; with log_error_verbosity = verbose a report has a LOCATION line too.
+POSTGRES = (
+    "pattern:%{TIMESTAMP_ISO8601:ts} %{WORD:timezone} \\[%{DATA:pid}\\] "
+    "(?:%{DATA:user}@%{DATA:database} )?%{WORD:level}:\\s+%{GREEDYDATA:message}"
+)
+
+
+def test_postgresql_detail_hint_and_statement_lines_join_the_report_they_belong_to():
+    events = read(
+        POSTGRES,
+        '2024-05-01 10:00:00.123 UTC [4321] app@shop ERROR:  duplicate key value violates unique constraint "users_pkey"',
+        "2024-05-01 10:00:00.123 UTC [4321] app@shop DETAIL:  Key (id)=(1) already exists.",
+        "2024-05-01 10:00:00.123 UTC [4321] app@shop STATEMENT:  INSERT INTO users VALUES (1);",
+        "2024-05-01 10:00:01.500 UTC [77] LOG:  checkpoints are occurring too frequently (9 seconds apart)",
+        '2024-05-01 10:00:01.500 UTC [77] HINT:  Consider increasing the configuration parameter "max_wal_size".',
+        "2024-05-01 10:00:02.000 UTC [78] WARNING:  there is no transaction in progress",
+        "2024-05-01 10:00:02.000 UTC [78] CONTEXT:  PL/pgSQL function f() line 3 at SQL statement",
+        "2024-05-01 10:00:02.000 UTC [78] QUERY:  SELECT 1",
+        "2024-05-01 10:00:02.000 UTC [78] LOCATION:  exec_stmt_raise, pl_exec.c:3907",
+    )
+    assert events.rejects.empty
+    rows = events.events
+    assert rows["line_number"].tolist() == [1, 4, 6]
+    assert rows["level"].tolist() == ["ERROR", "INFO", "WARNING"]
+    assert rows["message"].tolist() == [
+        'duplicate key value violates unique constraint "users_pkey"\n'
+        "DETAIL:  Key (id)=(1) already exists.\n"
+        "STATEMENT:  INSERT INTO users VALUES (1);",
+        "checkpoints are occurring too frequently (9 seconds apart)\n"
+        'HINT:  Consider increasing the configuration parameter "max_wal_size".',
+        "there is no transaction in progress\n"
+        "CONTEXT:  PL/pgSQL function f() line 3 at SQL statement\n"
+        "QUERY:  SELECT 1\n"
+        "LOCATION:  exec_stmt_raise, pl_exec.c:3907",
+    ]
+
+
+def test_a_secondary_line_with_no_report_before_it_is_quarantined_with_why():
+    events = read(
+        POSTGRES,
+        "2024-05-01 10:00:00.123 UTC [4321] HINT:  Consider a cast.",
+        "2024-05-01 10:00:01.000 UTC [4321] LOG:  ok",
+    )
+    assert events.events["line_number"].tolist() == [2]
+    (reason,) = events.rejects["reasons"]
+    assert reason.startswith(
+        "line 1: a HINT line belongs to the message before it, and there is none"
+    )

@@ -52,8 +52,11 @@ def key_options(*paths: str, unit: str | None = None) -> tuple[JsonField, ...]:
 
 
 DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
-    "ts": key_options("timestamp", "time", "@timestamp", "ts", "StartUTC"),
-    "service": key_options("service", "service.name", "app"),
+    "ts": (
+        *key_options("timestamp", "time", "@timestamp", "ts", "StartUTC"),
+        *key_options("timeMillis", unit="ms"),  # log4j2's JsonLayout (Logstash)
+    ),
+    "service": key_options("service", "service.name", "app", "component", "loggerName"),
     "method": key_options(
         "method",
         "http.method",
@@ -116,7 +119,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
     "device_type": key_options("device_type", "device"),
     "error_reason": key_options("error_reason", "error", "err", "error.message", "err.message"),
     "level": key_options("level", "severity", "log.level", "levelname", "lvl"),
-    "message": key_options("message", "msg", "event"),
+    "message": key_options("message", "msg", "event", "logEvent.message"),
 }
 """For each canonical column, the keys it is read from when no mapping is given: per file, the
 first key (in this order) that holds a usable value in any of the first `SAMPLE` records wins:
@@ -126,7 +129,9 @@ a plain value (not an object or array) that, for ts, latency, status and bytes, 
 structlog (`event`), Elastic Common Schema (`@timestamp`, `url.path`, `log.level`,
 `event.duration`), Caddy's access log (`ts`, `request.uri`, `request.client_ip`, `status`,
 `size`, `duration` in seconds) and Traefik's JSON access log (`StartUTC`, `RequestMethod`,
-`RequestPath`, `DownstreamStatus`, `DownstreamContentSize`, `Duration` in nanoseconds). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
+`RequestPath`, `DownstreamStatus`, `DownstreamContentSize`, `Duration` in nanoseconds),
+Elasticsearch's JSON logs (`timestamp` with a comma before the milliseconds, `component`) and
+log4j2's JsonLayout as Logstash writes it (`timeMillis`, `loggerName`, `logEvent.message`). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
 key with its unit where a logger writes otherwise (zap's production config writes seconds)."""
 
 
@@ -235,7 +240,10 @@ def as_time(text: pd.Series) -> pd.Series:
         out[numeric] = as_epoch(None, None)(stripped[numeric])
     iso = ~numeric & stripped.notna()
     if iso.any():
-        values = pd.to_datetime(stripped[iso], format="ISO8601", utc=True, errors="coerce")
+        # ISO 8601 allows a comma before the fraction (Elasticsearch's and log4j's JSON
+        # layouts write 2019-01-18T08:55:08,159+0100); pandas reads only the point
+        text = stripped[iso].str.replace(r"(T?\d\d:\d\d:\d\d),(\d)", r"\1.\2", regex=True)
+        values = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
         out[iso] = values.dt.as_unit("us")
     return out
 

@@ -93,6 +93,10 @@ class Layout:
     """Adjusts the text records (e.g. a syslog PRI to a level) before they are typed."""
     continuation: re.Pattern[str] | None = CONTINUATION_LINE
     notes: tuple[str, ...] = field(default=())
+    secondary: frozenset[str] = frozenset()
+    """Words in the level's place that mark a line as part of the event before it (PostgreSQL's
+    DETAIL, HINT, STATEMENT ...): the line joins that event as a continuation line, from the
+    word on."""
     explain: Callable[[int, str], str] | None = None
     """Why a line is not in the layout (line number, text); default: the layout expected."""
 
@@ -119,7 +123,21 @@ def parse_layout(layout: Layout, data: bytes, *, as_of: pd.Timestamp | None = No
     bad: list[tuple[int, str, str]] = []
     open_event = False
     for i, match in enumerate(matches):
-        if match is not None:
+        secondary = _secondary(layout, match)
+        if secondary is not None:
+            at, word = secondary
+            if open_event:
+                tails.setdefault(len(starts) - 1, []).append(texts[i][at:])
+            else:
+                bad.append(
+                    (
+                        numbers[i],
+                        texts[i],
+                        f"line {numbers[i]}: a {word} line belongs to the message before it, "
+                        f"and there is none (expected {layout.expected} first)",
+                    )
+                )
+        elif match is not None:
             starts.append(i)
             open_event = True
         elif layout.continuation is not None and layout.continuation.match(texts[i]):
@@ -170,6 +188,21 @@ def parse_layout(layout: Layout, data: bytes, *, as_of: pd.Timestamp | None = No
         notes=tuple(notes),
         attributes=prefixed_columns(records),
     )
+
+
+def _secondary(layout: Layout, match: re.Match[str] | None) -> tuple[int, str] | None:
+    """Where a header line's secondary field starts and its word, when its level part names
+    one of the layout's `secondary` words; else None."""
+    if match is None or not layout.secondary:
+        return None
+    for group in match.re.groupindex:
+        value = match.group(group) if group.split("__")[0] == "level" else None
+        if value is not None:
+            word = value.strip()
+            if word.upper() not in layout.secondary:
+                return None
+            return match.start(group) + value.index(word), word
+    return None
 
 
 def _not_this_layout(layout: Layout, number: int, text: str) -> str:

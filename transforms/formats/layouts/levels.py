@@ -36,6 +36,12 @@ WORDS = {
 }
 """Level words (upper case) to the level set; NOTICE is INFO (the set keeps Python's names)."""
 
+SECONDARY_FIELDS = frozenset({"DETAIL", "HINT", "QUERY", "CONTEXT", "LOCATION", "STATEMENT"})
+"""PostgreSQL's secondary fields of a message: it writes each on a line of its own, with the
+line prefix and the field's name where a level would be, right after the message they belong
+to (PostgreSQL's docs, "Error Reporting and Logging", `log_error_verbosity`). They are not
+levels: such a line continues the event before it."""
+
 LETTERS = {
     "V": "TRACE",  # Android verbose
     "T": "TRACE",

@@ -11,7 +11,9 @@ seconds (milliseconds, ... by magnitude), `Mmm dd hh:mm:ss` or a strptime format
 part's third field, e.g. `%{DATA:ts:%y%m%d %H%M%S}`; a format without a year (%Y, %y) has its
 year inferred from the ingest time, as syslog's. A pattern without a level gives its events
 the level INFO. A line the pattern does not read is quarantined with the first part that
-failed and its column."""
+failed and its column. A line whose level is one of PostgreSQL's secondary fields (DETAIL,
+HINT, QUERY, CONTEXT, LOCATION, STATEMENT) is no event of its own: it joins the event before it
+as a continuation line, from that word on."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from transforms.formats.layouts.grok import (
     elements,
     explain_mismatch,
 )
-from transforms.formats.layouts.levels import level_letters_or_words
+from transforms.formats.layouts.levels import SECONDARY_FIELDS, level_letters_or_words
 
 PATTERN_PREFIX = "pattern:"
 LOG4J_PREFIX = "log4j:"
@@ -115,6 +117,7 @@ def pattern_format(spec: str, *, name: str | None = None, time_format: str | Non
         level=level_letters_or_words,
         default_level=None if "level" in header.groupindex else "INFO",
         explain=explain,
+        secondary=SECONDARY_FIELDS if "level" in header.groupindex else frozenset(),
     )
     return layout.format(f"grok pattern {spec}")
 
