@@ -170,4 +170,9 @@ def fit_models_task(day: datetime, settings: Settings, run_id: str | None, label
 @task(name="daily-report", task_run_name="report {label}", **IO_RETRY)
 def report_task(day: datetime, settings: Settings, label: str) -> dict[str, Any]:
     written = write_report(settings, pd.Timestamp(day))
-    return {"path": str(written.path), "insights": written.insights, "charts": written.charts}
+    return {
+        "path": str(written.path),
+        "insights": written.insights,
+        "charts": written.charts,
+        "logs": written.logs,
+    }

@@ -117,7 +117,8 @@ class Incident(pa.DataFrameModel):
     metrics: Series[Text] = pa.Field(description="metrics that deviated, comma-separated")
     probable_cause: Series[Text] = pa.Field(
         description="what the data says changed: deviations against forecast, the status code "
-        "whose share grew most against the hours before, the top error reason"
+        "whose share grew most against the hours before, the top error reason, each new log "
+        "pattern's template and an example"
     )
 
     class Config:

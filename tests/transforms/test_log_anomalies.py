@@ -195,3 +195,24 @@ def test_an_incident_joins_a_services_log_anomalies_with_its_request_anomaly():
     assert "log errors at 10x their forecast" in merged["probable_cause"]
     alone = found[found["endpoint"] == LOG_ENDPOINT].iloc[0]
     assert alone["start"] == t + 9 * H
+
+
+def test_the_report_section_shows_level_mix_top_error_templates_and_new_patterns():
+    from transforms.log_report import log_markdown, log_section
+
+    t = START + 10 * H
+    catalog, minutely = templates_frames(
+        [("a" * 16, "payment failed for order <NUM>", t, [(t, "ERROR", 3), (t + H, "ERROR", 9)])]
+    )
+    frame = pd.DataFrame([anomaly(t, LOG_ENDPOINT, "new_pattern:" + "a" * 16, "new_pattern", 3.0)])
+    frame["hour_start"] = frame["hour_start"].astype("datetime64[us, UTC]")
+    mix = levels([(t, "checkout", "INFO", 7), (t, "checkout", "ERROR", 3)])
+    page, charts = log_section(mix, minutely, catalog, frame, START)
+    assert charts == ["log-levels-checkout"]
+    assert "payment failed for order &lt;NUM&gt;" in page
+    assert "<td>12</td>" in page  # the day's ERROR events of the template
+    assert "payment failed for order 123" in page  # the new pattern's example
+    text = log_markdown(mix, minutely, catalog, frame, START)
+    assert "Levels: INFO 7, ERROR 3" in text
+    assert "new pattern at 10:00 (high)" in text
+    assert log_section(mix.iloc[:0], minutely, catalog, frame, START) == ("", [])
