@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 
 import pandas as pd
 import pyarrow.compute as pc
@@ -24,6 +25,7 @@ from schemas.metrics import (
 from schemas.requests import Request
 from transforms import forecast as fc
 from transforms import incidents as incident_rules
+from transforms import log_anomalies as logs
 from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
 from warehouse import compaction
 from warehouse.catalog import now
@@ -249,6 +251,12 @@ def models_for_day(
     workers = options.fit_workers or os.cpu_count() or 1
     models = fc.fit_models(history, trained_through=day, options=options, workers=workers)
     skipped = max(fc.series_candidates(history, options.metrics) - len(models), 0)
+    models |= fc.fit_models(
+        log_day_history(day, settings),
+        trained_through=day,
+        options=log_options(options),
+        workers=workers,
+    )
     store_models(day, models, skipped, settings=settings, run_id=run_id)
     return models, skipped
 
@@ -267,6 +275,18 @@ def day_history(day: pd.Timestamp, settings: Settings) -> pd.DataFrame:
         hours=hour_range(start, day),
         metrics=options.metrics,
     )
+
+
+def log_options(options: fc.ForecastOptions) -> fc.ForecastOptions:
+    """The forecast options of the log error series: the same detector on their one metric."""
+    return replace(options, metrics=(logs.LOG_ERRORS,))
+
+
+def log_day_history(day: pd.Timestamp, settings: Settings) -> pd.DataFrame:
+    """The log error series the day's log models train on: the window strictly before it."""
+    start = day - pd.Timedelta(days=settings.forecast.training_days)
+    levels = read_hours(Layout(settings.warehouse_dir), "log_levels_minutely", start, day)
+    return logs.log_error_series(levels, hours=hour_range(start, day))
 
 
 def store_models(
@@ -335,9 +355,23 @@ def _score_hours(
         hours=hour_range(context_start, end),
         metrics=options.metrics,
     )
+    modelled = sorted({s for s, e, _ in models if e == logs.LOG_ENDPOINT})
+    log_actuals = logs.log_error_series(
+        read_hours(layout, "log_levels_minutely", context_start, end),
+        hours=hour_range(context_start, end),
+        services=modelled,
+        from_first_event=False,
+    )
+    actuals = pd.concat([actuals, log_actuals], ignore_index=True) if len(log_actuals) else actuals
     forecasts, anomalies = fc.score(
         models, actuals, hours=hours, options=options, previous=previous
     )
+    patterns = logs.new_patterns(
+        read_hours(layout, "log_templates", hours[0].floor("D"), end),
+        read_hours(layout, "log_templates_minutely", hours[0], end),
+        hours=hours,
+    )
+    anomalies = pd.concat([logs.with_log_kinds(anomalies), patterns], ignore_index=True)
     batch = Batch(layout, catalog, run_id)
     for hour in hours:
         partition = hour_partition(hour)
@@ -380,6 +414,7 @@ def rebuild_incidents(
             anomalies,
             read_hours(layout, "status_hourly", context, end),
             read_hours(layout, "error_reasons_hourly", context, end),
+            read_hours(layout, "log_templates", start, end),
         )
     batch = Batch(layout, catalog, run_id)
     started = found["start"].dt.floor("D")

@@ -171,6 +171,7 @@ def daily(day: date | None = None, as_of: datetime | None = None) -> dict:
         create_markdown_artifact(
             f"# logcast insights {label} (UTC)\n\n"
             + "\n".join(f"- {sentence}" for sentence in report["insights"])
+            + (f"\n\n# Service logs\n\n{report['logs']}" if report.get("logs") else "")
             + f"\n\nReport: `{report['path']}`\n",
             key=INSIGHTS_KEY,
             description=f"What happened on {label} (UTC), in sentences",

@@ -12,8 +12,11 @@ import pandas as pd
 from flows.settings import Settings
 from schemas.registry import partition_bounds
 from transforms.daily_report import TREND_DAYS, ReportData, insights, render
+from transforms.log_report import log_markdown
 from warehouse.layout import Layout
-from warehouse.tables import read_hours
+from warehouse.storage import read_parquet_files
+from warehouse.tables import partition_paths, read_hours
+from warehouse.templates import partitions_with_files
 
 DAY = pd.Timedelta(days=1)
 
@@ -24,6 +27,7 @@ class WrittenReport:
     path: Path
     insights: list[str]
     charts: list[str]
+    logs: str = ""  # the service-log section as Markdown
 
 
 def report_path(settings: Settings, day: pd.Timestamp) -> Path:
@@ -43,7 +47,17 @@ def report_data(settings: Settings, day: pd.Timestamp) -> ReportData:
         error_reasons=read_hours(layout, "error_reasons_hourly", day, end),
         incidents=read_hours(layout, "incidents", day, end),
         quarantine=read_hours(layout, "quarantine", day, end),
+        log_levels=read_hours(layout, "log_levels_minutely", day, end),
+        log_templates_minutely=read_hours(layout, "log_templates_minutely", day, end),
+        log_templates=all_templates(layout),
     )
+
+
+def all_templates(layout: Layout) -> pd.DataFrame:
+    """Every `log_templates` row (a day's top templates may be first seen long before it)."""
+    paths = partition_paths(layout, "log_templates", partitions_with_files(layout, "log_templates"))
+    frame = read_parquet_files(paths) if paths else None
+    return frame if frame is not None else pd.DataFrame()
 
 
 def write_report(settings: Settings, day: pd.Timestamp) -> WrittenReport:
@@ -56,7 +70,10 @@ def write_report(settings: Settings, day: pd.Timestamp) -> WrittenReport:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, path)
-    return WrittenReport(day, path, insights(data), list(data.charts))
+    logs = log_markdown(
+        data.log_levels, data.log_templates_minutely, data.log_templates, data.anomalies, day
+    )
+    return WrittenReport(day, path, insights(data), list(data.charts), logs)
 
 
 def newest_day(settings: Settings) -> pd.Timestamp | None:

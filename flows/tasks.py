@@ -19,6 +19,8 @@ from flows.compute import (
     apply_retention,
     compact_pending,
     day_history,
+    log_day_history,
+    log_options,
     models_for_day,
     rebuild_days,
     rebuild_hours,
@@ -30,6 +32,7 @@ from flows.ingest import ingest_file
 from flows.reports import write_report
 from flows.settings import Settings
 from transforms import forecast as fc
+from transforms.log_anomalies import LOG_ENDPOINT
 from transforms.report import retention_sentences
 
 
@@ -65,6 +68,8 @@ def fit_day_on_cluster(day: pd.Timestamp, settings: Settings, run_id: str | None
     history = day_history(day, settings)
     options = settings.forecast
     jobs = fc.fit_jobs(history, trained_through=day, options=options)
+    log_history = log_day_history(day, settings)
+    jobs += fc.fit_jobs(log_history, trained_through=day, options=log_options(options))
     size = max(1, math.ceil(len(jobs) / (FIT_CHUNKS_PER_WORKER * 4)))
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     futures = [
@@ -72,7 +77,8 @@ def fit_day_on_cluster(day: pd.Timestamp, settings: Settings, run_id: str | None
         for i, chunk in enumerate(chunks)
     ]
     models = dict(item for future in futures for item in future.result())
-    skipped = max(fc.series_candidates(history, options.metrics) - len(models), 0)
+    log_models = sum(1 for _, endpoint, _ in models if endpoint == LOG_ENDPOINT)
+    skipped = max(fc.series_candidates(history, options.metrics) - len(models) + log_models, 0)
     store_models(day, models, skipped, settings=settings, run_id=run_id)
 
 
@@ -164,4 +170,9 @@ def fit_models_task(day: datetime, settings: Settings, run_id: str | None, label
 @task(name="daily-report", task_run_name="report {label}", **IO_RETRY)
 def report_task(day: datetime, settings: Settings, label: str) -> dict[str, Any]:
     written = write_report(settings, pd.Timestamp(day))
-    return {"path": str(written.path), "insights": written.insights, "charts": written.charts}
+    return {
+        "path": str(written.path),
+        "insights": written.insights,
+        "charts": written.charts,
+        "logs": written.logs,
+    }

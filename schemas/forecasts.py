@@ -9,7 +9,8 @@ from schemas.dtypes import Text
 METHODS = ["prophet", "baseline"]
 DIRECTIONS = ["spike", "drop"]
 SEVERITIES = ["low", "medium", "high", "critical"]
-ANOMALY_KINDS = ["deviation", "availability"]
+ANOMALY_KINDS = ["deviation", "availability", "log_errors", "new_pattern"]
+ANOMALY_METHODS = [*METHODS, "first_seen"]
 
 
 class Forecast(pa.DataFrameModel):
@@ -24,7 +25,10 @@ class Forecast(pa.DataFrameModel):
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour scored")
     service: Series[Text] = pa.Field(description="service")
     endpoint: Series[Text] = pa.Field(description="normalised endpoint")
-    metric: Series[Text] = pa.Field(description="metric column of endpoint_hourly")
+    metric: Series[Text] = pa.Field(
+        description="metric column of endpoint_hourly, or log_errors (a service's ERROR + "
+        "CRITICAL events per hour, endpoint '(logs)')"
+    )
     actual: Series[float] = pa.Field(nullable=True, description="observed value")
     yhat: Series[float] = pa.Field(description="forecast")
     yhat_lower: Series[float] = pa.Field(description="lower bound of the forecast interval")
@@ -74,14 +78,20 @@ class Anomaly(pa.DataFrameModel):
     direction: Series[Text] = pa.Field(isin=DIRECTIONS, description="spike (above) or drop")
     kind: Series[Text] = pa.Field(
         isin=ANOMALY_KINDS,
-        description="availability: no request where the forecast expected traffic; else deviation",
+        description="availability: no request where the forecast expected traffic; log_errors: "
+        "a service's ERROR + CRITICAL events per hour (endpoint '(logs)') left their forecast; "
+        "new_pattern: a log template first seen at WARNING or above (metric "
+        "'new_pattern:<template_id>'); else deviation",
     )
     severity: Series[Text] = pa.Field(
         isin=SEVERITIES,
         description="low, medium, high, critical from the score; one level higher when the "
         "series was anomalous on the same side for the 2 hours before too",
     )
-    method: Series[Text] = pa.Field(isin=METHODS, description="prophet or baseline")
+    method: Series[Text] = pa.Field(
+        isin=ANOMALY_METHODS,
+        description="prophet or baseline; first_seen for a new_pattern",
+    )
 
     class Config:
         strict = True
@@ -107,7 +117,8 @@ class Incident(pa.DataFrameModel):
     metrics: Series[Text] = pa.Field(description="metrics that deviated, comma-separated")
     probable_cause: Series[Text] = pa.Field(
         description="what the data says changed: deviations against forecast, the status code "
-        "whose share grew most against the hours before, the top error reason"
+        "whose share grew most against the hours before, the top error reason, each new log "
+        "pattern's template and an example"
     )
 
     class Config:

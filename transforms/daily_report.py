@@ -46,6 +46,9 @@ class ReportData:
     incidents: pd.DataFrame  # incidents that started on `day`
     quarantine: pd.DataFrame  # quarantine rows of `day`
     charts: list[str] = field(default_factory=list)
+    log_levels: pd.DataFrame = field(default_factory=pd.DataFrame)  # log_levels_minutely of `day`
+    log_templates_minutely: pd.DataFrame = field(default_factory=pd.DataFrame)  # of `day`
+    log_templates: pd.DataFrame = field(default_factory=pd.DataFrame)  # every template
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,6 +508,12 @@ def render(data: ReportData, *, generated_at: pd.Timestamp) -> str:
         if len(data.quarantine)
         else pd.DataFrame()
     )
+    from transforms.log_report import log_section  # it draws with this module's charts
+
+    logs_html, log_charts = log_section(
+        data.log_levels, data.log_templates_minutely, data.log_templates, data.anomalies, day
+    )
+    data.charts += log_charts
     sentences = "".join(f"<li>{_e(s)}</li>" for s in insights(data))
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -532,6 +541,7 @@ def render(data: ReportData, *, generated_at: pd.Timestamp) -> str:
         + status_chart
         + "<h2>Error reasons</h2>"
         + reasons_chart
+        + logs_html
         + "<h2>Quarantine</h2>"
         + _table(quarantine, "Nothing was quarantined this day.")
         + "</body></html>"

@@ -10,6 +10,7 @@ from schemas.common import empty_frame
 from schemas.forecasts import SEVERITIES, Incident
 from schemas.forecasts import Anomaly as A
 from transforms.forecast import TOTAL
+from transforms.log_anomalies import LOG_ENDPOINT, LOG_ERRORS, pattern_text, template_of
 
 HOUR = pd.Timedelta(hours=1)
 BEFORE = pd.Timedelta(hours=24)
@@ -22,13 +23,17 @@ def incidents(
     anomalies: pd.DataFrame,
     status_hourly: pd.DataFrame | None = None,
     error_reasons_hourly: pd.DataFrame | None = None,
+    log_templates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per incident. Anomalies of one (service, endpoint) whose hours touch or overlap
     (the next starts at most one hour after the previous ended) are merged, whatever their
-    metric. `status_hourly` and `error_reasons_hourly` (covering the incidents and the 24
-    hours before them) feed the probable cause."""
+    metric; a service's log anomalies (endpoint "(logs)") join its request anomalies of the
+    same or adjacent hours (`with_logs_joined`). `status_hourly` and `error_reasons_hourly`
+    (covering the incidents and the 24 hours before them) feed the probable cause, and
+    `log_templates` names the templates of new patterns."""
     if anomalies.empty:
         return empty_frame(Incident)
+    anomalies = with_logs_joined(anomalies)
     rank = {name: i for i, name in enumerate(SEVERITIES)}
     rows = []
     keys = [A.service, A.endpoint]
@@ -50,7 +55,14 @@ def incidents(
                     "max_score": float(part[A.score].max()),
                     "metrics": ",".join(sorted(part[A.metric].unique())),
                     "probable_cause": probable_cause(
-                        part, service, endpoint, start, end, status_hourly, error_reasons_hourly
+                        part,
+                        service,
+                        endpoint,
+                        start,
+                        end,
+                        status_hourly,
+                        error_reasons_hourly,
+                        log_templates,
                     ),
                 }
             )
@@ -67,14 +79,24 @@ def probable_cause(
     end: pd.Timestamp,
     status_hourly: pd.DataFrame | None,
     error_reasons_hourly: pd.DataFrame | None,
+    log_templates: pd.DataFrame | None = None,
 ) -> str:
     """A sentence or three from the data: each metric's distance from its forecast, the
-    status code whose share of requests grew most against the 24 hours before, and the most
-    frequent error reason during the incident."""
+    status code whose share of requests grew most against the 24 hours before, the most
+    frequent error reason during the incident, and each new log pattern's template and an
+    example."""
     parts = []
     for metric, rows in anomalies.groupby(A.metric, sort=True):
         actual, expected = rows[A.actual].mean(), rows[A.yhat].mean()
-        if metric.endswith("_rate"):
+        template_id = template_of(metric)
+        if template_id is not None:
+            events = int(rows[A.actual].sum())
+            parts.append(f"{pattern_text(log_templates, service, template_id)}, {events:,} events")
+        elif metric == LOG_ERRORS and expected > 0:
+            parts.append(f"log errors at {actual / expected:.2g}x their forecast")
+        elif metric == LOG_ERRORS:
+            parts.append(f"{actual:.3g} log errors an hour where none was expected")
+        elif metric.endswith("_rate"):
             parts.append(f"{metric} {actual:.1%} against {expected:.1%} expected")
         elif expected > 0:
             parts.append(f"{metric} at {actual / expected:.2g}x its forecast")
@@ -87,6 +109,27 @@ def probable_cause(
     if reason:
         parts.append(reason)
     return "; ".join(parts)
+
+
+def with_logs_joined(anomalies: pd.DataFrame) -> pd.DataFrame:
+    """Anomalies with each log anomaly (endpoint "(logs)") moved to the endpoint of a request
+    anomaly of its service in the same or an adjacent hour (the first such endpoint in sort
+    order), so the incident holding one holds the other; those with none stay apart."""
+    is_log = anomalies[A.endpoint] == LOG_ENDPOINT
+    if not is_log.any() or is_log.all():
+        return anomalies
+    hour = pd.to_datetime(anomalies[A.hour_start], utc=True)
+    requests = anomalies[~is_log].assign(_hour=hour[~is_log])
+    out = anomalies.copy()
+    for index in anomalies.index[is_log]:
+        row = anomalies.loc[index]
+        near = requests[
+            (requests[A.service] == row[A.service])
+            & ((requests["_hour"] - hour[index]).abs() <= HOUR)
+        ]
+        if len(near):
+            out.loc[index, A.endpoint] = sorted(near[A.endpoint].astype(str))[0]
+    return out
 
 
 def _hours_of(
