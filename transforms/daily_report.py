@@ -399,7 +399,8 @@ flex-wrap:wrap}.card{border:1px solid #e5e7eb;border-radius:6px;padding:8px 12px
 """
 
 
-def _table(frame: pd.DataFrame, empty: str) -> str:
+def html_table(frame: pd.DataFrame, empty: str) -> str:
+    """`frame` as an HTML table, every value escaped; `empty` as a muted line when it has no rows."""
     if frame.empty:
         return f'<p class="muted">{_e(empty)}</p>'
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
@@ -528,7 +529,7 @@ def render(data: ReportData, *, generated_at: pd.Timestamp) -> str:
         + "</div>"
         f"<h2>Insights</h2><ul>{sentences}</ul>"
         "<h2>Incidents</h2>"
-        + _table(incidents, "No incident started this day.")
+        + html_table(incidents, "No incident started this day.")
         + "<h2>Response time per endpoint</h2>"
         + ("".join(charts) or '<p class="muted">No forecast for this day yet.</p>')
         + "<h2>Error rate</h2>"
@@ -543,6 +544,6 @@ def render(data: ReportData, *, generated_at: pd.Timestamp) -> str:
         + reasons_chart
         + logs_html
         + "<h2>Quarantine</h2>"
-        + _table(quarantine, "Nothing was quarantined this day.")
+        + html_table(quarantine, "Nothing was quarantined this day.")
         + "</body></html>"
     )

@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 
-from transforms.daily_report import bar_chart
+from transforms.daily_report import bar_chart, html_table
 from transforms.log_anomalies import ERROR_LEVELS, NEW_PATTERN, template_of
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -121,17 +121,6 @@ def logged_services(log_levels: pd.DataFrame, day: pd.Timestamp) -> list[str]:
     return sorted(log_levels.loc[on_day, "service"].astype(str).unique())
 
 
-def _table(frame: pd.DataFrame, empty: str) -> str:
-    if frame.empty:
-        return f'<p class="muted">{html.escape(empty)}</p>'
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False)
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
 def log_section(
     log_levels: pd.DataFrame,
     log_templates_minutely: pd.DataFrame,
@@ -163,10 +152,10 @@ def log_section(
         )
         parts.append("<h4>Top error templates</h4>")
         top = top_error_templates(log_templates_minutely, log_templates, service, day)
-        parts.append(_table(top, "No ERROR or CRITICAL event this day."))
+        parts.append(html_table(top, "No ERROR or CRITICAL event this day."))
         parts.append("<h4>New patterns</h4>")
         new = new_pattern_rows(anomalies, log_templates, service, day)
-        parts.append(_table(new, "No new pattern at WARNING or above this day."))
+        parts.append(html_table(new, "No new pattern at WARNING or above this day."))
     return "".join(parts), charts
 
 
