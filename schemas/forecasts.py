@@ -82,8 +82,8 @@ class Anomaly(pa.DataFrameModel):
         description="availability: no request where the forecast expected traffic; log_errors: "
         "a service's ERROR + CRITICAL events per hour (endpoint '(logs)') left their forecast; "
         "template_count: a log template's events per hour (metric 'template:<template_id>', "
-        "endpoint '(logs)') left their forecast; new_pattern: a log template first seen at WARNING or above (metric "
-        "'new_pattern:<template_id>'); else deviation",
+        "endpoint '(logs)') left their forecast; new_pattern: a log template first seen at "
+        "WARNING or above (metric 'new_pattern:<template_id>'); else deviation",
     )
     severity: Series[Text] = pa.Field(
         isin=SEVERITIES,
