@@ -392,16 +392,18 @@ def _score_hours(
         from_first_event=False,
     )
     parts = [actuals, log_actuals]
-    counted = counted_templates(models)
-    if counted:
+    if counted_templates(models):
+        templates = read_templates(layout)
+        # a template re-mined under another text since the fit has no events left to score
+        models = logs.without_remined(models, templates)
         parts.append(
             logs.template_count_series(
                 read_hours(
                     layout, "log_templates_minutely", context_start, end, columns=TEMPLATE_COLUMNS
                 ),
-                read_templates(layout),
+                templates,
                 hours=hour_range(context_start, end),
-                templates=counted,
+                templates=counted_templates(models),
             )
         )
     parts = [frame for frame in parts if len(frame)]

@@ -192,23 +192,35 @@ def template_count_series(
         return _empty_series(columns)
     m = log_templates_minutely
     first = _first_hours(m, log_templates)
-    counts = pd.Series(dtype="float64")
+    wanted = set(templates)
+    per_template: dict[tuple[str, str], pd.Series] = {}
     if len(m):
-        hour = _utc(m[LTM.minute_start]).dt.floor("h")
-        keys = [m[LTM.service].astype(str), m[LTM.template_id].astype(str), hour]
-        counts = m[LTM.events].astype("float64").groupby(keys).sum()
+        frame = pd.DataFrame(
+            {
+                "service": m[LTM.service].astype(str).to_numpy(),
+                "template_id": m[LTM.template_id].astype(str).to_numpy(),
+                "hour_start": _utc(m[LTM.minute_start]).dt.floor("h").array,
+                "events": m[LTM.events].astype("float64").to_numpy(),
+            }
+        )
+        keys = pd.MultiIndex.from_arrays([frame["service"], frame["template_id"]])
+        frame = frame[keys.isin(list(wanted))]
+        for key, part in frame.groupby(["service", "template_id"], sort=False):
+            sums = part.groupby("hour_start")["events"].sum()
+            sums.index = pd.DatetimeIndex(sums.index).tz_convert("UTC").as_unit("us")
+            per_template[(str(key[0]), str(key[1]))] = sums
     parts = []
-    for service, template in sorted(templates):
+    for service, template in sorted(wanted):
         since = first.get((service, template))
         own = hours if since is None else hours[hours >= since]
-        values = [float(counts.get((service, template, h), 0.0)) for h in own]
+        values = per_template.get((service, template), pd.Series(dtype="float64"))
         parts.append(
             pd.DataFrame(
                 {
                     "hour_start": own,
                     "service": service,
                     "metric": template_metric(template),
-                    "value": pd.Series(values, dtype="float64"),
+                    "value": values.reindex(own, fill_value=0.0).to_numpy(dtype="float64"),
                 }
             )
         )
@@ -217,6 +229,28 @@ def template_count_series(
         return _empty_series(columns)
     long["endpoint"] = LOG_ENDPOINT
     return long.sort_values(["service", "metric", "hour_start"], ignore_index=True)[columns]
+
+
+def without_remined(
+    models: dict[tuple[str, str, str], str], log_templates: pd.DataFrame
+) -> dict[tuple[str, str, str], str]:
+    """`models` but those of template counts whose template `log_templates` no longer holds:
+    re-mined under another text since they were fitted, their id logs nothing any more, and
+    scored it would look like a drop to zero (the next day's fit models the new template)."""
+    known = set(
+        zip(
+            log_templates[LT.service].astype(str),
+            log_templates[LT.template_id].astype(str),
+            strict=True,
+        )
+    )
+    kept = {}
+    for key, model in models.items():
+        service, endpoint, metric = key
+        template = counted_template_of(metric) if endpoint == LOG_ENDPOINT else None
+        if template is None or (service, template) in known:
+            kept[key] = model
+    return kept
 
 
 LEVEL_ORDER = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL")

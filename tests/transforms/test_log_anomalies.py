@@ -18,6 +18,7 @@ from transforms.log_anomalies import (
     new_patterns,
     template_count_series,
     with_log_kinds,
+    without_remined,
 )
 
 START = pd.Timestamp("2024-05-20T00:00:00Z")
@@ -438,3 +439,19 @@ def test_the_report_section_lists_the_templates_whose_counts_left_their_forecast
         "- template `Connection to <*> refused` (ERROR) at 10:00 (high, spike): "
         "340 events vs 28.0 expected"
     ) in text
+
+
+def test_models_of_templates_re_mined_away_since_their_fit_are_not_scored():
+    catalog = catalog_rows([("checkout", "a" * 16, "cart <NUM> loaded", START)])
+    models = {
+        ("checkout", LOG_ENDPOINT, LOG_ERRORS): "{}",
+        ("checkout", LOG_ENDPOINT, "template:" + "a" * 16): "{}",
+        ("checkout", LOG_ENDPOINT, "template:" + "b" * 16): "{}",  # re-mined away
+        ("payments", LOG_ENDPOINT, "template:" + "a" * 16): "{}",  # another service's id
+        ("checkout", "/cart", "requests"): "{}",
+    }
+    assert set(without_remined(models, catalog)) == {
+        ("checkout", "/cart", "requests"),
+        ("checkout", LOG_ENDPOINT, LOG_ERRORS),
+        ("checkout", LOG_ENDPOINT, "template:" + "a" * 16),
+    }
