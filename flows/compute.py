@@ -40,6 +40,7 @@ from warehouse.tables import (
     read_hours,
     read_partition_arrow,
 )
+from warehouse.templates import read_templates
 
 REQUEST_TEXT = ["source", "service", "endpoint", "region", "error_reason", "user_id", "level"]
 """Text columns read dictionary-coded: the metric tables only group by them."""
@@ -251,10 +252,11 @@ def models_for_day(
     workers = options.fit_workers or os.cpu_count() or 1
     models = fc.fit_models(history, trained_through=day, options=options, workers=workers)
     skipped = max(fc.series_candidates(history, options.metrics) - len(models), 0)
+    log_history = log_day_history(day, settings)
     models |= fc.fit_models(
-        log_day_history(day, settings),
+        log_history,
         trained_through=day,
-        options=log_options(options),
+        options=log_options(options, log_history),
         workers=workers,
     )
     store_models(day, models, skipped, settings=settings, run_id=run_id)
@@ -277,16 +279,43 @@ def day_history(day: pd.Timestamp, settings: Settings) -> pd.DataFrame:
     )
 
 
-def log_options(options: fc.ForecastOptions) -> fc.ForecastOptions:
-    """The forecast options of the log error series: the same detector on their one metric."""
-    return replace(options, metrics=(logs.LOG_ERRORS,))
+def log_options(options: fc.ForecastOptions, log_history: pd.DataFrame) -> fc.ForecastOptions:
+    """The forecast options of the service-log series: the same detector on their metrics
+    (log_errors, and the template counts `log_history` holds)."""
+    counted = sorted(set(log_history["metric"]) - {logs.LOG_ERRORS}) if len(log_history) else []
+    return replace(options, metrics=(logs.LOG_ERRORS, *counted))
+
+
+TEMPLATE_COLUMNS = ["minute_start", "service", "template_id", "level", "events"]
+"""The `log_templates_minutely` columns the template counts read."""
 
 
 def log_day_history(day: pd.Timestamp, settings: Settings) -> pd.DataFrame:
-    """The log error series the day's log models train on: the window strictly before it."""
-    start = day - pd.Timedelta(days=settings.forecast.training_days)
-    levels = read_hours(Layout(settings.warehouse_dir), "log_levels_minutely", start, day)
-    return logs.log_error_series(levels, hours=hour_range(start, day))
+    """The service-log series the day's log models train on, over the window strictly before
+    it: each service's log errors, and the events per hour of its templates chosen by
+    `logs.counted_templates` (the [forecast] template_series busiest, and as many at WARNING
+    or above, first seen at least template_min_history_days before the day)."""
+    options = settings.forecast
+    layout = Layout(settings.warehouse_dir)
+    start = day - pd.Timedelta(days=options.training_days)
+    hours = hour_range(start, day)
+    levels = read_hours(layout, "log_levels_minutely", start, day)
+    errors = logs.log_error_series(levels, hours=hours)
+    if options.template_series <= 0:
+        return errors
+    minutely = read_hours(layout, "log_templates_minutely", start, day, columns=TEMPLATE_COLUMNS)
+    templates = read_templates(layout)
+    chosen = logs.counted_templates(
+        minutely,
+        templates,
+        trained_through=day,
+        limit=options.template_series,
+        min_history=pd.Timedelta(days=options.template_min_history_days),
+    )
+    counts = logs.template_count_series(minutely, templates, hours=hours, templates=chosen)
+    if counts.empty:
+        return errors
+    return pd.concat([errors, counts], ignore_index=True) if len(errors) else counts
 
 
 def store_models(
@@ -362,7 +391,23 @@ def _score_hours(
         services=modelled,
         from_first_event=False,
     )
-    actuals = pd.concat([actuals, log_actuals], ignore_index=True) if len(log_actuals) else actuals
+    parts = [actuals, log_actuals]
+    if counted_templates(models):
+        templates = read_templates(layout)
+        # a template re-mined under another text since the fit has no events left to score
+        models = logs.without_remined(models, templates)
+        parts.append(
+            logs.template_count_series(
+                read_hours(
+                    layout, "log_templates_minutely", context_start, end, columns=TEMPLATE_COLUMNS
+                ),
+                templates,
+                hours=hour_range(context_start, end),
+                templates=counted_templates(models),
+            )
+        )
+    parts = [frame for frame in parts if len(frame)]
+    actuals = pd.concat(parts, ignore_index=True) if parts else actuals
     forecasts, anomalies = fc.score(
         models, actuals, hours=hours, options=options, previous=previous
     )
@@ -388,6 +433,16 @@ def _score_hours(
     }
 
 
+def counted_templates(models: dict[tuple[str, str, str], str]) -> list[tuple[str, str]]:
+    """(service, template_id) of the template counts among `models`, sorted."""
+    found = set()
+    for service, endpoint, metric in models:
+        template = logs.counted_template_of(metric) if endpoint == logs.LOG_ENDPOINT else None
+        if template is not None:
+            found.add((service, template))
+    return sorted(found)
+
+
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
 INCIDENT_FOLLOW = pd.Timedelta(days=2)
@@ -410,11 +465,16 @@ def rebuild_incidents(
     found = empty_frame(Incident)
     if not anomalies.empty:
         context = start - incident_rules.BEFORE
+        counted = anomalies[anomalies[Anomaly.kind] == logs.TEMPLATE_COUNT]
         found = incident_rules.incidents(
             anomalies,
             read_hours(layout, "status_hourly", context, end),
             read_hours(layout, "error_reasons_hourly", context, end),
-            read_hours(layout, "log_templates", start, end),
+            read_templates(layout),
+            # the levels of the templates that left their forecast, in the hours they did
+            read_hours(layout, "log_templates_minutely", start, end, columns=TEMPLATE_COLUMNS)
+            if len(counted)
+            else None,
         )
     batch = Batch(layout, catalog, run_id)
     started = found["start"].dt.floor("D")

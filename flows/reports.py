@@ -14,9 +14,8 @@ from schemas.registry import partition_bounds
 from transforms.daily_report import TREND_DAYS, ReportData, insights, render
 from transforms.log_report import log_markdown
 from warehouse.layout import Layout
-from warehouse.storage import read_parquet_files
-from warehouse.tables import partition_paths, read_hours
-from warehouse.templates import partitions_with_files
+from warehouse.tables import read_hours
+from warehouse.templates import read_templates
 
 DAY = pd.Timedelta(days=1)
 
@@ -49,15 +48,8 @@ def report_data(settings: Settings, day: pd.Timestamp) -> ReportData:
         quarantine=read_hours(layout, "quarantine", day, end),
         log_levels=read_hours(layout, "log_levels_minutely", day, end),
         log_templates_minutely=read_hours(layout, "log_templates_minutely", day, end),
-        log_templates=all_templates(layout),
+        log_templates=read_templates(layout),
     )
-
-
-def all_templates(layout: Layout) -> pd.DataFrame:
-    """Every `log_templates` row (a day's top templates may be first seen long before it)."""
-    paths = partition_paths(layout, "log_templates", partitions_with_files(layout, "log_templates"))
-    frame = read_parquet_files(paths) if paths else None
-    return frame if frame is not None else pd.DataFrame()
 
 
 def write_report(settings: Settings, day: pd.Timestamp) -> WrittenReport:

@@ -69,7 +69,7 @@ def fit_day_on_cluster(day: pd.Timestamp, settings: Settings, run_id: str | None
     options = settings.forecast
     jobs = fc.fit_jobs(history, trained_through=day, options=options)
     log_history = log_day_history(day, settings)
-    jobs += fc.fit_jobs(log_history, trained_through=day, options=log_options(options))
+    jobs += fc.fit_jobs(log_history, trained_through=day, options=log_options(options, log_history))
     size = max(1, math.ceil(len(jobs) / (FIT_CHUNKS_PER_WORKER * 4)))
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     futures = [

@@ -9,7 +9,7 @@ from schemas.dtypes import Text
 METHODS = ["prophet", "baseline"]
 DIRECTIONS = ["spike", "drop"]
 SEVERITIES = ["low", "medium", "high", "critical"]
-ANOMALY_KINDS = ["deviation", "availability", "log_errors", "new_pattern"]
+ANOMALY_KINDS = ["deviation", "availability", "log_errors", "template_count", "new_pattern"]
 ANOMALY_METHODS = [*METHODS, "first_seen"]
 
 
@@ -27,7 +27,8 @@ class Forecast(pa.DataFrameModel):
     endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     metric: Series[Text] = pa.Field(
         description="metric column of endpoint_hourly, or log_errors (a service's ERROR + "
-        "CRITICAL events per hour, endpoint '(logs)')"
+        "CRITICAL events per hour, endpoint '(logs)'), or template:<template_id> (a log "
+        "template's events per hour, endpoint '(logs)')"
     )
     actual: Series[float] = pa.Field(nullable=True, description="observed value")
     yhat: Series[float] = pa.Field(description="forecast")
@@ -80,8 +81,9 @@ class Anomaly(pa.DataFrameModel):
         isin=ANOMALY_KINDS,
         description="availability: no request where the forecast expected traffic; log_errors: "
         "a service's ERROR + CRITICAL events per hour (endpoint '(logs)') left their forecast; "
-        "new_pattern: a log template first seen at WARNING or above (metric "
-        "'new_pattern:<template_id>'); else deviation",
+        "template_count: a log template's events per hour (metric 'template:<template_id>', "
+        "endpoint '(logs)') left their forecast; new_pattern: a log template first seen at "
+        "WARNING or above (metric 'new_pattern:<template_id>'); else deviation",
     )
     severity: Series[Text] = pa.Field(
         isin=SEVERITIES,
@@ -117,7 +119,8 @@ class Incident(pa.DataFrameModel):
     metrics: Series[Text] = pa.Field(description="metrics that deviated, comma-separated")
     probable_cause: Series[Text] = pa.Field(
         description="what the data says changed: deviations against forecast, the status code "
-        "whose share grew most against the hours before, the top error reason, each new log "
+        "whose share grew most against the hours before, the top error reason, each log "
+        "template whose events left their forecast (its text and level), each new log "
         "pattern's template and an example"
     )
 

@@ -1,6 +1,6 @@
 """Incidents: anomalies of one endpoint merged across hours and metrics, with a probable cause
 built from the data (how far each metric was from its forecast, which status code grew, the
-top error reason)."""
+top error reason, which log templates left their forecast or are new)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ from schemas.common import empty_frame
 from schemas.forecasts import SEVERITIES, Incident
 from schemas.forecasts import Anomaly as A
 from transforms.forecast import TOTAL
-from transforms.log_anomalies import LOG_ENDPOINT, LOG_ERRORS, pattern_text, template_of
+from transforms.log_anomalies import (
+    LOG_ENDPOINT,
+    LOG_ERRORS,
+    count_text,
+    counted_template_of,
+    pattern_text,
+    template_level,
+    template_of,
+    template_text,
+)
 
 HOUR = pd.Timedelta(hours=1)
 BEFORE = pd.Timedelta(hours=24)
@@ -24,13 +33,15 @@ def incidents(
     status_hourly: pd.DataFrame | None = None,
     error_reasons_hourly: pd.DataFrame | None = None,
     log_templates: pd.DataFrame | None = None,
+    log_templates_minutely: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per incident. Anomalies of one (service, endpoint) whose hours touch or overlap
     (the next starts at most one hour after the previous ended) are merged, whatever their
     metric; a service's log anomalies (endpoint "(logs)") join its request anomalies of the
     same or adjacent hours (`with_logs_joined`). `status_hourly` and `error_reasons_hourly`
-    (covering the incidents and the 24 hours before them) feed the probable cause, and
-    `log_templates` names the templates of new patterns."""
+    (covering the incidents and the 24 hours before them) feed the probable cause,
+    `log_templates` names the templates of new patterns and of template counts, and
+    `log_templates_minutely` (covering the incidents) gives a counted template's level."""
     if anomalies.empty:
         return empty_frame(Incident)
     anomalies = with_logs_joined(anomalies)
@@ -63,6 +74,7 @@ def incidents(
                         status_hourly,
                         error_reasons_hourly,
                         log_templates,
+                        log_templates_minutely,
                     ),
                 }
             )
@@ -80,16 +92,30 @@ def probable_cause(
     status_hourly: pd.DataFrame | None,
     error_reasons_hourly: pd.DataFrame | None,
     log_templates: pd.DataFrame | None = None,
+    log_templates_minutely: pd.DataFrame | None = None,
 ) -> str:
-    """A sentence or three from the data: each metric's distance from its forecast, the
-    status code whose share of requests grew most against the 24 hours before, the most
-    frequent error reason during the incident, and each new log pattern's template and an
-    example."""
+    """A sentence or three from the data: each metric's distance from its forecast (a log
+    template's count named by its text and the most severe level it logged in the incident's
+    hours), the status code whose share of requests grew most against the 24 hours before,
+    the most frequent error reason during the incident, and each new log pattern's template
+    and an example."""
     parts = []
     for metric, rows in anomalies.groupby(A.metric, sort=True):
         actual, expected = rows[A.actual].mean(), rows[A.yhat].mean()
         template_id = template_of(metric)
-        if template_id is not None:
+        counted = counted_template_of(metric)
+        if counted is not None:
+            level = template_level(log_templates_minutely, service, counted, start, end)
+            parts.append(
+                count_text(
+                    template_text(log_templates, service, counted),
+                    level,
+                    float(rows[A.actual].sum()),
+                    float(rows[A.yhat].sum()),
+                    int(rows[A.hour_start].nunique()),
+                )
+            )
+        elif template_id is not None:
             events = int(rows[A.actual].sum())
             parts.append(f"{pattern_text(log_templates, service, template_id)}, {events:,} events")
         elif metric == LOG_ERRORS and expected > 0:

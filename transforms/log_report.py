@@ -1,6 +1,7 @@
 """The service-log part of the daily report: per service that logged levels, its level mix
-per hour, its top error templates (events that day, first seen) and its new patterns; as HTML
-for the page and as Markdown for the run's artifact."""
+per hour, its top error templates (events that day, first seen), the templates whose events
+per hour left their forecast and its new patterns; as HTML for the page and as Markdown for
+the run's artifact."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import json
 import pandas as pd
 
 from transforms.daily_report import bar_chart, html_table
-from transforms.log_anomalies import ERROR_LEVELS, NEW_PATTERN, template_of
+from transforms.log_anomalies import (
+    ERROR_LEVELS,
+    NEW_PATTERN,
+    TEMPLATE_COUNT,
+    counted_template_of,
+    template_level,
+    template_of,
+)
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LEVEL_COLOURS = {
@@ -109,6 +117,47 @@ def new_pattern_rows(
     return pd.DataFrame(rows, columns=columns)
 
 
+def template_count_rows(
+    anomalies: pd.DataFrame,
+    log_templates: pd.DataFrame,
+    log_templates_minutely: pd.DataFrame,
+    service: str,
+    day: pd.Timestamp,
+) -> pd.DataFrame:
+    """hour, severity, template, level, events, expected, change: the service's templates
+    whose events per hour left their forecast on `day`, in time order (the level is the most
+    severe the template logged in that hour)."""
+    columns = ["hour", "severity", "template", "level", "events", "expected", "change"]
+    if anomalies.empty:
+        return pd.DataFrame(columns=columns)
+    chosen = (
+        (anomalies["kind"] == TEMPLATE_COUNT)
+        & (anomalies["service"].astype(str) == service)
+        & (_utc(anomalies["hour_start"]).dt.floor("D") == day)
+    )
+    known = log_templates[log_templates["service"].astype(str) == service]
+    known = known.set_index(known["template_id"].astype(str))
+    rows = []
+    for row in anomalies[chosen].sort_values(["hour_start", "metric"]).itertuples(index=False):
+        template_id = counted_template_of(row.metric) or ""
+        hour = pd.Timestamp(row.hour_start)
+        level = template_level(
+            log_templates_minutely, service, template_id, hour, hour + pd.Timedelta(hours=1)
+        )
+        rows.append(
+            {
+                "hour": f"{hour:%H:%M}",
+                "severity": row.severity,
+                "template": str(known["template"].get(template_id, template_id)),
+                "level": level,
+                "events": int(row.actual),
+                "expected": f"{row.yhat:,.1f}",
+                "change": row.direction,
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _when(value) -> str:
     return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
 
@@ -153,6 +202,9 @@ def log_section(
         parts.append("<h4>Top error templates</h4>")
         top = top_error_templates(log_templates_minutely, log_templates, service, day)
         parts.append(html_table(top, "No ERROR or CRITICAL event this day."))
+        parts.append("<h4>Templates off their forecast</h4>")
+        off = template_count_rows(anomalies, log_templates, log_templates_minutely, service, day)
+        parts.append(html_table(off, "No template's events per hour left their forecast."))
         parts.append("<h4>New patterns</h4>")
         new = new_pattern_rows(anomalies, log_templates, service, day)
         parts.append(html_table(new, "No new pattern at WARNING or above this day."))
@@ -178,6 +230,15 @@ def log_markdown(
             lines += [
                 f"| `{r.template}` | {r.events:,} | {r.first_seen} |" for r in top.itertuples()
             ]
+            lines.append("")
+        off = template_count_rows(anomalies, log_templates, log_templates_minutely, service, day)
+        for r in off.itertuples():
+            level = f" ({r.level})" if r.level else ""
+            lines.append(
+                f"- template `{r.template}`{level} at {r.hour} ({r.severity}, {r.change}): "
+                f"{r.events:,} events vs {r.expected} expected"
+            )
+        if len(off):
             lines.append("")
         new = new_pattern_rows(anomalies, log_templates, service, day)
         for r in new.itertuples():

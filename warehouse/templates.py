@@ -1,6 +1,7 @@
 """The bytes of template mining: the mapping of each (service, masked message) to its
 template, as last mined (`_templates/mapping.parquet` under the warehouse root), and reads of
-the vocabulary (`log_messages_hourly`, every hour) and of the events of a `requests` hour."""
+the vocabulary (`log_messages_hourly`, every hour), of every template (`log_templates`, every
+day) and of the events of a `requests` hour."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from schemas.common import empty_frame
-from schemas.templates import LogMessagesHourly
+from schemas.templates import LogMessagesHourly, LogTemplates
 from warehouse.layout import PART_FILE, Layout
 from warehouse.storage import write_parquet
 
@@ -47,6 +48,18 @@ def read_vocabulary(layout: Layout) -> pd.DataFrame:
     if not files:
         return empty_frame(LogMessagesHourly)
     columns = list(LogMessagesHourly.to_schema().columns)
+    table = ds.dataset([str(f) for f in files], format="parquet").to_table(columns=columns)
+    return table.to_pandas()
+
+
+def read_templates(layout: Layout) -> pd.DataFrame:
+    """Every row of `log_templates`, all days (a template may be first seen long before the
+    hours that read it); one row per template, so this stays small."""
+    folder = layout.table_dir("log_templates")
+    files = sorted(folder.glob(f"date=*/{PART_FILE}")) if folder.exists() else []
+    if not files:
+        return empty_frame(LogTemplates)
+    columns = list(LogTemplates.to_schema().columns)
     table = ds.dataset([str(f) for f in files], format="parquet").to_table(columns=columns)
     return table.to_pandas()
 

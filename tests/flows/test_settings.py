@@ -16,17 +16,21 @@ def test_defaults_live_under_dot_logcast(tmp_path, monkeypatch):
     assert settings.catalog_url == f"sqlite:///{tmp_path / '.logcast' / 'catalog.db'}"
     assert settings.slow_threshold_ms == 1000.0
     assert settings.forecast.interval_width == 0.99
+    assert settings.forecast.template_series == 20
+    assert settings.forecast.template_min_history_days == 1.0
 
 
 def test_toml_then_environment_take_precedence(tmp_path):
     config = tmp_path / "logcast.toml"
     config.write_text(
         'home = "data"\nslow_threshold_ms = 500\n[forecast]\nthreshold = 0.95\ntraining_days = 14\n'
+        "template_series = 5\n"
     )
     settings = load_settings(environ={}, config_file=config)
     assert settings.home == tmp_path / "data"
     assert settings.slow_threshold_ms == 500.0
     assert settings.forecast.threshold == 0.95 and settings.forecast.training_days == 14
+    assert settings.forecast.template_series == 5
     env = {"LOGCAST_HOME": str(tmp_path / "elsewhere"), "LOGCAST_SLOW_THRESHOLD_MS": "250"}
     overridden = load_settings(environ=env, config_file=config)
     assert overridden.home == tmp_path / "elsewhere"
@@ -50,6 +54,12 @@ def test_config_file_named_by_environment(tmp_path):
         ("home = \n", "not valid TOML"),
         ("[forecast]\nholidays_country = 'XX'\n", "forecast.holidays_country: .*'XX' is not"),
         ("[forecast]\ninterval_width = 1.5\n", "forecast.interval_width: .*between 0 and 1"),
+        ("[forecast]\ntemplate_series = -1\n", "forecast.template_series: .*0 or more, got -1"),
+        ("[forecast]\ntemplate_series = 'all'\n", "template_series: expected a int, got 'all'"),
+        (
+            "[forecast]\ntemplate_min_history_days = -2\n",
+            "forecast.template_min_history_days: .*0 or more",
+        ),
     ],
 )
 def test_bad_config_names_the_file_and_the_setting(tmp_path, text, message):

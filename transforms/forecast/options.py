@@ -17,8 +17,9 @@ VALUE = "value"
 SCORE_DECADES = 2.0
 """A score of s means a tail probability of p_edge * (1 - s) ** SCORE_DECADES."""
 
-MODEL_VERSION = 3
-"""Version of the stored model format: models stored by another version are fitted again."""
+MODEL_VERSION = 4
+"""Version of the stored model format: models stored by another version are fitted again
+(4: a day's models include the event counts of chosen log templates)."""
 
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
@@ -41,6 +42,8 @@ class ForecastOptions:
     fit_workers: int = 0  # processes for the daily fits; 0: one per core
     totals: bool = True  # also forecast each service's total and the global total
     holidays_country: str = ""  # e.g. "US": public holidays as Prophet holidays, "" for none
+    template_series: int = 20  # log templates per service whose hourly counts get a model
+    template_min_history_days: float = 1.0  # templates first seen more recently are skipped
 
     def __post_init__(self) -> None:
         if not 0 < self.interval_width < 1:
@@ -49,5 +52,11 @@ class ForecastOptions:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.training_days < 1:
             raise ValueError(f"training_days must be at least 1, got {self.training_days}")
+        if self.template_series < 0:
+            raise ValueError(f"template_series must be 0 or more, got {self.template_series}")
+        if self.template_min_history_days < 0:
+            raise ValueError(
+                f"template_min_history_days must be 0 or more, got {self.template_min_history_days}"
+            )
         if self.holidays_country:
             holiday_days(self.holidays_country, (2000,))  # raises for an unknown country
