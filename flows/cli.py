@@ -308,6 +308,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"scored {summary['window']}: {summary['forecasts']} forecasts, "
         f"{summary['anomalies']} anomalies"
     )
+    _print_incident_events(summary)
     return 0
 
 
@@ -427,8 +428,16 @@ def _backfill(args: argparse.Namespace) -> int:
         + f", {summary['hours_rebuilt']} hours recomputed, {summary['forecasts']:,} forecasts, "
         f"{summary['anomalies']} anomalies"
     )
+    _print_incident_events(summary)
     _print_retention(summary)
     return 0
+
+
+def _print_incident_events(summary: dict) -> None:
+    """The incident events the run sent to Prefect, when it sent any."""
+    sent = {kind: n for kind, n in summary.get("incident_events", {}).items() if n}
+    if sent:
+        print("incident events sent: " + ", ".join(f"{n} {kind}" for kind, n in sent.items()))
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:

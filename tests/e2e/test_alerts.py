@@ -163,27 +163,31 @@ def test_each_incident_at_or_above_the_severity_notifies_once_opened_and_once_re
         # history: every day before the last, backfilled; its incidents are over, so it
         # announces none
         land_service_log(landing, "history.log", SERVICE_LOG_START, LAST)
-        logcast(
+        out = logcast(
             "backfill",
             "--start",
             f"{SERVICE_LOG_START:%Y-%m-%d}",
             "--end",
             f"{LAST - HOUR:%Y-%m-%d}",
         )
+        assert "incident events" not in out
         # the last day up to the burst, then the hour of the burst is scored: checkout's
         # critical incident (40 failed payments, a new error) and auth's medium one (a new
         # warning) open
         land_service_log(landing, "last-a.log", LAST, SERVICE_LOG_BURST + HOUR)
-        logcast("run", "--hour", f"{SERVICE_LOG_BURST:%Y-%m-%dT%H:%MZ}")
+        out = logcast("run", "--hour", f"{SERVICE_LOG_BURST:%Y-%m-%dT%H:%MZ}")
+        assert "incident events sent: 2 opened" in out
         opened = receiver.wait_for(1)
         # the hour after: both are over
         land_service_log(
             landing, "last-b.log", SERVICE_LOG_BURST + HOUR, SERVICE_LOG_BURST + 2 * HOUR
         )
-        logcast("run", "--hour", f"{SERVICE_LOG_BURST + HOUR:%Y-%m-%dT%H:%MZ}")
+        out = logcast("run", "--hour", f"{SERVICE_LOG_BURST + HOUR:%Y-%m-%dT%H:%MZ}")
+        assert "incident events sent: 2 resolved" in out
         receiver.wait_for(2)
         # the same hour again: nothing new to say
-        logcast("run", "--hour", f"{SERVICE_LOG_BURST + HOUR:%Y-%m-%dT%H:%MZ}")
+        out = logcast("run", "--hour", f"{SERVICE_LOG_BURST + HOUR:%Y-%m-%dT%H:%MZ}")
+        assert "incident events" not in out
 
         # every event reached the server: two incidents opened and resolved, each once,
         # emitted from the hourly flow runs
