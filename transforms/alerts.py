@@ -88,11 +88,13 @@ def due_events(incidents: pd.DataFrame, sent: pd.DataFrame) -> list[DueEvent]:
     announced: dict[str, pd.DataFrame] = {
         key: rows for key, rows in sent.groupby("incident_id", sort=False)
     }
-    rows = incidents[incidents["incident_id"].notna()] if "incident_id" in incidents else incidents
-    rows = rows.sort_values(["start", "service", "endpoint"])
+    rows = []
+    if len(incidents) and "incident_id" in incidents:  # partitions written before ids had none
+        known = incidents[incidents["incident_id"].notna()]
+        rows = known.sort_values(["start", "service", "endpoint"]).to_dict("records")
     due: list[DueEvent] = []
     seen: set[str] = set()
-    for row in rows.to_dict("records"):
+    for row in rows:
         key = row["incident_id"]
         seen.add(key)
         metrics = _metrics(row["metrics"])
