@@ -145,6 +145,36 @@ def build_parser() -> argparse.ArgumentParser:
         "patterns with their rows, and the rows in {other}",
     )
     sources.add_argument("--output", choices=("table", "json"), default="table")
+
+    alerts = commands.add_parser(
+        "alerts",
+        help="route incident events to a webhook, Slack or email with Prefect automations "
+        "(needs PREFECT_API_URL)",
+    )
+    rules = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    add = rules.add_parser(
+        "add",
+        help="save a notification block and an automation that notifies it of every incident "
+        "opened, updated or resolved at or above a severity",
+    )
+    target = add.add_mutually_exclusive_group(required=True)
+    target.add_argument("--webhook", metavar="URL", help="POST a JSON notification to URL")
+    target.add_argument("--slack-webhook", metavar="URL", help="a Slack incoming webhook")
+    target.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="email through SendGrid (needs SENDGRID_API_KEY; From: LOGCAST_ALERTS_SENDER)",
+    )
+    add.add_argument(
+        "--min-severity",
+        default="high",
+        metavar="LEVEL",
+        help="low, medium, high (the default) or critical: the least severe incident notified",
+    )
+    add.add_argument("--name", help="the alert's name (default: TARGET-LEVEL, e.g. slack-high)")
+    rules.add_parser("list", help="the alerts: name, target, least severity, enabled")
+    remove = rules.add_parser("remove", help="delete an alert's automation and its block")
+    remove.add_argument("name")
     return parser
 
 
@@ -278,6 +308,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"scored {summary['window']}: {summary['forecasts']} forecasts, "
         f"{summary['anomalies']} anomalies"
     )
+    _print_incident_events(summary)
     return 0
 
 
@@ -397,7 +428,47 @@ def _backfill(args: argparse.Namespace) -> int:
         + f", {summary['hours_rebuilt']} hours recomputed, {summary['forecasts']:,} forecasts, "
         f"{summary['anomalies']} anomalies"
     )
+    _print_incident_events(summary)
     _print_retention(summary)
+    return 0
+
+
+def _print_incident_events(summary: dict) -> None:
+    """The incident events the run sent to Prefect, when it sent any."""
+    sent = {kind: n for kind, n in summary.get("incident_events", {}).items() if n}
+    if sent:
+        print("incident events sent: " + ", ".join(f"{n} {kind}" for kind, n in sent.items()))
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from flows import alert_rules
+
+    if args.alerts_command == "add":
+        kind, address = next(
+            (kind, value)
+            for kind, value in (
+                ("webhook", args.webhook),
+                ("slack", args.slack_webhook),
+                ("email", args.email),
+            )
+            if value is not None
+        )
+        target = alert_rules.Target(kind, address)
+        name = alert_rules.add_alert(target, args.min_severity, args.name)
+        print(
+            f"added alert '{name.removeprefix(alert_rules.PREFIX)}': incidents of severity "
+            f"{args.min_severity} or above go to {kind} (Prefect automation '{name}')"
+        )
+    elif args.alerts_command == "list":
+        found = alert_rules.list_alerts()
+        for rule in found:
+            state = "" if rule.enabled else " (paused)"
+            print(f"{rule.name}: {rule.target}, severity {rule.min_severity} or above{state}")
+        if not found:
+            print("no alerts: add one with `logcast alerts add --webhook URL`")
+    else:
+        alert_rules.remove_alert(args.name)
+        print(f"removed alert '{args.name}'")
     return 0
 
 
@@ -526,6 +597,7 @@ def _print_files(files: dict, per_file: bool = False) -> None:
 
 
 COMMANDS = {
+    "alerts": cmd_alerts,
     "demo": cmd_demo,
     "generate": cmd_generate,
     "ingest": cmd_ingest,

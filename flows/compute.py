@@ -37,6 +37,7 @@ from warehouse.retention import enforce_retention
 from warehouse.tables import (
     day_range,
     hour_range,
+    newest_hour,
     read_hours,
     read_partition_arrow,
 )
@@ -357,9 +358,12 @@ def score_hours(
     """Forecasts and anomalies for `hours` (all inside `day`) with the day's models, judged
     with the hours before them as context (the day before's models serve those), then the
     incidents of the days around them; holds the locks of the days it writes."""
-    written = pd.date_range(day - INCIDENT_FOLLOW, day + DAY, freq="D")
+    since = open_incidents_since(Layout(settings.warehouse_dir), day - INCIDENT_FOLLOW)
+    written = pd.date_range(since, day + DAY, freq="D")
     with day_locks(settings.locks_dir, written):
-        return _score_hours(day, hours, settings=settings, run_id=run_id, refit=refit)
+        return _score_hours(
+            day, hours, settings=settings, run_id=run_id, refit=refit, incidents_since=since
+        )
 
 
 def _score_hours(
@@ -369,6 +373,7 @@ def _score_hours(
     settings: Settings,
     run_id: str | None,
     refit: bool,
+    incidents_since: pd.Timestamp,
 ) -> dict[str, int]:
     layout = Layout(settings.warehouse_dir)
     catalog = catalog_for(settings.catalog_url)
@@ -423,7 +428,9 @@ def _score_hours(
         batch.add("forecasts", partition, forecasts[forecasts[Forecast.hour_start] == hour])
         batch.add("anomalies", partition, anomalies[anomalies[Anomaly.hour_start] == hour])
     written = batch.check_and_publish()
-    incident_rows = rebuild_incidents(hours, layout=layout, catalog=catalog, run_id=run_id)
+    incident_rows = rebuild_incidents(
+        hours, layout=layout, catalog=catalog, run_id=run_id, since=incidents_since
+    )
     return {
         "series": len(models),
         "series_skipped": skipped,
@@ -447,21 +454,45 @@ HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
 INCIDENT_FOLLOW = pd.Timedelta(days=2)
 """How far an incident is followed: scoring an hour recomputes the incidents that start on
-its day, the day after, or up to this many days before."""
+its day, the day after, or up to this many days before (and those still open, see
+`open_incidents_since`)."""
+OPEN_LOOKBACK = pd.Timedelta(days=14)
+"""How far before INCIDENT_FOLLOW the incident partitions are searched for incidents that were
+still open when last written."""
+
+
+def open_incidents_since(layout: Layout, day: pd.Timestamp) -> pd.Timestamp:
+    """The first day whose incidents scoring must rewrite: `day`, or the start day of an older
+    incident (up to OPEN_LOOKBACK before it) that was open when its partition was last written,
+    so that its end, status and resolution follow what the newer hours say."""
+    earlier = read_hours(layout, "incidents", day - OPEN_LOOKBACK, day)
+    if "status" not in earlier or earlier.empty:
+        return day
+    still_open = earlier[earlier["status"] == "open"]
+    return min(day, still_open["start"].min().floor("D")) if len(still_open) else day
 
 
 def rebuild_incidents(
-    hours: pd.DatetimeIndex, *, layout: Layout, catalog, run_id: str | None
+    hours: pd.DatetimeIndex,
+    *,
+    layout: Layout,
+    catalog,
+    run_id: str | None,
+    since: pd.Timestamp | None = None,
 ) -> int:
     """Recomputes the `incidents` partitions the anomalies of `hours` can change: the days
-    from INCIDENT_FOLLOW before the first hour's day to the day after the last's, from the
-    anomalies around them (and the status mix of the 24 hours before each incident). Returns
-    the incident rows written."""
+    from INCIDENT_FOLLOW before the first hour's day (or `since`, when earlier) to the day
+    after the last's, from the anomalies around them (and the status mix of the 24 hours
+    before each incident), open or resolved as of the newest hour scored. Returns the
+    incident rows written."""
     first, last = hours[0].floor("D"), hours[-1].floor("D")
-    days = list(day_range(first - INCIDENT_FOLLOW, last + 2 * DAY))
+    begin = first - INCIDENT_FOLLOW if since is None else min(since, first - INCIDENT_FOLLOW)
+    days = list(day_range(begin, last + 2 * DAY))
     # an incident starting on the first rewritten day is seen whole from the day before it
     start, end = days[0] - DAY, days[-1] + INCIDENT_FOLLOW + DAY
     anomalies = read_hours(layout, "anomalies", start, end)
+    newest = newest_hour(layout, "forecasts")
+    newest = hours[-1] if newest is None else max(newest, hours[-1])
     found = empty_frame(Incident)
     if not anomalies.empty:
         context = start - incident_rules.BEFORE
@@ -475,6 +506,7 @@ def rebuild_incidents(
             read_hours(layout, "log_templates_minutely", start, end, columns=TEMPLATE_COLUMNS)
             if len(counted)
             else None,
+            newest_hour=newest,
         )
     batch = Batch(layout, catalog, run_id)
     started = found["start"].dt.floor("D")

@@ -12,6 +12,7 @@ from prefect import flow
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
 
+from flows.alerts import send_incident_events
 from flows.ingest import catalog_for, landing_files
 from flows.runner import SettingsTaskRunner
 from flows.settings import Settings
@@ -82,7 +83,7 @@ def ingest(
 def hourly(hour: datetime | None = None, as_of: datetime | None = None) -> dict:
     """Ingests new landing files, recomputes the hours they touched and scores one hour:
     `hour` if given, else the hour that closed before the run's scheduled time (or before
-    `as_of`, when given).
+    `as_of`, when given); then sends the incident events due (`flows.alerts`).
     `as_of` is the instant the run treats as now (default: the clock); events later than
     as_of + 1 day are quarantined as a broken clock."""
     now = run_time(as_of)
@@ -96,6 +97,7 @@ def hourly(hour: datetime | None = None, as_of: datetime | None = None) -> dict:
         rescored = [h for h in dirty if h != target and layout.hour_dir("forecasts", h).exists()]
         summary["hours_rescored"] = len(rescored)
         summary.update(score(sorted({target, *rescored}), settings, run_id))
+        summary["incident_events"] = send_incident_events(settings, run_id)
         summary["artifacts"] = publish(
             "logcast-hourly",
             f"logcast hourly: {target:%Y-%m-%d %H}:00 UTC",
@@ -208,7 +210,9 @@ def backfill(
     recomputed and scored, and a later backfill skips it (its hours that late files touched
     are recomputed and scored again all the same); `force` redoes every day and refits its
     models. Days are recomputed `concurrency` at a time and scored one by one in time order.
-    Progress goes to a Prefect progress artifact and the terminal.
+    Progress goes to a Prefect progress artifact and the terminal. Incident events are sent
+    once at the end, for the incidents open at the newest hour scored (`flows.alerts`): a
+    backfill of old history announces nothing.
     `as_of` is the instant the run treats as now (default: the clock); events later than
     as_of + 1 day are quarantined as a broken clock. Only hours that have ended by then are
     recomputed and scored: a day that has not ended yet (today) is done up to its last ended
@@ -277,6 +281,8 @@ def backfill(
                 catalog.finish_day(day, run_id)
                 progress.advance(f"scored {day:%Y-%m-%d}")
         summary.update({"series": 0, "series_skipped": 0, "forecasts": 0, "anomalies": 0, **totals})
+        # once, after every day is scored: only incidents open at the newest hour are announced
+        summary["incident_events"] = send_incident_events(settings, run_id)
         progress.finish()
         summary["artifacts"] = publish(
             "logcast-backfill",

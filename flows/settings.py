@@ -79,6 +79,9 @@ class Settings:
     lateness_minutes: int = 5
     """How long after an hour closes its files may still land: a scheduled hourly run scores
     the newest hour that closed at least this long before its scheduled time."""
+    report_url: str = ""
+    """The URL the reports folder (`$LOGCAST_HOME/reports`) is served at, if any: incident
+    events link to the day's report there, else to the file."""
     forecast_options: ForecastOptions | None = None
     """The [forecast] table, when logcast.toml has one (see `forecast`)."""
     sources: tuple[SourceSettings, ...] = ()
@@ -153,6 +156,7 @@ ENVIRONMENT = {
     "LOGCAST_DEFAULT_SOURCE": ("default_source", str),
     "LOGCAST_LATENESS_MINUTES": ("lateness_minutes", int),
     "LOGCAST_EARLIEST_EVENT": ("earliest_event", str),
+    "LOGCAST_REPORT_URL": ("report_url", str),
 }
 NUMBERS = {
     "slow_threshold_ms": float,
@@ -162,7 +166,8 @@ NUMBERS = {
     "lateness_minutes": int,
 }
 TOP_LEVEL_KEYS = {
-    "home", "landing_dir", "catalog_url", "default_source", "earliest_event", *NUMBERS
+    "home", "landing_dir", "catalog_url", "default_source", "earliest_event", "report_url",
+    *NUMBERS,
 }  # fmt: skip
 TABLES = {"forecast", "sources", "retention"}
 
@@ -197,7 +202,7 @@ def load_settings(
     home = _resolve(values.pop("home", ".logcast"), base)
     landing = _resolve(values.pop("landing_dir", home / "landing"), base)
     catalog_url = values.pop("catalog_url", f"sqlite:///{home / 'catalog.db'}")
-    for name, kind in (*NUMBERS.items(), ("default_source", str)):
+    for name, kind in (*NUMBERS.items(), ("default_source", str), ("report_url", str)):
         if name in values:
             values[name] = _convert(values[name], kind, f"{config_file}: {name}")
     if "earliest_event" in values:

@@ -9,6 +9,7 @@ from schemas.dtypes import Text
 METHODS = ["prophet", "baseline"]
 DIRECTIONS = ["spike", "drop"]
 SEVERITIES = ["low", "medium", "high", "critical"]
+INCIDENT_STATUSES = ["open", "resolved"]
 ANOMALY_KINDS = ["deviation", "availability", "log_errors", "template_count", "new_pattern"]
 ANOMALY_METHODS = [*METHODS, "first_seen"]
 
@@ -106,9 +107,13 @@ class Incident(pa.DataFrameModel):
 
     Consecutive anomalous hours of a series, and anomalies of the same endpoint on different
     metrics in overlapping or adjacent hours, are one incident. Partitioned by the date of its
-    start; recomputed whenever an hour of that day or the two days after it is scored.
+    start; recomputed whenever an hour of that day or the two days after it is scored, and
+    while it is open.
     """
 
+    incident_id: Series[Text] = pa.Field(
+        description="stable id: the first 16 hex digits of sha256(service, endpoint, start)"
+    )
     service: Series[Text] = pa.Field(description="service")
     endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     start: Series[UtcTimestamp] = pa.Field(description="first anomalous hour")
@@ -123,8 +128,27 @@ class Incident(pa.DataFrameModel):
         "template whose events left their forecast (its text and level), each new log "
         "pattern's template and an example"
     )
+    status: Series[Text] = pa.Field(
+        isin=INCIDENT_STATUSES,
+        description="open while its last anomalous hour is the newest hour scored (the next "
+        "hour scored may still extend it); resolved once an hour after it was scored without "
+        "joining it",
+    )
+    resolved_at: Series[UtcTimestamp] = pa.Field(
+        nullable=True,
+        description="when the data showed it over: the end of the first hour after it that "
+        "was back within its forecast; null while open",
+    )
 
     class Config:
         strict = True
         coerce = True
         unique = ["service", "endpoint", "start"]
+
+    @pa.dataframe_check
+    @classmethod
+    def resolved_when_resolved(cls, df) -> Series[bool]:
+        """resolved_at is set exactly when status is resolved, and not before end."""
+        resolved = df["status"] == "resolved"
+        has_time = df["resolved_at"].notna()
+        return (resolved == has_time) & (~has_time | (df["resolved_at"] >= df["end"]))

@@ -122,3 +122,47 @@ def candidate_rows(parsed, columns: tuple[str, ...]) -> list[tuple]:
         values = [row[c] if c in frame else None for c in columns]
         out.append(tuple(None if pd.isna(v) else v for v in values))
     return out
+
+
+SERVICE_LOG_START = pd.Timestamp("2024-05-20T00:00:00Z")
+SERVICE_LOG_DAYS = 5
+SERVICE_LOG_BURST = SERVICE_LOG_START + pd.Timedelta(days=SERVICE_LOG_DAYS - 1, hours=14)
+BURST_ERROR = "database connection pool exhausted"
+BURST_WARNING = "token cache refresh is slow"
+
+
+def service_log_lines(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """A service log of the hours in [start, end): every hour checkout places orders and fails
+    a payment every third hour, auth logs users in; at SERVICE_LOG_BURST checkout fails 40
+    payments and logs a new error message 5 times (a high incident or worse), and auth logs a
+    new warning (a medium one)."""
+    lines = []
+    for hour in pd.date_range(start, end, freq="h", inclusive="left"):
+        for i in range(6):
+            ts = hour + pd.Timedelta(minutes=7 * i + 1)
+            lines.append(f"{ts:%Y-%m-%dT%H:%M:%SZ} INFO checkout order {100 + i} placed")
+        ts = hour + pd.Timedelta(minutes=3)
+        lines.append(f"{ts:%Y-%m-%dT%H:%M:%SZ} INFO auth user alice logged in")
+        if hour.hour % 3 == 0:
+            ts = hour + pd.Timedelta(minutes=30)
+            lines.append(f"{ts:%Y-%m-%dT%H:%M:%SZ} ERROR checkout payment failed for order 7")
+        if hour == SERVICE_LOG_BURST:
+            for i in range(40):
+                ts = hour + pd.Timedelta(minutes=10, seconds=i)
+                lines.append(
+                    f"{ts:%Y-%m-%dT%H:%M:%SZ} ERROR checkout payment failed for order {200 + i}"
+                )
+            for i in range(5):
+                ts = hour + pd.Timedelta(minutes=20 + i)
+                lines.append(f"{ts:%Y-%m-%dT%H:%M:%SZ} ERROR checkout {BURST_ERROR}")
+            ts = hour + pd.Timedelta(minutes=40)
+            lines.append(f"{ts:%Y-%m-%dT%H:%M:%SZ} WARNING auth {BURST_WARNING}")
+    return sorted(lines)
+
+
+def land_service_log(landing: Path, name: str, start: pd.Timestamp, end: pd.Timestamp) -> Path:
+    """Writes `service_log_lines(start, end)` to `landing/name`."""
+    landing.mkdir(parents=True, exist_ok=True)
+    path = landing / name
+    path.write_text("\n".join(service_log_lines(start, end)) + "\n")
+    return path

@@ -4,6 +4,8 @@ top error reason, which log templates left their forecast or are new)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 
 from schemas.common import empty_frame
@@ -26,6 +28,24 @@ BEFORE = pd.Timedelta(hours=24)
 """The hours before an incident its status mix is compared with."""
 MIN_SHARE_GROWTH = 0.05
 """A status code is named when its share of requests grew by at least this much."""
+MERGE_GAP = HOUR
+"""The largest step from one anomalous hour of an incident to the next: an anomalous hour
+further from the previous one starts a new incident."""
+
+
+def incident_id(service: str, endpoint: str, start: pd.Timestamp) -> str:
+    """An incident's stable id: the first 16 hex digits of the sha256 of its service,
+    endpoint and start (ISO 8601 UTC)."""
+    start = pd.Timestamp(start).tz_convert("UTC")
+    text = f"{service}\x1f{endpoint}\x1f{start:%Y-%m-%dT%H:%M:%SZ}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def is_open(end: pd.Timestamp, newest_hour: pd.Timestamp) -> bool:
+    """Whether an incident ending at `end` can still grow: the next hour to be scored after
+    `newest_hour` would join it."""
+    last_hour = end - HOUR
+    return (newest_hour + HOUR) - last_hour <= MERGE_GAP
 
 
 def incidents(
@@ -34,6 +54,8 @@ def incidents(
     error_reasons_hourly: pd.DataFrame | None = None,
     log_templates: pd.DataFrame | None = None,
     log_templates_minutely: pd.DataFrame | None = None,
+    *,
+    newest_hour: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """One row per incident. Anomalies of one (service, endpoint) whose hours touch or overlap
     (the next starts at most one hour after the previous ended) are merged, whatever their
@@ -41,10 +63,17 @@ def incidents(
     same or adjacent hours (`with_logs_joined`). `status_hourly` and `error_reasons_hourly`
     (covering the incidents and the 24 hours before them) feed the probable cause,
     `log_templates` names the templates of new patterns and of template counts, and
-    `log_templates_minutely` (covering the incidents) gives a counted template's level."""
+    `log_templates_minutely` (covering the incidents) gives a counted template's level.
+
+    `newest_hour` is the newest hour scored (default: the newest hour of `anomalies`): an
+    incident is open while the next hour to be scored could still join it (`is_open`), else
+    resolved, at the end of the first hour after it (`MERGE_GAP` after its end)."""
     if anomalies.empty:
         return empty_frame(Incident)
     anomalies = with_logs_joined(anomalies)
+    if newest_hour is None:
+        newest_hour = anomalies[A.hour_start].max()
+    newest_hour = pd.Timestamp(newest_hour)
     rank = {name: i for i, name in enumerate(SEVERITIES)}
     rows = []
     keys = [A.service, A.endpoint]
@@ -55,8 +84,10 @@ def incidents(
         for _, part in own.groupby(group.to_numpy(), sort=True):
             start = part[A.hour_start].min()
             end = part[A.hour_start].max() + HOUR
+            still_open = is_open(end, newest_hour)
             rows.append(
                 {
+                    "incident_id": incident_id(service, endpoint, start),
                     "service": service,
                     "endpoint": endpoint,
                     "start": start,
@@ -76,6 +107,8 @@ def incidents(
                         log_templates,
                         log_templates_minutely,
                     ),
+                    "status": "open" if still_open else "resolved",
+                    "resolved_at": pd.NaT if still_open else end + MERGE_GAP,
                 }
             )
     frame = pd.DataFrame(rows)

@@ -154,6 +154,12 @@ def summary_markdown(
         + f", forecast rows: {summary.get('forecasts', 0):,}, anomalies: "
         f"{summary.get('anomalies', 0)}",
     ]
+    sent = {kind: n for kind, n in (summary.get("incident_events") or {}).items() if n}
+    if sent:
+        lines.append(
+            "- incident events sent to Prefect: "
+            + ", ".join(f"{n} `logcast.incident.{kind}`" for kind, n in sent.items())
+        )
     lines += [f"- {sentence}" for sentence in retention_sentences(summary.get("retention"))]
     lines.append("")
     quality = summary.get("quality")

@@ -10,8 +10,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.common import empty_frame
-from schemas.registry import table_spec
-from warehouse.layout import DAILY_TABLES, Layout, floor_hour, hour_partition, partition_of
+from schemas.registry import partition_bounds, table_spec
+from warehouse.layout import (
+    DAILY_TABLES,
+    PART_FILE,
+    Layout,
+    floor_hour,
+    hour_partition,
+    partition_of,
+)
 from warehouse.storage import read_parquet_files
 
 
@@ -69,3 +76,17 @@ def read_partition_arrow(
     schema = pq.read_schema(path)
     wanted = [c for c in dictionary or [] if c in schema.names]
     return pq.read_table(path, read_dictionary=wanted or None)
+
+
+def newest_hour(layout: Layout, table: str) -> pd.Timestamp | None:
+    """The start of the newest hour partition of an hourly table that has its file; None when
+    there is none. Reads folder names only."""
+    folder = layout.table_dir(table)
+    if not folder.exists():
+        return None
+    for day in sorted((d for d in folder.glob("date=*") if d.is_dir()), reverse=True):
+        hours = sorted((h for h in day.glob("hour=*") if (h / PART_FILE).exists()), reverse=True)
+        if hours:
+            start, _ = partition_bounds(f"{day.name}/{hours[0].name}", "hourly")
+            return start
+    return None

@@ -177,7 +177,11 @@ def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(backfilled):
         pd.testing.assert_frame_equal(table(home, name, order), before[name], obj=name)
     # the incidents partitions hold what the whole anomalies table gives
     assert not (home.warehouse_dir / "error_reasons_hourly").exists()  # the CSVs have none
-    whole = incidents(before["anomalies"], table(home, "status_hourly", "hour_start"))
+    whole = incidents(
+        before["anomalies"],
+        table(home, "status_hourly", "hour_start"),
+        newest_hour=forecasts["hour_start"].max(),
+    )
     assert whole["probable_cause"].str.len().min() > 0
     pd.testing.assert_frame_equal(
         before["incidents"], whole, check_dtype=False, obj="incidents from all anomalies"

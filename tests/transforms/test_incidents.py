@@ -3,7 +3,7 @@
 import pandas as pd
 
 from schemas.forecasts import Anomaly
-from transforms.incidents import incidents
+from transforms.incidents import incident_id, incidents
 
 T = pd.Timestamp("2026-11-03T10:00:00Z")
 H = pd.Timedelta(hours=1)
@@ -96,3 +96,41 @@ def test_the_probable_cause_names_the_status_that_grew_and_the_top_error_reason(
 def test_no_anomalies_no_incidents():
     empty = incidents(anomaly_rows([]).iloc[0:0])
     assert empty.empty and "probable_cause" in empty.columns
+
+
+def test_an_incident_is_open_while_the_next_hour_could_join_it_then_resolved():
+    anomalies = anomaly_rows(
+        [
+            (0, "/a", "requests", 10.0, 100.0, "high", 0.995),
+            (1, "/a", "requests", 12.0, 100.0, "high", 0.995),
+            (3, "/b", "requests", 0.0, 50.0, "critical", 1.0),
+        ]
+    )
+    # hour 3 is the newest scored: /b's incident may go on, /a's ended with hour 1
+    found = incidents(anomalies, newest_hour=T + 3 * H)
+    rows = found[["endpoint", "status", "resolved_at"]].values.tolist()
+    assert rows[0] == ["/a", "resolved", T + 3 * H]  # hour 2 was scored back within forecast
+    assert rows[1][:2] == ["/b", "open"] and pd.isna(rows[1][2])
+    # by default the newest anomalous hour is the newest scored
+    assert incidents(anomalies)["status"].tolist() == ["resolved", "open"]
+    # an hour later /b is over too, at the end of the hour after it
+    later = incidents(anomalies, newest_hour=T + 4 * H)
+    assert later["status"].tolist() == ["resolved", "resolved"]
+    assert later["resolved_at"].tolist() == [T + 3 * H, T + 5 * H]
+
+
+def test_an_incident_id_depends_on_service_endpoint_and_start_only():
+    one = incidents(anomaly_rows([(0, "/a", "requests", 10.0, 100.0, "high", 0.995)]))
+    grown = incidents(
+        anomaly_rows(
+            [
+                (0, "/a", "requests", 10.0, 100.0, "high", 0.995),
+                (1, "/a", "error_rate", 0.3, 0.01, "critical", 0.9995),
+            ]
+        )
+    )
+    other = incidents(anomaly_rows([(0, "/b", "requests", 10.0, 100.0, "high", 0.995)]))
+    assert one["incident_id"].iloc[0] == grown["incident_id"].iloc[0]
+    assert one["incident_id"].iloc[0] == incident_id("shop", "/a", T)
+    assert other["incident_id"].iloc[0] != one["incident_id"].iloc[0]
+    assert len(one["incident_id"].iloc[0]) == 16

@@ -76,6 +76,12 @@ def test_summary_markdown_states_accounting_and_anomalies():
     )
     quiet = summary_markdown("t", summary, anomalies().iloc[0:0])
     assert "No anomalies." in quiet
+    assert "incident events" not in markdown
+    sent = {**summary, "incident_events": {"opened": 2, "updated": 0, "resolved": 1}}
+    assert (
+        "- incident events sent to Prefect: 2 `logcast.incident.opened`, "
+        "1 `logcast.incident.resolved`\n"
+    ) in summary_markdown("t", sent, anomalies())
 
 
 def test_summary_markdown_splits_kept_rows_into_requests_and_events_when_events_were_kept():

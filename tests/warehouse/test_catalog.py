@@ -93,3 +93,29 @@ def test_a_catalog_made_before_the_requests_and_events_columns_opens_and_gets_th
         catalog.file("/landing/a.csv")["events"],
     ) == (1, 2)
     Catalog(f"sqlite:///{path}")  # opening it again adds nothing and fails nothing
+
+
+def test_the_incident_event_ledger_records_an_event_once(tmp_path):
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    row = {
+        "event_id": "00000000-0000-5000-8000-000000000001",
+        "incident_id": "abc",
+        "kind": "opened",
+        "service": "shop",
+        "endpoint": "/a",
+        "start": "2026-11-03T10:00:00Z",
+        "severity": "high",
+        "metrics": "requests",
+    }
+    assert catalog.record_incident_event(row, run_id="r1")
+    assert not catalog.record_incident_event(row, run_id="r2")  # a rerun: already sent
+    assert catalog.unresolved_incident_events()["kind"].tolist() == ["opened"]
+    resolved = {**row, "event_id": "00000000-0000-5000-8000-000000000002", "kind": "resolved"}
+    assert catalog.record_incident_event(resolved, run_id="r3")
+    assert catalog.unresolved_incident_events().empty
+    assert catalog.incident_events_frame()[["kind", "run_id"]].values.tolist() == [
+        ["opened", "r1"],
+        ["resolved", "r3"],
+    ]
+    # another process opening the same catalog sees the same ledger
+    assert len(Catalog(f"sqlite:///{tmp_path / 'c.db'}").incident_events_frame()) == 2

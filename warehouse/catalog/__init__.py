@@ -1,7 +1,8 @@
 """The catalog (SQLAlchemy): runs, the file ledger and its fragments, partitions, dirty hours,
-quality results, models and retention. `Catalog` joins the parts: `work` (runs, dirty hours,
-backfill days), `ledger` (files, fragments, compaction marks, endpoints) and `records`
-(partitions, quality, models, retention); `schema` holds the tables."""
+quality results, models, retention and the incident events sent. `Catalog` joins the parts:
+`work` (runs, dirty hours, backfill days), `ledger` (files, fragments, compaction marks,
+endpoints), `records` (partitions, quality, models, retention) and `alerts` (incident events);
+`schema` holds the tables."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from warehouse.catalog.alerts import Alerts
 from warehouse.catalog.ledger import FileRecord, Fragment, Ledger
 from warehouse.catalog.records import Records
 from warehouse.catalog.schema import add_missing_columns, metadata, now
@@ -19,7 +21,7 @@ from warehouse.catalog.work import Work
 __all__ = ["Catalog", "FileRecord", "Fragment", "metadata", "now"]
 
 
-class Catalog(Work, Ledger, Records):
+class Catalog(Work, Ledger, Records, Alerts):
     """Thin access layer over the catalog database; safe to share between threads."""
 
     def __init__(self, url: str):

@@ -148,6 +148,24 @@ seen_endpoints = sa.Table(
 folded once keeps its `{var}` template), over which later files' variety is judged."""
 
 
+incident_events = sa.Table(
+    "incident_events",
+    metadata,
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("incident_id", sa.String(32), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # opened, updated, resolved
+    sa.Column("service", sa.String(128), nullable=False),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("start", sa.String(32), nullable=False),  # ISO 8601 UTC
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Every incident event sent to Prefect: a run sends only what this ledger does not hold yet,
+so reruns and retries of an hour never notify twice."""
+
+
 def add_missing_columns(engine: sa.Engine) -> list[str]:
     """Adds to an existing catalog the columns a later logcast gave its tables (`create_all`
     only creates missing tables); returns them as `table.column`. Such columns are nullable,

@@ -1,0 +1,228 @@
+"""Alerts through Prefect's own machinery: `logcast alerts add --webhook` makes a notification
+block and an automation on a real `prefect server start`; the hourly runs emit incident
+events, and an HTTP receiver on 127.0.0.1 gets one notification per incident opened at or
+above the severity, with its cause, and one when it is resolved."""
+
+import json
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+
+from bench.processes import free_port
+from tests.helpers import (
+    BURST_ERROR,
+    LOGCAST,
+    SERVICE_LOG_BURST,
+    SERVICE_LOG_DAYS,
+    SERVICE_LOG_START,
+    api,
+    land_service_log,
+    logcast_runner,
+    quiet_env,
+)
+
+pytestmark = pytest.mark.e2e
+
+HOUR = pd.Timedelta(hours=1)
+LAST = SERVICE_LOG_START + pd.Timedelta(days=SERVICE_LOG_DAYS - 1)
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that keeps the JSON body of every POST it gets."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.lock = threading.Lock()
+        received, lock = self.received, self.lock
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    received.append({"path": self.path, **json.loads(body or b"{}")})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def messages(self) -> list[dict]:
+        with self.lock:
+            return list(self.received)
+
+    def wait_for(self, count: int, timeout: float = 90) -> list[dict]:
+        """The messages once there are at least `count` (automations run asynchronously on
+        the server), polled until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages()) < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        got = self.messages()
+        assert len(got) >= count, f"expected {count} notifications in {timeout} s, got {got}"
+        return got
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    found = Receiver()
+    yield found
+    found.stop()
+
+
+def cli(env: dict, cwd, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [LOGCAST, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def incident_events(url: str) -> list[dict]:
+    found = api(
+        url,
+        "/events/filter",
+        {"filter": {"event": {"prefix": ["logcast.incident."]}}, "limit": 50},
+    )
+    return found["events"]
+
+
+def test_alerts_are_added_listed_removed_and_errors_are_one_sentence(prefect_server, tmp_path):
+    env = quiet_env(LOGCAST_HOME=str(tmp_path), PREFECT_API_URL=prefect_server)
+    env.pop("SENDGRID_API_KEY", None)
+    nowhere = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}
+    unset = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    failures = {
+        "no server named": cli(unset, tmp_path, "alerts", "add", "--webhook", "http://a.example/"),
+        "no server there": cli(nowhere, tmp_path, "alerts", "list"),
+        "bad URL": cli(env, tmp_path, "alerts", "add", "--webhook", "hooks.example.com/x"),
+        "bad Slack URL": cli(env, tmp_path, "alerts", "add", "--slack-webhook", "https://x.y/z"),
+        "no SendGrid key": cli(env, tmp_path, "alerts", "add", "--email", "ops@example.com"),
+        "bad severity": cli(
+            env,
+            tmp_path,
+            "alerts",
+            "add",
+            "--webhook",
+            "http://a.example/",
+            "--min-severity",
+            "urgent",
+        ),  # fmt: skip
+        "unknown alert": cli(env, tmp_path, "alerts", "remove", "nothing-here"),
+    }
+    for case, done in failures.items():
+        assert done.returncode != 0, case
+        assert "Traceback" not in done.stderr, (case, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("logcast: error: "), (case, done.stderr)
+    assert "PREFECT_API_URL" in failures["no server named"].stderr
+    assert "no Prefect server answers" in failures["no server there"].stderr
+    assert "SENDGRID_API_KEY" in failures["no SendGrid key"].stderr
+
+    logcast = logcast_runner(env, cwd=tmp_path)
+    slack = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
+    assert "added alert 'team'" in logcast(
+        "alerts", "add", "--slack-webhook", slack, "--name", "team"
+    )
+    keyed = logcast_runner({**env, "SENDGRID_API_KEY": "SG.test"}, cwd=tmp_path)
+    keyed("alerts", "add", "--email", "ops@example.com", "--min-severity", "critical")
+    listed = logcast("alerts", "list")
+    assert "team: slack, severity high or above" in listed
+    assert "email-critical: email, severity critical or above" in listed
+    again = cli(env, tmp_path, "alerts", "add", "--slack-webhook", slack, "--name", "team")
+    assert again.returncode != 0 and "exists" in again.stderr
+    # the automation is Prefect's own, as its UI shows it
+    automation = api(prefect_server, "/automations/filter", {})
+    ours = {a["name"]: a for a in automation}
+    assert ours["logcast-team"]["trigger"]["match"]["logcast.severity"] == ["high", "critical"]
+    assert ours["logcast-team"]["actions"][0]["type"] == "send-notification"
+    logcast("alerts", "remove", "team")
+    logcast("alerts", "remove", "email-critical")
+    assert "no alerts" in logcast("alerts", "list")
+
+
+def test_each_incident_at_or_above_the_severity_notifies_once_opened_and_once_resolved(
+    prefect_server, receiver, tmp_path
+):
+    home = tmp_path / "home"
+    env = quiet_env(LOGCAST_HOME=str(home), PREFECT_API_URL=prefect_server)
+    logcast = logcast_runner(env, cwd=tmp_path)
+    hook = f"http://127.0.0.1:{receiver.port}/incidents"
+    logcast("alerts", "add", "--webhook", hook, "--min-severity", "high", "--name", "e2e-hook")
+    landing = home / "landing"
+    try:
+        # history: every day before the last, backfilled; its incidents are over, so it
+        # announces none
+        land_service_log(landing, "history.log", SERVICE_LOG_START, LAST)
+        out = logcast(
+            "backfill",
+            "--start",
+            f"{SERVICE_LOG_START:%Y-%m-%d}",
+            "--end",
+            f"{LAST - HOUR:%Y-%m-%d}",
+        )
+        assert "incident events" not in out
+        # the last day up to the burst, then the hour of the burst is scored: checkout's
+        # critical incident (40 failed payments, a new error) and auth's medium one (a new
+        # warning) open
+        land_service_log(landing, "last-a.log", LAST, SERVICE_LOG_BURST + HOUR)
+        out = logcast("run", "--hour", f"{SERVICE_LOG_BURST:%Y-%m-%dT%H:%MZ}")
+        assert "incident events sent: 2 opened" in out
+        opened = receiver.wait_for(1)
+        # the hour after: both are over
+        land_service_log(
+            landing, "last-b.log", SERVICE_LOG_BURST + HOUR, SERVICE_LOG_BURST + 2 * HOUR
+        )
+        out = logcast("run", "--hour", f"{SERVICE_LOG_BURST + HOUR:%Y-%m-%dT%H:%MZ}")
+        assert "incident events sent: 2 resolved" in out
+        receiver.wait_for(2)
+        # the same hour again: nothing new to say
+        out = logcast("run", "--hour", f"{SERVICE_LOG_BURST + HOUR:%Y-%m-%dT%H:%MZ}")
+        assert "incident events" not in out
+
+        # every event reached the server: two incidents opened and resolved, each once,
+        # emitted from the hourly flow runs
+        deadline = time.monotonic() + 60
+        while len(events := incident_events(prefect_server)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        kinds = sorted((e["event"], e["resource"]["logcast.service"]) for e in events)
+        assert kinds == [
+            ("logcast.incident.opened", "auth"),
+            ("logcast.incident.opened", "checkout"),
+            ("logcast.incident.resolved", "auth"),
+            ("logcast.incident.resolved", "checkout"),
+        ]
+        for event in events:
+            roles = {r["prefect.resource.role"] for r in event["related"]}
+            assert "flow-run" in roles, event
+        severity = {e["resource"]["logcast.service"]: e["payload"]["severity"] for e in events}
+        assert severity == {"auth": "medium", "checkout": "critical"}
+        checkout = next(e for e in events if e["event"] == "logcast.incident.opened"
+                        and e["resource"]["logcast.service"] == "checkout")  # fmt: skip
+        assert checkout["resource"]["prefect.resource.id"] == "logcast.endpoint.checkout/(logs)"
+        assert BURST_ERROR in checkout["payload"]["probable_cause"]
+        assert checkout["payload"]["report"].endswith(f"logcast-{LAST:%Y-%m-%d}.html")
+
+        # the automations have seen all four (medium ones included) once the action run for
+        # the last one is recorded; nothing more arrives
+        time.sleep(3)
+        got = receiver.messages()
+        assert [m["path"] for m in got] == ["/incidents", "/incidents"]
+        first, second = got
+        assert first["subject"].startswith("logcast: critical incident opened on checkout (logs)")
+        assert BURST_ERROR in first["body"] and "Cause:" in first["body"]
+        assert second["subject"].startswith("logcast: critical incident resolved on checkout")
+        assert BURST_ERROR in second["text"]
+        assert not any("auth" in m["subject"] for m in got)
+        assert opened[0] == first
+    finally:
+        logcast("alerts", "remove", "e2e-hook")
