@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FLOW_COMMANDS = {"ingest", "run", "daily", "backfill"}
+"""The commands that run a flow, whose settings are checked before a Prefect server starts."""
 EPHEMERAL_STARTUP_SECONDS = "120"
 """How long a command waits for Prefect's temporary server (no PREFECT_API_URL) unless
 PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says otherwise: the first start after an
@@ -190,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS
     )
     try:
+        if args.command in FLOW_COMMANDS:
+            load_settings()  # a bad logcast.toml is one line here, not a failed flow run
         return COMMANDS[args.command](args)
     except BrokenPipeError:  # the reader went away (`logcast query ... | head`)
         sys.stderr.close()  # nothing more to say, and no traceback at exit
