@@ -230,6 +230,7 @@ def test_rules_load_and_names_are_unique(tmp_path):
         load_settings({}, config)
 
 
+@pytest.mark.e2e
 def test_a_bad_rule_stops_the_command_with_one_sentence(tmp_path):
     (tmp_path / "logcast.toml").write_text(
         '[[rules]]\nname = "checkout p95"\nmetric = "latency_p95_ms"\nabove = 800\n'
