@@ -545,8 +545,9 @@ def rebuild_incidents(
     # an incident starting on the first rewritten day is seen whole from the day before it
     start, end = days[0] - DAY, days[-1] + INCIDENT_FOLLOW + DAY
     anomalies = read_hours(layout, "anomalies", start, end)
-    newest = newest_hour(layout, "forecasts")
-    newest = hours[-1] if newest is None else max(newest, hours[-1])
+    # the newest hour scored: a warehouse too young for models has a rule's anomalies alone
+    scored = [h for t in ("forecasts", "anomalies") if (h := newest_hour(layout, t)) is not None]
+    newest = max([*scored, hours[-1]])
     found = empty_frame(Incident)
     if not anomalies.empty:
         context = start - incident_rules.BEFORE

@@ -4,9 +4,12 @@ incident naming the rule."""
 import pandas as pd
 import pytest
 
+from flows.alerts import feedback_summary
 from flows.compute import score_hours
 from flows.pipeline import backfill
+from flows.reports import write_report
 from flows.settings import load_settings
+from warehouse.catalog import Catalog
 from warehouse.layout import DAILY_TABLES
 from warehouse.query import query
 
@@ -72,7 +75,8 @@ def test_a_rule_breach_is_an_anomaly_and_an_incident_naming_the_rule(
     ]
     found = query(
         settings.warehouse_dir,
-        "SELECT endpoint, start, peak_severity, metrics, probable_cause, status FROM incidents "
+        "SELECT incident_id, service, endpoint, start, peak_severity, metrics, probable_cause, "
+        "status FROM incidents "
         "WHERE metrics LIKE '%rule:%'",
     )
     assert len(found) == 1
@@ -96,6 +100,20 @@ def test_a_rule_breach_is_an_anomaly_and_an_incident_naming_the_rule(
         score_hours(DAY, pd.DatetimeIndex([hour]), settings=settings, run_id="hour-by-hour")
     for name, order in orders.items():
         pd.testing.assert_frame_equal(table(settings, name, order), before[name], obj=name)
+
+    # maintenance and a false alarm said afterwards: the artifact and the report show them
+    catalog = Catalog(settings.catalog_url)
+    window = (DAY + pd.Timedelta(hours=14), DAY + pd.Timedelta(hours=16))
+    catalog.add_mute(incident["service"], "/checkout", *window, "checkout deploy")
+    catalog.record_feedback(incident["incident_id"], "false-alarm", "load test")
+    # too young for forecasts: the newest hour scored it knows of is the rule's last, 15:00
+    assert feedback_summary(settings) == [
+        f"mute 1: {incident['service']} /checkout 2026-11-03 14:00 to 16:00 UTC (checkout deploy)",
+        f"incident {incident['incident_id']} ({incident['service']} /checkout, from "
+        "2026-11-03 14:00 UTC): false alarm: load test; muted: checkout deploy",
+    ]
+    page = write_report(settings, DAY).path.read_text()
+    assert "<td>false alarm: load test</td>" in page and "<td>checkout deploy</td>" in page
 
 
 def table(settings, name, order):
