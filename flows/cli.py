@@ -22,6 +22,22 @@ def load_settings():
     return load()
 
 
+def _time(text: str, option: str) -> pd.Timestamp:
+    """An ISO 8601 time, UTC when it names no offset."""
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        ts = pd.NaT
+    if ts is pd.NaT:
+        raise ValueError(
+            f"{option}: expected a time such as 2026-11-03T14:00 (UTC unless it names an "
+            f"offset), got {text!r}"
+        )
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def _day(text: str) -> pd.Timestamp:
     import pandas as pd
 
@@ -175,9 +191,31 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_parser("list", help="the alerts: name, target, least severity, enabled")
     remove = rules.add_parser("remove", help="delete an alert's automation and its block")
     remove.add_argument("name")
+
+    mute = commands.add_parser(
+        "mute",
+        help="a maintenance window: incidents of a service (or endpoint) inside it are "
+        "recorded and send no event; `mute list`, `mute remove ID`",
+    )
+    mute.add_argument("action", nargs="?", choices=("list", "remove"), help="list or remove")
+    mute.add_argument("mute_id", nargs="?", type=int, metavar="ID", help="the mute to remove")
+    mute.add_argument("--service", help="the service muted")
+    mute.add_argument("--endpoint", default="*", help="one endpoint (default: all of them)")
+    mute.add_argument("--from", dest="starts", help="start, ISO 8601 (UTC if naive)")
+    mute.add_argument("--to", dest="ends", help="end, ISO 8601 (UTC if naive)")
+    mute.add_argument("--reason", help="why, shown in the reports and artifacts")
+
+    incident = commands.add_parser(
+        "incident", help="say what an incident is: ack, resolve or false-alarm, with a note"
+    )
+    incident.add_argument("action", choices=("ack", "resolve", "false-alarm"))
+    incident.add_argument("incident_id", metavar="ID", help="the incident's id (incidents table)")
+    incident.add_argument("--note", default="", help="shown in the reports and artifacts")
     return parser
 
 
+FLOW_COMMANDS = {"ingest", "run", "daily", "backfill"}
+"""The commands that run a flow, whose settings are checked before a Prefect server starts."""
 EPHEMERAL_STARTUP_SECONDS = "120"
 """How long a command waits for Prefect's temporary server (no PREFECT_API_URL) unless
 PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says otherwise: the first start after an
@@ -190,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS
     )
     try:
+        if args.command in FLOW_COMMANDS:
+            load_settings()  # a bad logcast.toml is one line here, not a failed flow run
         return COMMANDS[args.command](args)
     except BrokenPipeError:  # the reader went away (`logcast query ... | head`)
         sys.stderr.close()  # nothing more to say, and no traceback at exit
@@ -472,6 +512,83 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mute(args: argparse.Namespace) -> int:
+    from transforms.feedback import mute_text
+    from warehouse.catalog import Catalog
+
+    catalog = Catalog(load_settings().catalog_url)
+    if args.action == "list":
+        found = catalog.mutes_frame()
+        for mute in found.itertuples(index=False):
+            print(mute_text(mute))
+        if found.empty:
+            print("no mutes: add one with `logcast mute --service S --from T --to T --reason R`")
+        return 0
+    if args.action == "remove":
+        if args.mute_id is None:
+            raise ValueError("mute remove: name the mute's ID (`logcast mute list` shows them)")
+        if not catalog.remove_mute(args.mute_id):
+            raise ValueError(
+                f"mute remove: no mute has ID {args.mute_id} (see `logcast mute list`)"
+            )
+        print(f"removed mute {args.mute_id}")
+        return 0
+    missing = [
+        option
+        for option, value in (
+            ("--service", args.service),
+            ("--from", args.starts),
+            ("--to", args.ends),
+            ("--reason", args.reason),
+        )
+        if value is None or value == ""
+    ]
+    if missing:
+        raise ValueError(f"mute: expected {', '.join(missing)} (or `mute list`, `mute remove ID`)")
+    starts, ends = _time(args.starts, "mute --from"), _time(args.ends, "mute --to")
+    if ends <= starts:
+        raise ValueError(
+            f"mute: --to ({ends:%Y-%m-%d %H:%M} UTC) must be after --from "
+            f"({starts:%Y-%m-%d %H:%M} UTC)"
+        )
+    mute_id = catalog.add_mute(
+        args.service, args.endpoint, starts.to_pydatetime(), ends.to_pydatetime(), args.reason
+    )
+    mutes = catalog.mutes_frame()
+    (added,) = mutes[mutes["mute_id"] == mute_id].itertuples(index=False)
+    print(f"added {mute_text(added)}")
+    return 0
+
+
+def cmd_incident(args: argparse.Namespace) -> int:
+    import re
+
+    from warehouse.catalog import Catalog
+    from warehouse.query import query
+
+    settings = load_settings()
+    key = args.incident_id.strip().lower()
+    found = None
+    if re.fullmatch(r"[0-9a-f]{16}", key) and (settings.warehouse_dir / "incidents").exists():
+        found = query(
+            settings.warehouse_dir,
+            f"SELECT service, endpoint, start FROM incidents WHERE incident_id = '{key}' LIMIT 1",
+        )
+    if found is None or found.empty:
+        raise ValueError(
+            f"incident {args.action}: no incident has ID {args.incident_id!r} (the incidents "
+            "table's incident_id, 16 hex digits)"
+        )
+    Catalog(settings.catalog_url).record_feedback(key, args.action, args.note)
+    row = found.iloc[0]
+    said = {"ack": "acked", "resolve": "resolved", "false-alarm": "marked a false alarm"}
+    print(
+        f"incident {key} ({row['service']} {row['endpoint']}) {said[args.action]}"
+        + (f": {args.note}" if args.note else "")
+    )
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from warehouse.query import QueryError, query
 
@@ -610,6 +727,8 @@ COMMANDS = {
     "query": cmd_query,
     "tables": cmd_tables,
     "sources": cmd_sources,
+    "mute": cmd_mute,
+    "incident": cmd_incident,
 }
 
 

@@ -26,6 +26,7 @@ from schemas.requests import Request
 from transforms import forecast as fc
 from transforms import incidents as incident_rules
 from transforms import log_anomalies as logs
+from transforms import rules as threshold_rules
 from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
 from warehouse import compaction
 from warehouse.catalog import now
@@ -421,7 +422,10 @@ def _score_hours(
         read_hours(layout, "log_templates_minutely", hours[0], end),
         hours=hours,
     )
-    anomalies = pd.concat([logs.with_log_kinds(anomalies), patterns], ignore_index=True)
+    parts = [logs.with_log_kinds(anomalies), patterns]
+    if settings.rules:
+        parts.append(rule_anomalies(layout, settings.rules, hours))
+    anomalies = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     batch = Batch(layout, catalog, run_id)
     for hour in hours:
         partition = hour_partition(hour)
@@ -429,7 +433,12 @@ def _score_hours(
         batch.add("anomalies", partition, anomalies[anomalies[Anomaly.hour_start] == hour])
     written = batch.check_and_publish()
     incident_rows = rebuild_incidents(
-        hours, layout=layout, catalog=catalog, run_id=run_id, since=incidents_since
+        hours,
+        layout=layout,
+        catalog=catalog,
+        run_id=run_id,
+        since=incidents_since,
+        rules=settings.rules,
     )
     return {
         "series": len(models),
@@ -438,6 +447,50 @@ def _score_hours(
         "anomalies": written.get("anomalies", 0),
         "incidents": incident_rows,
     }
+
+
+def rule_tables(
+    layout: Layout, rules, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(endpoint_minutely, endpoint_hourly) rows the rules read to judge [start, end): from
+    the longest `for` of the rules reading each before `start` (empty when none does)."""
+    minutely_holds = [r.hold for r in rules if r.minutely]
+    hourly_holds = [r.hold for r in rules if not r.minutely]
+    minutely = (
+        read_hours(layout, "endpoint_minutely", (start - max(minutely_holds)).floor("h"), end)
+        if minutely_holds
+        else empty_frame(EndpointMinutely)
+    )
+    hourly = (
+        read_hours(layout, "endpoint_hourly", start - max(hourly_holds), end)
+        if hourly_holds
+        else empty_frame(EndpointHourly)
+    )
+    return minutely, hourly
+
+
+def rule_anomalies(layout: Layout, rules, hours: pd.DatetimeIndex) -> pd.DataFrame:
+    """The rules' anomalies of `hours` (`transforms.rules.rule_anomalies`), judged on the
+    data up to the end of each."""
+    minutely, hourly = rule_tables(layout, rules, hours[0], hours[-1] + HOUR)
+    return threshold_rules.rule_anomalies(rules, minutely, hourly, hours=hours)
+
+
+def rule_stretches(layout: Layout, rules, anomalies: pd.DataFrame) -> pd.DataFrame | None:
+    """The stretches of the rules among `anomalies` (each reached its `for` inside the hours
+    they cover), for the incidents' causes; None when no rule fired."""
+    fired = anomalies[anomalies[Anomaly.kind] == threshold_rules.RULE_KIND]
+    named = [r for r in rules if r.anomaly_metric in set(fired[Anomaly.metric])]
+    if not named:
+        return None
+    first, last = fired[Anomaly.hour_start].min(), fired[Anomaly.hour_start].max()
+    minutely, hourly = rule_tables(layout, named, first, last + HOUR)
+    parts = [
+        threshold_rules.rule_stretches(rule, minutely if rule.minutely else hourly)
+        for rule in named
+    ]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def counted_templates(models: dict[tuple[str, str, str], str]) -> list[tuple[str, str]]:
@@ -479,20 +532,22 @@ def rebuild_incidents(
     catalog,
     run_id: str | None,
     since: pd.Timestamp | None = None,
+    rules=(),
 ) -> int:
     """Recomputes the `incidents` partitions the anomalies of `hours` can change: the days
     from INCIDENT_FOLLOW before the first hour's day (or `since`, when earlier) to the day
     after the last's, from the anomalies around them (and the status mix of the 24 hours
-    before each incident), open or resolved as of the newest hour scored. Returns the
-    incident rows written."""
+    before each incident, and how long each of `rules` that fired held), open or resolved as
+    of the newest hour scored. Returns the incident rows written."""
     first, last = hours[0].floor("D"), hours[-1].floor("D")
     begin = first - INCIDENT_FOLLOW if since is None else min(since, first - INCIDENT_FOLLOW)
     days = list(day_range(begin, last + 2 * DAY))
     # an incident starting on the first rewritten day is seen whole from the day before it
     start, end = days[0] - DAY, days[-1] + INCIDENT_FOLLOW + DAY
     anomalies = read_hours(layout, "anomalies", start, end)
-    newest = newest_hour(layout, "forecasts")
-    newest = hours[-1] if newest is None else max(newest, hours[-1])
+    # the newest hour scored: a warehouse too young for models has a rule's anomalies alone
+    scored = [h for t in ("forecasts", "anomalies") if (h := newest_hour(layout, t)) is not None]
+    newest = max([*scored, hours[-1]])
     found = empty_frame(Incident)
     if not anomalies.empty:
         context = start - incident_rules.BEFORE
@@ -507,6 +562,7 @@ def rebuild_incidents(
             if len(counted)
             else None,
             newest_hour=newest,
+            rule_stretches=rule_stretches(layout, rules, anomalies),
         )
     batch = Batch(layout, catalog, run_id)
     started = found["start"].dt.floor("D")

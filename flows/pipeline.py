@@ -12,7 +12,7 @@ from prefect import flow
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows.alerts import send_incident_events
+from flows.alerts import feedback_summary, send_incident_events
 from flows.ingest import catalog_for, landing_files
 from flows.runner import SettingsTaskRunner
 from flows.settings import Settings
@@ -98,6 +98,7 @@ def hourly(hour: datetime | None = None, as_of: datetime | None = None) -> dict:
         summary["hours_rescored"] = len(rescored)
         summary.update(score(sorted({target, *rescored}), settings, run_id))
         summary["incident_events"] = send_incident_events(settings, run_id)
+        summary["feedback"] = feedback_summary(settings)
         summary["artifacts"] = publish(
             "logcast-hourly",
             f"logcast hourly: {target:%Y-%m-%d %H}:00 UTC",
@@ -283,6 +284,7 @@ def backfill(
         summary.update({"series": 0, "series_skipped": 0, "forecasts": 0, "anomalies": 0, **totals})
         # once, after every day is scored: only incidents open at the newest hour are announced
         summary["incident_events"] = send_incident_events(settings, run_id)
+        summary["feedback"] = feedback_summary(settings)
         progress.finish()
         summary["artifacts"] = publish(
             "logcast-backfill",

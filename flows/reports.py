@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from flows.ingest import catalog_for
 from flows.settings import Settings
 from schemas.registry import partition_bounds
 from transforms.daily_report import TREND_DAYS, ReportData, insights, render
@@ -35,6 +36,7 @@ def report_path(settings: Settings, day: pd.Timestamp) -> Path:
 
 def report_data(settings: Settings, day: pd.Timestamp) -> ReportData:
     layout = Layout(settings.warehouse_dir)
+    catalog = catalog_for(settings.catalog_url)
     end = day + DAY
     trend_start = day - (TREND_DAYS - 1) * DAY
     return ReportData(
@@ -49,6 +51,8 @@ def report_data(settings: Settings, day: pd.Timestamp) -> ReportData:
         log_levels=read_hours(layout, "log_levels_minutely", day, end),
         log_templates_minutely=read_hours(layout, "log_templates_minutely", day, end),
         log_templates=read_templates(layout),
+        mutes=catalog.mutes_frame(),
+        feedback=catalog.feedback_frame(),
     )
 
 

@@ -19,6 +19,7 @@ from transforms.endpoints import DEFAULT_FOLD_VARIETY
 
 if TYPE_CHECKING:
     from transforms.forecast.options import ForecastOptions
+    from transforms.rules import Rule
 
 
 class SettingsError(ValueError):
@@ -88,6 +89,8 @@ class Settings:
     retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION
     """(table, days): partitions older than that many days before today (UTC) are removed;
     tables not named are kept for good."""
+    rules: tuple[Rule, ...] = ()
+    """The [[rules]] of logcast.toml: thresholds judged beside the forecasts."""
 
     @property
     def forecast(self) -> ForecastOptions:
@@ -169,7 +172,7 @@ TOP_LEVEL_KEYS = {
     "home", "landing_dir", "catalog_url", "default_source", "earliest_event", "report_url",
     *NUMBERS,
 }  # fmt: skip
-TABLES = {"forecast", "sources", "retention"}
+TABLES = {"forecast", "sources", "retention", "rules"}
 
 
 def load_settings(
@@ -210,6 +213,7 @@ def load_settings(
     forecast = _forecast_options(raw["forecast"], config_file) if "forecast" in raw else None
     sources = _sources(raw.get("sources", {}), config_file)
     retention = _retention(raw.get("retention", {}), config_file)
+    rules = _rules(raw.get("rules", []), config_file)
     return Settings(
         home=home,
         landing_dir=landing,
@@ -217,6 +221,7 @@ def load_settings(
         forecast_options=forecast,
         sources=sources,
         retention_days=retention,
+        rules=rules,
         **values,
     )
 
@@ -258,6 +263,28 @@ def _retention(table: Mapping[str, Any], config_file: Path) -> tuple[tuple[str, 
             )
         days[name] = value
     return tuple(sorted(days.items()))
+
+
+def _rules(tables: Any, config_file: Path) -> tuple[Rule, ...]:
+    """[[rules]]: each checked on load, their names unique."""
+    from transforms.rules import RuleError, rule_from
+
+    if not isinstance(tables, list):
+        raise SettingsError(
+            f"{config_file}: rules must be an array of tables, written [[rules]] per rule"
+        )
+    rules: list[Rule] = []
+    for index, table in enumerate(tables, start=1):
+        name = table.get("name") if isinstance(table, Mapping) else None
+        where = f"{config_file}: rule {index}" + (f" ('{name}')" if isinstance(name, str) else "")
+        try:
+            rule = rule_from(table)
+        except RuleError as exc:
+            raise SettingsError(f"{where}: {exc}") from None
+        if any(r.name == rule.name for r in rules):
+            raise SettingsError(f"{where}: another rule has this name; rule names are unique")
+        rules.append(rule)
+    return tuple(rules)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -10,8 +10,10 @@ METHODS = ["prophet", "baseline"]
 DIRECTIONS = ["spike", "drop"]
 SEVERITIES = ["low", "medium", "high", "critical"]
 INCIDENT_STATUSES = ["open", "resolved"]
-ANOMALY_KINDS = ["deviation", "availability", "log_errors", "template_count", "new_pattern"]
-ANOMALY_METHODS = [*METHODS, "first_seen"]
+ANOMALY_KINDS = [
+    "deviation", "availability", "log_errors", "template_count", "new_pattern", "rule",
+]  # fmt: skip
+ANOMALY_METHODS = [*METHODS, "first_seen", "rule"]
 
 
 class Forecast(pa.DataFrameModel):
@@ -68,14 +70,24 @@ class Anomaly(pa.DataFrameModel):
     hour_start: Series[UtcTimestamp] = pa.Field(description="start of the UTC hour")
     service: Series[Text] = pa.Field(description="service")
     endpoint: Series[Text] = pa.Field(description="normalised endpoint")
-    metric: Series[Text] = pa.Field(description="metric that deviated")
-    actual: Series[float] = pa.Field(nullable=True, description="observed value")
-    yhat: Series[float] = pa.Field(description="forecast")
-    yhat_lower: Series[float] = pa.Field(description="lower bound of the forecast interval")
-    yhat_upper: Series[float] = pa.Field(description="upper bound of the forecast interval")
-    score: Series[float] = pa.Field(ge=0, le=1, description="anomaly score")
+    metric: Series[Text] = pa.Field(
+        description="metric that deviated; rule:<name> for a rule of logcast.toml"
+    )
+    actual: Series[float] = pa.Field(
+        nullable=True, description="observed value (a rule's: the worst value firing in the hour)"
+    )
+    yhat: Series[float] = pa.Field(description="forecast (a rule's: its threshold)")
+    yhat_lower: Series[float] = pa.Field(
+        description="lower bound of the forecast interval (a rule's: its threshold)"
+    )
+    yhat_upper: Series[float] = pa.Field(
+        description="upper bound of the forecast interval (a rule's: its threshold)"
+    )
+    score: Series[float] = pa.Field(ge=0, le=1, description="anomaly score (a rule's: 1)")
     surprise: Series[float] = pa.Field(
-        ge=0, description="-log10 of the one-sided tail probability of the actual; unbounded"
+        ge=0,
+        description="-log10 of the one-sided tail probability of the actual; unbounded (a "
+        "rule's: 0, it states no probability)",
     )
     direction: Series[Text] = pa.Field(isin=DIRECTIONS, description="spike (above) or drop")
     kind: Series[Text] = pa.Field(
@@ -84,16 +96,17 @@ class Anomaly(pa.DataFrameModel):
         "a service's ERROR + CRITICAL events per hour (endpoint '(logs)') left their forecast; "
         "template_count: a log template's events per hour (metric 'template:<template_id>', "
         "endpoint '(logs)') left their forecast; new_pattern: a log template first seen at "
-        "WARNING or above (metric 'new_pattern:<template_id>'); else deviation",
+        "WARNING or above (metric 'new_pattern:<template_id>'); rule: a [[rules]] threshold of "
+        "logcast.toml held for its whole `for` (metric 'rule:<name>'); else deviation",
     )
     severity: Series[Text] = pa.Field(
         isin=SEVERITIES,
         description="low, medium, high, critical from the score; one level higher when the "
-        "series was anomalous on the same side for the 2 hours before too",
+        "series was anomalous on the same side for the 2 hours before too; a rule's own",
     )
     method: Series[Text] = pa.Field(
         isin=ANOMALY_METHODS,
-        description="prophet or baseline; first_seen for a new_pattern",
+        description="prophet or baseline; first_seen for a new_pattern; rule for a rule",
     )
 
     class Config:

@@ -72,7 +72,14 @@ def _metrics(text: Any) -> tuple[str, ...]:
     return tuple(sorted(m for m in str(text or "").split(",") if m))
 
 
-def due_events(incidents: pd.DataFrame, sent: pd.DataFrame) -> list[DueEvent]:
+def due_events(
+    incidents: pd.DataFrame,
+    sent: pd.DataFrame,
+    *,
+    muted: frozenset[str] | set[str] = frozenset(),
+    acked: frozenset[str] | set[str] = frozenset(),
+    closed: dict[str, str] | None = None,
+) -> list[DueEvent]:
     """The events due, in incident start order.
 
     `incidents`: the incident rows read back (with `incident_id` and `status`), covering at
@@ -83,7 +90,13 @@ def due_events(incidents: pd.DataFrame, sent: pd.DataFrame) -> list[DueEvent]:
     Only an incident open at the newest hour is announced: a backfill of old history, whose
     incidents are all over, announces nothing. An announced incident that vanished (its
     hours were scored again and it is gone, or it merged into an earlier one) is resolved with
-    that note."""
+    that note.
+
+    People's word (`transforms.feedback`) by incident id: one `muted` (a maintenance window
+    holds it) is never announced and sends no update; one `acked` sends no update; one in
+    `closed` (resolved by hand, or a false alarm: id -> what was said) is never announced and,
+    if it was, is resolved at once with what was said as its note."""
+    closed = closed or {}
     rank = {name: i for i, name in enumerate(SEVERITIES)}
     announced: dict[str, pd.DataFrame] = {
         key: rows for key, rows in sent.groupby("incident_id", sort=False)
@@ -100,11 +113,17 @@ def due_events(incidents: pd.DataFrame, sent: pd.DataFrame) -> list[DueEvent]:
         metrics = _metrics(row["metrics"])
         before = announced.get(key)
         if before is None or not (before["kind"] == "opened").any():
-            if row["status"] == "open":
+            if row["status"] == "open" and key not in muted and key not in closed:
                 due.append(DueEvent("opened", row, metrics=metrics))
+            continue
+        if key in closed:
+            row = {**row, "status": "resolved"}
+            due.append(DueEvent("resolved", row, note=closed[key], metrics=metrics))
             continue
         if row["status"] != "open":
             due.append(DueEvent("resolved", row, metrics=metrics))
+            continue
+        if key in muted or key in acked:
             continue
         top = max(rank[s] for s in before["severity"])
         known = {m for text in before["metrics"] for m in _metrics(text)}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from transforms.feedback import mute_text, mutes_in_force, with_feedback
 from transforms.forecast import TOTAL
 
 WIDTH, HEIGHT = 720, 220
@@ -49,6 +50,8 @@ class ReportData:
     log_levels: pd.DataFrame = field(default_factory=pd.DataFrame)  # log_levels_minutely of `day`
     log_templates_minutely: pd.DataFrame = field(default_factory=pd.DataFrame)  # of `day`
     log_templates: pd.DataFrame = field(default_factory=pd.DataFrame)  # every template
+    mutes: pd.DataFrame = field(default_factory=pd.DataFrame)  # the catalog's mutes
+    feedback: pd.DataFrame = field(default_factory=pd.DataFrame)  # the catalog's feedback
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,13 +319,22 @@ def hbar_chart(name: str, title: str, labels: list[str], values: list[float]) ->
 # insights
 
 
+def _with_feedback(data: ReportData) -> pd.DataFrame:
+    """The day's incidents with what people said (`transforms.feedback.with_feedback`)."""
+    mutes = data.mutes if len(data.mutes) else pd.DataFrame(columns=["mute_id"])
+    feedback = data.feedback
+    if feedback.empty:
+        feedback = pd.DataFrame(columns=["incident_id", "action", "note", "at"])
+    return with_feedback(data.incidents, mutes, feedback)
+
+
 def insights(data: ReportData) -> list[str]:
     """Plain sentences from the data: the incidents (which endpoint, how far from forecast,
     when, with which errors), the day's volume and error rate against the day before, the
     peak hour, the quarantine."""
     day = data.day
     out = []
-    for incident in data.incidents.sort_values("start").itertuples(index=False):
+    for incident in _with_feedback(data).sort_values("start").itertuples(index=False):
         where = (
             "all services"
             if incident.service == TOTAL
@@ -330,11 +342,19 @@ def insights(data: ReportData) -> list[str]:
             if incident.endpoint == TOTAL
             else f"{incident.service} {incident.endpoint}"
         )
+        said = [
+            text
+            for text in (incident.feedback, incident.muted and f"muted: {incident.muted}")
+            if text
+        ]
         out.append(
             f"{where}: {incident.peak_severity} incident from "
             f"{pd.Timestamp(incident.start):%H:%M} to {pd.Timestamp(incident.end):%H:%M} UTC "
             f"({incident.hours} h): {incident.probable_cause}."
+            + (f" ({'; '.join(said)})" if said else "")
         )
+    for mute in mutes_in_force(data.mutes, day, day + pd.Timedelta(days=1)).itertuples(index=False):
+        out.append(f"In force: {mute_text(mute)}.")
     daily = data.endpoint_daily
     today = daily[pd.to_datetime(daily["day_start"], utc=True) == day]
     before = daily[pd.to_datetime(daily["day_start"], utc=True) == day - pd.Timedelta(days=1)]
@@ -488,13 +508,12 @@ def render(data: ReportData, *, generated_at: pd.Timestamp) -> str:
         ("incidents", f"{len(data.incidents)}"),
         ("quarantined", f"{len(data.quarantine):,}"),
     ]
-    incidents = (
-        data.incidents[
-            ["service", "endpoint", "start", "end", "peak_severity", "metrics", "probable_cause"]
-        ].copy()
-        if len(data.incidents)
-        else pd.DataFrame()
-    )
+    shown = _with_feedback(data)
+    columns = [
+        "service", "endpoint", "start", "end", "peak_severity", "metrics", "probable_cause",
+        "status", "feedback", "muted",
+    ]  # fmt: skip
+    incidents = shown[[c for c in columns if c in shown]].copy() if len(shown) else pd.DataFrame()
     if len(incidents):
         for column in ("start", "end"):
             incidents[column] = pd.to_datetime(incidents[column], utc=True).dt.strftime("%H:%M")

@@ -22,6 +22,8 @@ from transforms.log_anomalies import (
     template_of,
     template_text,
 )
+from transforms.rules import METRIC_PREFIX as RULE_PREFIX
+from transforms.rules import rule_cause
 
 HOUR = pd.Timedelta(hours=1)
 BEFORE = pd.Timedelta(hours=24)
@@ -56,6 +58,7 @@ def incidents(
     log_templates_minutely: pd.DataFrame | None = None,
     *,
     newest_hour: pd.Timestamp | None = None,
+    rule_stretches: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per incident. Anomalies of one (service, endpoint) whose hours touch or overlap
     (the next starts at most one hour after the previous ended) are merged, whatever their
@@ -63,7 +66,9 @@ def incidents(
     same or adjacent hours (`with_logs_joined`). `status_hourly` and `error_reasons_hourly`
     (covering the incidents and the 24 hours before them) feed the probable cause,
     `log_templates` names the templates of new patterns and of template counts, and
-    `log_templates_minutely` (covering the incidents) gives a counted template's level.
+    `log_templates_minutely` (covering the incidents) gives a counted template's level, and
+    `rule_stretches` (`transforms.rules.rule_stretches` of the rules among the anomalies) how
+    long each rule's condition held and its worst value.
 
     `newest_hour` is the newest hour scored (default: the newest hour of `anomalies`): an
     incident is open while the next hour to be scored could still join it (`is_open`), else
@@ -106,6 +111,7 @@ def incidents(
                         error_reasons_hourly,
                         log_templates,
                         log_templates_minutely,
+                        rule_stretches,
                     ),
                     "status": "open" if still_open else "resolved",
                     "resolved_at": pd.NaT if still_open else end + MERGE_GAP,
@@ -126,8 +132,10 @@ def probable_cause(
     error_reasons_hourly: pd.DataFrame | None,
     log_templates: pd.DataFrame | None = None,
     log_templates_minutely: pd.DataFrame | None = None,
+    rule_stretches: pd.DataFrame | None = None,
 ) -> str:
-    """A sentence or three from the data: each metric's distance from its forecast (a log
+    """A sentence or three from the data: each rule breached (its metric's worst value against
+    the threshold, and for how long it held), each metric's distance from its forecast (a log
     template's count named by its text and the most severe level it logged in the incident's
     hours), the status code whose share of requests grew most against the 24 hours before,
     the most frequent error reason during the incident, and each new log pattern's template
@@ -137,7 +145,9 @@ def probable_cause(
         actual, expected = rows[A.actual].mean(), rows[A.yhat].mean()
         template_id = template_of(metric)
         counted = counted_template_of(metric)
-        if counted is not None:
+        if metric.startswith(RULE_PREFIX):
+            parts.append(_rule_text(rows, metric, service, endpoint, start, end, rule_stretches))
+        elif counted is not None:
             level = template_level(log_templates_minutely, service, counted, start, end)
             parts.append(
                 count_text(
@@ -168,6 +178,43 @@ def probable_cause(
     if reason:
         parts.append(reason)
     return "; ".join(parts)
+
+
+def _rule_text(
+    rows: pd.DataFrame,
+    metric: str,
+    service: str,
+    endpoint: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    rule_stretches: pd.DataFrame | None,
+) -> str:
+    """The rule's longest stretch overlapping the incident, else what its anomaly rows say."""
+    name = metric.removeprefix(RULE_PREFIX)
+    above = bool((rows[A.direction] == "spike").any())
+    worst = rows[A.actual].max() if above else rows[A.actual].min()
+    threshold = float(rows[A.yhat].iloc[0])
+    if rule_stretches is not None and len(rule_stretches):
+        s = rule_stretches
+        own = s[
+            (s["metric"] == metric)
+            & (s["service"] == service)
+            & (s["endpoint"] == endpoint)
+            & (s["start"] < end)
+            & (s["end"] > start)
+        ]
+        if len(own):
+            longest = own.sort_values(["minutes", "start"], ascending=[False, True]).iloc[0]
+            worst = own["worst"].max() if longest["above"] else own["worst"].min()
+            return rule_cause(
+                name,
+                str(longest["column"]),
+                bool(longest["above"]),
+                float(longest["threshold"]),
+                float(worst),
+                int(longest["minutes"]),
+            )
+    return rule_cause(name, None, above, threshold, float(worst), None)
 
 
 def with_logs_joined(anomalies: pd.DataFrame) -> pd.DataFrame:

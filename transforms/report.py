@@ -162,6 +162,10 @@ def summary_markdown(
         )
     lines += [f"- {sentence}" for sentence in retention_sentences(summary.get("retention"))]
     lines.append("")
+    if summary.get("feedback"):
+        lines += ["## Mutes and feedback", ""]
+        lines += [f"- {sentence}" for sentence in summary["feedback"]]
+        lines.append("")
     quality = summary.get("quality")
     if quality:
         verdict = (

@@ -1,9 +1,11 @@
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from flows.settings import SettingsError, load_settings
+from tests.helpers import LOGCAST, quiet_env
 
 pytestmark = pytest.mark.clock
 
@@ -174,3 +176,76 @@ def test_a_scheduled_hourly_run_scores_the_newest_hour_closed_long_enough(
     from flows.pipeline import hour_to_score
 
     assert hour_to_score(pd.Timestamp(scheduled), lateness) == pd.Timestamp(hour)
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        (
+            'name = "r"\nmetric = "latency"\nabove = 1',
+            r"rule 1 \('r'\): metric: unknown metric 'latency'; expected one of bytes_sent, ",
+        ),
+        ('name = "r"\nmetric = "requests"', "expected exactly one of above = NUMBER or below"),
+        (
+            'name = "r"\nmetric = "requests"\nabove = 1\nbelow = 0',
+            "expected exactly one of above",
+        ),
+        ('name = "r"\nmetric = "requests"\nabove = 1\nfor = "ten"', "for: expected a duration"),
+        ('name = "r"\nmetric = "requests"\nabove = 1\nfor = "90m"', "must be whole hours"),
+        (
+            'name = "r"\nmetric = "unique_users"\nabove = 1\nfor = "5m"',
+            "metric 'unique_users' is hourly only",
+        ),
+        (
+            'name = "r"\nmetric = "requests"\nabove = 1\nseverity = "urgent"',
+            "severity: expected one of low, medium, high, critical, got 'urgent'",
+        ),
+        ('metric = "requests"\nabove = 1', r"rule 1: name: expected a non-empty text"),
+        ('name = "r"\nmetric = "requests"\nabove = "many"', "above: expected a number"),
+        ('name = "r"\nmetric = "requests"\nabove = 1\nwhen = 2', "unknown key 'when'"),
+        (
+            'name = "r"\nmetric = "errors"\nabove = 1\nfor = "1h"',
+            "metric 'errors' is minutely only",
+        ),
+    ],
+)
+def test_a_bad_rule_fails_on_load_naming_the_file_and_the_rule(tmp_path, rule, message):
+    config = tmp_path / "logcast.toml"
+    config.write_text(f"[[rules]]\n{rule}\n")
+    with pytest.raises(SettingsError, match=message) as caught:
+        load_settings({}, config)
+    assert str(caught.value).startswith(f"{config}: rule 1")
+
+
+def test_rules_load_and_names_are_unique(tmp_path):
+    config = tmp_path / "logcast.toml"
+    one = '[[rules]]\nname = "p95"\nmetric = "latency_p95_ms"\nabove = 800\nfor = "10m"\n'
+    config.write_text(one)
+    (rule,) = load_settings({}, config).rules
+    assert (rule.name, rule.metric, rule.threshold, rule.above, rule.steps, rule.minutely) == (
+        "p95", "latency_p95_ms", 800.0, True, 10, True,
+    )  # fmt: skip
+    config.write_text(one + one)
+    with pytest.raises(SettingsError, match=r"rule 2 \('p95'\): another rule has this name"):
+        load_settings({}, config)
+
+
+@pytest.mark.e2e
+def test_a_bad_rule_stops_the_command_with_one_sentence(tmp_path):
+    (tmp_path / "logcast.toml").write_text(
+        '[[rules]]\nname = "checkout p95"\nmetric = "latency_p95_ms"\nabove = 800\n'
+        'for = "10m"\nseverity = "urgent"\n'
+    )
+    done = subprocess.run(
+        [LOGCAST, "backfill", "--start", "2026-11-01", "--end", "2026-11-01"],
+        env=quiet_env(LOGCAST_HOME=str(tmp_path / "home")),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "logcast: error: logcast.toml: rule 1 ('checkout p95'): severity: expected one of "
+        "low, medium, high, critical, got 'urgent'"
+    ]

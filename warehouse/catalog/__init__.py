@@ -1,8 +1,8 @@
 """The catalog (SQLAlchemy): runs, the file ledger and its fragments, partitions, dirty hours,
-quality results, models, retention and the incident events sent. `Catalog` joins the parts:
+quality results, models, retention, the incident events sent, mutes and feedback. `Catalog` joins the parts:
 `work` (runs, dirty hours, backfill days), `ledger` (files, fragments, compaction marks,
-endpoints), `records` (partitions, quality, models, retention) and `alerts` (incident events);
-`schema` holds the tables."""
+endpoints), `records` (partitions, quality, models, retention), `alerts` (incident events) and `feedback`
+(mutes, feedback on incidents); `schema` holds the tables."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from warehouse.catalog.alerts import Alerts
+from warehouse.catalog.feedback import Feedback
 from warehouse.catalog.ledger import FileRecord, Fragment, Ledger
 from warehouse.catalog.records import Records
 from warehouse.catalog.schema import add_missing_columns, metadata, now
@@ -21,7 +22,7 @@ from warehouse.catalog.work import Work
 __all__ = ["Catalog", "FileRecord", "Fragment", "metadata", "now"]
 
 
-class Catalog(Work, Ledger, Records, Alerts):
+class Catalog(Work, Ledger, Records, Alerts, Feedback):
     """Thin access layer over the catalog database; safe to share between threads."""
 
     def __init__(self, url: str):

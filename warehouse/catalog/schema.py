@@ -165,6 +165,31 @@ incident_events = sa.Table(
 """Every incident event sent to Prefect: a run sends only what this ledger does not hold yet,
 so reruns and retries of an hour never notify twice."""
 
+mutes = sa.Table(
+    "mutes",
+    metadata,
+    sa.Column("mute_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(128), nullable=False),
+    sa.Column("endpoint", sa.Text, nullable=False),  # "*": every endpoint of the service
+    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The maintenance calendar: an incident of a muted service (or endpoint) whose hours all lie
+inside a mute's window is still recorded, and sends no event."""
+
+incident_feedback = sa.Table(
+    "incident_feedback",
+    metadata,
+    sa.Column("feedback_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_id", sa.String(32), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),  # ack, resolve, false-alarm
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+"""What people said about incidents: the latest action on an incident is the one in force."""
+
 
 def add_missing_columns(engine: sa.Engine) -> list[str]:
     """Adds to an existing catalog the columns a later logcast gave its tables (`create_all`
