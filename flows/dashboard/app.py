@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, dash_table, dcc, html
+from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
 from flows.dashboard import queries
 from flows.dashboard.queries import Filters
@@ -208,6 +208,7 @@ def layout(refresh_seconds: int) -> html.Div:
         [
             html.H1("logcast"),
             dcc.Interval(id="tick", interval=refresh_seconds * 1000),
+            dcc.Store(id="stamp"),
             html.P(id="empty", children=EMPTY_MESSAGE, style={"display": "none"}),
             html.Div([controls, overview, incidents, health], id="content"),
         ],
@@ -232,21 +233,27 @@ def create_app(
         Output("content", "style"),
         Output("service", "options"),
         Output("lag", "children"),
+        Output("stamp", "data"),
         Input("tick", "n_intervals"),
+        State("stamp", "data"),
     )
-    def refresh(_):
+    def refresh(_, previous):
+        """Re-reads the warehouse only when its files changed: the views hang off `stamp`."""
+        stamp = warehouse_stamp(warehouse)
+        if previous and previous["files"] == stamp and previous["newest"]:
+            newest = pd.Timestamp(previous["newest"])
+            return no_update, no_update, no_update, lag_text(newest, now()), no_update
         newest = queries.newest_hour(warehouse)
+        data = {"files": stamp, "newest": None if newest is None else newest.isoformat()}
         if newest is None:
-            return {"display": "block"}, {"display": "none"}, [], ""
+            return {"display": "block"}, {"display": "none"}, [], "", data
         frame, _ = queries.series(warehouse)
         services = [{"label": "every service", "value": ALL}] + [
             {"label": s, "value": s} for s in sorted(frame["service"].dropna().unique())
         ]
-        return {"display": "none"}, {"display": "block"}, services, lag_text(newest, now())
+        return {"display": "none"}, {"display": "block"}, services, lag_text(newest, now()), data
 
-    @app.callback(
-        Output("endpoint", "options"), Input("service", "value"), Input("tick", "n_intervals")
-    )
+    @app.callback(Output("endpoint", "options"), Input("service", "value"), Input("stamp", "data"))
     def endpoints(service, _):
         if queries.newest_hour(warehouse) is None:
             return []
@@ -272,7 +279,7 @@ def create_app(
         Output("runs-table", "data"), Output("runs-table", "columns"),
         Output("runs-sql", "children"),
         Input("range", "value"), Input("days", "start_date"), Input("days", "end_date"),
-        Input("service", "value"), Input("endpoint", "value"), Input("tick", "n_intervals"),
+        Input("service", "value"), Input("endpoint", "value"), Input("stamp", "data"),
         State("incidents-table", "selected_rows"), State("incidents-table", "data"),
     )  # fmt: skip
     def views(preset, start_date, end_date, service, endpoint, _, selected, shown):
@@ -335,6 +342,19 @@ def create_app(
         return detail, window_figure(frame), *_records(frame), sql
 
     return app
+
+
+def warehouse_stamp(root: Path) -> str:
+    """What changes when a partition is written: the number of Parquet files and the newest
+    modification time among them."""
+    count, newest = 0, 0
+    for path in root.rglob("*.parquet"):
+        try:
+            newest = max(newest, path.stat().st_mtime_ns)
+        except FileNotFoundError:  # replaced while we looked: the next refresh sees it
+            continue
+        count += 1
+    return f"{count}:{newest}"
 
 
 def _empty_window() -> pd.DataFrame:
