@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +100,13 @@ def open_page(path: Path, *, screenshot: Path | None = None, width: int = 900) -
     """Loads `path` in headless Chromium; returns the charts it rendered, the console errors
     and uncaught exceptions, and the other URLs it requested; writes a full-page PNG to
     `screenshot` when given."""
+    with _browser(width) as session:
+        return _inspect(session, path.resolve(), screenshot, width)
+
+
+@contextmanager
+def _browser(width: int) -> Iterator[_Session]:
+    """A headless Chromium of its own (a fresh profile) and a DevTools session on its page."""
     profile = tempfile.mkdtemp(prefix="logcast-chromium-")
     process = subprocess.Popen(
         [chromium(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},1000",
@@ -114,7 +123,7 @@ def open_page(path: Path, *, screenshot: Path | None = None, width: int = 900) -
         page = next(t for t in targets if t.get("type") == "page")
         session = _Session(page["webSocketDebuggerUrl"])
         try:
-            return _inspect(session, path.resolve(), screenshot, width)
+            yield session
         finally:
             session.close()
     finally:
@@ -124,6 +133,67 @@ def open_page(path: Path, *, screenshot: Path | None = None, width: int = 900) -
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+class LivePage:
+    """A page served over HTTP (a running app), open in headless Chromium: evaluate script in
+    it, wait for a condition, and read what its console said."""
+
+    def __init__(self, session: _Session):
+        self.session = session
+
+    def evaluate(self, expression: str):
+        """The JSON-serialisable value of `expression` in the page (awaited when a promise)."""
+        result = self.session.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        if "exceptionDetails" in result:
+            raise BrowserError(f"{expression[:80]}: {result['exceptionDetails'].get('text')}")
+        return result["result"].get("value")
+
+    def wait_until(self, expression: str, timeout: float = 60) -> object:
+        """Polls `expression` until it is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise BrowserError(f"timed out waiting for: {expression}")
+            time.sleep(0.25)
+
+    @property
+    def console_errors(self) -> list[str]:
+        return _console_errors(self.session.events)
+
+
+@contextmanager
+def live_page(url: str, *, width: int = 1200) -> Iterator[LivePage]:
+    """Opens `url` in headless Chromium, once its load event fired."""
+    with _browser(width) as session:
+        for domain in ("Page", "Runtime", "Log"):
+            session.call(f"{domain}.enable")
+        session.call("Page.navigate", url=url)
+        session.wait_for("Page.loadEventFired")
+        yield LivePage(session)
+
+
+def _console_errors(events: list[dict]) -> list[str]:
+    """The console errors and assertions, uncaught exceptions and error log entries among
+    DevTools `events`."""
+    errors = []
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            errors.append(
+                " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+            )
+        elif method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            errors.append(details.get("text", "exception"))
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            errors.append(params["entry"].get("text", ""))
+    return errors
 
 
 def _devtools_port(process: subprocess.Popen) -> int:
@@ -146,19 +216,10 @@ def _inspect(session: _Session, path: Path, screenshot: Path | None, width: int)
     report = PageReport()
     result = session.call("Runtime.evaluate", expression=CHARTS_JS, returnByValue=True)
     report.charts = json.loads(result["result"]["value"])
+    report.console_errors = _console_errors(session.events)
     for event in session.events:
-        method, params = event.get("method"), event.get("params", {})
-        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            report.console_errors.append(
-                " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
-            )
-        elif method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            report.console_errors.append(details.get("text", "exception"))
-        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-            report.console_errors.append(params["entry"].get("text", ""))
-        elif method == "Network.requestWillBeSent":
-            requested = params.get("request", {}).get("url", "")
+        if event.get("method") == "Network.requestWillBeSent":
+            requested = event.get("params", {}).get("request", {}).get("url", "")
             if requested != url:
                 report.requests.append(requested)
     if screenshot is not None:

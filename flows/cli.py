@@ -150,6 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--output", choices=OUTPUTS, default="table")
 
+    board = commands.add_parser(
+        "dashboard",
+        help="serve the interactive dashboard over the warehouse (read-only; new hours appear "
+        "without a restart)",
+    )
+    board.add_argument("--port", type=int, default=8050)
+    board.add_argument("--host", default="127.0.0.1")
+    board.add_argument(
+        "--refresh-seconds",
+        type=int,
+        default=60,
+        help="how often an open page re-reads the warehouse (default 60)",
+    )
+
     tables = commands.add_parser(
         "tables", help="the warehouse tables: grain, rows, partitions, newest partition"
     )
@@ -602,6 +616,25 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.warehouse_dir.is_dir():
+        print(
+            f"logcast: error: no warehouse at {settings.warehouse_dir}: run `logcast run` "
+            "(or `logcast demo`) first, or set LOGCAST_HOME to the home that holds one",
+            file=sys.stderr,
+        )
+        return 2
+    from flows.dashboard.app import create_app
+
+    app = create_app(
+        settings.warehouse_dir, settings.catalog_url, refresh_seconds=args.refresh_seconds
+    )
+    print(f"logcast dashboard on http://{args.host}:{args.port}/ (Ctrl+C stops it)", flush=True)
+    app.run(host=args.host, port=args.port, debug=False)
+    return 0
+
+
 def cmd_tables(args: argparse.Namespace) -> int:
     from warehouse.query import table_inventory
 
@@ -725,6 +758,7 @@ COMMANDS = {
     "report": cmd_report,
     "deploy": cmd_deploy,
     "query": cmd_query,
+    "dashboard": cmd_dashboard,
     "tables": cmd_tables,
     "sources": cmd_sources,
     "mute": cmd_mute,

@@ -138,6 +138,7 @@ def pytest_collection_modifyitems(config, items):
 SHARED_PROCESS = {
     "tests/e2e/test_cli.py": "cli_home",
     "tests/e2e/test_report_in_browser.py": "cli_home",
+    "tests/e2e/test_dashboard.py": "cli_home",
 }
 """Modules that share a session fixture: pytest-xdist gives each group to one process, so the
 fixture is built once."""

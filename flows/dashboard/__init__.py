@@ -1,0 +1,1 @@
+"""`logcast dashboard`: an interactive Dash app over the warehouse, read-only."""
