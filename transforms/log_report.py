@@ -87,6 +87,25 @@ def top_error_templates(
     return frame.head(limit)
 
 
+def _service_day(
+    anomalies: pd.DataFrame,
+    log_templates: pd.DataFrame,
+    kind: str,
+    service: str,
+    day: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The service's anomalies of `kind` on `day`, in time order (then by metric), and the
+    service's templates indexed by template_id."""
+    chosen = (
+        (anomalies["kind"] == kind)
+        & (anomalies["service"].astype(str) == service)
+        & (_utc(anomalies["hour_start"]).dt.floor("D") == day)
+    )
+    known = log_templates[log_templates["service"].astype(str) == service]
+    known = known.set_index(known["template_id"].astype(str))
+    return anomalies[chosen].sort_values(["hour_start", "metric"]), known
+
+
 def new_pattern_rows(
     anomalies: pd.DataFrame, log_templates: pd.DataFrame, service: str, day: pd.Timestamp
 ) -> pd.DataFrame:
@@ -94,15 +113,9 @@ def new_pattern_rows(
     columns = ["hour", "severity", "template", "example", "events"]
     if anomalies.empty:
         return pd.DataFrame(columns=columns)
-    chosen = (
-        (anomalies["kind"] == NEW_PATTERN)
-        & (anomalies["service"].astype(str) == service)
-        & (_utc(anomalies["hour_start"]).dt.floor("D") == day)
-    )
-    known = log_templates[log_templates["service"].astype(str) == service]
-    known = known.set_index(known["template_id"].astype(str))
+    chosen, known = _service_day(anomalies, log_templates, NEW_PATTERN, service, day)
     rows = []
-    for row in anomalies[chosen].sort_values(["hour_start", "metric"]).itertuples(index=False):
+    for row in chosen.itertuples(index=False):
         template_id = template_of(row.metric) or ""
         examples = known["examples"].get(template_id)
         rows.append(
@@ -130,15 +143,9 @@ def template_count_rows(
     columns = ["hour", "severity", "template", "level", "events", "expected", "change"]
     if anomalies.empty:
         return pd.DataFrame(columns=columns)
-    chosen = (
-        (anomalies["kind"] == TEMPLATE_COUNT)
-        & (anomalies["service"].astype(str) == service)
-        & (_utc(anomalies["hour_start"]).dt.floor("D") == day)
-    )
-    known = log_templates[log_templates["service"].astype(str) == service]
-    known = known.set_index(known["template_id"].astype(str))
+    chosen, known = _service_day(anomalies, log_templates, TEMPLATE_COUNT, service, day)
     rows = []
-    for row in anomalies[chosen].sort_values(["hour_start", "metric"]).itertuples(index=False):
+    for row in chosen.itertuples(index=False):
         template_id = counted_template_of(row.metric) or ""
         hour = pd.Timestamp(row.hour_start)
         level = template_level(
