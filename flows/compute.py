@@ -536,8 +536,9 @@ def rebuild_incidents(
 ) -> int:
     """Recomputes the `incidents` partitions the anomalies of `hours` can change: the days
     from INCIDENT_FOLLOW before the first hour's day (or `since`, when earlier) to the day
-    after the last's, from the anomalies around them (and the status mix of the 24 hours
-    before each incident, and how long each of `rules` that fired held), open or resolved as
+    after the last's, from the anomalies around them (and the status, error reason, region,
+    configured dimension and log template mixes of their hours and the 24 hours before them,
+    for the attribution, and how long each of `rules` that fired held), open or resolved as
     of the newest hour scored. Returns the incident rows written."""
     first, last = hours[0].floor("D"), hours[-1].floor("D")
     begin = first - INCIDENT_FOLLOW if since is None else min(since, first - INCIDENT_FOLLOW)
@@ -551,18 +552,27 @@ def rebuild_incidents(
     found = empty_frame(Incident)
     if not anomalies.empty:
         context = start - incident_rules.BEFORE
-        counted = anomalies[anomalies[Anomaly.kind] == logs.TEMPLATE_COUNT]
+        logged = anomalies[Anomaly.endpoint] == logs.LOG_ENDPOINT
         found = incident_rules.incidents(
             anomalies,
             read_hours(layout, "status_hourly", context, end),
             read_hours(layout, "error_reasons_hourly", context, end),
             read_templates(layout),
-            # the levels of the templates that left their forecast, in the hours they did
-            read_hours(layout, "log_templates_minutely", start, end, columns=TEMPLATE_COLUMNS)
-            if len(counted)
+            # the templates' levels, and their mix, in the hours of the log anomalies and the
+            # 24 hours before them
+            read_hours(
+                layout,
+                "log_templates_minutely",
+                anomalies.loc[logged, Anomaly.hour_start].min() - incident_rules.BEFORE,
+                anomalies.loc[logged, Anomaly.hour_start].max() + HOUR,
+                columns=TEMPLATE_COLUMNS,
+            )
+            if logged.any()
             else None,
             newest_hour=newest,
             rule_stretches=rule_stretches(layout, rules, anomalies),
+            region_hourly=read_hours(layout, "region_hourly", context, end),
+            dimension_hourly=read_hours(layout, "dimension_hourly", context, end),
         )
     batch = Batch(layout, catalog, run_id)
     started = found["start"].dt.floor("D")

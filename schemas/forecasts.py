@@ -116,10 +116,13 @@ class Anomaly(pa.DataFrameModel):
 
 
 class Incident(pa.DataFrameModel):
-    """`incidents`: one row per stretch of anomalous hours of one endpoint (or total).
+    """`incidents`: one row per cause, with the endpoints and totals that moved with it.
 
     Consecutive anomalous hours of a series, and anomalies of the same endpoint on different
-    metrics in overlapping or adjacent hours, are one incident. Partitioned by the date of its
+    metrics in overlapping or adjacent hours, are one episode. Episodes of endpoints of one
+    service in overlapping hours whose attribution names the same value are one incident, and
+    a total's episode that overlaps one of what it sums joins that incident as its impact.
+    Keyed by its first episode (service, endpoint, start). Partitioned by the date of its
     start; recomputed whenever an hour of that day or the two days after it is scored, and
     while it is open.
     """
@@ -127,8 +130,10 @@ class Incident(pa.DataFrameModel):
     incident_id: Series[Text] = pa.Field(
         description="stable id: the first 16 hex digits of sha256(service, endpoint, start)"
     )
-    service: Series[Text] = pa.Field(description="service")
-    endpoint: Series[Text] = pa.Field(description="normalised endpoint")
+    service: Series[Text] = pa.Field(description="service of its first episode")
+    endpoint: Series[Text] = pa.Field(
+        description="normalised endpoint (or '*', a total) of its first episode"
+    )
     start: Series[UtcTimestamp] = pa.Field(description="first anomalous hour")
     end: Series[UtcTimestamp] = pa.Field(description="end of the last anomalous hour")
     hours: Series[int] = pa.Field(gt=0, description="hours with at least one anomaly")
@@ -136,9 +141,10 @@ class Incident(pa.DataFrameModel):
     max_score: Series[float] = pa.Field(ge=0, le=1, description="highest anomaly score")
     metrics: Series[Text] = pa.Field(description="metrics that deviated, comma-separated")
     probable_cause: Series[Text] = pa.Field(
-        description="what the data says changed: deviations against forecast, the status code "
-        "whose share grew most against the hours before, the top error reason, each log "
-        "template whose events left their forecast (its text and level), each new log "
+        description="what the data says changed: deviations against forecast (per endpoint "
+        "when it holds several), each rule breached, the dimension values that account for "
+        "the change (e.g. '82% of the extra errors are status 503; region eu-west 64%'), each "
+        "log template whose events left their forecast (its text and level), each new log "
         "pattern's template and an example"
     )
     status: Series[Text] = pa.Field(
@@ -151,6 +157,25 @@ class Incident(pa.DataFrameModel):
         nullable=True,
         description="when the data showed it over: the end of the first hour after it that "
         "was back within its forecast; null while open",
+    )
+    endpoints: Series[Text] | None = pa.Field(
+        nullable=True,
+        description="the endpoints whose anomalies it holds, comma-separated ('service "
+        "endpoint' when its first episode was the total of all services); a total's own "
+        "endpoint '*' when no endpoint explains it; null in partitions written before",
+    )
+    impact: Series[Text] | None = pa.Field(
+        nullable=True,
+        description="the totals it moved and how far, '; '-separated (e.g. 'checkout * "
+        "requests at 0.3x its forecast'); empty when none; null in partitions written before",
+    )
+    attribution: Series[Text] | None = pa.Field(
+        nullable=True,
+        description="the dimension values that account for its change, largest first, each "
+        "with its share of its dimension's change in that direction (e.g. 'status=503 82%; "
+        "region=eu-west 64%'; each change's prefixed with its noun when errors and requests "
+        "both name some); moves not significant for their counts are left out; empty when "
+        "none; null in partitions written before",
     )
 
     class Config:

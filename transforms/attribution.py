@@ -4,7 +4,7 @@ mix of the 24 hours before it, and only where the move is significant for its co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from statistics import NormalDist
 
 import numpy as np
@@ -244,12 +244,19 @@ def attribution_text(contributors: pd.DataFrame, limit: int = 5) -> str:
     )
 
 
-def value_label(dimension: str, value: str, names: dict[str, str] | None = None) -> str:
+def value_label(
+    dimension: str, value: str, template_text: Callable[[str], str] | None = None
+) -> str:
     """A value as a sentence names it: "status 503", "region eu-west", "template 'Timeout
-    after <NUM> ms'" (`names` maps a template id to its text)."""
+    after <NUM> ms'" (`template_text` gives a template id's text)."""
     if dimension == TEMPLATE:
-        return f"template '{(names or {}).get(value, value)}'"
+        return f"template '{template_text(value) if template_text else value}'"
     return f"{dimension} {value}"
+
+
+def noun(measure: str, direction: str) -> str:
+    """What a change is counted in: "extra errors", "missing requests", ..."""
+    return _NOUN[(measure, direction)]
 
 
 def cause_text(
@@ -258,7 +265,7 @@ def cause_text(
     direction: str,
     *,
     limit: int = 3,
-    names: dict[str, str] | None = None,
+    template_text: Callable[[str], str] | None = None,
 ) -> str:
     """The top contributor of each of the first `limit` dimensions as a sentence: "82% of the
     extra errors are status 503; region eu-west 64%, error reason UpstreamTimeout 71%";
@@ -267,10 +274,10 @@ def cause_text(
         return ""
     tops = contributors.drop_duplicates("dimension").head(limit)
     first, *rest = list(tops.itertuples())
-    noun = _NOUN[(measure, direction)]
-    text = f"{first.contribution:.0%} of the {noun} are {value_label(first.dimension, first.value, names)}"
+    label = value_label(first.dimension, first.value, template_text)
+    text = f"{first.contribution:.0%} of the {noun(measure, direction)} are {label}"
     if rest:
         text += "; " + ", ".join(
-            f"{value_label(r.dimension, r.value, names)} {r.contribution:.0%}" for r in rest
+            f"{value_label(r.dimension, r.value, template_text)} {r.contribution:.0%}" for r in rest
         )
     return text

@@ -1,16 +1,21 @@
-"""Incidents: anomalies of one endpoint merged across hours and metrics, with a probable cause
-built from the data (how far each metric was from its forecast, which status code grew, the
-top error reason, which log templates left their forecast or are new)."""
+"""Incidents: one per cause. Anomalies of one endpoint merged across hours and metrics;
+simultaneous anomalies of endpoints of one service whose shared dimension value moved, as one
+incident listing them; a total's anomalies that its endpoints' explain, as that incident's
+impact. Each has a probable cause built from the data (how far each metric was from its
+forecast, the dimension values that account for the change, which log templates left their
+forecast or are new)."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import pandas as pd
 
 from schemas.common import empty_frame
 from schemas.forecasts import SEVERITIES, Incident
 from schemas.forecasts import Anomaly as A
+from transforms import attribution as attr
 from transforms.forecast import TOTAL
 from transforms.log_anomalies import (
     LOG_ENDPOINT,
@@ -26,13 +31,14 @@ from transforms.rules import METRIC_PREFIX as RULE_PREFIX
 from transforms.rules import rule_cause
 
 HOUR = pd.Timedelta(hours=1)
-BEFORE = pd.Timedelta(hours=24)
-"""The hours before an incident its status mix is compared with."""
-MIN_SHARE_GROWTH = 0.05
-"""A status code is named when its share of requests grew by at least this much."""
+BEFORE = attr.BEFORE
+"""The hours before an incident whose mix of status codes, error reasons, regions, ... is the
+expected mix its change is measured against."""
 MERGE_GAP = HOUR
 """The largest step from one anomalous hour of an incident to the next: an anomalous hour
 further from the previous one starts a new incident."""
+ERROR_METRICS = frozenset({"error_rate", "server_error_rate", "status_4xx", "status_5xx"})
+"""Metrics whose spike is a change in the errors: attributed over the errors' mix."""
 
 
 def incident_id(service: str, endpoint: str, start: pd.Timestamp) -> str:
@@ -50,6 +56,46 @@ def is_open(end: pd.Timestamp, newest_hour: pd.Timestamp) -> bool:
     return (newest_hour + HOUR) - last_hour <= MERGE_GAP
 
 
+@dataclass(frozen=True)
+class Context:
+    """The tables an incident's cause reads, each covering the incidents and the 24 hours
+    before them (`log_templates_minutely`: at least the incidents' hours)."""
+
+    status_hourly: pd.DataFrame | None = None
+    error_reasons_hourly: pd.DataFrame | None = None
+    region_hourly: pd.DataFrame | None = None
+    dimension_hourly: pd.DataFrame | None = None
+    log_templates: pd.DataFrame | None = None
+    log_templates_minutely: pd.DataFrame | None = None
+    rule_stretches: pd.DataFrame | None = None
+
+
+@dataclass
+class Episode:
+    """Anomalous hours of one (service, endpoint) at most MERGE_GAP apart."""
+
+    service: str
+    endpoint: str
+    rows: pd.DataFrame
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.rows[A.hour_start].min()
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return self.rows[A.hour_start].max() + HOUR
+
+    @property
+    def depth(self) -> int:
+        """0 for an endpoint (or a service's logs), 1 for a service's total, 2 for the total
+        of all services."""
+        return 2 if self.service == TOTAL else 1 if self.endpoint == TOTAL else 0
+
+    def overlaps(self, other: Episode) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
 def incidents(
     anomalies: pd.DataFrame,
     status_hourly: pd.DataFrame | None = None,
@@ -59,99 +105,288 @@ def incidents(
     *,
     newest_hour: pd.Timestamp | None = None,
     rule_stretches: pd.DataFrame | None = None,
+    region_hourly: pd.DataFrame | None = None,
+    dimension_hourly: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per incident. Anomalies of one (service, endpoint) whose hours touch or overlap
-    (the next starts at most one hour after the previous ended) are merged, whatever their
-    metric; a service's log anomalies (endpoint "(logs)") join its request anomalies of the
-    same or adjacent hours (`with_logs_joined`). `status_hourly` and `error_reasons_hourly`
-    (covering the incidents and the 24 hours before them) feed the probable cause,
-    `log_templates` names the templates of new patterns and of template counts, and
-    `log_templates_minutely` (covering the incidents) gives a counted template's level, and
-    `rule_stretches` (`transforms.rules.rule_stretches` of the rules among the anomalies) how
-    long each rule's condition held and its worst value.
+    """One row per incident, one incident per cause.
+
+    Anomalies of one (service, endpoint) whose hours touch or overlap (the next starts at
+    most one hour after the previous ended) are one episode, whatever their metric; a
+    service's log anomalies (endpoint "(logs)") join its request anomalies of the same or
+    adjacent hours (`with_logs_joined`). Episodes are then joined into incidents
+    (`incident_groups`): endpoints of one service anomalous in overlapping hours whose
+    attributions name the same status code, error reason, region or configured dimension
+    value; and a total's episode (endpoint "*", or service and endpoint "*") with an episode
+    of what it sums in overlapping hours, as that incident's `impact`. A total with no such
+    episode (a change spread thinly over many endpoints) is an incident of its own.
+
+    An incident is keyed by its first episode (earliest start; an endpoint before a total
+    starting with it; then service and endpoint): later hours cannot start earlier, so an
+    open incident keeps its `incident_id` as hours and endpoints join it, and the hourly runs
+    write what a backfill writes.
+
+    `status_hourly`, `error_reasons_hourly`, `region_hourly` and `dimension_hourly`
+    (covering the incidents and the 24 hours before them) feed the attribution
+    (`transforms.attribution`), `log_templates` names the templates of new patterns and of
+    template counts, and `log_templates_minutely` gives a counted template's level (and,
+    covering the 24 hours before too, the templates that account for a change in log errors),
+    and `rule_stretches` (`transforms.rules.rule_stretches` of the rules among the anomalies)
+    how long each rule's condition held and its worst value.
 
     `newest_hour` is the newest hour scored (default: the newest hour of `anomalies`): an
     incident is open while the next hour to be scored could still join it (`is_open`), else
     resolved, at the end of the first hour after it (`MERGE_GAP` after its end)."""
     if anomalies.empty:
         return empty_frame(Incident)
+    context = Context(
+        status_hourly,
+        error_reasons_hourly,
+        region_hourly,
+        dimension_hourly,
+        log_templates,
+        log_templates_minutely,
+        rule_stretches,
+    )
     anomalies = with_logs_joined(anomalies)
     if newest_hour is None:
         newest_hour = anomalies[A.hour_start].max()
     newest_hour = pd.Timestamp(newest_hour)
-    rank = {name: i for i, name in enumerate(SEVERITIES)}
-    rows = []
-    keys = [A.service, A.endpoint]
-    for (service, endpoint), own in anomalies.sort_values(A.hour_start).groupby(keys, sort=True):
-        hours = own[A.hour_start]
-        # a new incident wherever the gap to the previous anomalous hour exceeds one hour
-        group = (hours.diff() > HOUR).cumsum()
-        for _, part in own.groupby(group.to_numpy(), sort=True):
-            start = part[A.hour_start].min()
-            end = part[A.hour_start].max() + HOUR
-            still_open = is_open(end, newest_hour)
-            rows.append(
-                {
-                    "incident_id": incident_id(service, endpoint, start),
-                    "service": service,
-                    "endpoint": endpoint,
-                    "start": start,
-                    "end": end,
-                    "hours": int(part[A.hour_start].nunique()),
-                    "peak_severity": max(part[A.severity], key=rank.__getitem__),
-                    "max_score": float(part[A.score].max()),
-                    "metrics": ",".join(sorted(part[A.metric].unique())),
-                    "probable_cause": probable_cause(
-                        part,
-                        service,
-                        endpoint,
-                        start,
-                        end,
-                        status_hourly,
-                        error_reasons_hourly,
-                        log_templates,
-                        log_templates_minutely,
-                        rule_stretches,
-                    ),
-                    "status": "open" if still_open else "resolved",
-                    "resolved_at": pd.NaT if still_open else end + MERGE_GAP,
-                }
-            )
+    rows = [
+        _incident_row(members, context, newest_hour)
+        for members in incident_groups(episodes(anomalies), context)
+    ]
     frame = pd.DataFrame(rows)
     frame = frame.sort_values(["service", "endpoint", "start"], ignore_index=True)
     return Incident.validate(frame)
 
 
+def episodes(anomalies: pd.DataFrame) -> list[Episode]:
+    """The episodes of `anomalies` in key order: start, then depth (an endpoint before its
+    service's total before the total of all), then service and endpoint."""
+    found = []
+    keys = [A.service, A.endpoint]
+    for (service, endpoint), own in anomalies.sort_values(A.hour_start).groupby(keys, sort=True):
+        # a new episode wherever the gap to the previous anomalous hour exceeds MERGE_GAP
+        group = (own[A.hour_start].diff() > MERGE_GAP).cumsum()
+        for _, part in own.groupby(group.to_numpy(), sort=True):
+            found.append(Episode(str(service), str(endpoint), part))
+    return sorted(found, key=lambda e: (e.start, e.depth, e.service, e.endpoint))
+
+
+def incident_groups(found: list[Episode], context: Context) -> list[list[Episode]]:
+    """The episodes of each incident, each list in key order (its first is the incident's
+    key): endpoints of one service in overlapping hours whose attributions name the same
+    status code, error reason, region or configured dimension value are joined; then each total's
+    episode joins the first episode in overlapping hours of what it sums (a service's total:
+    its endpoints; the total of all: every service's endpoints and totals), service totals
+    before the total of all."""
+    parent = list(range(len(found)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        a, b = root(i), root(j)
+        parent[max(a, b)] = min(a, b)  # the group's root is its first episode in key order
+
+    moved: dict[int, set[tuple[str, str]]] = {}
+
+    def moved_values(i: int) -> set[tuple[str, str]]:
+        if i not in moved:
+            e = found[i]
+            found_i = _attributions(e.rows, e.service, [e.endpoint], e.start, e.end, context)
+            moved[i] = {
+                (d, v)
+                for *_, named in found_i
+                for d, v in zip(named["dimension"], named["value"], strict=True)
+                if d != attr.TEMPLATE
+            }
+        return moved[i]
+
+    endpoints = [i for i, e in enumerate(found) if e.depth == 0 and e.endpoint != LOG_ENDPOINT]
+    for n, i in enumerate(endpoints):
+        for j in endpoints[n + 1 :]:
+            a, b = found[i], found[j]
+            if a.service == b.service and a.overlaps(b) and moved_values(i) & moved_values(j):
+                join(i, j)
+    for depth in (1, 2):
+        for t, total in enumerate(found):
+            if total.depth != depth:
+                continue
+            summed = [
+                i
+                for i, e in enumerate(found)
+                if e.depth < depth
+                and e.endpoint != LOG_ENDPOINT
+                and (depth == 2 or e.service == total.service)
+                and e.overlaps(total)
+            ]
+            if summed:
+                join(t, summed[0])
+    groups: dict[int, list[Episode]] = {}
+    for i, episode in enumerate(found):
+        groups.setdefault(root(i), []).append(episode)
+    return list(groups.values())
+
+
+def _incident_row(members: list[Episode], context: Context, newest_hour: pd.Timestamp) -> dict:
+    """An incident's row: keyed by its first episode; its cause from its deepest episodes (its
+    endpoints, or the total when it has none), the other totals as its impact."""
+    rank = {name: i for i, name in enumerate(SEVERITIES)}
+    key = members[0]
+    deepest = min(e.depth for e in members)
+    causes = [e for e in members if e.depth == deepest]
+    impacts = [e for e in members if e.depth != deepest]
+    everything = pd.concat([e.rows for e in members], ignore_index=True)
+    own = pd.concat([e.rows for e in causes], ignore_index=True)
+    service = causes[0].service
+    names = sorted({e.endpoint for e in causes})
+    start = everything[A.hour_start].min()
+    end = everything[A.hour_start].max() + HOUR
+    cause_start = own[A.hour_start].min()
+    cause_end = own[A.hour_start].max() + HOUR
+    found = _attributions(own, service, names, cause_start, cause_end, context)
+    still_open = is_open(end, newest_hour)
+    return {
+        "incident_id": incident_id(key.service, key.endpoint, key.start),
+        "service": key.service,
+        "endpoint": key.endpoint,
+        "start": start,
+        "end": end,
+        "hours": int(everything[A.hour_start].nunique()),
+        "peak_severity": max(everything[A.severity], key=rank.__getitem__),
+        "max_score": float(everything[A.score].max()),
+        "metrics": ",".join(sorted(everything[A.metric].unique())),
+        "probable_cause": probable_cause(
+            own, service, names, cause_start, cause_end, context, found
+        ),
+        "status": "open" if still_open else "resolved",
+        "resolved_at": pd.NaT if still_open else end + MERGE_GAP,
+        "endpoints": ",".join(
+            names if service == key.service else [f"{service} {name}" for name in names]
+        ),
+        "impact": "; ".join(
+            f"{e.service} {e.endpoint} {text}"
+            for e in impacts
+            for text in deviation_texts(e.rows, e.service, e.endpoint, e.start, e.end, context)
+        ),
+        "attribution": _attribution_column(found),
+    }
+
+
+def changes(anomalies: pd.DataFrame) -> list[tuple[str, str]]:
+    """(measure, direction) of each change the anomalies show that attribution can explain:
+    errors that rose (an error metric's spike), requests that fell or rose (the direction of
+    the worst requests anomaly), log errors that rose."""
+    metric = anomalies[A.metric].astype(str)
+    spike = anomalies[A.direction] == "spike"
+    found = []
+    if (metric.isin(ERROR_METRICS) & spike).any():
+        found.append((attr.ERRORS, "spike"))
+    requests = anomalies[metric == "requests"]
+    if len(requests):
+        worst = requests.sort_values([A.score, A.hour_start], ascending=[False, True]).iloc[0]
+        found.append((attr.REQUESTS, str(worst[A.direction])))
+    counted = metric.map(lambda m: counted_template_of(m) is not None)
+    if (((metric == LOG_ERRORS) | counted) & spike).any():
+        found.append((attr.EVENTS, "spike"))
+    return found
+
+
+def _attributions(
+    anomalies: pd.DataFrame,
+    service: str,
+    endpoints: list[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    context: Context,
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """(measure, direction, contributors) of each change of `changes`."""
+    found = []
+    for measure, direction in changes(anomalies):
+        counts = attr.dimension_counts(
+            measure,
+            service,
+            endpoints,
+            start - BEFORE,
+            end,
+            status_hourly=context.status_hourly,
+            error_reasons_hourly=context.error_reasons_hourly,
+            region_hourly=context.region_hourly,
+            dimension_hourly=context.dimension_hourly,
+            log_templates_minutely=context.log_templates_minutely,
+        )
+        found.append((measure, direction, attr.contributors(counts, start, end, direction)))
+    return found
+
+
+def _attribution_column(found: list[tuple[str, str, pd.DataFrame]]) -> str:
+    """The top contributors as `dimension=value share`, each change's prefixed with its noun
+    when more than one change names some."""
+    named = [(m, d, f) for m, d, f in found if len(f)]
+    if len(named) == 1:
+        return attr.attribution_text(named[0][2])
+    return "; ".join(f"{attr.noun(m, d)}: {attr.attribution_text(f)}" for m, d, f in named)
+
+
 def probable_cause(
+    anomalies: pd.DataFrame,
+    service: str,
+    endpoints: list[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    context: Context,
+    attributions: list[tuple[str, str, pd.DataFrame]] | None = None,
+) -> str:
+    """A sentence or three from the data: each metric's distance from its forecast
+    (`deviation_texts`; per endpoint when the incident holds several), then the dimension
+    values that account for each change (`transforms.attribution.cause_text`)."""
+    parts = []
+    for endpoint, rows in anomalies.groupby(A.endpoint, sort=True):
+        texts = deviation_texts(rows, service, str(endpoint), start, end, context)
+        parts += [f"{endpoint} {t}" for t in texts] if len(endpoints) > 1 else texts
+    if attributions is None:
+        attributions = _attributions(anomalies, service, endpoints, start, end, context)
+
+    def named(template_id: str) -> str:
+        return template_text(context.log_templates, service, template_id)
+
+    for measure, direction, found in attributions:
+        text = attr.cause_text(found, measure, direction, template_text=named)
+        if text:
+            parts.append(text)
+    return "; ".join(parts)
+
+
+def deviation_texts(
     anomalies: pd.DataFrame,
     service: str,
     endpoint: str,
     start: pd.Timestamp,
     end: pd.Timestamp,
-    status_hourly: pd.DataFrame | None,
-    error_reasons_hourly: pd.DataFrame | None,
-    log_templates: pd.DataFrame | None = None,
-    log_templates_minutely: pd.DataFrame | None = None,
-    rule_stretches: pd.DataFrame | None = None,
-) -> str:
-    """A sentence or three from the data: each rule breached (its metric's worst value against
-    the threshold, and for how long it held), each metric's distance from its forecast (a log
-    template's count named by its text and the most severe level it logged in the incident's
-    hours), the status code whose share of requests grew most against the 24 hours before,
-    the most frequent error reason during the incident, and each new log pattern's template
-    and an example."""
+    context: Context,
+) -> list[str]:
+    """Per metric: each rule breached (its metric's worst value against the threshold, and for
+    how long it held), each metric's distance from its forecast (a log template's count named
+    by its text and the most severe level it logged in the hours), each new log pattern's
+    template and an example."""
     parts = []
     for metric, rows in anomalies.groupby(A.metric, sort=True):
         actual, expected = rows[A.actual].mean(), rows[A.yhat].mean()
         template_id = template_of(metric)
         counted = counted_template_of(metric)
         if metric.startswith(RULE_PREFIX):
-            parts.append(_rule_text(rows, metric, service, endpoint, start, end, rule_stretches))
+            parts.append(
+                _rule_text(rows, metric, service, endpoint, start, end, context.rule_stretches)
+            )
         elif counted is not None:
-            level = template_level(log_templates_minutely, service, counted, start, end)
+            level = template_level(context.log_templates_minutely, service, counted, start, end)
             parts.append(
                 count_text(
-                    template_text(log_templates, service, counted),
+                    template_text(context.log_templates, service, counted),
                     level,
                     float(rows[A.actual].sum()),
                     float(rows[A.yhat].sum()),
@@ -160,7 +395,8 @@ def probable_cause(
             )
         elif template_id is not None:
             events = int(rows[A.actual].sum())
-            parts.append(f"{pattern_text(log_templates, service, template_id)}, {events:,} events")
+            text = pattern_text(context.log_templates, service, template_id)
+            parts.append(f"{text}, {events:,} events")
         elif metric == LOG_ERRORS and expected > 0:
             parts.append(f"log errors at {actual / expected:.2g}x their forecast")
         elif metric == LOG_ERRORS:
@@ -171,13 +407,7 @@ def probable_cause(
             parts.append(f"{metric} at {actual / expected:.2g}x its forecast")
         else:
             parts.append(f"{metric} {actual:.3g} where none was expected")
-    status = _status_change(status_hourly, service, endpoint, start, end)
-    if status:
-        parts.append(status)
-    reason = _top_reason(error_reasons_hourly, service, endpoint, start, end)
-    if reason:
-        parts.append(reason)
-    return "; ".join(parts)
+    return parts
 
 
 def _rule_text(
@@ -236,62 +466,3 @@ def with_logs_joined(anomalies: pd.DataFrame) -> pd.DataFrame:
         if len(near):
             out.loc[index, A.endpoint] = sorted(near[A.endpoint].astype(str))[0]
     return out
-
-
-def _hours_of(
-    frame: pd.DataFrame | None,
-    service: str,
-    endpoint: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-) -> pd.DataFrame:
-    """The endpoint's rows of an hourly table with hour_start in [start, end); a total's
-    (endpoint or service "*") are those of every endpoint it sums."""
-    if frame is None or frame.empty:
-        return pd.DataFrame(columns=["hour_start", "requests"])
-    chosen = (frame["hour_start"] >= start) & (frame["hour_start"] < end)
-    if service != TOTAL:
-        chosen &= frame["service"] == service
-    if endpoint != TOTAL:
-        chosen &= frame["endpoint"] == endpoint
-    return frame[chosen]
-
-
-def _status_change(
-    status_hourly: pd.DataFrame | None,
-    service: str,
-    endpoint: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-) -> str:
-    during = _hours_of(status_hourly, service, endpoint, start, end)
-    before = _hours_of(status_hourly, service, endpoint, start - BEFORE, start)
-    if during.empty:
-        return ""
-    share_during = during.groupby("status_code")["requests"].sum() / during["requests"].sum()
-    share_before = (
-        before.groupby("status_code")["requests"].sum() / before["requests"].sum()
-        if len(before)
-        else pd.Series(dtype="float64")
-    )
-    growth = share_during.sub(share_before, fill_value=0.0).sort_values(ascending=False)
-    if growth.empty or growth.iloc[0] < MIN_SHARE_GROWTH:
-        return ""
-    code = growth.index[0]
-    was = float(share_before.get(code, 0.0))
-    return f"status {int(code)} rose from {was:.1%} to {share_during[code]:.1%} of requests"
-
-
-def _top_reason(
-    error_reasons_hourly: pd.DataFrame | None,
-    service: str,
-    endpoint: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-) -> str:
-    during = _hours_of(error_reasons_hourly, service, endpoint, start, end)
-    if during.empty:
-        return ""
-    counts = during.groupby("error_reason")["requests"].sum().sort_values(ascending=False)
-    share = counts.iloc[0] / counts.sum()
-    return f"top error reason '{counts.index[0]}' ({int(counts.iloc[0]):,} requests, {share:.0%})"

@@ -10,12 +10,12 @@ H = pd.Timedelta(hours=1)
 
 
 def anomaly_rows(rows):
-    """rows: (hours after T, endpoint, metric, actual, yhat, severity, score)"""
+    """rows: (hours after T, endpoint, metric, actual, yhat, severity, score[, service])"""
     return Anomaly.validate(
         pd.DataFrame(
             {
                 "hour_start": pd.Series([T + h * H for h, *_ in rows], dtype="datetime64[us, UTC]"),
-                "service": "shop",
+                "service": [r[7] if len(r) > 7 else "shop" for r in rows],
                 "endpoint": [r[1] for r in rows],
                 "metric": [r[2] for r in rows],
                 "actual": [r[3] for r in rows],
@@ -69,28 +69,66 @@ def test_adjacent_hours_and_other_metrics_of_one_endpoint_are_one_incident():
     assert "latency_p95_ms at 3x its forecast" in found["probable_cause"].iloc[1]
 
 
-def test_the_probable_cause_names_the_status_that_grew_and_the_top_error_reason():
+def before_and_during(endpoint, during, before=None, hours=range(-24, 0)):
+    """status_hourly rows of an endpoint: each hour before {200: 100, 500: 1} and a 503 every
+    other hour (24 errors of 500 and 12 of 503), then `during`: {hour: {code: requests}}."""
+    rows = [(h, endpoint, 200, 100) for h in hours] + [(h, endpoint, 500, 1) for h in hours]
+    rows += [(h, endpoint, 503, 1) for h in hours if h % 2 == 0]
+    for hour, mix in during.items():
+        rows += [(hour, endpoint, code, n) for code, n in mix.items()]
+    return rows
+
+
+def test_the_probable_cause_names_the_values_that_account_for_the_extra_errors():
     anomalies = anomaly_rows([(0, "/a", "error_rate", 0.5, 0.01, "critical", 0.9999)])
-    status = counts(
-        [(h, "/a", 200, 100) for h in range(-24, 0)]
-        + [(h, "/a", 503, 1) for h in range(-24, 0, 12)]  # 2 of 2,402 before
-        + [(0, "/a", 200, 50), (0, "/a", 503, 50), (0, "/b", 503, 500)],
-        "status_code",
-    )
+    # before: errors 2/3 status 500, 1/3 503; during: 48 of 50 errors are 503, so 503 holds
+    # 50 - 50/3 = 33.3 errors beyond its share, all of the change; 500 fell
+    status = counts(before_and_during("/a", {0: {200: 50, 500: 2, 503: 48}}), "status_code")
+    status = pd.concat([status, counts([(0, "/b", 500, 500)], "status_code")])  # not /a's
     reasons = counts(
-        [(0, "/a", "upstream timeout", 40), (0, "/a", "pool exhausted", 10), (-3, "/a", "x", 99)],
+        [(h, "/a", "pool exhausted", 1) for h in range(-24, 0)]
+        + [(h, "/a", "upstream timeout", 1) for h in range(-24, 0, 2)]
+        + [(0, "/a", "upstream timeout", 40), (0, "/a", "pool exhausted", 10)],
         "error_reason",
     )
-    cause = incidents(anomalies, status, reasons)["probable_cause"].iloc[0]
-    assert cause == (
+    found = incidents(anomalies, status, reasons)
+    assert found["probable_cause"].iloc[0] == (
         "error_rate 50.0% against 1.0% expected; "
-        "status 503 rose from 0.1% to 50.0% of requests; "
-        "top error reason 'upstream timeout' (40 requests, 80%)"
+        "100% of the extra errors are status 503; error reason upstream timeout 100%"
     )
+    assert found["attribution"].iloc[0] == "status=503 100%; error reason=upstream timeout 100%"
     # without status or reason data, the cause is the deviation alone
-    assert (
-        incidents(anomalies)["probable_cause"].iloc[0] == "error_rate 50.0% against 1.0% expected"
+    alone = incidents(anomalies)
+    assert alone["probable_cause"].iloc[0] == "error_rate 50.0% against 1.0% expected"
+    assert alone["attribution"].iloc[0] == ""
+
+
+def test_a_share_that_rose_because_the_requests_fell_is_not_a_cause_of_the_drop():
+    # the measured defect: requests at 0.23x their forecast, status 201 from 78.4% to 84.6%
+    anomalies = anomaly_rows([(0, "/a", "requests", 130.0, 565.0, "high", 0.999)])
+    status = counts(
+        [(h, "/a", 201, 78) for h in range(-24, 0)]
+        + [(h, "/a", 200, 22) for h in range(-24, 0)]
+        + [(0, "/a", 201, 110), (0, "/a", 200, 20)],
+        "status_code",
     )
+    found = incidents(anomalies, status)
+    assert found["probable_cause"].iloc[0] == "requests at 0.23x its forecast"
+    assert found["attribution"].iloc[0] == ""
+    # a region that lost its traffic is named, with its part of the missing requests
+    regions = pd.DataFrame(
+        {
+            "hour_start": [T + h * H for h in range(-24, 1) for _ in range(2)],
+            "region": ["eu-west", "us-east"] * 25,
+            "requests": [50, 50] * 24 + [5, 125],
+            "success_rate": 1.0,
+        }
+    )
+    named = incidents(anomalies, status, region_hourly=regions)
+    assert named["probable_cause"].iloc[0] == (
+        "requests at 0.23x its forecast; 100% of the missing requests are region eu-west"
+    )
+    assert named["attribution"].iloc[0] == "region=eu-west 100%"
 
 
 def test_no_anomalies_no_incidents():
@@ -134,3 +172,93 @@ def test_an_incident_id_depends_on_service_endpoint_and_start_only():
     assert one["incident_id"].iloc[0] == incident_id("shop", "/a", T)
     assert other["incident_id"].iloc[0] != one["incident_id"].iloc[0]
     assert len(one["incident_id"].iloc[0]) == 16
+
+
+def test_a_total_its_endpoint_explains_is_that_incidents_impact_not_an_incident():
+    anomalies = anomaly_rows(
+        [
+            (1, "/a", "requests", 10.0, 100.0, "high", 0.995),
+            (2, "/a", "requests", 12.0, 100.0, "critical", 0.9995),
+            (1, "*", "requests", 300.0, 1000.0, "medium", 0.97),
+            (2, "*", "requests", 310.0, 1000.0, "medium", 0.97),
+            (2, "*", "requests", 4000.0, 10000.0, "low", 0.92, "*"),
+            (6, "*", "requests", 500.0, 1000.0, "high", 0.99),  # no endpoint moved with it
+        ]
+    )
+    found = incidents(anomalies)
+    columns = ["service", "endpoint", "start", "end", "hours", "peak_severity", "endpoints"]
+    assert found[columns].values.tolist() == [
+        ["shop", "*", T + 6 * H, T + 7 * H, 1, "high", "*"],
+        ["shop", "/a", T + H, T + 3 * H, 2, "critical", "/a"],
+    ]
+    assert found["impact"].tolist() == [
+        "",
+        "shop * requests at 0.3x its forecast; * * requests at 0.4x its forecast",
+    ]
+    assert found["incident_id"].tolist() == [
+        incident_id("shop", "*", T + 6 * H),
+        incident_id("shop", "/a", T + H),
+    ]
+    assert found["probable_cause"].tolist() == [
+        "requests at 0.5x its forecast",
+        "requests at 0.11x its forecast",
+    ]
+
+
+def test_an_open_incident_keeps_its_key_as_endpoints_and_hours_join_it():
+    rows = [
+        (0, "*", "requests", 300.0, 1000.0, "medium", 0.97),  # the total leads
+        (1, "*", "requests", 200.0, 1000.0, "high", 0.99),
+        (1, "/a", "requests", 10.0, 100.0, "high", 0.995),
+        (2, "/a", "requests", 12.0, 100.0, "critical", 0.9995),
+    ]
+    # hour by hour, as the hourly runs see it, then whole, as a backfill does
+    seen = [incidents(anomaly_rows(rows[:n])) for n in (1, 3, 4)]
+    key = incident_id("shop", "*", T)
+    assert [frame["incident_id"].tolist() for frame in seen] == [[key], [key], [key]]
+    assert [frame["endpoints"].tolist() for frame in seen] == [["*"], ["/a"], ["/a"]]
+    assert seen[-1][["endpoint", "start", "end", "hours", "status"]].values.tolist() == [
+        ["*", T, T + 3 * H, 3, "open"]
+    ]
+    assert seen[-1]["impact"].iloc[0] == "shop * requests at 0.25x its forecast"
+
+
+def test_endpoints_of_a_service_whose_errors_share_a_status_are_one_incident():
+    anomalies = anomaly_rows(
+        [
+            (0, "/a", "error_rate", 0.4, 0.01, "high", 0.999),
+            (1, "/a", "error_rate", 0.45, 0.01, "high", 0.999),
+            (1, "/b", "error_rate", 0.4, 0.01, "critical", 0.9999),  # joins an hour later
+            (0, "/c", "error_rate", 0.4, 0.01, "high", 0.999),  # its own cause: status 500
+            (0, "/d", "error_rate", 0.4, 0.01, "high", 0.999, "web"),  # another service
+        ]
+    )
+    spike = {200: 50, 500: 1, 503: 40}
+    status = counts(
+        before_and_during("/a", {0: spike, 1: spike})
+        + before_and_during("/b", {0: {200: 100, 500: 1}, 1: spike})
+        + before_and_during("/c", {0: {200: 50, 500: 40}}),
+        "status_code",
+    )
+    web = counts(before_and_during("/d", {0: spike}), "status_code").assign(service="web")
+    found = incidents(anomalies, pd.concat([status, web], ignore_index=True))
+    columns = ["service", "endpoint", "start", "end", "hours", "peak_severity", "endpoints"]
+    assert found[columns].values.tolist() == [
+        ["shop", "/a", T, T + 2 * H, 2, "critical", "/a,/b"],
+        ["shop", "/c", T, T + H, 1, "high", "/c"],
+        ["web", "/d", T, T + H, 1, "high", "/d"],
+    ]
+    assert found["attribution"].tolist() == [
+        "status=503 100%",
+        "status=500 100%",
+        "status=503 100%",
+    ]
+    assert found["probable_cause"].iloc[0] == (
+        "/a error_rate 42.5% against 1.0% expected; /b error_rate 40.0% against 1.0% expected; "
+        "100% of the extra errors are status 503"
+    )
+    # hour 0 alone: /a's incident has the id it keeps when /b joins
+    first = incidents(anomalies[anomalies["hour_start"] == T], status)
+    assert first["incident_id"].iloc[0] == found["incident_id"].iloc[0]
+    # without the status mix nothing says they share a cause: each is its own incident
+    assert incidents(anomalies)["endpoints"].tolist() == ["/a", "/b", "/c", "/d"]
