@@ -30,7 +30,9 @@ BODY = """\
 {{ event.payload.service }} {{ event.payload.endpoint }}: {{ event.payload.severity }} \
 incident {{ event.payload.change }}
 Cause: {{ event.payload.probable_cause or event.payload.note }}
-Metrics: {{ event.payload.metrics | join(", ") }}
+Endpoints: {{ event.payload.endpoints | join(", ") }}
+{% if event.payload.impact %}Impact: {{ event.payload.impact }}
+{% endif %}Metrics: {{ event.payload.metrics | join(", ") }}
 Started: {{ event.payload.start }}\
 {% if event.payload.resolved_at %}, over by {{ event.payload.resolved_at }}{% endif %}
 Report: {{ event.payload.report }}

@@ -151,21 +151,33 @@ def due_events(
     return due
 
 
+def endpoints_of(incident: dict[str, Any]) -> list[str]:
+    """The endpoints an incident holds: its `endpoints`, or its own endpoint in partitions
+    written before incidents listed them."""
+    listed = incident.get("endpoints")
+    if listed is None or pd.isna(listed) or not str(listed):
+        return [str(incident["endpoint"])]
+    return str(listed).split(",")
+
+
 def payload(event: DueEvent, report: str) -> dict[str, Any]:
-    """What the event carries: the incident's severity, metrics, probable cause, times and a
-    link to its day's report."""
+    """What the event carries: the incident's severity, endpoints, metrics, probable cause,
+    the totals it moved, times and a link to its day's report."""
     incident = event.incident
     hours = incident.get("hours")
     score = incident.get("max_score")
+    impact = incident.get("impact")
     out = {
         "incident_id": incident["incident_id"],
         "change": event.kind,
         "status": "open" if event.kind != "resolved" else "resolved",
         "service": incident["service"],
         "endpoint": incident["endpoint"],
+        "endpoints": endpoints_of(incident),
         "severity": incident["peak_severity"],
         "metrics": list(event.metrics),
         "probable_cause": incident.get("probable_cause") or "",
+        "impact": "" if impact is None or pd.isna(impact) else str(impact),
         "start": iso(incident["start"]),
         "end": iso(incident.get("end")),
         "hours": None if hours is None or pd.isna(hours) else int(hours),

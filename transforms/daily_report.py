@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from transforms.alerts import endpoints_of
 from transforms.feedback import mute_text, mutes_in_force, with_feedback
 from transforms.forecast import TOTAL
 
@@ -335,13 +336,18 @@ def insights(data: ReportData) -> list[str]:
     day = data.day
     out = []
     for incident in _with_feedback(data).sort_values("start").itertuples(index=False):
+        held = endpoints_of(incident._asdict())
         where = (
             "all services"
-            if incident.service == TOTAL
+            if incident.service == TOTAL and held == [TOTAL]
             else f"{incident.service} (all endpoints)"
-            if incident.endpoint == TOTAL
-            else f"{incident.service} {incident.endpoint}"
+            if held == [TOTAL]
+            else ", ".join(held)
+            if incident.service == TOTAL
+            else f"{incident.service} {', '.join(held)}"
         )
+        impact = getattr(incident, "impact", None)
+        moved = f"; it moved {impact}" if isinstance(impact, str) and impact else ""
         said = [
             text
             for text in (incident.feedback, incident.muted and f"muted: {incident.muted}")
@@ -350,7 +356,7 @@ def insights(data: ReportData) -> list[str]:
         out.append(
             f"{where}: {incident.peak_severity} incident from "
             f"{pd.Timestamp(incident.start):%H:%M} to {pd.Timestamp(incident.end):%H:%M} UTC "
-            f"({incident.hours} h): {incident.probable_cause}."
+            f"({incident.hours} h): {incident.probable_cause}{moved}."
             + (f" ({'; '.join(said)})" if said else "")
         )
     for mute in mutes_in_force(data.mutes, day, day + pd.Timedelta(days=1)).itertuples(index=False):
@@ -509,9 +515,11 @@ def render(data: ReportData, *, generated_at: pd.Timestamp) -> str:
         ("quarantined", f"{len(data.quarantine):,}"),
     ]
     shown = _with_feedback(data)
+    if len(shown):  # partitions written before incidents listed them: the incident's own
+        shown["endpoints"] = [", ".join(endpoints_of(r)) for r in shown.to_dict("records")]
     columns = [
-        "service", "endpoint", "start", "end", "peak_severity", "metrics", "probable_cause",
-        "status", "feedback", "muted",
+        "service", "endpoints", "start", "end", "peak_severity", "metrics", "probable_cause",
+        "impact", "status", "feedback", "muted",
     ]  # fmt: skip
     incidents = shown[[c for c in columns if c in shown]].copy() if len(shown) else pd.DataFrame()
     if len(incidents):

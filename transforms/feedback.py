@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from transforms.alerts import endpoints_of
+
 ACTIONS = ("ack", "resolve", "false-alarm")
 CLOSING = ("resolve", "false-alarm")
 """Actions that end an incident for its events: nothing more is sent for it but a resolved."""
@@ -16,17 +18,22 @@ SAID = {"ack": "acked", "resolve": "resolved by hand", "false-alarm": "false ala
 
 def muted_by(incidents: pd.DataFrame, mutes: pd.DataFrame) -> pd.Series:
     """For each incident, the reason of the first mute (by id) of its service, and of its
-    endpoint or all, whose window [starts_at, ends_at) holds every hour of it (start and end);
-    None when no mute does. An incident that outlasts the window is no longer muted."""
+    endpoint (every endpoint it holds) or all, whose window [starts_at, ends_at) holds every
+    hour of it (start and end); None when no mute does. An incident that outlasts the window
+    is no longer muted."""
     out = pd.Series([None] * len(incidents), index=incidents.index, dtype="object")
     if incidents.empty or mutes.empty:
         return out
     start = pd.to_datetime(incidents["start"], utc=True)
     end = pd.to_datetime(incidents["end"], utc=True)
+    held = pd.Series(
+        [",".join(endpoints_of(row)) for row in incidents.to_dict("records")],
+        index=incidents.index,
+    )
     for mute in mutes.sort_values("mute_id", ascending=False).itertuples(index=False):
         inside = (
             (incidents["service"] == mute.service)
-            & ((incidents["endpoint"] == mute.endpoint) | (mute.endpoint == ALL))
+            & ((held == mute.endpoint) | (mute.endpoint == ALL))
             & (start >= pd.Timestamp(mute.starts_at))
             & (end <= pd.Timestamp(mute.ends_at))
         )

@@ -336,7 +336,10 @@ def create_app(
             [
                 html.H3(f"{row['service']} {row['endpoint']}: {row['peak_severity']}, {row['status']}"),
                 html.P(f"{row['start']} to {row['end']} ({row['hours']} h); metrics: {row['metrics']}"),
+                html.P(f"Endpoints: {row.get('endpoints') or row['endpoint']}"),
                 html.P(f"Probable cause: {row['probable_cause'] or 'none found'}", id="cause"),
+                html.P(f"Attribution: {row.get('attribution') or 'no significant move'}"),
+                html.P(f"Impact: {row.get('impact') or 'none on the totals'}"),
             ]
         )  # fmt: skip
         return detail, window_figure(frame), *_records(frame), sql

@@ -139,8 +139,9 @@ ORDER BY status_code"""
 
 
 def incidents(root: Path, filters: Filters) -> Result:
-    """The incidents of the filter's endpoints that overlap its hours (open ones whatever
-    their start), open first, newest first."""
+    """The incidents of the filter's endpoints (keyed on it, or holding it among its
+    `endpoints`) that overlap its hours (open ones whatever their start), open first, newest
+    first."""
     clauses = [
         f'("end" > {literal(filters.start)} AND start < {literal(filters.end)})'
         " OR status = 'open'"
@@ -148,10 +149,13 @@ def incidents(root: Path, filters: Filters) -> Result:
     if filters.service is not None:
         clauses.append(f"service = {literal(filters.service)}")
     if filters.endpoint is not None:
-        clauses.append(f"endpoint = {literal(filters.endpoint)}")
+        endpoint = literal(filters.endpoint)
+        clauses.append(
+            f"endpoint = {endpoint} OR list_contains(string_split(endpoints, ','), {endpoint})"
+        )
     where = "WHERE " + "\n  AND ".join(f"({c})" for c in clauses)
-    sql = f"""SELECT incident_id, status, peak_severity, service, endpoint, start, "end", hours,
-  metrics, probable_cause, max_score, resolved_at
+    sql = f"""SELECT incident_id, status, peak_severity, service, endpoint, endpoints, start, "end",
+  hours, metrics, probable_cause, attribution, impact, max_score, resolved_at
 FROM incidents
 {where}
 ORDER BY status = 'open' DESC, start DESC, service, endpoint"""
@@ -160,17 +164,18 @@ ORDER BY status = 'open' DESC, start DESC, service, endpoint"""
 
 def incident_window(root: Path, incident_id: str) -> Result:
     """Per minute, from the hour before an incident to the hour after it: the requests,
-    errors and p95 latency of its endpoint (of all its service's endpoints for a total `*`,
-    the p95 then their busiest minute's worst)."""
+    errors and p95 latency of its endpoints (its key's and those it lists; of all its
+    service's endpoints for a total `*`), the p95 then their busiest minute's worst."""
     sql = f"""WITH incident AS (
-  SELECT service, endpoint, start - INTERVAL 1 HOUR AS since, "end" + INTERVAL 1 HOUR AS until
+  SELECT service, endpoint, string_split(coalesce(endpoints, ''), ',') AS endpoints,
+    start - INTERVAL 1 HOUR AS since, "end" + INTERVAL 1 HOUR AS until
   FROM incidents WHERE incident_id = {literal(incident_id)}
 )
 SELECT m.minute_start, sum(m.requests)::BIGINT AS requests, sum(m.errors)::BIGINT AS errors,
   max(m.latency_p95_ms) AS latency_p95_ms
 FROM endpoint_minutely m JOIN incident i
   ON (i.service = '*' OR m.service = i.service)
-  AND (i.endpoint = '*' OR m.endpoint = i.endpoint)
+  AND (i.endpoint = '*' OR m.endpoint = i.endpoint OR list_contains(i.endpoints, m.endpoint))
   AND m.minute_start >= i.since AND m.minute_start < i.until
 GROUP BY m.minute_start
 ORDER BY m.minute_start"""

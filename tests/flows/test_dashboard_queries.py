@@ -136,9 +136,10 @@ def test_an_incident_window_counts_its_endpoint_minute_by_minute(settings, reque
     frame, sql = queries.incident_window(settings.warehouse_dir, incident["incident_id"])
     since = incident["start"] - pd.Timedelta(hours=1)
     until = incident["end"] + pd.Timedelta(hours=1)
+    endpoints = {incident["endpoint"], *str(incident["endpoints"]).split(",")}
     rows = requests[
         (requests["service"] == incident["service"])
-        & (requests["endpoint"] == incident["endpoint"])
+        & requests["endpoint"].isin(endpoints)
         & (requests["minute_start"] >= since)
         & (requests["minute_start"] < until)
     ]

@@ -150,3 +150,16 @@ def test_a_quiet_day_says_so_and_still_renders():
     page = render(quiet, generated_at=DAY)
     assert "No incident started this day." in page and "no error reasons logged" in page
     assert len(re.findall(r"<svg data-chart=", page)) == 7
+
+
+def test_an_incident_of_several_endpoints_names_them_and_the_totals_it_moved():
+    merged = data().incidents.assign(
+        endpoints="/search,/cart", impact="shop * requests at 0.4x its forecast"
+    )
+    sentence = insights(data(incidents=merged))[0]
+    assert sentence.startswith("shop /search, /cart: critical incident from 14:00 to 15:00 UTC")
+    assert sentence.endswith(
+        "top error reason 'db timeout'; it moved shop * requests at 0.4x its forecast."
+    )
+    page = render(data(incidents=merged), generated_at=DAY)
+    assert "/search, /cart" in page and "shop * requests at 0.4x its forecast" in page

@@ -72,6 +72,12 @@ def test_a_mute_holds_the_incidents_of_its_service_whose_hours_all_lie_inside_it
     both = pd.concat([DEPLOY, one_endpoint], ignore_index=True)
     assert muted_by(found, both).tolist() == ["deploy", "cart migration", None]
     assert muted_by(found, mutes()).tolist() == [None, None, None]
+    # an incident holding two endpoints is held by a mute of each only when it is of both
+    held = incidents(
+        {**OUTLASTS, "endpoints": "/cart,/pay"},
+        {**incident("checkout", "*", T + H, 3), "endpoints": "/cart"},
+    )
+    assert muted_by(held, one_endpoint).tolist() == [None, "cart migration"]
 
 
 def test_the_latest_feedback_is_in_force_and_a_closing_one_resolves_the_incident():

@@ -104,9 +104,11 @@ def test_the_payload_and_resource_carry_what_an_automation_matches_and_shows():
         "status": "open",
         "service": "shop",
         "endpoint": "/a",
+        "endpoints": ["/a"],
         "severity": "high",
         "metrics": ["error_rate", "requests"],
         "probable_cause": "status 503 rose",
+        "impact": "",
         "start": "2026-11-03T10:00:00Z",
         "end": "2026-11-03T12:00:00Z",
         "hours": 2,
@@ -114,3 +116,18 @@ def test_the_payload_and_resource_carry_what_an_automation_matches_and_shows():
         "resolved_at": None,
         "report": "https://reports.example/logcast-2026-11-03.html",
     }
+
+
+def test_the_payload_lists_the_endpoints_an_incident_holds_and_the_totals_it_moved():
+    merged = {
+        **incident("/a", T, 2, "critical", "error_rate", "open"),
+        "endpoints": "/a,/b",
+        "impact": "shop * requests at 0.3x its forecast",
+    }
+    (event,) = due_events(frame(merged), ledger([]))
+    body = payload(event, "file:///r.html")
+    assert body["endpoints"] == ["/a", "/b"]
+    assert body["impact"] == "shop * requests at 0.3x its forecast"
+    # a partition written before incidents listed them: the incident's own endpoint
+    (older,) = due_events(frame(incident("/c", T, 1, "high", "requests", "open")), ledger([]))
+    assert payload(older, "file:///r.html")["endpoints"] == ["/c"]
