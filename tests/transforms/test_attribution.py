@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -144,6 +145,7 @@ def test_dimension_counts_reads_each_table_for_the_incident_endpoints():
 # --- generated incidents: mixes over several dimensions, a known culprit ------------------
 
 CASES = 200
+"""Generated incidents per example: each example asserts a rate over all of them."""
 
 
 def _mixes(rng):
@@ -210,6 +212,7 @@ def _case(rng, culprit_kind):
     return counts(rows), (dimension, f"v{value}"), direction, hours
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["errors", "traffic"]))
 def test_a_known_culprit_is_ranked_first(seed, kind):
@@ -222,6 +225,7 @@ def test_a_known_culprit_is_ranked_first(seed, kind):
     assert first >= 0.95 * CASES
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_nothing_is_named_when_the_mix_did_not_change(seed):
