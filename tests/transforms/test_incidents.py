@@ -262,3 +262,25 @@ def test_endpoints_of_a_service_whose_errors_share_a_status_are_one_incident():
     assert first["incident_id"].iloc[0] == found["incident_id"].iloc[0]
     # without the status mix nothing says they share a cause: each is its own incident
     assert incidents(anomalies)["endpoints"].tolist() == ["/a", "/b", "/c", "/d"]
+
+
+def test_a_rise_of_log_errors_names_the_template_that_holds_it():
+    logged = anomaly_rows([(0, "(logs)", "log_errors", 100.0, 20.0, "high", 0.999)])
+    minutely = pd.DataFrame(
+        [
+            (T + h * H, "shop", template, level, n)
+            for h in range(-24, 0)
+            for template, level, n in [("t1", "ERROR", 10), ("t2", "ERROR", 10), ("t3", "INFO", 50)]
+        ]
+        + [(T, "shop", "t1", "ERROR", 10), (T, "shop", "t2", "CRITICAL", 90)],
+        columns=["minute_start", "service", "template_id", "level", "events"],
+    )
+    templates = pd.DataFrame(
+        {"service": "shop", "template_id": ["t1", "t2"], "template": ["ok <*>", "pool <*> full"]}
+    )
+    found = incidents(logged, log_templates=templates, log_templates_minutely=minutely)
+    # 100 errors against 20 an hour: t2 holds 90 - 50 = 40 beyond its half, all of the change
+    assert found["probable_cause"].iloc[0] == (
+        "log errors at 5x their forecast; 100% of the extra log errors are template 'pool <*> full'"
+    )
+    assert found["attribution"].iloc[0] == "template=t2 100%"
