@@ -284,3 +284,19 @@ def test_a_rise_of_log_errors_names_the_template_that_holds_it():
         "log errors at 5x their forecast; 100% of the extra log errors are template 'pool <*> full'"
     )
     assert found["attribution"].iloc[0] == "template=t2 100%"
+
+
+def test_an_incident_the_total_of_all_opened_names_its_endpoints_with_their_service():
+    anomalies = anomaly_rows(
+        [
+            (0, "*", "requests", 400.0, 1000.0, "medium", 0.97, "*"),
+            (1, "*", "requests", 300.0, 1000.0, "high", 0.99, "*"),
+            (1, "/a", "requests", 10.0, 100.0, "high", 0.995),
+        ]
+    )
+    found = incidents(anomalies)
+    assert found[["service", "endpoint", "start", "endpoints", "impact"]].values.tolist() == [
+        ["*", "*", T, "shop /a", "* * requests at 0.35x its forecast"]
+    ]
+    assert found["incident_id"].iloc[0] == incident_id("*", "*", T)
+    assert found["probable_cause"].iloc[0] == "requests at 0.1x its forecast"
