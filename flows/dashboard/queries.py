@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from transforms.log_anomalies import ERROR_LEVELS
 from transforms.metrics.sketch import sketch_quantiles
 from warehouse.layout import TABLES
-from warehouse.query import empty_view_sql, tables_present, view_sql
+from warehouse.query import empty_view_sql, view_sql
 
 RANGES = {"24h": pd.Timedelta(hours=24), "7d": pd.Timedelta(days=7), "30d": pd.Timedelta(days=30)}
 """The time range presets, counted back from the newest hour in the warehouse."""
@@ -93,9 +93,11 @@ def where_sql(
     filters: Filters, time_column: str = "hour_start", *, endpoint: bool = True,
     service: bool = True, start: pd.Timestamp | None = None,
 ) -> str:  # fmt: skip
+    start = filters.start if start is None else start
     clauses = [
-        f"{time_column} >= {literal(filters.start if start is None else start)}",
+        f"{time_column} >= {literal(start)}",
         f"{time_column} < {literal(filters.end)}",
+        dates_sql(start, filters.end),
     ]
     if service and filters.service is not None:
         clauses.append(f"service = {literal(filters.service)}")
@@ -104,23 +106,43 @@ def where_sql(
     return "WHERE " + "\n  AND ".join(clauses)
 
 
+def dates_sql(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """The hive `date` partitions holding times `start` <= t < `end`: DuckDB then opens only
+    their files (a table's partition is the UTC day of its time column)."""
+    first = start.tz_convert("UTC")
+    last = (end - pd.Timedelta(microseconds=1)).tz_convert("UTC")
+    return f"date BETWEEN DATE '{first:%Y-%m-%d}' AND DATE '{last:%Y-%m-%d}'"
+
+
 def run_sql(root: Path, sql: str) -> Result:
     """Runs `sql` on a connection holding only the views of the tables it names (a view reads
-    the footers of every file it globs: a page refresh makes only those it needs)."""
+    the footers of every file it globs that its filters on `date` do not rule out: a page
+    refresh makes only those it needs)."""
     with duckdb.connect() as conn:
         named = set(re.findall(r"\w+", sql.lower()))  # a superset of the tables read
-        present = set(tables_present(root))
         for table in TABLES:
             if table in named:
-                conn.execute(view_sql(root, table) if table in present else empty_view_sql(table))
+                present = any((root / table).glob("**/*.parquet"))
+                conn.execute(view_sql(root, table) if present else empty_view_sql(table))
         return conn.execute(sql).df(), sql
 
 
 def newest_hour(root: Path) -> pd.Timestamp | None:
-    """The start of the newest hour with metrics, or None when there is none yet."""
-    frame, _ = run_sql(root, "SELECT max(hour_start) AS newest FROM endpoint_hourly")
-    value = frame["newest"].iloc[0]
-    return None if pd.isna(value) else pd.Timestamp(value).tz_convert("UTC")
+    """The start of the newest hour with metrics, or None when there is none yet: read from
+    the newest day's partitions only (the page asks on every refresh)."""
+    folder = root / "endpoint_hourly"
+    days = sorted((p.name for p in folder.glob("date=*")), reverse=True) if folder.is_dir() else []
+    for day in days:  # a day emptied by retention or a rewrite holds no file: the one before
+        if any((folder / day).glob("hour=*/*.parquet")):
+            start = pd.Timestamp(day.removeprefix("date="), tz="UTC")
+            frame, _ = run_sql(
+                root,
+                "SELECT max(hour_start) AS newest FROM endpoint_hourly\n"
+                f"WHERE {dates_sql(start, start + pd.Timedelta(days=1))}",
+            )
+            value = frame["newest"].iloc[0]
+            return None if pd.isna(value) else pd.Timestamp(value).tz_convert("UTC")
+    return None
 
 
 def preset_filters(
@@ -375,6 +397,7 @@ SELECT f.hour_start, f.service, f.endpoint, f.actual AS latency_p95_ms,
 FROM forecasts f JOIN chosen USING (service, endpoint)
 WHERE f.metric = 'latency_p95_ms'
   AND f.hour_start >= {literal(filters.start)} AND f.hour_start < {literal(filters.end)}
+  AND f.{dates_sql(filters.start, filters.end)}
 ORDER BY f.hour_start"""
     return run_sql(root, sql)
 
@@ -409,22 +432,42 @@ ORDER BY status = 'open' DESC, start DESC, service, endpoint"""
     return run_sql(root, sql)
 
 
+def _incident(root: Path, incident_id: str) -> pd.Series | None:
+    frame, _ = run_sql(
+        root,
+        f"""SELECT service, endpoint, start, "end" FROM incidents
+WHERE incident_id = {literal(incident_id)}""",
+    )
+    return None if frame.empty else frame.iloc[0]
+
+
+def _of_incident(incident: pd.Series, alias: str) -> str:
+    """The rows of an incident's endpoint (of its service's endpoints, of all, for a total)."""
+    clauses = [
+        f"{alias}.{column} = {literal(incident[column])}"
+        for column in ("service", "endpoint")
+        if incident[column] != "*"
+    ]
+    return "".join(f"\n    AND {c}" for c in clauses)
+
+
 def incident_window(root: Path, incident_id: str) -> Result:
     """Per minute, from the hour before an incident to the hour after it: the requests,
     errors and p95 latency of its endpoint (of all its service's endpoints for a total `*`,
     the p95 then their busiest minute's worst)."""
-    sql = f"""WITH incident AS (
-  SELECT service, endpoint, start - INTERVAL 1 HOUR AS since, "end" + INTERVAL 1 HOUR AS until
-  FROM incidents WHERE incident_id = {literal(incident_id)}
-)
-SELECT m.minute_start, sum(m.requests)::BIGINT AS requests, sum(m.errors)::BIGINT AS errors,
-  max(m.latency_p95_ms) AS latency_p95_ms
-FROM endpoint_minutely m JOIN incident i
-  ON (i.service = '*' OR m.service = i.service)
-  AND (i.endpoint = '*' OR m.endpoint = i.endpoint)
-  AND m.minute_start >= i.since AND m.minute_start < i.until
+    incident = _incident(root, incident_id)
+    if incident is None:
+        return pd.DataFrame({"minute_start": [], "requests": [], "errors": []}), ""
+    since = pd.Timestamp(incident["start"]) - pd.Timedelta(hours=1)
+    until = pd.Timestamp(incident["end"]) + pd.Timedelta(hours=1)
+    sql = f"""SELECT m.minute_start, sum(m.requests)::BIGINT AS requests,
+  sum(m.errors)::BIGINT AS errors, max(m.latency_p95_ms) AS latency_p95_ms
+FROM endpoint_minutely m
+WHERE m.minute_start >= {literal(since)} AND m.minute_start < {literal(until)}
+  AND m.{dates_sql(since, until)}{_of_incident(incident, "m")}
 GROUP BY m.minute_start
-ORDER BY m.minute_start"""
+ORDER BY m.minute_start
+-- incident {incident_id}: {incident["service"]} {incident["endpoint"]}, an hour either side"""
     return run_sql(root, sql)
 
 
@@ -433,42 +476,53 @@ def incident_dimensions(root: Path, incident_id: str) -> Result:
     share of its endpoint's requests (of its service's, of all, for a total `*`) with each
     status code and error reason, and of all requests in each region (`region_hourly` has
     no endpoint); the values whose share moved most first."""
-    sql = f"""WITH incident AS (
-  SELECT service, endpoint, start, "end", start - INTERVAL 24 HOUR AS before
-  FROM incidents WHERE incident_id = {literal(incident_id)}
-), counted AS (
+    incident = _incident(root, incident_id)
+    columns = ["dimension", "value", "window_requests", "window_share", "before_requests",
+               "before_share", "share_change"]  # fmt: skip
+    if incident is None:
+        return pd.DataFrame({c: [] for c in columns}), ""
+    start, end = pd.Timestamp(incident["start"]), pd.Timestamp(incident["end"])
+    before = start - pd.Timedelta(hours=24)
+
+    def hours(alias: str) -> str:
+        return (
+            f"{alias}.hour_start >= {literal(before)} AND {alias}.hour_start < {literal(end)}"
+            f"\n    AND {alias}.{dates_sql(before, end)}"
+        )
+
+    sql = f"""-- incident {incident_id}: {incident["service"]} {incident["endpoint"]}, its hours
+-- against the 24 hours before them
+WITH counted AS (
   SELECT 'status_code' AS dimension, CAST(s.status_code AS VARCHAR) AS value,
-    s.hour_start >= i.start AS during, s.requests
-  FROM status_hourly s JOIN incident i
-    ON (i.service = '*' OR s.service = i.service) AND (i.endpoint = '*' OR s.endpoint = i.endpoint)
-    AND s.hour_start >= i.before AND s.hour_start < i."end"
+    s.hour_start >= {literal(start)} AS during, s.requests
+  FROM status_hourly s
+  WHERE {hours("s")}{_of_incident(incident, "s")}
   UNION ALL
-  SELECT 'error_reason', e.error_reason, e.hour_start >= i.start, e.requests
-  FROM error_reasons_hourly e JOIN incident i
-    ON (i.service = '*' OR e.service = i.service) AND (i.endpoint = '*' OR e.endpoint = i.endpoint)
-    AND e.hour_start >= i.before AND e.hour_start < i."end"
+  SELECT 'error_reason', e.error_reason, e.hour_start >= {literal(start)}, e.requests
+  FROM error_reasons_hourly e
+  WHERE {hours("e")}{_of_incident(incident, "e")}
   UNION ALL
-  SELECT 'region (all services)', r.region, r.hour_start >= i.start, r.requests
-  FROM region_hourly r JOIN incident i
-    ON r.hour_start >= i.before AND r.hour_start < i."end"
+  SELECT 'region (all services)', r.region, r.hour_start >= {literal(start)}, r.requests
+  FROM region_hourly r
+  WHERE {hours("r")}
 ), shares AS (
   SELECT dimension, value,
     sum(requests) FILTER (WHERE during) AS window_requests,
     sum(requests) FILTER (WHERE NOT during) AS before_requests
   FROM counted
   GROUP BY dimension, value
+), rated AS (
+  SELECT dimension, value,
+    coalesce(window_requests, 0)::BIGINT AS window_requests,
+    coalesce(window_requests / sum(window_requests) OVER (PARTITION BY dimension), 0)
+      AS window_share,
+    coalesce(before_requests, 0)::BIGINT AS before_requests,
+    coalesce(before_requests / sum(before_requests) OVER (PARTITION BY dimension), 0)
+      AS before_share
+  FROM shares
 )
-SELECT dimension, value,
-  coalesce(window_requests, 0)::BIGINT AS window_requests,
-  coalesce(window_requests / sum(window_requests) OVER (PARTITION BY dimension), 0)
-    AS window_share,
-  coalesce(before_requests, 0)::BIGINT AS before_requests,
-  coalesce(before_requests / sum(before_requests) OVER (PARTITION BY dimension), 0)
-    AS before_share,
-  coalesce(window_requests / sum(window_requests) OVER (PARTITION BY dimension), 0)
-    - coalesce(before_requests / sum(before_requests) OVER (PARTITION BY dimension), 0)
-    AS share_change
-FROM shares
+SELECT *, window_share - before_share AS share_change
+FROM rated
 ORDER BY dimension, abs(share_change) DESC, value"""
     return run_sql(root, sql)
 

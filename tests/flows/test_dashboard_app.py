@@ -17,7 +17,7 @@ from flows.dashboard.app import (
     overview_outputs,
     parquet_bytes,
 )
-from flows.dashboard.queries import Filters, literal
+from flows.dashboard.queries import Filters, dates_sql, literal
 
 NEWEST = pd.Timestamp("2026-11-08T23:00Z")
 
@@ -93,3 +93,12 @@ def test_views_with_nothing_to_show_say_so_in_a_sentence(tmp_path):
     assert region[("filter-problem", "children")].startswith("Regions are counted over every")
     assert region[("status-message", "children")] == region[("filter-problem", "children")]
     assert set(overview_outputs()) == set(values)
+
+
+def test_the_hours_of_a_filter_name_the_date_partitions_that_hold_them():
+    assert dates_sql(NEWEST - pd.Timedelta(hours=23), NEWEST + pd.Timedelta(hours=1)) == (
+        "date BETWEEN DATE '2026-11-08' AND DATE '2026-11-08'"
+    )
+    assert dates_sql(pd.Timestamp("2026-11-02T06:00Z"), pd.Timestamp("2026-11-03T00:00:01Z")) == (
+        "date BETWEEN DATE '2026-11-02' AND DATE '2026-11-03'"
+    )
