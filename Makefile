@@ -101,13 +101,15 @@ eval-logs: venv
 docs: venv
 	$(BIN)/python -m schemas.catalog > docs/tables.md
 
-# docs/report.png: the newest daily report as Chromium renders it (runs the demo when there is
-# no data yet)
+# docs/report.png: the newest daily report as Chromium renders it; docs/dashboard.png: the
+# dashboard served over the same warehouse, the newest incident selected (runs the demo when
+# there is no data yet)
 screenshot: export PREFECT_HOME := $(CURDIR)/.logcast/prefect
 screenshot: venv browser
 	mkdir -p "$(PREFECT_HOME)"
 	test -d .logcast/warehouse/endpoint_daily || $(MAKE) demo
 	$(BIN)/logcast report --screenshot docs/report.png
+	$(BIN)/logcast dashboard --screenshot docs/dashboard.png
 
 clean:
 	rm -rf $(VENV) .logcast .pytest_cache .ruff_cache

@@ -166,6 +166,28 @@ class LivePage:
     def console_errors(self) -> list[str]:
         return _console_errors(self.session.events)
 
+    def click(self, selector: str) -> None:
+        """A real mouse click (pressed and released) at the middle of the first element
+        matching `selector`, scrolled into view: what a user's click sends to the page."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " if (!e) return null; e.scrollIntoView({block: 'center'});"
+            " const r = e.getBoundingClientRect();"
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        )
+        if box is None:
+            raise BrowserError(f"nothing on the page matches {selector}")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.session.call(
+                "Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left",
+                clickCount=1,
+            )  # fmt: skip
+
+    def screenshot(self, path: Path) -> None:
+        """A PNG of the whole page as it is now."""
+        width = self.evaluate("window.innerWidth")
+        _capture(self.session, path, int(width))
+
 
 @contextmanager
 def live_page(url: str, *, width: int = 1200) -> Iterator[LivePage]:
@@ -223,19 +245,24 @@ def _inspect(session: _Session, path: Path, screenshot: Path | None, width: int)
             if requested != url:
                 report.requests.append(requested)
     if screenshot is not None:
-        height = session.call(
-            "Runtime.evaluate",
-            expression="document.documentElement.scrollHeight",
-            returnByValue=True,
-        )["result"]["value"]
-        session.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=width,
-            height=int(height),
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-        shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        _capture(session, screenshot, width)
     return report
+
+
+def _capture(session: _Session, path: Path, width: int) -> None:
+    """A PNG of the whole page (not just the window) at `width` pixels."""
+    height = session.call(
+        "Runtime.evaluate",
+        expression="document.documentElement.scrollHeight",
+        returnByValue=True,
+    )["result"]["value"]
+    session.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=int(height),
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))

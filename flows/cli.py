@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=60,
         help="how often an open page re-reads the warehouse (default 60)",
     )
+    board.add_argument(
+        "--screenshot",
+        type=Path,
+        help="instead of serving: render the page in headless Chromium and write a PNG of it",
+    )
 
     tables = commands.add_parser(
         "tables", help="the warehouse tables: grain, rows, partitions, newest partition"
@@ -625,13 +630,20 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from flows.dashboard.app import create_app
+    from flows.dashboard import serve
 
-    app = create_app(
-        settings.warehouse_dir, settings.catalog_url, refresh_seconds=args.refresh_seconds
-    )
+    if args.screenshot is not None:
+        errors = serve.screenshot(settings.warehouse_dir, settings.catalog_url, args.screenshot)
+        print(f"wrote {args.screenshot}: the dashboard over {settings.warehouse_dir}")
+        if errors:
+            print(f"console errors: {errors}", file=sys.stderr)
+            return 1
+        return 0
     print(f"logcast dashboard on http://{args.host}:{args.port}/ (Ctrl+C stops it)", flush=True)
-    app.run(host=args.host, port=args.port, debug=False)
+    serve.serve(
+        settings.warehouse_dir, settings.catalog_url, host=args.host, port=args.port,
+        refresh_seconds=args.refresh_seconds,
+    )  # fmt: skip
     return 0
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
+from pathlib import Path
+
 import pandas as pd
 
 from flows.generate import default_end_day, generate
-from flows.settings import load_settings
+from flows.settings import Settings, load_settings
 from transforms.evaluation import incident_matches, unexplained_anomalies
 from warehouse.layout import Layout
 from warehouse.query import query, tables_present
@@ -101,4 +106,44 @@ def run_demo(*, days: int = 14, endpoints: int = 8, seed: int = 7) -> int:
     )
     print()
     print(_ui_hint())
+    show_result(settings, serve=os.environ.get("LOGCAST_DEMO_SERVE") == "1")
     return 0
+
+
+def dashboard_command(settings: Settings) -> str:
+    """The one command that opens the dashboard on this home, from the checkout."""
+    logcast = Path(sys.executable).parent / "logcast"
+    try:
+        shown = str(logcast.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(logcast)
+    return (
+        f"LOGCAST_HOME={shlex.quote(str(settings.home.resolve()))} {shlex.quote(shown)} dashboard"
+    )
+
+
+def show_result(settings: Settings, *, serve: bool = False, port: int = 8050) -> Path | None:
+    """The end of the demo: writes the daily HTML report of the newest whole day and prints
+    its path, then prints the command that opens the dashboard on this home, or (`serve`)
+    serves it here until interrupted. Returns the report's path (None without a day)."""
+    from flows.reports import newest_day, write_report
+
+    day = newest_day(settings)
+    written = None
+    if day is None:
+        print("\nNo whole day was rolled up, so there is no daily report to write.")
+    else:
+        written = write_report(settings, day)
+        print(f"\nDaily report of {day:%Y-%m-%d}: {written.path}")
+    if serve:
+        from flows.dashboard.serve import serve as serve_dashboard
+
+        print(f"\nThe dashboard on http://127.0.0.1:{port}/ (Ctrl+C stops it)", flush=True)
+        serve_dashboard(
+            settings.warehouse_dir, settings.catalog_url, host="127.0.0.1", port=port,
+            refresh_seconds=60,
+        )  # fmt: skip
+    else:
+        print("\nOpen the dashboard on the demo data (then http://127.0.0.1:8050/):")
+        print(f"  {dashboard_command(settings)}")
+    return None if written is None else written.path

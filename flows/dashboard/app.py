@@ -1,17 +1,21 @@
 """The Dash app: filters, the overview, incidents, pipeline health. Every view shows the SQL it
-ran; every table downloads as CSV; an interval re-reads the warehouse so new hours appear
-without a restart."""
+ran; every table downloads as CSV or Parquet; an interval re-reads the warehouse so new hours
+appear without a restart."""
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
+import pyarrow as pa
+import pyarrow.parquet as pq
 from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
 
-from flows.dashboard import queries
+from flows.dashboard import figures, queries
 from flows.dashboard.queries import Filters
 
 ALL = "__all__"
@@ -28,6 +32,53 @@ TABLE_STYLE = {
     "export_format": "csv",
     "export_headers": "names",
 }  # fmt: skip
+HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
+
+# The overview's views: (name, title, has a chart, has a table).
+OVERVIEW = [
+    ("traffic", "Requests and error rate per hour", True, True),
+    ("percentiles", "Latency percentiles", True, False),
+    ("latency", "p95 latency against its forecast", True, False),
+    ("peaks", "Traffic by hour of day", True, False),
+    ("status", "Status mix", True, False),
+    ("regions", "Regions", True, True),
+    ("reasons", "Top error reasons", True, True),
+    ("levels", "Log levels", True, False),
+    ("templates", "Top error templates", False, True),
+    ("daily", "Per day", False, True),
+]
+TABLES = [n for n, _, _, table in OVERVIEW if table] + [
+    "incidents", "window", "moved", "quarantine", "quality", "files", "runs",
+]  # fmt: skip
+"""Every table view: each downloads as CSV (the table's own button) and as Parquet."""
+
+FIGURES = {
+    "traffic": figures.traffic_figure,
+    "percentiles": figures.percentiles_figure,
+    "latency": figures.latency_figure,
+    "peaks": figures.peaks_figure,
+    "status": figures.status_figure,
+    "regions": figures.regions_figure,
+    "reasons": figures.reasons_figure,
+    "levels": figures.levels_figure,
+}
+NOTHING = {
+    "traffic": "No requests in these hours for this filter.",
+    "percentiles": "No timed requests in these hours for this filter.",
+    "latency": "No p95 latency forecast for these hours and endpoints yet (models are fitted "
+    "on the first days of history).",
+    "peaks": "No requests in these hours for this filter.",
+    "status": "No request logged a status in these hours for this filter.",
+    "regions": "No request logged a region in these hours.",
+    "reasons": "No request logged an error reason in these hours for this filter.",
+    "levels": "No service logs in these hours for this service: log levels appear where "
+    "services' own logs are ingested.",
+    "templates": "No ERROR or CRITICAL service-log events in these hours for this service.",
+    "daily": "No whole-day rows for these hours yet (the daily rollup runs after each day).",
+}
+BROKEN_DOWN = {"region_hourly": {"traffic", "regions"}, "dimension_hourly": {"traffic"}}
+"""The views a region or dimension filter narrows; the others say they cannot."""
+TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")
 
 
 def _records(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
@@ -42,6 +93,19 @@ def _records(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     return out.to_dict("records"), [{"name": c, "id": c} for c in out.columns]
 
 
+def parquet_bytes(rows: list[dict], columns: list[dict]) -> bytes:
+    """A table view's rows as a Parquet file: the ISO time text of `_records` read back as
+    UTC timestamps, the rest as pyarrow infers it."""
+    frame = pd.DataFrame.from_records(rows, columns=[c["id"] for c in columns])
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if len(values) and all(isinstance(v, str) and TIME_TEXT.match(v) for v in values):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return sink.getvalue()
+
+
 def _sql_box(name: str) -> html.Details:
     return html.Details(
         [html.Summary("SQL"), html.Pre(id=f"{name}-sql", style={"whiteSpace": "pre-wrap"})],
@@ -49,81 +113,47 @@ def _sql_box(name: str) -> html.Details:
     )
 
 
-def _table(name: str, **extra) -> dash_table.DataTable:
-    return dash_table.DataTable(id=f"{name}-table", data=[], columns=[], **TABLE_STYLE, **extra)
-
-
-def _figure(title: str) -> go.Figure:
-    figure = go.Figure()
-    figure.update_layout(
-        title=title, margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=320,
-        legend={"orientation": "h"}, template="plotly_white",
-    )  # fmt: skip
-    return figure
-
-
-def traffic_figure(frame: pd.DataFrame) -> go.Figure:
-    figure = _figure("Requests and error rate per hour")
-    figure.add_bar(x=frame["hour_start"], y=frame["requests"], name="requests")
-    figure.add_scatter(
-        x=frame["hour_start"], y=frame["error_rate"], name="error rate", yaxis="y2",
-        mode="lines", line={"color": "crimson"},
-    )  # fmt: skip
-    figure.update_layout(
-        yaxis={"title": "requests"},
-        yaxis2={"title": "error rate", "overlaying": "y", "side": "right", "tickformat": ".1%"},
+def _table(name: str, **extra) -> html.Div:
+    return html.Div(
+        [
+            dash_table.DataTable(id=f"{name}-table", data=[], columns=[], **TABLE_STYLE, **extra),
+            html.Button("Export Parquet", id=f"{name}-parquet", className="parquet"),
+            dcc.Download(id=f"{name}-download"),
+        ]
     )
-    return figure
 
 
-def latency_figure(frame: pd.DataFrame) -> go.Figure:
-    label = "" if frame.empty else f" of {frame['service'].iloc[0]} {frame['endpoint'].iloc[0]}"
-    figure = _figure(f"p95 latency{label} (ms) with its 99 % forecast band")
-    x = frame["hour_start"]
-    figure.add_scatter(x=x, y=frame["yhat_upper"], mode="lines", line={"width": 0},
-                       name="forecast upper", showlegend=False)  # fmt: skip
-    figure.add_scatter(x=x, y=frame["yhat_lower"], mode="lines", line={"width": 0},
-                       fill="tonexty", fillcolor="rgba(31,119,180,0.2)", name="forecast band")  # fmt: skip
-    figure.add_scatter(x=x, y=frame["yhat"], mode="lines", name="forecast",
-                       line={"dash": "dot", "color": "steelblue"})  # fmt: skip
-    figure.add_scatter(x=x, y=frame["latency_p95_ms"], mode="lines", name="p95",
-                       line={"color": "black"})  # fmt: skip
-    flagged = frame[frame["is_anomaly"].fillna(False).astype(bool)]
-    figure.add_scatter(x=flagged["hour_start"], y=flagged["latency_p95_ms"], mode="markers",
-                       name="anomaly", marker={"color": "red", "size": 10, "symbol": "x"})  # fmt: skip
-    return figure
-
-
-def status_figure(frame: pd.DataFrame) -> go.Figure:
-    figure = _figure("Status mix")
-    figure.add_bar(x=frame["status_code"].astype(str), y=frame["requests"], name="requests")
-    figure.update_layout(xaxis={"type": "category", "title": "status code"})
-    return figure
-
-
-def window_figure(frame: pd.DataFrame) -> go.Figure:
-    figure = _figure("The incident's window, per minute")
-    figure.add_bar(x=frame["minute_start"], y=frame["requests"], name="requests")
-    figure.add_bar(x=frame["minute_start"], y=frame["errors"], name="errors")
-    figure.update_layout(barmode="overlay")
-    return figure
+def _view(name: str, title: str, chart: bool, table: bool) -> html.Div:
+    body = ([dcc.Graph(id=name)] if chart else []) + ([_table(name)] if table else [])
+    return html.Div(
+        [
+            html.H3(title),
+            html.P(id=f"{name}-message", className="message", style={"fontStyle": "italic"}),
+            html.Div(body, id=f"{name}-body"),
+            _sql_box(name),
+        ],
+        id=f"{name}-view",
+    )
 
 
 def filters_for(
     newest: pd.Timestamp, preset: str, start_date: str | None, end_date: str | None,
-    service: str | None, endpoint: str | None,
+    service: str | None, endpoint: str | None, region: str | None = None,
+    dimension: str | None = None,
 ) -> Filters:  # fmt: skip
-    """The hours and endpoints the controls select: a preset counted back from the newest
-    hour, or whole UTC days from `start_date` to `end_date`."""
+    """The hours, endpoints and breakdown the controls select: a preset counted back from the
+    newest hour, or whole UTC days from `start_date` to `end_date`; `dimension` is the JSON
+    pair [dimension, value] of the dimension control."""
     service = None if service in (None, ALL) else service
     endpoint = None if endpoint in (None, ALL) else endpoint
+    region = None if region in (None, ALL) else region
+    name, value = (None, None) if dimension in (None, ALL) else json.loads(dimension)
     if preset == "custom" and start_date and end_date:
         start = pd.Timestamp(start_date[:10], tz="UTC")
         end = pd.Timestamp(end_date[:10], tz="UTC") + pd.Timedelta(days=1)
-        return Filters(start, end, service, endpoint)
-    return queries.preset_filters(
-        newest, "24h" if preset == "custom" else preset, service, endpoint
-    )
+        return Filters(start, end, service, endpoint, region, name, value)
+    hours = queries.preset_filters(newest, "24h" if preset == "custom" else preset)
+    return Filters(hours.start, hours.end, service, endpoint, region, name, value)
 
 
 def lag_text(newest: pd.Timestamp, now: pd.Timestamp) -> str:
@@ -132,8 +162,28 @@ def lag_text(newest: pd.Timestamp, now: pd.Timestamp) -> str:
     return f"Newest hour {newest:%Y-%m-%d %H:00} UTC, {hours:,.1f} h behind now"
 
 
+def totals_text(filters: Filters, traffic: pd.DataFrame, overall: pd.DataFrame | None) -> str:
+    requests = int(traffic["requests"].sum()) if not traffic.empty else 0
+    if not requests:
+        return "No requests in these hours."
+    errors = int(traffic["errors"].sum())
+    text = (
+        f"{filters.start:%Y-%m-%d %H:00} to {filters.end:%Y-%m-%d %H:00} UTC: "
+        f"{requests:,} requests, error rate {errors / requests:.2%}"
+    )
+    if overall is not None and not overall.empty:
+        p50, p95, p99 = (overall[c].iloc[0] for c in queries.PERCENTILES)
+        text += f", latency p50 {p50:,.0f} ms, p95 {p95:,.0f} ms, p99 {p99:,.0f} ms"
+    return text
+
+
 def section(title: str, *children) -> html.Section:
     return html.Section([html.H2(title), *children], style={"marginBottom": "2em"})
+
+
+def _dropdown(name: str, placeholder: str, width: int, **extra) -> dcc.Dropdown:
+    return dcc.Dropdown(id=name, placeholder=placeholder, value=ALL, clearable=False,
+                        style={"width": width}, **extra)  # fmt: skip
 
 
 def layout(refresh_seconds: int) -> html.Div:
@@ -152,34 +202,18 @@ def layout(refresh_seconds: int) -> html.Div:
                 inputStyle={"marginLeft": "1em"},
             ),  # fmt: skip
             dcc.DatePickerRange(id="days", display_format="YYYY-MM-DD"),
-            dcc.Dropdown(
-                id="service",
-                placeholder="every service",
-                value=ALL,
-                clearable=False,
-                style={"width": 220},
-            ),  # fmt: skip
-            dcc.Dropdown(
-                id="endpoint",
-                placeholder="every endpoint",
-                value=ALL,
-                clearable=False,
-                style={"width": 320},
-            ),  # fmt: skip
+            _dropdown("service", "every service", 200),
+            _dropdown("endpoint", "every endpoint", 300),
+            _dropdown("region", "every region", 180),
+            html.Div(_dropdown("dimension", "every dimension value", 260), id="dimension-box"),
         ],
         style={"display": "flex", "gap": "1em", "alignItems": "center", "flexWrap": "wrap"},
     )
     overview = section(
         "Overview",
         html.Div(id="totals"),
-        dcc.Graph(id="traffic"),
-        dcc.Graph(id="latency"),
-        _sql_box("latency"),
-        dcc.Graph(id="status"),
-        _sql_box("status"),
-        html.H3("Per hour"),
-        _table("traffic"),
-        _sql_box("traffic"),
+        html.P(id="filter-problem", style={"color": "crimson"}),
+        *(_view(*spec) for spec in OVERVIEW),
     )
     incidents = section(
         "Incidents",
@@ -190,10 +224,16 @@ def layout(refresh_seconds: int) -> html.Div:
         dcc.Graph(id="window"),
         _table("window"),
         _sql_box("window"),
+        html.H3("What moved: the window's mix against the 24 hours before"),
+        _table("moved"),
+        _sql_box("moved"),
     )
     health = section(
         "Pipeline health",
         html.P(id="lag"),
+        html.H3("Quality checks"),
+        _table("quality"),
+        _sql_box("quality"),
         html.H3("Quarantine by reason"),
         _table("quarantine"),
         _sql_box("quarantine"),
@@ -209,11 +249,72 @@ def layout(refresh_seconds: int) -> html.Div:
             html.H1("logcast"),
             dcc.Interval(id="tick", interval=refresh_seconds * 1000),
             dcc.Store(id="stamp"),
-            html.P(id="empty", children=EMPTY_MESSAGE, style={"display": "none"}),
+            html.P(id="empty", children=EMPTY_MESSAGE, style=HIDDEN),
             html.Div([controls, overview, incidents, health], id="content"),
         ],
         style={"fontFamily": "sans-serif", "margin": "1em 2em"},
     )
+
+
+def overview_outputs() -> list[tuple[str, str]]:
+    """The (component, property) pairs the overview callback fills, in order."""
+    out = [("totals", "children"), ("filter-problem", "children")]
+    for name, _, chart, table in OVERVIEW:
+        out += [(f"{name}-message", "children"), (f"{name}-body", "style"), (f"{name}-sql", "children")]  # fmt: skip
+        out += [(name, "figure")] if chart else []
+        out += [(f"{name}-table", "data"), (f"{name}-table", "columns")] if table else []
+    return out
+
+
+def overview(warehouse: Path, filters: Filters) -> dict[tuple[str, str], object]:
+    """Every overview view for `filters`: its chart or table, its SQL, and a sentence instead
+    when it has nothing to show."""
+    problem = queries.filter_problem(filters)
+    runs: dict[str, Callable[[], queries.Result]] = {
+        "traffic": lambda: queries.traffic(warehouse, filters),
+        "percentiles": lambda: queries.percentiles(warehouse, filters),
+        "latency": lambda: queries.latency_band(warehouse, filters),
+        "peaks": lambda: queries.peak_hours(warehouse, filters),
+        "status": lambda: queries.status_mix(warehouse, filters),
+        "regions": lambda: queries.regions(warehouse, filters),
+        "reasons": lambda: queries.error_reasons(warehouse, filters),
+        "levels": lambda: queries.log_levels(warehouse, filters),
+        "templates": lambda: queries.error_templates(warehouse, filters),
+        "daily": lambda: queries.daily(warehouse, filters),
+    }
+    narrowed = BROKEN_DOWN.get(filters.breakdown or "", set())
+    values: dict[tuple[str, str], object] = {("filter-problem", "children"): problem or ""}
+    frames: dict[str, pd.DataFrame] = {}
+    for name, _, chart, table in OVERVIEW:
+        frame, sql, message = pd.DataFrame(), "", None
+        if problem:
+            message = problem
+        elif filters.breakdown and name not in narrowed:
+            message = queries.not_broken_down(filters)
+        elif name == "regions" and (filters.service or filters.endpoint):
+            message = (
+                "Regions are counted over every service (region_hourly has no service or "
+                "endpoint): clear the service and endpoint to see them."
+            )
+        else:
+            frame, sql = runs[name]()
+            if frame.empty:
+                message = NOTHING[name]
+        frames[name] = frame
+        values[(f"{name}-message", "children")] = message or ""
+        values[(f"{name}-body", "style")] = HIDDEN if message else SHOWN
+        values[(f"{name}-sql", "children")] = sql
+        if chart:
+            values[(name, "figure")] = FIGURES[name](frame) if not message else no_update
+        if table:
+            data, columns = _records(frame)
+            values[(f"{name}-table", "data")] = data
+            values[(f"{name}-table", "columns")] = columns
+    overall = None
+    if not problem and not filters.breakdown:
+        overall, _ = queries.range_percentiles(warehouse, filters)
+    values[("totals", "children")] = totals_text(filters, frames["traffic"], overall)
+    return values
 
 
 def create_app(
@@ -224,7 +325,7 @@ def create_app(
     now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
 ) -> Dash:
     """The dashboard over `warehouse` (its Parquet tables, read through DuckDB views) and the
-    catalog at `catalog_url` (runs, files)."""
+    catalog at `catalog_url` (runs, files, quality checks)."""
     app = Dash(__name__, title="logcast dashboard", update_title=None)
     app.layout = layout(refresh_seconds)
 
@@ -232,6 +333,9 @@ def create_app(
         Output("empty", "style"),
         Output("content", "style"),
         Output("service", "options"),
+        Output("region", "options"),
+        Output("dimension", "options"),
+        Output("dimension-box", "style"),
         Output("lag", "children"),
         Output("stamp", "data"),
         Input("tick", "n_intervals"),
@@ -242,16 +346,29 @@ def create_app(
         stamp = warehouse_stamp(warehouse)
         if previous and previous["files"] == stamp and previous["newest"]:
             newest = pd.Timestamp(previous["newest"])
-            return no_update, no_update, no_update, lag_text(newest, now()), no_update
+            return (*[no_update] * 6, lag_text(newest, now()), no_update)
         newest = queries.newest_hour(warehouse)
         data = {"files": stamp, "newest": None if newest is None else newest.isoformat()}
         if newest is None:
-            return {"display": "block"}, {"display": "none"}, [], "", data
+            return SHOWN, HIDDEN, [], [], [], HIDDEN, "", data
         frame, _ = queries.series(warehouse)
         services = [{"label": "every service", "value": ALL}] + [
             {"label": s, "value": s} for s in sorted(frame["service"].dropna().unique())
         ]
-        return {"display": "none"}, {"display": "block"}, services, lag_text(newest, now()), data
+        choices, _ = queries.breakdowns(warehouse)
+        regions = [{"label": "every region", "value": ALL}] + [
+            {"label": r, "value": r}
+            for r in choices.loc[choices["kind"] == "region", "dimension"].dropna()
+        ]
+        dimensions = choices[choices["kind"] == "dimension"]
+        dimension_options = [{"label": "every dimension value", "value": ALL}] + [
+            {"label": f"{d} = {v}", "value": json.dumps([d, v])}
+            for d, v in zip(dimensions["dimension"], dimensions["value"], strict=True)
+        ]
+        return (
+            HIDDEN, SHOWN, services, regions, dimension_options,
+            SHOWN if len(dimensions) else HIDDEN, lag_text(newest, now()), data,
+        )  # fmt: skip
 
     @app.callback(Output("endpoint", "options"), Input("service", "value"), Input("stamp", "data"))
     def endpoints(service, _):
@@ -264,55 +381,56 @@ def create_app(
             {"label": e, "value": e} for e in sorted(frame["endpoint"].dropna().unique())
         ]
 
+    controls = [
+        Input("range", "value"), Input("days", "start_date"), Input("days", "end_date"),
+        Input("service", "value"), Input("endpoint", "value"), Input("region", "value"),
+        Input("dimension", "value"), Input("stamp", "data"),
+    ]  # fmt: skip
+    outputs = overview_outputs()
+
+    @app.callback([Output(c, p) for c, p in outputs], controls)
+    def overview_views(preset, start_date, end_date, service, endpoint, region, dimension, _):
+        newest = queries.newest_hour(warehouse) or now().floor("h")
+        filters = filters_for(
+            newest, preset, start_date, end_date, service, endpoint, region, dimension
+        )
+        values = overview(warehouse, filters)
+        return [values[key] for key in outputs]
+
     @app.callback(
-        Output("totals", "children"),
-        Output("traffic", "figure"), Output("traffic-table", "data"),
-        Output("traffic-table", "columns"), Output("traffic-sql", "children"),
-        Output("latency", "figure"), Output("latency-sql", "children"),
-        Output("status", "figure"), Output("status-sql", "children"),
         Output("incidents-table", "data"), Output("incidents-table", "columns"),
         Output("incidents-sql", "children"), Output("incidents-table", "selected_rows"),
+        Output("quality-table", "data"), Output("quality-table", "columns"),
+        Output("quality-sql", "children"),
         Output("quarantine-table", "data"), Output("quarantine-table", "columns"),
         Output("quarantine-sql", "children"),
         Output("files-table", "data"), Output("files-table", "columns"),
         Output("files-sql", "children"),
         Output("runs-table", "data"), Output("runs-table", "columns"),
         Output("runs-sql", "children"),
-        Input("range", "value"), Input("days", "start_date"), Input("days", "end_date"),
-        Input("service", "value"), Input("endpoint", "value"), Input("stamp", "data"),
+        *controls,
         State("incidents-table", "selected_rows"), State("incidents-table", "data"),
     )  # fmt: skip
-    def views(preset, start_date, end_date, service, endpoint, _, selected, shown):
-        newest = queries.newest_hour(warehouse)
-        if newest is None:
-            newest = now().floor("h")
-        filters = filters_for(newest, preset, start_date, end_date, service, endpoint)
-        traffic, traffic_sql = queries.traffic(warehouse, filters)
-        latency, latency_sql = queries.latency_band(warehouse, filters)
-        status, status_sql = queries.status_mix(warehouse, filters)
+    def incidents_and_health(
+        preset, start_date, end_date, service, endpoint, region, dimension, _, selected, shown
+    ):
+        newest = queries.newest_hour(warehouse) or now().floor("h")
+        filters = filters_for(
+            newest, preset, start_date, end_date, service, endpoint, region, dimension
+        )
         incidents, incidents_sql = queries.incidents(warehouse, filters)
+        quality, quality_sql = queries.quality_checks(catalog_url)
         quarantine, quarantine_sql = queries.quarantine_reasons(warehouse)
         files, files_sql = queries.files_ingested(catalog_url)
         runs, runs_sql = queries.last_runs(catalog_url)
-        requests = int(traffic["requests"].sum()) if not traffic.empty else 0
-        errors = int(traffic["errors"].sum()) if not traffic.empty else 0
-        totals = (
-            f"{filters.start:%Y-%m-%d %H:00} to {filters.end:%Y-%m-%d %H:00} UTC: "
-            f"{requests:,} requests, error rate {errors / requests:.2%}"
-            if requests
-            else "No requests in these hours."
-        )
         # keep the selected incident selected across refreshes, by its id
         kept = []
         if selected and shown and selected[0] < len(shown):
             chosen = shown[selected[0]]["incident_id"]
             kept = [i for i, v in enumerate(incidents["incident_id"]) if v == chosen]
         return (
-            totals,
-            traffic_figure(traffic), *_records(traffic), traffic_sql,
-            latency_figure(latency), latency_sql,
-            status_figure(status), status_sql,
             *_records(incidents), incidents_sql, kept,
+            *_records(quality), quality_sql,
             *_records(quarantine), quarantine_sql,
             *_records(files), files_sql,
             *_records(runs), runs_sql,
@@ -321,30 +439,54 @@ def create_app(
     @app.callback(
         Output("incident-detail", "children"),
         Output("window", "figure"),
-        Output("window-table", "data"),
-        Output("window-table", "columns"),
+        Output("window-table", "data"), Output("window-table", "columns"),
         Output("window-sql", "children"),
+        Output("moved-table", "data"), Output("moved-table", "columns"),
+        Output("moved-sql", "children"),
         Input("incidents-table", "selected_rows"),
         State("incidents-table", "data"),
-    )
+    )  # fmt: skip
     def incident(selected, rows):
         if not selected or not rows or selected[0] >= len(rows):
-            return "No incident selected.", window_figure(_empty_window()), [], [], ""
+            empty = figures.window_figure(_empty_window())
+            return "No incident selected.", empty, [], [], "", [], [], ""
         row = rows[selected[0]]
         frame, sql = queries.incident_window(warehouse, row["incident_id"])
+        moved, moved_sql = queries.incident_dimensions(warehouse, row["incident_id"])
         detail = html.Div(
             [
                 html.H3(f"{row['service']} {row['endpoint']}: {row['peak_severity']}, {row['status']}"),
-                html.P(f"{row['start']} to {row['end']} ({row['hours']} h); metrics: {row['metrics']}"),
+                html.P(f"Status {row['status']}, peak severity {row['peak_severity']}, "
+                       f"{row['start']} to {row['end']} ({row['hours']} h); metrics: {row['metrics']}",
+                       id="incident-status"),
                 html.P(f"Endpoints: {row.get('endpoints') or row['endpoint']}"),
                 html.P(f"Probable cause: {row['probable_cause'] or 'none found'}", id="cause"),
                 html.P(f"Attribution: {row.get('attribution') or 'no significant move'}"),
                 html.P(f"Impact: {row.get('impact') or 'none on the totals'}"),
             ]
         )  # fmt: skip
-        return detail, window_figure(frame), *_records(frame), sql
+        return (
+            detail, figures.window_figure(frame), *_records(frame), sql,
+            *_records(moved), moved_sql,
+        )  # fmt: skip
+
+    for name in TABLES:
+        _parquet_download(app, name)
 
     return app
+
+
+def _parquet_download(app: Dash, name: str) -> None:
+    @app.callback(
+        Output(f"{name}-download", "data"),
+        Input(f"{name}-parquet", "n_clicks"),
+        State(f"{name}-table", "data"),
+        State(f"{name}-table", "columns"),
+        prevent_initial_call=True,
+    )
+    def download(_, rows, columns):
+        content = parquet_bytes(rows or [], columns or [])
+        return dcc.send_bytes(content, f"{name}.parquet")
 
 
 def warehouse_stamp(root: Path) -> str:
