@@ -199,14 +199,21 @@ def jump_checked_series(counts: np.ndarray | None) -> bool:
 
 
 def jump_reference(
-    v: np.ndarray, start: np.ndarray, step: pd.Timedelta, known_from: int = 0
+    v: np.ndarray,
+    start: np.ndarray,
+    step: pd.Timedelta,
+    known_from: int = 0,
+    raw: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """(base, scale, highest, lowest, count) of each point's jump, `v` being each point's
     departure from its forecast (`JUMP_POINTS`), taken at its run's start `start` (the point
-    itself outside a run): base is the median of the JUMP_POINTS departures before it; the series' routine jumps (each value minus the median of the JUMP_POINTS
-    before it) in the RECENT_WINDOW before it give the scale (1.4826 times their median
+    itself outside a run): base is the median of the JUMP_POINTS departures before it; the
+    series' routine jumps (each value minus the median of the JUMP_POINTS before it) in the
+    RECENT_WINDOW before it give the scale (1.4826 times their median
     absolute size, at least the data's resolution: the smallest change between consecutive
-    values of the LEVEL_WINDOW before it), the highest and lowest and how many are known.
+    values of the LEVEL_WINDOW before it, of the series' own values `raw` when given (a model
+    that fits a noise-free history exactly leaves departures that differ by rounding only),
+    else of `v`), the highest and lowest and how many are known.
     NaN where fewer than RECENT_MIN_POINTS jumps are known, and before `known_from`."""
     values = pd.Series(v, dtype="float64")
     values.iloc[:known_from] = np.nan
@@ -214,7 +221,9 @@ def jump_reference(
     before = (values - base).shift(1)
     window = before.rolling(recent_points(step), min_periods=RECENT_MIN_POINTS)
     spread = before.abs().rolling(recent_points(step), min_periods=RECENT_MIN_POINTS)
-    changes = values.diff().abs()
+    own = values if raw is None else pd.Series(raw, dtype="float64")
+    own.iloc[:known_from] = np.nan
+    changes = own.diff().abs()
     changes[~(changes > 0)] = np.nan
     week = max(int(LEVEL_WINDOW / step), recent_points(step))
     resolution = changes.shift(1).rolling(week, min_periods=1).min()
