@@ -47,12 +47,6 @@ def test_a_square_wave_is_never_flagged():
     assert not out.is_anomaly.any()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: counts are modelled on a log scale, where a steep linear trend (here 5x "
-    "in three weeks) bends; a day's new model overshoots it at midnight and that first point is "
-    "flagged",
-)
 def test_a_linear_trend_is_never_flagged():
     ds = grid()
     out = scored(ds, 200 + 2.0 * np.arange(len(ds)))

@@ -168,3 +168,119 @@ def level_checked(family: str, counts: np.ndarray | None) -> bool:
     the values (where they do, a quiet hour's rate or percentile is judged by the model,
     which weighs it by its requests)."""
     return family == "count" or counts is None
+
+
+JUMP_POINTS = 3
+"""A point's jump is its departure from its model's forecast (value minus forecast) minus the
+median of the departures of this many points before it (inside a run of points outside the
+interval on one side, before the run began): how sharply it breaks from the points right
+before it, the forecast's own change between them (a daily cycle's slope) taken out."""
+JUMP_CAP = 20.0
+"""The most a jump's own surprise counts for: the routine jumps of a bursty series are
+heavy-tailed, and beyond this a normal tail on their spread claims more than a day of them
+can show."""
+JUMP_TAIL_EXPONENT = 10.0
+"""Beyond the largest jump of the day before on its side, a jump's surprise grows by this
+many decades per tenfold of that largest jump (a power-law tail fitted at the day's record):
+a normal tail on the routine jumps' spread would call a burst twice the day's largest one
+extreme, which a heavy-tailed counter makes every few days."""
+JUMP_DAMPS_FROM = 1.5
+"""The surprise (per hour) from which a small jump lowers a point's surprise: below it, the
+forecast's own calibration stands (white noise exceeds a surprise s on 2 * 10**-s of its
+hours) and the jump can only raise it."""
+
+
+def jump_checked_series(counts: np.ndarray | None) -> bool:
+    """Whether a series' points are also judged by their jump from the values before them:
+    only where no request counts stand behind the values. Where they do, the model's interval
+    already weighs each point by its volume, and the jump of a rate or percentile over a few
+    requests is sampling noise, not news."""
+    return counts is None
+
+
+def jump_reference(
+    v: np.ndarray,
+    start: np.ndarray,
+    step: pd.Timedelta,
+    known_from: int = 0,
+    raw: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """(base, scale, highest, lowest, count) of each point's jump, `v` being each point's
+    departure from its forecast (`JUMP_POINTS`), taken at its run's start `start` (the point
+    itself outside a run): base is the median of the JUMP_POINTS departures before it; the
+    series' routine jumps (each value minus the median of the JUMP_POINTS before it) in the
+    RECENT_WINDOW before it give the scale (1.4826 times their median
+    absolute size, at least the data's resolution: the smallest change between consecutive
+    values of the LEVEL_WINDOW before it, of the series' own values `raw` when given (a model
+    that fits a noise-free history exactly leaves departures that differ by rounding only),
+    else of `v`), the highest and lowest and how many are known.
+    NaN where fewer than RECENT_MIN_POINTS jumps are known, and before `known_from`."""
+    values = pd.Series(v, dtype="float64")
+    values.iloc[:known_from] = np.nan
+    base = values.shift(1).rolling(JUMP_POINTS, min_periods=1).median()
+    before = (values - base).shift(1)
+    window = before.rolling(recent_points(step), min_periods=RECENT_MIN_POINTS)
+    spread = before.abs().rolling(recent_points(step), min_periods=RECENT_MIN_POINTS)
+    own = values if raw is None else pd.Series(raw, dtype="float64")
+    own.iloc[:known_from] = np.nan
+    changes = own.diff().abs()
+    changes[~(changes > 0)] = np.nan
+    week = max(int(LEVEL_WINDOW / step), recent_points(step))
+    resolution = changes.shift(1).rolling(week, min_periods=1).min()
+    scale = np.fmax(1.4826 * spread.median().to_numpy(), resolution.to_numpy())
+    count = window.count().to_numpy()
+    scale = np.where(count >= RECENT_MIN_POINTS, scale, np.nan)
+    parts = (base.to_numpy(), scale, window.max().to_numpy(), window.min().to_numpy(), count)
+    return tuple(part[start] for part in parts)
+
+
+def jump_surprise(
+    values: np.ndarray,
+    base: np.ndarray,
+    scale: np.ndarray,
+    highest: np.ndarray,
+    lowest: np.ndarray,
+    count: np.ndarray,
+    family: str,
+    expected: np.ndarray | None = None,
+) -> np.ndarray:
+    """-log10 of the tail beyond a point's jump (`values`: its departure from its forecast,
+    `expected`; see JUMP_POINTS): the normal tail in units of the routine jumps' scale (for
+    counts at least the Poisson noise of the forecast, else of the base). A
+    jump no larger on its side than one of the day before has a precedent and counts at most
+    `precedent_cap` (a series that jumps like this daily is not news); one beyond the day's
+    largest counts at most `precedent_cap` plus JUMP_TAIL_EXPONENT decades per tenfold of
+    it. NaN where the jumps are not known."""
+    from scipy.special import log_ndtr
+
+    values = np.asarray(values, dtype="float64")
+    jump = values - base
+    if family == "count":
+        level = base if expected is None else np.asarray(expected, dtype="float64")
+        scale = np.fmax(scale, np.sqrt(np.maximum(level, 1.0)))
+    known = np.isfinite(jump) & np.isfinite(scale)
+    out = np.full(len(values), np.nan)
+    size = np.abs(jump[known])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(size > 0, size / scale[known], 0.0)
+    out[known] = surprise_of(log_ndtr(-z))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precedent = known & np.where(jump >= 0, jump <= highest, jump >= lowest)
+        record = np.where(jump >= 0, highest, -lowest)
+        beyond = known & ~precedent & (record > 0)
+        tail = precedent_cap(count) + JUMP_TAIL_EXPONENT * np.log10(np.abs(jump) / record)
+    out = np.where(beyond, np.fmin(out, tail), out)
+    return np.where(precedent, np.minimum(out, precedent_cap(count)), out)
+
+
+def jump_checked(surprise: np.ndarray, jump: np.ndarray) -> np.ndarray:
+    """A point's surprise, backed by its jump's: the geometric mean of the two (the jump's at
+    most JUMP_CAP), so that a point far from its forecast that does not break from the values
+    right before it is less surprising, and one that breaks sharply from them more; below
+    JUMP_DAMPS_FROM the jump only raises it. The surprise alone where the jump is not known.
+    Both are per hour of the series (`calibration.per_hour`)."""
+    surprise = np.asarray(surprise, dtype="float64")
+    jump = np.asarray(jump, dtype="float64")
+    backed = np.sqrt(np.maximum(surprise, 0.0) * np.clip(jump, 0.0, JUMP_CAP))
+    backed = np.where(surprise < JUMP_DAMPS_FROM, np.fmax(backed, surprise), backed)
+    return np.where(np.isfinite(jump), backed, surprise)

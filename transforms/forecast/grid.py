@@ -16,6 +16,10 @@ from transforms.forecast.calibration import per_hour, score_of
 from transforms.forecast.checks import (
     RECENT_RUN_POINTS,
     final_surprise,
+    jump_checked,
+    jump_checked_series,
+    jump_reference,
+    jump_surprise,
     level_checked,
     level_reference,
     level_surprise,
@@ -106,6 +110,7 @@ def walk_scores(
     block_of = np.full(len(grid), -1)
     direction = np.zeros(len(grid))
     resid = np.full(len(grid), np.nan)
+    expected = np.full(len(grid), np.nan)  # the models' own forecast of each value
     scored_blocks = []
     for number, block in enumerate(blocks):
         block_of[block.positions] = number
@@ -128,6 +133,7 @@ def walk_scores(
         above = actual > raw[Forecast.yhat]
         direction[block.positions] = np.where(outside, np.where(above, 1.0, -1.0), 0.0)
         resid[block.positions] = to_model_scale(metric, actual) - block.yhat
+        expected[block.positions] = raw[Forecast.yhat] * block.spread + block.centre
     direction[~observed] = np.nan
     offset = _level_offsets(direction, resid, adapt_points)
     # the slots' own scores (against the model's level or the shifted one), then persistence
@@ -175,7 +181,14 @@ def walk_scores(
     level_s = None if level is None else level_surprise(v, *level, family)
     # persistence only lifts a point that is itself outside on the run's side
     surprise = final_surprise(persistent, recent_surprise(units, *recent), level_s)
-    slots[Forecast.surprise] = np.where(observed, per_hour(surprise, step), 0.0)
+    # ... and backed by how far the value jumps from the values right before it (its run)
+    surprise = per_hour(surprise, step)
+    jump = None
+    if jump_checked_series(counts):
+        jump = jump_reference(v - expected, start, step, known_from, raw=v)
+        jump_s = jump_surprise(v - expected, *jump, family, expected)
+        surprise = jump_checked(surprise, per_hour(jump_s, step))
+    slots[Forecast.surprise] = np.where(observed, surprise, 0.0)
     slots[Forecast.score] = score_of(slots[Forecast.surprise], options.interval_width)
     slots[Forecast.is_anomaly] = observed & (slots[Forecast.score] >= options.threshold)
     slots["direction"] = np.where(
@@ -189,6 +202,8 @@ def walk_scores(
         "previous": previous,
         "recent": recent,
         "level": level,
+        "jump": jump,
+        "expected": expected,
         "side": slot_side,
         "slots": slots,
         "step": step,

@@ -12,16 +12,20 @@ from schemas.common import empty_frame
 from schemas.forecasts import Anomaly, Forecast
 from schemas.metrics import EndpointHourly as EH
 from transforms.forecast.anomalies import anomalies
-from transforms.forecast.checks import LEVEL_WINDOW, RECENT_RUN_POINTS, recent_points
+from transforms.forecast.checks import JUMP_POINTS, LEVEL_WINDOW, RECENT_RUN_POINTS, recent_points
 from transforms.forecast.fitting import predict, quiet_stan
 from transforms.forecast.grid import Block, walk_scores
 from transforms.forecast.options import HOUR, ForecastOptions
 from transforms.forecast.scoring import shift_points
 from transforms.forecast.series import utc_column, utc_hours, utc_timestamp, wide_by_series
 
-CONTEXT_POINTS = max(int(LEVEL_WINDOW / HOUR), recent_points(HOUR) + 2 * RECENT_RUN_POINTS)
+CONTEXT_POINTS = max(
+    int(LEVEL_WINDOW / HOUR) + RECENT_RUN_POINTS + JUMP_POINTS + 1,
+    recent_points(HOUR) + 2 * RECENT_RUN_POINTS,
+)
 """Hours scored before the first one asked for, so that what it is judged against is what
-scoring the whole series gives: the values of the week before it (`level_reference`), and
+scoring the whole series gives: the values of the week before it (`level_reference`; and the
+changes of the week before its run began, `jump_reference`), and
 the recent errors of the day before it, or before the run of up to RECENT_RUN_POINTS hours it
 is in, whose own sides need the level offset of the 6 hours before each (this also covers
 its runs of hours, 2 + 2 back)."""

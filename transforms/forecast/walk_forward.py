@@ -13,7 +13,13 @@ import pandas as pd
 from schemas.forecasts import Forecast
 from schemas.metrics import EndpointHourly as EH
 from transforms.forecast.calibration import per_hour, reference_tails, robust_sd, score_of
-from transforms.forecast.checks import final_surprise, level_surprise, recent_surprise
+from transforms.forecast.checks import (
+    final_surprise,
+    jump_checked,
+    jump_surprise,
+    level_surprise,
+    recent_surprise,
+)
 from transforms.forecast.fitting import fit_series, predict, quiet_stan
 from transforms.forecast.grid import Block, best_of, walk_scores
 from transforms.forecast.options import DAY, HOUR, ForecastOptions
@@ -327,10 +333,17 @@ def _score_rows(
         if forecast["level"] is not None:
             reference = (part[position[rows]] for part in forecast["level"])
             level = level_surprise(y[rows], *reference, metric_family(_KIND_METRIC[kind]))
-        result[Forecast.surprise] = per_hour(
+        surprise = per_hour(
             final_surprise(result[Forecast.surprise], recent_surprise(units, *recent), level),
             forecast["step"],
         )
+        if forecast["jump"] is not None:
+            jump = (part[position[rows]] for part in forecast["jump"])
+            family = metric_family(_KIND_METRIC[kind])
+            expected = forecast["expected"][position[rows]]
+            jump_s = jump_surprise(y[rows] - expected, *jump, family, expected)
+            surprise = jump_checked(surprise, per_hour(jump_s, forecast["step"]))
+        result[Forecast.surprise] = surprise
         result[Forecast.score] = score_of(result[Forecast.surprise], options.interval_width)
         for column in (Forecast.yhat, Forecast.yhat_lower, Forecast.yhat_upper):
             out[column][rows] = result[column] * block.spread + block.centre
