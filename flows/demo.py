@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -30,11 +31,11 @@ def _artifacts_of(flow_run_id) -> list[tuple[str, str]]:
     return [(a.key or "(no key)", a.type or "") for a in artifacts]
 
 
-def _ui_hint() -> str:
+def _ui_hint(named_server: bool) -> str:
     from prefect.settings import get_current_settings
 
     current = get_current_settings()
-    if current.api.url:
+    if named_server and current.api.url:
         ui = current.ui_url or current.api.url.removesuffix("/api")
         return f"Browse the runs and artifacts at {ui}"
     return (
@@ -45,6 +46,16 @@ def _ui_hint() -> str:
 
 
 def run_demo(*, days: int = 14, endpoints: int = 8, seed: int = 7) -> int:
+    """The demo against PREFECT_API_URL's server, else a temporary one it starts (which
+    runs Prefect's automations too: the demo's alerts go through one)."""
+    from flows.prefect_api import prefect_api
+
+    named_server = bool(os.environ.get("PREFECT_API_URL"))
+    with prefect_api():
+        return _run_demo(days=days, endpoints=endpoints, seed=seed, named_server=named_server)
+
+
+def _run_demo(*, days: int, endpoints: int, seed: int, named_server: bool) -> int:
     from flows.pipeline import backfill
 
     settings = load_settings()
@@ -104,10 +115,104 @@ def run_demo(*, days: int = 14, endpoints: int = 8, seed: int = 7) -> int:
         f"  or from Python: duckdb.connect('{settings.duckdb_path}', read_only=True)"
         " (one view per table)"
     )
+    route_alerts(settings, generated.start, generated.end)
     print()
-    print(_ui_hint())
+    print(_ui_hint(named_server))
     show_result(settings, serve=os.environ.get("LOGCAST_DEMO_SERVE") == "1")
     return 0
+
+
+DEMO_ALERT = "demo-receiver"
+"""The alert the demo adds for the time it routes its incidents, and removes after."""
+ALERT_WAIT_SECONDS = 60.0
+
+
+def route_alerts(
+    settings: Settings,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    minimum: str = "high",
+    timeout: float = ALERT_WAIT_SECONDS,
+) -> list[dict]:
+    """Lists the alerts hourly runs would have sent over [start, end), delivered
+    the way a user's are: an alert (`logcast alerts add --webhook`: a notification block and
+    an automation on the Prefect server PREFECT_API_URL names) routes incident events of
+    `minimum` severity or above to a receiver on 127.0.0.1; the incidents' `.opened` and
+    `.resolved` events are emitted (`transforms.alerts.replayed_events`, each with an id of
+    its own, outside the ledger, which keeps what the flows sent); the notifications that
+    arrive within `timeout` seconds are printed and returned. The alert is removed after."""
+    from prefect.events import emit_event
+    from prefect.events.worker import EventsWorker
+
+    from flows.alert_rules import AlertError, Target, add_alert, list_alerts, remove_alert
+    from flows.alerts import report_link
+    from flows.receiver import LocalReceiver
+    from transforms import alerts as rules
+
+    incidents = read_hours(Layout(settings.warehouse_dir), "incidents", start, end)
+    events = rules.replayed_events(incidents, minimum)
+    print(
+        f"\nAlerts the hourly runs would have sent (incidents of severity {minimum} or above, "
+        "routed by a Prefect automation to a webhook receiver on 127.0.0.1):"
+    )
+    if not events:
+        print("  none: no incident reached that severity")
+        return []
+    with LocalReceiver() as receiver:
+        try:
+            if any(rule.name == DEMO_ALERT for rule in list_alerts()):
+                remove_alert(DEMO_ALERT)  # left by a demo that was stopped half-way
+            add_alert(Target("webhook", receiver.url("/alerts")), minimum, DEMO_ALERT)
+        except AlertError as exc:
+            print(f"  not routed: {exc}")
+            return []
+        try:
+            for event in events:
+                emit_event(
+                    event=event.name,
+                    resource=rules.resource(event),
+                    payload=rules.payload(event, report_link(settings, event.incident["start"])),
+                    id=uuid.uuid4(),
+                )
+            EventsWorker.drain_all(at_exit=False)
+            got = receiver.wait_for(len(events), timeout)
+        finally:
+            remove_alert(DEMO_ALERT)
+    # the server delivers them in no set order: shown in the order of the events
+    order = {(e.incident["incident_id"], e.kind): i for i, e in enumerate(events)}
+    got = sorted(got, key=lambda m: order.get(_event_of(m), len(order)))
+    for message in got:
+        print(f"  {message.get('subject', '')}")
+        cause = next(
+            (line for line in str(message.get("body", "")).splitlines() if line.startswith("Cause:")),
+            "",
+        )  # fmt: skip
+        if cause:
+            print(f"    {cause}")
+    if len(got) < len(events):
+        print(
+            f"  {len(events) - len(got)} of {len(events)} did not arrive within {timeout:g} s "
+            "(the server's automations may be slow to start; the events are in its Event Feed)"
+        )
+    print(
+        "Wire Slack the same way (three commands):\n"
+        "  .venv/bin/prefect server start &\n"
+        "  export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+        "  .venv/bin/logcast alerts add --slack-webhook https://hooks.slack.com/services/T000/B000/XXXX"
+    )
+    return got
+
+
+def _event_of(message: dict) -> tuple[str, str]:
+    """(incident id, opened/resolved) of a notification, read from its text."""
+    lines = str(message.get("body", "")).splitlines()
+    incident = next(
+        (line.removeprefix("Incident: ") for line in lines if line.startswith("Incident: ")), ""
+    )
+    words = str(message.get("subject", "")).split()
+    kind = words[words.index("incident") + 1] if "incident" in words[:-1] else ""
+    return incident, kind
 
 
 def dashboard_command(settings: Settings) -> str:

@@ -151,6 +151,29 @@ def due_events(
     return due
 
 
+def replayed_events(incidents: pd.DataFrame, minimum: str = SEVERITIES[0]) -> list[DueEvent]:
+    """The events hourly runs would have sent for `incidents` (rows with `incident_id`), those
+    of `minimum` severity or above: `.opened` for each, then `.resolved` for each that is
+    over, in time order (an opening at its start, a resolution at its end, before the
+    openings of the same hour). An incident is
+    announced with its peak severity, so the `.updated` events of a severity that rose during
+    it are not among them."""
+    floor = SEVERITIES.index(minimum)
+    if not len(incidents) or "incident_id" not in incidents:
+        return []
+    rows = incidents[incidents["incident_id"].notna()]
+    rows = rows[rows["peak_severity"].map(SEVERITIES.index) >= floor]
+    timed: list[tuple[pd.Timestamp, int, DueEvent]] = []
+    for row in rows.to_dict("records"):
+        metrics = _metrics(row["metrics"])
+        timed.append((pd.Timestamp(row["start"]), 1, DueEvent("opened", row, metrics=metrics)))
+        if row["status"] != "open":
+            end = pd.Timestamp(row["end"])
+            timed.append((end, 0, DueEvent("resolved", row, metrics=metrics)))
+    timed.sort(key=lambda t: (t[0], t[1], t[2].incident["service"], t[2].incident["endpoint"]))
+    return [event for _, _, event in timed]
+
+
 def endpoints_of(incident: dict[str, Any]) -> list[str]:
     """The endpoints an incident holds: its `endpoints`, or its own endpoint in partitions
     written before incidents listed them."""

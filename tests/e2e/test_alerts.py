@@ -3,16 +3,14 @@ block and an automation on a real `prefect server start`; the hourly runs emit i
 events, and an HTTP receiver on 127.0.0.1 gets one notification per incident opened at or
 above the severity, with its cause, and one when it is resolved."""
 
-import json
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
 
 from bench.processes import free_port
+from flows.receiver import LocalReceiver
 from tests.helpers import (
     BURST_ERROR,
     LOGCAST,
@@ -31,47 +29,11 @@ HOUR = pd.Timedelta(hours=1)
 LAST = SERVICE_LOG_START + pd.Timedelta(days=SERVICE_LOG_DAYS - 1)
 
 
-class Receiver:
-    """An HTTP server on 127.0.0.1 that keeps the JSON body of every POST it gets."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        self.lock = threading.Lock()
-        received, lock = self.received, self.lock
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with lock:
-                    received.append({"path": self.path, **json.loads(body or b"{}")})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def messages(self) -> list[dict]:
-        with self.lock:
-            return list(self.received)
-
+class Receiver(LocalReceiver):
     def wait_for(self, count: int, timeout: float = 90) -> list[dict]:
-        """The messages once there are at least `count` (automations run asynchronously on
-        the server), polled until `timeout`."""
-        deadline = time.monotonic() + timeout
-        while len(self.messages()) < count and time.monotonic() < deadline:
-            time.sleep(0.2)
-        got = self.messages()
+        got = super().wait_for(count, timeout)
         assert len(got) >= count, f"expected {count} notifications in {timeout} s, got {got}"
         return got
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -226,3 +188,73 @@ def test_each_incident_at_or_above_the_severity_notifies_once_opened_and_once_re
         assert opened[0] == first
     finally:
         logcast("alerts", "remove", "e2e-hook")
+
+
+def test_the_demo_routes_the_alerts_it_would_have_sent_to_a_local_receiver(
+    prefect_server, tmp_path, monkeypatch, capsys
+):
+    import prefect.settings
+
+    from flows.demo import DEMO_ALERT, route_alerts
+    from flows.settings import load_settings
+    from schemas.forecasts import Incident
+    from transforms.incidents import incident_id
+    from warehouse.layout import Layout, partition_of
+
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path))
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    settings = load_settings()
+    start = pd.Timestamp("2026-11-03T10:00:00Z")
+
+    def incident(endpoint, hours_in, hours, severity, status):
+        began = start + hours_in * HOUR
+        return {
+            "incident_id": incident_id("shop", endpoint, began),
+            "service": "shop",
+            "endpoint": endpoint,
+            "start": began,
+            "end": began + hours * HOUR,
+            "hours": hours,
+            "peak_severity": severity,
+            "max_score": 0.999,
+            "metrics": "requests",
+            "probable_cause": f"requests of {endpoint} at 0.1x its forecast",
+            "status": status,
+            "resolved_at": began + (hours + 1) * HOUR if status == "resolved" else pd.NaT,
+            "endpoints": endpoint,
+            "impact": "",
+            "attribution": "",
+        }
+
+    rows = pd.DataFrame(
+        [
+            incident("/orders", 0, 2, "critical", "resolved"),
+            incident("/search", 1, 1, "medium", "resolved"),  # below the severity
+            incident("/cart", 5, 1, "high", "open"),
+        ]
+    )
+    path = Layout(settings.warehouse_dir).part_file("incidents", partition_of("incidents", start))
+    path.parent.mkdir(parents=True)
+    Incident.validate(rows).to_parquet(path)
+
+    with prefect.settings.temporary_settings(
+        updates={prefect.settings.PREFECT_API_URL: prefect_server}
+    ):
+        got = route_alerts(settings, start.floor("D"), start.floor("D") + 24 * HOUR, timeout=90)
+        out = capsys.readouterr().out
+        # the alert is gone once the demo is over
+        assert DEMO_ALERT not in logcast_runner(
+            quiet_env(LOGCAST_HOME=str(tmp_path), PREFECT_API_URL=prefect_server), cwd=tmp_path
+        )("alerts", "list")
+    subjects = [m["subject"] for m in got]
+    assert subjects == [
+        "logcast: critical incident opened on shop /orders",
+        "logcast: critical incident resolved on shop /orders",
+        "logcast: high incident opened on shop /cart",
+    ]
+    assert all(m["path"] == "/alerts" for m in got)
+    assert "Cause: requests of /orders at 0.1x its forecast" in got[0]["body"]
+    for subject in subjects:
+        assert f"  {subject}" in out
+    assert "did not arrive" not in out
+    assert "logcast alerts add --slack-webhook" in out

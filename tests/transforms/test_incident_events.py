@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from transforms.alerts import GONE, due_events, payload, resource
+from transforms.alerts import GONE, due_events, payload, replayed_events, resource
 from transforms.incidents import incident_id
 
 T = pd.Timestamp("2026-11-03T10:00:00Z")
@@ -131,3 +131,27 @@ def test_the_payload_lists_the_endpoints_an_incident_holds_and_the_totals_it_mov
     # a partition written before incidents listed them: the incident's own endpoint
     (older,) = due_events(frame(incident("/c", T, 1, "high", "requests", "open")), ledger([]))
     assert payload(older, "file:///r.html")["endpoints"] == ["/c"]
+
+
+def test_a_replay_opens_and_resolves_each_incident_at_or_above_the_severity_in_time_order():
+    late = incident("/a", T + 5 * H, 2, "critical", "requests", "resolved")
+    early = incident("/b", T, 6, "high", "error_rate", "resolved")
+    quiet = incident("/c", T + H, 1, "medium", "requests", "resolved")
+    still = incident("/d", T + 7 * H, 1, "high", "requests", "open")
+    rows = frame(late, early, quiet, still)
+    got = [(e.kind, e.incident["endpoint"]) for e in replayed_events(rows, "high")]
+    # /b opens at T, /a at T+5 h and is over at T+7 h, /b at T+6 h, /d opens at T+7 h and
+    # is still open; the medium one is below the severity
+    assert got == [("opened", "/b"), ("opened", "/a"), ("resolved", "/b"), ("resolved", "/a"),
+                   ("opened", "/d")]  # fmt: skip
+    everything = replayed_events(rows)
+    assert [(e.kind, e.incident["endpoint"]) for e in everything][:2] == [
+        ("opened", "/b"), ("opened", "/c"),
+    ]  # fmt: skip
+    assert len(everything) == 7
+    # what each event carries is what the hourly runs send
+    first = replayed_events(rows, "critical")
+    assert [e.kind for e in first] == ["opened", "resolved"]
+    assert payload(first[1], "r")["status"] == "resolved"
+    assert first[0].metrics == ("requests",)
+    assert replayed_events(frame(), "high") == []
