@@ -22,6 +22,11 @@ realkpi
     and the MS CMD series are scored whole.
     When the folder holds no series, one sentence says where it looked and the synthetic set is
     still scored.
+feedback
+    What people said about the incidents of $LOGCAST_HOME's warehouse (bench.feedback): per
+    service the incidents confirmed (acked or resolved by hand), marked a false alarm, muted
+    or left without a word, and the precision and false alarms per week that gives. Nothing
+    is scored; one sentence when the home has no incidents.
 
 The table (transforms.evaluation): the window score of the standard, low_fp and low_fn
 profiles (0 = never firing, 100 = perfect, each at the threshold best for that profile); the
@@ -58,6 +63,7 @@ import pandas as pd
 
 from bench import realkpi
 from bench.detectors import DETECTORS, REFERENCES, logcast_scored
+from bench.feedback import print_feedback
 from transforms.evaluation import (
     PROFILES,
     ScoredSeries,
@@ -78,7 +84,7 @@ START = pd.Timestamp("2026-10-01", tz="UTC")
 TOLERANCE = pd.Timedelta(hours=2)
 METRICS = {"requests": "count", "error_rate": "rate", "latency_p95_ms": "log"}
 TARGETS = {"recall": 0.9, "precision": 0.8}
-DATASETS = ("synthetic", "realkpi")
+DATASETS = ("synthetic", "realkpi", "feedback")
 MINUTE, FIVE_MINUTES, HOUR = (pd.Timedelta(minutes=m) for m in (1, 5, 60))
 
 IOPS_ROWS = {MINUTE: 10 * 1440}
@@ -532,16 +538,19 @@ def main(argv: list[str] | None = None) -> int:
             datasets.append(realkpi_dataset(directory, args.quick))
     jobs = [job for dataset in datasets for job in dataset.jobs]
     mode = "--quick subset" if args.quick else "full run"
-    print(
-        f"evaluation ({mode}): {', '.join(d.name for d in datasets) or 'nothing'} to score, "
-        f"{len(jobs)} (detector, series) jobs in {args.workers} worker process(es)"
-    )
+    if args.only != "feedback":
+        print(
+            f"evaluation ({mode}): {', '.join(d.name for d in datasets) or 'nothing'} to "
+            f"score, {len(jobs)} (detector, series) jobs in {args.workers} worker process(es)"
+        )
     sys.stdout.flush()
-    results = run_jobs(jobs, args.workers)
+    results = run_jobs(jobs, args.workers) if jobs else {}
     for dataset in datasets:
         print_dataset(dataset, results)
         if dataset.name == "synthetic":
             print_incidents(dataset, results)
+    if args.only in (None, "feedback"):
+        print_feedback()
     print(f"\nevaluation took {time.perf_counter() - began:.0f} s (exit code {status})")
     return status
 

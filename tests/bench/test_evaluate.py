@@ -213,3 +213,38 @@ def test_the_evaluation_scores_synthetic_data_when_realkpi_is_absent(tmp_path, m
     for line in ("recall", "precision", "F1", "median detection delay", "targets:"):
         assert line in out
     assert "labelled incidents" in out and "per kind" in out
+
+
+# --- people's word ---------------------------------------------------------------------------
+
+
+def test_the_feedback_section_counts_what_people_said_of_the_home_s_incidents(
+    tmp_path, monkeypatch, capsys
+):
+    from flows.ingest import catalog_for
+    from flows.settings import load_settings
+    from schemas.forecasts import Incident
+    from tests.transforms.test_feedback import incident
+    from warehouse.layout import Layout, partition_of
+
+    monkeypatch.setenv("LOGCAST_HOME", str(tmp_path))
+    assert main(["--only", "feedback"]) == 0
+    assert "no incidents in" in capsys.readouterr().out
+
+    settings = load_settings()
+    start = pd.Timestamp("2026-11-03T10:00:00Z")
+    rows = [incident("shop", f"/e{i}", start + i * HOUR, 1, status="resolved") for i in range(3)]
+    frame = pd.DataFrame(rows).assign(endpoints=lambda f: f["endpoint"], impact="", attribution="")
+    path = Layout(settings.warehouse_dir).part_file("incidents", partition_of("incidents", start))
+    path.parent.mkdir(parents=True)
+    Incident.validate(frame).to_parquet(path)
+    catalog = catalog_for(settings.catalog_url)
+    catalog.record_feedback(rows[0]["incident_id"], "ack")
+    catalog.record_feedback(rows[1]["incident_id"], "false-alarm", "a load test")
+    assert main(["--only", "feedback"]) == 0
+    out = capsys.readouterr().out
+    assert "evaluation (" not in out  # nothing is scored
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    # service incidents confirmed false_alarms muted no_word precision fa/week weeks
+    assert lines["shop"][1:7] == ["3", "1", "1", "0", "1", "0.50"]
+    assert lines["(all)"][1:4] == ["3", "1", "1"]
