@@ -22,6 +22,13 @@ realkpi
     and the MS CMD series are scored whole.
     When the folder holds no series, one sentence says where it looked and the synthetic set is
     still scored.
+incidents
+    The pipeline's own incidents (bench.grouping): 14 days of synthetic logs for 8 endpoints
+    (7 with --quick) with the default kinds and errors of one region, through `logcast
+    backfill` in a temporary home; per injected event the incidents it opened (one is the
+    target: a service total or a sibling endpoint opening another is a duplicate), whether the
+    probable cause names its culprit (a 5xx status for an error burst, the region and status
+    503 for errors of one region), and the incidents no event explains.
 feedback
     What people said about the incidents of $LOGCAST_HOME's warehouse (bench.feedback): per
     service the incidents confirmed (acked or resolved by hand), marked a false alarm, muted
@@ -61,9 +68,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench import realkpi
+from bench import grouping, realkpi
 from bench.detectors import DETECTORS, REFERENCES, logcast_scored
 from bench.feedback import print_feedback
+from bench.grouping import print_grouping
 from transforms.evaluation import (
     PROFILES,
     ScoredSeries,
@@ -84,7 +92,7 @@ START = pd.Timestamp("2026-10-01", tz="UTC")
 TOLERANCE = pd.Timedelta(hours=2)
 METRICS = {"requests": "count", "error_rate": "rate", "latency_p95_ms": "log"}
 TARGETS = {"recall": 0.9, "precision": 0.8}
-DATASETS = ("synthetic", "realkpi", "feedback")
+DATASETS = ("synthetic", "realkpi", "incidents", "feedback")
 MINUTE, FIVE_MINUTES, HOUR = (pd.Timedelta(minutes=m) for m in (1, 5, 60))
 
 IOPS_ROWS = {MINUTE: 10 * 1440}
@@ -538,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             datasets.append(realkpi_dataset(directory, args.quick))
     jobs = [job for dataset in datasets for job in dataset.jobs]
     mode = "--quick subset" if args.quick else "full run"
-    if args.only != "feedback":
+    if args.only not in ("incidents", "feedback"):
         print(
             f"evaluation ({mode}): {', '.join(d.name for d in datasets) or 'nothing'} to "
             f"score, {len(jobs)} (detector, series) jobs in {args.workers} worker process(es)"
@@ -549,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
         print_dataset(dataset, results)
         if dataset.name == "synthetic":
             print_incidents(dataset, results)
+    if args.only in (None, "incidents"):
+        print_grouping(days=7 if args.quick else grouping.DAYS, seed=args.seed)
     if args.only in (None, "feedback"):
         print_feedback()
     print(f"\nevaluation took {time.perf_counter() - began:.0f} s (exit code {status})")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from transforms.synthetic import hourly_csv_files, synthetic_requests
+from transforms.synthetic import DEFAULT_KINDS, hourly_csv_files, synthetic_requests
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,18 @@ def generate(
     labels_path: Path,
     end_day: pd.Timestamp,
     seed: int = 7,
+    kinds: tuple[str, ...] = DEFAULT_KINDS,
 ) -> Generated:
-    """The `days` whole UTC days ending with `end_day`, one CSV file per hour in `out_dir`."""
+    """The `days` whole UTC days ending with `end_day`, one CSV file per hour in `out_dir`,
+    with incidents of `kinds` (`transforms.synthetic.INCIDENT_KINDS`)."""
     if days < 1:
         raise ValueError(f"--days must be at least 1, got {days}")
     end_day = pd.Timestamp(end_day)
     end_day = (end_day.tz_localize("UTC") if end_day.tzinfo is None else end_day).floor("D")
     start = end_day - pd.Timedelta(days=days - 1)
-    events, labels = synthetic_requests(start=start, days=days, endpoints=endpoints, seed=seed)
+    events, labels = synthetic_requests(
+        start=start, days=days, endpoints=endpoints, seed=seed, kinds=kinds
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for hour, content in hourly_csv_files(events):

@@ -31,7 +31,13 @@ INCIDENT_KINDS: dict[str, tuple[str, int, int]] = {
     "outage": ("requests", 1, 3),
     "latency_drift": ("latency_p95_ms", 6, 12),  # latency creeps up to its peak, then recovers
     "peak_spike": ("requests", 1, 3),  # extra load on top of the daily peak
+    # server errors (status 503) for the users of one region only (CULPRIT_REGION)
+    "regional_errors": ("error_rate", 1, 3),
 }
+CULPRIT_REGION = "eu-west-1"
+CULPRIT_STATUS = 503
+"""What a `regional_errors` incident changes: requests of users in this region answered with
+this status (the values an attribution should name)."""
 DEFAULT_KINDS = ("latency_spike", "error_burst", "traffic_drop", "outage")
 """The kinds `synthetic_requests` injects unless told otherwise (the demo's)."""
 
@@ -113,6 +119,11 @@ def _endpoint_names(endpoints: int) -> list[tuple[str, str, str]]:
     return out
 
 
+def endpoint_services(endpoints: int) -> dict[str, str]:
+    """The service of each of the first `endpoints` endpoints `synthetic_requests` writes."""
+    return {path: service for path, service, _ in _endpoint_names(endpoints)}
+
+
 def _daily_shape(hour_of_day: np.ndarray) -> np.ndarray:
     """Smooth 0..1 day curve: _NIGHT_FLOOR at _TROUGH_HOUR, 1 twelve hours later."""
     wave = 0.5 - 0.5 * np.cos(2 * np.pi * (hour_of_day - _TROUGH_HOUR) / 24)
@@ -156,14 +167,16 @@ def _schedule_incidents(
             # A peak spike sits on the busiest hours of the day.
             floor = 0.9 if kind == "peak_spike" else _BUSY
             start_hour = int(rng.choice(starts[busy >= min(floor, busy.max())]))
-            magnitude = {
+            magnitudes = {
                 "latency_spike": rng.uniform(3.0, 6.0),
                 "error_burst": rng.uniform(0.2, 0.5),
                 "traffic_drop": rng.uniform(0.1, 0.3),
                 "outage": 0.0,
                 "latency_drift": rng.uniform(2.5, 4.0),  # the factor reached at the end
                 "peak_spike": rng.uniform(2.5, 4.0),
-            }[kind]
+            }
+            # a regional burst takes the error burst's draw (the same draws for every kind)
+            magnitude = magnitudes["error_burst" if kind == "regional_errors" else kind]
             incidents.append(_Incident(endpoint, kind, start_hour, hours, float(magnitude)))
     return sorted(incidents, key=lambda i: (i.start_hour, i.endpoint))
 
@@ -240,7 +253,7 @@ def synthetic_requests(
             latency_factor[cells] = np.linspace(1.0, incident.magnitude, incident.hours + 1)[1:]
         elif incident.kind == "error_burst":
             server_cell[cells] = incident.magnitude
-        else:
+        elif incident.kind != "regional_errors":  # set after the users' regions are drawn
             rate[cells] *= incident.magnitude
 
     counts = rng.poisson(rate).ravel()
@@ -269,6 +282,7 @@ def synthetic_requests(
         ),
     )
     user = rng.choice(_USERS, size=n, p=popularity)
+    _regional_errors(status, row_hour, row_endpoint, user_region[user], incidents, seed)
 
     order = np.argsort(micros, kind="stable")
     endpoint_order = row_endpoint[order]
@@ -286,6 +300,34 @@ def synthetic_requests(
         columns=EVENT_COLUMNS,
     )
     return events, _labels(incidents, start, [path for path, _, _ in catalogue])
+
+
+def _regional_errors(
+    status: np.ndarray,
+    row_hour: np.ndarray,
+    row_endpoint: np.ndarray,
+    row_region: np.ndarray,
+    incidents: list[_Incident],
+    seed: int,
+) -> None:
+    """Answers the requests of CULPRIT_REGION's users during each `regional_errors` incident
+    with CULPRIT_STATUS, each with twice the incident's magnitude as its chance (40 to 100 %:
+    the region holds 30 % of the users; in place; from a
+    generator of its own, so the other kinds' requests are the same with or without one)."""
+    regional = [i for i in incidents if i.kind == "regional_errors"]
+    if not regional:
+        return
+    side = np.random.default_rng([seed, 1])
+    culprit = _REGIONS.index(CULPRIT_REGION)
+    for incident in regional:
+        rows = np.flatnonzero(
+            (row_endpoint == incident.endpoint)
+            & (row_hour >= incident.start_hour)
+            & (row_hour < incident.start_hour + incident.hours)
+            & (row_region == culprit)
+        )
+        chance = min(1.0, 2.0 * incident.magnitude)  # a region's share of an error burst's
+        status[rows[side.random(len(rows)) < chance]] = CULPRIT_STATUS
 
 
 def _strings(values: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
