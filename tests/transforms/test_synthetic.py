@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 
 from transforms.synthetic import (
+    CULPRIT_REGION,
+    CULPRIT_STATUS,
     DEFAULT_KINDS,
     EVENT_COLUMNS,
     INCIDENT_KINDS,
@@ -317,3 +319,19 @@ def test_drift_and_peak_kinds_when_asked_for():
         assert all(9 <= h.hour <= 21 for h in hours)  # around the 15:00 peak
     with pytest.raises(ValueError, match="kinds must be among"):
         synthetic_requests(start=START, days=3, endpoints=2, kinds=("meteor",))
+
+
+def test_regional_errors_fail_one_regions_requests_with_503_and_no_other_regions():
+    kinds = ("regional_errors", "latency_spike")
+    events, labels = synthetic_requests(start=START, days=8, endpoints=4, seed=5, kinds=kinds)
+    regional = labels[labels["kind"] == "regional_errors"]
+    assert len(regional) >= 1 and set(regional["metric"]) == {"error_rate"}
+    for label in regional.itertuples():
+        rows = events[incident_rows(events, label)]
+        culprit = rows["region"] == CULPRIT_REGION
+        failed = rows["status_code"] == CULPRIT_STATUS
+        assert failed[culprit].mean() >= 0.3  # 40 to 100 % of them, on a few dozen requests
+        assert failed[~culprit].mean() <= 0.05  # the other regions as usual
+    # the same seed and kinds, the same requests
+    same_kinds, _ = synthetic_requests(start=START, days=8, endpoints=4, seed=5, kinds=kinds)
+    pd.testing.assert_frame_equal(same_kinds, events)
