@@ -19,7 +19,7 @@ import pandas as pd
 
 DAYS, ENDPOINTS, SEED = 14, 8, 7
 KINDS = ("latency_spike", "error_burst", "traffic_drop", "outage", "regional_errors")
-TARGETS = "one incident per event, the culprit named for every event that has one"
+TARGETS = "one incident per event, its culprit named by every incident of an event with one"
 
 
 def _logcast() -> str:
@@ -93,12 +93,13 @@ def grouping_section(
     one = int((per_event["incidents"] == 1).sum())
     duplicated = int((per_event["incidents"] > 1).sum())
     missed = int((per_event["incidents"] == 0).sum())
-    with_culprit = per_event[per_event["culprit"].notna()]
+    with_culprit = per_event[per_event["culprit"].notna() & (per_event["incidents"] > 0)]
     named = int(with_culprit["culprit"].astype(bool).sum())
     lines += [
         f"events with one incident {one} of {len(per_event)}, with more than one {duplicated}, "
         f"with none {missed}",
-        f"culprit named {named} of {len(with_culprit)} events that have one",
+        f"culprit named by the incidents of {named} of {len(with_culprit)} events that have "
+        "one and opened an incident",
         f"incidents no event explains: {len(stray)} of {len(incidents)}",
     ]
     for row in stray.itertuples(index=False):

@@ -31,7 +31,7 @@ INCIDENT_KINDS: dict[str, tuple[str, int, int]] = {
     "outage": ("requests", 1, 3),
     "latency_drift": ("latency_p95_ms", 6, 12),  # latency creeps up to its peak, then recovers
     "peak_spike": ("requests", 1, 3),  # extra load on top of the daily peak
-    # server errors (status 503) for the users of one region only (CULPRIT_REGION)
+    # every request of one region's users fails with status 503 (CULPRIT_REGION)
     "regional_errors": ("error_rate", 1, 3),
 }
 CULPRIT_REGION = "eu-west-1"
@@ -136,10 +136,16 @@ def _incident_endpoint_cap(endpoints: int) -> int:
 
 
 def _schedule_incidents(
-    rng: np.random.Generator, days: int, endpoints: int, kinds: tuple[str, ...] = DEFAULT_KINDS
+    rng: np.random.Generator,
+    days: int,
+    endpoints: int,
+    kinds: tuple[str, ...] = DEFAULT_KINDS,
+    peak_rate: np.ndarray | None = None,
 ) -> list[_Incident]:
     """One incident per ~2 days (at least one of each kind), none before FIRST_INCIDENT_DAY,
-    never two at once on one endpoint."""
+    never two at once on one endpoint. A `regional_errors` incident goes to the busiest of the
+    endpoints with incidents (by `peak_rate`): a region's share of a quiet endpoint's hour is
+    a handful of requests."""
     if days <= FIRST_INCIDENT_DAY:
         return []
     kinds = list(kinds)
@@ -148,6 +154,12 @@ def _schedule_incidents(
         endpoints, size=min(count, _incident_endpoint_cap(endpoints)), replace=False
     )
     plan = [(int(affected[i % len(affected)]), kinds[i % len(kinds)]) for i in range(count)]
+    if peak_rate is not None and "regional_errors" in kinds:
+        busiest = int(affected[np.argmax(peak_rate[affected])])
+        for i, (endpoint, kind) in enumerate(plan):
+            if kind == "regional_errors" and endpoint != busiest:
+                j = next(j for j, (e, _) in enumerate(plan) if e == busiest)
+                plan[i], plan[j] = (endpoint, plan[j][1]), (busiest, kind)
 
     first, last = FIRST_INCIDENT_DAY * 24, days * 24
     incidents = []
@@ -175,7 +187,8 @@ def _schedule_incidents(
                 "latency_drift": rng.uniform(2.5, 4.0),  # the factor reached at the end
                 "peak_spike": rng.uniform(2.5, 4.0),
             }
-            # a regional burst takes the error burst's draw (the same draws for every kind)
+            # a regional outage uses no magnitude: it takes the error burst's draw, so that
+            # every kind makes the same draws
             magnitude = magnitudes["error_burst" if kind == "regional_errors" else kind]
             incidents.append(_Incident(endpoint, kind, start_hour, hours, float(magnitude)))
     return sorted(incidents, key=lambda i: (i.start_hour, i.endpoint))
@@ -231,7 +244,7 @@ def synthetic_requests(
     popularity /= popularity.sum()
     user_region = rng.choice(len(_REGIONS), size=_USERS, p=_REGION_SHARE)
 
-    incidents = _schedule_incidents(rng, days, endpoints, tuple(kinds))
+    incidents = _schedule_incidents(rng, days, endpoints, tuple(kinds), peak_rate)
 
     hours = days * 24
     hour = np.arange(hours)
@@ -282,7 +295,7 @@ def synthetic_requests(
         ),
     )
     user = rng.choice(_USERS, size=n, p=popularity)
-    _regional_errors(status, row_hour, row_endpoint, user_region[user], incidents, seed)
+    _regional_errors(status, row_hour, row_endpoint, user_region[user], incidents)
 
     order = np.argsort(micros, kind="stable")
     endpoint_order = row_endpoint[order]
@@ -308,26 +321,19 @@ def _regional_errors(
     row_endpoint: np.ndarray,
     row_region: np.ndarray,
     incidents: list[_Incident],
-    seed: int,
 ) -> None:
-    """Answers the requests of CULPRIT_REGION's users during each `regional_errors` incident
-    with CULPRIT_STATUS, each with twice the incident's magnitude as its chance (40 to 100 %:
-    the region holds 30 % of the users; in place; from a
-    generator of its own, so the other kinds' requests are the same with or without one)."""
-    regional = [i for i in incidents if i.kind == "regional_errors"]
-    if not regional:
-        return
-    side = np.random.default_rng([seed, 1])
+    """Answers every request of CULPRIT_REGION's users during each `regional_errors`
+    incident with CULPRIT_STATUS (a regional outage; the region holds 30 % of the users), in
+    place. It draws nothing, so the other kinds' requests are the same with or without one."""
     culprit = _REGIONS.index(CULPRIT_REGION)
-    for incident in regional:
+    for incident in (i for i in incidents if i.kind == "regional_errors"):
         rows = np.flatnonzero(
             (row_endpoint == incident.endpoint)
             & (row_hour >= incident.start_hour)
             & (row_hour < incident.start_hour + incident.hours)
             & (row_region == culprit)
         )
-        chance = min(1.0, 2.0 * incident.magnitude)  # a region's share of an error burst's
-        status[rows[side.random(len(rows)) < chance]] = CULPRIT_STATUS
+        status[rows] = CULPRIT_STATUS
 
 
 def _strings(values: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
