@@ -443,6 +443,12 @@ def score_of(surprise: np.ndarray, interval_width: float) -> np.ndarray:
     return np.clip(1.0 - np.exp(excess / SCORE_DECADES), 0.0, 1.0)
 
 
+def surprise_at(score: float, interval_width: float) -> float:
+    """The surprise whose score is `score` (the inverse of `score_of` for 0 < score < 1)."""
+    p_edge = (1 - interval_width) / 2
+    return (-math.log(p_edge) - SCORE_DECADES * math.log(1.0 - score)) / LN10
+
+
 def per_hour(surprise: np.ndarray, step: pd.Timedelta) -> np.ndarray:
     """The surprise of a point on a grid of `step`, per hour of the series: on a grid finer
     than an hour its tail probability is multiplied by the points in an hour (Bonferroni), so

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.forecasts import Forecast
-from transforms.forecast.calibration import per_hour, score_of
+from transforms.forecast.calibration import per_hour, score_of, surprise_at
 from transforms.forecast.checks import (
     RECENT_RUN_POINTS,
     final_surprise,
@@ -174,7 +174,15 @@ def walk_scores(
     units = residuals / grid_sigmas(grid, counts, blocks)
     step = grid[1] - grid[0] if len(grid) > 1 else HOUR
     start = np.arange(len(grid)) - run_lengths(slot_side, RECENT_RUN_POINTS)
-    recent = tuple(part[start] for part in recent_reference(units, recent_points(step)))
+    # where request counts stand behind the values, an error the model itself calls an
+    # anomaly is an incident, not part of the series' routine: the next one is judged
+    # without it
+    known = units
+    if counts is not None:
+        extreme = per_hour(slot_surprise, grid[1] - grid[0] if len(grid) > 1 else HOUR)
+        known = np.where(extreme >= surprise_at(options.threshold, options.interval_width),
+                         np.nan, units)  # fmt: skip
+    recent = tuple(part[start] for part in recent_reference(known, recent_points(step)))
     # the values themselves, against the values of the week before each point
     family = metric_family(metric)
     level = level_reference(v, step, known_from) if level_checked(family, counts) else None
