@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench import realkpi
+from bench import realkpi, short_eval
 from bench.detectors import DETECTORS, REFERENCES, logcast_scored
 from transforms.evaluation import (
     PROFILES,
@@ -542,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         print_dataset(dataset, results)
         if dataset.name == "synthetic":
             print_incidents(dataset, results)
+    short_eval.print_section(args.only, args.quick, args.seed, args.days, args.endpoints)
     print(f"\nevaluation took {time.perf_counter() - began:.0f} s (exit code {status})")
     return status
 

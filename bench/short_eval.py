@@ -33,7 +33,10 @@ import numpy as np
 import pandas as pd
 
 from bench import realkpi
+from transforms.forecast import walk_forward
+from transforms.metrics import hourly_tables
 from transforms.short import LOOKBACK, MINUTES, short_anomalies, short_metric
+from transforms.synthetic import SHORT_KINDS, synthetic_requests
 
 HOUR = pd.Timedelta(hours=1)
 MINUTE = pd.Timedelta(minutes=1)
@@ -45,6 +48,121 @@ PASSES = 4
 PASS_SHIFT = pd.Timedelta(hours=6)
 INJECT_MINUTES = 5
 RECALL_TARGET = 0.9
+SYNTHETIC_START = pd.Timestamp("2026-10-01", tz="UTC")
+SYNTHETIC_TRAFFIC = 10.0
+"""The synthetic endpoints' traffic factor: peaks of 400 to 4,000 requests an hour (7 to 70 a
+minute), busy enough that 5 minutes without a request is news (at the default factor's 1 a
+minute, five empty minutes happen every few hours)."""
+QUICK = {"days": 14, "endpoints": 4}
+
+
+@dataclass
+class SyntheticResult:
+    days: int
+    endpoints: int
+    episodes: pd.DataFrame  # the labels, with found (bool) and forecast (bool)
+    false_alarms: int
+    clean_hours: int
+    seconds: float
+
+
+def synthetic_section(days: int, endpoints: int, seed: int) -> SyntheticResult:
+    """Short outages and spikes in synthetic logs, judged by the short detector against the
+    pipeline's own hourly requests forecast (`walk_forward`, trained only on hours before)."""
+    events, labels = synthetic_requests(
+        start=SYNTHETIC_START,
+        days=days,
+        endpoints=endpoints,
+        seed=seed,
+        kinds=tuple(SHORT_KINDS),
+        traffic=SYNTHETIC_TRAFFIC,
+    )
+    tables = hourly_tables(
+        events.rename(columns={"timestamp": "ts", "response_time_ms": "latency_ms"})
+    )
+    hourly, minutely = tables["endpoint_hourly"], tables["endpoint_minutely"]
+    parts = []
+    for (service, endpoint), rows in hourly.groupby(["service", "endpoint"], sort=True):
+        scored = walk_forward(
+            pd.DataFrame({"ds": rows["hour_start"], "y": rows["requests"]}),
+            freq="h",
+            kind="count",
+        ).dropna(subset=["yhat"])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "hour_start": scored["ds"],
+                    "service": service,
+                    "endpoint": endpoint,
+                    "metric": "requests",
+                    "yhat": scored["yhat"],
+                    "yhat_lower": scored["yhat_lower"],
+                    "yhat_upper": scored["yhat_upper"],
+                }
+            )
+        )
+    forecasts = pd.concat(parts, ignore_index=True)
+    began = time.perf_counter()
+    hours = pd.DatetimeIndex(sorted(forecasts["hour_start"].unique()))
+    found = short_anomalies(minutely, forecasts, hours=hours)
+    seconds = time.perf_counter() - began
+    found = found[found["metric"] == short_metric("requests")]
+    flagged = set(zip(found["endpoint"], found["hour_start"], found["direction"], strict=True))
+    forecast_hours = set(zip(forecasts["endpoint"], forecasts["hour_start"], strict=True))
+    shorts = labels[labels["kind"].isin(list(SHORT_KINDS))].copy()
+    direction = shorts["kind"].map({"short_outage": "drop", "short_spike": "spike"})
+    touched = [
+        list(pd.date_range(s, e, freq="h", inclusive="left"))
+        for s, e in zip(shorts["start"], shorts["end"], strict=True)
+    ]
+    shorts["found"] = [
+        any((ep, h, d) in flagged for h in hs)
+        for ep, hs, d in zip(shorts["endpoint"], touched, direction, strict=True)
+    ]
+    shorts["forecast"] = [
+        all((ep, h) in forecast_hours for h in hs)
+        for ep, hs in zip(shorts["endpoint"], touched, strict=True)
+    ]
+    # false alarms: short anomalies of the hours no episode touches (nor the hour after one)
+    near = {(ep, h + HOUR * k) for ep, hs in zip(shorts["endpoint"], touched, strict=True)
+            for h in hs for k in (0, 1)}  # fmt: skip
+    clean = [(ep, h) for ep, h in forecast_hours if (ep, h) not in near]
+    false_alarms = sum((ep, h) not in near for ep, h, _ in flagged)
+    return SyntheticResult(days, endpoints, shorts, false_alarms, len(clean), seconds)
+
+
+def synthetic_text(result: SyntheticResult) -> str:
+    shorts = result.episodes
+    judged = shorts[shorts["forecast"]]
+    lines = [
+        f"{len(shorts)} short episodes of 5 to 15 minutes in {result.days} days x "
+        f"{result.endpoints} endpoints (traffic x{SYNTHETIC_TRAFFIC:g}); "
+        f"{len(shorts) - len(judged)} before the first forecast, not judged",
+    ]
+    for kind in SHORT_KINDS:
+        own = judged[judged["kind"] == kind]
+        recall = own["found"].mean() if len(own) else np.nan
+        target = f"  (target >= {RECALL_TARGET})" if kind == "short_outage" else ""
+        lines.append(
+            f"{kind:<13} recall {recall:.2f} ({int(own['found'].sum())} of {len(own)}){target}"
+        )
+    weeks = result.clean_hours / WEEK_HOURS
+    lines.append(
+        f"false short anomalies: {result.false_alarms} in {result.clean_hours:,} endpoint-hours "
+        f"without an episode, {result.false_alarms / weeks:.2f} per endpoint-week"
+    )
+    lines.append(
+        f"detector time: {result.seconds:.2f} s for {result.clean_hours:,}+ endpoint-hours"
+    )
+    missed = judged[~judged["found"]]
+    if len(missed):
+        lines.append("missed:")
+        for row in missed.itertuples():
+            lines.append(
+                f"  {row.endpoint}  {row.kind}  {row.episode_start:%Y-%m-%d %H:%M} - "
+                f"{row.episode_end:%H:%M}"
+            )
+    return "\n".join(lines)
 
 
 @dataclass
@@ -226,9 +344,41 @@ def realkpi_section(directory, rows: int | None = None) -> list[RealResult]:
     return results
 
 
-if __name__ == "__main__":
-    import sys
+QUICK_REAL_ROWS = 14_400
+"""Leading rows of each real series under --quick (10 days)."""
 
+
+def print_section(
+    only: str | None = None,
+    quick: bool = False,
+    seed: int = 7,
+    days: int | None = None,
+    endpoints: int | None = None,
+) -> None:
+    """The section `bench.evaluate` prints after its tables: synthetic, then realkpi (as
+    `only` says; each skipped when the other was asked for, realkpi when it is missing)."""
+    began = time.perf_counter()
+    print("\n== short episodes (kind short, transforms/short.py)")
+    if only in (None, "synthetic"):
+        days = days or (QUICK["days"] if quick else 28)
+        endpoints = endpoints or (QUICK["endpoints"] if quick else 8)
+        print("-- synthetic, against the hourly requests forecast of walk_forward")
+        print(synthetic_text(synthetic_section(days, endpoints, seed)))
     directory = realkpi.eval_dir()
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else None
-    print(real_table(realkpi_section(directory, rows)))
+    if only in (None, "realkpi") and realkpi.series_files(directory):
+        print("\n-- realkpi 1-minute series, against the same hour the day before")
+        print(real_table(realkpi_section(directory, QUICK_REAL_ROWS if quick else None)))
+    print(f"(short episodes took {time.perf_counter() - began:.0f} s)")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.short_eval", description=__doc__)
+    parser.add_argument("--only", choices=("synthetic", "realkpi"))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--days", type=int)
+    parser.add_argument("--endpoints", type=int)
+    args = parser.parse_args()
+    print_section(args.only, args.quick, args.seed, args.days, args.endpoints)

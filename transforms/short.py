@@ -217,20 +217,34 @@ def _minute_cube(
     }
     if minutely.empty or not len(keys):
         return cube
-    minute = pd.to_datetime(minutely[M.minute_start], utc=True)
-    slot = ((minute - start) / MINUTE).to_numpy()
-    pairs = pd.MultiIndex.from_arrays(
-        [minutely[M.service].astype(str).to_numpy(), minutely[M.endpoint].astype(str).to_numpy()]
-    )
-    series = keys.get_indexer(pairs)
+    minute = pd.to_datetime(minutely[M.minute_start], utc=True).dt.as_unit("ns")
+    slot = (
+        minute.dt.tz_localize(None).to_numpy().astype("int64") - start.as_unit("ns").value
+    ) // MINUTE.value
+    series = _series_of(minutely, keys)
     inside = (series >= 0) & (slot >= 0) & (slot < width)
-    series, slot = series[inside], slot[inside].astype(int)
+    series, slot = series[inside], slot[inside]
     cube["requests"][series, slot] = minutely[M.requests].to_numpy(dtype="float64")[inside]
     cube["errors"][series, slot] = minutely[M.errors].to_numpy(dtype="float64")[inside]
     cube["p95"][series, slot] = pd.to_numeric(minutely[M.latency_p95_ms]).to_numpy(dtype="float64")[
         inside
     ]
     return cube
+
+
+def _series_of(frame: pd.DataFrame, keys: pd.MultiIndex) -> np.ndarray:
+    """Each row's position among `keys` (service, endpoint), -1 for none: the two columns
+    factorised apart (cheap on long dictionary-like text columns), then paired."""
+    service_code, services = pd.factorize(frame["service"].astype(str))
+    endpoint_code, endpoints = pd.factorize(frame["endpoint"].astype(str))
+    key_service = pd.Index(services).get_indexer(keys.get_level_values(0))
+    key_endpoint = pd.Index(endpoints).get_indexer(keys.get_level_values(1))
+    table = np.full(len(services) * len(endpoints), -1, dtype=np.int64)
+    known = (key_service >= 0) & (key_endpoint >= 0)
+    table[key_service[known] * len(endpoints) + key_endpoint[known]] = np.flatnonzero(known)
+    if not len(table):
+        return np.full(len(frame), -1, dtype=np.int64)
+    return table[service_code * len(endpoints) + endpoint_code]
 
 
 def _levels(
@@ -468,44 +482,43 @@ def best_runs(held: np.ndarray, u: np.ndarray, numerator: np.ndarray, denominato
     run of at least MIN_RUN held minutes ending inside the hour. Returns flat arrays (cells in
     series-major order): qualifies, minutes, actual (the run's sum of `numerator` over its sum
     of `denominator`), surprise and score."""
-    cells = held.shape[0] * held.shape[1]
-    denominator = np.broadcast_to(denominator, held.shape).reshape(cells, -1)
+    shape = held.shape
+    cells = shape[0] * shape[1]
     held = held.reshape(cells, -1)
-    u = np.where(held, u.reshape(cells, -1), 0.0)
-    numerator = np.where(held, numerator.reshape(cells, -1), 0.0)
-    denominator = np.where(held, denominator, 0.0)
-    width = held.shape[1]
     length = run_lengths(held)
     following = np.concatenate([held[:, 1:], np.zeros((cells, 1), dtype=bool)], axis=1)
     ends = held & ~following & (length >= MIN_RUN)
     ends[:, :LOOKBACK] = False  # a run wholly before the hour is the hour before's
-    pad = np.zeros((cells, 1))
-    sums = {
-        name: np.concatenate([pad, np.cumsum(values, axis=1)], axis=1)
-        for name, values in (("u", u), ("num", numerator), ("den", denominator))
+    out = {
+        "qualifies": np.zeros(cells, dtype=bool),
+        "minutes": np.zeros(cells, dtype=np.int64),
+        "actual": np.full(cells, np.nan),
+        "surprise": np.zeros(cells),
+        "score": np.zeros(cells),
     }
-    first = np.arange(width)[None, :] + 1 - length  # where each minute's run began
+    row, end = np.nonzero(ends)
+    if not len(row):
+        return out
+    k = length[row, end]
+    minutes = end[:, None] - np.arange(held.shape[1])[None, :]  # offsets back from each end
+    inside = (minutes >= 0) & (np.arange(held.shape[1])[None, :] < k[:, None])
+    minutes = np.where(inside, minutes, 0)
 
-    def run_sum(name: str) -> np.ndarray:
-        total = sums[name]
-        return total[:, 1:] - np.take_along_axis(total, first, 1)
+    def run_sum(values: np.ndarray) -> np.ndarray:
+        values = np.broadcast_to(values, shape).reshape(cells, -1)
+        return np.where(inside, values[row[:, None], minutes], 0.0).sum(axis=1)
 
-    k = np.maximum(length, 1)
-    mean_u = run_sum("u") / k
-    z = mean_u * np.sqrt(k / RUN_INFLATION)
+    z = run_sum(u) / k * np.sqrt(k / RUN_INFLATION)
     surprise = per_hour(surprise_of(log_ndtr(-z)), MINUTE)
-    surprise = np.where(ends, surprise, -1.0)
-    best = np.argmax(surprise, axis=1)[:, None]
-    chosen = np.take_along_axis(surprise, best, 1)[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        actual = np.take_along_axis(run_sum("num") / run_sum("den"), best, 1)[:, 0]
-    found = chosen >= 0
-    surprise = np.maximum(chosen, 0.0)
-    score = score_of(surprise, INTERVAL_WIDTH)
-    return {
-        "qualifies": found & (score >= THRESHOLD),
-        "minutes": np.where(found, np.take_along_axis(length, best, 1)[:, 0], 0),
-        "actual": actual,
-        "surprise": surprise,
-        "score": score,
-    }
+        actual = run_sum(numerator) / run_sum(denominator)
+    # the most surprising run of each cell (the first such on ties)
+    order = np.lexsort((end, -surprise, row))
+    first = order[np.unique(row[order], return_index=True)[1]]
+    cell = row[first]
+    out["minutes"][cell] = k[first]
+    out["actual"][cell] = actual[first]
+    out["surprise"][cell] = surprise[first]
+    out["score"][cell] = score_of(surprise[first], INTERVAL_WIDTH)
+    out["qualifies"][cell] = out["score"][cell] >= THRESHOLD
+    return out
