@@ -48,6 +48,8 @@ PASSES = 4
 PASS_SHIFT = pd.Timedelta(hours=6)
 INJECT_MINUTES = 5
 RECALL_TARGET = 0.9
+BUSY_LEVEL = 10.0
+"""A real series' mean a minute from which a 5-minute outage is plainly more than its noise."""
 SYNTHETIC_START = pd.Timestamp("2026-10-01", tz="UTC")
 SYNTHETIC_TRAFFIC = 10.0
 """The synthetic endpoints' traffic factor: peaks of 400 to 4,000 requests an hour (7 to 70 a
@@ -168,6 +170,7 @@ def synthetic_text(result: SyntheticResult) -> str:
 @dataclass
 class RealResult:
     name: str
+    level: float  # mean value a minute
     normal_hours: int
     false_alarms: int
     outages: int
@@ -298,6 +301,7 @@ def score_real(series: realkpi.KpiSeries, seed: int = 0) -> RealResult | None:
     targets = [None] * injected_hours
     return RealResult(
         series.name,
+        float(np.nanmean(y)),
         len(hours),
         false_alarms,
         len(targets),
@@ -315,6 +319,7 @@ def real_table(results: list[RealResult]) -> str:
         rows.append(
             {
                 "series": r.name,
+                "mean/min": r.level,
                 "normal hours": r.normal_hours,
                 "false": r.false_alarms,
                 "false / week": r.false_alarms / weeks if weeks else np.nan,
@@ -327,10 +332,15 @@ def real_table(results: list[RealResult]) -> str:
     false_rate = sum(r.false_alarms for r in results) / total_weeks if total_weeks else np.nan
     outage = sum(r.outages_found for r in results) / max(sum(r.outages for r in results), 1)
     spike = sum(r.spikes_found for r in results) / max(sum(r.spikes for r in results), 1)
+    busy = [r for r in results if r.level >= BUSY_LEVEL]
+    busy_outage = sum(r.outages_found for r in busy) / max(sum(r.outages for r in busy), 1)
+    busy_spike = sum(r.spikes_found for r in busy) / max(sum(r.spikes for r in busy), 1)
     return (
         frame.to_string(index=False, float_format=lambda v: f"{v:.2f}")
         + f"\nall: {false_rate:.2f} false short anomalies per series-week on labelled-normal "
         f"hours; 5-minute outages found {outage:.2f}, 5-minute triplings found {spike:.2f}"
+        + f"\nthe {len(busy)} series averaging {BUSY_LEVEL:g} or more a minute: outages found "
+        f"{busy_outage:.2f}, triplings found {busy_spike:.2f}"
     )
 
 

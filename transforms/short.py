@@ -88,6 +88,9 @@ DEFAULT_ERROR_CV2 = 0.5
 """Extra-binomial variance of a minute's errors (squared CV) when it cannot be measured."""
 DEFAULT_P95_LOG_SD = 0.3
 """Spread of a minute's log p95 around its hour's when it cannot be measured."""
+MIN_LEVEL = 1.0
+"""Requests a minute the Poisson part of a minute's noise is at least computed at: a level
+forecast near 0 makes no minute of a few requests infinitely surprising."""
 MIN_ERROR_RATE = 0.001
 """Floor of the rate an error's binomial noise is computed at (a forecast of no errors)."""
 OWN_TRIM = 0.25
@@ -332,12 +335,18 @@ def _requests(cube: dict, forecast: np.ndarray, scored: np.ndarray) -> list:
     level = forecast / MINUTES  # expected requests a minute
     hourly_median = np.median(hourly, axis=2)
     own = hourly_median[:, scored]
+    # each context minute's level: its hour's median minute (robust to the hour's own
+    # bursts), its mean in an hour quieter than a request a minute, NaN without a request
+    hourly_mean = hourly.mean(axis=2)
+    context_level = np.where(hourly_median >= 1, hourly_median, hourly_mean)
+    minute_level = np.repeat(np.where(context_level > 0, context_level, np.nan), MINUTES, 1)
     x = _windows(requests, scored)
     found = []
     for direction in ("drop", "spike"):
         ref = np.minimum(level, own) if direction == "drop" else np.maximum(level, own)
         ref = np.where(np.isfinite(level), ref, np.nan)
-        sd = np.sqrt(ref + cv2 * ref**2)
+        # the Poisson part at least that of MIN_LEVEL: a quiet endpoint's few requests
+        sd = np.sqrt(np.maximum(ref, MIN_LEVEL) + cv2 * ref**2)
         with np.errstate(divide="ignore", invalid="ignore"):
             u = (x - ref[..., None]) / sd[..., None]
         if direction == "drop":
@@ -350,12 +359,14 @@ def _requests(cube: dict, forecast: np.ndarray, scored: np.ndarray) -> list:
             edge = np.maximum(SPIKE_FACTOR * ref, ref + Z_MINUTE * sd)
             bounds = (ref, edge)
         runs = best_runs(held, u, x, np.ones_like(x))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = requests / np.repeat(np.where(hourly_median >= 1, hourly_median, np.nan), 60, 1)
-            strength = runs["actual"] / ref.ravel()
-        runs["qualifies"] &= beyond(
-            strength, precedent(ratio, np.ones_like(ratio), scored, direction), direction
-        )
+        sign = -1.0 if direction == "drop" else 1.0
+
+        def standardised(j: int, lo: int, hi: int, sign=sign) -> np.ndarray:
+            m = minute_level[:, lo:hi]
+            spread = np.sqrt(np.maximum(m, MIN_LEVEL) + cv2[:, j, None] * m**2)
+            return sign * (requests[:, lo:hi] - m) / spread
+
+        runs["qualifies"] &= runs["mean_u"] > precedent(standardised, scored)
         found.append((REQUESTS, direction, _with_level(runs, ref, *bounds)))
     return found
 
@@ -375,10 +386,19 @@ def _errors(cube: dict, forecast: np.ndarray, scored: np.ndarray) -> list:
         rate = e / n
     held = (n > 0) & (u >= Z_MINUTE) & (rate >= ref[..., None] + ERROR_EXCESS)
     runs = best_runs(held, np.nan_to_num(u), e, n)
-    # the precedent: the 5-minute error rates of the context above their hour's own rate
-    own_all = np.repeat(own_error_rate(_by_hour(errors), _by_hour(requests)), MINUTES, 1)
-    excess = precedent(errors - own_all * requests, requests, scored, "spike")
-    runs["qualifies"] &= beyond(runs["actual"] - ref.ravel(), excess, "spike")
+    rate_all = np.repeat(
+        np.maximum(np.nan_to_num(own_error_rate(_by_hour(errors), _by_hour(requests))), 0.0),
+        MINUTES,
+        1,
+    )
+    rate_all = np.maximum(rate_all, MIN_ERROR_RATE)
+
+    def standardised(j: int, lo: int, hi: int) -> np.ndarray:
+        mu = requests[:, lo:hi] * rate_all[:, lo:hi]
+        spread = np.sqrt(mu * (1 - rate_all[:, lo:hi]) + cv2[:, j, None] * mu**2)
+        return np.where(requests[:, lo:hi] > 0, (errors[:, lo:hi] - mu) / spread, np.nan)
+
+    runs["qualifies"] &= runs["mean_u"] > precedent(standardised, scored)
     return [(ERROR_RATE, "spike", _with_level(runs, ref, ref, np.minimum(ref + ERROR_EXCESS, 1)))]
 
 
@@ -413,53 +433,45 @@ def _p95(cube: dict, forecast: np.ndarray, scored: np.ndarray) -> list:
         u = np.log(x / ref[..., None]) / sd[..., None]
     held = (n >= MIN_P95_REQUESTS) & (u >= Z_MINUTE) & (x >= P95_FACTOR * ref[..., None])
     runs = best_runs(held, np.nan_to_num(u), np.nan_to_num(x), np.ones_like(x))
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         judged_all = _by_hour(requests) >= MIN_P95_REQUESTS
         medians = np.nanmedian(np.where(judged_all, _by_hour(p95), np.nan), axis=2)
-        ratio = np.where(requests >= MIN_P95_REQUESTS, p95, np.nan) / np.repeat(medians, 60, 1)
-        strength = runs["actual"] / ref.ravel()
-    runs["qualifies"] &= beyond(
-        strength, precedent(ratio, np.ones_like(ratio), scored, "spike"), "spike"
+    log_ratio = np.log(
+        np.where(requests >= MIN_P95_REQUESTS, np.maximum(p95, 1e-3), np.nan)
+        / np.repeat(medians, MINUTES, 1)
     )
+
+    def standardised(j: int, lo: int, hi: int) -> np.ndarray:
+        return log_ratio[:, lo:hi] / sd[:, j, None]
+
+    runs["qualifies"] &= runs["mean_u"] > precedent(standardised, scored)
     edge = ref * np.maximum(P95_FACTOR, np.exp(Z_MINUTE * sd))
     return [(P95, "spike", _with_level(runs, ref, ref, edge))]
 
 
-def precedent(
-    numerator: np.ndarray, denominator: np.ndarray, scored: np.ndarray, direction: str
-) -> np.ndarray:
-    """Per (series, scored hour): the most extreme MIN_RUN-minute value (sum of `numerator`
-    over sum of `denominator`, both (series, minutes); NaN in a window leaves it out) of the
-    CONTEXT_HOURS hours before it, the highest for a spike, the lowest for a drop; NaN when
-    there is none. A run no more extreme than that is routine for the series."""
-    missing = ~np.isfinite(numerator) | ~np.isfinite(denominator)
-    sums = []
-    for values in (np.where(missing, 0.0, numerator), np.where(missing, 0.0, denominator),
-                   missing.astype(float)):  # fmt: skip
-        total = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(values, 1)], 1)
-        sums.append(total[:, MIN_RUN:] - total[:, :-MIN_RUN])
-    num, den, gaps = sums
-    with np.errstate(divide="ignore", invalid="ignore"):
-        window = np.where((gaps == 0) & (den > 0), num / den, np.nan)
-    # the windows ending in each hour (the first MIN_RUN - 1 minutes of the grid have none)
-    window = np.concatenate([np.full((window.shape[0], MIN_RUN - 1), np.nan), window], 1)
-    hourly = _by_hour(window)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        extreme = np.nanmax(hourly, 2) if direction == "spike" else np.nanmin(hourly, 2)
-        index = scored[:, None] - CONTEXT_HOURS + np.arange(CONTEXT_HOURS)[None, :]
-        context = extreme[:, index]
-        out = np.nanmax(context, 2) if direction == "spike" else np.nanmin(context, 2)
-    return out.ravel()
-
-
-def beyond(strength: np.ndarray, routine: np.ndarray, direction: str) -> np.ndarray:
-    """Whether a run's strength (its ratio to, or excess over, the level) goes past the most
-    extreme the context held (NaN: nothing to compare with, so it does)."""
-    if direction == "spike":
-        return ~(strength <= routine)
-    return ~(strength >= routine)
+def precedent(standardised, scored: np.ndarray) -> np.ndarray:
+    """Per (series, scored hour), flat: the highest mean, over MIN_RUN consecutive minutes, of
+    the standardised deviations of the CONTEXT_HOURS hours before the hour (but their last
+    LOOKBACK minutes, where the hour's own run may start), each minute against its own hour's
+    level with the scored hour's noise: `standardised(j, lo, hi)` gives them for the j-th
+    scored hour over minutes [lo, hi), in the episode's direction, NaN where not judged (a
+    window holding one is left out); -inf where there is none. A run whose mean is no higher
+    has a precedent the day before: it is routine for the series."""
+    out = []
+    for j, hour in enumerate(scored):
+        lo, hi = (hour - CONTEXT_HOURS) * MINUTES, hour * MINUTES - LOOKBACK
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = standardised(j, lo, hi)
+        missing = ~np.isfinite(u)
+        total = np.cumsum(np.where(missing, 0.0, u), axis=1)
+        gaps = np.cumsum(missing, axis=1)
+        total = np.concatenate([np.zeros((u.shape[0], 1)), total], axis=1)
+        gaps = np.concatenate([np.zeros((u.shape[0], 1), dtype=gaps.dtype), gaps], axis=1)
+        window = (total[:, MIN_RUN:] - total[:, :-MIN_RUN]) / MIN_RUN
+        clean = (gaps[:, MIN_RUN:] - gaps[:, :-MIN_RUN]) == 0
+        out.append(np.where(clean, window, -np.inf).max(axis=1, initial=-np.inf))
+    return np.stack(out, axis=1).ravel()
 
 
 def _with_level(runs: dict, level, lower, upper) -> dict:
@@ -490,6 +502,7 @@ def best_runs(held: np.ndarray, u: np.ndarray, numerator: np.ndarray, denominato
     ends = held & ~following & (length >= MIN_RUN)
     ends[:, :LOOKBACK] = False  # a run wholly before the hour is the hour before's
     out = {
+        "mean_u": np.zeros(cells),
         "qualifies": np.zeros(cells, dtype=bool),
         "minutes": np.zeros(cells, dtype=np.int64),
         "actual": np.full(cells, np.nan),
@@ -508,7 +521,8 @@ def best_runs(held: np.ndarray, u: np.ndarray, numerator: np.ndarray, denominato
         values = np.broadcast_to(values, shape).reshape(cells, -1)
         return np.where(inside, values[row[:, None], minutes], 0.0).sum(axis=1)
 
-    z = run_sum(u) / k * np.sqrt(k / RUN_INFLATION)
+    mean_u = run_sum(u) / k
+    z = np.minimum(np.nan_to_num(mean_u * np.sqrt(k / RUN_INFLATION)), 1e3)  # finite
     surprise = per_hour(surprise_of(log_ndtr(-z)), MINUTE)
     with np.errstate(divide="ignore", invalid="ignore"):
         actual = run_sum(numerator) / run_sum(denominator)
@@ -517,6 +531,7 @@ def best_runs(held: np.ndarray, u: np.ndarray, numerator: np.ndarray, denominato
     first = order[np.unique(row[order], return_index=True)[1]]
     cell = row[first]
     out["minutes"][cell] = k[first]
+    out["mean_u"][cell] = mean_u[first]
     out["actual"][cell] = actual[first]
     out["surprise"][cell] = surprise[first]
     out["score"][cell] = score_of(surprise[first], INTERVAL_WIDTH)
