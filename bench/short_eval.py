@@ -66,6 +66,7 @@ class SyntheticResult:
     false_alarms: int
     clean_hours: int
     seconds: float
+    judged_hours: int
 
 
 def synthetic_section(days: int, endpoints: int, seed: int) -> SyntheticResult:
@@ -130,7 +131,9 @@ def synthetic_section(days: int, endpoints: int, seed: int) -> SyntheticResult:
             for h in hs for k in (0, 1)}  # fmt: skip
     clean = [(ep, h) for ep, h in forecast_hours if (ep, h) not in near]
     false_alarms = sum((ep, h) not in near for ep, h, _ in flagged)
-    return SyntheticResult(days, endpoints, shorts, false_alarms, len(clean), seconds)
+    return SyntheticResult(
+        days, endpoints, shorts, false_alarms, len(clean), seconds, len(forecast_hours)
+    )
 
 
 def synthetic_text(result: SyntheticResult) -> str:
