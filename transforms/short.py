@@ -79,7 +79,7 @@ Z_MINUTE = 1.5
 """A minute joins a run when at least this many noise standard deviations from the level."""
 DROP_FACTOR = 0.5
 """A dropping minute has at most this fraction of the expected requests."""
-SPIKE_FACTOR = 2.0
+SPIKE_FACTOR = 1.5
 """A spiking minute has at least this multiple of the expected requests."""
 ERROR_EXCESS = 0.05
 """An erring minute's error rate is at least this far (absolute) above the expected rate."""

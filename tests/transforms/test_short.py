@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.forecasts import Anomaly
+from tests.helpers import examples
 from transforms.incidents import incidents
 from transforms.short import (
     CONTEXT_HOURS,
@@ -231,14 +232,14 @@ def naive_run_lengths(held):
     return np.array(out)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.lists(st.booleans(), min_size=12, max_size=12), min_size=1, max_size=5))
 def test_run_lengths_match_counting_minute_by_minute(rows):
     held = np.array(rows, dtype=bool)
     assert (run_lengths(held) == naive_run_lengths(held)).all()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     length=st.integers(min_value=0, max_value=14),
     start=st.integers(min_value=0, max_value=45),
