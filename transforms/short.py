@@ -59,6 +59,7 @@ SHORT_METHOD = "minutely"
 METRIC_PREFIX = "short:"
 """A short episode's metric is `short:<metric>` (requests, error_rate, latency_p95_ms): an hour
 can hold both a short episode and an hourly deviation of the same metric."""
+TOTAL = "*"
 REQUESTS, ERROR_RATE, P95 = "requests", "error_rate", "latency_p95_ms"
 METRICS = (REQUESTS, ERROR_RATE, P95)
 
@@ -152,7 +153,13 @@ def short_anomalies(
     hours = pd.DatetimeIndex(sorted({pd.Timestamp(h) for h in hours}))
     if not len(hours) or forecasts.empty:
         return empty_frame(Anomaly)
-    expected = forecasts[forecasts[F.metric].isin(METRICS) & forecasts[F.hour_start].isin(hours)]
+    expected = forecasts[
+        forecasts[F.metric].isin(METRICS)
+        & forecasts[F.hour_start].isin(hours)
+        # totals (endpoint or service "*") have no minutes of their own
+        & (forecasts[F.endpoint] != TOTAL)
+        & (forecasts[F.service] != TOTAL)
+    ]
     if expected.empty:
         return empty_frame(Anomaly)
     keys = pd.MultiIndex.from_frame(

@@ -258,3 +258,10 @@ def test_a_busy_hour_is_flagged_exactly_when_the_injected_run_lasts_five_minutes
     assert (len(found) == 1) == (length >= MIN_RUN)
     if length >= MIN_RUN:
         assert found.iloc[0]["direction"] == ("spike" if spike else "drop")
+
+
+def test_totals_are_not_judged_minute_by_minute():
+    # a service's total (endpoint "*") has no minutes of its own: no outage is read into it
+    requests, errors, latency = traffic()
+    expected = pd.concat([forecast(), forecast(endpoint="*")], ignore_index=True)
+    assert judged(requests, errors, latency, expected).empty
