@@ -157,7 +157,8 @@ def synthetic_text(result: SyntheticResult) -> str:
         f"without an episode, {result.false_alarms / weeks:.2f} per endpoint-week"
     )
     lines.append(
-        f"detector time: {result.seconds:.2f} s for {result.clean_hours:,}+ endpoint-hours"
+        f"detector time: {result.seconds:.2f} s for {result.judged_hours:,} endpoint-hours "
+        f"({result.seconds * 1000 / max(result.judged_hours, 1):.2f} ms each)"
     )
     missed = judged[~judged["found"]]
     if len(missed):
