@@ -32,8 +32,8 @@ hour gives a backfill's rows.
 
 Calibrated on the real 1-minute series of realkpi (`bench/short_eval.py`, part of `make
 eval`), with the same hour the day before as the expected level: 0.12 false short anomalies a
-series-week on their labelled-normal hours, while a 5-minute full outage or tripling injected
-into a series averaging 10 or more a minute is found in most hours.
+series-week on their labelled-normal hours, while a 5-minute full outage injected into the 17
+series averaging 10 or more a minute is found 98 % of the time, a 5-minute tripling 95 %.
 """
 
 from __future__ import annotations
