@@ -31,7 +31,7 @@ surprising run's. An hour's rows depend only on the minutes up to its end: scori
 hour gives a backfill's rows.
 
 Calibrated on the real 1-minute series of realkpi (`bench/short_eval.py`, part of `make
-eval`), with the same hour the day before as the expected level: 0.12 false short anomalies a
+eval`), with the same hour the day before as the expected level: 0.08 false short anomalies a
 series-week on their labelled-normal hours, while a 5-minute full outage injected into the 17
 series averaging 10 or more a minute is found 98 % of the time, a 5-minute tripling 95 %.
 """
@@ -99,9 +99,11 @@ DEFAULT_ERROR_CV2 = 0.5
 """Extra-binomial variance of a minute's errors (squared CV) when it cannot be measured."""
 DEFAULT_P95_LOG_SD = 0.3
 """Spread of a minute's log p95 around its hour's when it cannot be measured."""
-MIN_LEVEL = 1.0
+MIN_LEVEL = 2.0
 """Requests a minute the Poisson part of a minute's noise is at least computed at: a level
-forecast near 0 makes no minute of a few requests infinitely surprising."""
+forecast near 0 makes no minute of a few requests infinitely surprising, and the normal tail,
+thinner than Poisson's right tail at one or two a minute, does not make 3 requests a minute
+for 5 minutes on an endpoint expecting one an anomaly."""
 MIN_ERROR_RATE = 0.001
 """Floor of the rate an error's binomial noise is computed at (a forecast of no errors)."""
 OWN_TRIM = 0.25
