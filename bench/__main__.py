@@ -2,7 +2,7 @@
 
 `python -m bench` runs them all; `python -m bench csv jsonl` runs the ingest benchmark for
 those formats only; `python -m bench metrics` (or `forecasting`, `backfill`, `cli`,
-`small-ingest`, `templates`, `dashboard`) runs one of the others."""
+`small-ingest`, `templates`, `dashboard`, `short`) runs one of the others."""
 
 import os
 import sys
@@ -16,6 +16,7 @@ from bench import (
     forecasting,
     ingest,
     metrics,
+    short,
     small_ingest,
     template_ingest,
 )
@@ -28,6 +29,7 @@ OTHERS = {
     "small-ingest": small_ingest.main,
     "templates": template_ingest.main,
     "dashboard": dashboard.main,
+    "short": short.main,
 }
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench import grouping, realkpi
+from bench import grouping, realkpi, short_eval
 from bench.detectors import DETECTORS, REFERENCES, logcast_scored
 from bench.feedback import print_feedback
 from bench.grouping import print_grouping
@@ -562,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
         print_dataset(dataset, results)
         if dataset.name == "synthetic":
             print_incidents(dataset, results)
+    if args.only in (None, "synthetic", "realkpi"):
+        short_eval.print_section(args.only, args.quick, args.seed, args.days, args.endpoints)
     if args.only in (None, "incidents"):
         print_grouping(days=7 if args.quick else grouping.DAYS, seed=args.seed)
     if args.only in (None, "feedback"):

@@ -27,6 +27,7 @@ from transforms import forecast as fc
 from transforms import incidents as incident_rules
 from transforms import log_anomalies as logs
 from transforms import rules as threshold_rules
+from transforms import short as short_episodes
 from transforms.metrics import availability_gaps, endpoint_daily, hourly_tables, traffic_hourly
 from warehouse import compaction
 from warehouse.catalog import now
@@ -422,7 +423,7 @@ def _score_hours(
         read_hours(layout, "log_templates_minutely", hours[0], end),
         hours=hours,
     )
-    parts = [logs.with_log_kinds(anomalies), patterns]
+    parts = [logs.with_log_kinds(anomalies), patterns, short_anomalies(layout, forecasts, hours)]
     if settings.rules:
         parts.append(rule_anomalies(layout, settings.rules, hours))
     anomalies = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
@@ -474,6 +475,21 @@ def rule_anomalies(layout: Layout, rules, hours: pd.DatetimeIndex) -> pd.DataFra
     data up to the end of each."""
     minutely, hourly = rule_tables(layout, rules, hours[0], hours[-1] + HOUR)
     return threshold_rules.rule_anomalies(rules, minutely, hourly, hours=hours)
+
+
+def short_anomalies(
+    layout: Layout, forecasts: pd.DataFrame, hours: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """The short episodes of `hours` (`transforms.short.short_anomalies`): each endpoint's
+    minutes against its hour's forecast, its minute-to-minute noise measured on the
+    CONTEXT_HOURS hours before."""
+    minutely = read_hours(
+        layout,
+        "endpoint_minutely",
+        hours[0] - short_episodes.CONTEXT_HOURS * HOUR,
+        hours[-1] + HOUR,
+    )
+    return short_episodes.short_anomalies(minutely, forecasts, hours=hours)
 
 
 def rule_stretches(layout: Layout, rules, anomalies: pd.DataFrame) -> pd.DataFrame | None:

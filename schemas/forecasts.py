@@ -11,9 +11,9 @@ DIRECTIONS = ["spike", "drop"]
 SEVERITIES = ["low", "medium", "high", "critical"]
 INCIDENT_STATUSES = ["open", "resolved"]
 ANOMALY_KINDS = [
-    "deviation", "availability", "log_errors", "template_count", "new_pattern", "rule",
+    "deviation", "availability", "log_errors", "template_count", "new_pattern", "rule", "short",
 ]  # fmt: skip
-ANOMALY_METHODS = [*METHODS, "first_seen", "rule"]
+ANOMALY_METHODS = [*METHODS, "first_seen", "rule", "minutely"]
 
 
 class Forecast(pa.DataFrameModel):
@@ -71,19 +71,29 @@ class Anomaly(pa.DataFrameModel):
     service: Series[Text] = pa.Field(description="service")
     endpoint: Series[Text] = pa.Field(description="normalised endpoint")
     metric: Series[Text] = pa.Field(
-        description="metric that deviated; rule:<name> for a rule of logcast.toml"
+        description="metric that deviated; rule:<name> for a rule of logcast.toml; "
+        "short:<metric> for a short episode of requests, error_rate or latency_p95_ms"
     )
     actual: Series[float] = pa.Field(
-        nullable=True, description="observed value (a rule's: the worst value firing in the hour)"
+        nullable=True,
+        description="observed value (a rule's: the worst value firing in the hour; a short "
+        "episode's: its run's mean a minute, for error_rate its errors over its requests)",
     )
-    yhat: Series[float] = pa.Field(description="forecast (a rule's: its threshold)")
+    yhat: Series[float] = pa.Field(
+        description="forecast (a rule's: its threshold; a short episode's: the level a minute "
+        "was judged against, e.g. the hour's forecast requests / 60)"
+    )
     yhat_lower: Series[float] = pa.Field(
-        description="lower bound of the forecast interval (a rule's: its threshold)"
+        description="lower bound of the forecast interval (a rule's: its threshold; a short "
+        "drop's: the count a minute had to fall to, else its yhat)"
     )
     yhat_upper: Series[float] = pa.Field(
-        description="upper bound of the forecast interval (a rule's: its threshold)"
+        description="upper bound of the forecast interval (a rule's: its threshold; a short "
+        "spike's: the value a minute had to reach, else its yhat)"
     )
-    score: Series[float] = pa.Field(ge=0, le=1, description="anomaly score (a rule's: 1)")
+    score: Series[float] = pa.Field(
+        ge=0, le=1, description="anomaly score (a rule's: 1; a short episode's: its run's)"
+    )
     surprise: Series[float] = pa.Field(
         ge=0,
         description="-log10 of the one-sided tail probability of the actual; unbounded (a "
@@ -97,16 +107,21 @@ class Anomaly(pa.DataFrameModel):
         "template_count: a log template's events per hour (metric 'template:<template_id>', "
         "endpoint '(logs)') left their forecast; new_pattern: a log template first seen at "
         "WARNING or above (metric 'new_pattern:<template_id>'); rule: a [[rules]] threshold of "
-        "logcast.toml held for its whole `for` (metric 'rule:<name>'); else deviation",
+        "logcast.toml held for its whole `for` (metric 'rule:<name>'); short: an endpoint's "
+        "requests, error rate or p95 left the hour's expected level for 5 or more consecutive "
+        "minutes of endpoint_minutely (metric 'short:<metric>', method minutely); else "
+        "deviation",
     )
     severity: Series[Text] = pa.Field(
         isin=SEVERITIES,
         description="low, medium, high, critical from the score; one level higher when the "
-        "series was anomalous on the same side for the 2 hours before too; a rule's own",
+        "series was anomalous on the same side for the 2 hours before too; a rule's own; a "
+        "short episode's from its score, at most high",
     )
     method: Series[Text] = pa.Field(
         isin=ANOMALY_METHODS,
-        description="prophet or baseline; first_seen for a new_pattern; rule for a rule",
+        description="prophet or baseline; first_seen for a new_pattern; rule for a rule; "
+        "minutely for a short episode",
     )
 
     class Config:

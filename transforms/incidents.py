@@ -29,6 +29,7 @@ from transforms.log_anomalies import (
 )
 from transforms.rules import METRIC_PREFIX as RULE_PREFIX
 from transforms.rules import rule_cause
+from transforms.short import base_metric, short_text
 
 HOUR = pd.Timedelta(hours=1)
 BEFORE = attr.BEFORE
@@ -281,12 +282,13 @@ def changes(anomalies: pd.DataFrame) -> list[tuple[str, str]]:
     """(measure, direction) of each change the anomalies show that attribution can explain:
     errors that rose (an error metric's spike), requests that fell or rose (the direction of
     the worst requests anomaly), log errors that rose."""
-    metric = anomalies[A.metric].astype(str)
+    # a short episode's change is its metric's (short:requests is a change in the requests)
+    metric = anomalies[A.metric].astype(str).map(lambda m: base_metric(m) or m)
     spike = anomalies[A.direction] == "spike"
     found = []
     if (metric.isin(ERROR_METRICS) & spike).any():
         found.append((attr.ERRORS, "spike"))
-    requests = anomalies[metric == "requests"]
+    requests = anomalies[(metric == "requests").to_numpy()]
     if len(requests):
         worst = requests.sort_values([A.score, A.hour_start], ascending=[False, True]).iloc[0]
         found.append((attr.REQUESTS, str(worst[A.direction])))
@@ -381,6 +383,16 @@ def deviation_texts(
         if metric.startswith(RULE_PREFIX):
             parts.append(
                 _rule_text(rows, metric, service, endpoint, start, end, context.rule_stretches)
+            )
+        elif base_metric(metric) is not None:
+            worst = rows.sort_values([A.surprise, A.hour_start], ascending=[False, True]).iloc[0]
+            parts.append(
+                short_text(
+                    str(base_metric(metric)),
+                    str(worst[A.direction]),
+                    float(worst[A.actual]),
+                    float(worst[A.yhat]),
+                )
             )
         elif counted is not None:
             level = template_level(context.log_templates_minutely, service, counted, start, end)

@@ -40,6 +40,22 @@ CULPRIT_STATUS = 503
 this status (the values an attribution should name)."""
 DEFAULT_KINDS = ("latency_spike", "error_burst", "traffic_drop", "outage")
 """The kinds `synthetic_requests` injects unless told otherwise (the demo's)."""
+SHORT_KINDS: dict[str, float] = {
+    "short_outage": 0.0,  # no request of the endpoint arrives
+    "short_spike": 3.0,  # three times its traffic
+}
+"""Minute-grain episodes and their traffic factor: SHORT_MINUTES long at a random minute of a
+busy hour (so one may run into the next hour), metric `requests`. Injected only when asked for
+in `kinds`; they are scheduled from a random stream of their own, so the hour-level incidents
+and the hourly request counts are those of the same seed without them."""
+SHORT_MINUTES = (5, 15)
+SHORT_SPACING_HOURS = 48
+"""One short episode per endpoint in each stretch of this many hours, at least a day apart
+(a second episode within a day of the first is routine for the short detector by design)."""
+SHORT_LABEL_COLUMNS = ["episode_start", "episode_end"]
+"""The labels' extra columns when short kinds were asked for: the episode's first minute and
+the end of its last (NaT for the hour-level kinds); `start` and `end` stay hour-aligned (the
+hours the episode touches)."""
 
 MAX_ENDPOINTS = 50
 FIRST_INCIDENT_DAY = 2
@@ -107,6 +123,50 @@ class _Incident:
     start_hour: int  # hours since `start`
     hours: int
     magnitude: float  # latency factor, 5xx share or traffic factor, depending on kind
+    start_minute: int = 0  # a short episode's first minute, in minutes since `start`
+    minutes: int = 0  # a short episode's length
+
+
+def _schedule_short(
+    rng: np.random.Generator,
+    days: int,
+    endpoints: int,
+    kinds: list[str],
+    phase: np.ndarray,
+    taken: list[_Incident],
+) -> list[_Incident]:
+    """One short episode per endpoint in each SHORT_SPACING_HOURS stretch from
+    FIRST_INCIDENT_DAY on, in a busy hour of its own daily curve, at least 26 hours after its
+    previous one and 2 hours clear of its hour-level incidents."""
+    first, last = FIRST_INCIDENT_DAY * 24, days * 24
+    found = []
+    for endpoint in range(endpoints):
+        blocked = set()
+        for i in taken:
+            if i.endpoint == endpoint:
+                blocked.update(range(i.start_hour - 2, i.start_hour + i.hours + 2))
+        previous = None
+        for lo in range(first, last, SHORT_SPACING_HOURS):
+            hi = min(lo + SHORT_SPACING_HOURS, last - 1)  # the episode may run into hour + 1
+            hours = np.arange(lo, hi)
+            busy = _daily_shape((hours % 24) + 0.5 - phase[endpoint]) >= _BUSY
+            free = np.array([h not in blocked and h + 1 not in blocked for h in hours], bool)
+            spaced = hours >= (previous + 26 if previous is not None else 0)
+            candidates = hours[busy & free & spaced] if len(hours) else hours
+            if not len(candidates):
+                continue
+            hour = int(rng.choice(candidates))
+            minutes = int(rng.integers(SHORT_MINUTES[0], SHORT_MINUTES[1] + 1))
+            offset = int(rng.integers(0, 60))
+            kind = kinds[int(rng.integers(0, len(kinds)))]
+            touched = (offset + minutes - 1) // 60 + 1
+            found.append(
+                _Incident(
+                    endpoint, kind, hour, touched, SHORT_KINDS[kind], hour * 60 + offset, minutes
+                )
+            )
+            previous = hour
+    return found
 
 
 def _endpoint_names(endpoints: int) -> list[tuple[str, str, str]]:
@@ -214,23 +274,31 @@ def synthetic_requests(
     endpoints: int,
     seed: int = 7,
     kinds: tuple[str, ...] = DEFAULT_KINDS,
+    traffic: float = 1.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns (events, labels).
 
     events: one row per request over the whole UTC days [start, start + days), sorted by
     timestamp, columns EVENT_COLUMNS. labels: one row per injected incident, columns
     LABEL_COLUMNS, hour-aligned with `end` exclusive. `kinds` are the incident kinds to inject
-    (see INCIDENT_KINDS), each at least once when the days allow.
+    (see INCIDENT_KINDS), each at least once when the days allow, and any of SHORT_KINDS
+    (minute-grain episodes: their labels add SHORT_LABEL_COLUMNS, in the order of `start`
+    among the others). `traffic` multiplies every endpoint's request rate (peaks of 40 to 400
+    an hour at 1).
     """
     start = _check_arguments(start, days, endpoints)
-    unknown = set(kinds) - set(INCIDENT_KINDS)
+    unknown = set(kinds) - set(INCIDENT_KINDS) - set(SHORT_KINDS)
     if unknown or not kinds:
-        raise ValueError(f"kinds must be among {', '.join(INCIDENT_KINDS)}, got {list(kinds)}")
+        raise ValueError(
+            f"kinds must be among {', '.join([*INCIDENT_KINDS, *SHORT_KINDS])}, got {list(kinds)}"
+        )
+    short_kinds = [k for k in kinds if k in SHORT_KINDS]
+    kinds = tuple(k for k in kinds if k in INCIDENT_KINDS)
     rng = np.random.default_rng(seed)
     catalogue = _endpoint_names(endpoints)
 
     # Profiles are drawn for the full catalogue so endpoint i looks the same whatever K is.
-    peak_rate = np.exp(rng.uniform(np.log(40), np.log(400), MAX_ENDPOINTS))[:endpoints]
+    peak_rate = np.exp(rng.uniform(np.log(40), np.log(400), MAX_ENDPOINTS))[:endpoints] * traffic
     median_ms = np.exp(rng.uniform(np.log(30), np.log(300), MAX_ENDPOINTS))[:endpoints]
     sigma = rng.uniform(0.4, 0.6, MAX_ENDPOINTS)[:endpoints]
     client_share = rng.uniform(0.01, 0.03, MAX_ENDPOINTS)[:endpoints]
@@ -244,7 +312,14 @@ def synthetic_requests(
     popularity /= popularity.sum()
     user_region = rng.choice(len(_REGIONS), size=_USERS, p=_REGION_SHARE)
 
-    incidents = _schedule_incidents(rng, days, endpoints, tuple(kinds), peak_rate)
+    incidents = _schedule_incidents(rng, days, endpoints, tuple(kinds), peak_rate) if kinds else []
+    # short episodes draw from a stream of their own: without them nothing else changes
+    short_rng = np.random.default_rng([seed, 1])
+    shorts = (
+        _schedule_short(short_rng, days, endpoints, short_kinds, phase, incidents)
+        if short_kinds
+        else []
+    )
 
     hours = days * 24
     hour = np.arange(hours)
@@ -271,10 +346,13 @@ def synthetic_requests(
 
     counts = rng.poisson(rate).ravel()
     cell = np.repeat(np.arange(hours * endpoints), counts)
+    extra_cell, extra_offset = _short_spike_requests(short_rng, shorts, rate, endpoints)
+    cell = np.concatenate([cell, extra_cell])
     row_hour, row_endpoint = np.divmod(cell, endpoints)
     n = len(cell)
 
     offset_ms = rng.integers(0, 3_600_000, n)
+    offset_ms[n - len(extra_offset) :] = extra_offset
     micros = start.value // 1_000 + row_hour * _HOUR_US + offset_ms * 1_000
     latency = median_ms[row_endpoint] * np.exp(sigma[row_endpoint] * rng.standard_normal(n))
     latency = np.maximum(np.round(latency * latency_factor.ravel()[cell], 1), 0.1)
@@ -298,6 +376,8 @@ def synthetic_requests(
     _regional_errors(status, row_hour, row_endpoint, user_region[user], incidents)
 
     order = np.argsort(micros, kind="stable")
+    if shorts:
+        order = order[~_in_short_outage(shorts, micros, row_endpoint, start)[order]]
     endpoint_order = row_endpoint[order]
     user_order = user[order]
     events = pd.DataFrame(
@@ -312,7 +392,58 @@ def synthetic_requests(
         },
         columns=EVENT_COLUMNS,
     )
-    return events, _labels(incidents, start, [path for path, _, _ in catalogue])
+    everything = sorted(incidents + shorts, key=lambda i: (i.start_hour, i.endpoint))
+    labels = _labels(everything, start, [path for path, _, _ in catalogue])
+    if short_kinds:
+        labels = _with_episode_minutes(labels, everything, start)
+    return events, labels
+
+
+def _short_spike_requests(
+    rng: np.random.Generator, shorts: list[_Incident], rate: np.ndarray, endpoints: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The requests a short spike adds: per minute of the episode, Poisson at its hour's rate a
+    minute times (factor - 1). Returns their (hour * endpoints + endpoint) cells and
+    millisecond offsets in the hour."""
+    cells, offsets = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for episode in shorts:
+        if episode.magnitude <= 1:
+            continue
+        minute = episode.start_minute + np.arange(episode.minutes)
+        hour = minute // 60
+        count = rng.poisson(rate[hour, episode.endpoint] / 60 * (episode.magnitude - 1))
+        minute = np.repeat(minute, count)
+        cells.append(minute // 60 * endpoints + episode.endpoint)
+        offsets.append((minute % 60) * 60_000 + rng.integers(0, 60_000, len(minute)))
+    return np.concatenate(cells), np.concatenate(offsets)
+
+
+def _in_short_outage(
+    shorts: list[_Incident], micros: np.ndarray, row_endpoint: np.ndarray, start: pd.Timestamp
+) -> np.ndarray:
+    """Which requests fall in a short outage of their endpoint (they never arrive)."""
+    out = np.zeros(len(micros), dtype=bool)
+    for episode in shorts:
+        if episode.magnitude != 0:
+            continue
+        first = start.value // 1_000 + episode.start_minute * 60_000_000
+        last = first + episode.minutes * 60_000_000
+        out |= (row_endpoint == episode.endpoint) & (micros >= first) & (micros < last)
+    return out
+
+
+def _with_episode_minutes(
+    labels: pd.DataFrame, incidents: list[_Incident], start: pd.Timestamp
+) -> pd.DataFrame:
+    minute = pd.Timedelta(minutes=1)
+    begin = [start + i.start_minute * minute if i.minutes else pd.NaT for i in incidents]
+    end = [
+        start + (i.start_minute + i.minutes) * minute if i.minutes else pd.NaT for i in incidents
+    ]
+    return labels.assign(
+        episode_start=pd.DatetimeIndex(begin, dtype="datetime64[us, UTC]"),
+        episode_end=pd.DatetimeIndex(end, dtype="datetime64[us, UTC]"),
+    )
 
 
 def _regional_errors(
@@ -348,7 +479,13 @@ def _labels(incidents: list[_Incident], start: pd.Timestamp, names: list[str]) -
     return pd.DataFrame(
         {
             "endpoint": pd.array([names[i.endpoint] for i in incidents], dtype="str"),
-            "metric": pd.array([INCIDENT_KINDS[i.kind][0] for i in incidents], dtype="str"),
+            "metric": pd.array(
+                [
+                    INCIDENT_KINDS[i.kind][0] if i.kind in INCIDENT_KINDS else "requests"
+                    for i in incidents
+                ],
+                dtype="str",
+            ),  # fmt: skip
             "start": pd.DatetimeIndex(starts, dtype="datetime64[us, UTC]"),
             "end": pd.DatetimeIndex(ends, dtype="datetime64[us, UTC]"),
             "kind": pd.array([i.kind for i in incidents], dtype="str"),

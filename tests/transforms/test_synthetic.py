@@ -11,6 +11,8 @@ from transforms.synthetic import (
     EVENT_COLUMNS,
     INCIDENT_KINDS,
     LABEL_COLUMNS,
+    SHORT_LABEL_COLUMNS,
+    SHORT_MINUTES,
     hourly_csv_files,
     synthetic_requests,
 )
@@ -335,3 +337,60 @@ def test_regional_errors_fail_one_regions_requests_with_503_and_no_other_regions
     # the same seed and kinds, the same requests
     same_kinds, _ = synthetic_requests(start=START, days=8, endpoints=4, seed=5, kinds=kinds)
     pd.testing.assert_frame_equal(same_kinds, events)
+
+
+SHORTS = ("short_outage", "short_spike")
+
+
+@pytest.fixture(scope="module")
+def with_shorts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return synthetic_requests(
+        start=START, days=6, endpoints=3, seed=7, kinds=(*DEFAULT_KINDS, *SHORTS), traffic=10
+    )
+
+
+def test_short_kinds_are_injected_only_when_asked_for(fortnight):
+    _, labels = fortnight
+    assert not labels["kind"].isin(SHORTS).any()
+    assert list(labels.columns) == LABEL_COLUMNS
+
+
+def test_short_kinds_leave_the_hour_level_incidents_as_they_were():
+    _, plain = synthetic_requests(start=START, days=6, endpoints=3, seed=7)
+    _, labels = synthetic_requests(
+        start=START, days=6, endpoints=3, seed=7, kinds=(*DEFAULT_KINDS, *SHORTS)
+    )
+    hour_level = labels[~labels["kind"].isin(SHORTS)][LABEL_COLUMNS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(hour_level, plain)
+
+
+def test_short_episodes_are_labelled_to_the_minute(with_shorts):
+    _, labels = with_shorts
+    shorts = labels[labels["kind"].isin(SHORTS)]
+    assert len(shorts) >= 3
+    assert list(labels.columns) == [*LABEL_COLUMNS, *SHORT_LABEL_COLUMNS]
+    minutes = (shorts["episode_end"] - shorts["episode_start"]) / pd.Timedelta(minutes=1)
+    assert minutes.between(*SHORT_MINUTES).all()
+    assert (shorts["start"] == shorts["episode_start"].dt.floor("h")).all()
+    assert (shorts["end"] == shorts["episode_end"].dt.ceil("h")).all()
+    assert (shorts["metric"] == "requests").all()
+    assert labels[~labels["kind"].isin(SHORTS)]["episode_start"].isna().all()
+    # a day or more apart on an endpoint: the one before would be a precedent
+    for _, own in shorts.groupby("endpoint"):
+        assert (own["episode_start"].diff().dropna() >= pd.Timedelta(hours=25)).all()
+
+
+def test_a_short_outage_has_no_request_and_a_short_spike_triples_the_traffic(with_shorts):
+    events, labels = with_shorts
+    minute = pd.Timedelta(minutes=1)
+    for label in labels[labels["kind"].isin(SHORTS)].itertuples():
+        own = events[events["endpoint"] == label.endpoint]["timestamp"]
+        during = own.between(label.episode_start, label.episode_end, inclusive="left").sum()
+        before = own.between(
+            label.episode_start - 30 * minute, label.episode_start, inclusive="left"
+        ).sum()
+        per_minute = during / ((label.episode_end - label.episode_start) / minute)
+        if label.kind == "short_outage":
+            assert during == 0
+        else:
+            assert per_minute > 2 * before / 30
