@@ -22,6 +22,10 @@ realkpi
     and the MS CMD series are scored whole.
     When the folder holds no series, one sentence says where it looked and the synthetic set is
     still scored.
+short episodes
+    The minute-grain detector (bench.short_eval, transforms/short.py): recall of synthetic
+    5-15 minute outages and spikes and its false alarms, then its false alarms on realkpi's
+    1-minute series (with --only synthetic or realkpi, that part alone).
 incidents
     The pipeline's own incidents (bench.grouping): 14 days of synthetic logs for 8 endpoints
     (7 with --quick) with the default kinds and errors of one region, through `logcast
