@@ -69,6 +69,9 @@ class Context:
     log_templates: pd.DataFrame | None = None
     log_templates_minutely: pd.DataFrame | None = None
     rule_stretches: pd.DataFrame | None = None
+    anomalous: pd.DataFrame | None = None
+    """(service, endpoint, hour_start) of every anomaly: an incident's mix is compared with
+    the hours before it in which its endpoints were not anomalous (`_normal_before`)."""
 
 
 @dataclass
@@ -147,6 +150,7 @@ def incidents(
         log_templates,
         log_templates_minutely,
         rule_stretches,
+        anomalies[[A.service, A.endpoint, A.hour_start]],
     )
     anomalies = with_logs_joined(anomalies)
     if newest_hour is None:
@@ -321,8 +325,27 @@ def _attributions(
             dimension_hourly=context.dimension_hourly,
             log_templates_minutely=context.log_templates_minutely,
         )
+        counts = counts[
+            ~counts["hour_start"].isin(_anomalous_before(context, service, endpoints, start))
+        ]
         found.append((measure, direction, attr.contributors(counts, start, end, direction)))
     return found
+
+
+def _anomalous_before(
+    context: Context, service: str, endpoints: list[str], start: pd.Timestamp
+) -> set[pd.Timestamp]:
+    """The hours of the BEFORE window before `start` in which one of `endpoints` of `service`
+    (any of its endpoints for a total) had an anomaly: an earlier incident's mix is not the
+    expected mix, so a second burst like the first still names what moved."""
+    seen = context.anomalous
+    if seen is None or seen.empty:
+        return set()
+    mine = seen[(seen[A.service] == service) | (service == TOTAL)]
+    if TOTAL not in endpoints:
+        mine = mine[mine[A.endpoint].isin(endpoints)]
+    hours = mine[A.hour_start]
+    return set(hours[(hours >= start - BEFORE) & (hours < start)])
 
 
 def _attribution_column(found: list[tuple[str, str, pd.DataFrame]]) -> str:

@@ -300,3 +300,30 @@ def test_an_incident_the_total_of_all_opened_names_its_endpoints_with_their_serv
     ]
     assert found["incident_id"].iloc[0] == incident_id("*", "*", T)
     assert found["probable_cause"].iloc[0] == "requests at 0.1x its forecast"
+
+
+def test_a_second_burst_is_compared_with_the_normal_hours_not_with_the_first_burst():
+    # two bursts of 503s on /a, 19 hours apart, both anomalies; the mix of the 24 hours
+    # before the second holds the first, whose errors were 503s too
+    anomalies = anomaly_rows(
+        [
+            (-19, "/a", "error_rate", 0.5, 0.01, "critical", 0.9999),
+            (0, "/a", "error_rate", 0.5, 0.01, "critical", 0.9999),
+            (-19, "/b", "requests", 5.0, 100.0, "critical", 0.9999),  # another endpoint's
+        ]
+    )
+    # each hour {200: 100, 500: 1}; the first burst 1,000 503s, the second 48
+    rows = [
+        (h, "/a", code, n) for h in range(-48, 0) if h != -19 for code, n in ((200, 100), (500, 1))
+    ]
+    rows += [(-19, "/a", 200, 50), (-19, "/a", 503, 1000)]
+    rows += [(0, "/a", 200, 50), (0, "/a", 500, 1), (0, "/a", 503, 48)]
+    status = counts(rows, "status_code")
+    found = incidents(anomalies, status).set_index("start")
+    assert len(found) == 3
+    second = found.loc[T, "probable_cause"]
+    if isinstance(second, pd.Series):
+        second = second[found.loc[T, "endpoint"] == "/a"].iloc[0]
+    assert "of the extra errors are status 503" in second
+    first = found[found["endpoint"] == "/a"].loc[T - 19 * H, "probable_cause"]
+    assert "of the extra errors are status 503" in first
