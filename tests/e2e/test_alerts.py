@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import pandas as pd
+import prefect.settings  # loaded (its logging set up) at collection, not under a test's capsys
 import pytest
 
 from bench.processes import free_port
@@ -193,8 +194,6 @@ def test_each_incident_at_or_above_the_severity_notifies_once_opened_and_once_re
 def test_the_demo_routes_the_alerts_it_would_have_sent_to_a_local_receiver(
     prefect_server, tmp_path, monkeypatch, capsys
 ):
-    import prefect.settings
-
     from flows.demo import DEMO_ALERT, route_alerts
     from flows.settings import load_settings
     from schemas.forecasts import Incident
