@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from schemas.common import empty_frame
@@ -325,9 +326,16 @@ def _attributions(
             dimension_hourly=context.dimension_hourly,
             log_templates_minutely=context.log_templates_minutely,
         )
-        counts = counts[
-            ~counts["hour_start"].isin(_anomalous_before(context, service, endpoints, start))
-        ]
+        # the hours before in which its endpoints were anomalous are not the expected mix; a
+        # region's counts are the whole warehouse's, so for them neither are any endpoint's
+        own = _anomalous_before(context, service, endpoints, start)
+        anywhere = _anomalous_before(context, TOTAL, [TOTAL], start)
+        left_out = np.where(
+            counts["dimension"] == attr.REGION,
+            counts["hour_start"].isin(anywhere),
+            counts["hour_start"].isin(own),
+        )
+        counts = counts[~left_out]
         found.append((measure, direction, attr.contributors(counts, start, end, direction)))
     return found
 
@@ -336,8 +344,9 @@ def _anomalous_before(
     context: Context, service: str, endpoints: list[str], start: pd.Timestamp
 ) -> set[pd.Timestamp]:
     """The hours of the BEFORE window before `start` in which one of `endpoints` of `service`
-    (any of its endpoints for a total) had an anomaly: an earlier incident's mix is not the
-    expected mix, so a second burst like the first still names what moved."""
+    had an anomaly (any of its endpoints for an endpoint `*`, any service's for a service
+    `*`): an earlier incident's mix is not the expected mix, so a second burst like the first
+    still names what moved."""
     seen = context.anomalous
     if seen is None or seen.empty:
         return set()
