@@ -75,7 +75,6 @@ import pandas as pd
 from bench import grouping, realkpi, short_eval
 from bench.detectors import DETECTORS, REFERENCES, logcast_scored
 from bench.feedback import print_feedback
-from bench.grouping import print_grouping
 from transforms.evaluation import (
     PROFILES,
     ScoredSeries,
@@ -569,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "synthetic", "realkpi"):
         short_eval.print_section(args.only, args.quick, args.seed, args.days, args.endpoints)
     if args.only in (None, "incidents"):
-        print_grouping(days=7 if args.quick else grouping.DAYS, seed=args.seed)
+        grouping.print_grouping(days=7 if args.quick else grouping.DAYS, seed=args.seed)
     if args.only in (None, "feedback"):
         print_feedback()
     print(f"\nevaluation took {time.perf_counter() - began:.0f} s (exit code {status})")

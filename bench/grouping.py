@@ -61,6 +61,8 @@ def grouping_section(
     *, days: int = DAYS, endpoints: int = ENDPOINTS, seed: int = SEED
 ) -> tuple[list[str], bool]:
     """The section's lines and whether its targets are met."""
+    from schemas.common import empty_frame
+    from schemas.forecasts import Incident
     from transforms.evaluation.grouping import incidents_of_events, stray_incidents
     from transforms.synthetic import endpoint_services
     from warehouse.query import query, tables_present
@@ -73,9 +75,8 @@ def grouping_section(
         incidents = (
             query(warehouse, "SELECT * FROM incidents ORDER BY start")
             if "incidents" in tables_present(warehouse)
-            else pd.DataFrame(columns=["incident_id", "service", "endpoint", "endpoints",
-                                       "start", "end", "probable_cause", "attribution"])
-        )  # fmt: skip
+            else empty_frame(Incident)
+        )
     services = endpoint_services(endpoints)
     per_event = incidents_of_events(incidents, labels, services)
     stray = stray_incidents(incidents, labels, services)

@@ -312,6 +312,10 @@ def _attributions(
     context: Context,
 ) -> list[tuple[str, str, pd.DataFrame]]:
     """(measure, direction, contributors) of each change of `changes`."""
+    # the hours before in which its endpoints were anomalous are not the expected mix; a
+    # region's counts are the whole warehouse's, so for them neither are any endpoint's
+    own = _anomalous_before(context, service, endpoints, start)
+    anywhere = _anomalous_before(context, TOTAL, [TOTAL], start)
     found = []
     for measure, direction in changes(anomalies):
         counts = attr.dimension_counts(
@@ -326,10 +330,6 @@ def _attributions(
             dimension_hourly=context.dimension_hourly,
             log_templates_minutely=context.log_templates_minutely,
         )
-        # the hours before in which its endpoints were anomalous are not the expected mix; a
-        # region's counts are the whole warehouse's, so for them neither are any endpoint's
-        own = _anomalous_before(context, service, endpoints, start)
-        anywhere = _anomalous_before(context, TOTAL, [TOTAL], start)
         left_out = np.where(
             counts["dimension"] == attr.REGION,
             counts["hour_start"].isin(anywhere),

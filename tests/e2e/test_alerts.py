@@ -197,7 +197,7 @@ def test_the_demo_routes_the_alerts_it_would_have_sent_to_a_local_receiver(
     from flows.demo import DEMO_ALERT, route_alerts
     from flows.settings import load_settings
     from schemas.forecasts import Incident
-    from transforms.incidents import incident_id
+    from tests.transforms.test_feedback import incident
     from warehouse.layout import Layout, partition_of
 
     monkeypatch.setenv("LOGCAST_HOME", str(tmp_path))
@@ -205,32 +205,18 @@ def test_the_demo_routes_the_alerts_it_would_have_sent_to_a_local_receiver(
     settings = load_settings()
     start = pd.Timestamp("2026-11-03T10:00:00Z")
 
-    def incident(endpoint, hours_in, hours, severity, status):
-        began = start + hours_in * HOUR
-        return {
-            "incident_id": incident_id("shop", endpoint, began),
-            "service": "shop",
-            "endpoint": endpoint,
-            "start": began,
-            "end": began + hours * HOUR,
-            "hours": hours,
-            "peak_severity": severity,
-            "max_score": 0.999,
-            "metrics": "requests",
-            "probable_cause": f"requests of {endpoint} at 0.1x its forecast",
-            "status": status,
-            "resolved_at": began + (hours + 1) * HOUR if status == "resolved" else pd.NaT,
-            "endpoints": endpoint,
-            "impact": "",
-            "attribution": "",
-        }
-
     rows = pd.DataFrame(
         [
-            incident("/orders", 0, 2, "critical", "resolved"),
-            incident("/search", 1, 1, "medium", "resolved"),  # below the severity
-            incident("/cart", 5, 1, "high", "open"),
+            incident("shop", "/orders", start, 2, "resolved", "critical"),
+            incident("shop", "/search", start + HOUR, 1, "resolved", "medium"),  # below it
+            incident("shop", "/cart", start + 5 * HOUR, 1, "open", "high"),
         ]
+    )
+    rows = rows.assign(
+        probable_cause="requests of " + rows["endpoint"] + " at 0.1x its forecast",
+        endpoints=rows["endpoint"],
+        impact="",
+        attribution="",
     )
     path = Layout(settings.warehouse_dir).part_file("incidents", partition_of("incidents", start))
     path.parent.mkdir(parents=True)

@@ -179,9 +179,10 @@ def walk_scores(
     # without it
     known = units
     if counts is not None:
-        extreme = per_hour(slot_surprise, grid[1] - grid[0] if len(grid) > 1 else HOUR)
-        known = np.where(extreme >= surprise_at(options.threshold, options.interval_width),
-                         np.nan, units)  # fmt: skip
+        extreme = per_hour(slot_surprise, step) >= surprise_at(
+            options.threshold, options.interval_width
+        )
+        known = np.where(extreme, np.nan, units)
     recent = tuple(part[start] for part in recent_reference(known, recent_points(step)))
     # the values themselves, against the values of the week before each point
     family = metric_family(metric)
