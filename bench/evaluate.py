@@ -53,12 +53,17 @@ realkpi the seven 5-minute IOPS series (first 14 days each), four hourly MS CMD 
 anomalies (app1-04, app2-05, outbound-12, purchase-05) and the six without any (purchase-01,
 outbound-16, ingress-03, mongo-01, mongo-04, unavail-01), the hourly ones on their first 14
 days and the 1-minute ones on their first 5 days. Series run in a pool of `--workers`
-processes (default: one per core).
+processes (default: one per core); the short-episode and incidents sections run beside them,
+each in a process of its own (inline, after the jobs, with `--workers 1`), so the cores the
+jobs leave idle do their work: wall-clock seconds per job then include sharing the cores with
+them, CPU seconds do not.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import multiprocessing
 import os
 import resource
@@ -536,39 +541,62 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("DO_NOT_TRACK", "1")
     began = time.perf_counter()
-    datasets: list[Dataset] = []
-    status = 0
-    if args.only in (None, "synthetic"):
-        days = args.days or (QUICK_SYNTHETIC["days"] if args.quick else 28)
-        endpoints = args.endpoints or (QUICK_SYNTHETIC["endpoints"] if args.quick else 8)
-        datasets.append(synthetic_dataset(days, endpoints, args.seed))
-    if args.only in (None, "realkpi"):
-        directory = realkpi.eval_dir()
-        alone = args.only == "realkpi"
-        consequence = "there is nothing to score" if alone else "only the synthetic set is scored"
-        missing = realkpi.missing_message(directory, consequence)
-        if missing:
-            print(missing)
-            status = 1 if alone else 0
-        else:
-            datasets.append(realkpi_dataset(directory, args.quick))
-    jobs = [job for dataset in datasets for job in dataset.jobs]
-    mode = "--quick subset" if args.quick else "full run"
-    if args.only not in ("incidents", "feedback"):
-        print(
-            f"evaluation ({mode}): {', '.join(d.name for d in datasets) or 'nothing'} to "
-            f"score, {len(jobs)} (detector, series) jobs in {args.workers} worker process(es)"
-        )
-    sys.stdout.flush()
-    results = run_jobs(jobs, args.workers) if jobs else {}
-    for dataset in datasets:
-        print_dataset(dataset, results)
-        if dataset.name == "synthetic":
-            print_incidents(dataset, results)
-    if args.only in (None, "synthetic", "realkpi"):
-        short_eval.print_section(args.only, args.quick, args.seed, args.days, args.endpoints)
-    if args.only in (None, "incidents"):
-        grouping.print_grouping(days=7 if args.quick else grouping.DAYS, seed=args.seed)
+    with contextlib.ExitStack() as beside:
+        # the short-episode and incidents sections run in processes of their own beside the
+        # detector jobs (the incidents' `logcast backfill` is a subprocess of its own too):
+        # the cores the jobs leave idle, at the start and while the last ones finish, do
+        # their work, and the whole run fits its time
+        sections: dict[str, Any] = {}
+        if args.only not in ("incidents", "feedback"):
+            sections["short"] = functools.partial(
+                short_eval.section_text,
+                args.only, args.quick, args.seed, args.days, args.endpoints,
+            )  # fmt: skip
+        if args.only in (None, "incidents"):
+            sections["incidents"] = functools.partial(
+                grouping.grouping_text, days=7 if args.quick else grouping.DAYS, seed=args.seed
+            )
+        if args.workers > 1 and args.only not in ("incidents", "feedback"):
+            spare = beside.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=len(sections), mp_context=multiprocessing.get_context("spawn")
+                )
+            )
+            sections = {name: spare.submit(call).result for name, call in sections.items()}
+        datasets: list[Dataset] = []
+        status = 0
+        if args.only in (None, "synthetic"):
+            days = args.days or (QUICK_SYNTHETIC["days"] if args.quick else 28)
+            endpoints = args.endpoints or (QUICK_SYNTHETIC["endpoints"] if args.quick else 8)
+            datasets.append(synthetic_dataset(days, endpoints, args.seed))
+        if args.only in (None, "realkpi"):
+            directory = realkpi.eval_dir()
+            alone = args.only == "realkpi"
+            consequence = (
+                "there is nothing to score" if alone else "only the synthetic set is scored"
+            )
+            missing = realkpi.missing_message(directory, consequence)
+            if missing:
+                print(missing)
+                status = 1 if alone else 0
+            else:
+                datasets.append(realkpi_dataset(directory, args.quick))
+        jobs = [job for dataset in datasets for job in dataset.jobs]
+        mode = "--quick subset" if args.quick else "full run"
+        if args.only not in ("incidents", "feedback"):
+            print(
+                f"evaluation ({mode}): {', '.join(d.name for d in datasets) or 'nothing'} to "
+                f"score, {len(jobs)} (detector, series) jobs in {args.workers} worker process(es)"
+            )
+        sys.stdout.flush()
+        results = run_jobs(jobs, args.workers) if jobs else {}
+        for dataset in datasets:
+            print_dataset(dataset, results)
+            if dataset.name == "synthetic":
+                print_incidents(dataset, results)
+        for name in ("short", "incidents"):  # computed inline with one worker
+            if name in sections:
+                print(sections[name]())
     if args.only in (None, "feedback"):
         print_feedback()
     print(f"\nevaluation took {time.perf_counter() - began:.0f} s (exit code {status})")

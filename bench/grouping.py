@@ -111,7 +111,5 @@ def grouping_section(
     return lines, met
 
 
-def print_grouping(**kwargs) -> bool:
-    lines, met = grouping_section(**kwargs)
-    print("\n".join(lines))
-    return met
+def grouping_text(**kwargs) -> str:
+    return "\n".join(grouping_section(**kwargs)[0])

@@ -362,27 +362,32 @@ QUICK_REAL_ROWS = 14_400
 """Leading rows of each real series under --quick (10 days)."""
 
 
-def print_section(
+def section_text(
     only: str | None = None,
     quick: bool = False,
     seed: int = 7,
     days: int | None = None,
     endpoints: int | None = None,
-) -> None:
+) -> str:
     """The section `bench.evaluate` prints after its tables: synthetic, then realkpi (as
     `only` says; each skipped when the other was asked for, realkpi when it is missing)."""
     began = time.perf_counter()
-    print("\n== short episodes (kind short, transforms/short.py)")
+    parts = ["\n== short episodes (kind short, transforms/short.py)"]
     if only in (None, "synthetic"):
         days = days or (QUICK["days"] if quick else 28)
         endpoints = endpoints or (QUICK["endpoints"] if quick else 8)
-        print("-- synthetic, against the hourly requests forecast of walk_forward")
-        print(synthetic_text(synthetic_section(days, endpoints, seed)))
+        parts.append("-- synthetic, against the hourly requests forecast of walk_forward")
+        parts.append(synthetic_text(synthetic_section(days, endpoints, seed)))
     directory = realkpi.eval_dir()
     if only in (None, "realkpi") and realkpi.series_files(directory):
-        print("\n-- realkpi 1-minute series, against the same hour the day before")
-        print(real_table(realkpi_section(directory, QUICK_REAL_ROWS if quick else None)))
-    print(f"(short episodes took {time.perf_counter() - began:.0f} s)")
+        parts.append("\n-- realkpi 1-minute series, against the same hour the day before")
+        parts.append(real_table(realkpi_section(directory, QUICK_REAL_ROWS if quick else None)))
+    parts.append(f"(short episodes took {time.perf_counter() - began:.0f} s)")
+    return "\n".join(parts)
+
+
+def print_section(*args, **kwargs) -> None:
+    print(section_text(*args, **kwargs))
 
 
 if __name__ == "__main__":
