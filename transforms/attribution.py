@@ -36,9 +36,11 @@ events at ERROR or CRITICAL."""
 
 STATUS = "status"
 STATUS_CLASS = "status class"
-"""A status code's class ("5xx"): several codes of one class that move together are a cause
-(the extra errors are server errors) even when no single code's move is significant; a
-class is named only when none of its codes is (`contributors`)."""
+"""An error's status class, 4xx or 5xx: several codes of one class that move together are a
+cause (the extra errors are server errors) even when no single code's move is significant;
+a class is named only when none of its codes is (`contributors`). Counted for the errors
+only: in the requests a class's move is a move of the errors (the error metrics' own), and
+summing a few stray 4xx of a quiet hour into one count named a class for a traffic spike."""
 ERROR_REASON = "error reason"
 REGION = "region"
 TEMPLATE = "template"
@@ -97,8 +99,8 @@ def dimension_counts(
 ) -> pd.DataFrame:
     """One row per (hour_start, dimension, value) of `measure` counted for the endpoints of
     `service` in [start, end): status codes (of the requests, or of the errors: codes 400 and
-    above) and their classes ("5xx", dimension STATUS_CLASS), error reasons (errors only),
-    regions (`region_hourly` is not broken down by endpoint: a region's counts are the whole
+    above, and their classes 4xx and 5xx: STATUS_CLASS), error reasons (errors only), regions
+    (`region_hourly` is not broken down by endpoint: a region's counts are the whole
     warehouse's), the dimensions a source configures (`dimension_hourly`; errors from its
     error_rate), and for log events the templates at ERROR or CRITICAL
     (`log_templates_minutely`)."""
@@ -125,7 +127,8 @@ def dimension_counts(
                 status = status[status["status_code"].astype("int64") >= 400]
             codes = status["status_code"].astype("int64")
             add(status, STATUS, codes, status["requests"])
-            add(status, STATUS_CLASS, codes.astype(str).map(status_class), status["requests"])
+            if measure == ERRORS:
+                add(status, STATUS_CLASS, codes.astype(str).map(status_class), status["requests"])
         if measure == ERRORS:
             reasons = rows_of(error_reasons_hourly, service, endpoints, start, end)
             if len(reasons):

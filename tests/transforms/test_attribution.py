@@ -140,8 +140,6 @@ def test_dimension_counts_reads_each_table_for_the_incident_endpoints():
         ["region", "us", 50],
         ["status", "200", 90],
         ["status", "503", 17],
-        ["status class", "2xx", 90],
-        ["status class", "5xx", 17],
     ]
 
 
