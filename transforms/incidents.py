@@ -183,10 +183,10 @@ def incident_groups(found: list[Episode], context: Context) -> list[list[Episode
     """The episodes of each incident, each list in key order (its first is the incident's
     key): endpoints of one service in overlapping hours whose attributions name the same
     status code, error reason, region or configured dimension value are joined (a shared
-    status class is not enough: every error burst moves one); then each total's
-    episode joins the first episode in overlapping hours of what it sums (a service's total:
-    its endpoints; the total of all: every service's endpoints and totals), service totals
-    before the total of all."""
+    status class is not enough: every error burst moves one); then each total's episode joins
+    the first episode in overlapping hours of what it sums (a service's total: its endpoints;
+    the total of all: every service's endpoints and totals), service totals before the total
+    of all."""
     parent = list(range(len(found)))
 
     def root(i: int) -> int:
