@@ -31,8 +31,8 @@ incidents
     (7 with --quick) with the default kinds and errors of one region, through `logcast
     backfill` in a temporary home; per injected event the incidents it opened (one is the
     target: a service total or a sibling endpoint opening another is a duplicate), whether the
-    probable cause names its culprit (a 5xx status for an error burst, the region and status
-    503 for errors of one region), and the incidents no event explains.
+    probable cause names its culprit (a 5xx status or the class 5xx for an error burst, the
+    region and status 503 for errors of one region), and the incidents no event explains.
 feedback
     What people said about the incidents of $LOGCAST_HOME's warehouse (bench.feedback): per
     service the incidents confirmed (acked or resolved by hand), marked a false alarm, muted

@@ -188,9 +188,10 @@ class Incident(pa.DataFrameModel):
         nullable=True,
         description="the dimension values that account for its change, largest first, each "
         "with its share of its dimension's change in that direction (e.g. 'status=503 82%; "
-        "region=eu-west 64%'; each change's prefixed with its noun when errors and requests "
-        "both name some); moves not significant for their counts are left out; empty when "
-        "none; null in partitions written before",
+        "region=eu-west 64%', or the errors' class when no code alone moved: 'status class=5xx "
+        "100%'; each change's prefixed with its noun when errors and requests both name some); "
+        "moves not significant for their counts are left out; empty when none; null in "
+        "partitions written before",
     )
 
     class Config:

@@ -1,6 +1,7 @@
-"""Attribution: which dimension values (status code, error reason, region, a source's
-configured dimensions, log template) account for an incident's change, measured against the
-mix of the 24 hours before it, and only where the move is significant for its counts."""
+"""Attribution: which dimension values (status code and its class, error reason, region, a
+source's configured dimensions, log template) account for an incident's change, measured
+against the mix of the 24 hours before it, and only where the move is significant for its
+counts."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ MEASURES = (ERRORS, REQUESTS, EVENTS)
 events at ERROR or CRITICAL."""
 
 STATUS = "status"
+STATUS_CLASS = "status class"
+"""An error's status class, 4xx or 5xx: several codes of one class that move together are a
+cause (the extra errors are server errors) even when no single code's move is significant;
+a class is named only when none of its codes is (`contributors`). Counted for the errors
+only: in the requests a class's move is a move of the errors (the error metrics' own), and
+summing a few stray 4xx of a quiet hour into one count named a class for a traffic spike."""
 ERROR_REASON = "error reason"
 REGION = "region"
 TEMPLATE = "template"
@@ -92,10 +99,11 @@ def dimension_counts(
 ) -> pd.DataFrame:
     """One row per (hour_start, dimension, value) of `measure` counted for the endpoints of
     `service` in [start, end): status codes (of the requests, or of the errors: codes 400 and
-    above), error reasons (errors only), regions (`region_hourly` is not broken down by
-    endpoint: a region's counts are the whole warehouse's), the dimensions a source configures
-    (`dimension_hourly`; errors from its error_rate), and for log events the templates at
-    ERROR or CRITICAL (`log_templates_minutely`)."""
+    above, and their classes 4xx and 5xx: STATUS_CLASS), error reasons (errors only), regions
+    (`region_hourly` is not broken down by endpoint: a region's counts are the whole
+    warehouse's), the dimensions a source configures (`dimension_hourly`; errors from its
+    error_rate), and for log events the templates at ERROR or CRITICAL
+    (`log_templates_minutely`)."""
     endpoints = list(endpoints)
     parts = []
 
@@ -117,7 +125,10 @@ def dimension_counts(
         if len(status):
             if measure == ERRORS:
                 status = status[status["status_code"].astype("int64") >= 400]
-            add(status, STATUS, status["status_code"].astype("int64"), status["requests"])
+            codes = status["status_code"].astype("int64")
+            add(status, STATUS, codes, status["requests"])
+            if measure == ERRORS:
+                add(status, STATUS_CLASS, codes.astype(str).map(status_class), status["requests"])
         if measure == ERRORS:
             reasons = rows_of(error_reasons_hourly, service, endpoints, start, end)
             if len(reasons):
@@ -184,7 +195,8 @@ def contributors(
     the total moved is no change. A value is named when its share moved significantly (a
     one-sided two-proportion z-test, before against during, at `alpha` over the values
     tested), its odds by at least MIN_ODDS_RATIO, and it accounts for MIN_COUNT or more and
-    MIN_CONTRIBUTION of its dimension's change."""
+    MIN_CONTRIBUTION of its dimension's change. A status class (STATUS_CLASS) is named only
+    when no status code of that class is: the code says more."""
     dtypes = [str, str, "int64", "int64", "float64", "float64", "float64", "float64"]
     if dimension_counts.empty:
         return _empty(CONTRIBUTOR_COLUMNS, dtypes)
@@ -230,9 +242,19 @@ def contributors(
     found = table.assign(
         expected=expected, change=change, contribution=contribution, p_value=p_value
     )[named]
+    # a code is more specific than its class: the class is named for a move that none of its
+    # codes shows on its own (errors spread over 500, 502, 503 and 504)
+    codes = found.loc[found["dimension"] == STATUS, "value"].astype(str)
+    covered = {status_class(code) for code in codes}
+    found = found[~((found["dimension"] == STATUS_CLASS) & found["value"].isin(covered))]
     found = found.assign(_size=-found["change"].abs())
     found = found.sort_values(["_size", "dimension", "value"], ignore_index=True)
     return found[CONTRIBUTOR_COLUMNS]
+
+
+def status_class(code: str) -> str:
+    """A status code's class: "503" -> "5xx"."""
+    return f"{str(code)[:1]}xx"
 
 
 def attribution_text(contributors: pd.DataFrame, limit: int = 5) -> str:
@@ -247,8 +269,10 @@ def attribution_text(contributors: pd.DataFrame, limit: int = 5) -> str:
 def value_label(
     dimension: str, value: str, template_text: Callable[[str], str] | None = None
 ) -> str:
-    """A value as a sentence names it: "status 503", "region eu-west", "template 'Timeout
-    after <NUM> ms'" (`template_text` gives a template id's text)."""
+    """A value as a sentence names it: "status 503", "status 5xx" (a class), "region eu-west",
+    "template 'Timeout after <NUM> ms'" (`template_text` gives a template id's text)."""
+    if dimension == STATUS_CLASS:
+        return f"{STATUS} {value}"
     if dimension == TEMPLATE:
         return f"template '{template_text(value) if template_text else value}'"
     return f"{dimension} {value}"

@@ -182,10 +182,11 @@ def episodes(anomalies: pd.DataFrame) -> list[Episode]:
 def incident_groups(found: list[Episode], context: Context) -> list[list[Episode]]:
     """The episodes of each incident, each list in key order (its first is the incident's
     key): endpoints of one service in overlapping hours whose attributions name the same
-    status code, error reason, region or configured dimension value are joined; then each total's
-    episode joins the first episode in overlapping hours of what it sums (a service's total:
-    its endpoints; the total of all: every service's endpoints and totals), service totals
-    before the total of all."""
+    status code, error reason, region or configured dimension value are joined (a shared
+    status class is not enough: every error burst moves one); then each total's episode joins
+    the first episode in overlapping hours of what it sums (a service's total: its endpoints;
+    the total of all: every service's endpoints and totals), service totals before the total
+    of all."""
     parent = list(range(len(found)))
 
     def root(i: int) -> int:
@@ -204,11 +205,13 @@ def incident_groups(found: list[Episode], context: Context) -> list[list[Episode
         if i not in moved:
             e = found[i]
             found_i = _attributions(e.rows, e.service, [e.endpoint], e.start, e.end, context)
+            # a template is its service's; a status class ("5xx") is what any error burst
+            # shows, no sign of a shared cause
             moved[i] = {
                 (d, v)
                 for *_, named in found_i
                 for d, v in zip(named["dimension"], named["value"], strict=True)
-                if d != attr.TEMPLATE
+                if d not in (attr.TEMPLATE, attr.STATUS_CLASS)
             }
         return moved[i]
 

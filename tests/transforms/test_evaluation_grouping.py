@@ -76,3 +76,18 @@ def test_a_regional_culprit_needs_the_region_and_the_status_named_in_cause_or_at
         )
     missing = incidents_of_events(pd.DataFrame(columns=list(both)), events, SERVICE_OF)
     assert missing["incidents"].tolist() == [0] and missing["culprit"].tolist() == [False]
+
+
+def test_an_error_burst_culprit_is_a_server_error_code_or_the_server_error_class():
+    # the synthetic burst spreads its errors over 500, 502, 503 and 504: the class is its cause
+    events = labels(("/orders", "error_burst", T, 1))
+    for cause, attribution, expected in (
+        ("53% of the extra errors are status 500", "", True),
+        ("100% of the extra errors are status 5xx", "", True),
+        ("error_rate 9.1% against 4.0% expected", "status class=5xx 100%", True),
+        ("100% of the extra errors are status 4xx", "status class=4xx 100%", False),
+        ("100% of the extra errors are status 429", "", False),
+    ):
+        row = incident("a", "checkout", "/orders", T, 1, cause, attribution=attribution)
+        got = incidents_of_events(pd.DataFrame([row]), events, SERVICE_OF)
+        assert got["culprit"][0] == expected, cause

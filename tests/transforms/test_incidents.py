@@ -327,3 +327,49 @@ def test_a_second_burst_is_compared_with_the_normal_hours_not_with_the_first_bur
     assert "of the extra errors are status 503" in second
     first = found[found["endpoint"] == "/a"].loc[T - 19 * H, "probable_cause"]
     assert "of the extra errors are status 503" in first
+
+
+def spread_before_and_during(endpoint, during):
+    """status_hourly rows of an endpoint whose errors are 4xx and 5xx: each hour before
+    {200: 100, 400: 1, 404: 2, 500: 2, 502: 1}, a 503 every other hour and a 504 every third,
+    then `during`: {hour: {code: requests}}."""
+    mix = ((200, 100), (400, 1), (404, 2), (500, 2), (502, 1))
+    rows = [(h, endpoint, code, n) for h in range(-24, 0) for code, n in mix]
+    rows += [(h, endpoint, 503, 1) for h in range(-24, 0) if h % 2 == 0]
+    rows += [(h, endpoint, 504, 1) for h in range(-24, 0) if h % 3 == 0]
+    for hour, counted in during.items():
+        rows += [(hour, endpoint, code, n) for code, n in counted.items()]
+    return rows
+
+
+def test_extra_errors_spread_over_the_5xx_codes_name_the_class_and_join_nothing():
+    # two endpoints of one service, each with a burst of server errors over all four codes in
+    # about their usual mix: no code holds enough of the change on its own, the class does;
+    # a shared class is what any two error bursts show, so they stay two incidents
+    anomalies = anomaly_rows(
+        [
+            (0, "/a", "error_rate", 0.3, 0.05, "high", 0.999),
+            (0, "/b", "error_rate", 0.3, 0.05, "high", 0.999),
+        ]
+    )
+    burst = {200: 100, 400: 1, 404: 2, 500: 14, 502: 6, 503: 5, 504: 3}
+    status = counts(
+        spread_before_and_during("/a", {0: burst}) + spread_before_and_during("/b", {0: burst}),
+        "status_code",
+    )
+    found = incidents(anomalies, status)
+    assert found["endpoints"].tolist() == ["/a", "/b"]
+    assert (
+        found["probable_cause"].tolist()
+        == ["error_rate 30.0% against 5.0% expected; 100% of the extra errors are status 5xx"] * 2
+    )
+    assert found["attribution"].tolist() == ["status class=5xx 100%"] * 2
+    # one code that holds the burst is named instead of its class, and is a shared cause
+    burst = {200: 100, 400: 1, 404: 2, 500: 2, 502: 1, 503: 25}
+    status = counts(
+        spread_before_and_during("/a", {0: burst}) + spread_before_and_during("/b", {0: burst}),
+        "status_code",
+    )
+    found = incidents(anomalies, status)
+    assert found["endpoints"].tolist() == ["/a,/b"]
+    assert found["attribution"].tolist() == ["status=503 100%"]

@@ -14,13 +14,15 @@ from transforms.forecast import TOTAL
 ONE_HOUR = pd.Timedelta(hours=1)
 
 CULPRITS: dict[str, tuple[re.Pattern, ...]] = {
-    "error_burst": (re.compile(r"\bstatus[ =]5\d\d\b"),),
+    "error_burst": (re.compile(r"\bstatus(?: class)?[ =]5(?:\d\d|xx)\b"),),
     "regional_errors": (re.compile(r"\bregion[ =]eu-west-1\b"), re.compile(r"\bstatus[ =]503\b")),
 }
 """For each kind of event with a culprit, what its incident's probable cause must name: a
-server error status for an error burst; the region and the status for errors of one region
-(`transforms.synthetic.CULPRIT_REGION`, `CULPRIT_STATUS`), as the cause says them ("status
-503") or the attribution ("status=503")."""
+server error status, or their class, for an error burst (`transforms.synthetic` spreads its
+errors over the codes 500, 502, 503 and 504: "5xx" is its culprit as much as any one code);
+the region and the status for errors of one region (`transforms.synthetic.CULPRIT_REGION`,
+`CULPRIT_STATUS`), as the cause says them ("status 503", "status 5xx") or the attribution
+("status=503", "status class=5xx")."""
 
 COLUMNS = ["kind", "endpoint", "start", "end", "incidents", "incident_ids", "cause", "culprit"]
 
