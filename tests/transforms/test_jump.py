@@ -10,11 +10,13 @@ from scipy import stats
 
 from transforms.forecast.checks import (
     JUMP_CAP,
+    JUMP_PRECEDENTS,
     JUMP_TAIL_EXPONENT,
     jump_checked,
     jump_reference,
     jump_surprise,
     precedent_cap,
+    rolling_precedents,
 )
 
 HOUR = pd.Timedelta(hours=1)
@@ -35,6 +37,56 @@ def test_the_base_is_the_median_of_the_points_before_and_the_scale_the_routine_j
     assert base == float(np.median(v[-4:-1]))  # -1, +1, -1 before a +1: the median is -1
     assert scale == 1.4826 * 2.0  # the routine jumps are all of size 2
     assert (highest, lowest, count) == (2.0, -2.0, 24.0)  # the day before it, on each side
+
+
+def test_a_jump_has_a_precedent_only_when_the_day_broke_as_far_three_times():
+    # a calm day of departures -1, +1 and one break to 8: 7 above the median of the three
+    # points before it, where the routine jumps are 2
+    v = np.tile([-1.0, 1.0], 20)
+    v[20] = 8.0
+    now = np.concatenate([v, [8.0]])  # the same break again at the end of the day
+    _, _, highest, _, count = last(jump_reference(now, np.arange(len(now)), HOUR))
+    # one break in the day is no precedent: the record is the third largest jump, a routine 2,
+    # and the break beyond it gets its power-law tail
+    assert JUMP_PRECEDENTS == 3 and highest == 2.0
+    reference = jump_reference(now, np.arange(len(now)), HOUR)
+    surprise = jump_surprise(now, *reference, "log")[-1]
+    assert math.isclose(
+        surprise, min(normal_tail(7.0 / 2.9652), precedent_cap(count) + 10 * math.log10(3.5))
+    )
+    v[26] = v[32] = 8.0  # three breaks in the day: the next has a precedent
+    now = np.concatenate([v, [8.0]])
+    reference = jump_reference(now, np.arange(len(now)), HOUR)
+    assert last(reference)[2] == 7.0
+    assert jump_surprise(now, *reference, "log")[-1] == precedent_cap(np.array([24.0]))[0]
+
+
+def test_after_a_refit_one_jump_of_the_day_as_large_is_a_precedent():
+    # each day's refit moves the forecast: the departures of its first points jump with it
+    v = np.tile([-1.0, 1.0], 30)
+    v[24:] -= 6.0  # the model fitted at point 24 forecasts 6 higher
+    v[48:] -= 6.0  # and the one at 48 another 6
+    blocks = np.repeat([0, 1, 2], 24)[: len(v)]
+    refits = jump_reference(v, np.arange(len(v)), HOUR, block_of=blocks)
+    plain = jump_reference(v, np.arange(len(v)), HOUR)
+    # the jump at 24 (-8) is the day's lowest before 48: a precedent for the refit's jump at
+    # 48, where three are needed inside a block (the third lowest is a routine -2)
+    assert (refits[3][48], plain[3][48]) == (-8.0, -2.0)
+    assert jump_surprise(v, *refits, "log")[48] == precedent_cap(np.array([24.0]))[0]
+    assert jump_surprise(v, *plain, "log")[48] > precedent_cap(np.array([24.0]))[0] + 1
+    # three points after the refit, the base is the new model's alone
+    assert refits[3][51] == plain[3][51] == -2.0
+
+
+def test_rolling_precedents_are_the_kth_largest_and_smallest_of_the_known_values():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=300)
+    x[rng.random(300) < 0.2] = np.nan
+    highest, lowest = rolling_precedents(x, 24, 3)
+    for i in (30, 150, 299):
+        window = np.sort(x[i - 23 : i + 1][np.isfinite(x[i - 23 : i + 1])])
+        assert highest[i] == window[-3] and lowest[i] == window[2]
+    assert np.isnan(rolling_precedents(x[:2], 24, 3)[0]).all()  # fewer than three known
 
 
 def test_a_run_is_judged_from_where_it_began_and_nothing_before_known_from():

@@ -39,6 +39,33 @@ def recent_reference(units: np.ndarray, points: int) -> tuple[np.ndarray, ...]:
     )
 
 
+def rolling_precedents(
+    values: np.ndarray, points: int, repeats: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `repeats`-th largest and `repeats`-th smallest of the known `values` in the
+    `points` positions up to and including each one (NaN where fewer are known): the bounds
+    within which a value has that many precedents on its side. Computed in chunks of rows, so
+    memory stays bounded on long fine-grained series."""
+    values = np.asarray(values, dtype="float64")
+    n = len(values)
+    highest, lowest = np.full(n, np.nan), np.full(n, np.nan)
+    if n == 0 or repeats > points:
+        return highest, lowest
+    padded = np.concatenate([np.full(points - 1, np.nan), values])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, points)
+    rows = max(1, (1 << 21) // points)
+    k = repeats - 1
+    for first in range(0, n, rows):
+        chunk = windows[first : first + rows]
+        known = np.isfinite(chunk)
+        enough = known.sum(axis=1) >= repeats
+        top = np.partition(np.where(known, -chunk, np.inf), k, axis=1)[:, k]
+        bottom = np.partition(np.where(known, chunk, np.inf), k, axis=1)[:, k]
+        highest[first : first + rows] = np.where(enough, -top, np.nan)
+        lowest[first : first + rows] = np.where(enough, bottom, np.nan)
+    return highest, lowest
+
+
 def recent_surprise(
     units: np.ndarray,
     mean: np.ndarray,
@@ -175,15 +202,22 @@ JUMP_POINTS = 3
 median of the departures of this many points before it (inside a run of points outside the
 interval on one side, before the run began): how sharply it breaks from the points right
 before it, the forecast's own change between them (a daily cycle's slope) taken out."""
+JUMP_PRECEDENTS = 3
+"""How many jumps at least as large on its side the day before must hold for a jump to have a
+precedent there: a series that broke this sharply three times in the day does so routinely,
+while one or two such breaks may themselves have been incidents (an outage that comes and
+goes, a spike that recurs within hours: each is news). An error against the model needs one
+(`recent_surprise`): a model stays wrong for hours after a change, and its own errors
+repeat."""
 JUMP_CAP = 20.0
 """The most a jump's own surprise counts for: the routine jumps of a bursty series are
 heavy-tailed, and beyond this a normal tail on their spread claims more than a day of them
 can show."""
 JUMP_TAIL_EXPONENT = 10.0
-"""Beyond the largest jump of the day before on its side, a jump's surprise grows by this
-many decades per tenfold of that largest jump (a power-law tail fitted at the day's record):
-a normal tail on the routine jumps' spread would call a burst twice the day's largest one
-extreme, which a heavy-tailed counter makes every few days."""
+"""Beyond the day's record jump on its side (the JUMP_PRECEDENTS-th largest of the day
+before), a jump's surprise grows by this many decades per tenfold of that record (a power-law
+tail fitted at it): a normal tail on the routine jumps' spread would call a burst twice the
+record extreme, which a heavy-tailed counter makes every few days."""
 JUMP_DAMPS_FROM = 1.5
 """The surprise (per hour) from which a small jump lowers a point's surprise: below it, the
 forecast's own calibration stands (white noise exceeds a surprise s on 2 * 10**-s of its
@@ -204,6 +238,7 @@ def jump_reference(
     step: pd.Timedelta,
     known_from: int = 0,
     raw: np.ndarray | None = None,
+    block_of: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """(base, scale, highest, lowest, count) of each point's jump, `v` being each point's
     departure from its forecast (`JUMP_POINTS`), taken at its run's start `start` (the point
@@ -213,7 +248,12 @@ def jump_reference(
     absolute size, at least the data's resolution: the smallest change between consecutive
     values of the LEVEL_WINDOW before it, of the series' own values `raw` when given (a model
     that fits a noise-free history exactly leaves departures that differ by rounding only),
-    else of `v`), the highest and lowest and how many are known.
+    else of `v`), the highest and lowest that JUMP_PRECEDENTS of them reach (the
+    JUMP_PRECEDENTS-th largest and smallest) and how many are known. Where the points of a
+    jump's base were forecast by another model than the point (`block_of`: each point's model;
+    the first points after a refit), its jump holds the change between the two models'
+    forecasts too, which every refit makes: there one jump of the day as large is a
+    precedent.
     NaN where fewer than RECENT_MIN_POINTS jumps are known, and before `known_from`."""
     values = pd.Series(v, dtype="float64")
     values.iloc[:known_from] = np.nan
@@ -230,7 +270,16 @@ def jump_reference(
     scale = np.fmax(1.4826 * spread.median().to_numpy(), resolution.to_numpy())
     count = window.count().to_numpy()
     scale = np.where(count >= RECENT_MIN_POINTS, scale, np.nan)
-    parts = (base.to_numpy(), scale, window.max().to_numpy(), window.min().to_numpy(), count)
+    highest, lowest = rolling_precedents(before.to_numpy(), recent_points(step), JUMP_PRECEDENTS)
+    if block_of is not None:
+        block_of = np.asarray(block_of)
+        refit = np.zeros(len(block_of), dtype=bool)
+        for back in range(1, JUMP_POINTS + 1):
+            refit[back:] |= block_of[back:] != block_of[:-back]
+        highest = np.where(refit, window.max().to_numpy(), highest)
+        lowest = np.where(refit, window.min().to_numpy(), lowest)
+    highest, lowest = (np.where(count >= RECENT_MIN_POINTS, p, np.nan) for p in (highest, lowest))
+    parts = (base.to_numpy(), scale, highest, lowest, count)
     return tuple(part[start] for part in parts)
 
 
@@ -247,10 +296,10 @@ def jump_surprise(
     """-log10 of the tail beyond a point's jump (`values`: its departure from its forecast,
     `expected`; see JUMP_POINTS): the normal tail in units of the routine jumps' scale (for
     counts at least the Poisson noise of the forecast, else of the base). A
-    jump no larger on its side than one of the day before has a precedent and counts at most
-    `precedent_cap` (a series that jumps like this daily is not news); one beyond the day's
-    largest counts at most `precedent_cap` plus JUMP_TAIL_EXPONENT decades per tenfold of
-    it. NaN where the jumps are not known."""
+    jump no larger on its side than JUMP_PRECEDENTS of the day before has a precedent and
+    counts at most `precedent_cap` (a series that jumps like this several times a day is not
+    news); one beyond that record counts at most `precedent_cap` plus JUMP_TAIL_EXPONENT
+    decades per tenfold of it. NaN where the jumps are not known."""
     from scipy.special import log_ndtr
 
     values = np.asarray(values, dtype="float64")

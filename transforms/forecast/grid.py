@@ -194,7 +194,7 @@ def walk_scores(
     surprise = per_hour(surprise, step)
     jump = None
     if jump_checked_series(counts):
-        jump = jump_reference(v - expected, start, step, known_from, raw=v)
+        jump = jump_reference(v - expected, start, step, known_from, raw=v, block_of=block_of)
         jump_s = jump_surprise(v - expected, *jump, family, expected)
         surprise = jump_checked(surprise, per_hour(jump_s, step))
     slots[Forecast.surprise] = np.where(observed, surprise, 0.0)
