@@ -28,7 +28,7 @@ short episodes
     1-minute series (with --only synthetic or realkpi, that part alone).
 incidents
     The pipeline's own incidents (bench.grouping): 14 days of synthetic logs for 8 endpoints
-    (7 with --quick) with the default kinds and errors of one region, through `logcast
+    (not part of --quick; `--only incidents --quick`: 7 days) with the default kinds and errors of one region, through `logcast
     backfill` in a temporary home; per injected event the incidents it opened (one is the
     target: a service total or a sibling endpoint opening another is a duplicate), whether the
     probable cause names its culprit (a 5xx status or the class 5xx for an error burst, the
@@ -52,7 +52,8 @@ own standard threshold.
 realkpi the seven 5-minute IOPS series (first 14 days each), four hourly MS CMD series with
 anomalies (app1-04, app2-05, outbound-12, purchase-05) and the six without any (purchase-01,
 outbound-16, ingress-03, mongo-01, mongo-04, unavail-01), the hourly ones on their first 14
-days and the 1-minute ones on their first 5 days. Series run in a pool of `--workers`
+days and the 1-minute ones on their first 5 days; the short-episode section on 14 days
+for 4 endpoints and the first 10 days of the 1-minute series. Series run in a pool of `--workers`
 processes (default: one per core); the short-episode and incidents sections run beside them,
 each in a process of its own (inline, after the jobs, with `--workers 1`), so the cores the
 jobs leave idle do their work: wall-clock seconds per job then include sharing the cores with
@@ -552,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
                 short_eval.section_text,
                 args.only, args.quick, args.seed, args.days, args.endpoints,
             )  # fmt: skip
-        if args.only in (None, "incidents"):
+        # the pipeline's incidents take a backfill of days: --quick leaves them to --only
+        if args.only == "incidents" or (args.only is None and not args.quick):
             sections["incidents"] = functools.partial(
                 grouping.grouping_text, days=7 if args.quick else grouping.DAYS, seed=args.seed
             )
@@ -597,6 +599,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("short", "incidents"):  # computed inline with one worker
             if name in sections:
                 print(sections[name]())
+    if args.only is None and args.quick:
+        print(
+            "\n== incidents as the pipeline groups them: not in --quick (a backfill of days); "
+            "`python -m bench.evaluate --only incidents --quick` runs it on 7 days"
+        )
     if args.only in (None, "feedback"):
         print_feedback()
     print(f"\nevaluation took {time.perf_counter() - began:.0f} s (exit code {status})")
