@@ -27,7 +27,7 @@ from transforms.reading import PieceSink, complete, read_events, request_schema
 from transforms.reason_codes import reason_codes
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import STAGING, Layout, date_partition, hour_partition
-from warehouse.storage import remove, write_parquet, write_parquet_many
+from warehouse.storage import WrittenFile, remove, write_parquet, write_parquet_many
 
 
 class AccountingError(RuntimeError):
@@ -156,6 +156,14 @@ def _in_time_order(events: pa.Table) -> pa.Table:
     return events.take(pc.sort_indices(events, [("ts", "ascending")]))  # stable: file order
 
 
+def _write_new(table: pa.Table, target: Path) -> WrittenFile | None:
+    """`write_parquet` to a target that is not there yet; None (and nothing written) when it
+    is: an earlier version's fragment of the file, replaced only once the file is read."""
+    if target.exists():
+        return None
+    return write_parquet(table, target)
+
+
 def _hour_runs(hours: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) of each run of equal hours in `hours` (sorted: one run per hour)."""
     if not len(hours):
@@ -177,8 +185,8 @@ class EarlyHours(PieceSink):
     def __init__(self, layout: Layout, fid: str, source: str):
         self.layout, self.fid, self.source = layout, fid, source
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="early-hours")
-        self.carry: pa.Table | None = None  # the newest hour's rows read so far
-        self.carry_hours = np.array([], "datetime64[h]")
+        self.carry: list[pa.Table] = []  # the newest hour's rows read so far, piece by piece
+        self.carry_hour: np.datetime64 | None = None
         self.last: np.datetime64 | None = None
         self.valid = True
         self.written: dict[np.datetime64, tuple[int, Path, Future]] = {}
@@ -195,38 +203,48 @@ class EarlyHours(PieceSink):
             self.restart()  # not in time order: the file's events are sorted at the end
             return
         self.last = ts[-1]
-        table = complete(table, self.source, self.fid)
         hours = ts.astype("datetime64[h]")
-        if self.carry is not None:
-            table = pa.concat_tables([self.carry, table])
-            hours = np.concatenate([self.carry_hours, hours])
-        done = int(np.searchsorted(hours, hours[-1]))  # rows before the newest hour
-        for start, stop in _hour_runs(hours[:done]):
-            target = self.target(hours[start])
-            if target.exists():  # an earlier version's fragment: replaced only at the end
-                continue
-            future = self.pool.submit(write_parquet, table.slice(start, stop - start), target)
-            self.written[hours[start]] = (stop - start, target, future)
-        self.carry, self.carry_hours = table.slice(done), hours[done:]
+        for start, stop in _hour_runs(hours):
+            if hours[start] != self.carry_hour:  # the hour before is complete
+                self._write_carry()
+                self.carry_hour = hours[start]
+            self.carry.append(table.slice(start, stop - start))
+
+    def _write_carry(self) -> None:
+        if not self.carry:
+            return
+        rows = sum(part.num_rows for part in self.carry)
+        target = self.target(self.carry_hour)
+        future = self.pool.submit(self._write, self.carry, target)
+        self.written[self.carry_hour] = (rows, target, future)
+        self.carry = []
+
+    def _write(self, parts: list[pa.Table], target: Path) -> WrittenFile | None:
+        """An hour's rows as `requests` stores them (each piece's part completed apart: they
+        may have logged different columns), written unless a fragment is there already."""
+        completed = [complete(part, self.source, self.fid) for part in parts]
+        return _write_new(pa.concat_tables(completed), target)
 
     def restart(self) -> None:
         self.valid = False
-        self.carry = None
+        self.carry = []
 
     def kept(self, hour: np.datetime64, rows: int) -> Future | None:
-        """The early write of `hour`, if it holds the final rows of that hour."""
+        """The early write of `hour`, if it holds the final rows of that hour (once
+        `settle` has waited for the writes)."""
         early = self.written.get(hour)
-        if early is None or early[0] != rows:
+        if not self.valid or early is None or early[0] != rows:
             return None
-        return early[2]
+        future = early[2]
+        return future if future.exception() is None and future.result() is not None else None
 
     def settle(self, targets: set[Path]) -> None:
         """Waits for every early write and removes those of hours the final events do not
         have (their target is not in `targets`)."""
         self.pool.shutdown(wait=True)
         for _, target, future in self.written.values():
-            if target not in targets:
-                future.exception()  # waited for; a failed early write is written again or moot
+            # a failed early write is written again or moot; None: the target was there
+            if target not in targets and future.exception() is None and future.result():
                 remove(target)
 
     def __enter__(self) -> EarlyHours:
@@ -347,13 +365,12 @@ def ingest_file(
             hour = pd.Timestamp(hours[start]).tz_localize("UTC")
             target = layout.staging_dir("requests", hour_partition(hour)) / f"{fid}.parquet"
             slices.append((hours[start], hour, table.slice(start, stop - start), target))
+        early.settle({target for *_, target in slices})
         kept = {
             key: future
             for key, _, part, _ in slices
-            if early.valid and (future := early.kept(key, part.num_rows)) is not None
+            if (future := early.kept(key, part.num_rows)) is not None
         }
-        early.settle({target for *_, target in slices})
-        kept = {key: future for key, future in kept.items() if future.exception() is None}
         rest = [(part, target) for key, _, part, target in slices if key not in kept]
         written_rest = iter(write_parquet_many(rest))
         for key, hour, _, target in slices:
