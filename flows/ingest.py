@@ -8,7 +8,7 @@ import hashlib
 import os
 import threading
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,11 +23,11 @@ from transforms.canonical import EndpointRules
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
 from transforms.formats.prefixes import strip_prefix
-from transforms.reading import PieceSink, complete, read_events, request_schema
+from transforms.reading import complete, read_events, request_schema
 from transforms.reason_codes import reason_codes
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import STAGING, Layout, date_partition, hour_partition
-from warehouse.storage import WrittenFile, remove, write_parquet, write_parquet_many
+from warehouse.storage import remove, write_parquet, write_parquet_many
 
 
 class AccountingError(RuntimeError):
@@ -156,108 +156,6 @@ def _in_time_order(events: pa.Table) -> pa.Table:
     return events.take(pc.sort_indices(events, [("ts", "ascending")]))  # stable: file order
 
 
-def _write_new(table: pa.Table, target: Path) -> WrittenFile | None:
-    """`write_parquet` to a target that is not there yet; None (and nothing written) when it
-    is: an earlier version's fragment of the file, replaced only once the file is read."""
-    if target.exists():
-        return None
-    return write_parquet(table, target)
-
-
-def _hour_runs(hours: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of equal hours in `hours` (sorted: one run per hour)."""
-    if not len(hours):
-        return []
-    starts = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
-    return list(zip(starts.tolist(), [*starts[1:].tolist(), len(hours)], strict=True))
-
-
-class EarlyHours(PieceSink):
-    """Writes a file's hourly `requests` fragments while the rest of the file is read: each
-    hour whose rows have all been read (a later hour has begun, and the file is in time order
-    so far) is written by a background thread as soon as its piece is validated. The early
-    files are what the whole-file write would write, as long as the file is in time order
-    throughout and the file-wide endpoint folding changed nothing (`kept`); otherwise
-    `ingest_file` waits for them and writes every hour again from the final events. Only
-    hours with no fragment of this file yet are written early, so a failed ingest leaves the
-    file's earlier fragments as they were (and the early ones are removed)."""
-
-    def __init__(self, layout: Layout, fid: str, source: str):
-        self.layout, self.fid, self.source = layout, fid, source
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="early-hours")
-        self.carry: list[pa.Table] = []  # the newest hour's rows read so far, piece by piece
-        self.carry_hour: np.datetime64 | None = None
-        self.last: np.datetime64 | None = None
-        self.valid = True
-        self.written: dict[np.datetime64, tuple[int, Path, Future]] = {}
-
-    def target(self, hour: np.datetime64) -> Path:
-        partition = hour_partition(pd.Timestamp(hour).tz_localize("UTC"))
-        return self.layout.staging_dir("requests", partition) / f"{self.fid}.parquet"
-
-    def piece(self, table: pa.Table) -> None:
-        if not self.valid or not table.num_rows:
-            return
-        ts = table.column("ts").to_numpy()  # naive UTC
-        if (self.last is not None and ts[0] < self.last) or (ts[1:] < ts[:-1]).any():
-            self.restart()  # not in time order: the file's events are sorted at the end
-            return
-        self.last = ts[-1]
-        hours = ts.astype("datetime64[h]")
-        for start, stop in _hour_runs(hours):
-            if hours[start] != self.carry_hour:  # the hour before is complete
-                self._write_carry()
-                self.carry_hour = hours[start]
-            self.carry.append(table.slice(start, stop - start))
-
-    def _write_carry(self) -> None:
-        if not self.carry:
-            return
-        rows = sum(part.num_rows for part in self.carry)
-        target = self.target(self.carry_hour)
-        future = self.pool.submit(self._write, self.carry, target)
-        self.written[self.carry_hour] = (rows, target, future)
-        self.carry = []
-
-    def _write(self, parts: list[pa.Table], target: Path) -> WrittenFile | None:
-        """An hour's rows as `requests` stores them (each piece's part completed apart: they
-        may have logged different columns), written unless a fragment is there already."""
-        completed = [complete(part, self.source, self.fid) for part in parts]
-        return _write_new(pa.concat_tables(completed), target)
-
-    def restart(self) -> None:
-        self.valid = False
-        self.carry = []
-
-    def kept(self, hour: np.datetime64, rows: int) -> Future | None:
-        """The early write of `hour`, if it holds the final rows of that hour (once
-        `settle` has waited for the writes)."""
-        early = self.written.get(hour)
-        if not self.valid or early is None or early[0] != rows:
-            return None
-        future = early[2]
-        return future if future.exception() is None and future.result() is not None else None
-
-    def settle(self, targets: set[Path]) -> None:
-        """Waits for every early write and removes those of hours the final events do not
-        have (their target is not in `targets`)."""
-        self.pool.shutdown(wait=True)
-        for _, target, future in self.written.values():
-            # a failed early write is written again or moot; None: the target was there
-            if target not in targets and future.exception() is None and future.result():
-                remove(target)
-
-    def __enter__(self) -> EarlyHours:
-        return self
-
-    def __exit__(self, kind, error, traceback) -> None:
-        """A failed ingest removes the fragments it wrote early (no ledger names them)."""
-        if error is not None:
-            self.restart()
-            self.settle(set())
-        self.pool.shutdown(wait=True)
-
-
 def ingest_file(
     path: Path,
     *,
@@ -296,142 +194,126 @@ def ingest_file(
         hasher.shutdown(wait=False)
 
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
+    chosen = fmt
+    notes: tuple[str, ...] = ()
+    head = data[:1000]
+    try:
+        text, prefix = strip_prefix(_decompress(data))
+        chosen = registry.detect(text) if fmt == "auto" else fmt
+        seen = catalog.seen_endpoints(source)  # variety is judged over these and the file's
+        result = read_events(
+            text,
+            chosen,
+            source=source,
+            as_of=ingested_at,
+            mapping=config.mapping or None,
+            rules=EndpointRules(config.endpoint_rules, config.max_endpoints, config.fold_variety),
+            known_endpoints=catalog.known_endpoints(source),
+            earliest=settings.earliest_event,
+            seen_endpoints=seen,
+        )
+        del text, data
+        catalog.update_seen_endpoints(
+            source, seen, result.seen_endpoints, released=result.released_endpoints
+        )
+        catalog.add_endpoints(source, result.new_endpoints)
+        events, rejects, records_read = result.events, result.rejects, result.records_read
+        notes = (
+            f"format {chosen}" + (" (detected)" if fmt == "auto" else ""),
+            *([prefix] if prefix else []),
+            *result.notes,
+        )
+        reason = ""
+    except FileFormatError as exc:
+        first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
+        events = request_schema().empty_table()
+        rejects = rejects_frame([0], [first_line], [str(exc)])
+        records_read = 1  # the file counts as one record that could not be read
+        reason = str(exc)
+
+    if records_read != events.num_rows + len(rejects):
+        raise AccountingError(
+            f"{path}: read {records_read} records but kept {events.num_rows} and "
+            f"quarantined {len(rejects)}"
+        )
+
     layout = Layout(settings.warehouse_dir)
     fid = file_id(path)
-    with EarlyHours(layout, fid, source) as early:
-        chosen = fmt
-        notes: tuple[str, ...] = ()
-        head = data[:1000]
-        try:
-            text, prefix = strip_prefix(_decompress(data))
-            chosen = registry.detect(text) if fmt == "auto" else fmt
-            seen = catalog.seen_endpoints(source)  # variety is judged over these and the file's
-            result = read_events(
-                text,
-                chosen,
-                source=source,
-                as_of=ingested_at,
-                mapping=config.mapping or None,
-                rules=EndpointRules(
-                    config.endpoint_rules, config.max_endpoints, config.fold_variety
-                ),
-                known_endpoints=catalog.known_endpoints(source),
-                earliest=settings.earliest_event,
-                seen_endpoints=seen,
-                sink=early,
-            )
-            del text, data
-            catalog.update_seen_endpoints(
-                source, seen, result.seen_endpoints, released=result.released_endpoints
-            )
-            catalog.add_endpoints(source, result.new_endpoints)
-            events, rejects, records_read = result.events, result.rejects, result.records_read
-            result_rewritten = result.endpoints_rewritten
-            notes = (
-                f"format {chosen}" + (" (detected)" if fmt == "auto" else ""),
-                *([prefix] if prefix else []),
-                *result.notes,
-            )
-            reason = ""
-        except FileFormatError as exc:
-            first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
-            events = request_schema().empty_table()
-            rejects = rejects_frame([0], [first_line], [str(exc)])
-            records_read = 1  # the file counts as one record that could not be read
-            reason = str(exc)
-            result_rewritten = True
-
-        if records_read != events.num_rows + len(rejects):
-            raise AccountingError(
-                f"{path}: read {records_read} records but kept {events.num_rows} and "
-                f"quarantined {len(rejects)}"
-            )
-
-        fragments: list[Fragment] = []
-        ordered = _in_time_order(events)
-        if ordered is not events or result_rewritten:
-            early.restart()  # the early files hold the rows as read: written again below
-        events = ordered
-        # completed once: each hour's slice below is a zero-copy view of it
-        table = complete(events, source, fid)
-        hours = (
-            table.column("ts").to_numpy().astype("datetime64[h]")  # naive UTC
-            if table.num_rows
-            else np.array([], "datetime64[h]")
+    fragments: list[Fragment] = []
+    events = _in_time_order(events)
+    # completed once: each hour's slice below is a zero-copy view of it
+    table = complete(events, source, fid)
+    hours = (
+        table.column("ts").to_numpy().astype("datetime64[h]")  # naive UTC
+        if table.num_rows
+        else np.array([], "datetime64[h]")
+    )
+    # rows are sorted by time: each hour is one contiguous, zero-copy slice of the table
+    starts = (
+        np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]) if len(hours) else np.array([], int)
+    )
+    slices = []
+    for start, stop in zip(starts, [*starts[1:], len(hours)][: len(starts)], strict=True):
+        hour = pd.Timestamp(hours[start]).tz_localize("UTC")
+        target = layout.staging_dir("requests", hour_partition(hour)) / f"{fid}.parquet"
+        slices.append((hour, table.slice(start, stop - start), target))
+    written_files = write_parquet_many([(part, target) for _, part, target in slices])
+    for (hour, _, target), written in zip(slices, written_files, strict=True):
+        fragments.append(
+            Fragment("requests", hour_partition(hour), str(target), written.rows, hour=hour)
         )
-        # rows are sorted by time: each hour is one contiguous, zero-copy slice of the table
-        slices = []
-        for start, stop in _hour_runs(hours):
-            hour = pd.Timestamp(hours[start]).tz_localize("UTC")
-            target = layout.staging_dir("requests", hour_partition(hour)) / f"{fid}.parquet"
-            slices.append((hours[start], hour, table.slice(start, stop - start), target))
-        early.settle({target for *_, target in slices})
-        kept = {
-            key: future
-            for key, _, part, _ in slices
-            if (future := early.kept(key, part.num_rows)) is not None
-        }
-        rest = [(part, target) for key, _, part, target in slices if key not in kept]
-        written_rest = iter(write_parquet_many(rest))
-        for key, hour, _, target in slices:
-            written = kept[key].result() if key in kept else next(written_rest)
-            fragments.append(
-                Fragment("requests", hour_partition(hour), str(target), written.rows, hour=hour)
+    if len(rejects):
+        quarantine = Quarantine.validate(
+            pd.DataFrame(
+                {
+                    "source_file": str(path),
+                    "line_number": rejects[LINE_NUMBER].astype("Int64"),
+                    "raw": rejects[RAW],
+                    "reasons": rejects[REASONS],
+                    "reason_code": reason_codes(rejects[REASONS]),
+                    "source": source,
+                    "ingested_at": ingested_at,
+                }
+            ).sort_values("line_number", kind="stable")
+        )
+        target = layout.staging_dir("quarantine", date_partition(ingested_at)) / f"{fid}.parquet"
+        written = write_parquet(quarantine.reset_index(drop=True), target)
+        fragments.append(
+            Fragment(
+                "quarantine", date_partition(ingested_at), str(target), written.rows, hour=None
             )
-        if len(rejects):
-            quarantine = Quarantine.validate(
-                pd.DataFrame(
-                    {
-                        "source_file": str(path),
-                        "line_number": rejects[LINE_NUMBER].astype("Int64"),
-                        "raw": rejects[RAW],
-                        "reasons": rejects[REASONS],
-                        "reason_code": reason_codes(rejects[REASONS]),
-                        "source": source,
-                        "ingested_at": ingested_at,
-                    }
-                ).sort_values("line_number", kind="stable")
-            )
-            target = (
-                layout.staging_dir("quarantine", date_partition(ingested_at)) / f"{fid}.parquet"
-            )
-            written = write_parquet(quarantine.reset_index(drop=True), target)
-            fragments.append(
-                Fragment(
-                    "quarantine", date_partition(ingested_at), str(target), written.rows, hour=None
-                )
-            )
+        )
 
-        if checksum is not None:
-            sha = checksum.result()
-        requests = requests_of(events)
-        record = FileRecord(
-            file_id=fid,
-            path=str(path),
-            size=size,
-            sha256=sha,
-            source=source,
-            format=chosen,
-            records_read=records_read,
-            rows_kept=events.num_rows,
-            rows_quarantined=len(rejects),
-            requests=requests,
-            events=events.num_rows - requests,
-        )
-        for stale in catalog.record_file(record, fragments, run_id):
-            if STAGING in Path(stale).parts:  # rows already compacted go when their partition is
-                remove(Path(stale))
-        return FileOutcome(
-            path=str(path),
-            status="rejected" if reason else "ingested",
-            format=chosen,
-            source=source,
-            records_read=records_read,
-            rows_kept=events.num_rows,
-            rows_quarantined=len(rejects),
-            requests=requests,
-            events=events.num_rows - requests,
-            hours=sum(1 for f in fragments if f.table_name == "requests"),
-            reason=reason,
-            notes=notes,
-        )
+    if checksum is not None:
+        sha = checksum.result()
+    requests = requests_of(events)
+    record = FileRecord(
+        file_id=fid,
+        path=str(path),
+        size=size,
+        sha256=sha,
+        source=source,
+        format=chosen,
+        records_read=records_read,
+        rows_kept=events.num_rows,
+        rows_quarantined=len(rejects),
+        requests=requests,
+        events=events.num_rows - requests,
+    )
+    for stale in catalog.record_file(record, fragments, run_id):
+        if STAGING in Path(stale).parts:  # rows already compacted go when their partition is
+            remove(Path(stale))
+    return FileOutcome(
+        path=str(path),
+        status="rejected" if reason else "ingested",
+        format=chosen,
+        source=source,
+        records_read=records_read,
+        rows_kept=events.num_rows,
+        rows_quarantined=len(rejects),
+        requests=requests,
+        events=events.num_rows - requests,
+        hours=sum(1 for f in fragments if f.table_name == "requests"),
+        reason=reason,
+        notes=notes,
+    )

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -83,21 +82,6 @@ class FileEvents:
     """The source's endpoint templates after this file (see `fold_file_endpoints`)."""
     released_endpoints: tuple[str, ...] = ()
     """Admitted endpoints that now fold by variety: they get no new rows and leave the cap."""
-    endpoints_rewritten: bool = False
-    """Whether the file-wide folding (by variety, or into {other} by the cap) changed
-    endpoints after the pieces were read: the pieces handed to `PieceSink.piece` then differ
-    from `events`."""
-
-
-class PieceSink(Protocol):
-    """Receives each piece's events as soon as they are validated (the columns it logged, as
-    `events` holds them before the file-wide endpoint folding), e.g. to start writing them
-    while the next pieces are read."""
-
-    def piece(self, table: pa.Table) -> None: ...
-
-    def restart(self) -> None:
-        """The pieces handed so far are void: the file is read again, whole."""
 
 
 Piece = tuple[int, int, int]
@@ -160,9 +144,8 @@ def read_events(
     known_endpoints: frozenset[str] = frozenset(),
     seen_endpoints: frozenset[str] = frozenset(),
     earliest: pd.Timestamp = EARLIEST_EVENT,
-    sink: PieceSink | None = None,
 ) -> FileEvents:
-    """Events of a whole file, read piece by piece (each handed to `sink` once validated). Endpoints fold by variety, then the
+    """Events of a whole file, read piece by piece. Endpoints fold by variety, then the
     endpoint cap is applied, once each, over the whole file: variety is judged over the
     source's seen and known endpoints plus the file's, and endpoints are admitted by their
     frequency in the file. A piece whose layout the parser refuses on its own (its first line
@@ -171,17 +154,15 @@ def read_events(
     parts = pieces(text, fmt)
     endpoints = (known_endpoints, seen_endpoints)
     try:
-        return _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest, sink)
+        return _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest)
     except FileFormatError:
         if len(parts) == 1:
             raise
-    if sink is not None:
-        sink.restart()
     whole = [(0, len(text), 0)]
-    return _read(text, whole, fmt, source, as_of, mapping, rules, endpoints, earliest, sink)
+    return _read(text, whole, fmt, source, as_of, mapping, rules, endpoints, earliest)
 
 
-def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest, sink) -> FileEvents:
+def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) -> FileEvents:
     known_endpoints, seen_endpoints = endpoints
     tables: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
@@ -221,8 +202,6 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest, 
             if piece[2]:
                 piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + piece[2]
             tables.append(_logged_columns(result.events))
-            if sink is not None:
-                sink.piece(tables[-1])
             rejects.append(piece_rejects)
             notes.extend(n for n in result.notes if not (k and MAPPING_NOTE.match(n)))
             del result
@@ -237,7 +216,6 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest, 
             table, _concat_rejects(rejects), records_read, (), _merged(notes), seen_endpoints=seen
         )
     table, folding = _fold_variety(table, seen, rules.fold_variety)
-    rewritten = folding.names != folding.templates
     if folding.folded_parents:
         notes.append(
             f"endpoints folded by variety for source '{source}': "
@@ -263,7 +241,6 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest, 
         rules.max_endpoints,
     )
     if folded:
-        rewritten = True
         position = table.schema.get_field_index("endpoint")
         other = pa.scalar(OTHER_ENDPOINT, column.type)
         folded_values = pa.array(folded, column.type)
@@ -283,7 +260,6 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest, 
         notes=_merged(notes),
         seen_endpoints=folding.seen,
         released_endpoints=tuple(sorted(released)),
-        endpoints_rewritten=rewritten,
     )
 
 
@@ -338,7 +314,6 @@ def complete(table: pa.Table, source: str, file_id: str) -> pa.Table:
     nulls for what the file did not log, and the pandas metadata that restores the types."""
     schema = request_schema()
     columns = []
-    nulls: dict[pa.DataType, pa.Array] = {}  # one all-null array per type, shared by columns
     for field in schema:
         if field.name in table.column_names:
             columns.append(table.column(field.name))
@@ -346,9 +321,7 @@ def complete(table: pa.Table, source: str, file_id: str) -> pa.Table:
             value = source if field.name == "source" else file_id
             columns.append(pa.repeat(pa.scalar(value, field.type), table.num_rows))
         else:
-            if field.type not in nulls:
-                nulls[field.type] = pa.nulls(table.num_rows, field.type)
-            columns.append(nulls[field.type])
+            columns.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=schema)
 
 

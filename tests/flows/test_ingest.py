@@ -370,10 +370,9 @@ def _hourly(frame: pd.DataFrame, start: str) -> list[str]:
 def test_a_file_read_in_pieces_stages_the_fragments_of_the_file_read_whole(
     tmp_path, monkeypatch, case
 ):
-    """Hours are written while later pieces are read; the staged fragments are those the file
-    read whole stages, whether the early files hold the final rows or must be written again
-    (a file out of time order, endpoints folded by variety over the whole file, a changed
-    file whose earlier fragments are replaced)."""
+    """The staged fragments of a file read in pieces are those of the file read whole: in time
+    order or not, with endpoints folded by variety over the whole file, and for a changed
+    file whose earlier fragments are replaced."""
     from transforms import reading
 
     lines = _hourly(
@@ -414,23 +413,3 @@ def test_a_file_read_in_pieces_stages_the_fragments_of_the_file_read_whole(
         assert split_files[partition].equals(table, check_metadata=True), partition
     if case == "folded":
         assert any(n.startswith("endpoints folded by variety") for n in split.notes)
-
-
-def test_a_failed_ingest_leaves_no_fragment_it_wrote_early(settings, monkeypatch):
-    from flows import ingest as ingest_module
-    from transforms import reading
-
-    path = write(
-        settings,
-        "a.csv",
-        _hourly(pd.DataFrame({"endpoint": ["/a"] * 3000}), "2026-11-01T00:00:00Z"),
-    )
-    monkeypatch.setattr(reading, "PIECE_BYTES", 8_000)
-
-    def broken(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(ingest_module, "write_parquet_many", broken)
-    with pytest.raises(OSError, match="disk full"):
-        ingest_file(path, settings=settings, source="api", as_of=AS_OF)
-    assert stored_files(settings) == []
