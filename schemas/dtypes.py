@@ -1,8 +1,29 @@
 """Column types of the Pandera models beyond pandas' own."""
 
+import sys
+
 import numpy as np
 from pandera import dtypes
 from pandera.engines import pandas_engine
+
+
+def _pandera_without_dask_types() -> None:
+    """Pandera learns which dataframe libraries it may meet by importing each of them when
+    the first model's schema is built; `dask.dataframe` alone takes most of a second, a large
+    part of a small ingest. No model here describes a Dask frame (the Dask task runner runs
+    tasks; Pandera validates pandas frames in them), so Pandera's Dask typing is loaded here
+    with `dask.dataframe` held back, and Pandera counts Dask as absent. Importing
+    `dask.dataframe` afterwards works as usual."""
+    if "pandera.typing.dask" in sys.modules or "dask.dataframe" in sys.modules:
+        return
+    sys.modules["dask.dataframe"] = None  # type: ignore[assignment]  # an ImportError inside
+    try:
+        import pandera.typing.dask  # noqa: F401
+    finally:
+        del sys.modules["dask.dataframe"]
+
+
+_pandera_without_dask_types()
 
 
 @pandas_engine.Engine.register_dtype

@@ -342,3 +342,74 @@ def test_old_logs_loaded_beside_newer_data_are_kept_by_their_run_and_removed_aft
     ]
     left = sorted(p.split("/")[1] for p in stored_files(settings) if p.startswith("requests/"))
     assert left == ["date=2026-11-01", "date=2026-11-01"]
+
+
+def _staged_requests(settings, fid):
+    """Each staged `requests` fragment of a file: its partition -> its table."""
+    import pyarrow.parquet as pq
+
+    root = settings.warehouse_dir / "_staging" / "requests"
+    tables = {
+        p.parent.relative_to(root).as_posix(): pq.read_table(p)
+        for p in sorted(root.rglob(f"{fid}.parquet"))
+    }
+    for table in tables.values():
+        assert set(table.column("file_id").to_pylist()) == {fid}
+    return {partition: table.drop_columns("file_id") for partition, table in tables.items()}
+
+
+def _hourly(frame: pd.DataFrame, start: str) -> list[str]:
+    stamps = pd.date_range(start, periods=len(frame), freq="37s", tz="UTC")
+    return [
+        f"{ts:%Y-%m-%dT%H:%M:%SZ},{endpoint},{10 + i % 7}.0,200,u{i % 5},shop,eu"
+        for i, (ts, endpoint) in enumerate(zip(stamps, frame["endpoint"], strict=True))
+    ]
+
+
+@pytest.mark.parametrize("case", ["in order", "out of order", "folded", "changed"])
+def test_a_file_read_in_pieces_stages_the_fragments_of_the_file_read_whole(
+    tmp_path, monkeypatch, case
+):
+    """The staged fragments of a file read in pieces are those of the file read whole: in time
+    order or not, with endpoints folded by variety over the whole file, and for a changed
+    file whose earlier fragments are replaced."""
+    from transforms import reading
+
+    lines = _hourly(
+        pd.DataFrame({"endpoint": [f"/api/items/{i % 9}" for i in range(3000)]}),
+        "2026-11-01T00:00:00Z",
+    )
+    if case == "out of order":
+        lines[1500], lines[2900] = lines[2900], lines[1500]
+    if case == "folded":  # 120 distinct children under /api/users: folded by variety
+        lines[2000:2120] = [
+            line.replace("/api/items/", f"/api/users/x{k}")
+            for k, line in enumerate(lines[2000:2120])
+        ]
+    results = {}
+    for pieces in ("whole", "pieces"):
+        settings = load_settings(
+            environ={"LOGCAST_HOME": str(tmp_path / pieces)}, config_file=tmp_path / "none.toml"
+        )
+        if case == "changed":
+            path = write(
+                settings,
+                "a.csv",
+                _hourly(pd.DataFrame({"endpoint": ["/x"] * 500}), "2026-11-01T03:00:00Z"),
+            )
+            ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+        path = write(settings, "a.csv", lines)
+        if pieces == "pieces":
+            monkeypatch.setattr(reading, "PIECE_BYTES", 8_000)
+            assert len(reading.pieces(path.read_bytes(), "csv")) > 10
+        outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+        monkeypatch.setattr(reading, "PIECE_BYTES", None)
+        results[pieces] = (outcome, _staged_requests(settings, file_id(path)))
+    (whole, whole_files), (split, split_files) = results["whole"], results["pieces"]
+    assert split.hours == whole.hours == len(whole_files) > 20
+    assert split.notes == whole.notes
+    assert list(split_files) == list(whole_files)
+    for partition, table in whole_files.items():
+        assert split_files[partition].equals(table, check_metadata=True), partition
+    if case == "folded":
+        assert any(n.startswith("endpoints folded by variety") for n in split.notes)
