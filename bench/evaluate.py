@@ -28,9 +28,10 @@ short episodes
     1-minute series (with --only synthetic or realkpi, that part alone).
 incidents
     The pipeline's own incidents (bench.grouping): 14 days of synthetic logs for 8 endpoints
-    (not part of --quick; `--only incidents --quick`: 7 days) with the default kinds and errors of one region, through `logcast
-    backfill` in a temporary home; per injected event the incidents it opened (one is the
-    target: a service total or a sibling endpoint opening another is a duplicate), whether the
+    (not part of --quick; `--only incidents --quick`: 7 days) with the default kinds and
+    errors of one region, through `logcast backfill` in a temporary home; per injected event
+    the incidents it opened (one is the target: a service total or a sibling endpoint opening
+    another is a duplicate), whether the
     probable cause names its culprit (a 5xx status or the class 5xx for an error burst, the
     region and status 503 for errors of one region), and the incidents no event explains.
 feedback
@@ -53,8 +54,8 @@ realkpi the seven 5-minute IOPS series (first 14 days each), four hourly MS CMD 
 anomalies (app1-04, app2-05, outbound-12, purchase-05) and the six without any (purchase-01,
 outbound-16, ingress-03, mongo-01, mongo-04, unavail-01), the hourly ones on their first 14
 days and the 1-minute ones on their first 5 days; the short-episode section on 14 days
-for 4 endpoints and the first 10 days of the 1-minute series. Series run in a pool of `--workers`
-processes (default: one per core); the short-episode and incidents sections run beside them,
+for 4 endpoints and the first 10 days of the 1-minute series. Series run in a pool of
+`--workers` processes (default: one per core); the short-episode and incidents sections run beside them,
 each in a process of its own (inline, after the jobs, with `--workers 1`), so the cores the
 jobs leave idle do their work: wall-clock seconds per job then include sharing the cores with
 them, CPU seconds do not.
