@@ -297,18 +297,20 @@ def test_a_known_culprit_is_ranked_first(seed, kind):
 @given(seed=st.integers(0, 2**32 - 1))
 def test_nothing_is_named_when_the_mix_did_not_change(seed):
     rng = np.random.default_rng(seed)
-    quiet = 0
-    for _ in range(CASES):
-        mixes = _mixes(rng)
-        rate = rng.uniform(30, 1000)
-        # the total may have fallen or risen any amount: only the mix matters
-        during_total = int(rate * rng.uniform(0.05, 4))
-        before = {d: rng.multinomial(int(24 * rate), p) for d, p in mixes.items()}
-        during = {d: rng.multinomial(during_total, p) for d, p in mixes.items()}
-        frame = counts(_rows(BEFORE_HOUR, mixes, before) + _rows(T, mixes, during))
-        direction = str(rng.choice(["spike", "drop"]))
-        quiet += contributors(frame, T, T + H, direction).empty
+    quiet = sum(contributors(*_unchanged(rng)).empty for _ in range(CASES))
     assert quiet >= 0.95 * CASES
+
+
+def _unchanged(rng) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp, str]:
+    """Counts of an hour whose mix is the day before's (contributors' arguments)."""
+    mixes = _mixes(rng)
+    rate = rng.uniform(30, 1000)
+    # the total may have fallen or risen any amount: only the mix matters
+    during_total = int(rate * rng.uniform(0.05, 4))
+    before = {d: rng.multinomial(int(24 * rate), p) for d, p in mixes.items()}
+    during = {d: rng.multinomial(during_total, p) for d, p in mixes.items()}
+    frame = counts(_rows(BEFORE_HOUR, mixes, before) + _rows(T, mixes, during))
+    return frame, T, T + H, str(rng.choice(["spike", "drop"]))
 
 
 CODES = ["400", "404", "429", "500", "502", "503", "504"]
@@ -350,13 +352,7 @@ def test_nothing_is_named_when_the_mix_did_not_change_with_status_classes(seed):
     rng = np.random.default_rng(seed)
     quiet = 0
     for _ in range(CASES):
-        mixes = _mixes(rng)
-        rate = rng.uniform(30, 1000)
-        during_total = int(rate * rng.uniform(0.05, 4))
-        before = {d: rng.multinomial(int(24 * rate), p) for d, p in mixes.items()}
-        during = {d: rng.multinomial(during_total, p) for d, p in mixes.items()}
-        frame = counts(_rows(BEFORE_HOUR, mixes, before) + _rows(T, mixes, during))
+        frame, start, end, direction = _unchanged(rng)
         frame, _ = _as_status(rng, frame, ("d1", "v0"))
-        direction = str(rng.choice(["spike", "drop"]))
-        quiet += contributors(frame, T, T + H, direction).empty
+        quiet += contributors(frame, start, end, direction).empty
     assert quiet >= 0.95 * CASES
