@@ -31,6 +31,7 @@ _SENTENCES = (
     ("malformed quoting", "malformed_quoting"),
     ("continuation line with no log line before it", "orphan_continuation"),
     ("no #Fields: line before it", "w3c_no_fields"),
+    ("names no date and time", "w3c_no_time"),
     ("the #Fields: line", "w3c_field_count"),
     ("it is a connection notice", "not_a_request"),
 )

@@ -32,6 +32,7 @@ from warehouse.compaction import with_reason_codes
         ("not valid UTF-8 (byte 5 of the line)", "invalid_utf8"),
         ("line contains NUL bytes", "nul_bytes"),
         ("the line has 6 values, the #Fields: line 2 names 5", "w3c_field_count"),
+        ("the #Fields: line 1 names no date and time", "w3c_no_time"),
         ("a sentence no rule knows, with 42 and 'x1'", "a_sentence_no_rule_knows"),
     ],
 )

@@ -213,15 +213,20 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
     chosen = _choose_fields(counts, block[data_rows], lists)
     frames: list[pd.DataFrame] = []
     reject_parts = [lines.rejects]
-    unread = chosen == 0
+    # a #Fields: line without both date and time gives its lines no timestamp
+    timeless = np.array([0] + [not {"date", "time"} <= set(names) for names, _ in lists])
+    untimed = (chosen > 0) & (timeless[chosen] == 1)
+    unread = (chosen == 0) | untimed
     if unread.any():
         rows = data_rows[unread]
         reasons = [
-            f"no #Fields: line before it; expected {LAYOUT}"
+            f"the #Fields: line {lists[number - 1][1]} names no date and time; expected {LAYOUT}"
+            if number
+            else f"no #Fields: line before it; expected {LAYOUT}"
             if block[row] == 0
             else f"the line has {count} values, the #Fields: line {lists[block[row] - 1][1]} "
             f"names {len(lists[block[row] - 1][0])}"
-            for row, count in zip(rows, counts[unread], strict=True)
+            for row, count, number in zip(rows, counts[unread], chosen[unread], strict=True)
         ]
         reject_parts.append(rejects_frame(lines.numbers[rows], texts.iloc[rows], reasons))
     for number in np.unique(chosen[~unread]):

@@ -85,6 +85,25 @@ def test_lines_without_their_fields_are_rejected_with_the_reason():
     assert reasons[4] == "the line has 6 values, the #Fields: line 2 names 5"
 
 
+def test_lines_of_a_fields_line_without_date_and_time_are_rejected_not_raised():
+    # (a fuzz case: a #Fields: line naming one odd field, then CSV lines of one value each)
+    text = (
+        "#Fields: \x01\ntimestamp,endpoint,status\n"
+        "#Fields: date time cs-uri-stem sc-status\n2026-03-02 08:00:01 /a 200\n"
+    )
+    parsed = parse_w3c(text.encode())
+    assert parsed.records_read == 2 and parsed.candidates["line_number"].tolist() == [4]
+    assert parsed.rejects["reasons"].tolist() == [
+        "the #Fields: line 1 names no date and time; expected the W3C extended log format: "
+        "`#Fields:` names the columns of the lines after it"
+    ]
+    events = canonical_events(parsed, source="iis", as_of=pd.Timestamp("2026-03-03", tz="UTC"))
+    assert (len(events.events), len(events.rejects)) == (1, 1)
+    nothing = parse_w3c(b"#Fields: \x01\n2026-03-02T08:00:01Z\n")
+    events = canonical_events(nothing, source="iis", as_of=pd.Timestamp("2026-03-03", tz="UTC"))
+    assert (len(events.events), len(events.rejects)) == (0, 1)
+
+
 def test_a_line_written_with_an_earlier_header_block_is_read_with_it():
     # a writer changed its fields back without repeating the header: the line has as many
     # values as the first block's fields, not the second's
