@@ -175,12 +175,15 @@ def test_scoring_hour_by_hour_gives_the_rows_of_the_backfill(backfilled):
         score_hours(day, pd.DatetimeIndex([hour]), settings=home, run_id="hour-by-hour")
     for name, order in orders.items():
         pd.testing.assert_frame_equal(table(home, name, order), before[name], obj=name)
-    # the incidents partitions hold what the whole anomalies table gives
+    # the incidents partitions hold what the whole anomalies table gives, with the mixes the
+    # pipeline reads (statuses and regions: their values are all tested for attribution)
     assert not (home.warehouse_dir / "error_reasons_hourly").exists()  # the CSVs have none
+    assert not (home.warehouse_dir / "dimension_hourly").exists()  # no source configures one
     whole = incidents(
         before["anomalies"],
         table(home, "status_hourly", "hour_start"),
         newest_hour=forecasts["hour_start"].max(),
+        region_hourly=table(home, "region_hourly", "hour_start"),
     )
     assert whole["probable_cause"].str.len().min() > 0
     pd.testing.assert_frame_equal(
