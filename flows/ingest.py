@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.settings import Settings
+from schemas.registry import hour_partitions
 from schemas.requests import Quarantine
 from transforms.canonical import EndpointRules
 from transforms.formats import registry
@@ -26,8 +27,8 @@ from transforms.formats.prefixes import strip_prefix
 from transforms.reading import complete, read_events, request_schema
 from transforms.reason_codes import reason_codes
 from warehouse.catalog import Catalog, FileRecord, Fragment
-from warehouse.layout import STAGING, Layout, date_partition, hour_partition
-from warehouse.storage import remove, write_parquet, write_parquet_many
+from warehouse.layout import STAGING, Layout, date_partition
+from warehouse.storage import STAGING_COMPRESSION, remove, write_parquet, write_parquet_many
 
 
 class AccountingError(RuntimeError):
@@ -240,9 +241,7 @@ def ingest_file(
     layout = Layout(settings.warehouse_dir)
     fid = file_id(path)
     fragments: list[Fragment] = []
-    events = _in_time_order(events)
-    # completed once: each hour's slice below is a zero-copy view of it
-    table = complete(events, source, fid)
+    table = _in_time_order(events)
     hours = (
         table.column("ts").to_numpy().astype("datetime64[h]")  # naive UTC
         if table.num_rows
@@ -253,15 +252,20 @@ def ingest_file(
         np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]]) if len(hours) else np.array([], int)
     )
     slices = []
-    for start, stop in zip(starts, [*starts[1:], len(hours)][: len(starts)], strict=True):
-        hour = pd.Timestamp(hours[start]).tz_localize("UTC")
-        target = layout.staging_dir("requests", hour_partition(hour)) / f"{fid}.parquet"
-        slices.append((hour, table.slice(start, stop - start), target))
-    written_files = write_parquet_many([(part, target) for _, part, target in slices])
-    for (hour, _, target), written in zip(slices, written_files, strict=True):
-        fragments.append(
-            Fragment("requests", hour_partition(hour), str(target), written.rows, hour=hour)
-        )
+    stops = [*starts[1:], len(hours)][: len(starts)]
+    first_hours = pd.DatetimeIndex(hours[starts]).tz_localize("UTC")
+    partitions = hour_partitions(hours[starts])
+    for start, stop, hour, partition in zip(starts, stops, first_hours, partitions, strict=True):
+        target = layout.staging_dir("requests", partition) / f"{fid}.parquet"
+        slices.append((hour, partition, table.slice(start, stop - start), target))
+    # each hour completed (every column, the source and file) in the writing threads
+    written_files = write_parquet_many(
+        [(part, target) for _, _, part, target in slices],
+        compression=STAGING_COMPRESSION,
+        prepare=lambda part: complete(part, source, fid),
+    )
+    for (hour, partition, _, target), written in zip(slices, written_files, strict=True):
+        fragments.append(Fragment("requests", partition, str(target), written.rows, hour=hour))
     if len(rejects):
         quarantine = Quarantine.validate(
             pd.DataFrame(
@@ -277,7 +281,9 @@ def ingest_file(
             ).sort_values("line_number", kind="stable")
         )
         target = layout.staging_dir("quarantine", date_partition(ingested_at)) / f"{fid}.parquet"
-        written = write_parquet(quarantine.reset_index(drop=True), target)
+        written = write_parquet(
+            quarantine.reset_index(drop=True), target, compression=STAGING_COMPRESSION
+        )
         fragments.append(
             Fragment(
                 "quarantine", date_partition(ingested_at), str(target), written.rows, hour=None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -279,6 +280,11 @@ def hour_partition(hour: pd.Timestamp) -> str:
     """`date=YYYY-MM-DD/hour=HH` for the UTC hour holding `hour`."""
     hour = _utc(hour).floor("h")
     return f"date={hour:%Y-%m-%d}/hour={hour:%H}"
+
+
+def hour_partitions(hours: np.ndarray) -> list[str]:
+    """`hour_partition` of each of `hours` (naive UTC, `datetime64[h]`), at once."""
+    return [f"date={text[:10]}/hour={text[11:13]}" for text in np.datetime_as_string(hours, "h")]
 
 
 def date_partition(day: pd.Timestamp) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ PIECE_RECORDS = 200_000
 records more than its bytes. A file up to 1.5 pieces is read whole."""
 PIECE_BYTES: int | None = None
 """A fixed piece size in bytes instead (tests)."""
+PIECES_AHEAD = 2
+"""Pieces read at once, each in a thread of its own (one per core of the usual worker)."""
 LINE_FORMATS = (
     "csv",
     "tsv",
@@ -92,11 +95,17 @@ def pieces(text: bytes, fmt: str, size: int | None = None) -> list[Piece]:
     """Where to cut a file into pieces of about `size` bytes, between lines, and how its line
     numbers shift in each; `piece_bytes` makes one (delimited pieces after the first get the
     header line again, so their line 2 is their first record)."""
+    balanced = not (size or PIECE_BYTES)
     size = size or PIECE_BYTES or _bytes_for(text, PIECE_RECORDS)
     splittable = fmt in LINE_FORMATS or fmt.startswith("nginx:")
     whole = [(0, len(text), 0)]
     if not splittable or len(text) <= size * 3 // 2:
         return whole
+    if balanced:
+        # pieces of one size, as many as keep every thread busy to the end (no short last one)
+        count = -(-len(text) // size)
+        count += -count % PIECES_AHEAD
+        size = -(-len(text) // count)
     delimited = fmt in ("csv", "tsv")
     if delimited:
         end = text.find(b"\n")
@@ -169,45 +178,65 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     notes: list[str] = []
     records_read = 0
     uncapped = EndpointRules(rules.rules, max_endpoints=2**62)
-    # pieces are parsed one after another, in file order (the next only once this one is done)
+    # a W3C piece needs the `#Fields:` lines of the pieces before it: those are parsed in file
+    # order, each once the one before is done; the other formats parse any piece on its own,
+    # but jsonl reads every piece with the keys its first piece chose
     w3c_reader = w3c.PieceReader() if fmt == "w3c" and len(parts) > 1 else None
+    chosen = {"mapping": mapping}
+    parsed_done = [threading.Event() for _ in parts]
 
-    def parse(piece: Piece, mapping) -> Parsed:
-        if w3c_reader is not None and not mapping:  # a mapping is refused by registry.parse
-            return w3c_reader(piece_bytes(text, fmt, piece), piece[2])
-        return registry.parse(piece_bytes(text, fmt, piece), fmt, mapping=mapping, as_of=as_of)
-
-    first = parse(parts[0], mapping)
-    if mapping is None and first.mapping is not None:
-        mapping = first.mapping  # the keys the first piece chose, for every other piece
-    ready = [first]
-    del first
-    # the next piece is parsed in a second thread while this one is validated: the readers
-    # and compute kernels let go of the GIL, so two cores share the work
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="piece") as ahead:
-        for k, piece in enumerate(parts):
-            parsed = ready.pop()
-            upcoming = ahead.submit(parse, parts[k + 1], mapping) if k + 1 < len(parts) else None
-            records_read += parsed.records_read
-            result = canonical_events(
-                parsed,
-                source=source,
-                as_of=as_of,
-                rules=uncapped,
-                known_endpoints=known_endpoints,
-                earliest=earliest,
+    def parse(k: int) -> Parsed:
+        piece = parts[k]
+        waits_for = k - 1 if w3c_reader is not None else 0 if fmt == "jsonl" else None
+        if k and waits_for is not None:
+            parsed_done[waits_for].wait()
+        try:
+            if w3c_reader is not None and not chosen["mapping"]:  # registry.parse refuses it
+                return w3c_reader(piece_bytes(text, fmt, piece), piece[2])
+            parsed = registry.parse(
+                piece_bytes(text, fmt, piece), fmt, mapping=chosen["mapping"], as_of=as_of
             )
-            del parsed
-            piece_rejects = result.rejects
-            if piece[2]:
-                piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + piece[2]
-            tables.append(_logged_columns(result.events))
+            if k == 0 and chosen["mapping"] is None and parsed.mapping is not None:
+                chosen["mapping"] = parsed.mapping  # the keys the first piece chose, for all
+            return parsed
+        finally:
+            parsed_done[k].set()
+
+    def read_piece(k: int) -> tuple[int, pa.Table, pd.DataFrame, tuple[str, ...]]:
+        parsed = parse(k)
+        count = parsed.records_read
+        result = canonical_events(
+            parsed,
+            source=source,
+            as_of=as_of,
+            rules=uncapped,
+            known_endpoints=known_endpoints,
+            earliest=earliest,
+        )
+        del parsed
+        piece_rejects = result.rejects
+        if parts[k][2]:
+            piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + parts[k][2]
+        table, piece_notes = _logged_columns(result.events), result.notes
+        del result
+        release_free_memory()
+        return count, table, piece_rejects, piece_notes
+
+    # Pieces go through PIECES_AHEAD threads, each parsing one piece and making its events
+    # (the readers and compute kernels let go of the GIL, so the cores share the work); the
+    # results, small beside a piece's intermediate forms, are taken in file order.
+    pool = ThreadPoolExecutor(max_workers=PIECES_AHEAD, thread_name_prefix="piece")
+    try:
+        futures = [pool.submit(read_piece, k) for k in range(len(parts))]
+        for k, future in enumerate(futures):
+            count, table, piece_rejects, piece_notes = future.result()
+            futures[k] = None  # type: ignore[call-overload]  # its result is held below
+            records_read += count
+            tables.append(table)
             rejects.append(piece_rejects)
-            notes.extend(n for n in result.notes if not (k and MAPPING_NOTE.match(n)))
-            del result
-            release_free_memory()
-            if upcoming is not None:
-                ready.append(upcoming.result())
+            notes.extend(n for n in piece_notes if not (k and MAPPING_NOTE.match(n)))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     table = _concat(tables)
     del tables
     seen = seen_endpoints | known_endpoints  # known alone in catalogs older than `seen`
