@@ -95,10 +95,25 @@ def pieces(text: bytes, fmt: str, size: int | None = None) -> list[Piece]:
     """Where to cut a file into pieces of about `size` bytes, between lines, and how its line
     numbers shift in each; `piece_bytes` makes one (delimited pieces after the first get the
     header line again, so their line 2 is their first record)."""
+    out: list[Piece] = []
+    lines_before = 0
+    for k, (start, stop) in enumerate(spans(text, fmt, size)):
+        out.append((start, stop, _shift(fmt, k, lines_before)))
+        lines_before += text.count(b"\n", start, stop)
+    return out
+
+
+def _shift(fmt: str, k: int, lines_before: int) -> int:
+    """What to add to the line numbers of piece k, after `lines_before` lines."""
+    return lines_before - 1 if k and fmt in ("csv", "tsv") else lines_before
+
+
+def spans(text: bytes, fmt: str, size: int | None = None) -> list[tuple[int, int]]:
+    """The (start, stop) bytes of each piece of `pieces`."""
     balanced = not (size or PIECE_BYTES)
     size = size or PIECE_BYTES or _bytes_for(text, PIECE_RECORDS)
     splittable = fmt in LINE_FORMATS or fmt.startswith("nginx:")
-    whole = [(0, len(text), 0)]
+    whole = [(0, len(text))]
     if not splittable or len(text) <= size * 3 // 2:
         return whole
     if balanced:
@@ -106,8 +121,7 @@ def pieces(text: bytes, fmt: str, size: int | None = None) -> list[Piece]:
         count = -(-len(text) // size)
         count += -count % PIECES_AHEAD
         size = -(-len(text) // count)
-    delimited = fmt in ("csv", "tsv")
-    if delimited:
+    if fmt in ("csv", "tsv"):
         end = text.find(b"\n")
         if end < 0 or not text[: end + 1].strip(b"\xef\xbb\xbf \t\r\n"):
             return whole  # no header on line 1: read whole, as the parser expects
@@ -118,12 +132,7 @@ def pieces(text: bytes, fmt: str, size: int | None = None) -> list[Piece]:
             break
         cuts.append(cut)
     cuts.append(len(text))
-    out: list[Piece] = []
-    lines_before = 0
-    for k, (start, stop) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
-        out.append((start, stop, lines_before - 1 if k and delimited else lines_before))
-        lines_before += text.count(b"\n", start, stop)
-    return out
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
 
 
 def _bytes_for(text: bytes, records: int) -> int:
@@ -133,8 +142,8 @@ def _bytes_for(text: bytes, records: int) -> int:
     return max(1 << 20, len(sample) * records // lines)
 
 
-def piece_bytes(text: bytes, fmt: str, piece: Piece) -> bytes:
-    start, stop, _ = piece
+def piece_bytes(text: bytes, fmt: str, piece: Piece | tuple[int, int]) -> bytes:
+    start, stop = piece[:2]
     if start == 0 and stop == len(text):
         return text
     if start and fmt in ("csv", "tsv"):
@@ -160,14 +169,14 @@ def read_events(
     frequency in the file. A piece whose layout the parser refuses on its own (its first line
     is not like the file's) sends the file back to being read whole, where the parser decides."""
     rules = rules or EndpointRules()
-    parts = pieces(text, fmt)
+    parts = spans(text, fmt)
     endpoints = (known_endpoints, seen_endpoints)
     try:
         return _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest)
     except FileFormatError:
         if len(parts) == 1:
             raise
-    whole = [(0, len(text), 0)]
+    whole = [(0, len(text))]
     return _read(text, whole, fmt, source, as_of, mapping, rules, endpoints, earliest)
 
 
@@ -184,6 +193,9 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     w3c_reader = w3c.PieceReader() if fmt == "w3c" and len(parts) > 1 else None
     chosen = {"mapping": mapping}
     parsed_done = [threading.Event() for _ in parts]
+    # each piece's lines, counted by its thread before it parses (so a piece has the counts of
+    # every piece before it once their parses are done)
+    line_counts = [0] * len(parts)
 
     def parse(k: int) -> Parsed:
         piece = parts[k]
@@ -192,7 +204,8 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
             parsed_done[waits_for].wait()
         try:
             if w3c_reader is not None and not chosen["mapping"]:  # registry.parse refuses it
-                return w3c_reader(piece_bytes(text, fmt, piece), piece[2])
+                lines_before = _shift(fmt, k, sum(line_counts[:k]))
+                return w3c_reader(piece_bytes(text, fmt, piece), lines_before)
             parsed = registry.parse(
                 piece_bytes(text, fmt, piece), fmt, mapping=chosen["mapping"], as_of=as_of
             )
@@ -203,6 +216,8 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
             parsed_done[k].set()
 
     def read_piece(k: int) -> tuple[int, pa.Table, pd.DataFrame, tuple[str, ...]]:
+        if len(parts) > 1:
+            line_counts[k] = text.count(b"\n", *parts[k])
         parsed = parse(k)
         count = parsed.records_read
         result = canonical_events(
@@ -215,8 +230,6 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         )
         del parsed
         piece_rejects = result.rejects
-        if parts[k][2]:
-            piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + parts[k][2]
         table, piece_notes = _logged_columns(result.events), result.notes
         del result
         release_free_memory()
@@ -232,6 +245,9 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
             count, table, piece_rejects, piece_notes = future.result()
             futures[k] = None  # type: ignore[call-overload]  # its result is held below
             records_read += count
+            shift = _shift(fmt, k, sum(line_counts[:k]))
+            if shift and len(piece_rejects):
+                piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + shift
             tables.append(table)
             rejects.append(piece_rejects)
             notes.extend(n for n in piece_notes if not (k and MAPPING_NOTE.match(n)))
