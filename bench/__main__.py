@@ -32,8 +32,20 @@ OTHERS = {
     "short": short.main,
 }
 
+USAGE = (
+    "usage: python -m bench [FORMAT ...] [" + " | ".join(OTHERS) + "]\n"
+    "  with no argument, every benchmark; FORMAT is one of " + ", ".join(ingest.FORMATS)
+)
+
 if __name__ == "__main__":
     chosen = sys.argv[1:]
+    if any(a in ("-h", "--help") for a in chosen):
+        print(USAGE)
+        sys.exit(0)
+    unknown = [a for a in chosen if a not in OTHERS and a not in ingest.FORMATS]
+    if unknown:
+        print(f"unknown benchmark {', '.join(map(repr, unknown))}\n{USAGE}", file=sys.stderr)
+        sys.exit(2)
     formats = tuple(a for a in chosen if a not in OTHERS)
     if formats or not chosen:
         ingest.main(formats or ingest.FORMATS)
