@@ -3,6 +3,7 @@ import gzip
 import duckdb
 import pandas as pd
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from flows.compute import compact_pending
@@ -48,6 +49,16 @@ def stored_files(settings):
     return sorted(p.relative_to(wh).as_posix() for p in wh.rglob("*.parquet"))
 
 
+def _codecs(path) -> frozenset[str]:
+    """The compression codecs of a Parquet file's column chunks."""
+    meta = pq.ParquetFile(path).metadata
+    return frozenset(
+        meta.row_group(g).column(c).compression
+        for g in range(meta.num_row_groups)
+        for c in range(meta.num_columns)
+    )
+
+
 def test_file_fragments_are_staged_then_compacted_into_one_file_per_partition(settings):
     path = write(settings, "a.csv", GOOD + BAD)
     outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
@@ -60,7 +71,10 @@ def test_file_fragments_are_staged_then_compacted_into_one_file_per_partition(se
         f"_staging/requests/date=2026-11-01/hour=10/{fid}.parquet",
         f"_staging/requests/date=2026-11-01/hour=11/{fid}.parquet",
     ]
+    staged = [wh / name for name in stored_files(settings)]
+    assert {_codecs(f) for f in staged} == {frozenset({"LZ4"})}  # read once, by the compaction
     assert compact_pending(settings=settings, run_id="r1") == 3
+    assert {_codecs(wh / name) for name in stored_files(settings)} == {frozenset({"ZSTD"})}
     assert stored_files(settings) == [
         "quarantine/date=2026-11-02/part-0.parquet",
         "requests/date=2026-11-01/hour=10/part-0.parquet",

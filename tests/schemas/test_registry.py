@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flows.settings import DEFAULT_RETENTION
 from schemas.registry import (
@@ -11,6 +14,7 @@ from schemas.registry import (
     date_partition,
     default_retention,
     hour_partition,
+    hour_partitions,
     partition_bounds,
     table_names,
     table_spec,
@@ -48,6 +52,15 @@ def test_layout_quality_and_metrics_derive_from_the_registry():
 def test_the_settings_default_retention_is_the_registrys():
     assert default_retention() == (("requests", 30),)
     assert default_retention() == DEFAULT_RETENTION
+
+
+@given(st.lists(st.integers(-24 * 365 * 60, 24 * 365 * 60), max_size=50))
+def test_the_hour_partitions_of_many_hours_are_each_hours_partition(offsets):
+    hours = np.datetime64("2026-11-01T07", "h") + np.array(offsets, dtype="timedelta64[h]")
+    expected = [hour_partition(pd.Timestamp(h, tz="UTC")) for h in hours]
+    assert hour_partitions(hours) == expected
+    for partition, hour in zip(hour_partitions(hours), hours, strict=True):
+        assert partition_bounds(partition)[0] == pd.Timestamp(hour, tz="UTC")
 
 
 def test_partition_strings_are_formatted_and_parsed_in_one_place():
