@@ -243,7 +243,6 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         futures = [pool.submit(read_piece, k) for k in range(len(parts))]
         for k, future in enumerate(futures):
             count, table, piece_rejects, piece_notes = future.result()
-            futures[k] = None  # type: ignore[call-overload]  # its result is held below
             records_read += count
             shift = _shift(fmt, k, sum(line_counts[:k]))
             if shift and len(piece_rejects):
