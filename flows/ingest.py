@@ -293,18 +293,15 @@ def ingest_file(
     if checksum is not None:
         sha = checksum.result()
     requests = requests_of(events)
+    counts = {  # what the ledger records and the run reports alike
+        "records_read": records_read,
+        "rows_kept": events.num_rows,
+        "rows_quarantined": len(rejects),
+        "requests": requests,
+        "events": events.num_rows - requests,
+    }
     record = FileRecord(
-        file_id=fid,
-        path=str(path),
-        size=size,
-        sha256=sha,
-        source=source,
-        format=chosen,
-        records_read=records_read,
-        rows_kept=events.num_rows,
-        rows_quarantined=len(rejects),
-        requests=requests,
-        events=events.num_rows - requests,
+        file_id=fid, path=str(path), size=size, sha256=sha, source=source, format=chosen, **counts
     )
     for stale in catalog.record_file(record, fragments, run_id):
         if STAGING in Path(stale).parts:  # rows already compacted go when their partition is
@@ -314,11 +311,7 @@ def ingest_file(
         status="rejected" if reason else "ingested",
         format=chosen,
         source=source,
-        records_read=records_read,
-        rows_kept=events.num_rows,
-        rows_quarantined=len(rejects),
-        requests=requests,
-        events=events.num_rows - requests,
+        **counts,
         hours=sum(1 for f in fragments if f.table_name == "requests"),
         reason=reason,
         notes=notes,
