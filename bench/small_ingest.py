@@ -5,7 +5,9 @@ and a fresh LOGCAST_HOME each time:
 - with no PREFECT_API_URL, so the command runs on a temporary Prefect server of its own
   (target: under 10 s);
 - against a `prefect server start` on a free 127.0.0.1 port, started here and stopped after
-  (target: under 3 s).
+  (target: under 3 s): the command hands the run to its resident process (flows.daemon), which
+  the warm-up run starts; and, for comparison, with LOGCAST_DAEMON=off, the command running
+  the flow in its own process.
 
 Both Prefect homes start on a copy of one migrated Prefect database (the one the tests keep in
 `.pytest_cache`), as a user's home is after its first use; one untimed run in each mode first
@@ -97,12 +99,19 @@ def main() -> None:
         with started_prefect_server(server_home, database=database) as url:
             client_home = folder / "prefect-client"
             client_home.mkdir()
-            served = _times(
-                folder,
-                log,
-                {**env, "PREFECT_HOME": str(client_home), "PREFECT_API_URL": url},
-                "server",
-            )
+            client = {
+                **env,
+                "PREFECT_HOME": str(client_home),
+                "PREFECT_API_URL": url,
+                "XDG_RUNTIME_DIR": str(folder),  # the resident process's socket and log
+            }
+            try:
+                served = _times(folder, log, {**client, "LOGCAST_DAEMON": "on"}, "server")
+            finally:
+                subprocess.run(
+                    [LOGCAST, "daemon", "stop"], env=client, cwd=folder, capture_output=True
+                )
+            alone = _times(folder, log, {**client, "LOGCAST_DAEMON": "off"}, "alone")
 
         print(
             f"\nlogcast ingest of a 10-line file ({requests} requests, {events} events), wall "
@@ -113,6 +122,7 @@ def main() -> None:
         for label, times, target in (
             ("temporary server (no PREFECT_API_URL)", temporary, TARGETS["temporary"]),
             ("prefect server start on 127.0.0.1", served, TARGETS["server"]),
+            ("  the same, LOGCAST_DAEMON=off", alone, TARGETS["server"]),
         ):
             median = statistics.median(times)
             print(

@@ -230,11 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
     incident.add_argument("action", choices=("ack", "resolve", "false-alarm"))
     incident.add_argument("incident_id", metavar="ID", help="the incident's id (incidents table)")
     incident.add_argument("--note", default="", help="shown in the reports and artifacts")
+
+    daemon = commands.add_parser(
+        "daemon",
+        help="the resident processes that run `ingest` against a Prefect server with the flows "
+        "already loaded: `daemon status`, `daemon stop`",
+    )
+    daemon.add_argument("action", choices=("status", "stop"))
+    daemon.add_argument(
+        "--all", action="store_true", help="stop every one of yours, not only this directory's"
+    )
     return parser
 
 
 FLOW_COMMANDS = {"ingest", "run", "daily", "backfill"}
 """The commands that run a flow, whose settings are checked before a Prefect server starts."""
+RESIDENT_COMMANDS = {"ingest"}
+"""The commands a resident process runs when a Prefect server is named (flows.daemon)."""
 EPHEMERAL_STARTUP_SECONDS = "120"
 """How long a command waits for Prefect's temporary server (no PREFECT_API_URL) unless
 PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says otherwise: the first start after an
@@ -247,6 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS
     )
     try:
+        if argv is None and args.command in RESIDENT_COMMANDS:  # the `logcast` script itself
+            from flows.daemon import run_command
+
+            code = run_command(sys.argv[1:])
+            if code is not None:
+                return code
         if args.command in FLOW_COMMANDS:
             load_settings()  # a bad logcast.toml is one line here, not a failed flow run
         return COMMANDS[args.command](args)
@@ -647,6 +665,36 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from flows import daemon
+
+    mine = daemon.daemon_key()
+    found = daemon.running()
+    if args.action == "status":
+        if not found:
+            print("no resident process is running")
+        for info in found:
+            here = " (this directory and server)" if info["key"] == mine else ""
+            print(
+                f"pid {info['pid']}{here}: {info['cwd']}, {info['prefect_api_url']}, started "
+                f"{info['started']}, {info['commands']} command(s) run, {info['rss_mb']} MB; "
+                f"log {info['log']}"
+            )
+        return 0
+    chosen = found if args.all else [i for i in found if i["key"] == mine]
+    if not chosen:
+        print("no resident process to stop" + ("" if args.all else " for this directory"))
+        return 0
+    failed = 0
+    for info in chosen:
+        if daemon.stop(info):
+            print(f"stopped pid {info['pid']} ({info['cwd']})")
+        else:
+            failed += 1
+            print(f"pid {info['pid']} is still running a command", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_tables(args: argparse.Namespace) -> int:
     from warehouse.query import table_inventory
 
@@ -775,6 +823,7 @@ COMMANDS = {
     "sources": cmd_sources,
     "mute": cmd_mute,
     "incident": cmd_incident,
+    "daemon": cmd_daemon,
 }
 
 

@@ -14,6 +14,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="logcast-test-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("LOGCAST_CONFIG", None)
+os.environ["LOGCAST_DAEMON"] = "off"  # the tests of flows.daemon turn it on for their commands
 
 import pytest
 from hypothesis import settings
