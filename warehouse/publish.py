@@ -16,7 +16,7 @@ from warehouse.catalog import Catalog
 from warehouse.layout import Layout
 from warehouse.quality import (
     QualityResult,
-    check_partitions,
+    check_tables,
     checked_columns,
     raise_for_failures,
 )
@@ -71,19 +71,23 @@ class Batch:
             offset += len(frame)
         return out, []
 
-    def _checked(self, table: str, frames: dict[str, Rows]) -> list[QualityResult]:
-        """The quality checkpoint over the table's non-empty partitions (of an Arrow table,
-        only the columns the checks read are converted)."""
-        present: dict[str, pd.DataFrame] = {}
-        for partition, rows in frames.items():
-            if row_count(rows):
-                if isinstance(rows, pa.Table):
-                    rows = rows.select(checked_columns(table)).to_pandas()
-                present[partition] = rows
-        if not present:
+    def _checked(self) -> list[QualityResult]:
+        """The quality checkpoint over every table's non-empty partitions, in one go (of an
+        Arrow table, only the columns the checks read are converted)."""
+        tables: dict[str, dict[str, pd.DataFrame]] = {}
+        for table, frames in self.frames.items():
+            present: dict[str, pd.DataFrame] = {}
+            for partition, rows in frames.items():
+                if row_count(rows):
+                    if isinstance(rows, pa.Table):
+                        rows = rows.select(checked_columns(table)).to_pandas()
+                    present[partition] = rows
+            if present:
+                tables[table] = present
+        if not tables:
             return []
-        requests_rows = self.requests_rows if table == "endpoint_hourly" else None
-        return check_partitions(table, present, requests_rows=requests_rows)
+        requests_rows = self.requests_rows if "endpoint_hourly" in tables else None
+        return check_tables(tables, requests_rows=requests_rows)
 
     def check_and_publish(self) -> dict[str, int]:
         """Validates, checks and publishes every partition added; returns rows written per
@@ -92,8 +96,7 @@ class Batch:
         for table in list(self.frames):
             self.frames[table], failures = self._validated(table, self.frames[table])
             results += failures
-        for table, frames in self.frames.items():
-            results += self._checked(table, frames)
+        results += self._checked()
         self.catalog.record_quality(self.run_id, results)
         raise_for_failures(results)
         items = [

@@ -18,13 +18,18 @@ The expectations, derived from the model so that new columns are covered automat
 A null passes the range checks where the model allows null and fails them where it does not.
 
 GX's cost is per expectation, not per row (about 20 ms each, whatever the frame's size), and a
-metric table has a range check for each of its count columns. So the range and order checks run
-stacked: each check's values become one block of a long frame (`_long_frame`), one
-`ExpectColumnValuesToBeBetween` per distinct range and one `ExpectColumnPairValuesAToBeGreaterThanB`
-for every order check judge all blocks at once, and each block's unexpected rows go back to its
+metric table has a range check for each of its count columns. So the checks run stacked: each
+check's values become one block of a long frame (`_long_frame`), one
+`ExpectColumnValuesToBeBetween` per distinct range, one `ExpectColumnPairValuesAToBeGreaterThanB`
+for every order check, two for every time-inside-partition check and one
+`ExpectColumnValuesToBeUnique` over each grain's keys (numbered per block: rows equal in every key
+column share a number) judge all blocks at once, and each block's unexpected rows go back to its
 check; a null where the model forbids it enters its block as -inf, which no range admits. Every
-check still gets its own result per partition. A check on a column the frame lacks, or holds as
-something other than numbers, stays a plain expectation on the frame, so GX names the problem.
+check still gets its own result per partition. `check_tables` stacks the checks of several tables
+(a publish batch: the hourly tables of an hour, say) into one validation. A check on a column the
+frame lacks, or holds as something other than numbers, stays a plain expectation on its table's
+own frame, so GX names the problem; so do the other checks of that table, as GX's own
+compound-unique and column-pair expectations (the oracle of the stacked ones in the tests).
 Great Expectations is imported on first use (it takes seconds to import) and its ephemeral
 context is created once per process; validations are serialised by a lock.
 """
@@ -252,6 +257,10 @@ class _Check:
     """A few unexpected values, given the unexpected rows of one partition."""
     index: int = -1
     stacked: _Stacked | None = None
+    kind: Literal["plain", "grain", "inside"] = "plain"
+    """`grain` and `inside` checks can also be judged together with other tables'."""
+    columns: tuple[str, ...] = ()
+    """The frame's columns a grain or inside check reads."""
 
 
 def _fmt(value: Any) -> str:
@@ -291,6 +300,8 @@ def _grain_check(unique: list[str]) -> _Check:
             gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=[_PART, *unique])
         ],
         describe=describe,
+        kind="grain",
+        columns=(_PART, *unique),
     )
 
 
@@ -381,6 +392,8 @@ def _inside_check(column: str, dtypes: pd.Series) -> _Check:
             ),
         ],
         describe=describe,
+        kind="inside",
+        columns=(compared,),
     )
 
 
@@ -457,19 +470,71 @@ def _floats(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _long_frame(frame: pd.DataFrame, stacked: list[_Check]) -> tuple[pd.DataFrame, list[Any]]:
-    """The stacked checks' values, block b = rows [b * n, (b + 1) * n) for the frame's n rows:
-    a range check's values in the column of its range (NaN in every other block, which GX's
-    between ignores), an order check's pair in `_low`/`_high` (NaN elsewhere: either missing is
-    ignored). Returns the frame and the expectations that judge it, one per column key."""
+_KEY = "_key"
+"""Column of the long frame of the grain checks: a number per distinct key of a block."""
+_AT, _FROM, _TO = "_at", "_from", "_to"
+"""Columns of the long frame of the time-inside-partition checks."""
+_INSIDE_LOW, _INSIDE_HIGH = "_inside_from", "_inside_to"
+
+
+def _long_frame(
+    tables: list[_Table], blocks: list[tuple[int, _Check, int]]
+) -> tuple[pd.DataFrame, list[Any], list[list[str]]]:
+    """The blocks' values one after another (block b: its table's n rows): a grain check's
+    keys numbered in `_key` (NaN elsewhere, which GX's uniqueness ignores), a range check's
+    values in the column of its range (NaN in every other block, which GX's between ignores),
+    an order check's pair in `_low`/`_high` (NaN elsewhere: either missing is ignored), an
+    inside check's time and partition bounds in `_at`/`_from`/`_to` (missing elsewhere: both
+    missing is ignored, while a missing time inside its block is unexpected). Returns the
+    frame, the expectations that judge it (one per column key) and each block's keys."""
     gx = _gx()
-    n, size = len(frame), len(frame) * len(stacked)
+    size = sum(n for _, _, n in blocks)
     columns: dict[str, np.ndarray] = {}
     expectations: dict[str, Any] = {}
-    for block, check in enumerate(stacked):
+    keys: list[list[str]] = []
+    offset = 0
+    for position, check, n in blocks:
+        frame = tables[position].frame
+        rows = slice(offset, offset + n)
+        offset += n
         spec = check.stacked
-        assert spec is not None
-        rows = slice(block * n, (block + 1) * n)
+        if check.kind == "grain":
+            if _KEY not in expectations:
+                columns[_KEY] = np.full(size, np.nan)
+                expectations[_KEY] = gx.expectations.ExpectColumnValuesToBeUnique(
+                    column=_KEY, meta={"stack": _KEY}
+                )
+            # rows equal in every key column (missing values equal) share a number, numbers
+            # of different blocks never meet
+            key = frame.groupby(list(check.columns), dropna=False, sort=False).ngroup()
+            columns[_KEY][rows] = key.to_numpy(dtype="float64") + rows.start
+            keys.append([_KEY])
+            continue
+        if spec is None:  # the time inside its partition
+            if _INSIDE_LOW not in expectations:
+                for name in (_AT, _FROM, _TO):
+                    columns[name] = np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
+                expectations[_INSIDE_LOW] = gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=_AT,
+                    column_B=_FROM,
+                    or_equal=True,
+                    ignore_row_if="both_values_are_missing",
+                    meta={"stack": _INSIDE_LOW},
+                )
+                expectations[_INSIDE_HIGH] = (
+                    gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A=_TO,
+                        column_B=_AT,
+                        or_equal=False,
+                        ignore_row_if="both_values_are_missing",
+                        meta={"stack": _INSIDE_HIGH},
+                    )
+                )
+            columns[_AT][rows] = _datetimes(frame[_TIME])
+            columns[_FROM][rows] = _datetimes(frame[_START])
+            columns[_TO][rows] = _datetimes(frame[_END])
+            keys.append([_INSIDE_LOW, _INSIDE_HIGH])
+            continue
         if spec.above is not None:
             if _ORDER not in expectations:
                 columns[_LOW] = np.full(size, np.nan)
@@ -483,6 +548,7 @@ def _long_frame(frame: pd.DataFrame, stacked: list[_Check]) -> tuple[pd.DataFram
                 )
             columns[_LOW][rows] = _floats(frame[spec.column])
             columns[_HIGH][rows] = _floats(frame[spec.above])
+            keys.append([_ORDER])
             continue
         if spec.key not in expectations:
             columns[spec.key] = np.full(size, np.nan)
@@ -493,7 +559,13 @@ def _long_frame(frame: pd.DataFrame, stacked: list[_Check]) -> tuple[pd.DataFram
         if spec.required:  # below every range: the null is unexpected
             values = np.where(np.isnan(values), -np.inf, values)
         columns[spec.key][rows] = values
-    return pd.DataFrame(columns), list(expectations.values())
+        keys.append([spec.key])
+    return pd.DataFrame(columns), list(expectations.values()), keys
+
+
+def _datetimes(column: pd.Series) -> np.ndarray:
+    """A naive datetime column as datetime64[ns], nulls as NaT."""
+    return column.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
 
 
 def _unexpected(gx_results: list[Any]) -> tuple[list[str], np.ndarray, bool]:
@@ -586,11 +658,76 @@ def check_partitions(
     `requests_rows` (endpoint_hourly only): per partition, the rows of the `requests` partition
     with an endpoint; when given, sum(requests) must equal it.
     """
-    rule = _rule(table)
+    _rule(table)
     if requests_rows is not None and table != "endpoint_hourly":
         raise ValueError(f"requests_rows only applies to endpoint_hourly, not {table}")
-    if not frames:
-        return []
+    return check_tables({table: frames}, requests_rows=requests_rows)
+
+
+def check_tables(
+    tables: dict[str, dict[str, pd.DataFrame]],
+    *,
+    requests_rows: dict[str, int] | None = None,
+) -> list[QualityResult]:
+    """`check_partitions` of several tables at once (table -> its partitions' rows): the same
+    results, table by table in the order given, from fewer validations. The checks of every
+    table whose columns are all there run together: its grain checks side by side in one
+    frame, its range, order and time-inside-partition checks stacked in one long frame with
+    the other tables' (GX's cost is per expectation, so checking ten tables together costs
+    little more than checking one). `requests_rows` applies to endpoint_hourly."""
+    prepared = [_prepare(table, frames) for table, frames in tables.items() if frames]
+    outcomes: dict[tuple[int, int], tuple[list[str], np.ndarray, bool]] = {}
+    together = [i for i, t in enumerate(prepared) if t.together]
+    if together:
+        outcomes.update(_outcomes_together([prepared[i] for i in together], together))
+    for i, t in enumerate(prepared):
+        if not t.together:
+            outcomes.update({(i, k): v for k, v in _outcomes_alone(t).items()})
+
+    results: list[QualityResult] = []
+    for i, t in enumerate(prepared):
+        per_partition: dict[str, list[QualityResult]] = {p: [] for p in t.partitions}
+        for check in t.checks:
+            for result in _results_by_partition(
+                t.name, check, outcomes[(i, check.index)], t.frame, t.codes, t.partitions
+            ):
+                per_partition[result.partition].append(result)
+        if requests_rows is not None and t.name == "endpoint_hourly":
+            for result in _cross_table(t.name, t.frames, t.partitions, requests_rows):
+                per_partition[result.partition].append(result)
+        results += [r for p in t.partitions for r in per_partition[p]]
+    return results
+
+
+@dataclass
+class _Table:
+    """One table's partitions concatenated (with the helper columns) and its checks."""
+
+    name: str
+    frames: dict[str, pd.DataFrame]
+    partitions: list[str]
+    codes: np.ndarray
+    frame: pd.DataFrame
+    checks: list[_Check]
+
+    @property
+    def together(self) -> bool:
+        """Whether its checks can run with other tables': every one stacked, or a grain or
+        inside check over columns the frame has (a missing column is left to GX to name, in a
+        validation of its own)."""
+        return all(
+            c.stacked is not None
+            or (
+                c.kind in ("grain", "inside")
+                and all(col in self.frame.columns for col in c.columns)
+                and (c.kind == "grain" or c.columns == (_TIME,))
+            )
+            for c in self.checks
+        )
+
+
+def _prepare(table: str, frames: dict[str, pd.DataFrame]) -> _Table:
+    rule = _rule(table)
     partitions = sorted(frames)
     bounds = [partition_bounds(table, p) for p in partitions]
 
@@ -610,34 +747,52 @@ def check_partitions(
         frame[_TIME] = time
 
     checks = _checks(rule, frame.dtypes)
-    expectations = []
     for index, check in enumerate(checks):
         check.index = index
-        for expectation in check.expectations:
-            expectation.meta = {"check": index}
-            expectations.append(expectation)
-    by_check = _validate(frame, expectations)
-    outcomes = {c.index: _unexpected(by_check[c.index]) for c in checks if c.stacked is None}
-    stacked = [c for c in checks if c.stacked is not None]
-    if stacked:
-        long, judges = _long_frame(frame, stacked)
-        by_key = {r.expectation_config.meta["stack"]: r for r in _validate_all(long, judges)}
-        n = len(frame)
-        for block, check in enumerate(stacked):
-            assert check.stacked is not None
-            errors, indices, success = _unexpected([by_key[check.stacked.key]])
-            # this block's rows only; the expectation failing with no unexpected row at all
-            # is reported by every check it judges
-            mine = indices[(indices >= block * n) & (indices < (block + 1) * n)] - block * n
-            outcomes[check.index] = (errors, mine, success or len(indices) > 0)
+    return _Table(table, frames, partitions, codes, frame, checks)
 
-    per_partition: dict[str, list[QualityResult]] = {p: [] for p in partitions}
-    for check in checks:
-        for result in _results_by_partition(
-            table, check, outcomes[check.index], frame, codes, partitions
-        ):
-            per_partition[result.partition].append(result)
-    if requests_rows is not None:
-        for result in _cross_table(table, frames, partitions, requests_rows):
-            per_partition[result.partition].append(result)
-    return [r for p in partitions for r in per_partition[p]]
+
+def _outcomes_alone(t: _Table) -> dict[int, tuple[list[str], np.ndarray, bool]]:
+    """A table's checks in validations of its own: the plain expectations over its frame,
+    the stacked ones over its long frame."""
+    expectations = []
+    for check in t.checks:
+        for expectation in check.expectations:
+            expectation.meta = {"check": check.index}
+            expectations.append(expectation)
+    by_check = _validate(t.frame, expectations)
+    outcomes = {c.index: _unexpected(by_check[c.index]) for c in t.checks if c.stacked is None}
+    stacked = [c for c in t.checks if c.stacked is not None]
+    if stacked:
+        blocks = [(0, c, len(t.frame)) for c in stacked]
+        outcomes.update({index: o for (_, index), o in _stacked_outcomes([t], blocks).items()})
+    return outcomes
+
+
+def _outcomes_together(
+    tables: list[_Table], ids: list[int]
+) -> dict[tuple[int, int], tuple[list[str], np.ndarray, bool]]:
+    """The checks of `tables` (numbered `ids` in the results), every one stacked in one long
+    frame and judged in one validation."""
+    blocks = [(position, c, len(t.frame)) for position, t in enumerate(tables) for c in t.checks]
+    stacked = _stacked_outcomes(tables, blocks)
+    return {(ids[position], index): o for (position, index), o in stacked.items()}
+
+
+def _stacked_outcomes(
+    tables: list[_Table], blocks: list[tuple[int, _Check, int]]
+) -> dict[tuple[int, int], tuple[list[str], np.ndarray, bool]]:
+    """Judges the blocks (table position, check, rows) in one long frame; each block's
+    outcome, by (table position, check index), in its own rows' positions."""
+    long, judges, keys = _long_frame(tables, blocks)
+    by_key = {r.expectation_config.meta["stack"]: r for r in _validate_all(long, judges)}
+    outcomes = {}
+    offset = 0
+    for (position, check, n), block_keys in zip(blocks, keys, strict=True):
+        errors, indices, success = _unexpected([by_key[k] for k in block_keys])
+        # this block's rows only; an expectation failing with no unexpected row at all is
+        # reported by every check it judges
+        mine = indices[(indices >= offset) & (indices < offset + n)] - offset
+        outcomes[(position, check.index)] = (errors, mine, success or len(indices) > 0)
+        offset += n
+    return outcomes

@@ -7,6 +7,7 @@ import pytest
 from schemas.common import empty_frame
 from schemas.forecasts import Forecast
 from schemas.metrics import EndpointHourly, EndpointMinutely, LatencySketch, TrafficHourly
+from warehouse import quality
 from warehouse.catalog import Catalog
 from warehouse.quality import (
     CROSS_TABLE,
@@ -14,6 +15,7 @@ from warehouse.quality import (
     QualityError,
     QualityResult,
     check_partitions,
+    check_tables,
     partition_bounds,
     raise_for_failures,
 )
@@ -525,3 +527,72 @@ def test_a_frame_without_its_time_column_fails_naming_it():
     results = check_partitions("endpoint_hourly", {P1: frame})
     inside = by_expectation(results)["hour_start inside the partition"]
     assert not inside.success and "hour_start" in inside.details
+
+
+def test_tables_checked_together_give_what_each_gives_checked_alone(monkeypatch):
+    """check_tables stacks every table's checks into one validation; the oracle is each table
+    validated on its own frame with GX's own compound-unique and column-pair expectations."""
+    hours = [H1, H1 + pd.Timedelta(hours=1), H1 + pd.Timedelta(hours=2)]
+    hourly = {partition_of(h): endpoint_hourly(hour=h) for h in hours}
+    hourly[P1] = pd.concat([hourly[P1], hourly[P1].iloc[[0]]], ignore_index=True)  # duplicate
+    hourly[P2].loc[0, "error_rate"] = 1.2
+    hourly[P2].loc[1, "latency_p99_ms"] = 1000.0
+    hourly[P3].loc[2, "hour_start"] = H1  # outside its hour
+    minutely = EndpointMinutely.validate(
+        pd.DataFrame(
+            {
+                "minute_start": [H1, H1 + pd.Timedelta(minutes=1), H1 + pd.Timedelta(minutes=2)],
+                "service": ["api"] * 3,
+                "endpoint": ["/a", "/a", "/b"],
+                "requests": [3, 4, 5],
+                "errors": [0, 1, 0],
+                "latency_p50_ms": [10.0, 20.0, None],
+                "latency_p95_ms": [20.0, 25.0, None],
+            }
+        )
+    )
+    minutely.loc[1, "latency_p50_ms"] = 30.0  # above its p95
+    minutely.loc[2, "minute_start"] = pd.NaT  # a missing time is outside every partition
+    sketches = LatencySketch.validate(
+        pd.DataFrame(
+            {
+                "hour_start": [H1, H1, H1],
+                "service": ["api"] * 3,
+                "endpoint": ["/a", "/a", "/a"],
+                "bucket": [-32768, 250, 251],
+                "count": [1, 4, 2],
+            }
+        )
+    )
+    sketches.loc[1, "count"] = -4
+    sketches.loc[2, "bucket"] = 250  # a duplicate of the row before
+    tables = {
+        "endpoint_hourly": hourly,
+        "endpoint_minutely": {P1: minutely},
+        "latency_sketches": {P1: sketches, P2: sketches.iloc[:1].copy()},
+    }
+    rows = {P1: 40, P2: 30, P3: 29}
+
+    together = check_tables(tables, requests_rows=rows)
+    monkeypatch.setattr(quality._Table, "together", property(lambda self: False))
+    alone = [
+        *check_partitions("endpoint_hourly", hourly, requests_rows=rows),
+        *check_partitions("endpoint_minutely", {P1: minutely}),
+        *check_partitions("latency_sketches", tables["latency_sketches"]),
+    ]
+    assert together == alone
+    assert failures(together) == [
+        (P1, GRAIN),
+        (P2, "error_rate between 0 and 1"),
+        (P2, "latency_p99_ms <= latency_max_ms"),
+        (P3, "hour_start inside the partition"),
+        (P3, CROSS_TABLE),
+        (P1, "latency_p50_ms <= latency_p95_ms"),
+        (P1, "minute_start inside the partition"),
+        (P1, "grain (hour_start, service, endpoint, bucket) unique"),
+        (P1, "count >= 0"),
+        (P2, "hour_start inside the partition"),  # the sketches of P1's hour
+    ]
+    duplicate = by_expectation(together)[GRAIN]
+    assert duplicate.unexpected == 2
+    assert duplicate.details.startswith("duplicate keys: (2026-11-01T01:00:00+00:00, api, /a) x2")
