@@ -202,6 +202,14 @@ def _start(paths: Paths) -> subprocess.Popen:
 def connect(paths: Paths, *, start: bool = True) -> Connection:
     """A connection to the resident process of `paths.key`: the running one, else one started
     now (waiting while it imports)."""
+    info = read_info(paths)
+    if info and info.get("busy") and _alive(int(info.get("pid", 0))):
+        print(
+            f"logcast: the resident process (pid {info['pid']}) is running another command; "
+            "this one starts when it ends",
+            file=sys.stderr,
+            flush=True,
+        )
     conn = _connect(paths)
     if conn is not None:
         return conn
@@ -209,6 +217,7 @@ def connect(paths: Paths, *, start: bool = True) -> Connection:
     if not _lock_held(paths.lock):
         if not start:
             raise DaemonError("no resident process is running")
+        _retire_older(paths)
         process = _start(paths)
         print(
             f"logcast: started a resident process (pid {process.pid}) that keeps the flows "
@@ -236,6 +245,20 @@ def connect(paths: Paths, *, start: bool = True) -> Connection:
     raise DaemonError(
         f"the resident process did not listen within {START_SECONDS:.0f} s (its log: {paths.log})"
     )
+
+
+def _retire_older(paths: Paths) -> None:
+    """Asks the resident processes of this directory, server and Python that run another
+    version of the code (or other settings) to stop once idle: this command starts the one it
+    needs, and theirs would only wait out their idle time."""
+    here = {"cwd": os.getcwd(), "prefect_api_url": os.environ.get("PREFECT_API_URL", "")}
+    for info in running():
+        same = all(info.get(k) == v for k, v in here.items()) and info.get("python") == (
+            sys.executable
+        )
+        if same and info["key"] != paths.key:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(info["pid"]), signal.SIGTERM)
 
 
 def run_command(argv: list[str]) -> int | None:
@@ -376,7 +399,7 @@ class Resident:
         self.paths.socket.chmod(0o600)
         self._write_info()
         signal.signal(signal.SIGTERM, self._on_term)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # only a command's cancel interrupts
+        signal.signal(signal.SIGINT, self._on_interrupt)  # only a command's cancel
         threading.Thread(target=self._watch_idle, daemon=True, name="idle").start()
         self._log("listening")
         try:
@@ -422,6 +445,7 @@ class Resident:
             "started": _started(),
             "commands": self.served,
             "rss_mb": round(_rss_mb()),
+            "busy": self.busy,
         }
         temporary = self.paths.info.with_suffix(".tmp")
         temporary.write_text(json.dumps(info))
@@ -438,6 +462,10 @@ class Resident:
         if not self.busy:
             self._cleanup()
             os._exit(0)
+
+    def _on_interrupt(self, *_: Any) -> None:
+        if self.running_command:
+            raise KeyboardInterrupt
 
     def _watch_idle(self) -> None:
         while True:
@@ -456,6 +484,7 @@ class Resident:
     def _handle(self, conn: Connection) -> None:
         request = conn.recv()
         self.busy = True
+        self._write_info()
         saved = dict(os.environ)
         here = os.getcwd()
         self.out.conn = self.err.conn = conn
@@ -504,9 +533,7 @@ class Resident:
 
     def _watch_cancel(self, conn: Connection) -> None:
         """Turns the command's Ctrl-C (a "cancel", or its end of the connection closing) into
-        a KeyboardInterrupt of the run, as in its own process."""
-        import _thread
-
+        a SIGINT of the thread that runs it, as a Ctrl-C in its own process would be."""
         while True:
             with self.state:
                 if not self.running_command:
@@ -520,7 +547,7 @@ class Resident:
             with self.state:
                 if self.running_command:
                     self._log("the command was cancelled")
-                    _thread.interrupt_main()
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
             return
 
 

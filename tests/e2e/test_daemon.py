@@ -127,6 +127,37 @@ def test_ingest_runs_in_the_resident_process_as_in_its_own(prefect_server, runti
     assert "Traceback" not in missing.stderr + failed.stderr
     assert _alive(pid)
 
+    # Ctrl-C on the command interrupts the run there, as in its own process
+    days = tmp_path / "days"
+    generated = _logcast(
+        env, tmp_path, "generate", "--days", "2", "--end", "2026-11-08", LOGCAST_HOME=str(days)
+    )
+    assert generated.returncode == 0, generated.stderr
+    command = subprocess.Popen(
+        [LOGCAST, "ingest"],
+        env={**env, "LOGCAST_HOME": str(days)},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert command.stderr is not None
+    said = []
+    for line in command.stderr:
+        said.append(line)
+        if "Beginning flow run" in line:
+            break
+    time.sleep(1)
+    command.send_signal(signal.SIGINT)
+    _, rest = command.communicate(timeout=120)
+    said.append(rest)
+    assert command.returncode == 130, "".join(said)
+    assert "logcast: cancelled" in rest
+    assert "Finished in state Crashed('Execution was aborted by an interrupt signal.')" in rest
+    again = _logcast(env, tmp_path, "ingest", str(log), LOGCAST_HOME=str(tmp_path / "d"))
+    assert again.returncode == 0, again.stderr
+    assert "started a resident process" not in again.stderr
+
     stopped = _logcast(env, tmp_path, "daemon", "stop")
     assert stopped.returncode == 0
     assert f"stopped pid {pid}" in stopped.stdout
