@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import traceback
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import Any
@@ -406,8 +407,9 @@ class Resident:
             while not self.stopping:
                 try:
                     conn = listener.accept()
-                except OSError as exc:  # a failed handshake (a wrong key) ends only that one
-                    self._log(f"refused a connection: {exc}")
+                except (OSError, EOFError, AuthenticationError) as exc:
+                    # a failed handshake (a wrong key, a client gone) ends only that one
+                    self._log(f"refused a connection: {exc!r}")
                     continue
                 self.last = time.monotonic()
                 try:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -83,6 +84,12 @@ def test_ingest_runs_in_the_resident_process_as_in_its_own(prefect_server, runti
     assert "jsonl (detected)" in first.stdout
     # Prefect's own log lines come through too
     assert "Finished in state Completed()" in first.stderr
+
+    # a connection without the key is refused and changes nothing
+    (sock,) = (runtime / "logcast").glob("*.sock")
+    with socket.socket(socket.AF_UNIX) as stranger:
+        stranger.connect(str(sock))
+        stranger.sendall(b"no key here")
 
     second = _logcast(env, tmp_path, "ingest", "app.jsonl", LOGCAST_HOME=str(tmp_path / "b"))
     assert second.returncode == 0, second.stderr
