@@ -271,7 +271,7 @@ def run_command(argv: list[str]) -> int | None:
     try:
         paths = Paths(daemon_key())
         conn = connect(paths)
-    except (DaemonError, OSError) as exc:
+    except (DaemonError, OSError, RuntimeError) as exc:  # RuntimeError: no home directory
         print(f"logcast: {exc}; running the command in this process", file=sys.stderr)
         return None
     with conn:
