@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 
 from bench.small_ingest import small_log
+from flows import daemon
 from tests.helpers import LOGCAST, api, quiet_env
 from warehouse.query import query
 
@@ -203,3 +205,48 @@ def test_off_and_bad_settings(prefect_server, runtime, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == "logcast: error: LOGCAST_DAEMON='maybe': expected on or off"
     assert not (runtime / "logcast").exists() or not list((runtime / "logcast").glob("*.sock"))
+
+
+STAND_IN = """
+import fcntl, json, os, signal, sys, time
+lock = open(sys.argv[1] + ".lock", "a")
+fcntl.flock(lock, fcntl.LOCK_EX)
+info = {"pid": os.getpid(), "cwd": sys.argv[2], "prefect_api_url": sys.argv[3],
+        "python": sys.argv[4], "started": "", "commands": 0, "rss_mb": 0, "busy": False}
+open(sys.argv[1] + ".json", "w").write(json.dumps(info))
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_new_version_retires_the_one_it_replaces(runtime, tmp_path, monkeypatch):
+    """Stand-ins hold a resident process's lock and info: the one of this directory and
+    server (another key: older code or settings) is asked to stop, another directory's is
+    left alone."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    monkeypatch.chdir(tmp_path)
+    folder = daemon.state_dir()
+
+    def stand_in(key: str, cwd: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-c", STAND_IN, str(folder / key), cwd,
+             "http://127.0.0.1:4200/api", sys.executable],
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        return process
+
+    older = stand_in("0000000000000001", os.getcwd())
+    elsewhere = stand_in("0000000000000002", str(tmp_path.parent))
+    try:
+        assert {i["key"] for i in daemon.running()} == {"0000000000000001", "0000000000000002"}
+        daemon._retire_older(daemon.Paths("0000000000000003"))
+        assert older.wait(timeout=10) == -signal.SIGTERM
+        time.sleep(0.5)
+        assert elsewhere.poll() is None
+    finally:
+        for process in (older, elsewhere):
+            process.kill()
+            process.wait()
