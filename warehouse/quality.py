@@ -514,22 +514,10 @@ def _long_frame(
             if _INSIDE_LOW not in expectations:
                 for name in (_AT, _FROM, _TO):
                     columns[name] = np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
-                expectations[_INSIDE_LOW] = gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=_AT,
-                    column_B=_FROM,
-                    or_equal=True,
-                    ignore_row_if="both_values_are_missing",
-                    meta={"stack": _INSIDE_LOW},
-                )
-                expectations[_INSIDE_HIGH] = (
-                    gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
-                        column_A=_TO,
-                        column_B=_AT,
-                        or_equal=False,
-                        ignore_row_if="both_values_are_missing",
-                        meta={"stack": _INSIDE_HIGH},
-                    )
-                )
+                # from <= at < to; a missing time inside its block is unexpected
+                both = "both_values_are_missing"
+                expectations[_INSIDE_LOW] = _at_least(_AT, _FROM, True, both, _INSIDE_LOW)
+                expectations[_INSIDE_HIGH] = _at_least(_TO, _AT, False, both, _INSIDE_HIGH)
             columns[_AT][rows] = _datetimes(frame[_TIME])
             columns[_FROM][rows] = _datetimes(frame[_START])
             columns[_TO][rows] = _datetimes(frame[_END])
@@ -539,12 +527,8 @@ def _long_frame(
             if _ORDER not in expectations:
                 columns[_LOW] = np.full(size, np.nan)
                 columns[_HIGH] = np.full(size, np.nan)
-                expectations[_ORDER] = gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=_HIGH,
-                    column_B=_LOW,
-                    or_equal=True,
-                    ignore_row_if="either_value_is_missing",
-                    meta={"stack": _ORDER},
+                expectations[_ORDER] = _at_least(
+                    _HIGH, _LOW, True, "either_value_is_missing", _ORDER
                 )
             columns[_LOW][rows] = _floats(frame[spec.column])
             columns[_HIGH][rows] = _floats(frame[spec.above])
@@ -561,6 +545,18 @@ def _long_frame(
         columns[spec.key][rows] = values
         keys.append([spec.key])
     return pd.DataFrame(columns), list(expectations.values()), keys
+
+
+def _at_least(high: str, low: str, or_equal: bool, ignore_row_if: str, stack: str) -> Any:
+    """GX's `high` > `low` (>= with `or_equal`) over the long frame, judging block key
+    `stack`."""
+    return _gx().expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A=high,
+        column_B=low,
+        or_equal=or_equal,
+        ignore_row_if=ignore_row_if,
+        meta={"stack": stack},
+    )
 
 
 def _datetimes(column: pd.Series) -> np.ndarray:
