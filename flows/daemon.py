@@ -98,15 +98,21 @@ def daemon_key(cwd: str | None = None, environ: dict[str, str] | None = None) ->
 
 
 def _authkey() -> bytes:
+    """The user's key, made by whoever needs it first: written whole to a file of its own,
+    then linked into place, so that no one reads it half written."""
     path = state_dir() / "authkey"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as out:
-        key = secrets.token_bytes(32)
-        out.write(key)
-    return key
+    if not path.exists():
+        draft = path.with_name(f"authkey.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+        try:
+            os.link(draft, path)  # fails when another made it meanwhile: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_bytes()
 
 
 class Paths:

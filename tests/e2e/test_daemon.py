@@ -47,15 +47,6 @@ def _logcast(env: dict, cwd: Path, *args: str, **extra: str) -> subprocess.Compl
     )
 
 
-def _alive(pid: int) -> bool:
-    """Running (not exited, whether or not its parent reaped it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
 def _tables(home: Path) -> dict[str, pd.DataFrame]:
     warehouse = home / "warehouse"
     return {
@@ -134,7 +125,7 @@ def test_ingest_runs_in_the_resident_process_as_in_its_own(prefect_server, runti
     assert missing.returncode == 2
     assert "logcast: error: no-such.log: no such file" in missing.stderr
     assert "Traceback" not in missing.stderr + failed.stderr
-    assert _alive(pid)
+    assert daemon._alive(pid)
 
     # Ctrl-C on the command interrupts the run there, as in its own process
     days = tmp_path / "days"
@@ -170,7 +161,7 @@ def test_ingest_runs_in_the_resident_process_as_in_its_own(prefect_server, runti
     stopped = _logcast(env, tmp_path, "daemon", "stop")
     assert stopped.returncode == 0
     assert f"stopped pid {pid}" in stopped.stdout
-    assert not _alive(pid)
+    assert not daemon._alive(pid)
     assert "no resident process is running" in _logcast(env, tmp_path, "daemon", "status").stdout
     assert list((runtime / "logcast").glob("*.sock")) == []
 
@@ -189,9 +180,9 @@ def test_a_resident_process_stops_when_idle(prefect_server, runtime, tmp_path):
     assert done.returncode == 0, done.stderr
     pid = int(done.stderr.split("started a resident process (pid ", 1)[1].split(")")[0])
     deadline = time.monotonic() + 60
-    while _alive(pid) and time.monotonic() < deadline:
+    while daemon._alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _alive(pid)
+    assert not daemon._alive(pid)
     log_text = next((runtime / "logcast").glob("*.log")).read_text()
     assert "stopping: idle for 0.05 min" in log_text
     assert list((runtime / "logcast").glob("*.sock")) == []
