@@ -27,7 +27,7 @@ from transforms.canonical import (
 )
 from transforms.endpoints import VAR, fold_file_endpoints
 from transforms.formats import registry, w3c
-from transforms.formats.base import LINE_NUMBER, FileFormatError, Parsed
+from transforms.formats.base import LINE_NUMBER, FileFormatError, Parsed, count_byte
 
 PIECE_RECORDS = 200_000
 """Records (lines) parsed at once, about: what a piece costs in memory and time follows its
@@ -85,6 +85,8 @@ class FileEvents:
     """The source's endpoint templates after this file (see `fold_file_endpoints`)."""
     released_endpoints: tuple[str, ...] = ()
     """Admitted endpoints that now fold by variety: they get no new rows and leave the cap."""
+    changed_endpoints: tuple[str, ...] = ()
+    """The endpoints of the pieces (as `on_piece` saw them) that folding or the cap changed."""
 
 
 Piece = tuple[int, int, int]
@@ -142,12 +144,16 @@ def _bytes_for(text: bytes, records: int) -> int:
     return max(1 << 20, len(sample) * records // lines)
 
 
-def piece_bytes(text: bytes, fmt: str, piece: Piece | tuple[int, int]) -> bytes:
+def piece_bytes(text: bytes, fmt: str, piece: Piece | tuple[int, int]) -> bytes | memoryview:
+    """A piece's bytes: a view of the file's for jsonl, whose parser takes one (no copy made
+    while holding the GIL), else a copy."""
     start, stop = piece[:2]
     if start == 0 and stop == len(text):
         return text
     if start and fmt in ("csv", "tsv"):
         return text[: text.find(b"\n") + 1] + text[start:stop]
+    if fmt == "jsonl":
+        return memoryview(text)[start:stop]
     return text[start:stop]
 
 
@@ -162,25 +168,35 @@ def read_events(
     known_endpoints: frozenset[str] = frozenset(),
     seen_endpoints: frozenset[str] = frozenset(),
     earliest: pd.Timestamp = EARLIEST_EVENT,
+    on_piece: Callable[[pa.Table | None], object] | None = None,
 ) -> FileEvents:
     """Events of a whole file, read piece by piece. Endpoints fold by variety, then the
     endpoint cap is applied, once each, over the whole file: variety is judged over the
     source's seen and known endpoints plus the file's, and endpoints are admitted by their
     frequency in the file. A piece whose layout the parser refuses on its own (its first line
-    is not like the file's) sends the file back to being read whole, where the parser decides."""
+    is not like the file's) sends the file back to being read whole, where the parser decides.
+
+    `on_piece` gets each piece's events in file order as soon as they are read, before the
+    next pieces are done (their endpoints not yet folded: `changed_endpoints` says which of
+    those the file's folding changed), when the file is read in more than one piece; and None
+    when the pieces given so far do not count (the file is read again whole)."""
     rules = rules or EndpointRules()
     parts = spans(text, fmt)
     endpoints = (known_endpoints, seen_endpoints)
+    args = (text, fmt, source, as_of, mapping, rules, endpoints, earliest, on_piece)
     try:
-        return _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest)
+        return _read(parts, *args)
     except FileFormatError:
         if len(parts) == 1:
             raise
-    whole = [(0, len(text))]
-    return _read(text, whole, fmt, source, as_of, mapping, rules, endpoints, earliest)
+    if on_piece is not None:
+        on_piece(None)
+    return _read([(0, len(text))], *args)
 
 
-def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) -> FileEvents:
+def _read(
+    parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest, on_piece
+) -> FileEvents:
     known_endpoints, seen_endpoints = endpoints
     tables: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
@@ -217,7 +233,7 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
 
     def read_piece(k: int) -> tuple[int, pa.Table, pd.DataFrame, tuple[str, ...]]:
         if len(parts) > 1:
-            line_counts[k] = text.count(b"\n", *parts[k])
+            line_counts[k] = count_byte(text, 10, *parts[k])
         parsed = parse(k)
         count = parsed.records_read
         result = canonical_events(
@@ -248,6 +264,8 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
             if shift and len(piece_rejects):
                 piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + shift
             tables.append(table)
+            if on_piece is not None and len(parts) > 1:
+                on_piece(table)
             rejects.append(piece_rejects)
             notes.extend(n for n in piece_notes if not (k and MAPPING_NOTE.match(n)))
     finally:
@@ -259,7 +277,7 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         return FileEvents(
             table, _concat_rejects(rejects), records_read, (), _merged(notes), seen_endpoints=seen
         )
-    table, folding = _fold_variety(table, seen, rules.fold_variety)
+    table, folding, changed = _fold_variety(table, seen, rules.fold_variety)
     if folding.folded_parents:
         notes.append(
             f"endpoints folded by variety for source '{source}': "
@@ -291,6 +309,12 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         table = table.set_column(
             position, "endpoint", pc.if_else(pc.is_in(column, folded_values), other, column)
         )
+        capped = set(folded)
+        changed = tuple(
+            name
+            for name, template in zip(folding.names, folding.templates, strict=True)
+            if name != template or template in capped
+        )
         notes.append(
             f"endpoint cap of {rules.max_endpoints} reached for source '{source}': "
             f"{len(folded)} rare endpoints folded into {OTHER_ENDPOINT} "
@@ -304,19 +328,23 @@ def _read(text, parts, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         notes=_merged(notes),
         seen_endpoints=folding.seen,
         released_endpoints=tuple(sorted(released)),
+        changed_endpoints=changed,
     )
 
 
 def _fold_variety(table: pa.Table, seen: frozenset[str], limit: int):
-    """The events with their endpoints folded by variety (`fold_file_endpoints`)."""
+    """The events with their endpoints folded by variety (`fold_file_endpoints`), the folding,
+    and the endpoints it changed."""
     column = table.column("endpoint")
     distinct = pc.drop_null(pc.unique(column))
     folding = fold_file_endpoints(distinct.to_pylist(), seen, limit)
+    changed: tuple[str, ...] = ()
     if folding.names != folding.templates:
         templates = pa.array(folding.templates, column.type)
         column = pc.take(templates, pc.index_in(column, value_set=distinct))
         table = table.set_column(table.schema.get_field_index("endpoint"), "endpoint", column)
-    return table, folding
+        changed = tuple(n for n, t in zip(folding.names, folding.templates, strict=True) if n != t)
+    return table, folding, changed
 
 
 @cache
@@ -356,17 +384,37 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
 def complete(table: pa.Table, source: str, file_id: str) -> pa.Table:
     """Events as `requests` stores them: every column in order, the source and landing file,
     nulls for what the file did not log, and the pandas metadata that restores the types."""
-    schema = request_schema()
-    columns = []
-    for field in schema:
-        if field.name in table.column_names:
-            columns.append(table.column(field.name))
-        elif field.name in ("source", "file_id"):
-            value = source if field.name == "source" else file_id
-            columns.append(pa.repeat(pa.scalar(value, field.type), table.num_rows))
-        else:
-            columns.append(pa.nulls(table.num_rows, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+    return Completer(source, file_id, table.num_rows)(table)
+
+
+class Completer:
+    """`complete` for many tables of one file of up to `rows` rows each: the columns it adds
+    are made once, and each table gets a zero-copy slice of them."""
+
+    def __init__(self, source: str, file_id: str, rows: int):
+        self.rows = rows
+        self.filled: dict[str, pa.Array] = {}  # by column name
+        for field in request_schema():
+            if field.name in ("source", "file_id"):
+                value = source if field.name == "source" else file_id
+                self.filled[field.name] = pa.repeat(pa.scalar(value, field.type), rows)
+        nulls = {str(f.type): f.type for f in request_schema() if f.name not in self.filled}
+        made = {name: pa.nulls(rows, kind) for name, kind in nulls.items()}  # one per type
+        for field in request_schema():
+            self.filled.setdefault(field.name, made.get(str(field.type)))
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        if table.num_rows > self.rows:
+            raise ValueError(f"{table.num_rows} rows, more than the {self.rows} made for")
+        schema = request_schema()
+        names = set(table.column_names)
+        columns = [
+            table.column(field.name)
+            if field.name in names
+            else self.filled[field.name].slice(0, table.num_rows)
+            for field in schema
+        ]
+        return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _concat_rejects(frames: list[pd.DataFrame]) -> pd.DataFrame:

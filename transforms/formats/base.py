@@ -157,6 +157,18 @@ def newline_positions(data: bytes) -> np.ndarray:
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 
 
+def count_byte(buffer, byte: int, start: int = 0, stop: int | None = None) -> int:
+    """How many times `byte` occurs in `buffer[start:stop]`, counted in blocks by NumPy, which
+    lets go of the GIL (`bytes.count` holds it: other threads wait the whole scan)."""
+    array = np.frombuffer(buffer, np.uint8)[start:stop]
+    mask = np.empty(min(len(array), _SCAN_BLOCK), dtype=bool)
+    total = 0
+    for first in range(0, len(array), _SCAN_BLOCK):
+        block = array[first : first + _SCAN_BLOCK]
+        total += int(np.count_nonzero(np.equal(block, byte, out=mask[: len(block)])))
+    return total
+
+
 def contains_byte(buffer, byte: int) -> bool:
     """Whether a bytes-like object holds `byte`, scanned in blocks (no mask the size of it)."""
     array = np.frombuffer(buffer, np.uint8)
@@ -194,10 +206,11 @@ class CleanLines:
         return lines_over(self.data, self.offsets)
 
 
-def clean_lines(data: bytes) -> CleanLines | None:
-    """The file's lines if it is clean (see CleanLines), else None."""
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    if len(data) <= start or b"\x00" in data:
+def clean_lines(data: bytes | memoryview) -> CleanLines | None:
+    """The file's lines if it is clean (see CleanLines), else None. Takes any bytes-like
+    object (a piece of a file as a view of it, say)."""
+    start = 3 if bytes(data[:3]) == b"\xef\xbb\xbf" else 0
+    if len(data) <= start or contains_byte(data, 0):
         return None
     offsets = utf8_line_offsets(data, start)
     if offsets is None:

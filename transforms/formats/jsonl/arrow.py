@@ -24,7 +24,7 @@ ARROW_BLOCK = 8 << 20
 
 
 def read_with_arrow(
-    data: bytes, count: int, sample_texts: list[str], mapping: JsonMapping | None
+    data: bytes | memoryview, count: int, sample_texts: list[str], mapping: JsonMapping | None
 ) -> tuple[dict[str, JsonField], str, dict[str, Column], dict[str, pd.Series]] | None:
     """The usual file read in one pass by Arrow's JSON reader: every line one object, and each
     chosen key of one JSON type throughout (strings, or numbers). Anything else (a bad line,
@@ -65,7 +65,7 @@ def read_with_arrow(
         return None
     try:
         table = pajson.read_json(
-            pa.BufferReader(data.removeprefix(b"\xef\xbb\xbf")),
+            pa.BufferReader(data[3:] if bytes(data[:3]) == b"\xef\xbb\xbf" else data),
             read_options=pajson.ReadOptions(block_size=ARROW_BLOCK),
             parse_options=pajson.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="infer"

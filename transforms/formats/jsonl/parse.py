@@ -49,7 +49,8 @@ def parse_jsonl(
     is rejected; so is one whose mapped value has the wrong type (an object, array or boolean,
     or text that is not a number where a number is expected), naming the key. Without a
     mapping, each column's key is chosen per file from `DEFAULT_KEYS`; a mapping names exactly
-    the columns to read. `notes` says which key each column came from."""
+    the columns to read. `notes` says which key each column came from. `data` may also be a
+    view of a file's bytes (a piece of it), not copied unless the file is not clean."""
     clean = clean_lines(data)
     if clean is not None:
         sample = clean.texts(SAMPLE)
@@ -57,6 +58,7 @@ def parse_jsonl(
         fast = read_with_arrow(data, clean.count, sample, mapping)
         if fast is not None:
             return fast_parsed(fast, clean, format)
+    data = bytes(data)  # line by line
     lines = split_lines(data)
     if len(lines.texts):
         refuse_documents(data, int(lines.numbers[0]), lines.texts.iat[0])
@@ -174,7 +176,7 @@ def refuse_documents(data: bytes, number: int, first: str) -> None:
     if not first.startswith("["):
         return
     try:
-        whole = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+        whole = orjson.loads(bytes(data).removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError:
         whole = None
     if isinstance(whole, list):
