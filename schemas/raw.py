@@ -156,15 +156,16 @@ class SslRequestRecord(RawRecord):
 class AlbRecord(RawRecord):
     """An AWS Application Load Balancer access log entry (any layout since 2016).
 
-    Valid: a `ts` (`time`), a `client_ip` (port dropped) and a `path` (the request URL's path
-    and query) on every entry, and a `status_code` column (elb_status_code), null ("-") when
-    the load balancer sent no response; `latency_ms` is null where a processing time is -1;
-    the shared rules of `RawRecord`.
+    Valid: a `ts` (`time`) and a `client_ip` (port dropped) on every entry, a `path` column
+    (the request URL's path and query), null when the load balancer could not parse the
+    request (`"- http://host:80- "`, answered with its own 400), and a `status_code` column
+    (elb_status_code), null ("-") when the load balancer sent no response; `latency_ms` is
+    null where a processing time is -1; the shared rules of `RawRecord`.
     """
 
     ts: Series[UtcTimestamp] = _ts()
     client_ip: Series[Text] = _text("client address, port dropped", nullable=False)
-    path: Series[Text] = _text("request URL's path and query", nullable=False)
+    path: Series[Text] = _text("request URL's path and query; null when none was parsed")
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 

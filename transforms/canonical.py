@@ -22,7 +22,7 @@ INVALID_ENDPOINT = "{invalid}"
 """The endpoint of a response to something that was not an HTTP request (an access log's
 `"-"` or `""` request line: a connection closed before a request, a malformed one): the
 response and its status are real and counted, the request names no path."""
-_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy", "envoy", "traefik")
+_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy", "envoy", "traefik", "alb", "elb")
 """Access formats whose null path beside a status is such a response (nginx templates too)."""
 CONNECTION_ENDPOINT = "{connection}"
 """The endpoint of a proxy's TCP connection entry (HAProxy `option tcplog`, a Classic Load

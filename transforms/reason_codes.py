@@ -34,6 +34,7 @@ _SENTENCES = (
     ("names no date and time", "w3c_no_time"),
     ("the #Fields: line", "w3c_field_count"),
     ("it is a connection notice", "not_a_request"),
+    (", not a request", "not_a_request"),
 )
 _HINTS = ("it looks like", "the line has ")
 _FIELD_COUNT = re.compile(r"^expected \d+ fields")

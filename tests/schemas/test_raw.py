@@ -166,7 +166,7 @@ REQUIRED = {
     "jsonl": ({"ts"}, {"ts"}),
     "common": ({"ts", "client_ip", "status_code", "path"}, {"ts", "client_ip", "status_code"}),
     "combined": ({"ts", "client_ip", "status_code", "path"}, {"ts", "client_ip", "status_code"}),
-    "alb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip", "path"}),
+    "alb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "elb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "haproxy": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "uwsgi": ({"ts", "status_code", "path"}, {"ts", "status_code"}),

@@ -141,9 +141,28 @@ HAPROXY_CONNECTION_ERROR = re.compile(
 )
 """`client:port [date] frontend/bind: SSL handshake failure`: a connection that ended in an
 error before any request (HAProxy's error log format)."""
+HAPROXY_TAGGED = re.compile(
+    rf"(?:{_PRI}(?:{_BSD_TIME}|{_ISO_TIME}) (?:[^ ]++ )?haproxy(?:\[\d+\])?: "
+    rf"|<\d{{1,3}}>1 (?:{_ISO_TIME}|-) [^ ]++ haproxy .*)",
+)
+"""A line HAProxy itself sent to syslog (its tag is `haproxy`)."""
+HAPROXY_MESSAGE = re.compile(
+    r"(?:\[(?:NOTICE|WARNING|ALERT)\] .*"  # what HAProxy prints on its standard error
+    r"|(?:Proxy|Frontend|Backend) [^ ]+ (?:started|stopped|paused|resumed)\b.*"
+    r"|(?:Stopping|Pausing|Resuming) (?:frontend|backend|proxy) [^ ]+.*"
+    r"|(?:Backup )?Server [^ /]+/[^ ]+ is (?:UP|DOWN|going DOWN|back from)\b.*"
+    r"|(?:backend|proxy) [^ ]+ has no server available!.*"
+    r"|Health check for (?:backup )?server [^ /]+/[^ ]+ (?:succeeded|failed)\b.*"
+    r"|haproxy version is .*|path to executable is .*|Loading success\..*"
+    r"|(?:New|Former|Current) worker .*|Reexecuting Master process.*"
+    r"|(?:master|Master) (?:process|worker) .*)"
+)
+"""HAProxy's own messages (startup, reloads, server state changes, health checks) as it
+writes them, with or without a syslog header: records of the file, but no request."""
 HAPROXY_HTTP_START = re.compile(
     rf"{SYSLOG_HEADER}[^ ]+:\d+ \[{HAPROXY_DATE}\] [^ ]+ [^ ]+ (?:{_TIMER}/){{4}}"
 )
+HAPROXY_HEADER = re.compile(SYSLOG_HEADER)
 SERVICE_SOURCES = ("backend", "frontend")
 
 
@@ -179,6 +198,13 @@ def _haproxy_hint(texts: pd.Series) -> pd.Series:
             )
         if HAPROXY_CONNECTION_ERROR.fullmatch(line):
             return "it is a connection error logged without a request (e.g. a TLS handshake)"
+        message = HAPROXY_HEADER.sub("", line, count=1)
+        if HAPROXY_MESSAGE.fullmatch(message) or (
+            HAPROXY_TAGGED.match(line) and not HAPROXY_HTTP_START.match(line)
+        ):
+            return (
+                "it is a message of HAProxy itself (startup, reload, server state), not a request"
+            )
         if HAPROXY_HTTP_START.match(line) and line.count('"') % 2:
             return (
                 "its request has no closing quote: the line may have been cut at HAProxy's "
@@ -279,8 +305,47 @@ UWSGI_LATENCY = latency(
 )
 
 
+UWSGI_MESSAGE = re.compile(
+    r"(?:\*\*\* .*|!!! .*|\[uWSGI\] .*|\.\.\..*"  # banners, warnings, `...killing workers...`
+    rf"|{CTIME} - .*"  # its own dated messages (SIGPIPE, IOError, harakiri, ...)
+    r"|(?:compiled with version|os|nodename|machine|clock source|detected number of CPU cores"
+    r"|current working directory|detected binary path|detected max file descriptor number"
+    r"|lock engine|thunder lock|Python version|writing pidfile to|chdir\(\) to"
+    r"|set(?:u|g)id\(\) to|your (?:memory page size|processes number limit|server socket listen"
+    r" backlog|mercy for graceful operations[^:]*)) ?(?:is|:) .*"
+    r"|pcre jit .*|uWSGI running as root.*|uwsgi socket \d+ bound to .*|uWSGI http bound on .*"
+    r"|Python main interpreter initialized at .*|python threads support enabled.*"
+    r"|Set PythonHome to .*|mapped \d+ bytes .*|WSGI app \d+ \(mountpoint=.*"
+    r"|spawned uWSGI (?:master process|worker|http|fastrouter) .*|announcing my loyalty to .*"
+    r"|(?:Gracefully|Brutally) killing worker .*|worker \d+ (?:buried|killed) .*"
+    r"|Respawned uWSGI worker .*|DAMN ! worker .*|goodbye to uWSGI.*|VACUUM: .*"
+    r"|(?:SIGINT|SIGQUIT|SIGTERM|SIGHUP)(?:/\w+)* received.*|binary reloading uWSGI.*"
+    r"|gracefully (?:killing|destroying|stopping) .*|unable to load app .*"
+    r"|--- no python application found.*|added .* to pythonpath.*|The work of process .*"
+    r"|(?:SIGPIPE|IOError|OSError|uwsgi_response_\w+)\b.*|stats server enabled on .*"
+    r"|limiting address space of processes.*|your processes number limit is .*"
+    r"|Operational MODE: .*|cache \S+ .*|subscription .*|cheaper .*)"
+)
+"""uWSGI's own messages, as its core and Python plugin write them: its startup banner, the
+workers' lifecycle, reloads and the signals it receives, and its dated warnings."""
+
+
 def looks_like_uwsgi(line: str) -> bool:
     return UWSGI_RE.fullmatch(line) is not None
+
+
+def _uwsgi_hint(texts: pd.Series) -> pd.Series:
+    """For a line that is not a request log line: whether it is uWSGI's own message."""
+    return pd.Series(
+        [
+            "it is a message of uWSGI itself (startup, workers, signals), not a request"
+            if UWSGI_MESSAGE.fullmatch(t)
+            else None
+            for t in texts
+        ],
+        index=texts.index,
+        dtype="str",
+    )
 
 
 def parse_uwsgi(data: bytes) -> Parsed:
@@ -298,6 +363,7 @@ def parse_uwsgi(data: bytes) -> Parsed:
         prepare=lambda records: (records, ()),
         fields=UWSGI_FIELDS,
         derived={"latency_ms": UWSGI_LATENCY},
+        hint=_uwsgi_hint,
         fast=uwsgi_split,
         attributes={"protocol": "protocol"},
     )

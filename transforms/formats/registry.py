@@ -157,6 +157,7 @@ def sample_head(data: bytes) -> bytes:
 
 
 VALUE_PROBLEMS = ("invalid_", "out_of_range_", "missing_", "future_")
+NOT_A_REQUEST = "not_a_request"
 """Reason codes of a record the format read whose values are wrong (a status 'teapot'): the
 format fits the line, the record is quarantined for its values."""
 
@@ -164,7 +165,9 @@ format fits the line, the record is quarantined for its values."""
 def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
     """For each line format that claims one of `first_lines`, the share of the sample's
     records its parser reads (records: lines, or events with their continuation lines),
-    records it read but rejects for a bad value included."""
+    records it read but rejects for a bad value included, and so are the server's own
+    messages it names (a startup banner, a server going down: `not_a_request`) once it has
+    read a record of its own."""
     out: dict[str, float] = {}
     for fmt in FORMATS.values():
         if fmt.name in GENERIC or not any(fmt.looks_like(line) for line in first_lines):
@@ -174,10 +177,10 @@ def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
         except FileFormatError:
             continue
         if parsed.records_read:
-            valued = sum(
-                all(code.startswith(VALUE_PROBLEMS) for code in reason_code(r).split(";"))
-                for r in parsed.rejects["reasons"]
-            )
+            codes = [reason_code(r).split(";") for r in parsed.rejects["reasons"]]
+            valued = sum(all(code.startswith(VALUE_PROBLEMS) for code in c) for c in codes)
+            if len(parsed.candidates) or valued:
+                valued += sum(NOT_A_REQUEST in c for c in codes)
             out[fmt.name] = (len(parsed.candidates) + valued) / parsed.records_read
     return out
 

@@ -554,3 +554,75 @@ def test_rendered_records_parse_back_to_the_same_values(rendering, batch):
     assert parsed.rejects.empty, parsed.rejects["reasons"].tolist()
     check_accounting(parsed)
     assert_rows(rows(parsed), [expected_row(r, latency(r)) for r in batch])
+
+
+HEAD = '203.0.113.10 - - [26/May/2024:11:42:52 +0000] "GET /a HTTP/1.1" 200 512 "-" "curl/8.0"'
+
+
+@pytest.mark.parametrize(
+    ("tail", "latency"),
+    [
+        # nginx: "$http_x_forwarded_for" then key=value timings (quoted values among them)
+        (' "-" rt=0.100 uct="0.000" uht="0.090" urt="0.095"', 100.0),
+        # NGINX Amplify's main_ext
+        (
+            ' "www.example.com" sn="example.com" rt=0.250 ua="10.0.0.1:8080" us="200" ut="0.245"'
+            ' ul="512" cs=-',
+            250.0,
+        ),
+        # "$http_x_forwarded_for" then $request_time (and $upstream_response_time)
+        (' "10.1.1.1, 10.2.2.2" 0.500', 500.0),
+        (' "-" 0.500 0.480', 500.0),
+        # ingress-nginx's default format
+        (" 78 0.002 [default-web-80] [] 10.1.0.12:80 615 0.002 200 6f2b0e3c8d1a", 2.0),
+        # Apache combinedio: bytes received and sent, no time
+        (" 421 873", None),
+        # Apache combined + %D (microseconds), as before
+        (" 1234", 1.234),
+    ],
+)
+def test_fields_after_the_user_agent_give_the_request_time_they_log(tail, latency):
+    parsed = parse_combined((HEAD + tail + "\n").encode())
+    assert parsed.rejects.empty
+    value = parsed.candidates["latency_ms"].iloc[0]
+    assert (pd.isna(value) and latency is None) or value == pytest.approx(latency)
+    if latency is None:  # the byte counts are kept, as logged
+        assert '"extra":"421 873"' in parsed.candidates["attributes"].iloc[0]
+        assert any("combinedio" in note for note in parsed.notes)
+    assert registry.detect((HEAD + tail + "\n").encode()) == "combined"
+
+
+def test_an_escaped_quote_in_the_request_does_not_end_it():
+    """Apache writes a `"` inside the request line as `\\"` (and `\\` as `\\\\`)."""
+    lines = [
+        r'10.0.0.3 - - [26/May/2024:11:43:01 +0000] "GET /q?x=\"y\" HTTP/1.1" 200 12 "-" "ua"',
+        r'10.0.0.3 - - [26/May/2024:11:43:02 +0000] "GET /a\\b HTTP/1.1" 404 0 "-" "ua"',
+        r'10.0.0.3 - - [26/May/2024:11:43:03 +0000] "GET /c HTTP/1.1" 200 1 "-" "a \"b\""',
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    parsed = parse_combined(data)
+    assert parsed.rejects.empty
+    assert parsed.candidates["path"].tolist() == [r"/q?x=\"y\"", r"/a\\b", "/c"]
+    assert parsed.candidates["status_code"].tolist() == [200, 404, 200]
+    assert registry.detect(data) == "combined"
+
+
+def test_apache_vhost_combined_keeps_the_client_and_the_virtual_host():
+    """Debian's other_vhosts_access.log (`%v:%p %h %l %u %t ...`): the virtual host is not the
+    client (nor an address of a forwarded-for list), it is kept as an attribute."""
+    lines = [
+        'www.example.com:80 192.0.2.1 - - [26/May/2024:11:42:52 +0000] "GET / HTTP/1.1" 200 612'
+        ' "-" "Mozilla/5.0"',
+        '127.0.1.1:443 198.51.100.7 - bob [26/May/2024:11:42:53 +0000] "GET /b HTTP/1.1" 200 1'
+        ' "-" "Mozilla/5.0"',
+        '1.2.3.4 - - [26/May/2024:11:42:54 +0000] "GET /c HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "combined"
+    parsed = parse_combined(data)
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["client_ip"].tolist() == ["192.0.2.1", "198.51.100.7", "1.2.3.4"]
+    assert rows["user_id"].tolist()[1] == "bob"
+    assert '"vhost":"www.example.com:80"' in rows["attributes"].iloc[0]
+    assert "vhost" not in rows["attributes"].iloc[2]

@@ -336,3 +336,22 @@ def test_rendered_records_parse_back_to_the_same_values(kind, batch):
     assert parsed.rejects.empty, parsed.rejects["reasons"].tolist()
     check_accounting(parsed)
     assert_rows(rows(parsed), [expected(r, kind) for r in batch])
+
+
+def test_a_request_the_load_balancer_could_not_parse_is_kept_as_invalid_with_its_status():
+    """An ALB answers a request it cannot parse with its own 400 and logs the request as
+    `"- http://host:80- "`: a real response, counted with endpoint {invalid}."""
+    from transforms.canonical import canonical_events
+    from transforms.formats import registry
+
+    line = (
+        "http 2024-05-26T11:42:54.500000Z app/my-lb/50dc6c495c0c9188 198.51.100.9:40000 - -1 -1"
+        ' -1 400 - 0 272 "- http://my-lb-123456789.us-east-1.elb.amazonaws.com:80- " "-" - - -'
+        ' "-" "-" "-" - 2024-05-26T11:42:54.500000Z "-" "-" "-" "-" "-" "-" "-" TID_abe\n'
+    )
+    parsed = registry.parse(line.encode(), "alb")
+    events = canonical_events(parsed, source="lb", as_of=pd.Timestamp("2026-11-01", tz="UTC"))
+    assert events.rejects.empty
+    row = events.events.iloc[0]
+    assert row["endpoint"] == "{invalid}" and row["status_code"] == 400
+    assert pd.isna(row["path"]) and pd.isna(row["latency_ms"])

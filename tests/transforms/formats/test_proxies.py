@@ -583,3 +583,102 @@ def test_rendered_records_parse_back_to_the_same_values(kind, batch):
     lines = [render(r) for r in batch]
     assert all(registry.detect(line.encode()) == kind for line in lines)
     check(parse(("\n".join(lines) + "\n").encode()), [expected(r) for r in batch])
+
+
+# the servers' own messages ----------------------------------------------------------------------
+UWSGI_BANNER = """*** Starting uWSGI 2.0.21 (64bit) on [Sun May 26 11:40:00 2024] ***
+compiled with version: 12.2.0 on 26 May 2024 10:00:00
+os: Linux-5.15.0-105-generic #115-Ubuntu SMP Mon Apr 15 09:52:04 UTC 2024
+nodename: web-7d9f8c
+machine: x86_64
+clock source: unix
+pcre jit disabled
+detected number of CPU cores: 2
+current working directory: /app
+detected binary path: /usr/local/bin/uwsgi
+uWSGI running as root, you can use --uid/--gid/--chroot options
+*** WARNING: you are running uWSGI as root !!! (use the --uid flag) ***
+your memory page size is 4096 bytes
+detected max file descriptor number: 1048576
+lock engine: pthread robust mutexes
+thunder lock: disabled (you can enable it with --thunder-lock)
+uwsgi socket 0 bound to TCP address :8000 fd 3
+Python version: 3.11.9 (main, May 14 2024, 08:00:00) [GCC 12.2.0]
+*** Python threads support is disabled. You can enable it with --enable-threads ***
+Python main interpreter initialized at 0x55d0c1a2b3c0
+your server socket listen backlog is limited to 100 connections
+your mercy for graceful operations on workers is 60 seconds
+mapped 145840 bytes (142 KB) for 1 cores
+*** Operational MODE: single process ***
+WSGI app 0 (mountpoint='') ready in 1 seconds on interpreter 0x55d0c1a2b3c0 pid: 7 (default app)
+*** uWSGI is running in multiple interpreter mode ***
+spawned uWSGI master process (pid: 7)
+spawned uWSGI worker 1 (pid: 8, cores: 1)""".splitlines()
+UWSGI_LATER = [
+    "Sun May 26 11:42:00 2024 - SIGPIPE: writing to a closed pipe/socket/fd (probably the client "
+    "disconnected) on request /items/3 (ip 172.17.0.1) !!!",
+    "SIGINT/SIGQUIT received...killing workers...",
+    "worker 1 buried after 1 seconds",
+    "goodbye to uWSGI.",
+]
+HAPROXY_STARTUP = [
+    "May 26 11:40:00 lb1 haproxy[1234]: Proxy fe_http started.",
+    "May 26 11:40:00 lb1 haproxy[1234]: Proxy be_app started.",
+    "May 26 11:40:01 lb1 haproxy[1234]: Server be_app/app1 is UP, reason: Layer4 check passed, "
+    "check duration: 0ms. 1 active and 0 backup servers online. 0 sessions requeued, 0 total "
+    "in queue.",
+    "May 26 11:40:01 lb1 haproxy[1234]: Server be_app/app2 is DOWN, reason: Layer4 connection "
+    'problem, info: "Connection refused", check duration: 0ms. 0 active and 0 backup servers '
+    "left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+    "May 26 11:40:01 lb1 haproxy[1234]: backend be_app has no server available!",
+    "[NOTICE]   (1) : New worker (8) forked",
+    "[WARNING]  (8) : Server be_app/app1 is going DOWN for maintenance.",
+]
+
+
+def _lines(count: int, make) -> list[str]:
+    return [make(k) for k in range(count)]
+
+
+def test_a_uwsgi_log_with_its_startup_banner_is_read_as_uwsgi_and_the_banner_quarantined():
+    """uWSGI writes its banner (28 lines here) and its workers' messages into the request log:
+    detection counts them as the format's own lines, so the file is read as uwsgi although
+    they are more than a tenth of its first lines, and each is quarantined as no request."""
+    requests = _lines(60, lambda k: UWSGI_LINE.replace("req: 1/1", f"req: {k + 1}/{k + 1}"))
+    lines = [*UWSGI_BANNER, *requests[:30], UWSGI_LATER[0], *requests[30:], *UWSGI_LATER[1:]]
+    data = ("\n".join(lines) + "\n").encode()
+    assert len(UWSGI_BANNER) + len(UWSGI_LATER) > 0.3 * len(lines)
+    assert registry.detect(data) == "uwsgi"
+    parsed = parse_uwsgi(data)
+    assert len(parsed.candidates) == 60
+    assert parsed.rejects["line_number"].tolist() == [
+        *range(1, len(UWSGI_BANNER) + 1),
+        len(UWSGI_BANNER) + 31,
+        *range(len(lines) - 2, len(lines) + 1),
+    ]
+    from transforms.reason_codes import reason_codes
+
+    assert set(reason_codes(parsed.rejects["reasons"])) == {"format_mismatch;not_a_request"}
+
+
+def test_a_haproxy_log_that_starts_with_a_restart_is_read_as_haproxy():
+    """HAProxy's startup and server-state messages before its request lines are its own: the
+    file is HAProxy's (not syslog's, which reads every line), the messages quarantined."""
+    requests = _lines(40, lambda k: HTTP_NO_HEADERS)
+    data = ("\n".join([*HAPROXY_STARTUP, *requests]) + "\n").encode()
+    assert registry.detect(data) == "haproxy"
+    parsed = parse_haproxy(data)
+    assert len(parsed.candidates) == 40
+    assert parsed.rejects["line_number"].tolist() == list(range(1, len(HAPROXY_STARTUP) + 1))
+    assert all(r.endswith("not a request") for r in parsed.rejects["reasons"])
+
+
+def test_server_messages_alone_or_among_other_lines_choose_no_request_format():
+    """A file of nothing but HAProxy's messages stays syslog's (its events are kept); messages
+    count for a format only beside its own records, and lines no format knows still count
+    against it."""
+    assert registry.detect(("\n".join(HAPROXY_STARTUP[:5]) + "\n").encode()) == "syslog"
+    junk = _lines(10, lambda k: f"Traceback line {k}: something the app printed")
+    data = "\n".join([*UWSGI_BANNER[:5], *_lines(30, lambda k: UWSGI_LINE), *junk]) + "\n"
+    with pytest.raises(FileFormatError, match="uwsgi 78%"):
+        registry.detect(data.encode())

@@ -53,8 +53,18 @@ TIMING_NOTE = (
 REQUEST_TIME_UNITS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
 
 
-FIELD = rf'(?:"{QUOTED}"|[^ "]++)'
-"""Any one field after the user agent, quoted or bare."""
+FIELD = rf'(?:"{QUOTED}"|[^ "]++(?:"{QUOTED}")?+)'
+"""Any one field after the user agent: quoted, bare, or a key with a quoted value
+(`uct="0.001"`)."""
+VHOST = r"(?P<vhost>[A-Za-z0-9][A-Za-z0-9.-]*+:\d{1,5}) "
+"""`%v:%p ` before the client: Apache's `vhost_combined` (Debian's other_vhosts_access.log)."""
+EXTRA_TIME = re.compile(
+    rf'^ "{QUOTED}" (?P<time>\d+\.\d+)(?: (?P<upstream>{TIMES}))?(?: |$)'
+    rf"|^ \d+ (?P<ingress>\d+\.\d+) \[[^\]]*\] \[[^\]]*\] "
+)
+"""A request time (seconds) in the fields after the user agent: after one quoted field (nginx's
+`"$http_x_forwarded_for" $request_time [$upstream_response_time]`), or where ingress-nginx's
+default format logs it (`$request_length $request_time [$proxy_upstream_name] [...] ...`)."""
 _ADDRESS = r"[0-9A-Fa-f:.]++(?:%[0-9A-Za-z]++)?+"
 CLIENT_LIST = rf'(?P<client_list>"?{_ADDRESS}(?:"?(?:, ?| )"?{_ADDRESS})++"?|[^ "]++)'
 """`%h`, or a list of addresses where proxies log the X-Forwarded-For chain before it
@@ -92,7 +102,7 @@ def _clf_pattern(*, combined: bool, strict: bool) -> str:
     status = r"\d{3}" if strict else token
     size = r"(?:\d+|-)" if strict else token
     head = (
-        rf"{CLIENT_LIST} {token} (?P<user>{token}) \[(?P<time>{time})\] "
+        rf"(?:{VHOST})?{CLIENT_LIST} {token} (?P<user>{token}) \[(?P<time>{time})\] "
         rf"{request_line()} (?P<status>{status}) (?P<bytes>{size})"
     )
     # key=value pairs may follow the user agent's closing quote without a space: the upstream
@@ -135,30 +145,69 @@ def _prepare_clf(request_time_unit: str):
         if lists.any():
             records.loc[lists, "client_ip"] = listed[lists].map(client_address)
         records["extra_ms"] = pd.Series(pd.NA, index=records.index, dtype="str")
-        if "extra" in records and records["extra"].notna().any():
-            found = records["extra"].str.extract(DURATION)
+        notes: tuple[str, ...] = ()
+        if request_time_unit == "auto":
+            records, notes = _byte_counts(records)
+        extra = (
+            records["extra"].astype("str")
+            if "extra" in records
+            else pd.Series(pd.NA, index=records.index, dtype="str")
+        )
+        if extra.notna().any():
+            found = extra.str.extract(DURATION)
             factor = found["unit"].map(DURATION_UNITS)
             value = pd.to_numeric(found["value"], errors="coerce") * factor
             records["extra_ms"] = value.astype("str").where(value.notna())
+            timed = extra.str.extract(EXTRA_TIME)
+            seconds = timed["time"].where(timed["time"].notna(), timed["ingress"])
+            untimed = records["request_time"].isna() & seconds.notna()
+            records.loc[untimed, "request_time"] = seconds[untimed]
+            records.loc[untimed, "upstream_time"] = timed["upstream"][untimed]
+        # key=value timings after the user agent, or among the extra fields after it
         pairs = records["pairs"].fillna("")
+        pairs = pairs.where(pairs != "", extra.fillna(""))
         for key, regex in (("rt", RT_PAIR), ("urt", URT_PAIR)):
             records[key] = pd.Series(pd.NA, index=records.index, dtype="str")
             if pairs.str.contains(f"{key}=", regex=False).any():
                 found = pairs.str.extract(regex)
                 records[key] = found["v"].where(found["v"].notna(), found["w"]).astype("str")
-        notes = ()
         if request_time_unit == "auto":
             times = records["request_time"].str.strip()
             whole = int(times.str.fullmatch(r"\d+").fillna(False).astype(bool).sum())
             if whole:
                 lines = f"{whole} line{'s end' if whole > 1 else ' ends'}"
                 notes = (
+                    *notes,
                     f"{lines} in a whole-number request time, read as microseconds (Apache %D); "
                     "set request_time_unit=s for %T or ms for %{ms}T",
                 )
         return records, notes
 
     return prepare
+
+
+def _byte_counts(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Two whole numbers after the user agent are Apache's `combinedio` (`%I %O`, the bytes
+    received and sent), not a request time and an upstream time (nginx logs times with a
+    decimal point; Apache's %D is one number): they go to the extra fields, as logged."""
+    time, upstream = records["request_time"], records["upstream_time"]
+    both = (
+        time.str.fullmatch(r"\d+").fillna(False).astype(bool)
+        & upstream.str.fullmatch(r"\d+").fillna(False).astype(bool)
+        & records["pairs"].isna()
+    )
+    if not both.any():
+        return records, ()
+    moved = " " + time[both] + " " + upstream[both]
+    if "extra" not in records:
+        records["extra"] = pd.Series(pd.NA, index=records.index, dtype="str")
+    records.loc[both, "extra"] = moved
+    records.loc[both, ["request_time", "upstream_time"]] = pd.NA
+    count = int(both.sum())
+    return records, (
+        f"{count} line{'s end' if count > 1 else ' ends'} in two whole numbers, read as "
+        "Apache's combinedio byte counts (%I %O), not times: kept as attributes",
+    )
 
 
 def request_time(unit: str) -> Measure:
@@ -190,7 +239,12 @@ CLF_FIELDS = {
 }
 
 
-CLF_ATTRIBUTES = {"referer": "referer", "user_agent": "user_agent", "extra": "extra"}
+CLF_ATTRIBUTES = {
+    "referer": "referer",
+    "user_agent": "user_agent",
+    "extra": "extra",
+    "vhost": "vhost",
+}
 """What an access line logs beyond the canonical columns: the referer and user agent, and the
 extra fields after them as logged (nginx's `"$http_x_forwarded_for"`, Traefik's router)."""
 
@@ -257,7 +311,7 @@ def clf_fast_split(*, combined: bool) -> FastSplit:
             + (("referer", "user_agent") if combined else ())
         }
         empty = pa.nulls(int(done.sum()), pa.large_string())
-        columns.update(upstream_time=empty, pairs=empty, agent=empty, extra=empty)
+        columns.update(upstream_time=empty, pairs=empty, agent=empty, extra=empty, vhost=empty)
         if not combined:
             columns.update(referer=empty, user_agent=empty)
         return columns, done

@@ -39,7 +39,12 @@ TIMES = rf"(?:{NUMBER}|-)(?:(?:, | : )(?:{NUMBER}|-))*"
 PAIR = rf'[A-Za-z_][A-Za-z0-9_]*+=(?:"{QUOTED}"|[^ "]*+)'
 
 
-def request_line(target: str = r'[^ "]+(?: [^ "]+)*?', authority: str = "") -> str:
+TARGET_PART = r'(?:[^ "\\]++|\\[\\"]?+)++'
+"""A run of the request target without spaces: Apache's escapes `\\"` and `\\\\` are part of
+it (so an escaped quote does not end the request), as is a backslash alone."""
+
+
+def request_line(target: str = rf"{TARGET_PART}(?: {TARGET_PART})*?", authority: str = "") -> str:
     """A quoted request line `"METHOD [authority]target HTTP/x.y"`: method and target are
     captured; anything else logged there (`-`, an empty string, the bytes of a TLS
     handshake sent to a plain HTTP port) leaves both null."""
