@@ -294,8 +294,10 @@ def ingest_file(
     notes: tuple[str, ...] = ()
     head = data[:1000]
     try:
-        text, prefix = strip_prefix(_decompress(data))
-        chosen = registry.detect(text) if fmt == "auto" else fmt
+        written = _decompress(data)
+        text, prefix = strip_prefix(written)
+        chosen = registry.detect(text, written if prefix else None) if fmt == "auto" else fmt
+        del written
         seen = catalog.seen_endpoints(source)  # variety is judged over these and the file's
         result = read_events(
             text,

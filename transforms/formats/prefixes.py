@@ -3,6 +3,9 @@ recognised on a file's first lines, stripped from every line, and recorded in th
 
 - `docker compose logs` (and `docker-compose`): the service name, padding and `| `
   (`caddy  | {"level":"info",...}`, `web-1  | 10.0.0.1 - - [...]`);
+- `docker logs --timestamps` (also after compose's prefix): the time the runtime received the
+  line, RFC 3339 with nanoseconds (`2024-05-26T11:42:52.601234567Z `), stripped only when the
+  lines as written are no format detection knows and without it they are;
 - Kubernetes' container log files (CRI format, what `/var/log/containers/*.log` and log shippers
   read): `2024-05-26T11:42:52.601Z stdout F ` (time, stream, full or partial line tag). A line
   the runtime split (tag `P`, for each piece but the last, which is tagged `F`) is joined
@@ -50,6 +53,11 @@ CRI = "Kubernetes CRI"
 PREFIXES = (
     Prefix("docker compose", re.compile(rb"^[A-Za-z0-9][A-Za-z0-9_.-]*[ \t]*\| ", re.M)),
     Prefix(CRI, re.compile(_CRI, re.M)),
+    Prefix(
+        "docker timestamps",  # `docker logs -t`, `docker compose logs -t`: RFC 3339, nanoseconds
+        re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", re.M),
+        when_unreadable=True,
+    ),
     Prefix(
         "syslog (RFC 5424)",
         re.compile(

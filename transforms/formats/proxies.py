@@ -104,8 +104,9 @@ SYSLOG_HEADER = (
 """What a syslog daemon (or HAProxy itself, with `log ... format rfc3164/rfc5424`) puts before
 the log line; none with `format raw`. Its time is when the line was logged: not used."""
 _TIMER = r"-?\d+"
-HAPROXY_CLIENT = r"(?P<client_ip>[^ ]+?):\d+ "
-"""`%ci:%cp`: the address (IPv6 unbracketed) up to the last colon before the port."""
+HAPROXY_CLIENT = r"(?P<client_ip>\[[^ \]]+\]|[^ ]+?):\d+ "
+"""`%ci:%cp`: the address up to the last colon before the port (an IPv6 address unbracketed,
+or in brackets, which are dropped)."""
 HAPROXY_REQUEST = request_line(authority=r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/ \"]*)?")
 """`%{+Q}r`: HAProxy 2.1+ logs HTTP/2 requests with an absolute URI: scheme and host dropped."""
 HAPROXY_PATTERN = (
@@ -180,6 +181,11 @@ def _haproxy_prepare(service_from: str | None):
     def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
         # a status of -1: no response reached the client
         records["status"] = records["status"].where(records["status"] != "-1").astype("str")
+        bracketed = records["client_ip"].str.startswith("[").fillna(False).astype(bool)
+        if bracketed.any():  # an IPv6 client logged in brackets
+            records.loc[bracketed, "client_ip"] = records.loc[bracketed, "client_ip"].str.strip(
+                "[]"
+            )
         if service_from is not None:
             records["service"] = records[service_from]
         return records, ()

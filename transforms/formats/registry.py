@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from transforms.formats import (
@@ -190,7 +191,7 @@ def _rank(found: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(found.items(), key=lambda item: (-item[1], order.get(item[0], len(order))))
 
 
-def detect(data: bytes) -> str:
+def detect(data: bytes, written: bytes | None = None) -> str:
     """The format of a file, measured on its first lines (SAMPLE_LINES): a format that
     announces itself on the first line (W3C directives) is that format; else every line
     format that claims one of the sampled lines parses the sample, and the one that reads the
@@ -198,7 +199,7 @@ def detect(data: bytes) -> str:
     first in PREFERENCE). When no line format claims any sampled line, a JSON array goes to
     jsonl (whose parser says why it is not JSON lines) and a header line to csv or tsv.
     Otherwise FileFormatError names the best candidates with their shares and quotes the first
-    line as written."""
+    line as written (from `written`, the file before a prefix was stripped, when given)."""
     sample = sample_head(data)
     lines = split_lines(sample)
     if not len(lines.texts):
@@ -221,6 +222,10 @@ def detect(data: bytes) -> str:
         generic = [name for name in GENERIC if FORMATS[name].looks_like(first)]
         if len(generic) == 1:
             return generic[0]
+    if written is not None:  # the same line as the user wrote it, prefix included
+        original = split_lines(sample_head(written))
+        at = np.flatnonzero(original.numbers == lines.numbers[0])
+        first = original.texts.iloc[at[0]] if len(at) else first
     shown = first if len(first) <= 300 else first[:300] + f"… ({len(first) - 300} more characters)"
     best = ", ".join(f"{name} {share:.0%}" for name, share in ranked[:3])
     hint = (

@@ -222,7 +222,8 @@ def _traefik_text(parsed: Parsed) -> Parsed:
     candidates = parsed.candidates
     if len(candidates):
         tail = candidates[RAW].str.extract(TRAEFIK_TAIL)
-        candidates["service"] = tail["router"].where(tail["router"].ne("")).astype("str")
+        router = tail["router"]
+        candidates["service"] = router.where(~router.isin(["", "-"])).astype("str")
         order = [c for c in candidates if c not in (LINE_NUMBER, RAW)] + [LINE_NUMBER, RAW]
         candidates = candidates[order]
     rejects = parsed.rejects

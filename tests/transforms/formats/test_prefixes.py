@@ -2,8 +2,10 @@
 Caddy and Traefik behind them, on hand-made lines in the layouts those tools write."""
 
 import pandas as pd
+import pytest
 
 from transforms.formats import registry
+from transforms.formats.base import FileFormatError
 from transforms.formats.prefixes import strip_prefix
 
 CADDY = (
@@ -148,3 +150,32 @@ def test_cri_pieces_without_their_end_are_kept_as_they_are():
         "",
         "",
     ]
+
+
+def test_docker_log_timestamps_are_stripped_after_compose_and_alone():
+    """`docker compose logs -t` puts the runtime's receive time (RFC 3339, nanoseconds) after
+    the service's prefix, `docker logs -t` before the line itself; a service log that starts
+    with such a time of its own keeps it."""
+    lines = [f"2026-03-02T10:15:0{i}.601234567Z {COMBINED}" for i in range(3)]
+    compose = "".join(f"web-1  | {line}\n" for line in lines).encode()
+    stripped, note = strip_prefix(compose)
+    assert stripped == (COMBINED + "\n").encode() * 3
+    assert note == (
+        "docker compose prefix stripped from every line; docker timestamps prefix stripped "
+        "from every line"
+    )
+    alone, note = strip_prefix("".join(f"{line}\n" for line in lines).encode())
+    assert alone == (COMBINED + "\n").encode() * 3
+    assert note == "docker timestamps prefix stripped from every line"
+    service = b"".join(
+        f"2026-03-02T10:15:0{i}.601234567Z INFO [api] request served\n".encode() for i in range(3)
+    )
+    assert strip_prefix(service) == (service, None)
+
+
+def test_a_file_no_format_reads_is_quoted_as_written_prefix_included():
+    written = b"web-1  | hello there this is no log line\nweb-1  | nor is this one\n"
+    stripped, note = strip_prefix(written)
+    assert note == "docker compose prefix stripped from every line"
+    with pytest.raises(FileFormatError, match=r"of: web-1  \| hello there this is no log line;"):
+        registry.detect(stripped, written)

@@ -682,3 +682,15 @@ def test_server_messages_alone_or_among_other_lines_choose_no_request_format():
     data = "\n".join([*UWSGI_BANNER[:5], *_lines(30, lambda k: UWSGI_LINE), *junk]) + "\n"
     with pytest.raises(FileFormatError, match="uwsgi 78%"):
         registry.detect(data.encode())
+
+
+def test_an_ipv6_client_in_brackets_is_kept_without_them():
+    line = (
+        "Feb  6 12:14:22 localhost haproxy[14389]: [2001:db8::1]:33325 "
+        "[06/Feb/2009:12:14:22.655] http-in static/srv1 0/0/1/2/3 200 120 - - ---- 1/1/1/1/0 0/0"
+        ' "GET /v6 HTTP/1.1"'
+    )
+    captured = line.replace('0/0 "GET', '0/0 {curl/8.0} "GET')  # read by the regex
+    parsed = parse_haproxy(f"{line}\n{captured}\n".encode())
+    assert parsed.candidates["client_ip"].tolist() == ["2001:db8::1", "2001:db8::1"]
+    assert registry.detect((line + "\n").encode()) == "haproxy"

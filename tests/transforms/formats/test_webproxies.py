@@ -149,3 +149,15 @@ def test_nanosecond_times_read_as_pandas_reads_them():
     assert fast.iat[1] == pd.Timestamp("2026-03-02T10:15:00.999999Z")  # truncated
     # past the nanosecond range: left to the general parser
     assert iso_fast(pd.concat([texts, pd.Series(["2300-01-01T00:00:00.000000001Z"])])) is None
+
+
+def test_a_traefik_text_line_without_a_router_has_no_service():
+    """Traefik writes `"-"` for the router of a request no router took (a 404)."""
+    line = (
+        '192.168.33.1 - - [26/May/2024:11:42:53 +0000] "GET /nothing HTTP/1.1" 404 19 "-" '
+        '"curl/8.0" 2 "-" "-" 0ms\n'
+    )
+    parsed = registry.parse(line.encode(), "traefik")
+    assert parsed.rejects.empty
+    assert pd.isna(parsed.candidates["service"].iloc[0])
+    assert parsed.candidates["latency_ms"].iloc[0] == 0.0
