@@ -150,8 +150,8 @@ def piece_bytes(text: bytes, fmt: str, piece: Piece | tuple[int, int]) -> bytes 
     start, stop = piece[:2]
     if start == 0 and stop == len(text):
         return text
-    if start and fmt in ("csv", "tsv"):
-        return text[: text.find(b"\n") + 1] + text[start:stop]
+    if start and fmt in ("csv", "tsv"):  # the header line, then the piece: one copy
+        return b"".join((memoryview(text)[: text.find(b"\n") + 1], memoryview(text)[start:stop]))
     if fmt == "jsonl":
         return memoryview(text)[start:stop]
     return text[start:stop]

@@ -191,11 +191,11 @@ def _byte_counts(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     received and sent), not a request time and an upstream time (nginx logs times with a
     decimal point; Apache's %D is one number): they go to the extra fields, as logged."""
     time, upstream = records["request_time"], records["upstream_time"]
-    both = (
-        time.str.fullmatch(r"\d+").fillna(False).astype(bool)
-        & upstream.str.fullmatch(r"\d+").fillna(False).astype(bool)
-        & records["pairs"].isna()
-    )
+    both = upstream.notna() & records["pairs"].isna()
+    if not both.any():  # the usual line: no second number
+        return records, ()
+    both &= time.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    both &= upstream.str.fullmatch(r"\d+").fillna(False).astype(bool)
     if not both.any():
         return records, ()
     moved = " " + time[both] + " " + upstream[both]
