@@ -8,7 +8,7 @@ import hashlib
 import os
 import threading
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,13 +28,7 @@ from transforms.reading import Completer, read_events, request_schema
 from transforms.reason_codes import reason_codes
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import STAGING, Layout, date_partition
-from warehouse.storage import (
-    STAGING_COMPRESSION,
-    WrittenFile,
-    remove,
-    write_parquet,
-    write_parquet_many,
-)
+from warehouse.storage import STAGING_COMPRESSION, remove, write_parquet, write_parquet_many
 
 
 class AccountingError(RuntimeError):
@@ -178,76 +172,6 @@ def _hour_runs(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return hours[starts], starts, stops
 
 
-class _EarlyHours:
-    """Writes the hours of a file that are whole inside one of its pieces while the later
-    pieces are still being read (Parquet encoding lets go of the GIL, so it fills the time
-    the readers wait for it). An hour is written early from the piece where it is neither
-    the first nor the last hour; `kept` then says which of those files hold exactly what
-    the whole file puts in their hour: no other piece had rows in it, and the file's folding
-    changed none of its endpoints. Any other hour is written again from the whole file."""
-
-    def __init__(self, layout: Layout, fid: str, source: str):
-        self.layout, self.fid, self.source = layout, fid, source
-        self.pool: ThreadPoolExecutor | None = None
-        self.written: dict[Path, tuple[pa.Table, Future]] = {}
-        self.seen: set[int] = set()
-        self.counts = True  # False once the pieces so far do not count (read again whole)
-
-    def __call__(self, piece: pa.Table | None) -> None:
-        if piece is None:
-            self.counts = False
-        if not self.counts or piece.num_rows == 0:
-            return
-        piece = _in_time_order(piece)
-        firsts, starts, stops = _hour_runs(piece)
-        stored = None
-        inner = range(1, len(starts) - 1)
-        numbers = firsts.astype("int64").tolist()  # hours since the epoch
-        for k, partition in zip(inner, hour_partitions(firsts[1:-1]), strict=True):
-            if numbers[k] in self.seen:
-                continue  # another piece had it first: it is written from the whole file
-            rows = piece.slice(starts[k], stops[k] - starts[k])
-            target = self.layout.staging_dir("requests", partition) / f"{self.fid}.parquet"
-            if self.pool is None:
-                self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="early")
-            if stored is None:  # every column of `requests`, made once for the piece
-                stored = Completer(self.source, self.fid, piece.num_rows)(piece)
-            self.written[target] = (
-                rows,
-                self.pool.submit(
-                    write_parquet,
-                    stored.slice(starts[k], stops[k] - starts[k]),
-                    target,
-                    compression=STAGING_COMPRESSION,
-                ),
-            )
-        self.seen.update(numbers)
-
-    def kept(self, targets: dict[Path, int], changed: tuple[str, ...]) -> dict[Path, WrittenFile]:
-        """The early files that stand, given the whole file's row count per target and the
-        endpoints its folding changed. Waits for every early write; an early file whose hour
-        the whole file does not have (read again whole) is removed."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-        stale = pa.array(changed, pa.large_string()) if changed else None
-        out: dict[Path, WrittenFile] = {}
-        for target, (rows, future) in self.written.items():
-            written = future.result()
-            if target not in targets:
-                remove(target)
-                continue
-            if not self.counts or written.rows != targets[target]:
-                continue
-            if (
-                stale is not None
-                and "endpoint" in rows.column_names
-                and pc.any(pc.is_in(rows.column("endpoint"), value_set=stale)).as_py()
-            ):
-                continue
-            out[target] = written
-        return out
-
-
 def ingest_file(
     path: Path,
     *,
@@ -288,8 +212,6 @@ def ingest_file(
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
     layout = Layout(settings.warehouse_dir)
     fid = file_id(path)
-    early = _EarlyHours(layout, fid, source)
-    changed: tuple[str, ...] = ()
     chosen = fmt
     notes: tuple[str, ...] = ()
     head = data[:1000]
@@ -309,7 +231,6 @@ def ingest_file(
             known_endpoints=catalog.known_endpoints(source),
             earliest=settings.earliest_event,
             seen_endpoints=seen,
-            on_piece=early,
         )
         del text, data
         catalog.update_seen_endpoints(
@@ -317,7 +238,6 @@ def ingest_file(
         )
         catalog.add_endpoints(source, result.new_endpoints)
         events, rejects, records_read = result.events, result.rejects, result.records_read
-        changed = result.changed_endpoints
         notes = (
             f"format {chosen}" + (" (detected)" if fmt == "auto" else ""),
             *([prefix] if prefix else []),
@@ -330,7 +250,6 @@ def ingest_file(
         rejects = rejects_frame([0], [first_line], [str(exc)])
         records_read = 1  # the file counts as one record that could not be read
         reason = str(exc)
-        early(None)
 
     if records_read != events.num_rows + len(rejects):
         raise AccountingError(
@@ -348,14 +267,16 @@ def ingest_file(
     for start, stop, hour, partition in zip(starts, stops, first_hours, partitions, strict=True):
         target = layout.staging_dir("requests", partition) / f"{fid}.parquet"
         slices.append((hour, partition, table.slice(start, stop - start), target))
-    done = early.kept({target: part.num_rows for _, _, part, target in slices}, changed)
-    rest = [(part, target) for _, _, part, target in slices if target not in done]
-    # each hour completed (every column, the source and file) in the writing threads
-    completer = Completer(source, fid, max((part.num_rows for part, _ in rest), default=0))
-    written_files = write_parquet_many(rest, compression=STAGING_COMPRESSION, prepare=completer)
-    done.update(zip([target for _, target in rest], written_files, strict=True))
-    for hour, partition, _, target in slices:
-        fragments.append(Fragment("requests", partition, str(target), done[target].rows, hour=hour))
+    # each hour completed (every column, the source and file) in the writing threads, from
+    # columns made once for the file
+    completer = Completer(source, fid, max((part.num_rows for _, _, part, _ in slices), default=0))
+    written_files = write_parquet_many(
+        [(part, target) for _, _, part, target in slices],
+        compression=STAGING_COMPRESSION,
+        prepare=completer,
+    )
+    for (hour, partition, _, target), written in zip(slices, written_files, strict=True):
+        fragments.append(Fragment("requests", partition, str(target), written.rows, hour=hour))
     if len(rejects):
         quarantine = Quarantine.validate(
             pd.DataFrame(

@@ -85,8 +85,6 @@ class FileEvents:
     """The source's endpoint templates after this file (see `fold_file_endpoints`)."""
     released_endpoints: tuple[str, ...] = ()
     """Admitted endpoints that now fold by variety: they get no new rows and leave the cap."""
-    changed_endpoints: tuple[str, ...] = ()
-    """The endpoints of the pieces (as `on_piece` saw them) that folding or the cap changed."""
 
 
 Piece = tuple[int, int, int]
@@ -168,35 +166,25 @@ def read_events(
     known_endpoints: frozenset[str] = frozenset(),
     seen_endpoints: frozenset[str] = frozenset(),
     earliest: pd.Timestamp = EARLIEST_EVENT,
-    on_piece: Callable[[pa.Table | None], object] | None = None,
 ) -> FileEvents:
     """Events of a whole file, read piece by piece. Endpoints fold by variety, then the
     endpoint cap is applied, once each, over the whole file: variety is judged over the
     source's seen and known endpoints plus the file's, and endpoints are admitted by their
     frequency in the file. A piece whose layout the parser refuses on its own (its first line
-    is not like the file's) sends the file back to being read whole, where the parser decides.
-
-    `on_piece` gets each piece's events in file order as soon as they are read, before the
-    next pieces are done (their endpoints not yet folded: `changed_endpoints` says which of
-    those the file's folding changed), when the file is read in more than one piece; and None
-    when the pieces given so far do not count (the file is read again whole)."""
+    is not like the file's) sends the file back to being read whole, where the parser decides."""
     rules = rules or EndpointRules()
     parts = spans(text, fmt)
     endpoints = (known_endpoints, seen_endpoints)
-    args = (text, fmt, source, as_of, mapping, rules, endpoints, earliest, on_piece)
+    args = (text, fmt, source, as_of, mapping, rules, endpoints, earliest)
     try:
         return _read(parts, *args)
     except FileFormatError:
         if len(parts) == 1:
             raise
-    if on_piece is not None:
-        on_piece(None)
     return _read([(0, len(text))], *args)
 
 
-def _read(
-    parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest, on_piece
-) -> FileEvents:
+def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) -> FileEvents:
     known_endpoints, seen_endpoints = endpoints
     tables: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
@@ -264,8 +252,6 @@ def _read(
             if shift and len(piece_rejects):
                 piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + shift
             tables.append(table)
-            if on_piece is not None and len(parts) > 1:
-                on_piece(table)
             rejects.append(piece_rejects)
             notes.extend(n for n in piece_notes if not (k and MAPPING_NOTE.match(n)))
     finally:
@@ -277,7 +263,7 @@ def _read(
         return FileEvents(
             table, _concat_rejects(rejects), records_read, (), _merged(notes), seen_endpoints=seen
         )
-    table, folding, changed = _fold_variety(table, seen, rules.fold_variety)
+    table, folding = _fold_variety(table, seen, rules.fold_variety)
     if folding.folded_parents:
         notes.append(
             f"endpoints folded by variety for source '{source}': "
@@ -309,12 +295,6 @@ def _read(
         table = table.set_column(
             position, "endpoint", pc.if_else(pc.is_in(column, folded_values), other, column)
         )
-        capped = set(folded)
-        changed = tuple(
-            name
-            for name, template in zip(folding.names, folding.templates, strict=True)
-            if name != template or template in capped
-        )
         notes.append(
             f"endpoint cap of {rules.max_endpoints} reached for source '{source}': "
             f"{len(folded)} rare endpoints folded into {OTHER_ENDPOINT} "
@@ -328,23 +308,19 @@ def _read(
         notes=_merged(notes),
         seen_endpoints=folding.seen,
         released_endpoints=tuple(sorted(released)),
-        changed_endpoints=changed,
     )
 
 
 def _fold_variety(table: pa.Table, seen: frozenset[str], limit: int):
-    """The events with their endpoints folded by variety (`fold_file_endpoints`), the folding,
-    and the endpoints it changed."""
+    """The events with their endpoints folded by variety (`fold_file_endpoints`)."""
     column = table.column("endpoint")
     distinct = pc.drop_null(pc.unique(column))
     folding = fold_file_endpoints(distinct.to_pylist(), seen, limit)
-    changed: tuple[str, ...] = ()
     if folding.names != folding.templates:
         templates = pa.array(folding.templates, column.type)
         column = pc.take(templates, pc.index_in(column, value_set=distinct))
         table = table.set_column(table.schema.get_field_index("endpoint"), "endpoint", column)
-        changed = tuple(n for n, t in zip(folding.names, folding.templates, strict=True) if n != t)
-    return table, folding, changed
+    return table, folding
 
 
 @cache

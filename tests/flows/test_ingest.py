@@ -6,7 +6,6 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from flows import ingest as ingest_module
 from flows.compute import compact_pending
 from flows.ingest import catalog_for, file_id, ingest_file, landing_files
 from flows.settings import load_settings
@@ -388,11 +387,8 @@ def test_a_file_read_in_pieces_stages_the_fragments_of_the_file_read_whole(
     tmp_path, monkeypatch, case
 ):
     """The staged fragments of a file read in pieces are those of the file read whole: in time
-    order or not (the hours inside a piece are written while the next pieces are read, and
-    written again from the whole file where another piece has rows of theirs), with endpoints
-    folded by variety or by the endpoint cap over the whole file (an hour written early with
-    an endpoint that then folds is written again), and for a changed file whose earlier
-    fragments are replaced."""
+    order, slightly out of it or reversed, with endpoints folded by variety or by the endpoint
+    cap over the whole file, and for a changed file whose earlier fragments are replaced."""
     from transforms import reading
 
     lines = _hourly(
@@ -415,15 +411,6 @@ def test_a_file_read_in_pieces_stages_the_fragments_of_the_file_read_whole(
     config = tmp_path / "none.toml"
     if case == "capped":
         config.write_text('[sources.api]\npaths = ["*"]\nmax_endpoints = 1\n')
-    early = []  # (hours written early, of them kept) per ingest
-    kept = ingest_module._EarlyHours.kept
-
-    def spy(self, targets, changed):
-        out = kept(self, targets, changed)
-        early.append((len(self.written), len(out)))
-        return out
-
-    monkeypatch.setattr(ingest_module._EarlyHours, "kept", spy)
     results = {}
     for pieces in ("whole", "pieces"):
         settings = load_settings(
@@ -438,15 +425,12 @@ def test_a_file_read_in_pieces_stages_the_fragments_of_the_file_read_whole(
             ingest_file(path, settings=settings, source="api", as_of=AS_OF)
         path = write(settings, "a.csv", lines)
         if pieces == "pieces":
-            monkeypatch.setattr(reading, "PIECE_BYTES", 20_000)
-            assert len(reading.pieces(path.read_bytes(), "csv")) > 6
+            monkeypatch.setattr(reading, "PIECE_BYTES", 8_000)
+            assert len(reading.pieces(path.read_bytes(), "csv")) > 10
         outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
         monkeypatch.setattr(reading, "PIECE_BYTES", None)
         results[pieces] = (outcome, _staged_requests(settings, file_id(path)))
     (whole, whole_files), (split, split_files) = results["whole"], results["pieces"]
-    written, stood = early[-1]
-    assert early[0] == (0, 0) and written > 5  # a file read whole writes nothing early
-    assert stood < written if case in ("out of order", "folded", "capped") else stood == written
     assert split.hours == whole.hours == len(whole_files) > 20
     assert split.notes == whole.notes
     assert list(split_files) == list(whole_files)
@@ -458,10 +442,9 @@ def test_a_file_read_in_pieces_stages_the_fragments_of_the_file_read_whole(
         assert any(n.startswith("endpoint cap of 1 reached") for n in split.notes), split.notes
 
 
-def test_hours_written_early_do_not_stand_when_the_file_is_read_again_whole(tmp_path, monkeypatch):
+def test_a_file_read_again_whole_stages_the_fragments_of_the_file_read_whole(tmp_path, monkeypatch):
     """A W3C file whose late piece logs time-taken in seconds is read again whole (the unit is
-    the file's): what its pieces wrote early is written again from the whole file, and no
-    fragment of an hour the whole file does not have is left behind."""
+    the file's): its fragments are those of the file read whole from the start."""
     from transforms import reading
 
     stamps = pd.date_range("2026-11-01", periods=3000, freq="37s", tz="UTC")
@@ -471,15 +454,6 @@ def test_hours_written_early_do_not_stand_when_the_file_is_read_again_whole(tmp_
     ]
     lines[-20] = lines[-20].rsplit(" ", 1)[0] + " 0.125"
     text = ["#Fields: date time cs-method cs-uri-stem sc-status time-taken", *lines]
-    early = []
-    kept = ingest_module._EarlyHours.kept
-
-    def spy(self, targets, changed):
-        out = kept(self, targets, changed)
-        early.append((len(self.written), len(out)))
-        return out
-
-    monkeypatch.setattr(ingest_module._EarlyHours, "kept", spy)
     results = {}
     for pieces in ("whole", "pieces"):
         settings = load_settings(
@@ -493,7 +467,6 @@ def test_hours_written_early_do_not_stand_when_the_file_is_read_again_whole(tmp_
         monkeypatch.setattr(reading, "PIECE_BYTES", None)
         results[pieces] = (outcome, _staged_requests(settings, file_id(path)))
     (whole, whole_files), (split, split_files) = results["whole"], results["pieces"]
-    assert early[-1][0] > 5 and early[-1][1] == 0
     assert split.notes == whole.notes and "time-taken read as seconds" in split.notes
     assert split.rows_kept == whole.rows_kept == 3000
     assert list(split_files) == list(whole_files)
