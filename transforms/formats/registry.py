@@ -196,8 +196,9 @@ def detect(data: bytes, written: bytes | None = None) -> str:
     announces itself on the first line (W3C directives) is that format; else every line
     format that claims one of the sampled lines parses the sample, and the one that reads the
     largest share of its records wins, if that share is at least MIN_SHARE (on a tie, the
-    first in PREFERENCE). When no line format claims any sampled line, a JSON array goes to
-    jsonl (whose parser says why it is not JSON lines) and a header line to csv or tsv.
+    first in PREFERENCE). When no line format reads any sampled line, a JSON array or object
+    goes to jsonl (whose parser says why it cannot read it: not JSON lines, no time key) and a
+    header line to csv or tsv.
     Otherwise FileFormatError names the best candidates with their shares and quotes the first
     line as written (from `written`, the file before a prefix was stripped, when given)."""
     sample = sample_head(data)
@@ -216,9 +217,9 @@ def detect(data: bytes, written: bytes | None = None) -> str:
     ranked = _rank(shares(sample, lines.texts.tolist()))
     if ranked and ranked[0][1] >= MIN_SHARE:
         return ranked[0][0]
-    if not ranked:  # no line format claims any sampled line
-        if JSON_ARRAY.match(first):
-            return "jsonl"
+    if not ranked:  # no line format reads the sampled lines
+        if JSON_ARRAY.match(first) or jsonl.looks_like_jsonl(first):
+            return "jsonl"  # whose parser says why it cannot read them
         generic = [name for name in GENERIC if FORMATS[name].looks_like(first)]
         if len(generic) == 1:
             return generic[0]

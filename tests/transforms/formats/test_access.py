@@ -626,3 +626,33 @@ def test_apache_vhost_combined_keeps_the_client_and_the_virtual_host():
     assert rows["user_id"].tolist()[1] == "bob"
     assert '"vhost":"www.example.com:80"' in rows["attributes"].iloc[0]
     assert "vhost" not in rows["attributes"].iloc[2]
+
+
+def test_docker_logs_of_the_nginx_image_read_as_combined_with_nginx_messages_quarantined():
+    """`docker logs` of the official nginx image: the entrypoint's lines and nginx's error log
+    come before and among the access lines; they are nginx's own, quarantined as no request,
+    and do not count against the format."""
+    startup = [
+        "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform "
+        "configuration",
+        "/docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/",
+        "10-listen-on-ipv6-by-default.sh: info: Getting the checksum of "
+        "/etc/nginx/conf.d/default.conf",
+        "/docker-entrypoint.sh: Sourcing /docker-entrypoint.d/15-local-resolvers.envsh",
+        "/docker-entrypoint.sh: Configuration complete; ready for start up",
+        '2024/05/26 11:40:00 [notice] 1#1: using the "epoll" event method',
+        "2024/05/26 11:40:00 [notice] 1#1: nginx/1.25.5",
+        "2024/05/26 11:40:00 [notice] 1#1: start worker process 29",
+    ]
+    requests = [HEAD.replace("/a ", f"/a{k} ") + ' "-"' for k in range(30)]
+    error = (
+        '2024/05/26 11:43:00 [error] 29#29: *7 open() "/usr/share/nginx/html/x" failed '
+        '(2: No such file or directory), client: 172.17.0.1, server: localhost, request: "GET /x '
+        'HTTP/1.1", host: "localhost"'
+    )
+    data = ("\n".join([*startup, *requests[:15], error, *requests[15:]]) + "\n").encode()
+    assert registry.detect(data) == "combined"
+    parsed = parse_combined(data)
+    assert len(parsed.candidates) == 30
+    assert parsed.rejects["line_number"].tolist() == [*range(1, 9), 24]
+    assert all(r.endswith("not a request") for r in parsed.rejects["reasons"])

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from schemas.requests import Request
 from tests.helpers import examples
 from transforms.canonical import canonical_events
+from transforms.formats import registry
 from transforms.formats.base import CANDIDATE_TYPES, FileFormatError
 from transforms.formats.jsonl import FORMATS, JsonField, looks_like_jsonl, parse_jsonl
 
@@ -467,3 +468,52 @@ def test_log4j2_json_layout_as_logstash_writes_it():
     row = parsed.candidates.iloc[0]
     assert row["ts"] == ts("2019-01-07T21:25:21.871Z")
     assert (row["service"], row["message"]) == ("logstash.agent", "Pipelines running")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # nginx's JSON log_format with the whole request line and $time_local
+        ('{"time_local":"26/May/2024:13:42:52 +0200","remote_addr":"203.0.113.9","request":'
+         '"GET /api/items?x=1 HTTP/1.1","status":"200","body_bytes_sent":"17",'
+         '"request_time":"0.004"}',
+         ("2024-05-26T11:42:52Z", "GET", "/api/items?x=1", 200, 17, 4.0)),
+        # nginx with $time_iso8601, $request_method and $request_uri
+        ('{"time_iso8601":"2024-05-26T13:42:52+02:00","request_method":"POST","request_uri":'
+         '"/api/orders","status":502,"body_bytes_sent":150,"request_time":1.503}',
+         ("2024-05-26T11:42:52Z", "POST", "/api/orders", 502, 150, 1503.0)),
+        # Envoy / Istio JSON: start_time and response_code
+        ('{"start_time":"2024-05-26T11:42:52.601Z","method":"GET","path":"/productpage",'
+         '"response_code":200,"bytes_sent":4294}',
+         ("2024-05-26T11:42:52.601Z", "GET", "/productpage", 200, 4294, None)),
+        # API Gateway's access log (its documentation's JSON example)
+        ('{"requestId":"c6af9ac6","ip":"203.0.113.9","requestTime":"26/May/2024:11:42:52 +0000",'
+         '"httpMethod":"GET","resourcePath":"/pets/{petId}","status":"200","protocol":"HTTP/1.1",'
+         '"responseLength":"42"}',
+         ("2024-05-26T11:42:52Z", "GET", "/pets/{petId}", 200, 42, None)),
+    ],
+)  # fmt: skip
+def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, expected):
+    data = (line + "\n").encode()
+    assert registry.detect(data) == "jsonl"
+    parsed = parse_jsonl(data)
+    assert parsed.rejects.empty
+    row = parsed.candidates.iloc[0]
+    ts, method, path, status, size, latency = expected
+    assert row["ts"] == pd.Timestamp(ts)
+    assert (row["method"], row["path"], row["status_code"], row["bytes_sent"]) == (
+        method, path, status, size
+    )  # fmt: skip
+    if latency is None:
+        assert pd.isna(row.get("latency_ms"))
+    else:
+        assert row["latency_ms"] == latency
+
+
+def test_json_lines_without_a_time_key_are_jsonl_and_say_so():
+    """A JSON-lines file no key of which is a time is not a CSV file with a strange header:
+    detection sends it to jsonl, which names the keys it looked for."""
+    data = b'{"started_at":1716723772601,"request":{"method":"GET","uri":"/x"}}\n' * 3
+    assert registry.detect(data) == "jsonl"
+    with pytest.raises(FileFormatError, match="no timestamp key in the first 3 records"):
+        parse_jsonl(data)

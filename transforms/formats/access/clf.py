@@ -259,13 +259,31 @@ def _clf_latency(request_time_unit: str) -> Derived:
     )
 
 
+NGINX_MESSAGE = re.compile(
+    r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:debug|info|notice|warn|error|crit|alert|emerg)\] "
+    r"\d+#\d+: .*"  # nginx's error log, which `docker logs` interleaves with the access log
+    r"|/?[\w./-]*docker-entrypoint(?:\.sh)?: .*|\d\d-[\w.-]+\.(?:sh|envsh): .*"
+)
+"""nginx's own messages in an access log: error log lines, and what the official image's
+entrypoint (and its `/docker-entrypoint.d/` scripts) prints before nginx starts."""
+NGINX_MESSAGE_HINT = (
+    "it is a message of nginx itself (its error log, or its Docker image starting), not a request"
+)
+
+
 def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
-    """A hint for lines rejected by one format that another one would take."""
+    """A hint for lines rejected by one format that another one would take, or that nginx
+    wrote itself."""
 
     def hint(texts: pd.Series) -> pd.Series:
         looks = np.fromiter((strict.fullmatch(t) is not None for t in texts), dtype=bool)
+        own = np.fromiter((NGINX_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool)
         return pd.Series(
-            np.where(looks, f"it looks like a {name} line", None), index=texts.index, dtype="str"
+            np.where(
+                looks, f"it looks like a {name} line", np.where(own, NGINX_MESSAGE_HINT, None)
+            ),
+            index=texts.index,
+            dtype="str",
         )
 
     return hint

@@ -3,6 +3,7 @@ values convert to the column's type."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,31 +52,52 @@ def key_options(*paths: str, unit: str | None = None) -> tuple[JsonField, ...]:
     return tuple(JsonField(p, unit) for p in paths)
 
 
+REQUEST = "request"
+"""The unit of a key that holds a whole request line (`GET /path HTTP/1.1`, nginx's
+`$request`): method and path are read from it."""
+REQUEST_LINE = re.compile(
+    r"^\s*(?P<method>[A-Z][A-Z0-9_-]*) (?P<path>[^ ]+)(?: HTTP/\d+(?:\.\d+)?)?\s*$"
+)
+CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
+"""nginx's `$time_local` (and API Gateway's `$context.requestTime`): 26/May/2024:13:42:52 +0200."""
+
 DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
     "ts": (
         *key_options("timestamp", "time", "@timestamp", "ts", "StartUTC"),
         *key_options("timeMillis", unit="ms"),  # log4j2's JsonLayout (Logstash)
+        *key_options("time_iso8601", "start_time"),  # nginx, Envoy and Istio
+        *key_options("time_local", "requestTime", unit=CLF_TIME),  # nginx, API Gateway
     ),
     "service": key_options("service", "service.name", "app", "component", "loggerName"),
-    "method": key_options(
-        "method",
-        "http.method",
-        "request.method",
-        "req.method",
-        "http.request.method",
-        "RequestMethod",
+    "method": (
+        *key_options(
+            "method",
+            "http.method",
+            "request.method",
+            "req.method",
+            "http.request.method",
+            "RequestMethod",
+            "request_method",  # nginx
+            "httpMethod",  # API Gateway
+        ),
+        *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
-    "path": key_options(
-        "path",
-        "endpoint",
-        "url",
-        "request.path",
-        "uri",
-        "request.url",
-        "req.url",
-        "url.path",
-        "request.uri",  # Caddy
-        "RequestPath",  # Traefik
+    "path": (
+        *key_options(
+            "path",
+            "endpoint",
+            "url",
+            "request.path",
+            "uri",
+            "request.url",
+            "req.url",
+            "url.path",
+            "request.uri",  # Caddy
+            "RequestPath",  # Traefik
+            "request_uri",  # nginx
+            "resourcePath",  # API Gateway (the resource's template)
+        ),
+        *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
     "status_code": key_options(
         "status",
@@ -85,9 +107,17 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "res.statusCode",
         "http.response.status_code",
         "DownstreamStatus",  # Traefik
+        "response_code",  # Envoy
     ),
     "latency_ms": (
-        *key_options("latency_ms", "response_time_ms", "duration_ms", "responseTime", unit="ms"),
+        *key_options(
+            "latency_ms",
+            "response_time_ms",
+            "duration_ms",
+            "responseTime",
+            "responseLatency",
+            unit="ms",
+        ),
         *key_options("latency", unit="ms"),
         *key_options("duration", "request_time", unit="s"),
         *key_options("event.duration", unit="ns"),  # Elastic Common Schema
@@ -102,6 +132,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "res.headers.content-length",
         "size",  # Caddy
         "DownstreamContentSize",  # Traefik
+        "responseLength",  # API Gateway
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -131,7 +162,11 @@ structlog (`event`), Elastic Common Schema (`@timestamp`, `url.path`, `log.level
 `size`, `duration` in seconds) and Traefik's JSON access log (`StartUTC`, `RequestMethod`,
 `RequestPath`, `DownstreamStatus`, `DownstreamContentSize`, `Duration` in nanoseconds),
 Elasticsearch's JSON logs (`timestamp` with a comma before the milliseconds, `component`) and
-log4j2's JsonLayout as Logstash writes it (`timeMillis`, `loggerName`, `logEvent.message`). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
+log4j2's JsonLayout as Logstash writes it (`timeMillis`, `loggerName`, `logEvent.message`),
+nginx's JSON log formats (`time_iso8601` or `time_local`, `request_method` and `request_uri`
+or the whole `request` line, `body_bytes_sent`, `request_time` in seconds), Envoy's and
+Istio's (`start_time`, `response_code`) and API Gateway's (`requestTime`, `httpMethod`,
+`resourcePath`, `responseLength`, `responseLatency` in ms). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
 key with its unit where a logger writes otherwise (zap's production config writes seconds)."""
 
 
@@ -175,8 +210,11 @@ def choose_keys(
 
 def fits(target: str, spec: JsonField, values: list[Any]) -> bool:
     """Whether a key can be the column's source: some value is plain (not an object or
-    array) and, for typed columns, converts (a `status` of 'shipped' is not a status code)."""
+    array) and, for typed columns, converts (a `status` of 'shipped' is not a status code);
+    a request line key holds some request line."""
     values = [v for v in values if v is not None and type(v) is not dict and type(v) is not list]
+    if spec.unit == REQUEST:
+        return any(type(v) is str and REQUEST_LINE.match(v) for v in values)
     if not values or target not in NUMERIC:
         return bool(values)
     column = column_from(values, numeric=True)
@@ -206,7 +244,18 @@ def converter(target: str, spec: JsonField, numbers: pd.Series | None = None) ->
         return as_whole(numbers, dtype) if numbers is not None else as_int(dtype)
     if target == "level":
         return as_level
+    if spec.unit == REQUEST and target in ("method", "path"):
+        return request_part(target)
     return as_text
+
+
+def request_part(target: str) -> Converter:
+    """The method or the path of request lines (null where a value is no request line)."""
+
+    def convert(text: pd.Series) -> pd.Series:
+        return as_text(text.str.extract(REQUEST_LINE)[target].astype("str"))
+
+    return convert
 
 
 def expectation(target: str, spec: JsonField) -> str:
@@ -218,6 +267,8 @@ def expectation(target: str, spec: JsonField) -> str:
         return "an integer status code"
     if target == "bytes_sent":
         return "a whole number of bytes"
+    if spec.unit == REQUEST:
+        return "a request line like 'GET /path HTTP/1.1'"
     return "a string or number"
 
 
