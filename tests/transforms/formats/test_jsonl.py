@@ -486,6 +486,10 @@ def test_log4j2_json_layout_as_logstash_writes_it():
         ('{"start_time":"2024-05-26T11:42:52.601Z","method":"GET","path":"/productpage",'
          '"response_code":200,"bytes_sent":4294}',
          ("2024-05-26T11:42:52.601Z", "GET", "/productpage", 200, 4294, None)),
+        # Contour's Envoy JSON: duration in milliseconds (Envoy's %DURATION%)
+        ('{"@timestamp":"2024-05-26T11:42:52.601Z","method":"GET","path":"/","response_code":'
+         '404,"response_flags":"NR","duration":250,"bytes_sent":0,"upstream_host":null}',
+         ("2024-05-26T11:42:52.601Z", "GET", "/", 404, 0, 250.0)),
         # API Gateway's access log (its documentation's JSON example)
         ('{"requestId":"c6af9ac6","ip":"203.0.113.9","requestTime":"26/May/2024:11:42:52 +0000",'
          '"httpMethod":"GET","resourcePath":"/pets/{petId}","status":"200","protocol":"HTTP/1.1",'

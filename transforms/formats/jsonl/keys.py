@@ -58,6 +58,9 @@ REQUEST = "request"
 REQUEST_LINE = re.compile(
     r"^\s*(?P<method>[A-Z][A-Z0-9_-]*) (?P<path>[^ ]+)(?: HTTP/\d+(?:\.\d+)?)?\s*$"
 )
+ENVOY_KEYS = frozenset({"response_flags", "upstream_service_time", "upstream_host"})
+"""Keys only Envoy's JSON access log has (its command operators in lower case): there,
+`duration` is in milliseconds (elsewhere, Caddy's for one, seconds)."""
 CLF_TIME = "%d/%b/%Y:%H:%M:%S %z"
 """nginx's `$time_local` (and API Gateway's `$context.requestTime`): 26/May/2024:13:42:52 +0200."""
 
@@ -165,7 +168,8 @@ Elasticsearch's JSON logs (`timestamp` with a comma before the milliseconds, `co
 log4j2's JsonLayout as Logstash writes it (`timeMillis`, `loggerName`, `logEvent.message`),
 nginx's JSON log formats (`time_iso8601` or `time_local`, `request_method` and `request_uri`
 or the whole `request` line, `body_bytes_sent`, `request_time` in seconds), Envoy's and
-Istio's (`start_time`, `response_code`) and API Gateway's (`requestTime`, `httpMethod`,
+Istio's (`start_time`, `response_code`, `duration` in milliseconds where Envoy's
+`response_flags`, `upstream_service_time` or `upstream_host` is logged too) and API Gateway's (`requestTime`, `httpMethod`,
 `resourcePath`, `responseLength`, `responseLatency` in ms). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
 key with its unit where a logger writes otherwise (zap's production config writes seconds)."""
 
@@ -200,6 +204,10 @@ def choose_keys(
             if fits(target, spec, values_at(sample, spec.path)):
                 chosen[target] = spec
                 break
+    if chosen.get("latency_ms") == JsonField("duration", "s") and any(
+        ENVOY_KEYS & obj.keys() for obj in sample
+    ):
+        chosen["latency_ms"] = JsonField("duration", "ms")  # Envoy's %DURATION%
     if sample and "ts" not in chosen:
         raise FileFormatError(
             f"line {first_line}: no timestamp key in the first {len(sample)} records; expected "
