@@ -319,3 +319,55 @@ def test_service_log_lines_stay_service_logs_beside_log4j_and_syslog():
         b"2026-11-01T10:00:01Z INFO payments: ok latency_ms=3\n"
     )
     assert registry.detect(data) == "servicelog"
+
+
+def test_spring_boot_console_lines_give_the_logger_as_service_not_the_pid():
+    """Spring Boot's default console layout (3.x with the application's name, 2.x without):
+    the pid and application are attributes, the logger the service."""
+    lines = [
+        "2024-05-26T13:42:52.601+02:00  INFO 12345 --- [myapp] [           main] "
+        "o.s.b.w.embedded.tomcat.TomcatWebServer  : Tomcat started on port 8080 (http)",
+        "2024-05-26 13:42:53.112 ERROR 12345 --- [nio-8080-exec-1] "
+        "o.a.c.c.C.[.[.[/].[dispatcherServlet]    : Servlet.service() threw exception",
+        "java.lang.IllegalStateException: boom",
+        "\tat com.example.demo.Api.get(Api.java:12)",
+    ]
+    assert registry.detect(("\n".join(lines) + "\n").encode()) == "log4j"
+    read_back = read("log4j", *lines)
+    events = read_back.events
+    assert read_back.rejects.empty
+    assert events["service"].tolist() == [
+        "o.s.b.w.embedded.tomcat.TomcatWebServer",
+        "o.a.c.c.C.[.[.[/].[dispatcherServlet]",
+    ]
+    assert events["level"].tolist() == ["INFO", "ERROR"]
+    assert events["ts"].tolist() == [utc("2024-05-26 11:42:52.601"), utc("2024-05-26 13:42:53.112")]
+    assert events["message"].iloc[0] == "Tomcat started on port 8080 (http)"
+    assert events["message"].iloc[1].endswith("(Api.java:12)")
+    extra = attributes(read_back)
+    assert (extra[0]["pid"], extra[0]["application"], extra[0]["thread"]) == (
+        "12345",
+        "myapp",
+        "main",
+    )
+    assert "application" not in extra[1]
+
+
+def test_gunicorn_error_log_lines_are_python_events_of_its_error_logger():
+    lines = [
+        "[2024-05-26 11:42:52 +0000] [1] [INFO] Starting gunicorn 21.2.0",
+        "[2024-05-26 13:42:53 +0200] [7] [ERROR] Error handling request /api/orders",
+        "Traceback (most recent call last):",
+        '  File "/app/views.py", line 3, in orders',
+        "ZeroDivisionError: division by zero",
+        "[2024-05-26 11:42:54 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:7)",
+    ]
+    assert registry.detect(("\n".join(lines) + "\n").encode()) == "python"
+    read_back = read("python", *lines)
+    assert read_back.rejects.empty
+    events = read_back.events
+    assert events["service"].tolist() == ["gunicorn.error"] * 3
+    assert events["level"].tolist() == ["INFO", "ERROR", "CRITICAL"]
+    assert events["ts"].tolist() == [utc(f"2024-05-26 11:42:5{k}") for k in (2, 3, 4)]
+    assert events["message"].iloc[1].endswith("ZeroDivisionError: division by zero")
+    assert [a["pid"] for a in attributes(read_back)] == ["1", "7", "1"]

@@ -7,7 +7,9 @@ shortened name would merge loggers of different packages. The thread (`%t`, whic
 spaces, colons and brackets) is kept as the attribute `thread`. The layouts read: `%d %p [%t]
 %c: %m` (or ` - %m`), `%d [%t] %p %c - %m` (logback), `%d %p %c: %m` (where %c has a capitalised
 part, as Java class names do: `payments.api: ...` is a service log's), `%d %t %p %c: %m` (a
-numeric thread), `%d - %p [%t:%C{1}@%L] - %m` (ZooKeeper) and `[%d] %p %m (%c)` (Kafka); `%d`
+numeric thread), `%d - %p [%t:%C{1}@%L] - %m` (ZooKeeper), `[%d] %p %m (%c)` (Kafka) and
+Spring Boot's console layout (`%d %5p PID --- [app] [thread] logger : %m`, the pid and the
+application kept as attributes, the logger as the service); `%d`
 is ISO 8601 (`,` or `.` before the milliseconds), `yy/MM/dd HH:mm:ss` or `yyMMdd HHmmss`."""
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ HEADER = re.compile(
     # %d - %p [%t:%C{{1}}@%L] - %m (ZooKeeper)
     rf"|-\s+(?P<level__e>{LEVEL})\s+\[(?P<thread__e>.*):(?P<service__e>[\w$.]+)@(?P<line>\d+)\]"
     r"\s+-\s+"
+    # Spring Boot's console: %d %5p PID --- [app] [%15.15t] %-40.40logger{39} : %m
+    rf"|(?P<level__g>{LEVEL})\s+(?P<pid>\d+)\s+---\s+(?:\[(?P<application>[^\]]*)\]\s+)?"
+    r"\[\s*(?P<thread__g>[^\]]*?)\]\s+(?P<service__g>\S+)\s+:\s"
     # [%d] %p %m (%c) (Kafka)
     rf"|(?P<level__f>{LEVEL})\s+(?=.*\((?P<service__f>{LOGGER})\)$)"
     r")(?P<message>.*)$",
