@@ -82,6 +82,9 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "RequestMethod",
             "request_method",  # nginx
             "httpMethod",  # API Gateway
+            "httpRequest.requestMethod",  # Google Cloud's LogEntry
+            "properties.httpMethod",  # Azure Front Door
+            "meta.req.method",  # express-winston
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
@@ -99,6 +102,10 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "RequestPath",  # Traefik
             "request_uri",  # nginx
             "resourcePath",  # API Gateway (the resource's template)
+            "httpRequest.requestUrl",  # Google Cloud's LogEntry
+            "properties.requestUri",  # Azure Front Door
+            "meta.req.originalUrl",  # express-winston
+            "meta.req.url",
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
@@ -111,6 +118,9 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "http.response.status_code",
         "DownstreamStatus",  # Traefik
         "response_code",  # Envoy
+        "httpRequest.status",  # Google Cloud's LogEntry
+        "properties.httpStatusCode",  # Azure Front Door
+        "meta.res.statusCode",  # express-winston
     ),
     "latency_ms": (
         *key_options(
@@ -119,12 +129,15 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "duration_ms",
             "responseTime",
             "responseLatency",
+            "meta.responseTime",  # express-winston
             unit="ms",
         ),
         *key_options("latency", unit="ms"),
         *key_options("duration", "request_time", unit="s"),
         *key_options("event.duration", unit="ns"),  # Elastic Common Schema
         *key_options("Duration", unit="ns"),  # Traefik
+        *key_options("httpRequest.latency", unit="s"),  # Google Cloud: "0.012345s"
+        *key_options("properties.timeTaken", unit="s"),  # Azure Front Door
     ),
     "bytes_sent": key_options(
         "bytes_sent",
@@ -136,6 +149,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "size",  # Caddy
         "DownstreamContentSize",  # Traefik
         "responseLength",  # API Gateway
+        "httpRequest.responseSize",  # Google Cloud's LogEntry
+        "properties.responseBytes",  # Azure Front Door
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -148,6 +163,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "request.client_ip",  # Caddy
         "request.remote_ip",
         "ClientHost",  # Traefik
+        "httpRequest.remoteIp",  # Google Cloud's LogEntry
+        "properties.clientIp",  # Azure Front Door
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
@@ -170,7 +187,9 @@ nginx's JSON log formats (`time_iso8601` or `time_local`, `request_method` and `
 or the whole `request` line, `body_bytes_sent`, `request_time` in seconds), Envoy's and
 Istio's (`start_time`, `response_code`, `duration` in milliseconds where Envoy's
 `response_flags`, `upstream_service_time` or `upstream_host` is logged too) and API Gateway's (`requestTime`, `httpMethod`,
-`resourcePath`, `responseLength`, `responseLatency` in ms). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
+`resourcePath`, `responseLength`, `responseLatency` in ms), Google Cloud's LogEntry (`httpRequest.*`,
+`latency` like "0.012s"), Azure Front Door's (`properties.*`, `timeTaken` in seconds) and
+express-winston's (`meta.req.*`, `meta.res.statusCode`, `meta.responseTime`). A bare `latency` is taken as milliseconds, `duration` as seconds: map the
 key with its unit where a logger writes otherwise (zap's production config writes seconds)."""
 
 
