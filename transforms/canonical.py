@@ -31,6 +31,10 @@ and bytes, counted like a request."""
 _CONNECTION_FORMATS = ("haproxy", "elb", "envoy")
 
 
+UNCAPPED = 2**62
+"""An endpoint cap no source reaches: `EndpointRules.max_endpoints` for no cap at all."""
+
+
 @dataclass(frozen=True)
 class EndpointRules:
     """User rules (regex -> replacement, applied in order after the built-in folding), the
@@ -111,8 +115,9 @@ def canonical_events(
         pa.nulls(len(index), pa.large_string()).to_pandas(types_mapper=STR_MAPPER), index=index
     )
     for name in Request.to_schema().columns:
-        if name == "source":
-            columns[name] = pd.Series(source, index=index, dtype="str")
+        if name == "source":  # one value: made by Arrow (pandas fills a str column slowly)
+            constant = pa.repeat(pa.scalar(source, pa.large_string()), len(index))
+            columns[name] = pd.Series(constant.to_pandas(types_mapper=STR_MAPPER), index=index)
         elif name == "endpoint":
             paths = (
                 candidates["path"]
@@ -178,10 +183,13 @@ def canonical_events(
     bad = frame.index.isin(reasons.index)
 
     kept = frame.loc[~bad] if bad.any() else frame
-    endpoints, admitted, folded = cap_endpoints(
-        kept["endpoint"], known_endpoints, rules.max_endpoints
-    )
-    kept = kept.assign(endpoint=endpoints)
+    if rules.max_endpoints < UNCAPPED:
+        endpoints, admitted, folded = cap_endpoints(
+            kept["endpoint"], known_endpoints, rules.max_endpoints
+        )
+        kept = kept.assign(endpoint=endpoints)
+    else:  # a piece of a file, whose endpoints the file's reading caps as a whole
+        admitted, folded = (), ()
     notes = list(parsed.notes)
     if folded:
         notes.append(

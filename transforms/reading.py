@@ -21,6 +21,7 @@ from schemas.common import EARLIEST_EVENT, empty_frame
 from schemas.requests import StoredRequest
 from transforms.canonical import (
     OTHER_ENDPOINT,
+    UNCAPPED,
     EndpointRules,
     canonical_events,
     rank_new_endpoints,
@@ -190,7 +191,7 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     rejects: list[pd.DataFrame] = []
     notes: list[str] = []
     records_read = 0
-    uncapped = EndpointRules(rules.rules, max_endpoints=2**62)
+    uncapped = EndpointRules(rules.rules, max_endpoints=UNCAPPED)
     # a W3C piece needs the `#Fields:` lines of the pieces before it: those are parsed in file
     # order, each once the one before is done; the other formats parse any piece on its own,
     # but jsonl reads every piece with the keys its first piece chose
