@@ -158,9 +158,10 @@ def sample_head(data: bytes) -> bytes:
 
 
 VALUE_PROBLEMS = ("invalid_", "out_of_range_", "missing_", "future_")
-NOT_A_REQUEST = "not_a_request"
 """Reason codes of a record the format read whose values are wrong (a status 'teapot'): the
 format fits the line, the record is quarantined for its values."""
+NOT_A_REQUEST = "not_a_request"
+"""The reason code of a line a format names as its server's own message, not a request."""
 
 
 def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:

@@ -158,6 +158,7 @@ def _prepare_clf(request_time_unit: str):
             factor = found["unit"].map(DURATION_UNITS)
             value = pd.to_numeric(found["value"], errors="coerce") * factor
             records["extra_ms"] = value.astype("str").where(value.notna())
+        if request_time_unit == "auto" and extra.notna().any():  # seconds, as nginx logs them
             timed = extra.str.extract(EXTRA_TIME)
             seconds = timed["time"].where(timed["time"].notna(), timed["ingress"])
             untimed = records["request_time"].isna() & seconds.notna()
