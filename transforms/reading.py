@@ -29,7 +29,15 @@ from transforms.canonical import (
 )
 from transforms.endpoints import VAR, fold_file_endpoints
 from transforms.formats import registry, w3c
-from transforms.formats.base import LINE_NUMBER, FileFormatError, Parsed, count_byte
+from transforms.formats.base import (
+    LINE_NUMBER,
+    FileFormatError,
+    Parsed,
+    byte_positions,
+    contains_byte,
+    count_byte,
+    newline_positions,
+)
 
 PIECE_RECORDS = 200_000
 """Records (lines) parsed at once, about: what a piece costs in memory and time follows its
@@ -123,18 +131,35 @@ def spans(text: bytes, fmt: str, size: int | None = None) -> list[tuple[int, int
         count = -(-len(text) // size)
         count += -count % PIECES_AHEAD
         size = -(-len(text) // count)
+    safe = None  # where a delimited file may be cut: not inside a quoted field
     if fmt in ("csv", "tsv"):
         end = text.find(b"\n")
         if end < 0 or not text[: end + 1].strip(b"\xef\xbb\xbf \t\r\n"):
             return whole  # no header on line 1: read whole, as the parser expects
+        safe = _outside_quotes(text)
     cuts = [0]
     while cuts[-1] + size < len(text):
-        cut = text.find(b"\n", cuts[-1] + size) + 1
+        if safe is None:
+            cut = text.find(b"\n", cuts[-1] + size) + 1
+        else:
+            at = int(np.searchsorted(safe, cuts[-1] + size + 1))
+            cut = int(safe[at]) if at < len(safe) else 0
         if cut <= 0 or cut >= len(text):
             break
         cuts.append(cut)
     cuts.append(len(text))
     return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _outside_quotes(text: bytes) -> np.ndarray | None:
+    """Where each line of a delimited file starts that does not start inside a quoted field
+    (RFC 4180 lets one hold line breaks): after each line break with an even number of quotes
+    before it. None when the file has no quote."""
+    if not contains_byte(text, ord('"')):
+        return None
+    quotes = byte_positions(text, ord('"'))
+    breaks = newline_positions(text)
+    return breaks[np.searchsorted(quotes, breaks) % 2 == 0] + 1
 
 
 def _bytes_for(text: bytes, records: int) -> int:

@@ -167,3 +167,22 @@ def test_service_log_events_without_endpoints_are_kept():
     assert stored.column("source").to_pylist() == ["svc", "svc"]
     assert stored.column("file_id").to_pylist() == ["f1", "f1"]
     assert stored.column("level").to_pylist() == ["INFO", "ERROR"]
+
+
+def test_a_csv_file_is_not_cut_inside_a_quoted_field_that_holds_a_line_break(monkeypatch):
+    lines = ["timestamp,endpoint,response_time_ms,status_code,user_id"]
+    for i in range(3000):
+        user = f'"note\n{i}"' if i % 7 == 0 else f"u{i}"
+        lines.append(f"2026-11-01T10:{i // 60 % 60:02d}:{i % 60:02d}Z,/api/x,{i % 90}.5,200,{user}")
+    text = ("\n".join(lines) + "\n").encode()
+    whole = reading.read_events(text, "csv", source="s", as_of=AS_OF)
+    monkeypatch.setattr(reading, "PIECE_BYTES", 7_000)
+    cuts = reading.pieces(text, "csv")
+    assert len(cuts) > 10
+    split = reading.read_events(text, "csv", source="s", as_of=AS_OF)
+    assert whole.rejects.empty and split.rejects.empty
+    assert split.records_read == whole.records_read == 3000
+    assert split.events.equals(whole.events)
+    # every cut is at the start of a record, never inside a quoted field
+    for start, _, _ in cuts[1:]:
+        assert text[start : start + 4] == b"2026"

@@ -145,14 +145,19 @@ _SCAN_BLOCK = 1 << 22
 
 
 def newline_positions(data: bytes) -> np.ndarray:
-    """Offsets of every LF byte, scanned in blocks (one small reusable mask instead of one the
+    """Offsets of every LF byte (see `byte_positions`)."""
+    return byte_positions(data, 10)
+
+
+def byte_positions(data: bytes, byte: int) -> np.ndarray:
+    """Offsets of every `byte`, scanned in blocks (one small reusable mask instead of one the
     size of the file)."""
     buffer = np.frombuffer(data, np.uint8)
     mask = np.empty(min(len(buffer), _SCAN_BLOCK), dtype=bool)
     parts = []
     for start in range(0, len(buffer), _SCAN_BLOCK):
         block = buffer[start : start + _SCAN_BLOCK]
-        np.equal(block, 10, out=mask[: len(block)])
+        np.equal(block, byte, out=mask[: len(block)])
         parts.append(np.flatnonzero(mask[: len(block)]) + start)
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 

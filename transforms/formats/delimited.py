@@ -168,8 +168,9 @@ def parse_delimited(
     header = _header_fields(header_text, delimiter, header_line)
     layout, chosen = mapping_for(header, mapping)
 
-    numbers = lines.numbers[1:]
-    texts = lines.texts.iloc[1:].reset_index(drop=True)
+    texts, numbers, joined = records_across_lines(
+        lines.texts.iloc[1:].reset_index(drop=True), lines.numbers[1:], delimiter, len(header)
+    )
     records_read = len(texts) + len(lines.rejects)
     columns, ok, reasons = _split_fields(texts, header, delimiter, header_line)
     records = pd.DataFrame(columns)
@@ -180,15 +181,62 @@ def parse_delimited(
         numbers[bad], texts[bad], [reasons[i] for i in np.flatnonzero(bad)]
     )
     fields = _fields(chosen)
+    notes = [f"{format} columns mapped with the {layout} layout"]
+    if joined:
+        notes.append(
+            f"{joined} record{'s' if joined > 1 else ''} with a line break inside a quoted field "
+            "read across lines (a record has its first line's number)"
+        )
     return build(
         records,
         fields,
         format=format,
         records_read=records_read,
         rejects=pd.concat([lines.rejects, split_rejects], ignore_index=True),
-        notes=(f"{format} columns mapped with the {layout} layout",),
+        notes=tuple(notes),
         attributes=unmapped(header, fields),
     )
+
+
+JOIN_LIMIT = 100
+"""Lines one record may span at most (a quoted field with line breaks in it)."""
+
+
+def records_across_lines(
+    texts: pd.Series, numbers: np.ndarray, delimiter: str, width: int
+) -> tuple[pd.Series, np.ndarray, int]:
+    """The records of the data lines, where a quoted field holds line breaks (RFC 4180): a line
+    whose quotes do not balance goes on over the next lines until they do, if that makes one
+    record of `width` fields (else its lines stay apart, each judged alone, so one stray quote
+    costs no other line). Each record has its first line's number; also how many records
+    were joined."""
+    odd = texts.str.count('"').fillna(0).to_numpy() % 2 == 1
+    if not odd.any():
+        return texts, numbers, 0
+    values = texts.tolist()
+    out_texts: list[str] = []
+    out_numbers: list[int] = []
+    joined = 0
+    i = 0
+    while i < len(values):
+        stop = i + 1
+        if odd[i]:
+            ends = np.flatnonzero(odd[i + 1 : i + JOIN_LIMIT])
+            stop = i + 2 + int(ends[0]) if len(ends) else i + 1
+        record = "\n".join(values[i:stop])
+        if stop > i + 1:
+            try:
+                fields = next(csv.reader([record], delimiter=delimiter, strict=True))
+            except csv.Error:
+                fields = []
+            if len(fields) != width:
+                stop, record = i + 1, values[i]
+            else:
+                joined += 1
+        out_texts.append(record)
+        out_numbers.append(int(numbers[i]))
+        i = stop
+    return pd.Series(out_texts, dtype="str"), np.asarray(out_numbers, dtype="int64"), joined
 
 
 def _header_fields(text: str, delimiter: str, line: int) -> tuple[str, ...]:

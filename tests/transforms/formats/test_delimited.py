@@ -139,3 +139,25 @@ def test_quoted_and_plain_lines_keep_their_order():
     assert parsed.candidates["path"].tolist() == ["/p1", "/q,1", "/p2", "/q,2"]
     assert parsed.candidates["latency_ms"].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert parsed.candidates["line_number"].tolist() == [2, 3, 4, 5]
+
+
+def test_a_quoted_field_may_hold_line_breaks_and_a_stray_quote_costs_only_its_line():
+    """RFC 4180: a quoted field may hold line breaks; the record has its first line's number
+    and its raw text keeps them. A line with an unbalanced quote that joins no whole record
+    (a quote inside an unquoted field, which the csv module reads as it is) is judged alone,
+    and the lines after it are read as they are."""
+    header = "timestamp,endpoint,response_time_ms,status_code,user_id\n"
+    body = (
+        "2026-11-01T10:00:00Z,/a,12.5,200,u1\n"
+        '2026-11-01T10:00:01Z,/b,9,500,"two\n'
+        'lines"\n'
+        '2026-11-01T10:00:02Z,/c,10,404,5" screen\n'
+        "2026-11-01T10:00:03Z,/d,11,200,u4\n"
+    )
+    parsed = parse_delimited((header + body).encode())
+    assert parsed.candidates["path"].tolist() == ["/a", "/b", "/c", "/d"]
+    assert parsed.candidates["user_id"].tolist()[1:3] == ["two\nlines", '5" screen']
+    assert parsed.candidates["line_number"].tolist() == [2, 3, 5, 6]
+    assert parsed.rejects.empty
+    assert parsed.records_read == 4
+    assert any("read across lines" in note for note in parsed.notes)
