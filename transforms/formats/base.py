@@ -113,10 +113,14 @@ class Lines:
     numbers: np.ndarray
     texts: pd.Series  # str, index 0..n-1
     rejects: pd.DataFrame  # undecodable lines or lines with NUL bytes
+    fallen_back: int = 0
+    """Lines not valid UTF-8 that were decoded with `split_lines`' fallback encoding."""
 
 
-def split_lines(data: bytes) -> Lines:
-    """Splits on LF (CRLF tolerated, a leading BOM dropped); blank lines are not records.
+def split_lines(data: bytes, fallback: str | None = None) -> Lines:
+    """Splits on LF (CRLF tolerated, a leading BOM dropped); blank lines are not records. A
+    line that is not valid UTF-8 is rejected, or decoded with the `fallback` encoding when
+    one is given and it decodes the line (`Lines.fallen_back` counts them).
 
     Valid UTF-8 without NUL bytes (the common case) becomes one Arrow array over the file's
     own bytes: no Python string per line."""
@@ -127,7 +131,7 @@ def split_lines(data: bytes) -> Lines:
         )
     offsets = None if b"\x00" in data else utf8_line_offsets(data, start)
     if offsets is None:
-        return _split_lines_slow(data[start:])
+        return _split_lines_slow(data[start:], fallback)
     array = pc.utf8_rtrim(lines_over(data, offsets), "\r\n")
     blank = pc.or_(pc.equal(pc.binary_length(array), 0), pc.utf8_is_space(array))
     if pc.any(blank).as_py():
@@ -266,8 +270,9 @@ def lines_over(data: bytes, offsets: np.ndarray) -> pa.LargeStringArray:
     )
 
 
-def _split_lines_slow(data: bytes) -> Lines:
+def _split_lines_slow(data: bytes, fallback: str | None = None) -> Lines:
     numbers, texts, bad = [], [], []
+    fallen_back = 0
     raw_lines = data.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
@@ -284,6 +289,14 @@ def _split_lines_slow(data: bytes) -> Lines:
             texts.append(line.decode("utf-8"))
             numbers.append(number)
         except UnicodeDecodeError as exc:
+            if fallback is not None:
+                try:
+                    texts.append(line.decode(fallback))
+                    numbers.append(number)
+                    fallen_back += 1
+                    continue
+                except UnicodeDecodeError:
+                    pass
             bad.append(
                 (
                     number,
@@ -295,6 +308,7 @@ def _split_lines_slow(data: bytes) -> Lines:
         numbers=np.asarray(numbers, dtype="int64"),
         texts=pd.Series(texts, dtype="str"),
         rejects=rejects_frame(*zip(*bad, strict=True)) if bad else rejects_frame(),
+        fallen_back=fallen_back,
     )
 
 

@@ -194,11 +194,16 @@ def parse_w3c(data: bytes) -> Parsed:
     return parse_w3c_piece(data, Carried(), 0)[0]
 
 
+ANSI = "cp1252"
+"""What a W3C line that is not UTF-8 is read as: the ANSI code page of Western Windows
+systems, which IIS writes its logs in when `logInUTF8` is off (IIS 6, or configured)."""
+
+
 def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[Parsed, Carried]:
     """`parse_w3c` of a piece of a file that has `lines_before` lines before it (line numbers
     stay the piece's own, as every parser's), with what those lines carried; returns what
     this piece carries to the next."""
-    lines = split_lines(data)
+    lines = split_lines(data, fallback=ANSI)
     texts = lines.texts
     own, own_block, is_directive = _field_lists(texts, lines.numbers, lines_before)
     lists = [*carried.fields, *own]
@@ -265,6 +270,12 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
         if "time_taken" in records:
             derived["latency_ms"], seconds = _time_taken(records["time_taken"], seconds)
             notes = (f"time-taken read as {'seconds' if seconds else 'milliseconds'}",)
+    if lines.fallen_back:
+        notes = (
+            *notes,
+            f"{lines.fallen_back} of its lines, not valid UTF-8, read as Windows-1252 (IIS "
+            "writes its logs in the system's ANSI code page when logInUTF8 is off)",
+        )
     rejects = pd.concat(reject_parts, ignore_index=True)
     parsed = build_derived(
         records,

@@ -135,3 +135,17 @@ def test_w3c_lines_become_canonical_events():
     assert events.rejects.empty
     assert events.events["endpoint"].tolist() == ["/api/orders", "/api/login", "/health"]
     assert events.events["status_code"].tolist() == [200, 401, 200]
+
+
+def test_a_line_in_the_ansi_code_page_is_read_as_windows_1252():
+    """IIS writes its logs in the system's ANSI code page when logInUTF8 is off: such a line is
+    no UTF-8, and is read as Windows-1252 with a note, not quarantined."""
+    data = (
+        b"#Fields: date time cs-method cs-uri-stem sc-status time-taken\n"
+        b"2024-05-26 11:42:54 GET /caf\xe9/men\xfc.aspx 200 15\n"
+        b"2024-05-26 11:42:55 GET /api/items 200 3\n"
+    )
+    parsed = parse_w3c(data)
+    assert parsed.rejects.empty
+    assert parsed.candidates["path"].tolist() == ["/café/menü.aspx", "/api/items"]
+    assert any("1 of its lines, not valid UTF-8, read as Windows-1252" in n for n in parsed.notes)
