@@ -538,3 +538,16 @@ def test_json_lines_without_a_time_key_are_jsonl_and_say_so():
     assert registry.detect(data) == "jsonl"
     with pytest.raises(FileFormatError, match="no timestamp key in the first 3 records"):
         parse_jsonl(data)
+
+
+def test_a_status_of_0_is_no_status():
+    """Envoy (and Go servers) log status 0 where no response was sent: no status, not an
+    out-of-range one; the request is kept."""
+    data = (
+        b'{"start_time":"2024-05-26T11:42:52Z","method":"GET","path":"/a","response_code":0,'
+        b'"response_flags":"DC","duration":3}\n'
+    )
+    parsed = parse_jsonl(data)
+    assert parsed.rejects.empty
+    assert pd.isna(parsed.candidates["status_code"].iloc[0])
+    assert parsed.candidates["latency_ms"].iloc[0] == 3.0

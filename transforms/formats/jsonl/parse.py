@@ -132,6 +132,9 @@ def keyed(
         attributes=attributes,
         **build_options,
     )
+    if "status_code" in parsed.candidates:  # 0: no response was sent (Envoy, Go servers)
+        status = parsed.candidates["status_code"]
+        parsed.candidates["status_code"] = status.mask(status == 0)
     return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
 
 
