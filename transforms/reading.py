@@ -38,6 +38,7 @@ from transforms.formats.base import (
     count_byte,
     newline_positions,
 )
+from transforms.formats.jsonl.parse import default_times
 
 PIECE_RECORDS = 200_000
 """Records (lines) parsed at once, about: what a piece costs in memory and time follows its
@@ -251,6 +252,8 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
             parsed = registry.parse(
                 piece_bytes(text, fmt, piece), fmt, mapping=chosen["mapping"], as_of=as_of
             )
+            if k and fmt == "jsonl" and mapping is None:  # the keys the first piece chose
+                default_times(parsed)
             if k == 0 and chosen["mapping"] is None and parsed.mapping is not None:
                 chosen["mapping"] = parsed.mapping  # the keys the first piece chose, for all
             return parsed

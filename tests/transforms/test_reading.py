@@ -186,3 +186,25 @@ def test_a_csv_file_is_not_cut_inside_a_quoted_field_that_holds_a_line_break(mon
     # every cut is at the start of a record, never inside a quoted field
     for start, _, _ in cuts[1:]:
         assert text[start : start + 4] == b"2026"
+
+
+def test_jsonl_pieces_take_a_missing_time_from_another_default_key_as_the_whole_file_does(
+    monkeypatch,
+):
+    lines = []
+    for i in range(3000):
+        if i % 10 == 3:  # the logger's own line: `ts` only
+            lines.append(f'{{"level":"info","ts":{1793527200 + i},"msg":"tick {i}"}}')
+        else:
+            lines.append(
+                f'{{"level":"info","ts":{1793527200 + i},"time":"2026-11-01T10:{i // 60 % 60:02d}'
+                f':{i % 60:02d}Z","msg":"req","path":"/api/x","status":200}}'
+            )
+    text = ("\n".join(lines) + "\n").encode()
+    whole = reading.read_events(text, "jsonl", source="s", as_of=AS_OF)
+    monkeypatch.setattr(reading, "PIECE_BYTES", 20_000)
+    assert len(reading.pieces(text, "jsonl")) > 5
+    split = reading.read_events(text, "jsonl", source="s", as_of=AS_OF)
+    assert whole.rejects.empty and split.rejects.empty
+    assert split.records_read == whole.records_read == 3000
+    assert split.events.equals(whole.events)

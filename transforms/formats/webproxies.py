@@ -12,15 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-import numpy as np
-import orjson
-import pandas as pd
-
 from transforms.formats.access import COMBINED_STRICT, parse_combined
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, Format, Parsed
 from transforms.formats.jsonl import JsonField, JsonMapping, parse_jsonl
-from transforms.formats.jsonl.keys import as_time, fits
+from transforms.formats.jsonl.keys import fits
 from transforms.formats.jsonl.objects import values_at
+from transforms.formats.jsonl.parse import json_object, other_times
 
 SAMPLE = 1000
 """JSON records looked at to choose each column's key (as jsonl does)."""
@@ -91,20 +88,10 @@ def first_lines(data: bytes, count: int) -> list[str]:
     return lines
 
 
-def _object(line: str) -> dict | None:
-    if not line.lstrip().startswith("{"):
-        return None
-    try:
-        value = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return value if type(value) is dict else None
-
-
 def looks_like_caddy(line: str) -> bool:
     """A Caddy access log entry: its `http.log.access` logger, or a `request` object with a
     `uri` beside a `status` and a `duration`."""
-    value = _object(line)
+    value = json_object(line)
     if value is None:
         return False
     if str(value.get("logger", "")).startswith("http.log.access"):
@@ -116,7 +103,7 @@ def looks_like_caddy(line: str) -> bool:
 def looks_like_traefik(line: str) -> bool:
     """A Traefik access log entry: JSON with its request and downstream keys, or a Combined
     line ending in Traefik's request count, router, server URL and duration."""
-    value = _object(line)
+    value = json_object(line)
     if value is not None:
         return "RequestMethod" in value and "DownstreamStatus" in value
     return TRAEFIK_TAIL.search(line) is not None and COMBINED_STRICT.fullmatch(line) is not None
@@ -126,7 +113,7 @@ def choose_mapping(data: bytes, keys: dict[str, tuple[JsonField, ...]]) -> JsonM
     """For each column, the first of its keys that holds a usable value in the first records
     (jsonl's rule, over this server's keys only); ts's first key when none does, for the
     parser to name."""
-    objects = [o for o in map(_object, first_lines(data, SAMPLE)) if o is not None]
+    objects = [o for o in map(json_object, first_lines(data, SAMPLE)) if o is not None]
     mapping = {}
     for target, options in keys.items():
         for spec in options:
@@ -137,37 +124,13 @@ def choose_mapping(data: bytes, keys: dict[str, tuple[JsonField, ...]]) -> JsonM
     return mapping
 
 
-def _other_times(parsed: Parsed, keys: tuple[JsonField, ...], chosen: str) -> None:
-    """ts of the records without the chosen key, from the server's other time keys (Traefik's
-    own entries have `time` where its access entries have `StartUTC`)."""
-    candidates = parsed.candidates
-    if "ts" not in candidates or not candidates["ts"].isna().any():
-        return
-    rows = np.flatnonzero(candidates["ts"].isna().to_numpy())
-    objects = [_object(raw) or {} for raw in parsed.raw(rows)]
-    for spec in keys:
-        if spec.path == chosen:
-            continue
-        values = pd.Series(values_at(objects, spec.path), dtype="object")
-        usable = values.map(lambda v: isinstance(v, str | int | float) and not isinstance(v, bool))
-        if not usable.any():
-            continue
-        times = as_time(values.where(usable).astype("str").where(usable))
-        fill = times.notna().to_numpy()
-        candidates.loc[candidates.index[rows[fill]], "ts"] = times[fill].to_numpy()
-        rows = rows[~fill]
-        objects = [o for o, filled in zip(objects, fill, strict=True) if not filled]
-        if not len(rows):
-            return
-
-
 def _tidy(parsed: Parsed, name: str, server: str | None, keys) -> Parsed:
     """The candidates of a proxy's JSON log: ts from another time key where the chosen one is
     missing, a status of 0 (no response was sent, the client went away) null, a client
     address logged with its port without it, and the keys note naming the server."""
     if parsed.mapping:
         chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
-        _other_times(parsed, keys["ts"], chosen)
+        other_times(parsed, keys["ts"], chosen)
     candidates = parsed.candidates
     if "status_code" in candidates:
         candidates["status_code"] = candidates["status_code"].mask(candidates["status_code"] == 0)

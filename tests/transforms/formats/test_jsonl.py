@@ -551,3 +551,20 @@ def test_a_status_of_0_is_no_status():
     assert parsed.rejects.empty
     assert pd.isna(parsed.candidates["status_code"].iloc[0])
     assert parsed.candidates["latency_ms"].iloc[0] == 3.0
+
+
+def test_a_record_without_the_chosen_time_key_takes_another_default_one():
+    """gin-contrib/zap: the request lines carry `time` (chosen: it comes first among the
+    defaults), zap's own lines only `ts`; both are kept with their times."""
+    data = (
+        b'{"level":"info","ts":1716723772.6012,"msg":"listening","addr":":8080"}\n'
+        b'{"level":"info","ts":1716723772.6503,"msg":"/api/items","status":200,"method":"GET",'
+        b'"path":"/api/items","latency":4.2,"time":"2024-05-26T11:42:52Z"}\n'
+    )
+    parsed = parse_jsonl(data)
+    assert parsed.rejects.empty
+    assert parsed.candidates["ts"].tolist() == [
+        pd.Timestamp("2024-05-26T11:42:52.601200Z"),
+        pd.Timestamp("2024-05-26T11:42:52Z"),
+    ]
+    assert any("ts <- time" in n for n in parsed.notes)

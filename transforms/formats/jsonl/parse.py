@@ -27,15 +27,53 @@ from transforms.formats.base import (
 )
 from transforms.formats.jsonl.arrow import read_with_arrow
 from transforms.formats.jsonl.keys import (
+    DEFAULT_KEYS,
     NUMERIC,
     SAMPLE,
     JsonField,
     JsonMapping,
+    as_time,
     choose_keys,
     converter,
     expectation,
 )
 from transforms.formats.jsonl.objects import Column, column_from, load_objects, refusing, values_at
+
+
+def json_object(line: str) -> dict | None:
+    """The JSON object on a line, None when the line holds none."""
+    if not line.lstrip().startswith("{"):
+        return None
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return value if type(value) is dict else None
+
+
+def other_times(parsed: Parsed, keys: tuple[JsonField, ...], chosen: str) -> None:
+    """ts of the records without the chosen key, from the other time keys (Traefik's own
+    entries have `time` where its access entries have `StartUTC`; zap's own lines `ts` where
+    a middleware's request lines have `time`)."""
+    candidates = parsed.candidates
+    if "ts" not in candidates or not candidates["ts"].isna().any():
+        return
+    rows = np.flatnonzero(candidates["ts"].isna().to_numpy())
+    objects = [json_object(raw) or {} for raw in parsed.raw(rows)]
+    for spec in keys:
+        if spec.path == chosen:
+            continue
+        values = pd.Series(values_at(objects, spec.path), dtype="object")
+        usable = values.map(lambda v: isinstance(v, str | int | float) and not isinstance(v, bool))
+        if not usable.any():
+            continue
+        times = as_time(values.where(usable).astype("str").where(usable))
+        fill = times.notna().to_numpy()
+        candidates.loc[candidates.index[rows[fill]], "ts"] = times[fill].to_numpy()
+        rows = rows[~fill]
+        objects = [o for o, filled in zip(objects, fill, strict=True) if not filled]
+        if not len(rows):
+            return
 
 
 def looks_like_jsonl(line: str) -> bool:
@@ -45,6 +83,23 @@ def looks_like_jsonl(line: str) -> bool:
 def parse_jsonl(
     data: bytes, *, mapping: JsonMapping | None = None, format: str = "jsonl"
 ) -> Parsed:
+    """`read_jsonl`; with the default keys, a record without the chosen time key takes its
+    time from another of them (`other_times`)."""
+    parsed = read_jsonl(data, mapping=mapping, format=format)
+    if mapping is None:
+        default_times(parsed)
+    return parsed
+
+
+def default_times(parsed: Parsed) -> None:
+    """`other_times` over the default time keys, for records read with keys chosen from the
+    defaults (by this file, or by the first piece of the file it is a piece of)."""
+    if parsed.mapping:
+        chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
+        other_times(parsed, DEFAULT_KEYS["ts"], chosen)
+
+
+def read_jsonl(data: bytes, *, mapping: JsonMapping | None = None, format: str = "jsonl") -> Parsed:
     """Records from one JSON object per line. A line that is not valid JSON or not an object
     is rejected; so is one whose mapped value has the wrong type (an object, array or boolean,
     or text that is not a number where a number is expected), naming the key. Without a
