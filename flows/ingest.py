@@ -210,8 +210,6 @@ def ingest_file(
         hasher.shutdown(wait=False)
 
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
-    layout = Layout(settings.warehouse_dir)
-    fid = file_id(path)
     chosen = fmt
     notes: tuple[str, ...] = ()
     head = data[:1000]
@@ -257,6 +255,8 @@ def ingest_file(
             f"quarantined {len(rejects)}"
         )
 
+    layout = Layout(settings.warehouse_dir)
+    fid = file_id(path)
     fragments: list[Fragment] = []
     table = _in_time_order(events)
     # rows are sorted by time: each hour is one contiguous, zero-copy slice of the table

@@ -34,7 +34,6 @@ from transforms.formats.base import (
     FileFormatError,
     Parsed,
     byte_positions,
-    contains_byte,
     count_byte,
     newline_positions,
 )
@@ -156,9 +155,9 @@ def _outside_quotes(text: bytes) -> np.ndarray | None:
     """Where each line of a delimited file starts that does not start inside a quoted field
     (RFC 4180 lets one hold line breaks): after each line break with an even number of quotes
     before it. None when the file has no quote."""
-    if not contains_byte(text, ord('"')):
-        return None
     quotes = byte_positions(text, ord('"'))
+    if not len(quotes):
+        return None
     breaks = newline_positions(text)
     return breaks[np.searchsorted(quotes, breaks) % 2 == 0] + 1
 
@@ -177,13 +176,13 @@ def piece_bytes(text: bytes, fmt: str, piece: Piece | tuple[int, int]) -> bytes 
     if start == 0 and stop == len(text):
         return text
     if start and fmt in ("csv", "tsv"):  # the header line, then the piece
-        return _joined(text, text.find(b"\n") + 1, start, stop)
+        return _with_header(text, text.find(b"\n") + 1, start, stop)
     if fmt == "jsonl":
         return memoryview(text)[start:stop]
     return text[start:stop]
 
 
-def _joined(text: bytes, head: int, start: int, stop: int) -> bytearray:
+def _with_header(text: bytes, head: int, start: int, stop: int) -> bytearray:
     """`text[:head] + text[start:stop]`, copied by NumPy, which lets go of the GIL while it
     copies (a bytes concatenation holds it)."""
     out = bytearray(head + stop - start)

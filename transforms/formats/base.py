@@ -153,40 +153,33 @@ def newline_positions(data: bytes) -> np.ndarray:
     return byte_positions(data, 10)
 
 
+def _byte_blocks(buffer, byte: int, start: int = 0, stop: int | None = None):
+    """(offset, mask) per block of `buffer[start:stop]`, the mask True where `byte` is: one
+    small mask reused for every block instead of one the size of the file, filled by NumPy,
+    which lets go of the GIL (`bytes` methods hold it: other threads wait the whole scan).
+    Each mask is valid until the next block is asked for."""
+    array = np.frombuffer(buffer, np.uint8)[start:stop]
+    mask = np.empty(min(len(array), _SCAN_BLOCK), dtype=bool)
+    for first in range(0, len(array), _SCAN_BLOCK):
+        block = array[first : first + _SCAN_BLOCK]
+        yield first, np.equal(block, byte, out=mask[: len(block)])
+
+
 def byte_positions(data: bytes, byte: int) -> np.ndarray:
-    """Offsets of every `byte`, scanned in blocks (one small reusable mask instead of one the
-    size of the file)."""
-    buffer = np.frombuffer(data, np.uint8)
-    mask = np.empty(min(len(buffer), _SCAN_BLOCK), dtype=bool)
-    parts = []
-    for start in range(0, len(buffer), _SCAN_BLOCK):
-        block = buffer[start : start + _SCAN_BLOCK]
-        np.equal(block, byte, out=mask[: len(block)])
-        parts.append(np.flatnonzero(mask[: len(block)]) + start)
+    """Offsets of every `byte`, scanned in blocks (`_byte_blocks`)."""
+    parts = [np.flatnonzero(mask) + first for first, mask in _byte_blocks(data, byte)]
     return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 
 
 def count_byte(buffer, byte: int, start: int = 0, stop: int | None = None) -> int:
-    """How many times `byte` occurs in `buffer[start:stop]`, counted in blocks by NumPy, which
-    lets go of the GIL (`bytes.count` holds it: other threads wait the whole scan)."""
-    array = np.frombuffer(buffer, np.uint8)[start:stop]
-    mask = np.empty(min(len(array), _SCAN_BLOCK), dtype=bool)
-    total = 0
-    for first in range(0, len(array), _SCAN_BLOCK):
-        block = array[first : first + _SCAN_BLOCK]
-        total += int(np.count_nonzero(np.equal(block, byte, out=mask[: len(block)])))
-    return total
+    """How many times `byte` occurs in `buffer[start:stop]`, scanned in blocks."""
+    return sum(int(np.count_nonzero(mask)) for _, mask in _byte_blocks(buffer, byte, start, stop))
 
 
 def contains_byte(buffer, byte: int) -> bool:
-    """Whether a bytes-like object holds `byte`, scanned in blocks (no mask the size of it)."""
-    array = np.frombuffer(buffer, np.uint8)
-    mask = np.empty(min(len(array), _SCAN_BLOCK), dtype=bool)
-    for start in range(0, len(array), _SCAN_BLOCK):
-        block = array[start : start + _SCAN_BLOCK]
-        if np.equal(block, byte, out=mask[: len(block)]).any():
-            return True
-    return False
+    """Whether a bytes-like object holds `byte`, scanned in blocks up to the first one that
+    does."""
+    return any(mask.any() for _, mask in _byte_blocks(buffer, byte))
 
 
 @dataclass(frozen=True)

@@ -126,14 +126,12 @@ def choose_mapping(data: bytes, keys: dict[str, tuple[JsonField, ...]]) -> JsonM
 
 def _tidy(parsed: Parsed, name: str, server: str | None, keys) -> Parsed:
     """The candidates of a proxy's JSON log: ts from another time key where the chosen one is
-    missing, a status of 0 (no response was sent, the client went away) null, a client
-    address logged with its port without it, and the keys note naming the server."""
+    missing, a client address logged with its port without it, and the keys note naming the
+    server (jsonl's parse has made a status of 0, no response sent, null)."""
     if parsed.mapping:
         chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
         other_times(parsed, keys["ts"], chosen)
     candidates = parsed.candidates
-    if "status_code" in candidates:
-        candidates["status_code"] = candidates["status_code"].mask(candidates["status_code"] == 0)
     if "client_ip" in candidates:
         clients = candidates["client_ip"]
         with_port = clients.str.contains(":", regex=False).fillna(False).astype(bool)

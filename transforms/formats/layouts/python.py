@@ -42,7 +42,7 @@ NO_TIME = (
 )
 
 
-def _no_time(records: pd.DataFrame) -> pd.DataFrame:
+def _finish(records: pd.DataFrame) -> pd.DataFrame:
     """A line of the default format logs no time: said so where the time would be. gunicorn's
     error log names no logger: its lines are those of its `gunicorn.error` logger."""
     records["timestamp"] = records["timestamp"].fillna("(none logged)")
@@ -64,7 +64,7 @@ PYTHON = Layout(
     "'<asctime> - <name> - <LEVEL> - <message>' or '<LEVEL>:<name>:<message>' "
     "(a Python logging format)",
     time_what=f"a timestamp: {NO_TIME}",
-    finish=_no_time,
+    finish=_finish,
 )
 
 FORMATS = [
