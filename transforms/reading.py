@@ -37,7 +37,7 @@ from transforms.formats.base import (
     count_byte,
     newline_positions,
 )
-from transforms.formats.jsonl.parse import default_times
+from transforms.formats.jsonl.parse import default_times, file_keys
 
 PIECE_RECORDS = 200_000
 """Records (lines) parsed at once, about: what a piece costs in memory and time follows its
@@ -231,9 +231,17 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     uncapped = EndpointRules(rules.rules, max_endpoints=UNCAPPED)
     # a W3C piece needs the `#Fields:` lines of the pieces before it: those are parsed in file
     # order, each once the one before is done; the other formats parse any piece on its own,
-    # but jsonl reads every piece with the keys its first piece chose
+    # but jsonl reads every piece with the keys its first piece chooses: chosen from the
+    # file's first objects before any piece is read (or, when none can be, by that piece's
+    # parse, which the others then wait for)
     w3c_reader = w3c.PieceReader() if fmt == "w3c" and len(parts) > 1 else None
     chosen = {"mapping": mapping}
+    keys_note = None
+    if fmt == "jsonl" and mapping is None and len(parts) > 1:
+        keys = file_keys(text, parts[0][1])
+        if keys is not None:
+            chosen["mapping"], keys_note = keys
+            notes.append(keys_note)
     parsed_done = [threading.Event() for _ in parts]
     # each piece's lines, counted by its thread before it parses (so a piece has the counts of
     # every piece before it once their parses are done)
@@ -241,7 +249,9 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
 
     def parse(k: int) -> Parsed:
         piece = parts[k]
-        waits_for = k - 1 if w3c_reader is not None else 0 if fmt == "jsonl" else None
+        waits_for = (
+            k - 1 if w3c_reader is not None else 0 if fmt == "jsonl" and keys_note is None else None
+        )
         if k and waits_for is not None:
             parsed_done[waits_for].wait()
         try:
@@ -251,8 +261,8 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
             parsed = registry.parse(
                 piece_bytes(text, fmt, piece), fmt, mapping=chosen["mapping"], as_of=as_of
             )
-            if k and fmt == "jsonl" and mapping is None:  # the keys the first piece chose
-                default_times(parsed)
+            if fmt == "jsonl" and mapping is None and (k or keys_note is not None):
+                default_times(parsed)  # as `parse_jsonl` does with the keys it chose
             if k == 0 and chosen["mapping"] is None and parsed.mapping is not None:
                 chosen["mapping"] = parsed.mapping  # the keys the first piece chose, for all
             return parsed
@@ -293,7 +303,7 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
                 piece_rejects[LINE_NUMBER] = piece_rejects[LINE_NUMBER] + shift
             tables.append(table)
             rejects.append(piece_rejects)
-            notes.extend(n for n in piece_notes if not (k and MAPPING_NOTE.match(n)))
+            notes.extend(n for n in piece_notes if not ((k or keys_note) and MAPPING_NOTE.match(n)))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     table = _concat(tables)

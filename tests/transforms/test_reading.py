@@ -3,6 +3,8 @@ file read whole."""
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -10,6 +12,9 @@ import pytest
 from bench.ingest import events, write_combined, write_csv, write_jsonl, write_w3c
 from transforms import reading
 from transforms.canonical import EndpointRules
+from transforms.formats import registry
+from transforms.formats.base import FileFormatError
+from transforms.formats.jsonl.parse import file_keys
 
 pytestmark = pytest.mark.clock
 
@@ -208,3 +213,58 @@ def test_jsonl_pieces_take_a_missing_time_from_another_default_key_as_the_whole_
     assert whole.rejects.empty and split.rejects.empty
     assert split.records_read == whole.records_read == 3000
     assert split.events.equals(whole.events)
+
+
+def test_jsonl_pieces_are_read_at_once_with_the_keys_of_the_files_first_objects(
+    tmp_path, monkeypatch, frame
+):
+    path = tmp_path / "requests.jsonl"
+    write_jsonl(frame, path)
+    text = _damaged(path.read_bytes(), "jsonl")  # line 4 is cut: not a JSON object
+    whole = reading.read_events(text, "jsonl", source="s", as_of=AS_OF)
+    monkeypatch.setattr(reading, "PIECE_BYTES", 20_000)
+    parts = reading.spans(text, "jsonl")
+    # the first two pieces are parsed at the same time: neither waits for the other's keys
+    both_parsing = threading.Barrier(2, timeout=20)
+    parse = registry.parse
+
+    def parse_together(data, fmt, **options):
+        if len(data) in (parts[0][1] - parts[0][0], parts[1][1] - parts[1][0]):
+            both_parsing.wait()
+        return parse(data, fmt, **options)
+
+    monkeypatch.setattr(registry, "parse", parse_together)
+    split = reading.read_events(text, "jsonl", source="s", as_of=AS_OF)
+    assert not both_parsing.broken
+    assert split.events.equals(whole.events)
+    pd.testing.assert_frame_equal(split.rejects, whole.rejects)
+    assert split.notes == whole.notes
+    assert any(
+        n.startswith("jsonl keys mapped with the default keys: ts <- timestamp")
+        for n in split.notes
+    )
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"", b"\xef\xbb\xbf", b'not json\n[1, 2]\n{"msg": "no time"}\n\xff\xfe\n'],
+    ids=["clean", "bom", "bad-lines-first"],
+)
+def test_file_keys_are_the_keys_the_whole_parse_chooses(head):
+    lines = [
+        f'{{"time":"2026-11-01T10:00:{i % 60:02d}Z","uri":"/x/{i}","code":{200 + i % 3},'
+        f'"elapsed":{i / 10}}}'
+        for i in range(1500)
+    ]
+    data = head + "\n".join(lines).encode() + b"\n"
+    parsed = registry.parse(data, "jsonl")
+    mapping, note = file_keys(data, len(data))
+    assert mapping == parsed.mapping
+    assert note in parsed.notes
+
+
+def test_file_keys_leave_a_file_without_a_time_key_to_its_parse():
+    data = b'{"msg": "a"}\n{"msg": "b"}\n'
+    assert file_keys(data, len(data)) is None
+    with pytest.raises(FileFormatError, match="no timestamp key"):
+        registry.parse(data, "jsonl")

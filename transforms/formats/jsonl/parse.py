@@ -99,6 +99,43 @@ def default_times(parsed: Parsed) -> None:
         other_times(parsed, DEFAULT_KEYS["ts"], chosen)
 
 
+def file_keys(
+    data: bytes | memoryview, stop: int, format: str = "jsonl"
+) -> tuple[tuple[tuple[str, str, str | None], ...], str] | None:
+    """The keys `read_jsonl` chooses with no mapping for `data[:stop]` (from its first SAMPLE
+    JSON objects), as a mapping for `registry.parse`, with the note it makes of them; None
+    when none can be chosen (its parse says why). Lets the pieces of a file all be read at
+    once with its keys."""
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    objects: list[dict] = []
+    size = 1 << 20
+    while True:
+        head = bytes(data[: min(size, stop)])
+        lines = head.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+        if size < stop:
+            lines.pop()  # may be cut
+        objects = []
+        for line in lines:
+            try:
+                value = loads(line)
+            except decode_error:
+                continue
+            if type(value) is dict:
+                objects.append(value)
+                if len(objects) == SAMPLE:
+                    break
+        if len(objects) == SAMPLE or size >= stop:
+            break
+        size *= 4
+    try:
+        chosen, how = choose_keys(objects, None, 1)
+    except FileFormatError:
+        return None
+    chosen = {t: chosen[t] for t in CANDIDATE_TYPES if t in chosen}
+    note = f"{format} keys mapped with the {how}: {mapped_note(chosen)}"
+    return tuple((t, s.path, s.unit) for t, s in chosen.items()), note
+
+
 def read_jsonl(data: bytes, *, mapping: JsonMapping | None = None, format: str = "jsonl") -> Parsed:
     """Records from one JSON object per line. A line that is not valid JSON or not an object
     is rejected; so is one whose mapped value has the wrong type (an object, array or boolean,
