@@ -227,6 +227,19 @@ class UwsgiRecord(RawRecord):
     path: Series[Text] = _text("request URI (path and query) as logged; null when not logged")
 
 
+class HerokuRecord(RawRecord):
+    """A line of Heroku's router log (`at=info method=GET path="/" ... status=200`).
+
+    Valid: a `ts` and a `status_code` on every line and a `path` (the router logs each
+    request's); `client_ip` (the first address of `fwd`) and `latency_ms` (`service`, empty
+    when the app crashed) may be null; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+    path: Series[Text] = _text("request path and query as the router logged it", nullable=False)
+
+
 class EnvoyRecord(RawRecord):
     """A line of Envoy's default access log format (or Istio's default proxy format).
 
@@ -377,6 +390,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "w3c": W3cRecord,
     "haproxy": HaproxyRecord,
     "uwsgi": UwsgiRecord,
+    "heroku": HerokuRecord,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,

@@ -18,6 +18,7 @@ from schemas.raw import (
     ElbRecord,
     EnvoyRecord,
     HaproxyRecord,
+    HerokuRecord,
     JournaldRecord,
     JsonLinesRecord,
     KlogRecord,
@@ -81,6 +82,15 @@ UWSGI_LOG = (
     b"[Wed Feb 21 10:01:02 2024] POST /api/v1/orders?x=1 => generated 512 bytes in 12 msecs "
     b"(HTTP/1.1 201) 5 headers in 180 bytes (1 switches on core 1)\n"
 )
+HEROKU_LOG = (
+    b'2024-05-26T11:42:52.601635+00:00 heroku[router]: at=info method=GET path="/" '
+    b"host=myapp.herokuapp.com request_id=8601b555-6a83-4c12-8269-97c8e32cdb22 "
+    b'fwd="204.204.204.204" dyno=web.1 connect=0ms service=18ms status=200 bytes=13 '
+    b"protocol=https\n"
+    b'2010-10-06T21:51:37-07:00 heroku[router]: at=error code=H10 desc="App crashed" '
+    b"method=GET path=/ host=myapp.herokuapp.com fwd=17.17.17.17 dyno= connect= service= "
+    b"status=503 bytes=\n"
+)
 ENVOY_LOG = (
     b'[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 '
     b'"10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" '
@@ -112,6 +122,7 @@ SAMPLES = [
     ("tsv", API_TSV, 3),
     ("haproxy", HAPROXY_LOG, 3),
     ("uwsgi", UWSGI_LOG, 2),
+    ("heroku", HEROKU_LOG, 2),
     ("envoy", ENVOY_LOG, 2),
     ("caddy", CADDY_LOG, 2),
     ("traefik", TRAEFIK_LOG, 1),
@@ -150,6 +161,7 @@ FIRST_ROW = {
     "elb": (FIXTURES / "elb_docs.log").read_bytes(),
     "haproxy": HAPROXY_LOG,
     "uwsgi": UWSGI_LOG,
+    "heroku": HEROKU_LOG,
     "envoy": ENVOY_LOG,
     "caddy": CADDY_LOG,
     "traefik": TRAEFIK_LOG,
@@ -170,6 +182,7 @@ REQUIRED = {
     "elb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "haproxy": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "uwsgi": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
+    "heroku": ({"ts", "status_code", "path"}, {"ts", "status_code", "path"}),
     "envoy": ({"ts", "path", "status_code"}, {"ts"}),
     "caddy": ({"ts"}, {"ts"}),
     "traefik": ({"ts"}, {"ts"}),
@@ -217,6 +230,7 @@ def test_every_registered_format_has_a_raw_model():
         "w3c": W3cRecord,
         "haproxy": HaproxyRecord,
         "uwsgi": UwsgiRecord,
+        "heroku": HerokuRecord,
         "apache_ssl": SslRequestRecord,
         "envoy": EnvoyRecord,
         "caddy": CaddyRecord,
@@ -389,6 +403,9 @@ NULLABLE = [
     ("uwsgi", "path"),
     ("uwsgi", "client_ip"),
     ("uwsgi", "user_id"),
+    ("heroku", "client_ip"),
+    ("heroku", "latency_ms"),
+    ("heroku", "bytes_sent"),
     ("servicelog", "path"),
     ("servicelog", "status_code"),
     (f"nginx:{NGINX_COMBINED}", "path"),

@@ -14,6 +14,7 @@ from transforms.formats import (
     access,
     delimited,
     envoy,
+    heroku,
     jsonl,
     layouts,
     loadbalancer,
@@ -78,7 +79,18 @@ def register(fmt: Format) -> None:
     FORMATS[fmt.name] = fmt
 
 
-for _module in (jsonl, servicelog, access, loadbalancer, proxies, envoy, webproxies, w3c, layouts):
+for _module in (
+    jsonl,
+    servicelog,
+    access,
+    loadbalancer,
+    proxies,
+    heroku,
+    envoy,
+    webproxies,
+    w3c,
+    layouts,
+):
     for _format in _module.FORMATS:
         register(_format)
 
@@ -115,6 +127,7 @@ PREFERENCE = (
     "elb",
     "haproxy",
     "uwsgi",
+    "heroku",
     "envoy",
     "caddy",
     "traefik",

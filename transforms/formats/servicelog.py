@@ -151,10 +151,10 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("request_time", "s"),
     ),
     "status_code": (Key("status"), Key("status_code")),
-    "path": (Key("path"), Key("endpoint"), Key("route")),
+    "path": (Key("path"), Key("endpoint"), Key("route"), Key("uri")),
     "method": (Key("method"),),
     "user_id": (Key("user"), Key("user_id")),
-    "client_ip": (Key("ip"), Key("client_ip"), Key("remote_addr")),
+    "client_ip": (Key("ip"), Key("client_ip"), Key("remote_addr"), Key("remote_ip")),
     "region": (Key("region"),),
     "device_type": (Key("device_type"), Key("device")),
     "error_reason": (Key("error"), Key("error_reason"), Key("err")),
@@ -168,6 +168,55 @@ _ALIASES = {
     for target, keys in KEYS.items()
     for rank, key in enumerate(keys)
 }
+
+
+class KeyedValues:
+    """The canonical columns (`KEYS`) read from the key=value pairs of n records, with the
+    unit factor of each record's bare latency, and the pairs no column reads (attributes)."""
+
+    def __init__(self, n: int):
+        self.values: dict[str, list[str | None]] = {target: [None] * n for target in KEYS}
+        self.factors = [1.0] * n
+        self.extra: dict[str, list[str | None]] = {}
+        self._n = n
+
+    def add(self, i: int, pairs) -> None:
+        """Record i's (key, value) pairs (values unquoted); among keys of one column, the one
+        listed first in `KEYS` wins."""
+        ranks: dict[str, int] = {}
+        for key, value in pairs:
+            known = _ALIASES.get(key.lower())
+            if known is None:
+                self.extra.setdefault(key, [None] * self._n)[i] = value
+                continue
+            target, rank, factor = known
+            if ranks.get(target, rank) < rank:
+                continue  # a key listed earlier for this column was given
+            ranks[target] = rank
+            self.values[target][i] = value
+            if target == "latency_ms":
+                self.factors[i] = factor
+
+    def columns(self) -> dict[str, list[str | None]]:
+        """The text columns: one per canonical column, one `attribute:<key>` per other key."""
+        return {**self.values, **{f"{COLUMN_PREFIX}{k}": v for k, v in self.extra.items()}}
+
+
+def keyed_fields(factors: pd.Series) -> dict[str, Field]:
+    """How the `KEYS` columns are typed: durations with each record's bare-number unit
+    (`factors`, aligned on the records), whole status codes and bytes, the rest text."""
+    fields = {
+        "latency_ms": Field(
+            "latency_ms", as_duration_ms(factors), "a duration (milliseconds, or e.g. 1.5s)"
+        ),
+        "status_code": Field("status_code", as_int("Int16"), "an integer status code"),
+        "bytes_sent": Field("bytes_sent", as_int("Int64"), "a whole number of bytes"),
+    }
+    for target in KEYS:
+        fields.setdefault(target, Field(target, as_text, "text"))
+    return fields
+
+
 EXPECTED = "expected '<timestamp> <LEVEL> <service> <message>'"
 
 
@@ -220,14 +269,8 @@ def parse_servicelog(data: bytes, *, format: str = "servicelog") -> Parsed:
         "level": Field("level", as_level, "a log level"),
         "service": Field("service", as_text, "text"),
         "message": Field("message", _as_message, "text"),
-        "latency_ms": Field(
-            "latency_ms", as_duration_ms(units), "a duration (milliseconds, or e.g. 1.5s)"
-        ),
-        "status_code": Field("status_code", as_int("Int16"), "an integer status code"),
-        "bytes_sent": Field("bytes_sent", as_int("Int64"), "a whole number of bytes"),
+        **keyed_fields(units),
     }
-    for target in KEYS:
-        fields.setdefault(target, Field(target, as_text, "text"))
     fields = {name: fields[name] for name in CANDIDATE_TYPES if name in fields}  # reasons' order
     notes = [
         "servicelog records_read counts logical records: a log line with its continuation "
@@ -271,9 +314,7 @@ def _records(
     n = len(numbers)
     ts, levels, services, rests = zip(*heads, strict=True) if n else ((), (), (), ())
     messages: list[str | None] = [None] * n
-    values: dict[str, list[str | None]] = {target: [None] * n for target in KEYS}
-    factors = [1.0] * n
-    extra: dict[str, list[str | None]] = {}  # key=value pairs no column reads
+    keyed = KeyedValues(n)
     for i, rest in enumerate(rests):
         if "=" not in rest:
             messages[i] = rest.strip()
@@ -281,21 +322,7 @@ def _records(
         # [text, key, value, text, key, value, ..., text]
         parts = KEY_VALUE.split(rest)
         messages[i] = " ".join(filter(None, map(str.strip, parts[0::3])))
-        ranks: dict[str, int] = {}
-        for key, value in zip(parts[1::3], parts[2::3], strict=True):
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = _ESCAPE.sub(r"\1", value[1:-1])
-            known = _ALIASES.get(key.lower())
-            if known is None:
-                extra.setdefault(key, [None] * n)[i] = value
-                continue
-            target, rank, factor = known
-            if ranks.get(target, rank) < rank:
-                continue  # a key listed earlier for this column was given
-            ranks[target] = rank
-            values[target][i] = value
-            if target == "latency_ms":
-                factors[i] = factor
+        keyed.add(i, zip(parts[1::3], map(unquoted, parts[2::3]), strict=True))
     raws = firsts
     if tails:
         raws = list(firsts)
@@ -308,12 +335,18 @@ def _records(
         "level": levels,
         "service": services,
         "message": messages,
-        **values,
-        **{f"{COLUMN_PREFIX}{key}": column for key, column in extra.items()},
+        **keyed.columns(),
     }
     records = pd.DataFrame({name: pd.Series(list(v), dtype="str") for name, v in columns.items()})
     records[LINE_NUMBER] = pd.array(numbers, dtype="Int64")
-    return records, pd.Series(factors, index=records.index, dtype="float64")
+    return records, pd.Series(keyed.factors, index=records.index, dtype="float64")
+
+
+def unquoted(value: str) -> str:
+    """A key=value value as logged: a quoted one without its quotes and escapes."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return _ESCAPE.sub(r"\1", value[1:-1])
+    return value
 
 
 def _as_log_time(text: pd.Series) -> pd.Series:

@@ -43,6 +43,9 @@ SAMPLES = [
     b'<134>Nov  1 10:00:00 web1 nginx[312]: 10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET /a '
     b'HTTP/1.1" 200 2 "-" "curl"',
     b"2026-11-01T10:00:00.1Z stdout P 10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] ",
+    b'2026-11-01T10:00:00.601635+00:00 heroku[router]: at=info method=GET path="/a?x=1" '
+    b'host=a.herokuapp.com fwd="10.0.0.1" dyno=web.1 connect=0ms service=18ms status=200 bytes=13',
+    b"2026-11-01T10:00:01+00:00 app[web.1]: Started GET /a",
 ]
 FORMATS = sorted(registry.FORMATS)
 

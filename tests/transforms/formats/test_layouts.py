@@ -217,6 +217,7 @@ def test_logfmt_and_zap_console():
     assert logfmt.events["level"].tolist() == ["WARNING", "ERROR"]
     assert logfmt.events["message"].tolist() == ["disk almost full", "failed"]
     assert attributes(logfmt)[0] == {"free": "3%"}
+    assert logfmt.events["endpoint"].isna().all()  # no request keys: events
     zap = read(
         "zap",
         '2026-11-01T10:00:00.123Z\tINFO\tserver/main.go:42\tlistening\t{"addr": ":8080"}',
@@ -371,3 +372,31 @@ def test_gunicorn_error_log_lines_are_python_events_of_its_error_logger():
     assert events["ts"].tolist() == [utc(f"2024-05-26 11:42:5{k}") for k in (2, 3, 4)]
     assert events["message"].iloc[1].endswith("ZeroDivisionError: division by zero")
     assert [a["pid"] for a in attributes(read_back)] == ["1", "7", "1"]
+
+
+def test_logfmt_request_lines_are_requests_with_their_method_path_status_and_duration():
+    # a Go HTTP middleware's request lines in logfmt (go-kit/log, logrus' text formatter):
+    # durations as Go prints them, or bare numbers in the key's unit
+    events = read(
+        "logfmt",
+        'time=2026-11-01T10:00:00.5Z level=info msg="request completed" method=GET '
+        "path=/api/users/42 status=200 duration=12.5ms bytes=512 remote_addr=10.0.0.1",
+        'time=2026-11-01T10:00:01Z level=error msg="request failed" method=POST '
+        'uri="/api/orders?x=1" status=503 duration=1.2s remote_ip=10.0.0.2 trace=ab12',
+        "time=2026-11-01T10:00:02Z level=warning msg=slow method=GET path=/api/items latency=812",
+        "time=2026-11-01T10:00:03Z level=info msg=done method=GET path=/a status=abc",
+        'time=2026-11-01T10:00:04Z level=info msg="cache warmed" entries=1200',
+    )
+    kept = events.events
+    assert kept["endpoint"].tolist()[:3] == ["/api/users/{id}", "/api/orders", "/api/items"]
+    assert pd.isna(kept["endpoint"].iloc[3])  # no request keys: an event
+    assert kept["method"].tolist()[:3] == ["GET", "POST", "GET"]
+    assert kept["status_code"].tolist()[:2] == [200, 503]
+    assert kept["latency_ms"].tolist()[:3] == [12.5, 1200.0, 812.0]  # latency: bare is ms
+    assert kept["bytes_sent"].iloc[0] == 512
+    assert kept["client_ip"].tolist()[:2] == ["10.0.0.1", "10.0.0.2"]
+    assert attributes(events)[1] == {"trace": "ab12"}
+    assert attributes(events)[3] == {"entries": "1200"}
+    # a status that is no number rejects its line, naming it
+    assert events.rejects["line_number"].tolist() == [4]
+    assert "'abc' is not an integer status code" in events.rejects["reasons"].iloc[0]

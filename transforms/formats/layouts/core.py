@@ -12,6 +12,7 @@ import pandas as pd
 
 from transforms.formats.attributes import COLUMN_PREFIX, prefixed_columns
 from transforms.formats.base import (
+    CANDIDATE_TYPES,
     LINE_NUMBER,
     RAW,
     Field,
@@ -25,7 +26,7 @@ from transforms.formats.base import (
 )
 from transforms.formats.layouts.levels import level_words
 from transforms.formats.layouts.years import with_year
-from transforms.formats.servicelog import CONTINUATION
+from transforms.formats.servicelog import CONTINUATION, keyed_fields
 
 CONTINUATION_LINE = re.compile(f"(?:{CONTINUATION.pattern})|[{{}}\\[\\]()]\\s*[,;]?\\s*$|[{{}}]")
 """Lines that continue the event before them: stack trace lines (as `servicelog` knows them)
@@ -33,6 +34,11 @@ and the lines of a structure printed over several lines (`{`, `}`, `],`)."""
 
 TimeReader = Callable[[pd.Series, "pd.Timestamp | None"], pd.Series]
 """Time text (and the ingest time, for layouts that log no year) to UTC timestamps."""
+
+LATENCY_FACTOR = "_latency_factor"
+"""A record column a `finish` step may add with the canonical columns it read from key=value
+pairs (`servicelog.KeyedValues`): the unit factor of each record's bare latency. Those columns
+are then typed as servicelog types them."""
 
 COLUMNS = ("ts", "level", "service", "message")
 """Named groups a header pattern fills; any other named group (not starting with `_`) is kept
@@ -171,6 +177,9 @@ def parse_layout(layout: Layout, data: bytes, *, as_of: pd.Timestamp | None = No
         "service": Field("service", as_text, "text"),
         "message": Field("message", _as_message, "text"),
     }
+    if LATENCY_FACTOR in records:
+        keyed = keyed_fields(records[LATENCY_FACTOR])
+        fields.update({t: keyed[t] for t in CANDIDATE_TYPES if t in keyed and t in records})
     notes = list(layout.notes)
     if tails:
         attached = sum(map(len, tails.values()))

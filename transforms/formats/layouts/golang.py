@@ -21,9 +21,9 @@ import pandas as pd
 
 from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.base import as_timestamp
-from transforms.formats.layouts.core import Layout, yearless_time
+from transforms.formats.layouts.core import LATENCY_FACTOR, Layout, yearless_time
 from transforms.formats.layouts.levels import level_letters_or_words, level_words
-from transforms.formats.servicelog import KEY_VALUE
+from transforms.formats.servicelog import KEY_VALUE, KeyedValues, unquoted
 
 KLOG = Layout(
     "klog",
@@ -43,7 +43,6 @@ _TIME_KEYS = ("time", "ts", "timestamp", "t", "@timestamp", "datetime")
 _LEVEL_KEYS = ("level", "lvl", "severity", "loglevel")
 _MESSAGE_KEYS = ("msg", "message")
 _SERVICE_KEYS = ("logger", "service", "component", "app", "name", "module")
-_ESCAPE = re.compile(r"\\(.)")
 LOGFMT = re.compile(
     rf"(?=.*(?<!\S)(?:{'|'.join(_TIME_KEYS)})=\S)"
     rf"(?=.*(?<!\S)(?:{'|'.join(_LEVEL_KEYS)})=\S)"
@@ -54,17 +53,16 @@ LOGFMT = re.compile(
 
 def _logfmt_pairs(records: pd.DataFrame) -> pd.DataFrame:
     """Each event's key=value pairs: the time, level, message and service keys to their
-    columns, every other key to an attribute."""
+    columns, the request keys servicelog reads (`KEYS`: method, path, status, duration, bytes,
+    client ...) to theirs, so a request logged in logfmt is counted as one; every other key to
+    an attribute."""
     n = len(records)
     out: dict[str, list[str | None]] = {}
+    keyed = KeyedValues(n)
     messages = []
     for i, raw in enumerate(records["raw"].tolist()):
         first, _, more = raw.partition("\n")
-        pairs = {}
-        for key, value in KEY_VALUE.findall(first):
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = _ESCAPE.sub(r"\1", value[1:-1])
-            pairs[key] = value
+        pairs = {key: unquoted(value) for key, value in KEY_VALUE.findall(first)}
         columns = {}
         for column, keys in (
             ("timestamp", _TIME_KEYS),
@@ -79,11 +77,12 @@ def _logfmt_pairs(records: pd.DataFrame) -> pd.DataFrame:
         messages.append("\n".join(filter(None, [message, more])) or None)
         for column, value in columns.items():
             out.setdefault(column, [None] * n)[i] = value
-        for key, value in pairs.items():
-            out.setdefault(COLUMN_PREFIX + key, [None] * n)[i] = value
+        keyed.add(i, pairs.items())
     records["message"] = pd.Series(messages, index=records.index, dtype="str")
-    for column, values in out.items():
-        records[column] = pd.Series(values, index=records.index, dtype="str")
+    for column, values in {**out, **keyed.columns()}.items():
+        if any(v is not None for v in values):
+            records[column] = pd.Series(values, index=records.index, dtype="str")
+    records[LATENCY_FACTOR] = pd.Series(keyed.factors, index=records.index, dtype="float64")
     return records
 
 

@@ -1,0 +1,122 @@
+"""Heroku's router log (`heroku`): one key=value line per request the router served, as
+`heroku logs` prints it or a log drain delivers it (RFC 5424, with its octet count or not):
+
+    2024-05-26T11:42:52.601635+00:00 heroku[router]: at=info method=GET path="/" host=app.herokuapp.com request_id=8601b555-6a83-4c12-8269-97c8e32cdb22 fwd="204.204.204.204" dyno=web.1 connect=0ms service=18ms status=200 bytes=13 protocol=https
+    <158>1 2024-05-26T11:42:52.601635+00:00 host heroku router - at=error code=H12 desc="Request timeout" method=GET path="/" ... service=30000ms status=503 bytes=0
+
+The platform's and the app's own lines in the same stream (`app[web.1]: ...`,
+`heroku[web.1]: State changed ...`) are no requests: they are quarantined as such, and counted
+for the format when detecting it."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from transforms.formats.access import BYTES, STATUS, iso_time, parse_lines
+from transforms.formats.attributes import COLUMN_PREFIX
+from transforms.formats.base import Field, Format, Parsed, as_text
+from transforms.formats.servicelog import KEY_VALUE, as_duration_ms, unquoted
+
+_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
+_DRAIN = r"(?:\d+ )?<\d{1,3}>\d{1,2} "  # a drain's octet count and syslog PRI and version
+HEROKU_RE = re.compile(
+    rf"(?:{_DRAIN})?(?P<time>{_TIME}) (?:heroku\[router\]:|\S+ heroku router -) "
+    r"(?P<pairs>at=\S*(?: .*)?)"
+)
+PLATFORM_LINE = re.compile(
+    rf"(?:{_DRAIN})?{_TIME} (?:(?:app|heroku)\[[^\]\s]+\]:|\S+ (?:app|heroku) \S+ -)"
+)
+"""Any line of a Heroku app's log stream: the app's own output and the platform's messages."""
+LAYOUT = (
+    '\'<time> heroku[router]: at=info method=GET path="/" host=... fwd="..." dyno=web.1 '
+    "connect=0ms service=18ms status=200 bytes=13'"
+)
+_FIELDS = {
+    "ts": Field("time", iso_time, "an ISO 8601 time"),
+    "client_ip": Field("client_ip", as_text, "text"),
+    "method": Field("method", as_text, "text"),
+    "path": Field("path", as_text, "text"),
+    "status_code": Field("status", STATUS[1], STATUS[0]),
+    "latency_ms": Field("service", as_duration_ms(), "a duration like 18ms"),
+    "bytes_sent": Field("bytes", BYTES[1], BYTES[0]),
+}
+
+
+def looks_like_heroku(line: str) -> bool:
+    return HEROKU_RE.fullmatch(line) is not None
+
+
+def _pairs(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The router's key=value pairs: method, path, status, bytes and service (the time spent
+    proxying between client and dyno, the router's response time) to their columns; the client
+    is the first address of `fwd` (X-Forwarded-For, as the router received it); every key,
+    `fwd` and `connect` included, but not those read into columns, is an attribute."""
+    n = len(records)
+    columns: dict[str, list[str | None]] = {
+        name: [None] * n for name in ("method", "path", "status", "bytes", "service", "client_ip")
+    }
+    extra: dict[str, list[str | None]] = {}
+    for i, text in enumerate(records["pairs"].tolist()):
+        for key, value in KEY_VALUE.findall(text):
+            value = unquoted(value)
+            if key in columns and key != "client_ip":
+                columns[key][i] = value
+            else:
+                extra.setdefault(COLUMN_PREFIX + key, [None] * n)[i] = value
+            if key == "fwd" and value:
+                columns["client_ip"][i] = value.split(",")[0].strip()
+    for name, values in {**columns, **extra}.items():
+        records[name] = pd.Series(values, index=records.index, dtype="str")
+    return records.drop(columns=["pairs"]), ()
+
+
+def _hint(texts: pd.Series) -> pd.Series:
+    """For a line that is no router request: whether it is the app's or the platform's own."""
+    return pd.Series(
+        [
+            "it is a line of the app or of the Heroku platform (not of its router), not a request"
+            if PLATFORM_LINE.match(t)
+            else None
+            for t in texts
+        ],
+        index=texts.index,
+        dtype="str",
+    )
+
+
+def parse_heroku(data: bytes) -> Parsed:
+    """Heroku router lines. ts is the router's time of the line (with its offset); method,
+    path (with its query), status and bytes as logged; latency_ms is `service`; client_ip the
+    first address of `fwd`; `at`, `host`, `request_id`, `dyno`, `connect`, `protocol` and, on
+    errors, `code` (H12 ...) and `desc` are attributes. An empty value (`service=` when the
+    app crashed) is null."""
+    extra: dict[str, str] = {}
+
+    def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        records, notes = _pairs(records)
+        extra.update(
+            {c.removeprefix(COLUMN_PREFIX): c for c in records if c.startswith(COLUMN_PREFIX)}
+        )
+        return records, notes
+
+    return parse_lines(
+        data,
+        HEROKU_RE,
+        format="heroku",
+        expected=f"the Heroku router log format: expected {LAYOUT}",
+        prepare=prepare,
+        fields=_FIELDS,
+        hint=_hint,
+        attributes=extra,  # filled by `prepare`, before the records are typed
+    )
+
+
+HEROKU = Format(
+    "heroku",
+    parse_heroku,
+    looks_like_heroku,
+    "Heroku router log lines (heroku logs, or a log drain's syslog lines)",
+)
+FORMATS: list[Format] = [HEROKU]
