@@ -568,3 +568,29 @@ def test_a_record_without_the_chosen_time_key_takes_another_default_one():
         pd.Timestamp("2024-05-26T11:42:52Z"),
     ]
     assert any("ts <- time" in n for n in parsed.notes)
+
+
+def test_nginx_json_written_without_escape_json_reads_its_hex_escapes():
+    """nginx's default escaping writes `"`, `\\`, control characters and bytes above 0x7E as
+    \\xHH (ngx_http_log_module: escape=default), which is not JSON: such a line is read with
+    each run of escapes taken as the UTF-8 bytes it spells."""
+    lines = [
+        '{"time_iso8601":"2024-05-26T13:42:52+02:00","request_uri":"/search?q=caf\\xC3\\xA9",'
+        '"status":"200","http_user_agent":"Mozilla/5.0 \\x22quoted\\x22 \\x5Cbs",'
+        '"request_method":"GET"}',
+        '{"time_iso8601":"2024-05-26T13:42:53+02:00","request_uri":"/a","status":"404",'
+        '"http_user_agent":"latin \\xE9t\\xE9","request_method":"GET"}',
+        '{"time_iso8601":"2024-05-26T13:42:54+02:00","request_uri":"/b","status":"200",'
+        '"http_user_agent":"plain","request_method":"GET"}',
+        '{"time_iso8601":"2024-05-26T13:42:55+02:00","request_uri":"/c\\x22 broken',
+    ]
+    parsed = parse_jsonl(("\n".join(lines) + "\n").encode())
+    kept = parsed.candidates
+    assert kept["path"].tolist() == ["/search?q=café", "/a", "/b"]
+    assert kept["status_code"].tolist() == [200, 404, 200]
+    attributes = [orjson.loads(a) for a in kept["attributes"]]
+    assert attributes[0]["http_user_agent"] == 'Mozilla/5.0 "quoted" \\bs'
+    assert attributes[1]["http_user_agent"] == "latin été"  # not UTF-8: Windows-1252
+    # a line that is not JSON even so is still rejected as such
+    assert parsed.rejects["line_number"].tolist() == [4]
+    assert parsed.rejects["reasons"].iloc[0].startswith("not valid JSON")

@@ -3,6 +3,7 @@ a column (text, numbers, and the rows of the wrong JSON type)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
@@ -37,14 +38,41 @@ def load_objects(texts: list[str]) -> tuple[list[dict], list[int], list[tuple[in
         try:
             value = loads(text)
         except decode_error as exc:
-            bad.append((i, f"not valid JSON: {exc.msg} at column {exc.colno}"))
-            continue
+            value = nginx_unescaped(text)
+            if value is None:
+                bad.append((i, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+                continue
         if type(value) is dict:
             objects.append(value)
             kept.append(i)
         else:
             bad.append((i, f"expected a JSON object, found {kind_of(value)}"))
     return objects, kept, bad
+
+
+_NGINX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+")
+
+
+def nginx_unescaped(text: str) -> Any:
+    """The value of a line nginx wrote as JSON without `escape=json`: it escapes `"`, `\\`,
+    control characters and every byte above 0x7E as `\\xHH`, which JSON does not allow. Each
+    run of such escapes is read as the UTF-8 bytes it spells (Windows-1252 where they are not
+    UTF-8) and written as JSON; None when the line has none or is still not JSON."""
+    if "\\x" not in text:
+        return None
+
+    def as_json(match: re.Match[str]) -> str:
+        raw = bytes.fromhex(match.group(0).replace("\\x", ""))
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded = raw.decode("cp1252", errors="replace")
+        return orjson.dumps(decoded).decode()[1:-1]
+
+    try:
+        return orjson.loads(_NGINX_ESCAPES.sub(as_json, text))
+    except orjson.JSONDecodeError:
+        return None
 
 
 def kind_of(value: Any) -> str:
