@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from transforms.formats.base import (
     MISSING,
     RAW,
     STR_MAPPER,
+    Converter,
     Field,
     FileFormatError,
     Parsed,
@@ -105,7 +107,36 @@ def mapping_for(
     )
 
 
-def _fields(mapping: ColumnMapping) -> dict[str, Field]:
+DELIMITERS = (",", ";")
+"""What separates a csv's fields: commas, or semicolons as spreadsheets write CSV where the
+comma is the decimal separator (there a latency of `12,5` is 12.5)."""
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+def csv_delimiter(data: bytes) -> str:
+    """The delimiter of a csv from its header line: a semicolon when the header holds more
+    semicolons than commas and tabs, else a comma."""
+    end = data.find(b"\n", 0, 1 << 16)
+    header = bytes(data[: end if end >= 0 else 1 << 16])
+    semicolons = header.count(b";")
+    if semicolons and semicolons > header.count(b",") and semicolons > header.count(b"\t"):
+        return ";"
+    return ","
+
+
+def _with_decimal_comma(convert: Converter) -> Converter:
+    """`convert`, reading `12,5` as 12.5 first."""
+
+    def read(text: pd.Series) -> pd.Series:
+        comma = text.str.match(_DECIMAL_COMMA).fillna(False).astype(bool)
+        if comma.any():
+            text = text.where(~comma, text.str.replace(",", ".", regex=False))
+        return convert(text)
+
+    return read
+
+
+def _fields(mapping: ColumnMapping, delimiter: str = ",") -> dict[str, Field]:
     fields: dict[str, Field] = {}
     for target, column in mapping.items():
         if target == "ts":
@@ -122,7 +153,7 @@ def _fields(mapping: ColumnMapping) -> dict[str, Field]:
                 raise FileFormatError(f"unknown latency unit '{column.unit}'; expected ms, s or us")
             fields[target] = Field(
                 column.name,
-                as_float(factor),
+                as_float(factor) if delimiter != ";" else _with_decimal_comma(as_float(factor)),
                 "a number",
                 typed=pa.float64() if factor == 1 else None,
             )
@@ -180,7 +211,7 @@ def parse_delimited(
     split_rejects = rejects_frame(
         numbers[bad], texts[bad], [reasons[i] for i in np.flatnonzero(bad)]
     )
-    fields = _fields(chosen)
+    fields = _fields(chosen, delimiter)
     notes = [f"{format} columns mapped with the {layout} layout"]
     if joined:
         notes.append(
@@ -293,7 +324,7 @@ def read_clean(
     if pc.any(pc.is_in(body, pa.array([header_text + "\n", header_text]))).as_py():
         return None  # the header again
     layout, chosen = mapping_for(header, mapping)
-    fields = _fields(chosen)
+    fields = _fields(chosen, delimiter)
     typed = {
         header.index(f.source): f.typed
         for f in fields.values()

@@ -27,12 +27,15 @@ from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 from transforms.reason_codes import reason_code
 
 
-def _looks_delimited(delimiter: str) -> Callable[[str], bool]:
-    other = "\t" if delimiter == "," else ","
+def _looks_delimited(*delimiters: str) -> Callable[[str], bool]:
+    others = [d for d in (",", "\t", ";") if d not in delimiters]
 
     def looks_like(line: str) -> bool:
-        # a header line: more of this delimiter than of the other one
-        return line.count(delimiter) >= 1 and line.count(other) < line.count(delimiter)
+        # a header line: more of one of these delimiters than of the others
+        return any(
+            line.count(d) >= 1 and all(line.count(o) < line.count(d) for o in others)
+            for d in delimiters
+        )
 
     return looks_like
 
@@ -40,9 +43,11 @@ def _looks_delimited(delimiter: str) -> Callable[[str], bool]:
 FORMATS: dict[str, Format] = {
     "csv": Format(
         "csv",
-        lambda data, **o: delimited.parse_delimited(data, delimiter=",", format="csv", **o),
-        _looks_delimited(","),
-        "comma-separated with a header",
+        lambda data, **o: delimited.parse_delimited(
+            data, delimiter=delimited.csv_delimiter(data), format="csv", **o
+        ),
+        _looks_delimited(*delimited.DELIMITERS),
+        "comma- (or semicolon-) separated with a header",
     ),
     "tsv": Format(
         "tsv",

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from transforms.formats import registry
 from transforms.formats.base import FileFormatError
 from transforms.formats.delimited import Column, parse_delimited
 
@@ -161,3 +162,38 @@ def test_a_quoted_field_may_hold_line_breaks_and_a_stray_quote_costs_only_its_li
     assert parsed.rejects.empty
     assert parsed.records_read == 4
     assert any("read across lines" in note for note in parsed.notes)
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_semicolon_separated_csv_as_spreadsheets_write_it_with_decimal_commas(quoted):
+    path = '"/api/v1/search;q"' if quoted else "/api/v1/search"
+    data = (
+        "\ufefftimestamp;endpoint;response_time_ms;status_code;user_id\r\n"
+        "2026-11-01T10:00:00Z;/api/v1/users/42;12,5;200;u1\r\n"
+        "2026-11-01T10:00:01Z;/api/v1/orders;48;201;u2\r\n"
+        f"2026-11-01T10:00:02Z;{path};7,25;200;u3\r\n"
+        "2026-11-01T10:00:03Z;/api/v1/orders;1,2,3;200;u4\r\n"
+    ).encode()
+    assert registry.detect(data) == "csv"
+    parsed = registry.parse(data, "csv")
+    kept = parsed.candidates
+    assert kept["path"].tolist() == [
+        "/api/v1/users/42",
+        "/api/v1/orders",
+        "/api/v1/search;q" if quoted else "/api/v1/search",
+    ]
+    assert kept["latency_ms"].tolist() == [12.5, 48.0, 7.25]
+    assert kept["status_code"].tolist() == [200, 201, 200]
+    # `1,2,3` is no number with a decimal comma: rejected, naming the column
+    assert parsed.rejects["line_number"].tolist() == [5]
+    assert "response_time_ms: '1,2,3' is not a number" in parsed.rejects["reasons"].iloc[0]
+
+
+def test_a_comma_csv_keeps_reading_a_decimal_comma_as_no_number():
+    data = (
+        b"timestamp,endpoint,response_time_ms,status_code,user_id\n"
+        b'2026-11-01T10:00:00Z,/a,"12,5",200,u1\n'
+    )
+    parsed = parse_delimited(data)
+    assert parsed.candidates.empty
+    assert "'12,5' is not a number" in parsed.rejects["reasons"].iloc[0]
