@@ -240,6 +240,21 @@ class HerokuRecord(RawRecord):
     path: Series[Text] = _text("request path and query as the router logged it", nullable=False)
 
 
+class SquidRecord(RawRecord):
+    """A line of Squid's native access log (`logformat squid`).
+
+    Valid: a `ts`, a `client_ip`, a `method` and a `path` (the URL) on every line; a
+    `status_code` column, null for status 000 (no reply was sent); the shared rules of
+    `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    client_ip: Series[Text] = _text("the client's address", nullable=False)
+    method: Series[Text] = _text("request method", nullable=False)
+    path: Series[Text] = _text("the URL as requested (host:port for CONNECT)", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
 class EnvoyRecord(RawRecord):
     """A line of Envoy's default access log format (or Istio's default proxy format).
 
@@ -391,6 +406,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "haproxy": HaproxyRecord,
     "uwsgi": UwsgiRecord,
     "heroku": HerokuRecord,
+    "squid": SquidRecord,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,

@@ -29,6 +29,7 @@ from schemas.raw import (
     NginxTemplateRecord,
     PythonLogRecord,
     ServiceLogRecord,
+    SquidRecord,
     SslRequestRecord,
     Syslog5424Record,
     SyslogRecord,
@@ -91,6 +92,12 @@ HEROKU_LOG = (
     b"method=GET path=/ host=myapp.herokuapp.com fwd=17.17.17.17 dyno= connect= service= "
     b"status=503 bytes=\n"
 )
+SQUID_LOG = (
+    b"1716723772.601    112 192.168.0.10 TCP_MISS/200 10562 GET http://www.example.com/ - "
+    b"HIER_DIRECT/93.184.216.34 text/html\n"
+    b"1716723776.750   2301 192.168.0.10 TCP_MISS_ABORTED/000 0 GET http://a.example/x alice "
+    b"HIER_DIRECT/10.0.0.5 -\n"
+)
 ENVOY_LOG = (
     b'[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 '
     b'"10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" '
@@ -123,6 +130,7 @@ SAMPLES = [
     ("haproxy", HAPROXY_LOG, 3),
     ("uwsgi", UWSGI_LOG, 2),
     ("heroku", HEROKU_LOG, 2),
+    ("squid", SQUID_LOG, 2),
     ("envoy", ENVOY_LOG, 2),
     ("caddy", CADDY_LOG, 2),
     ("traefik", TRAEFIK_LOG, 1),
@@ -162,6 +170,7 @@ FIRST_ROW = {
     "haproxy": HAPROXY_LOG,
     "uwsgi": UWSGI_LOG,
     "heroku": HEROKU_LOG,
+    "squid": SQUID_LOG,
     "envoy": ENVOY_LOG,
     "caddy": CADDY_LOG,
     "traefik": TRAEFIK_LOG,
@@ -183,6 +192,10 @@ REQUIRED = {
     "haproxy": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "uwsgi": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
     "heroku": ({"ts", "status_code", "path"}, {"ts", "status_code", "path"}),
+    "squid": (
+        {"ts", "client_ip", "method", "path", "status_code"},
+        {"ts", "client_ip", "method", "path"},
+    ),
     "envoy": ({"ts", "path", "status_code"}, {"ts"}),
     "caddy": ({"ts"}, {"ts"}),
     "traefik": ({"ts"}, {"ts"}),
@@ -231,6 +244,7 @@ def test_every_registered_format_has_a_raw_model():
         "haproxy": HaproxyRecord,
         "uwsgi": UwsgiRecord,
         "heroku": HerokuRecord,
+        "squid": SquidRecord,
         "apache_ssl": SslRequestRecord,
         "envoy": EnvoyRecord,
         "caddy": CaddyRecord,
@@ -406,6 +420,8 @@ NULLABLE = [
     ("heroku", "client_ip"),
     ("heroku", "latency_ms"),
     ("heroku", "bytes_sent"),
+    ("squid", "status_code"),
+    ("squid", "user_id"),
     ("servicelog", "path"),
     ("servicelog", "status_code"),
     (f"nginx:{NGINX_COMBINED}", "path"),

@@ -20,6 +20,7 @@ from transforms.formats import (
     loadbalancer,
     proxies,
     servicelog,
+    squid,
     w3c,
     webproxies,
 )
@@ -91,6 +92,7 @@ for _module in (
     loadbalancer,
     proxies,
     heroku,
+    squid,
     envoy,
     webproxies,
     w3c,
@@ -133,6 +135,7 @@ PREFERENCE = (
     "haproxy",
     "uwsgi",
     "heroku",
+    "squid",
     "envoy",
     "caddy",
     "traefik",

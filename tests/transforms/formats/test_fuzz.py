@@ -46,6 +46,8 @@ SAMPLES = [
     b'2026-11-01T10:00:00.601635+00:00 heroku[router]: at=info method=GET path="/a?x=1" '
     b'host=a.herokuapp.com fwd="10.0.0.1" dyno=web.1 connect=0ms service=18ms status=200 bytes=13',
     b"2026-11-01T10:00:01+00:00 app[web.1]: Started GET /a",
+    b"1762000000.601    112 10.0.0.1 TCP_MISS/200 10562 GET http://a.example/x - "
+    b"HIER_DIRECT/10.0.0.5 text/html",
 ]
 FORMATS = sorted(registry.FORMATS)
 
