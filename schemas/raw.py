@@ -230,14 +230,15 @@ class UwsgiRecord(RawRecord):
 class HerokuRecord(RawRecord):
     """A line of Heroku's router log (`at=info method=GET path="/" ... status=200`).
 
-    Valid: a `ts` and a `status_code` on every line and a `path` (the router logs each
-    request's); `client_ip` (the first address of `fwd`) and `latency_ms` (`service`, empty
-    when the app crashed) may be null; the shared rules of `RawRecord`.
+    Valid: a `ts` and a `status_code` on every line and a `path` column, null where the router
+    closed a connection that sent no request (H15); `client_ip` (the first address of `fwd`)
+    and `latency_ms` (`service`, empty when the app crashed) may be null; the shared rules of
+    `RawRecord`.
     """
 
     ts: Series[UtcTimestamp] = _ts()
     status_code: Series[pd.Int16Dtype] = _status(nullable=False)
-    path: Series[Text] = _text("request path and query as the router logged it", nullable=False)
+    path: Series[Text] = _text("request path and query as the router logged it; null for H15")
 
 
 class SquidRecord(RawRecord):

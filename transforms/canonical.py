@@ -9,12 +9,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.common import EARLIEST_EVENT, FUTURE_TOLERANCE
 from schemas.raw import raw_model
 from schemas.requests import Request
 from transforms.endpoints import DEFAULT_FOLD_VARIETY, normalise_endpoints
-from transforms.formats.base import CANDIDATE_TYPES, LINE_NUMBER, RAW, REASONS, STR_MAPPER, Parsed
+from transforms.formats.base import (
+    CANDIDATE_TYPES,
+    LINE_NUMBER,
+    RAW,
+    REASONS,
+    STR_MAPPER,
+    Parsed,
+    arrow_text,
+)
 from transforms.validate import merge_reasons, schema_reasons
 
 OTHER_ENDPOINT = "{other}"
@@ -22,7 +31,16 @@ INVALID_ENDPOINT = "{invalid}"
 """The endpoint of a response to something that was not an HTTP request (an access log's
 `"-"` or `""` request line: a connection closed before a request, a malformed one): the
 response and its status are real and counted, the request names no path."""
-_INVALID_REQUEST_FORMATS = ("common", "combined", "haproxy", "envoy", "traefik", "alb", "elb")
+_INVALID_REQUEST_FORMATS = (
+    "common",
+    "combined",
+    "haproxy",
+    "envoy",
+    "traefik",
+    "alb",
+    "elb",
+    "heroku",
+)
 """Access formats whose null path beside a status is such a response (nginx templates too)."""
 CONNECTION_ENDPOINT = "{connection}"
 """The endpoint of a proxy's TCP connection entry (HAProxy `option tcplog`, a Classic Load
@@ -88,6 +106,21 @@ def cap_endpoints(
     return endpoints, admitted, folded
 
 
+_IPV4_PORT = r"^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$"
+_IPV6_BRACKETS = r"^\[([0-9A-Fa-f:.]+(?:%[\w.-]+)?)\](?::\d{1,5})?$"
+
+
+def without_port(addresses: pd.Series) -> pd.Series:
+    """Client addresses without the port some loggers keep (`203.0.113.7:51234`, as Go's
+    `RemoteAddr` is; `[2001:db8::1]:443`); an IPv6 address without brackets stays whole."""
+    array = arrow_text(addresses)
+    if not pc.any(pc.match_substring(array, ":")).as_py():
+        return addresses
+    bare = pc.replace_substring_regex(array, _IPV4_PORT, r"\1")
+    bare = pc.replace_substring_regex(bare, _IPV6_BRACKETS, r"\1")
+    return pd.Series(bare.to_pandas(types_mapper=STR_MAPPER), index=addresses.index)
+
+
 def _not_logged(name: str, index: pd.Index, null_text: pd.Series) -> pd.Series:
     """An all-null column; the text ones all share `null_text` (no buffers per column where a
     file logs few of the canonical fields)."""
@@ -125,6 +158,8 @@ def canonical_events(
                 else pd.Series(pd.NA, index=index, dtype="str")
             )
             columns[name] = endpoints_of(paths.astype("str"), rules)
+        elif name == "client_ip" and name in candidates:
+            columns[name] = without_port(candidates[name])
         elif name in candidates:
             columns[name] = candidates[name]
         else:

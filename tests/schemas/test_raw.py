@@ -191,7 +191,7 @@ REQUIRED = {
     "elb": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "haproxy": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "uwsgi": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
-    "heroku": ({"ts", "status_code", "path"}, {"ts", "status_code", "path"}),
+    "heroku": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
     "squid": (
         {"ts", "client_ip", "method", "path", "status_code"},
         {"ts", "client_ip", "method", "path"},
@@ -418,6 +418,7 @@ NULLABLE = [
     ("uwsgi", "client_ip"),
     ("uwsgi", "user_id"),
     ("heroku", "client_ip"),
+    ("heroku", "path"),
     ("heroku", "latency_ms"),
     ("heroku", "bytes_sent"),
     ("squid", "status_code"),

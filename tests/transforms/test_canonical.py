@@ -3,6 +3,7 @@ import pytest
 
 from schemas.requests import Request
 from transforms.canonical import EndpointRules, canonical_events, cap_endpoints
+from transforms.formats import registry
 from transforms.formats.base import Parsed, rejects_frame
 from transforms.formats.delimited import parse_delimited
 
@@ -111,4 +112,21 @@ def test_service_log_events_may_lack_an_endpoint_but_requests_may_not():
     assert pd.isna(result.events["endpoint"].iloc[0])
     assert result.rejects["reasons"].tolist() == [
         "endpoint: missing (a request needs a path or endpoint)"
+    ]
+
+
+def test_a_client_address_loses_the_port_a_logger_kept():
+    lines = [
+        "time=2026-11-01T10:00:00Z level=info method=GET path=/a status=200 remote_addr=203.0.113.7:51234",
+        "time=2026-11-01T10:00:01Z level=info method=GET path=/a status=200 remote_addr=[2001:db8::1]:443",
+        "time=2026-11-01T10:00:02Z level=info method=GET path=/a status=200 remote_addr=2001:db8::7",
+        "time=2026-11-01T10:00:03Z level=info method=GET path=/a status=200 remote_addr=10.0.0.9",
+    ]
+    parsed = registry.parse(("\n".join(lines) + "\n").encode(), "logfmt")
+    events = canonical_events(parsed, source="t", as_of=pd.Timestamp("2026-11-02", tz="UTC"))
+    assert events.events["client_ip"].tolist() == [
+        "203.0.113.7",
+        "2001:db8::1",
+        "2001:db8::7",  # IPv6 without brackets: whole
+        "10.0.0.9",
     ]

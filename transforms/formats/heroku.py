@@ -23,7 +23,7 @@ _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
 _DRAIN = r"(?:\d+ )?<\d{1,3}>\d{1,2} "  # a drain's octet count and syslog PRI and version
 HEROKU_RE = re.compile(
     rf"(?:{_DRAIN})?(?P<time>{_TIME}) (?:heroku\[router\]:|\S+ heroku router -) "
-    r"(?P<pairs>at=\S*(?: .*)?)"
+    r"(?P<pairs>(?:[\w-]+=\S* )*at=\S*(?: .*)?)"  # `sock=client` may come first (H18, H27)
 )
 PLATFORM_LINE = re.compile(
     rf"(?:{_DRAIN})?{_TIME} (?:(?:app|heroku)\[[^\]\s]+\]:|\S+ (?:app|heroku) \S+ -)"
@@ -91,7 +91,8 @@ def parse_heroku(data: bytes) -> Parsed:
     path (with its query), status and bytes as logged; latency_ms is `service`; client_ip the
     first address of `fwd`; `at`, `host`, `request_id`, `dyno`, `connect`, `protocol` and, on
     errors, `code` (H12 ...) and `desc` are attributes. An empty value (`service=` when the
-    app crashed) is null."""
+    app crashed) is null. A line with a status and no path (H15, an idle connection closed)
+    is a response to no request: its endpoint is {invalid}."""
     extra: dict[str, str] = {}
 
     def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:

@@ -31,6 +31,16 @@ ROUTER = [
     'path="/api/items/42" host=myapp.herokuapp.com request_id=ab12 fwd="198.51.100.7" '
     "dyno=web.1 connect=2ms service=7ms status=404 bytes=220 protocol=http",
 ]
+INTERRUPTED = [
+    # `sock=` first: the client (H27) or the dyno (H18) closed the socket mid-request
+    '2010-10-06T21:52:09-07:00 heroku[router]: sock=client at=info code=H27 desc="Client '
+    'Request Interrupted" method=POST path="/submit/" host=myapp.herokuapp.com '
+    'request_id=5f5d6b92 fwd="204.204.204.204" dyno=web.1 connect=1ms service=0ms status=499 '
+    "bytes=0 protocol=https",
+    # an idle connection closed: no request, a status
+    '2010-10-06T21:52:10-07:00 heroku[router]: at=error code=H15 desc="Idle connection" '
+    "dyno=web.1 connect=1ms service=55449ms status=503 bytes=18",
+]
 PLATFORM = [
     '2012-10-11T22:14:49.100000+00:00 app[web.1]: Started GET "/" for 204.204.204.204',
     "2012-10-11T22:14:48.000000+00:00 heroku[web.1]: State changed from starting to up",
@@ -108,3 +118,13 @@ def test_a_router_line_is_heroku_alone_and_a_broken_one_is_named():
     # only the platform's lines: no request, so no heroku file
     only_platform = ("\n".join(PLATFORM) + "\n").encode()
     assert registry.shares(only_platform, PLATFORM).get("heroku", 0) == 0
+
+
+def test_interrupted_requests_and_idle_connections_are_kept():
+    events = read(INTERRUPTED)
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["endpoint"].tolist() == ["/submit", "{invalid}"]
+    assert kept["status_code"].tolist() == [499, 503]
+    assert json.loads(kept["attributes"].iloc[0])["sock"] == "client"
+    assert registry.detect(INTERRUPTED[0].encode()) == "heroku"

@@ -513,6 +513,42 @@ def test_log4j2_json_layout_as_logstash_writes_it():
          '"httpMethod":"GET","resourcePath":"/pets/{petId}","status":"200","protocol":"HTTP/1.1",'
          '"responseLength":"42"}',
          ("2024-05-26T11:42:52Z", "GET", "/pets/{petId}", 200, 42, None)),
+        # Go's log/slog JSONHandler: a time.Duration is whole nanoseconds
+        ('{"time":"2024-05-16T10:20:32.456+02:00","level":"INFO","msg":"request","method":"GET",'
+         '"path":"/api/users/42","status":200,"duration":1234567}',
+         ("2024-05-16T08:20:32.456Z", "GET", "/api/users/42", 200, None, 1.234567)),
+        # Echo's logger: latency in ns (latency_human beside it), bytes_out
+        ('{"time":"2024-05-16T10:20:33.123456789+02:00","remote_ip":"::1","method":"GET",'
+         '"uri":"/","status":200,"latency":123456,"latency_human":"123.456µs","bytes_out":13}',
+         ("2024-05-16T08:20:33.123456Z", "GET", "/", 200, 13, 0.123456)),
+        # Rails' lograge: duration in ms
+        ('{"method":"GET","path":"/jobs/833552.json","controller":"JobsController","action":"show",'
+         '"status":200,"duration":58.33,"view":40.43,"db":15.26,"time":"2024-05-16T10:20:33.123Z"}',
+         ("2024-05-16T10:20:33.123Z", "GET", "/jobs/833552.json", 200, None, 58.33)),
+        # zerolog: durations in float ms
+        ('{"level":"info","time":"2024-05-16T10:20:33+02:00","method":"GET","url":"/api/items",'
+         '"status":200,"size":512,"duration":1.234,"message":"request"}',
+         ("2024-05-16T08:20:33Z", "GET", "/api/items", 200, 512, 1.234)),
+        # Serilog's compact JSON, from its ASP.NET Core request logging
+        ('{"@t":"2024-05-16T10:20:33.1234567Z","@mt":"HTTP {RequestMethod} {RequestPath} responded '
+         '{StatusCode} in {Elapsed:0.0000} ms","RequestMethod":"GET","RequestPath":"/api/values",'
+         '"StatusCode":200,"Elapsed":12.345678}',
+         ("2024-05-16T10:20:33.123456Z", "GET", "/api/values", 200, None, 12.345678)),
+        # Kong's file-log: started_at in epoch ms, request.uri (not the whole request.url)
+        ('{"request":{"method":"GET","uri":"/get","url":"http://httpbin.org:8000/get"},'
+         '"response":{"status":200,"size":"434"},"latencies":{"proxy":1430,"kong":9,'
+         '"request":1921},"client_ip":"127.0.0.1","started_at":1433209822425}',
+         ("2015-06-02T01:50:22.425Z", "GET", "/get", 200, 434, 1921.0)),
+        # Cloudflare Logpush's HTTP requests
+        ('{"ClientIP":"203.0.113.7","ClientRequestMethod":"GET","ClientRequestURI":"/api/items?x=1",'
+         '"EdgeResponseBytes":2134,"EdgeResponseStatus":200,'
+         '"EdgeStartTimestamp":"2024-05-16T10:20:32Z"}',
+         ("2024-05-16T10:20:32Z", "GET", "/api/items?x=1", 200, 2134, None)),
+        # Apache APISIX's file-logger
+        ('{"client_ip":"127.0.0.1","start_time":1716000000123,"latency":18.5,"request":{"method":'
+         '"GET","uri":"/hello?a=1","url":"http://127.0.0.1:9080/hello?a=1"},"response":{"status":'
+         '200,"size":230}}',
+         ("2024-05-18T02:40:00.123Z", "GET", "/hello?a=1", 200, 230, 18.5)),
     ],
 )  # fmt: skip
 def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, expected):
@@ -534,7 +570,7 @@ def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, e
 def test_json_lines_without_a_time_key_are_jsonl_and_say_so():
     """A JSON-lines file no key of which is a time is not a CSV file with a strange header:
     detection sends it to jsonl, which names the keys it looked for."""
-    data = b'{"started_at":1716723772601,"request":{"method":"GET","uri":"/x"}}\n' * 3
+    data = b'{"began":1716723772601,"request":{"method":"GET","uri":"/x"}}\n' * 3
     assert registry.detect(data) == "jsonl"
     with pytest.raises(FileFormatError, match="no timestamp key in the first 3 records"):
         parse_jsonl(data)
@@ -594,3 +630,30 @@ def test_nginx_json_written_without_escape_json_reads_its_hex_escapes():
     # a line that is not JSON even so is still rejected as such
     assert parsed.rejects["line_number"].tolist() == [4]
     assert parsed.rejects["reasons"].iloc[0].startswith("not valid JSON")
+
+
+def test_serilog_compact_json_events_without_a_level_are_information():
+    data = (
+        b'{"@t":"2024-05-16T10:20:35.0000000Z","@mt":"Now listening on: {address}",'
+        b'"address":"http://localhost:5000","SourceContext":"Microsoft.Hosting.Lifetime"}\n'
+        b'{"@t":"2024-05-16T10:20:36.0000000Z","@mt":"Unhandled exception","@l":"Error",'
+        b'"SourceContext":"Microsoft.AspNetCore.Server.Kestrel"}\n'
+    )
+    parsed = parse_jsonl(data)
+    assert parsed.rejects.empty
+    assert parsed.candidates["level"].tolist() == ["INFO", "ERROR"]
+    assert parsed.candidates["service"].iloc[0] == "Microsoft.Hosting.Lifetime"
+
+
+def test_whole_number_durations_of_a_unitless_key_are_nanoseconds_only_when_that_large():
+    def latency(values):
+        lines = [
+            f'{{"time":"2024-05-16T10:20:3{i}Z","path":"/a","status":200,"duration":{v}}}'
+            for i, v in enumerate(values)
+        ]
+        parsed = parse_jsonl(("\n".join(lines) + "\n").encode())
+        return parsed.candidates["latency_ms"].tolist()
+
+    assert latency([1234567, 15200000]) == [1.234567, 15.2]  # ns, as Go writes them
+    assert latency([2, 3]) == [2000.0, 3000.0]  # small whole numbers: seconds still
+    assert latency([0.5, 120000]) == [500.0, 120000000.0]  # not all whole: as the key says

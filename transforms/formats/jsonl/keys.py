@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,8 +71,13 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         *key_options("timeMillis", unit="ms"),  # log4j2's JsonLayout (Logstash)
         *key_options("time_iso8601", "start_time"),  # nginx, Envoy and Istio
         *key_options("time_local", "requestTime", unit=CLF_TIME),  # nginx, API Gateway
+        *key_options("@t", "Timestamp"),  # Serilog (compact, classic)
+        *key_options("started_at"),  # Kong (epoch ms)
+        *key_options("EdgeStartTimestamp"),  # Cloudflare Logpush
     ),
-    "service": key_options("service", "service.name", "app", "component", "loggerName"),
+    "service": key_options(
+        "service", "service.name", "app", "component", "loggerName", "SourceContext"
+    ),
     "method": (
         *key_options(
             "method",
@@ -85,6 +91,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "httpRequest.requestMethod",  # Google Cloud's LogEntry
             "properties.httpMethod",  # Azure Front Door
             "meta.req.method",  # express-winston
+            "ClientRequestMethod",  # Cloudflare Logpush
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
@@ -95,10 +102,10 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "url",
             "request.path",
             "uri",
+            "request.uri",  # Caddy, Kong, APISIX (which log the whole URL as request.url)
             "request.url",
             "req.url",
             "url.path",
-            "request.uri",  # Caddy
             "RequestPath",  # Traefik
             "request_uri",  # nginx
             "resourcePath",  # API Gateway (the resource's template)
@@ -106,6 +113,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "properties.requestUri",  # Azure Front Door
             "meta.req.originalUrl",  # express-winston
             "meta.req.url",
+            "ClientRequestURI",  # Cloudflare Logpush
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
@@ -121,6 +129,9 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "httpRequest.status",  # Google Cloud's LogEntry
         "properties.httpStatusCode",  # Azure Front Door
         "meta.res.statusCode",  # express-winston
+        "response.status",  # Kong, APISIX
+        "StatusCode",  # Serilog's request logging
+        "EdgeResponseStatus",  # Cloudflare Logpush
     ),
     "latency_ms": (
         *key_options(
@@ -130,6 +141,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "responseTime",
             "responseLatency",
             "meta.responseTime",  # express-winston
+            "latencies.request",  # Kong
+            "Elapsed",  # Serilog's request logging
             unit="ms",
         ),
         *key_options("latency", unit="ms"),
@@ -151,6 +164,9 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "responseLength",  # API Gateway
         "httpRequest.responseSize",  # Google Cloud's LogEntry
         "properties.responseBytes",  # Azure Front Door
+        "response.size",  # Kong, APISIX
+        "bytes_out",  # Echo
+        "EdgeResponseBytes",  # Cloudflare Logpush
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -165,12 +181,15 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "ClientHost",  # Traefik
         "httpRequest.remoteIp",  # Google Cloud's LogEntry
         "properties.clientIp",  # Azure Front Door
+        "ClientIP",  # Cloudflare Logpush
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
     "error_reason": key_options("error_reason", "error", "err", "error.message", "err.message"),
-    "level": key_options("level", "severity", "log.level", "levelname", "lvl"),
-    "message": key_options("message", "msg", "event", "logEvent.message"),
+    "level": key_options("level", "severity", "log.level", "levelname", "lvl", "@l", "Level"),
+    "message": key_options(
+        "message", "msg", "event", "logEvent.message", "@m", "@mt", "RenderedMessage"
+    ),
 }
 """For each canonical column, the keys it is read from when no mapping is given: per file, the
 first key (in this order) that holds a usable value in any of the first `SAMPLE` records wins:
@@ -223,16 +242,49 @@ def choose_keys(
             if fits(target, spec, values_at(sample, spec.path)):
                 chosen[target] = spec
                 break
-    if chosen.get("latency_ms") == JsonField("duration", "s") and any(
-        ENVOY_KEYS & obj.keys() for obj in sample
-    ):
-        chosen["latency_ms"] = JsonField("duration", "ms")  # Envoy's %DURATION%
+    if "latency_ms" in chosen:
+        chosen["latency_ms"] = latency_unit(chosen["latency_ms"], sample)
     if sample and "ts" not in chosen:
         raise FileFormatError(
             f"line {first_line}: no timestamp key in the first {len(sample)} records; expected "
             f"one of {', '.join(f.path for f in DEFAULT_KEYS['ts'])}, or a mapping naming it"
         )
     return chosen, "default keys"
+
+
+NANOSECONDS_FROM = 100_000
+"""A default latency key whose values are all whole numbers with a median this large or more
+named without a unit (`UNITLESS_LATENCY_KEYS`) holds nanoseconds: Go's encoding/json and log/slog write a time.Duration so (10⁵ s, or even
+ms, is no request's duration; 10⁵ ns is 0.1 ms)."""
+UNITLESS_LATENCY_KEYS = frozenset({"duration", "latency"})
+"""Default latency keys whose names say no unit (`duration_ms` does)."""
+LOGRAGE_KEYS = frozenset({"controller", "action"})
+"""Keys of Rails' lograge lines, whose `duration` is in milliseconds."""
+ZEROLOG_KEYS = frozenset({"time", "level", "message"})
+"""zerolog's default keys (with no `msg`): its durations are float milliseconds."""
+
+
+def latency_unit(spec: JsonField, sample: list[dict]) -> JsonField:
+    """The unit of a default latency key, where the records say it: Envoy's `duration` is in
+    ms (`ENVOY_KEYS` beside it), so are lograge's (`LOGRAGE_KEYS`) and zerolog's
+    (`ZEROLOG_KEYS`); Echo's `latency` is in ns
+    (`latency_human` beside it); whole numbers from `NANOSECONDS_FROM` up are ns."""
+    keys = set().union(*(obj.keys() for obj in sample)) if sample else set()
+    if spec == JsonField("duration", "s") and (
+        ENVOY_KEYS & keys or keys >= LOGRAGE_KEYS or (keys >= ZEROLOG_KEYS and "msg" not in keys)
+    ):
+        return JsonField("duration", "ms")
+    if spec == JsonField("latency", "ms") and "latency_human" in keys:
+        return JsonField("latency", "ns")
+    if spec.path in UNITLESS_LATENCY_KEYS:
+        values = [v for v in values_at(sample, spec.path) if v is not None]
+        if (
+            values
+            and all(type(v) is int for v in values)
+            and float(np.median(values)) >= NANOSECONDS_FROM
+        ):
+            return JsonField(spec.path, "ns")
+    return spec
 
 
 def fits(target: str, spec: JsonField, values: list[Any]) -> bool:

@@ -39,6 +39,9 @@ from transforms.formats.jsonl.keys import (
 )
 from transforms.formats.jsonl.objects import Column, column_from, load_objects, refusing, values_at
 
+CLEF_TIME = "@t"
+"""The time key of Serilog's compact JSON (CLEF), which writes no `@l` for Information."""
+
 
 def json_object(line: str) -> dict | None:
     """The JSON object on a line, None when the line holds none."""
@@ -227,6 +230,14 @@ def keyed(
     if "status_code" in parsed.candidates:  # 0: no response was sent (Envoy, Go servers)
         status = parsed.candidates["status_code"]
         parsed.candidates["status_code"] = status.mask(status == 0)
+    if "ts" in chosen and chosen["ts"].path == CLEF_TIME and len(parsed.candidates):
+        # Serilog's compact JSON leaves out the level of Information events
+        level = parsed.candidates.get("level")
+        parsed.candidates["level"] = (
+            pd.Series("INFO", index=parsed.candidates.index, dtype="str")
+            if level is None
+            else level.fillna("INFO")
+        )
     return replace(parsed, mapping=tuple((t, s.path, s.unit) for t, s in chosen.items()))
 
 
