@@ -369,6 +369,14 @@ class LogfmtRecord(LayoutRecord):
     service: Series[Text] = _text("logger, service, component, app or name key, when given")
 
 
+class GologRecord(LayoutRecord):
+    """A line of Go's standard `log` (or of `log/slog`'s default handler, which adds a level
+    and key=value attributes): no service; a line without a level is INFO. Valid: as
+    `LayoutRecord`."""
+
+    service: Series[Text] = _text("never logged: null")
+
+
 class ZapRecord(LayoutRecord):
     """A zap console line: the service is the logger name, else the caller's file. Valid: as `LayoutRecord`."""
 
@@ -420,6 +428,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "klog": KlogRecord,
     "logfmt": LogfmtRecord,
     "zap": ZapRecord,
+    "golog": GologRecord,
     "logcat": LogcatRecord,
     "apache_error": ApacheErrorRecord,
     "nginx_error": NginxErrorRecord,

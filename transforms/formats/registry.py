@@ -150,6 +150,7 @@ PREFERENCE = (
     "apache_error",
     "nginx_error",
     "zap",
+    "golog",
     "python",
     "log4j",
     "servicelog",

@@ -298,6 +298,7 @@ SAMPLES = {
     "apache_error": ["[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6"],
     "nginx_error": ["2024/05/26 11:42:52 [error] 31#31: *1 open() failed, client: 10.0.0.1"],
     "servicelog": ["2026-11-01T10:00:00Z INFO api started path=/a status=200"],
+    "golog": ["2009/11/10 23:00:00 INFO hello count=3", "2009/11/10 23:00:01 listening on :80"],
 }
 
 
@@ -400,3 +401,41 @@ def test_logfmt_request_lines_are_requests_with_their_method_path_status_and_dur
     # a status that is no number rejects its line, naming it
     assert events.rejects["line_number"].tolist() == [4]
     assert "'abc' is not an integer status code" in events.rejects["reasons"].iloc[0]
+
+
+def test_go_log_and_slog_default_lines_with_their_request_attributes():
+    # Go's `log` (no level: INFO) and log/slog's default handler through it
+    events = read(
+        "golog",
+        "2024/05/16 10:20:30 listening on :8080",
+        "2024/05/16 10:20:31.123456 INFO server started addr=:8080",
+        "2024/05/16 10:20:32 INFO request method=GET path=/api/users/42 status=200 "
+        "duration=1.234567ms remote_addr=203.0.113.7:51234",
+        '2024/05/16 10:20:34 ERROR request failed method=GET path=/api/slow status=500 duration=2.5s err="context deadline exceeded"',
+        "2024/05/16 10:20:35 WARN+2 disk space low free=3%",
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["ts"].tolist()[:2] == [
+        utc("2024-05-16T10:20:30"),
+        utc("2024-05-16T10:20:31.123456"),
+    ]
+    assert kept["level"].tolist() == ["INFO", "INFO", "INFO", "ERROR", "WARNING"]
+    assert kept["service"].isna().all()
+    assert kept["message"].tolist() == [
+        "listening on :8080",
+        "server started",
+        "request",
+        "request failed",
+        "disk space low",
+    ]
+    assert kept["endpoint"].tolist()[2:4] == ["/api/users/{id}", "/api/slow"]
+    assert kept["status_code"].tolist()[2:4] == [200, 500]
+    assert kept["latency_ms"].tolist()[2:4] == [1.234567, 2500.0]
+    assert kept["client_ip"].iloc[2] == "203.0.113.7"
+    assert kept["error_reason"].iloc[3] == "context deadline exceeded"
+    assert attributes(events)[1] == {"addr": ":8080"}
+    assert attributes(events)[4] == {"free": "3%"}
+    # nginx's error log has the same date and a bracketed level: it stays nginx_error
+    data = b"2024/05/26 11:42:52 [error] 31#31: *1 open() failed\n"
+    assert registry.detect(data) == "nginx_error"

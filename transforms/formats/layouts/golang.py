@@ -101,6 +101,51 @@ LOGFMT_LAYOUT = Layout(
     finish=_logfmt_pairs,
 )
 
+# Go's log ---------------------------------------------------------------------------------------
+GOLOG = re.compile(
+    r"(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) (?!\[)"
+    r"(?:(?P<level>DEBUG|INFO|WARN|ERROR)(?:[+-]\d+)? )?(?P<message>.*)",
+    re.DOTALL,
+)
+
+
+def _golog_pairs(records: pd.DataFrame) -> pd.DataFrame:
+    """A line's trailing key=value pairs (slog's default handler writes its attributes so):
+    the request keys servicelog reads to their columns, the others to attributes; the text
+    before them is the message."""
+    n = len(records)
+    keyed = KeyedValues(n)
+    messages: list[str | None] = []
+    for i, message in enumerate(records["message"].tolist()):
+        first, _, more = (message or "").partition("\n")
+        parts = KEY_VALUE.split(first)  # [text, key, value, text, key, value, ..., text]
+        if len(parts) > 1 and not "".join(parts[3::3]).strip():  # pairs end the line
+            keyed.add(i, zip(parts[1::3], map(unquoted, parts[2::3]), strict=True))
+            first = parts[0].strip()
+        messages.append("\n".join(filter(None, [first, more])) or None)
+    records["message"] = pd.Series(messages, index=records.index, dtype="str")
+    for column, values in keyed.columns().items():
+        if any(v is not None for v in values):
+            records[column] = pd.Series(values, index=records.index, dtype="str")
+    records[LATENCY_FACTOR] = pd.Series(keyed.factors, index=records.index, dtype="float64")
+    return records
+
+
+def _slash_time(text: pd.Series, as_of: pd.Timestamp | None = None) -> pd.Series:
+    """Go's `2009/11/10 23:00:00[.123456]`, the host's local time: taken as UTC."""
+    return as_timestamp(("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S"))(text)
+
+
+GOLOG_LAYOUT = Layout(
+    "golog",
+    GOLOG,
+    _slash_time,
+    "'<yyyy/mm/dd hh:mm:ss> [LEVEL] <message> [key=value ...]' (Go's log, log/slog's default)",
+    time_what="a time like 2009/11/10 23:00:00",
+    default_level="INFO",
+    finish=_golog_pairs,
+)
+
 # zap console -----------------------------------------------------------------------------------
 ZAP = re.compile(
     r"(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})"
@@ -147,4 +192,5 @@ FORMATS = [
     KLOG.format("klog/glog: Lmmdd hh:mm:ss.uuuuuu thread file:line] message"),
     LOGFMT_LAYOUT.format("logfmt (and logrus text): time=... level=... msg=... key=value"),
     ZAP_CONSOLE.format("zap console: time<TAB>level<TAB>caller<TAB>message<TAB>{json}"),
+    GOLOG_LAYOUT.format("Go's log and log/slog default: yyyy/mm/dd hh:mm:ss [LEVEL] message"),
 ]
