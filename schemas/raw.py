@@ -256,6 +256,19 @@ class SquidRecord(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 
+class GinRecord(RawRecord):
+    """A line of Gin's default request log.
+
+    Valid: a `ts`, a `status_code`, a `method` and a `path` on every line; `client_ip` may be
+    empty; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+    method: Series[Text] = _text("request method", nullable=False)
+    path: Series[Text] = _text("request path and query as logged", nullable=False)
+
+
 class EnvoyRecord(RawRecord):
     """A line of Envoy's default access log format (or Istio's default proxy format).
 
@@ -416,6 +429,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "uwsgi": UwsgiRecord,
     "heroku": HerokuRecord,
     "squid": SquidRecord,
+    "gin": GinRecord,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,

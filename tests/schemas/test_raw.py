@@ -17,6 +17,7 @@ from schemas.raw import (
     DelimitedRecord,
     ElbRecord,
     EnvoyRecord,
+    GinRecord,
     GologRecord,
     HaproxyRecord,
     HerokuRecord,
@@ -99,6 +100,10 @@ SQUID_LOG = (
     b"1716723776.750   2301 192.168.0.10 TCP_MISS_ABORTED/000 0 GET http://a.example/x alice "
     b"HIER_DIRECT/10.0.0.5 -\n"
 )
+GIN_LOG = (
+    b'[GIN] 2024/05/16 - 10:20:33 | 200 |     123.456\xc2\xb5s |       127.0.0.1 | GET      "/ping"\n'
+    b'[GIN] 2024/05/16 - 10:20:34 | 404 |       1.2ms |                 | POST     "/x?y=1"\n'
+)
 ENVOY_LOG = (
     b'[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 '
     b'"10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" '
@@ -132,6 +137,7 @@ SAMPLES = [
     ("uwsgi", UWSGI_LOG, 2),
     ("heroku", HEROKU_LOG, 2),
     ("squid", SQUID_LOG, 2),
+    ("gin", GIN_LOG, 2),
     ("envoy", ENVOY_LOG, 2),
     ("caddy", CADDY_LOG, 2),
     ("traefik", TRAEFIK_LOG, 1),
@@ -172,6 +178,7 @@ FIRST_ROW = {
     "uwsgi": UWSGI_LOG,
     "heroku": HEROKU_LOG,
     "squid": SQUID_LOG,
+    "gin": GIN_LOG,
     "envoy": ENVOY_LOG,
     "caddy": CADDY_LOG,
     "traefik": TRAEFIK_LOG,
@@ -193,6 +200,10 @@ REQUIRED = {
     "haproxy": ({"ts", "client_ip", "path", "status_code"}, {"ts", "client_ip"}),
     "uwsgi": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
     "heroku": ({"ts", "status_code", "path"}, {"ts", "status_code"}),
+    "gin": (
+        {"ts", "status_code", "method", "path"},
+        {"ts", "status_code", "method", "path"},
+    ),
     "squid": (
         {"ts", "client_ip", "method", "path", "status_code"},
         {"ts", "client_ip", "method", "path"},
@@ -246,6 +257,7 @@ def test_every_registered_format_has_a_raw_model():
         "uwsgi": UwsgiRecord,
         "heroku": HerokuRecord,
         "squid": SquidRecord,
+        "gin": GinRecord,
         "apache_ssl": SslRequestRecord,
         "envoy": EnvoyRecord,
         "caddy": CaddyRecord,
@@ -425,6 +437,8 @@ NULLABLE = [
     ("heroku", "bytes_sent"),
     ("squid", "status_code"),
     ("squid", "user_id"),
+    ("gin", "client_ip"),
+    ("gin", "latency_ms"),
     ("servicelog", "path"),
     ("servicelog", "status_code"),
     (f"nginx:{NGINX_COMBINED}", "path"),
