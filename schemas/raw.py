@@ -376,8 +376,9 @@ class KlogRecord(LayoutRecord):
 
 
 class LogfmtRecord(LayoutRecord):
-    """A logfmt line (logrus text): a time and a level key on every line; the service is the
-    first of logger, service, component, app, name when given. Valid: as `LayoutRecord`."""
+    """A logfmt line (logrus text, go-kit): a time key on every line, and a level key (INFO
+    where none is logged); the service is the first of logger, service, component, app, name
+    when given. Valid: as `LayoutRecord`."""
 
     service: Series[Text] = _text("logger, service, component, app or name key, when given")
 

@@ -149,6 +149,7 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("latency", "ms"),
         Key("duration", "s"),
         Key("request_time", "s"),
+        Key("took", "ms"),  # go-kit
     ),
     "status_code": (Key("status"), Key("status_code")),
     "path": (Key("path"), Key("endpoint"), Key("route"), Key("uri")),
@@ -168,6 +169,10 @@ _ALIASES = {
     for target, keys in KEYS.items()
     for rank, key in enumerate(keys)
 }
+
+
+NO_ERROR = frozenset({"null", "nil", "<nil>", "none"})
+"""What loggers write for an error that is not there (go-kit's `err=null`, Go's `<nil>`)."""
 
 
 class KeyedValues:
@@ -192,6 +197,8 @@ class KeyedValues:
             target, rank, factor = known
             if ranks.get(target, rank) < rank:
                 continue  # a key listed earlier for this column was given
+            if target == "error_reason" and value.lower() in NO_ERROR:
+                continue
             ranks[target] = rank
             self.values[target][i] = value
             if target == "latency_ms":

@@ -439,3 +439,18 @@ def test_go_log_and_slog_default_lines_with_their_request_attributes():
     # nginx's error log has the same date and a bracketed level: it stays nginx_error
     data = b"2024/05/26 11:42:52 [error] 31#31: *1 open() failed\n"
     assert registry.detect(data) == "nginx_error"
+
+
+def test_go_kit_logfmt_without_a_level_is_info_and_reads_took():
+    events = read(
+        "logfmt",
+        "ts=2024-05-16T10:20:35.456789Z caller=main.go:60 msg=HTTP addr=:8080",
+        "ts=2024-05-16T10:20:36Z caller=http.go:50 method=GET path=/api/items status=200 "
+        "took=1.523ms err=null",
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["level"].tolist() == ["INFO", "INFO"]
+    assert pd.isna(kept["endpoint"].iloc[0]) and kept["endpoint"].iloc[1] == "/api/items"
+    assert kept["latency_ms"].iloc[1] == 1.523
+    assert pd.isna(kept["error_reason"].iloc[1])  # err=null: no error

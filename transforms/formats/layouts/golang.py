@@ -45,7 +45,6 @@ _MESSAGE_KEYS = ("msg", "message")
 _SERVICE_KEYS = ("logger", "service", "component", "app", "name", "module")
 LOGFMT = re.compile(
     rf"(?=.*(?<!\S)(?:{'|'.join(_TIME_KEYS)})=\S)"
-    rf"(?=.*(?<!\S)(?:{'|'.join(_LEVEL_KEYS)})=\S)"
     r"[A-Za-z_@][\w.\-@]*=(?:\"(?:[^\"\\]|\\.)*\"|\S*)(?:\s+[A-Za-z_@][\w.\-@]*=(?:\"(?:[^\"\\]|\\.)*\"|\S*))*\s*$",
     re.DOTALL,
 )
@@ -98,6 +97,7 @@ LOGFMT_LAYOUT = Layout(
     "'key=value' pairs with a time (time=, ts=) and a level (level=, lvl=) (logfmt)",
     time_what="a timestamp (RFC 3339 or epoch)",
     level=level_words,
+    default_level="INFO",  # go-kit/log writes none unless asked
     finish=_logfmt_pairs,
 )
 
