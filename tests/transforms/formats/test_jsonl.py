@@ -657,3 +657,29 @@ def test_whole_number_durations_of_a_unitless_key_are_nanoseconds_only_when_that
     assert latency([1234567, 15200000]) == [1.234567, 15.2]  # ns, as Go writes them
     assert latency([2, 3]) == [2000.0, 3000.0]  # small whole numbers: seconds still
     assert latency([0.5, 120000]) == [500.0, 120000000.0]  # not all whole: as the key says
+
+
+def test_gelf_levels_are_syslog_severities_and_spring_boots_names_are_taken_first():
+    graylog = (
+        b'{"version":"1.1","host":"web1","short_message":"Request failed","timestamp":1715854834.1,'
+        b'"level":3,"_app":"shop"}\n'
+        b'{"version":"1.1","host":"web1","short_message":"Started","timestamp":1715854835.1,'
+        b'"level":6}\n'
+    )
+    parsed = parse_jsonl(graylog)
+    assert parsed.candidates["level"].tolist() == ["ERROR", "INFO"]
+    assert parsed.candidates["message"].tolist() == ["Request failed", "Started"]
+    spring = (
+        b'{"version":"1.1","short_message":"Low disk","timestamp":1715854835.123,"level":4,'
+        b'"_level_name":"WARN","_log_logger":"org.example.Disk"}\n'
+    )
+    row = parse_jsonl(spring).candidates.iloc[0]
+    assert (row["level"], row["service"]) == ("WARNING", "org.example.Disk")
+
+
+def test_ecs_source_ip_is_the_client():
+    data = (
+        b'{"@timestamp":"2024-05-16T10:20:34.123Z","log.level":"info","message":"GET /a",'
+        b'"url.path":"/a","http.response.status_code":200,"source.ip":"203.0.113.7"}\n'
+    )
+    assert parse_jsonl(data).candidates["client_ip"].iloc[0] == "203.0.113.7"

@@ -24,6 +24,7 @@ from transforms.formats.base import (
     iso_fast,
 )
 from transforms.formats.jsonl.objects import column_from, getter, values_at
+from transforms.formats.layouts.levels import syslog_severity
 from transforms.formats.servicelog import as_duration_ms, as_level
 
 LATENCY_UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "ns": 0.000_001}
@@ -76,7 +77,13 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         *key_options("EdgeStartTimestamp"),  # Cloudflare Logpush
     ),
     "service": key_options(
-        "service", "service.name", "app", "component", "loggerName", "SourceContext"
+        "service",
+        "service.name",
+        "app",
+        "component",
+        "loggerName",
+        "SourceContext",  # Serilog
+        "_log_logger",  # Spring Boot's GELF
     ),
     "method": (
         *key_options(
@@ -182,13 +189,24 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "httpRequest.remoteIp",  # Google Cloud's LogEntry
         "properties.clientIp",  # Azure Front Door
         "ClientIP",  # Cloudflare Logpush
+        "source.ip",  # Elastic Common Schema
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
     "error_reason": key_options("error_reason", "error", "err", "error.message", "err.message"),
-    "level": key_options("level", "severity", "log.level", "levelname", "lvl", "@l", "Level"),
+    "level": (
+        *key_options("_level_name"),  # Spring Boot's GELF, beside GELF's numeric level
+        *key_options("level", "severity", "log.level", "levelname", "lvl", "@l", "Level"),
+    ),
     "message": key_options(
-        "message", "msg", "event", "logEvent.message", "@m", "@mt", "RenderedMessage"
+        "message",
+        "msg",
+        "event",
+        "logEvent.message",
+        "@m",
+        "@mt",
+        "RenderedMessage",
+        "short_message",  # GELF
     ),
 }
 """For each canonical column, the keys it is read from when no mapping is given: per file, the
@@ -244,6 +262,8 @@ def choose_keys(
                 break
     if "latency_ms" in chosen:
         chosen["latency_ms"] = latency_unit(chosen["latency_ms"], sample)
+    if chosen.get("level") == JsonField("level") and any(obj.keys() >= GELF_KEYS for obj in sample):
+        chosen["level"] = JsonField("level", SYSLOG)  # GELF's level is a syslog severity
     if sample and "ts" not in chosen:
         raise FileFormatError(
             f"line {first_line}: no timestamp key in the first {len(sample)} records; expected "
@@ -261,6 +281,10 @@ UNITLESS_LATENCY_KEYS = frozenset({"duration", "latency"})
 LOGRAGE_KEYS = frozenset({"controller", "action"})
 """Keys of Rails' lograge lines, whose `duration` is in milliseconds."""
 ZEROLOG_KEYS = frozenset({"time", "level", "message"})
+GELF_KEYS = frozenset({"version", "short_message"})
+"""Keys every GELF message has; its `level` is a syslog severity (0-7)."""
+SYSLOG = "syslog"
+"""The unit of a level key holding syslog severities (0 emergency ... 7 debug)."""
 """zerolog's default keys (with no `msg`): its durations are float milliseconds."""
 
 
@@ -322,7 +346,7 @@ def converter(target: str, spec: JsonField, numbers: pd.Series | None = None) ->
         dtype = CANDIDATE_TYPES[target]
         return as_whole(numbers, dtype) if numbers is not None else as_int(dtype)
     if target == "level":
-        return as_level
+        return syslog_severity if spec.unit == SYSLOG else as_level
     if spec.unit == REQUEST and target in ("method", "path"):
         return request_part(target)
     return as_text
