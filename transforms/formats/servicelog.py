@@ -150,19 +150,50 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("duration", "s"),
         Key("request_time", "s"),
         Key("took", "ms"),  # go-kit
+        Key("httpresponse.elapsed", "ms"),  # go-chi/httplog
+        Key("response.latency", "ns"),  # samber/slog-http
     ),
-    "status_code": (Key("status"), Key("status_code")),
-    "path": (Key("path"), Key("endpoint"), Key("route"), Key("uri")),
-    "method": (Key("method"),),
+    "status_code": (
+        Key("status"),
+        Key("status_code"),
+        Key("statuscode"),  # gin-logrus
+        Key("httpresponse.status"),
+        Key("response.status"),
+    ),
+    "path": (
+        Key("path"),
+        Key("endpoint"),
+        Key("route"),
+        Key("uri"),
+        Key("httprequest.path"),
+        Key("request.path"),
+    ),
+    "method": (Key("method"), Key("httprequest.method"), Key("request.method")),
     "user_id": (Key("user"), Key("user_id")),
-    "client_ip": (Key("ip"), Key("client_ip"), Key("remote_addr"), Key("remote_ip")),
+    "client_ip": (
+        Key("ip"),
+        Key("client_ip"),
+        Key("remote_addr"),
+        Key("remote_ip"),
+        Key("clientip"),  # gin-logrus
+        Key("httprequest.remoteip"),
+        Key("request.ip"),
+    ),
     "region": (Key("region"),),
     "device_type": (Key("device_type"), Key("device")),
     "error_reason": (Key("error"), Key("error_reason"), Key("err")),
-    "bytes_sent": (Key("bytes_sent"), Key("bytes")),
+    "bytes_sent": (
+        Key("bytes_sent"),
+        Key("bytes"),
+        Key("datalength"),  # gin-logrus
+        Key("httpresponse.bytes"),
+        Key("response.length"),
+    ),
 }
-"""Canonical columns read from key=value pairs (keys case-insensitive), first key first. A bare
-number is in the key's unit; a number with a suffix (`1.5s`, `250ms`) in its own."""
+"""Canonical columns read from key=value pairs (keys case-insensitive), first key first: plain
+names, and the grouped ones of Go's HTTP loggers (go-chi/httplog's `httpRequest.method`,
+samber/slog-http's `request.path`/`response.status`, gin-logrus' `statusCode`). A bare number
+is in the key's unit; a number with a suffix (`1.5s`, `250ms`) in its own."""
 
 _ALIASES = {
     key.name: (target, rank, UNIT_MS[key.unit or "ms"])

@@ -683,3 +683,14 @@ def test_ecs_source_ip_is_the_client():
         b'"url.path":"/a","http.response.status_code":200,"source.ip":"203.0.113.7"}\n'
     )
     assert parse_jsonl(data).candidates["client_ip"].iloc[0] == "203.0.113.7"
+
+
+def test_go_chi_httplog_json():
+    data = (
+        b'{"time":"2024-05-16T10:20:33.000Z","level":"WARN","msg":"Response: 404 Not Found",'
+        b'"httpRequest":{"url":"http://localhost:8000/nope","method":"GET","path":"/nope",'
+        b'"remoteIP":"127.0.0.1:55111"},"httpResponse":{"status":404,"bytes":19,"elapsed":0.031}}\n'
+    )
+    row = parse_jsonl(data).candidates.iloc[0]
+    assert (row["method"], row["path"], row["status_code"]) == ("GET", "/nope", 404)
+    assert (row["bytes_sent"], row["latency_ms"]) == (19, 0.031)

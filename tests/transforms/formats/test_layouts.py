@@ -454,3 +454,27 @@ def test_go_kit_logfmt_without_a_level_is_info_and_reads_took():
     assert pd.isna(kept["endpoint"].iloc[0]) and kept["endpoint"].iloc[1] == "/api/items"
     assert kept["latency_ms"].iloc[1] == 1.523
     assert pd.isna(kept["error_reason"].iloc[1])  # err=null: no error
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # go-chi/httplog (text)
+        'time=2024-05-16T10:20:33.000Z level=WARN msg="Response: 404 Not Found" '
+        "httpRequest.method=GET httpRequest.path=/nope httpRequest.remoteIP=127.0.0.1:55111 "
+        "httpResponse.status=404 httpResponse.bytes=19 httpResponse.elapsed=0.031",
+        # samber/slog-http (text)
+        'time=2024-05-16T10:20:33.000Z level=WARN msg="404: Not Found" request.method=GET '
+        "request.path=/nope request.ip=127.0.0.1 response.latency=31µs response.status=404 "
+        "response.length=19",
+        # gin-logrus
+        'time="2024-05-16T10:20:33Z" level=warning msg="GET /nope" clientIP=127.0.0.1 '
+        "dataLength=19 latency=0.031 method=GET path=/nope statusCode=404",
+    ],
+    ids=["httplog", "slog-http", "gin-logrus"],
+)
+def test_go_http_loggers_grouped_keys_in_logfmt(line):
+    kept = read("logfmt", line).events.iloc[0]
+    assert (kept["method"], kept["endpoint"], kept["status_code"]) == ("GET", "/nope", 404)
+    assert (kept["bytes_sent"], kept["client_ip"]) == (19, "127.0.0.1")
+    assert kept["latency_ms"] == pytest.approx(0.031)

@@ -99,6 +99,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "properties.httpMethod",  # Azure Front Door
             "meta.req.method",  # express-winston
             "ClientRequestMethod",  # Cloudflare Logpush
+            "httpRequest.method",  # go-chi/httplog
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
@@ -121,6 +122,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "meta.req.originalUrl",  # express-winston
             "meta.req.url",
             "ClientRequestURI",  # Cloudflare Logpush
+            "httpRequest.path",  # go-chi/httplog
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
     ),
@@ -139,6 +141,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "response.status",  # Kong, APISIX
         "StatusCode",  # Serilog's request logging
         "EdgeResponseStatus",  # Cloudflare Logpush
+        "httpResponse.status",  # go-chi/httplog
     ),
     "latency_ms": (
         *key_options(
@@ -150,8 +153,10 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "meta.responseTime",  # express-winston
             "latencies.request",  # Kong
             "Elapsed",  # Serilog's request logging
+            "httpResponse.elapsed",  # go-chi/httplog
             unit="ms",
         ),
+        *key_options("response.latency", unit="ns"),  # samber/slog-http (a time.Duration)
         *key_options("latency", unit="ms"),
         *key_options("duration", "request_time", unit="s"),
         *key_options("event.duration", unit="ns"),  # Elastic Common Schema
@@ -174,6 +179,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "response.size",  # Kong, APISIX
         "bytes_out",  # Echo
         "EdgeResponseBytes",  # Cloudflare Logpush
+        "httpResponse.bytes",  # go-chi/httplog
+        "response.length",  # samber/slog-http
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -190,6 +197,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "properties.clientIp",  # Azure Front Door
         "ClientIP",  # Cloudflare Logpush
         "source.ip",  # Elastic Common Schema
+        "httpRequest.remoteIP",  # go-chi/httplog
+        "request.ip",  # samber/slog-http
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
