@@ -37,7 +37,7 @@ from transforms.formats.base import (
     count_byte,
     newline_positions,
 )
-from transforms.formats.jsonl.parse import default_times, file_keys
+from transforms.formats.jsonl.parse import file_keys, finish_default_keys
 
 PIECE_RECORDS = 200_000
 """Records (lines) parsed at once, about: what a piece costs in memory and time follows its
@@ -262,7 +262,7 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
                 piece_bytes(text, fmt, piece), fmt, mapping=chosen["mapping"], as_of=as_of
             )
             if fmt == "jsonl" and mapping is None and (k or keys_note is not None):
-                default_times(parsed)  # as `parse_jsonl` does with the keys it chose
+                finish_default_keys(parsed)  # as `parse_jsonl` does with the keys it chose
             if k == 0 and chosen["mapping"] is None and parsed.mapping is not None:
                 chosen["mapping"] = parsed.mapping  # the keys the first piece chose, for all
             return parsed

@@ -694,3 +694,27 @@ def test_go_chi_httplog_json():
     row = parse_jsonl(data).candidates.iloc[0]
     assert (row["method"], row["path"], row["status_code"]) == ("GET", "/nope", 404)
     assert (row["bytes_sent"], row["latency_ms"]) == (19, 0.031)
+
+
+def test_fastifys_two_lines_per_request_make_one_request():
+    """Fastify's default logging: `incoming request` (method, URL, client) and `request
+    completed` (status, response time), tied by reqId; the completed line is the request."""
+    data = (FIXTURES / "jsonl_fastify.jsonl").read_bytes()
+    parsed = parse_jsonl(data)
+    events = canonical_events(parsed, source="t", as_of=pd.Timestamp("2026-12-01", tz="UTC"))
+    assert events.rejects.empty
+    kept = events.events
+    requests = kept[kept["endpoint"].notna()]
+    assert requests["message"].tolist() == [
+        "request completed",
+        "request completed",
+        "incoming request",  # never completed: a request without a status
+    ]
+    assert requests["endpoint"].tolist() == ["/api/users/{id}", "/api/orders", "/slow"]
+    assert requests["method"].tolist() == ["GET", "POST", "GET"]
+    assert requests["status_code"].tolist()[:2] == [200, 500]
+    assert requests["latency_ms"].tolist()[:2] == [9.87, 11.2]
+    assert requests["client_ip"].tolist() == ["127.0.0.1", "127.0.0.2", "127.0.0.1"]
+    # the incoming lines of completed requests stay, as events
+    arrivals = kept[(kept["message"] == "incoming request") & kept["endpoint"].isna()]
+    assert len(arrivals) == 2 and (arrivals["level"] == "INFO").all()

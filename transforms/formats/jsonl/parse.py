@@ -10,7 +10,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from transforms.formats.attributes import COLUMN_PREFIX, object_leaves
+from transforms.formats.attributes import ATTRIBUTES, COLUMN_PREFIX, object_leaves
 from transforms.formats.base import (
     CANDIDATE_TYPES,
     LINE_NUMBER,
@@ -90,16 +90,57 @@ def parse_jsonl(
     time from another of them (`other_times`)."""
     parsed = read_jsonl(data, mapping=mapping, format=format)
     if mapping is None:
-        default_times(parsed)
+        finish_default_keys(parsed)
     return parsed
 
 
-def default_times(parsed: Parsed) -> None:
-    """`other_times` over the default time keys, for records read with keys chosen from the
-    defaults (by this file, or by the first piece of the file it is a piece of)."""
+def finish_default_keys(parsed: Parsed) -> None:
+    """For records read with keys chosen from the defaults (by this file, or by the first
+    piece of the file it is a piece of): `other_times` over the default time keys, then
+    `paired_requests`."""
     if parsed.mapping:
         chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
         other_times(parsed, DEFAULT_KEYS["ts"], chosen)
+    paired_requests(parsed)
+
+
+INCOMING, COMPLETED = "incoming request", "request completed"
+"""Fastify's two lines per request: the request when it arrives, its response when sent."""
+
+
+def paired_requests(parsed: Parsed) -> None:
+    """Fastify logs a request in two lines with one `reqId`: `incoming request` (method, URL,
+    client) and `request completed` (status, response time). The completed line becomes the
+    request, with the method, path and client of its incoming line, which stays an event (its
+    level and message); an incoming line without its completed one stays a request without a
+    status."""
+    candidates = parsed.candidates
+    if not {"message", "path", "status_code", ATTRIBUTES} <= set(candidates.columns):
+        return
+    message = candidates["message"]
+    incoming = (message == INCOMING) & candidates["path"].notna() & candidates["status_code"].isna()
+    completed = (message == COMPLETED) & candidates["path"].isna()
+    if not incoming.any() or not completed.any():
+        return
+
+    def request_ids(rows: pd.Series) -> pd.Series:
+        texts = candidates.loc[rows, ATTRIBUTES]
+        ids = [(json_object(t) or {}).get("reqId") if isinstance(t, str) else None for t in texts]
+        return pd.Series(ids, index=texts.index, dtype="object").dropna()
+
+    arrived = request_ids(incoming)
+    arrived = pd.Series(arrived.index, index=arrived.to_numpy()).groupby(level=0).first()
+    answered = request_ids(completed)
+    answered = answered[answered.isin(arrived.index)]
+    if answered.empty:
+        return
+    firsts = arrived.loc[answered.to_numpy()].to_numpy()
+    for column in ("method", "path", "client_ip"):
+        if column in candidates:
+            values = candidates.loc[firsts, column].to_numpy()
+            keep = candidates.loc[answered.index, column]
+            candidates.loc[answered.index, column] = keep.where(keep.notna(), values)
+    candidates.loc[firsts, ["method", "path"] if "method" in candidates else ["path"]] = None
 
 
 def file_keys(
