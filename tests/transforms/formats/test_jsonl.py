@@ -718,3 +718,19 @@ def test_fastifys_two_lines_per_request_make_one_request():
     # the incoming lines of completed requests stay, as events
     arrivals = kept[(kept["message"] == "incoming request") & kept["endpoint"].isna()]
     assert len(arrivals) == 2 and (arrivals["level"] == "INFO").all()
+
+
+def test_django_structlogs_started_and_finished_lines_make_one_request_with_its_code():
+    data = (
+        b'{"request": "GET /api/items/", "event": "request_started", "ip": "203.0.113.7", '
+        b'"request_id": "3a8f", "timestamp": "2024-05-16T10:20:33.123456Z", "level": "info"}\n'
+        b'{"code": 200, "request": "GET /api/items/", "event": "request_finished", "ip": '
+        b'"203.0.113.7", "request_id": "3a8f", "timestamp": "2024-05-16T10:20:33.223456Z", '
+        b'"level": "info"}\n'
+    )
+    parsed = parse_jsonl(data)
+    events = canonical_events(parsed, source="t", as_of=pd.Timestamp("2026-12-01", tz="UTC"))
+    kept = events.events
+    assert kept["endpoint"].isna().tolist() == [True, False]
+    assert kept["status_code"].iloc[1] == 200
+    assert kept["message"].tolist() == ["request_started", "request_finished"]

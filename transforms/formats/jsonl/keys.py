@@ -271,6 +271,10 @@ def choose_keys(
                 break
     if "latency_ms" in chosen:
         chosen["latency_ms"] = latency_unit(chosen["latency_ms"], sample)
+    if "status_code" not in chosen and any(
+        obj.get("event") == "request_finished" and "code" in obj for obj in sample
+    ):
+        chosen["status_code"] = JsonField("code")  # django-structlog's request_finished
     if chosen.get("level") == JsonField("level") and any(obj.keys() >= GELF_KEYS for obj in sample):
         chosen["level"] = JsonField("level", SYSLOG)  # GELF's level is a syslog severity
     if sample and "ts" not in chosen:

@@ -104,42 +104,51 @@ def finish_default_keys(parsed: Parsed) -> None:
     paired_requests(parsed)
 
 
-INCOMING, COMPLETED = "incoming request", "request completed"
-"""Fastify's two lines per request: the request when it arrives, its response when sent."""
+PAIRED = (
+    ("incoming request", "request completed", "reqId"),  # Fastify
+    ("request_started", "request_finished", "request_id"),  # django-structlog
+)
+"""Loggers that write a request in two lines: (message when it arrives, message when its
+response is sent, the key that ties them)."""
 
 
 def paired_requests(parsed: Parsed) -> None:
     """Fastify logs a request in two lines with one `reqId`: `incoming request` (method, URL,
-    client) and `request completed` (status, response time). The completed line becomes the
-    request, with the method, path and client of its incoming line, which stays an event (its
-    level and message); an incoming line without its completed one stays a request without a
-    status."""
-    candidates = parsed.candidates
+    client) and `request completed` (status, response time); django-structlog likewise
+    (`request_started`, `request_finished` with its `code`). The completed line becomes the
+    request, with the method, path and client of its incoming line where it logs none; the
+    incoming line stays an event (its level and message). An incoming line without its
+    completed one stays a request without a status."""
+    for arrived, answered, key in PAIRED:
+        _pair(parsed.candidates, arrived, answered, key)
+
+
+def _pair(candidates: pd.DataFrame, arrived: str, answered: str, key: str) -> None:
     if not {"message", "path", "status_code", ATTRIBUTES} <= set(candidates.columns):
         return
     message = candidates["message"]
-    incoming = (message == INCOMING) & candidates["path"].notna() & candidates["status_code"].isna()
-    completed = (message == COMPLETED) & candidates["path"].isna()
+    incoming = (message == arrived) & candidates["path"].notna() & candidates["status_code"].isna()
+    completed = message == answered
     if not incoming.any() or not completed.any():
         return
 
     def request_ids(rows: pd.Series) -> pd.Series:
         texts = candidates.loc[rows, ATTRIBUTES]
-        ids = [(json_object(t) or {}).get("reqId") if isinstance(t, str) else None for t in texts]
+        ids = [(json_object(t) or {}).get(key) if isinstance(t, str) else None for t in texts]
         return pd.Series(ids, index=texts.index, dtype="object").dropna()
 
-    arrived = request_ids(incoming)
-    arrived = pd.Series(arrived.index, index=arrived.to_numpy()).groupby(level=0).first()
-    answered = request_ids(completed)
-    answered = answered[answered.isin(arrived.index)]
-    if answered.empty:
+    starts = request_ids(incoming)
+    starts = pd.Series(starts.index, index=starts.to_numpy()).groupby(level=0).first()
+    ends = request_ids(completed)
+    ends = ends[ends.isin(starts.index)]
+    if ends.empty:
         return
-    firsts = arrived.loc[answered.to_numpy()].to_numpy()
+    firsts = starts.loc[ends.to_numpy()].to_numpy()
     for column in ("method", "path", "client_ip"):
         if column in candidates:
             values = candidates.loc[firsts, column].to_numpy()
-            keep = candidates.loc[answered.index, column]
-            candidates.loc[answered.index, column] = keep.where(keep.notna(), values)
+            keep = candidates.loc[ends.index, column]
+            candidates.loc[ends.index, column] = keep.where(keep.notna(), values)
     candidates.loc[firsts, ["method", "path"] if "method" in candidates else ["path"]] = None
 
 
