@@ -391,6 +391,14 @@ class GologRecord(LayoutRecord):
     service: Series[Text] = _text("never logged: null")
 
 
+class RubyRecord(LayoutRecord):
+    """A line of Ruby's Logger (Rails' production.log): the service is the progname, when
+    logged; a Rails `Completed` line carries the request's status and duration, and the
+    method, path and client of its `Started` line. Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("the logger's progname, when given")
+
+
 class ZapRecord(LayoutRecord):
     """A zap console line: the service is the logger name, else the caller's file. Valid: as `LayoutRecord`."""
 
@@ -444,6 +452,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "logfmt": LogfmtRecord,
     "zap": ZapRecord,
     "golog": GologRecord,
+    "ruby": RubyRecord,
     "logcat": LogcatRecord,
     "apache_error": ApacheErrorRecord,
     "nginx_error": NginxErrorRecord,

@@ -154,6 +154,7 @@ PREFERENCE = (
     "nginx_error",
     "zap",
     "golog",
+    "ruby",
     "python",
     "log4j",
     "servicelog",

@@ -299,6 +299,7 @@ SAMPLES = {
     "nginx_error": ["2024/05/26 11:42:52 [error] 31#31: *1 open() failed, client: 10.0.0.1"],
     "servicelog": ["2026-11-01T10:00:00Z INFO api started path=/a status=200"],
     "golog": ["2009/11/10 23:00:00 INFO hello count=3", "2009/11/10 23:00:01 listening on :80"],
+    "ruby": ["I, [2024-05-16T10:20:33.101234 #12345]  INFO -- : Booting Puma"],
 }
 
 
@@ -478,3 +479,38 @@ def test_go_http_loggers_grouped_keys_in_logfmt(line):
     assert (kept["method"], kept["endpoint"], kept["status_code"]) == ("GET", "/nope", 404)
     assert (kept["bytes_sent"], kept["client_ip"]) == (19, "127.0.0.1")
     assert kept["latency_ms"] == pytest.approx(0.031)
+
+
+RAILS = [
+    'I, [2024-05-16T10:20:33.101234 #12345]  INFO -- : [a1b2] Started GET "/articles/42" for '
+    "203.0.113.7 at 2024-05-16 10:20:33 +0000",
+    'I, [2024-05-16T10:20:33.101300 #12345]  INFO -- : [c3d4] Started POST "/articles" for '
+    "203.0.113.8 at 2024-05-16 10:20:33 +0000",
+    "I, [2024-05-16T10:20:33.102345 #12345]  INFO -- : [a1b2] Processing by "
+    "ArticlesController#show as HTML",
+    "I, [2024-05-16T10:20:33.115678 #12345]  INFO -- : [c3d4] Completed 422 Unprocessable "
+    "Entity in 9ms (Views: 4.0ms | ActiveRecord: 1.2ms | Allocations: 2222)",
+    "I, [2024-05-16T10:20:33.115700 #12345]  INFO -- : [a1b2] Completed 200 OK in 14.5ms "
+    "(Views: 6.1ms | ActiveRecord: 2.3ms | Allocations: 5678)",
+    "W, [2024-05-16T10:20:34.000000 #12345]  WARN -- sidekiq: queue latency high",
+]
+
+
+def test_rails_production_log_completed_lines_are_requests_paired_by_their_tags():
+    data = ("\n".join(RAILS) + "\n").encode()
+    assert registry.detect(data) == "ruby"
+    events = read("ruby", *RAILS)
+    assert events.rejects.empty
+    kept = events.events
+    requests = kept[kept["endpoint"].notna()]
+    # interleaved requests, each completed line with its own started line's method and path
+    assert requests["endpoint"].tolist() == ["/articles", "/articles/{id}"]
+    assert requests["method"].tolist() == ["POST", "GET"]
+    assert requests["client_ip"].tolist() == ["203.0.113.8", "203.0.113.7"]
+    assert requests["status_code"].tolist() == [422, 200]
+    assert requests["latency_ms"].tolist() == [9.0, 14.5]
+    assert kept["ts"].iloc[0] == utc("2024-05-16T10:20:33.101234")
+    assert kept["message"].iloc[2] == "Processing by ArticlesController#show as HTML"
+    assert attributes(events)[0] == {"pid": "12345", "tags": "[a1b2]"}
+    assert kept["service"].tolist()[-1] == "sidekiq" and kept["level"].tolist()[-1] == "WARNING"
+    assert len(kept) == 6  # the started lines stay, as events

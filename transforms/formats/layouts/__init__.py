@@ -2,7 +2,16 @@
 message): log4j/logback, Python logging, syslog, the systemd journal, klog, logfmt, zap,
 Android logcat, Apache and nginx error logs, and user-given grok or log4j patterns."""
 
-from transforms.formats.layouts import android, golang, java, journald, python, servers, syslog
+from transforms.formats.layouts import (
+    android,
+    golang,
+    java,
+    journald,
+    python,
+    ruby,
+    servers,
+    syslog,
+)
 from transforms.formats.layouts.core import Layout, parse_layout
 from transforms.formats.layouts.pattern import (
     LOG4J_PREFIX,
@@ -15,6 +24,7 @@ from transforms.formats.layouts.pattern import (
 FORMATS = [
     *java.FORMATS,
     *python.FORMATS,
+    *ruby.FORMATS,
     *syslog.FORMATS,
     *journald.FORMATS,
     *golang.FORMATS,

@@ -1,0 +1,78 @@
+"""Ruby's `Logger` layout as events, and Rails' request lines in it as requests:
+
+    I, [2024-05-16T10:20:33.101234 #12345]  INFO -- : [a1b2c3d4-...] Started GET "/articles/42" for 203.0.113.7 at 2024-05-16 10:20:33 +0000
+    I, [2024-05-16T10:20:33.115678 #12345]  INFO -- : [a1b2c3d4-...] Completed 200 OK in 14ms (Views: 6.1ms | ActiveRecord: 2.3ms)
+
+The service is the logger's progname when it has one; the pid and Rails' log tags (the request
+id, with `config.log_tags = [:request_id]`, the default of a new app's production config) are
+attributes. A `Completed` line is the request (its status and duration), with the method, path
+and client of the `Started` line of the same tags, which stays an event; without tags the two
+cannot be told apart from other requests' lines, so they are not paired."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from transforms.formats.attributes import COLUMN_PREFIX
+from transforms.formats.layouts.core import LATENCY_FACTOR, Layout, iso_time
+
+HEADER = re.compile(
+    r"[DIWEFAU], \[(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?) #(?P<pid>\d+)\] +"
+    r"(?P<level>DEBUG|INFO|WARN|ERROR|FATAL|ANY|UNKNOWN) -- (?P<service>[^:]*?): "
+    r"(?P<message>.*)$",
+    re.DOTALL,
+)
+TAGS = re.compile(r"((?:\[[^\]\n]*\] ?)+)")
+STARTED = re.compile(r'Started (?P<method>[A-Z]+) "(?P<path>[^"]*)" for (?P<client>\S+) at ')
+COMPLETED = re.compile(r"Completed (?P<status>\d{3})\b.*? in (?P<ms>\d+(?:\.\d+)?)ms")
+
+
+def _rails_requests(records: pd.DataFrame) -> pd.DataFrame:
+    """Log tags to an attribute; each `Completed` line to a request with its status, duration
+    and the method, path and client of its `Started` line (same tags), which becomes an event."""
+    n = len(records)
+    tags: list[str | None] = [None] * n
+    messages: list[str | None] = []
+    columns: dict[str, list[str | None]] = {
+        name: [None] * n for name in ("method", "path", "client_ip", "status_code", "latency_ms")
+    }
+    started: dict[str, int] = {}  # tags -> the row of its last Started line not yet completed
+    for i, message in enumerate(records["message"].tolist()):
+        message = message or ""
+        match = TAGS.match(message)
+        if match:
+            tags[i] = match.group(1).strip()
+            message = message[match.end() :]
+        messages.append(message or None)
+        begun = STARTED.match(message)
+        if begun:
+            columns["method"][i], columns["path"][i], columns["client_ip"][i] = begun.groups()
+            if tags[i]:
+                started[tags[i]] = i
+            continue
+        done = COMPLETED.match(message)
+        if done:
+            columns["status_code"][i], columns["latency_ms"][i] = done.groups()
+            first = started.pop(tags[i], None) if tags[i] else None
+            if first is not None:  # the request is this line; its Started line an event
+                for name in ("method", "path", "client_ip"):
+                    columns[name][i], columns[name][first] = columns[name][first], None
+    records["message"] = pd.Series(messages, index=records.index, dtype="str")
+    records[f"{COLUMN_PREFIX}tags"] = pd.Series(tags, index=records.index, dtype="str")
+    for name, values in columns.items():
+        records[name] = pd.Series(values, index=records.index, dtype="str")
+    records[LATENCY_FACTOR] = pd.Series(1.0, index=records.index, dtype="float64")
+    return records
+
+
+RUBY = Layout(
+    "ruby",
+    HEADER,
+    iso_time,
+    "'<L>, [<time> #<pid>] <LEVEL> -- <progname>: <message>' (Ruby's Logger, Rails)",
+    time_what="a time like 2024-05-16T10:20:33.101234",
+    finish=_rails_requests,
+)
+FORMATS = [RUBY.format("Ruby's Logger (Rails' production.log): L, [time #pid] LEVEL -- prog: msg")]
