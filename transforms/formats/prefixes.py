@@ -19,6 +19,13 @@ recognised on a file's first lines, stripped from every line, and recorded in th
   part of a format (HAProxy reads its own syslog header, a service log starts with a time and
   a level) stays, and a syslog file of free-text messages is read as syslog.
 
+Before those, lines wrapped in JSON by a runtime or shipper are unwrapped: Docker's json-file
+driver (`{"log":"<line>\\n","stream":"stdout","time":"..."}`, the default, what
+`/var/lib/docker/containers/*/*-json.log` holds) and Fluent Bit's `json_lines` output
+(`{"date":1715854833.12,"log":"<line>"}`): the `log` value is the line, when detection knows
+the format of the lines so unwrapped. A line Docker split (over 16 KiB, without its line end)
+is joined to the rest of it, at its first piece's line.
+
 A file is stripped only when at least 90 % of the first lines detection samples carry the same
 prefix, so a line that merely contains `| ` is never cut. Line numbers do not change; the
 quarantine keeps the line without its prefix.
@@ -28,6 +35,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import orjson
 
 from transforms.formats import registry
 from transforms.formats.base import FileFormatError
@@ -139,11 +148,72 @@ def join_partial_lines(text: bytes) -> tuple[bytes, int]:
     return b"\n".join(out), joined
 
 
+WRAPPER_KEYS = frozenset({"log", "stream", "time", "attrs", "date"})
+"""The keys of a line Docker's json-file driver or Fluent Bit's json_lines output wrote."""
+
+
+def _wrapped(line: bytes) -> str | None:
+    """The line a JSON wrapper holds (its `log`), None when the line is no such wrapper."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is not dict or type(value.get("log")) is not str or value.keys() - WRAPPER_KEYS:
+        return None
+    return value["log"]
+
+
+def unwrap_json(text: bytes) -> tuple[bytes, str] | None:
+    """The lines a JSON wrapper holds (see the module), with the note saying so; None when
+    fewer than MIN_SHARE of the first lines are wrapped or detection knows no format of what
+    they hold."""
+    lines = [line for line in sample_head(text).split(b"\n") if line.strip()]
+    if not lines or not lines[0].lstrip().startswith(b"{"):
+        return None
+    if sum(_wrapped(line) is not None for line in lines) < MIN_SHARE * len(lines):
+        return None
+    out: list[bytes] = []
+    pending: list[bytes] = []  # pieces of a line the runtime split
+    joined = 0
+    for line in text.split(b"\n"):
+        inner = _wrapped(line) if line.strip() else None
+        if inner is None:
+            out.append(line)
+            continue
+        piece = inner.encode()
+        if not piece.endswith(b"\n") and "stream" in orjson.loads(line):  # split by Docker
+            pending.append(piece)
+            out.append(b"")
+            continue
+        if pending:
+            first = len(out) - len(pending)
+            out[first] = b"".join(pending) + piece.rstrip(b"\r\n").replace(b"\n", b" ")
+            out.append(b"")
+            pending = []
+            joined += 1
+            continue
+        out.append(piece.rstrip(b"\r\n").replace(b"\n", b" "))
+    if pending:
+        out[len(out) - len(pending)] = b"".join(pending)
+    unwrapped = b"\n".join(out)
+    if not _detects(sample_head(unwrapped)):
+        return None
+    name = "Docker json-file" if b'"stream"' in lines[0] else "Fluent Bit json_lines"
+    note = f"{name} wrapper removed from every line (its `log` read as the line)"
+    if joined:
+        note += f", {joined} line{'s' if joined != 1 else ''} the runtime split joined again"
+    return unwrapped, note
+
+
 def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
-    """`text` with the prefixes every line carries removed (a container runtime's, then a
-    syslog header), and a note naming them (None and the text unchanged when no known prefix
-    is on at least MIN_SHARE of the first lines)."""
+    """`text` with the prefixes every line carries removed (a JSON wrapper's, a container
+    runtime's, then a syslog header), and a note naming them (None and the text unchanged when
+    no known prefix is on at least MIN_SHARE of the first lines)."""
     notes = []
+    unwrapped = unwrap_json(text)
+    if unwrapped is not None:
+        text = unwrapped[0]
+        notes.append(unwrapped[1])
     for prefix in PREFIXES:
         lines = [line for line in sample_head(text).split(b"\n") if line.strip()]
         if not lines or not _applies(prefix, text, lines):

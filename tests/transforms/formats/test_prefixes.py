@@ -1,6 +1,8 @@
 """Container and shipper prefixes (transforms.formats.prefixes), and the JSON access logs of
 Caddy and Traefik behind them, on hand-made lines in the layouts those tools write."""
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -179,3 +181,42 @@ def test_a_file_no_format_reads_is_quoted_as_written_prefix_included():
     assert note == "docker compose prefix stripped from every line"
     with pytest.raises(FileFormatError, match=r"of: web-1  \| hello there this is no log line;"):
         registry.detect(stripped, written)
+
+
+ACCESS = [
+    '172.17.0.1 - - [16/May/2024:10:20:33 +0000] "GET / HTTP/1.1" 200 615 "-" "curl/8.4.0" "-"',
+    '172.17.0.1 - - [16/May/2024:10:20:34 +0000] "GET /x HTTP/1.1" 404 153 "-" "curl/8.4.0" "-"',
+]
+
+
+def _docker(line: str, time: str = "2024-05-16T10:20:33.123456789Z", end: str = "\n") -> str:
+    return json.dumps({"log": line + end, "stream": "stdout", "time": time})
+
+
+def test_docker_json_file_lines_are_unwrapped_and_a_split_line_joined():
+    long_path = "/" + "a" * 40
+    split = ACCESS[0].replace('"GET / ', f'"GET {long_path} ')
+    lines = [
+        _docker(ACCESS[0]),
+        _docker(split[:60], end=""),  # Docker split the line: no line end on the first piece
+        _docker(split[60:]),
+        _docker(ACCESS[1]),
+    ]
+    text, note = strip_prefix(("\n".join(lines) + "\n").encode())
+    assert note.startswith("Docker json-file wrapper removed from every line")
+    assert "1 line the runtime split joined again" in note
+    assert text.decode().split("\n") == [ACCESS[0], split, "", ACCESS[1], ""]
+    assert registry.detect(text) == "combined"
+
+
+def test_fluent_bit_json_lines_are_unwrapped_and_plain_json_lines_are_not():
+    lines = [json.dumps({"date": 1715854833.123456, "log": line}) for line in ACCESS]
+    text, note = strip_prefix(("\n".join(lines) + "\n").encode())
+    assert note.startswith("Fluent Bit json_lines wrapper removed")
+    assert text.decode().split("\n")[:2] == ACCESS
+    # an application's own JSON lines with a `log` key beside others are its records
+    own = b'{"time":"2024-05-16T10:20:33Z","log":"x","path":"/a","status":200}\n'
+    assert strip_prefix(own) == (own, None)
+    # wrapped lines that no format reads stay wrapped (and are JSON lines)
+    free = "\n".join(_docker(f"starting worker {i}") for i in range(3)).encode()
+    assert strip_prefix(free) == (free, None)
