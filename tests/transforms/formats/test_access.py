@@ -656,3 +656,27 @@ def test_docker_logs_of_the_nginx_image_read_as_combined_with_nginx_messages_qua
     assert len(parsed.candidates) == 30
     assert parsed.rejects["line_number"].tolist() == [*range(1, 9), 24]
     assert all(r.endswith("not a request") for r in parsed.rejects["reasons"])
+
+
+def test_docker_logs_of_gunicorn_read_as_combined_with_its_error_log_quarantined():
+    """gunicorn with `--access-logfile -` in a container: its error log (start, workers, a
+    timeout's traceback) and its access log share the output; its own lines are no request."""
+    own = [
+        "[2024-05-16 10:20:30 +0000] [1] [INFO] Starting gunicorn 22.0.0",
+        "[2024-05-16 10:20:30 +0000] [1] [INFO] Listening at: http://0.0.0.0:8000 (1)",
+        "[2024-05-16 10:20:30 +0000] [7] [INFO] Booting worker with pid: 7",
+    ]
+    timeout = [
+        "[2024-05-16 10:21:30 +0000] [7] [CRITICAL] WORKER TIMEOUT (pid:7)",
+        "Traceback (most recent call last):",
+        '  File "/usr/local/lib/python3.12/site-packages/gunicorn/workers/sync.py", line 135, '
+        "in handle",
+        "SystemExit: 1",
+    ]
+    requests = [HEAD.replace("/a ", f"/a{k} ") for k in range(12)]
+    data = ("\n".join([*own, *requests[:6], *timeout, *requests[6:]]) + "\n").encode()
+    assert registry.detect(data) == "combined"
+    parsed = parse_combined(data)
+    assert len(parsed.candidates) == 12
+    assert parsed.rejects["line_number"].tolist() == [1, 2, 3, 10, 11, 12, 13]
+    assert all(r.endswith("not a request") for r in parsed.rejects["reasons"])

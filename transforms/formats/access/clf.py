@@ -42,6 +42,7 @@ from transforms.formats.base import (
     as_text,
     contains_byte,
 )
+from transforms.formats.servicelog import CONTINUATION
 
 # Common and Combined Log Format ---------------------------------------------------------------
 COMMON_LAYOUT = r"%h %l %u %t \"%r\" %>s %b"
@@ -270,18 +271,34 @@ entrypoint (and its `/docker-entrypoint.d/` scripts) prints before nginx starts.
 NGINX_MESSAGE_HINT = (
     "it is a message of nginx itself (its error log, or its Docker image starting), not a request"
 )
+GUNICORN_MESSAGE = re.compile(
+    r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [+-]\d{4})?\] \[\d+\] "
+    r"\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\] .*"
+    rf"|(?:{CONTINUATION.pattern}).*"
+)
+"""gunicorn's error log (its start, its workers, their timeouts, with the tracebacks it
+prints), which `docker logs` shows beside its access log (both go to the container's output
+with `--access-logfile -`)."""
+GUNICORN_MESSAGE_HINT = (
+    "it is a message of gunicorn itself (its error log: start, workers, tracebacks), not a request"
+)
 
 
 def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
-    """A hint for lines rejected by one format that another one would take, or that nginx
-    wrote itself."""
+    """A hint for lines rejected by one format that another one would take, or that nginx or
+    gunicorn wrote itself."""
 
     def hint(texts: pd.Series) -> pd.Series:
         looks = np.fromiter((strict.fullmatch(t) is not None for t in texts), dtype=bool)
         own = np.fromiter((NGINX_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool)
+        gunicorn = np.fromiter(
+            (GUNICORN_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool
+        )
         return pd.Series(
             np.where(
-                looks, f"it looks like a {name} line", np.where(own, NGINX_MESSAGE_HINT, None)
+                looks,
+                f"it looks like a {name} line",
+                np.where(own, NGINX_MESSAGE_HINT, np.where(gunicorn, GUNICORN_MESSAGE_HINT, None)),
             ),
             index=texts.index,
             dtype="str",
