@@ -94,12 +94,18 @@ only when what follows the header is a format of its own (an access log shipped 
 syslog), not free text."""
 
 
+def _detected(sample: bytes) -> str | None:
+    """The format detection finds, None for none or syslog itself."""
+    try:
+        found = registry.detect(sample)
+    except FileFormatError:
+        return None
+    return None if found in SYSLOG_FORMATS else found
+
+
 def _detects(sample: bytes) -> bool:
     """Whether detection finds a format other than syslog itself."""
-    try:
-        return registry.detect(sample) not in SYSLOG_FORMATS
-    except FileFormatError:
-        return False
+    return _detected(sample) is not None
 
 
 def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
@@ -109,7 +115,13 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
     if not prefix.when_unreadable:
         return True
     sample = sample_head(text)
-    return not _detects(sample) and _detects(prefix.pattern.sub(b"", sample))
+    stripped = _detected(prefix.pattern.sub(b"", sample))
+    if stripped is None:
+        return False
+    written = _detected(sample)
+    # a csv guess from a first line with commas is weaker than a line format: a prefix before
+    # JSON lines (`2024-…Z {"level":30,…}`) makes them look like a header
+    return written is None or (written in registry.GENERIC and stripped not in registry.GENERIC)
 
 
 def join_partial_lines(text: bytes) -> tuple[bytes, int]:

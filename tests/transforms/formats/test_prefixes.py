@@ -220,3 +220,17 @@ def test_fluent_bit_json_lines_are_unwrapped_and_plain_json_lines_are_not():
     # wrapped lines that no format reads stay wrapped (and are JSON lines)
     free = "\n".join(_docker(f"starting worker {i}") for i in range(3)).encode()
     assert strip_prefix(free) == (free, None)
+
+
+def test_runtime_timestamps_before_json_lines_are_stripped_though_the_lines_look_like_csv():
+    """`kubectl logs --timestamps` / `docker logs -t` of a pino app: with the runtime's time in
+    front, a JSON line's commas make it look like a csv header; it is JSON lines."""
+    lines = [
+        '2024-05-16T10:20:33.123456789Z {"level":30,"time":1715854833123,"msg":"request '
+        'completed","req":{"method":"GET","url":"/a"},"res":{"statusCode":200},"responseTime":3}',
+        '2024-05-16T10:20:34.123456789Z {"level":30,"time":1715854834123,"msg":"request '
+        'completed","req":{"method":"GET","url":"/b"},"res":{"statusCode":404},"responseTime":1}',
+    ]
+    text, note = strip_prefix(("\n".join(lines) + "\n").encode())
+    assert note == "docker timestamps prefix stripped from every line"
+    assert registry.detect(text) == "jsonl"
