@@ -3,6 +3,8 @@ recognised on a file's first lines, stripped from every line, and recorded in th
 
 - `docker compose logs` (and `docker-compose`): the service name, padding and `| `
   (`caddy  | {"level":"info",...}`, `web-1  | 10.0.0.1 - - [...]`);
+- `pm2 logs`: the process id and name, padding and `| ` (`0|api      | ...`), and pm2's own
+  time with `--time` (`2024-05-16T10:20:33: `, stripped like the runtime's time below);
 - `docker logs --timestamps` (also after compose's prefix): the time the runtime received the
   line, RFC 3339 with nanoseconds (`2024-05-26T11:42:52.601234567Z `), stripped only when the
   lines as written are no format detection knows and without it they are;
@@ -61,10 +63,16 @@ _WORD = rb"[^ \n]++"
 CRI = "Kubernetes CRI"
 PREFIXES = (
     Prefix("docker compose", re.compile(rb"^[A-Za-z0-9][A-Za-z0-9_.-]*[ \t]*\| ", re.M)),
+    Prefix("pm2 logs", re.compile(rb"^\d+\|[^|\n]*?[ \t]*\| ", re.M)),  # `0|api      | `
     Prefix(CRI, re.compile(_CRI, re.M)),
     Prefix(
         "docker timestamps",  # `docker logs -t`, `docker compose logs -t`: RFC 3339, nanoseconds
         re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", re.M),
+        when_unreadable=True,
+    ),
+    Prefix(
+        "pm2 timestamps",  # pm2 --time (log_date_format YYYY-MM-DDTHH:mm:ss, then `: `)
+        re.compile(rb"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?: ", re.M),
         when_unreadable=True,
     ),
     Prefix(

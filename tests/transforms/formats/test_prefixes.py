@@ -234,3 +234,13 @@ def test_runtime_timestamps_before_json_lines_are_stripped_though_the_lines_look
     text, note = strip_prefix(("\n".join(lines) + "\n").encode())
     assert note == "docker timestamps prefix stripped from every line"
     assert registry.detect(text) == "jsonl"
+
+
+def test_pm2_prefixes_are_stripped():
+    line = '::ffff:127.0.0.1 - - [16/May/2024:10:20:33 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8"'
+    for prefix, name in [
+        ("0|api      | ", "pm2 logs prefix stripped from every line"),
+        ("2024-05-16T10:20:33: ", "pm2 timestamps prefix stripped from every line"),
+    ]:
+        text, note = strip_prefix(((prefix + line + "\n") * 3).encode())
+        assert (text.decode().split("\n")[0], note) == (line, name)
