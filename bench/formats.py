@@ -102,8 +102,8 @@ NOT_READ = {
     "elasticsearch/server/test-json.log": "its error entries are JSON objects spread over "
     "several lines (the stack trace an array printed one frame a line), which Filebeat joins "
     "with a multiline setting; jsonl reads one object per line",
-    "kibana/log": "Kibana's entries carry their level among their tags: jsonl keeps those with "
-    "an HTTP request and quarantines the rest (no path, no level)",
+    "kibana/log": "Kibana's entries carry their level among their tags, which jsonl does not "
+    "read: it keeps those with an HTTP request as requests and the rest as INFO events",
     "mysql/slowlog, elasticsearch/gc, elasticsearch/audit, auditd/log, osquery/result": (
         "not service logs with a level: multi-line query reports, GC logs, audit records, "
         "query results"

@@ -262,7 +262,7 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
                 piece_bytes(text, fmt, piece), fmt, mapping=chosen["mapping"], as_of=as_of
             )
             if fmt == "jsonl" and mapping is None and (k or keys_note is not None):
-                finish_default_keys(parsed)  # as `parse_jsonl` does with the keys it chose
+                parsed = finish_default_keys(parsed)  # as `parse_jsonl` does with its keys
             if k == 0 and chosen["mapping"] is None and parsed.mapping is not None:
                 chosen["mapping"] = parsed.mapping  # the keys the first piece chose, for all
             return parsed

@@ -24,8 +24,9 @@ recognised on a file's first lines, stripped from every line, and recorded in th
 Before those, lines wrapped in JSON by a runtime or shipper are unwrapped: Docker's json-file
 driver (`{"log":"<line>\\n","stream":"stdout","time":"..."}`, the default, what
 `/var/lib/docker/containers/*/*-json.log` holds) and Fluent Bit's `json_lines` output
-(`{"date":1715854833.12,"log":"<line>"}`): the `log` value is the line, when detection knows
-the format of the lines so unwrapped. A line Docker split (over 16 KiB, without its line end)
+(`{"date":1715854833.12,"log":"<line>"}`), pm2's `log_type: json` (`{"message":"<line>\\n",
+"timestamp":"...","type":"out","process_id":0,"app_name":"api"}`): the `log` (`message`) value
+is the line, when detection knows the format of the lines so unwrapped. A line Docker split (over 16 KiB, without its line end)
 is joined to the rest of it, at its first piece's line.
 
 A file is stripped only when at least 90 % of the first lines detection samples carry the same
@@ -168,19 +169,26 @@ def join_partial_lines(text: bytes) -> tuple[bytes, int]:
     return b"\n".join(out), joined
 
 
-WRAPPER_KEYS = frozenset({"log", "stream", "time", "attrs", "date"})
-"""The keys of a line Docker's json-file driver or Fluent Bit's json_lines output wrote."""
+WRAPPERS = {
+    "log": frozenset({"log", "stream", "time", "attrs", "date"}),
+    "message": frozenset({"message", "timestamp", "type", "process_id", "app_name"}),
+}
+"""The key holding the line, and every key a wrapper's line may have: Docker's json-file
+driver and Fluent Bit's json_lines output (`log`), pm2's `log_type: json` (`message`)."""
 
 
 def _wrapped(line: bytes) -> str | None:
-    """The line a JSON wrapper holds (its `log`), None when the line is no such wrapper."""
+    """The line a JSON wrapper holds, None when the line is no such wrapper."""
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    if type(value) is not dict or type(value.get("log")) is not str or value.keys() - WRAPPER_KEYS:
+    if type(value) is not dict:
         return None
-    return value["log"]
+    for key, allowed in WRAPPERS.items():
+        if type(value.get(key)) is str and not value.keys() - allowed:
+            return value[key]
+    return None
 
 
 def unwrap_json(text: bytes) -> tuple[bytes, str] | None:
@@ -218,8 +226,15 @@ def unwrap_json(text: bytes) -> tuple[bytes, str] | None:
     unwrapped = b"\n".join(out)
     if not _detects(sample_head(unwrapped)):
         return None
-    name = "Docker json-file" if b'"stream"' in lines[0] else "Fluent Bit json_lines"
-    note = f"{name} wrapper removed from every line (its `log` read as the line)"
+    first = orjson.loads(lines[0]) if _wrapped(lines[0]) is not None else {}
+    name, key = (
+        ("Docker json-file", "log")
+        if "stream" in first
+        else ("pm2 JSON", "message")
+        if "message" in first
+        else ("Fluent Bit json_lines", "log")
+    )
+    note = f"{name} wrapper removed from every line (its `{key}` read as the line)"
     if joined:
         note += f", {joined} line{'s' if joined != 1 else ''} the runtime split joined again"
     return unwrapped, note

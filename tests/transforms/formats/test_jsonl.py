@@ -428,6 +428,8 @@ def test_random_records_round_trip_through_json_lines(records, form, as_strings)
     assert parsed.rejects.empty and parsed.records_read == len(records)
     rows = parsed.candidates
     for i, record in enumerate(records):
+        if "message" in record and not {"level", "path"} & record.keys():
+            record = {**record, "level": "INFO"}  # a plain event (`plain_events`)
         for column in CANDIDATE_TYPES:
             got = rows[column].iloc[i] if column in rows else None
             if column not in record:
@@ -734,3 +736,22 @@ def test_django_structlogs_started_and_finished_lines_make_one_request_with_its_
     assert kept["endpoint"].isna().tolist() == [True, False]
     assert kept["status_code"].iloc[1] == 200
     assert kept["message"].tolist() == ["request_started", "request_finished"]
+
+
+def test_records_with_a_message_and_no_level_or_request_are_info_events():
+    wrapped = (
+        b'{"log":"INFO:     Started server process [1]\\n","stream":"stderr",'
+        b'"time":"2024-05-16T10:20:31Z"}\n'
+    )
+    parsed = parse_jsonl(wrapped * 2)
+    assert parsed.candidates["level"].tolist() == ["INFO", "INFO"]
+    assert parsed.candidates["message"].iloc[0] == "INFO:     Started server process [1]"
+    assert "2 records with a message and no level or request kept as INFO events" in parsed.notes
+    data = (
+        b'{"time":"2024-05-16T10:20:31Z","msg":"started"}\n'
+        b'{"time":"2024-05-16T10:20:32Z","msg":"hello","level":"debug"}\n'
+        b'{"time":"2024-05-16T10:20:33Z","msg":"GET /a","path":"/a","status":200}\n'
+    )
+    parsed = parse_jsonl(data)
+    assert parsed.candidates["level"].tolist()[:2] == ["INFO", "DEBUG"]
+    assert pd.isna(parsed.candidates["level"].iloc[2])  # a request keeps no level

@@ -244,3 +244,19 @@ def test_pm2_prefixes_are_stripped():
     ]:
         text, note = strip_prefix(((prefix + line + "\n") * 3).encode())
         assert (text.decode().split("\n")[0], note) == (line, name)
+
+
+def test_pm2_json_logs_are_unwrapped():
+    line = '::ffff:127.0.0.1 - - [16/May/2024:10:20:33 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8"'
+    wrapped = json.dumps(
+        {
+            "message": line + "\n",
+            "timestamp": "2024-05-16T10:20:33.123Z",
+            "type": "out",
+            "process_id": 0,
+            "app_name": "api",
+        }
+    )
+    text, note = strip_prefix(((wrapped + "\n") * 3).encode())
+    assert note == "pm2 JSON wrapper removed from every line (its `message` read as the line)"
+    assert text.decode().split("\n")[0] == line

@@ -216,6 +216,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "@mt",
         "RenderedMessage",
         "short_message",  # GELF
+        "log",  # a container runtime's JSON around a program's line
     ),
 }
 """For each canonical column, the keys it is read from when no mapping is given: per file, the

@@ -89,19 +89,39 @@ def parse_jsonl(
     """`read_jsonl`; with the default keys, a record without the chosen time key takes its
     time from another of them (`other_times`)."""
     parsed = read_jsonl(data, mapping=mapping, format=format)
-    if mapping is None:
-        finish_default_keys(parsed)
-    return parsed
+    return finish_default_keys(parsed) if mapping is None else parsed
 
 
-def finish_default_keys(parsed: Parsed) -> None:
+def finish_default_keys(parsed: Parsed) -> Parsed:
     """For records read with keys chosen from the defaults (by this file, or by the first
-    piece of the file it is a piece of): `other_times` over the default time keys, then
-    `paired_requests`."""
+    piece of the file it is a piece of): `other_times` over the default time keys,
+    `paired_requests`, then `plain_events`."""
     if parsed.mapping:
         chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
         other_times(parsed, DEFAULT_KEYS["ts"], chosen)
     paired_requests(parsed)
+    return plain_events(parsed)
+
+
+def plain_events(parsed: Parsed) -> Parsed:
+    """Records with a message but neither a level nor a request (pm2's and a runtime's JSON
+    around a program's output, a logger that writes no level) are INFO events, as a syslog
+    line without its PRI is; the notes count them."""
+    candidates = parsed.candidates
+    if "message" not in candidates or not len(candidates):
+        return parsed
+    plain = candidates["message"].notna()
+    for column in ("level", "path"):
+        if column in candidates:
+            plain &= candidates[column].isna()
+    count = int(plain.sum())
+    if not count:
+        return parsed
+    if "level" not in candidates:
+        candidates["level"] = pd.Series(pd.NA, index=candidates.index, dtype="str")
+    candidates.loc[plain, "level"] = "INFO"
+    note = f"{count} record{'s' if count != 1 else ''} with a message and no level or request kept as INFO events"
+    return replace(parsed, notes=(*parsed.notes, note))
 
 
 PAIRED = (
