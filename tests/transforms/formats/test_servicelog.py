@@ -11,6 +11,7 @@ from transforms.canonical import canonical_events
 from transforms.formats.base import CANDIDATE_TYPES, MISSING, split_lines
 from transforms.formats.servicelog import (
     FORMATS,
+    NO_ERROR,
     as_level,
     duration_ms,
     looks_like_servicelog,
@@ -412,7 +413,7 @@ EVENT = st.fixed_dictionaries(
         "status_code": st.integers(100, 599),
         "latency_ms": st.floats(0, 1e6, allow_nan=False).map(lambda x: round(x, 3)),
         "user_id": VALUE,
-        "error_reason": VALUE,
+        "error_reason": VALUE.filter(lambda s: s.lower() not in NO_ERROR),  # they say none
         "region": VALUE,
     },
 )
