@@ -269,6 +269,19 @@ class GinRecord(RawRecord):
     path: Series[Text] = _text("request path and query as logged", nullable=False)
 
 
+class PhpFpmRecord(RawRecord):
+    """A line of PHP-FPM's access log.
+
+    Valid: a `ts`, a `method`, a `path` and a `status_code` on every line; the shared rules
+    of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    method: Series[Text] = _text("request method", nullable=False)
+    path: Series[Text] = _text("the request URI as FPM got it", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+
+
 class EnvoyRecord(RawRecord):
     """A line of Envoy's default access log format (or Istio's default proxy format).
 
@@ -439,6 +452,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "heroku": HerokuRecord,
     "squid": SquidRecord,
     "gin": GinRecord,
+    "phpfpm": PhpFpmRecord,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,

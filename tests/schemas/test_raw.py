@@ -29,6 +29,7 @@ from schemas.raw import (
     LogfmtRecord,
     NginxErrorRecord,
     NginxTemplateRecord,
+    PhpFpmRecord,
     PythonLogRecord,
     RubyRecord,
     ServiceLogRecord,
@@ -105,6 +106,10 @@ GIN_LOG = (
     b'[GIN] 2024/05/16 - 10:20:33 | 200 |     123.456\xc2\xb5s |       127.0.0.1 | GET      "/ping"\n'
     b'[GIN] 2024/05/16 - 10:20:34 | 404 |       1.2ms |                 | POST     "/x?y=1"\n'
 )
+PHPFPM_LOG = (
+    b'172.17.0.3 -  16/May/2024:10:20:33 +0000 "GET /index.php" 200\n'
+    b'172.17.0.3 - alice 16/May/2024:10:20:34 +0000 "POST /index.php?x=1" 302\n'
+)
 ENVOY_LOG = (
     b'[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 '
     b'"10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" '
@@ -139,6 +144,7 @@ SAMPLES = [
     ("heroku", HEROKU_LOG, 2),
     ("squid", SQUID_LOG, 2),
     ("gin", GIN_LOG, 2),
+    ("phpfpm", PHPFPM_LOG, 2),
     ("envoy", ENVOY_LOG, 2),
     ("caddy", CADDY_LOG, 2),
     ("traefik", TRAEFIK_LOG, 1),
@@ -180,6 +186,7 @@ FIRST_ROW = {
     "heroku": HEROKU_LOG,
     "squid": SQUID_LOG,
     "gin": GIN_LOG,
+    "phpfpm": PHPFPM_LOG,
     "envoy": ENVOY_LOG,
     "caddy": CADDY_LOG,
     "traefik": TRAEFIK_LOG,
@@ -204,6 +211,10 @@ REQUIRED = {
     "gin": (
         {"ts", "status_code", "method", "path"},
         {"ts", "status_code", "method", "path"},
+    ),
+    "phpfpm": (
+        {"ts", "method", "path", "status_code"},
+        {"ts", "method", "path", "status_code"},
     ),
     "squid": (
         {"ts", "client_ip", "method", "path", "status_code"},
@@ -259,6 +270,7 @@ def test_every_registered_format_has_a_raw_model():
         "heroku": HerokuRecord,
         "squid": SquidRecord,
         "gin": GinRecord,
+        "phpfpm": PhpFpmRecord,
         "apache_ssl": SslRequestRecord,
         "envoy": EnvoyRecord,
         "caddy": CaddyRecord,
@@ -441,6 +453,8 @@ NULLABLE = [
     ("squid", "user_id"),
     ("gin", "client_ip"),
     ("gin", "latency_ms"),
+    ("phpfpm", "user_id"),
+    ("phpfpm", "latency_ms"),
     ("servicelog", "path"),
     ("servicelog", "status_code"),
     (f"nginx:{NGINX_COMBINED}", "path"),

@@ -1,0 +1,77 @@
+"""PHP-FPM's access log (`phpfpm`), its default `access.format` (`%R - %u %t "%m %r" %s`):
+
+    172.17.0.3 -  16/May/2024:10:20:33 +0000 "GET /index.php" 200
+
+and the longer layout its `www.conf` suggests, with the script, the duration, the memory and
+the CPU after the status (`%f %{mili}d %{kilo}M %C%%`). The official Docker image sends it to
+the container's output beside FPM's own notices (`[16-May-2024 10:20:30] NOTICE: fpm is
+running, pid 1`), which are no requests."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from transforms.formats.access import STATUS, clf_time, parse_lines
+from transforms.formats.access.values import CLF_TIME
+from transforms.formats.base import Field, Format, Parsed, as_float, as_text
+
+PHPFPM_RE = re.compile(
+    rf"(?P<client_ip>[^ ]+) - (?P<user>[^ ]*) +(?P<time>{CLF_TIME}) "
+    r'"(?P<method>[A-Z]+) (?P<path>[^"]*)" (?P<status>\d{3})'
+    r"(?: (?P<script>[^ ]+) (?P<duration>\d+(?:\.\d+)?) (?P<memory>\d+) (?P<cpu>[\d.]+%))?"
+)
+FPM_MESSAGE = re.compile(
+    r"\[\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?\] "
+    r"(?:DEBUG|NOTICE|WARNING|ERROR|ALERT): .*"
+)
+"""PHP-FPM's own log lines (its start, its pools and children, slow-script warnings)."""
+LAYOUT = "'%R - %u %t \"%m %r\" %s', e.g. '172.17.0.3 -  16/May/2024:10:20:33 +0000 \"GET /index.php\" 200'"
+_FIELDS = {
+    "ts": Field("time", clf_time, "a time like 16/May/2024:10:20:33 +0000"),
+    "client_ip": Field("client_ip", as_text, "text"),
+    "user_id": Field("user", as_text, "text"),
+    "method": Field("method", as_text, "text"),
+    "path": Field("path", as_text, "text"),
+    "status_code": Field("status", STATUS[1], STATUS[0]),
+    "latency_ms": Field("duration", as_float(), "a number of milliseconds"),
+}
+
+
+def looks_like_phpfpm(line: str) -> bool:
+    return PHPFPM_RE.fullmatch(line) is not None
+
+
+def _hint(texts: pd.Series) -> pd.Series:
+    return pd.Series(
+        [
+            "it is a message of PHP-FPM itself (its start, pools, children), not a request"
+            if FPM_MESSAGE.fullmatch(t)
+            else None
+            for t in texts
+        ],
+        index=texts.index,
+        dtype="str",
+    )
+
+
+def parse_phpfpm(data: bytes) -> Parsed:
+    """PHP-FPM access log lines. ts is `%t` (the request's start, with its offset); client_ip
+    `%R`, user_id `%u` (empty: null), method and path (`%r`, the request URI as FPM got it);
+    status_code `%s`; with the suggested longer layout, latency_ms is `%{mili}d`, and the
+    script, memory (KiB) and CPU are attributes. FPM logs no response size."""
+    return parse_lines(
+        data,
+        PHPFPM_RE,
+        format="phpfpm",
+        expected=f"PHP-FPM's access log format: expected {LAYOUT}",
+        prepare=lambda records: (records, ()),
+        fields=_FIELDS,
+        hint=_hint,
+        attributes={"script": "script", "memory_kb": "memory", "cpu": "cpu"},
+    )
+
+
+PHPFPM = Format("phpfpm", parse_phpfpm, looks_like_phpfpm, "PHP-FPM's access log")
+FORMATS: list[Format] = [PHPFPM]
