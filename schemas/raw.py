@@ -282,6 +282,19 @@ class PhpFpmRecord(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=False)
 
 
+class S3Record(RawRecord):
+    """A line of Amazon S3's server access log.
+
+    Valid: a `ts` and a `client_ip` on every line; `path` and `status_code` columns, null on
+    S3's own operations (lifecycle), which log no request; the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    client_ip: Series[Text] = _text("the requester's IP address", nullable=False)
+    path: Series[Text] = _text("request URI (path and query); null on S3's own operations")
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
 class EnvoyRecord(RawRecord):
     """A line of Envoy's default access log format (or Istio's default proxy format).
 
@@ -453,6 +466,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "squid": SquidRecord,
     "gin": GinRecord,
     "phpfpm": PhpFpmRecord,
+    "s3": S3Record,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,
