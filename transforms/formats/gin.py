@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from transforms.formats.access import STATUS, parse_lines
+from transforms.formats.access import STATUS, own_messages, parse_lines
 from transforms.formats.base import Field, Format, Parsed, as_text, as_timestamp
 from transforms.formats.servicelog import as_duration_ms
 
@@ -44,19 +44,6 @@ def looks_like_gin(line: str) -> bool:
     return GIN_RE.fullmatch(line) is not None
 
 
-def _hint(texts: pd.Series) -> pd.Series:
-    return pd.Series(
-        [
-            "it is a message of Gin itself (debug output, a request's error), not a request"
-            if GIN_MESSAGE.fullmatch(t)
-            else None
-            for t in texts
-        ],
-        index=texts.index,
-        dtype="str",
-    )
-
-
 def _prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The path as Go quoted it (`%#v`), unquoted; an error Gin printed on the line kept."""
     records["path"] = records["path"].str.replace(r'\\(["\\])', r"\1", regex=True)
@@ -76,7 +63,10 @@ def parse_gin(data: bytes) -> Parsed:
         expected=f"Gin's request log format: expected {LAYOUT}",
         prepare=_prepare,
         fields={**_FIELDS, "error_reason": Field("error", as_text, "text")},
-        hint=_hint,
+        hint=own_messages(
+            GIN_MESSAGE,
+            "it is a message of Gin itself (debug output, a request's error), not a request",
+        ),
     )
 
 

@@ -14,7 +14,7 @@ import re
 
 import pandas as pd
 
-from transforms.formats.access import BYTES, STATUS, iso_time, parse_lines
+from transforms.formats.access import BYTES, STATUS, iso_time, own_messages, parse_lines
 from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.base import Field, Format, Parsed, as_text
 from transforms.formats.servicelog import KEY_VALUE, as_duration_ms, unquoted
@@ -72,20 +72,6 @@ def _pairs(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     return records.drop(columns=["pairs"]), ()
 
 
-def _hint(texts: pd.Series) -> pd.Series:
-    """For a line that is no router request: whether it is the app's or the platform's own."""
-    return pd.Series(
-        [
-            "it is a line of the app or of the Heroku platform (not of its router), not a request"
-            if PLATFORM_LINE.match(t)
-            else None
-            for t in texts
-        ],
-        index=texts.index,
-        dtype="str",
-    )
-
-
 def parse_heroku(data: bytes) -> Parsed:
     """Heroku router lines. ts is the router's time of the line (with its offset); method,
     path (with its query), status and bytes as logged; latency_ms is `service`; client_ip the
@@ -109,7 +95,11 @@ def parse_heroku(data: bytes) -> Parsed:
         expected=f"the Heroku router log format: expected {LAYOUT}",
         prepare=prepare,
         fields=_FIELDS,
-        hint=_hint,
+        hint=own_messages(
+            PLATFORM_LINE,
+            "it is a line of the app or of the Heroku platform (not of its router), not a request",
+            whole=False,
+        ),
         attributes=extra,  # filled by `prepare`, before the records are typed
     )
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
-from transforms.formats.access import STATUS, clf_time, parse_lines
+from transforms.formats.access import STATUS, clf_time, own_messages, parse_lines
 from transforms.formats.access.values import CLF_TIME
 from transforms.formats.base import Field, Format, Parsed, as_float, as_text
 
@@ -43,19 +41,6 @@ def looks_like_phpfpm(line: str) -> bool:
     return PHPFPM_RE.fullmatch(line) is not None
 
 
-def _hint(texts: pd.Series) -> pd.Series:
-    return pd.Series(
-        [
-            "it is a message of PHP-FPM itself (its start, pools, children), not a request"
-            if FPM_MESSAGE.fullmatch(t)
-            else None
-            for t in texts
-        ],
-        index=texts.index,
-        dtype="str",
-    )
-
-
 def parse_phpfpm(data: bytes) -> Parsed:
     """PHP-FPM access log lines. ts is `%t` (the request's start, with its offset); client_ip
     `%R`, user_id `%u` (empty: null), method and path (`%r`, the request URI as FPM got it);
@@ -68,7 +53,10 @@ def parse_phpfpm(data: bytes) -> Parsed:
         expected=f"PHP-FPM's access log format: expected {LAYOUT}",
         prepare=lambda records: (records, ()),
         fields=_FIELDS,
-        hint=_hint,
+        hint=own_messages(
+            FPM_MESSAGE,
+            "it is a message of PHP-FPM itself (its start, pools, children), not a request",
+        ),
         attributes={"script": "script", "memory_kb": "memory", "cpu": "cpu"},
     )
 

@@ -19,6 +19,7 @@ from transforms.formats.access import (
     iso_time,
     latency,
     numbers,
+    own_messages,
     parse_lines,
     request_line,
 )
@@ -340,20 +341,6 @@ def looks_like_uwsgi(line: str) -> bool:
     return UWSGI_RE.fullmatch(line) is not None
 
 
-def _uwsgi_hint(texts: pd.Series) -> pd.Series:
-    """For a line that is not a request log line: whether it is uWSGI's own message."""
-    return pd.Series(
-        [
-            "it is a message of uWSGI itself (startup, workers, signals), not a request"
-            if UWSGI_MESSAGE.fullmatch(t)
-            else None
-            for t in texts
-        ],
-        index=texts.index,
-        dtype="str",
-    )
-
-
 def parse_uwsgi(data: bytes) -> Parsed:
     """uWSGI request log lines in its default format. ts is the request's start (ctime, the
     server's local time without an offset: taken as UTC); client_ip is the remote address;
@@ -369,7 +356,10 @@ def parse_uwsgi(data: bytes) -> Parsed:
         prepare=lambda records: (records, ()),
         fields=UWSGI_FIELDS,
         derived={"latency_ms": UWSGI_LATENCY},
-        hint=_uwsgi_hint,
+        hint=own_messages(
+            UWSGI_MESSAGE,
+            "it is a message of uWSGI itself (startup, workers, signals), not a request",
+        ),
         fast=uwsgi_split,
         attributes={"protocol": "protocol"},
     )

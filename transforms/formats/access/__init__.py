@@ -39,6 +39,7 @@ from transforms.formats.access.lines import (
     FastSplit,
     extract,
     extract_with,
+    own_messages,
     parse_lines,
     request_line,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "numbers",
     "parse_combined",
     "parse_common",
+    "own_messages",
     "parse_lines",
     "parse_nginx",
     "request_line",

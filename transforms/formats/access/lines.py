@@ -130,6 +130,22 @@ def extract_with(
     return frame.set_axis(texts.index), matched
 
 
+def own_messages(
+    pattern: re.Pattern[str], what: str, *, whole: bool = True
+) -> Callable[[pd.Series], pd.Series]:
+    """A `hint` for `parse_lines`: for a line the server (or its platform) wrote itself, which
+    `pattern` matches (the whole line, or its start when not `whole`), `what` it is, ending in
+    "not a request" (the reason code `not_a_request`)."""
+    match = pattern.fullmatch if whole else pattern.match
+
+    def hint(texts: pd.Series) -> pd.Series:
+        return pd.Series(
+            [what if match(t) else None for t in texts], index=texts.index, dtype="str"
+        )
+
+    return hint
+
+
 def parse_lines(
     data: bytes,
     regex: re.Pattern[str],
