@@ -244,15 +244,15 @@ class HerokuRecord(RawRecord):
 class SquidRecord(RawRecord):
     """A line of Squid's native access log (`logformat squid`).
 
-    Valid: a `ts`, a `client_ip`, a `method` and a `path` (the URL) on every line; a
-    `status_code` column, null for status 000 (no reply was sent); the shared rules of
-    `RawRecord`.
+    Valid: a `ts` and a `client_ip` on every line; `method` and `path` (the URL) columns,
+    null where Squid logged no request (`error:invalid-request` …); a `status_code` column,
+    null for status 000 (no reply was sent); the shared rules of `RawRecord`.
     """
 
     ts: Series[UtcTimestamp] = _ts()
     client_ip: Series[Text] = _text("the client's address", nullable=False)
-    method: Series[Text] = _text("request method", nullable=False)
-    path: Series[Text] = _text("the URL as requested (host:port for CONNECT)", nullable=False)
+    method: Series[Text] = _text("request method; null where no request was logged")
+    path: Series[Text] = _text("the URL as requested (host:port for CONNECT); null for error:…")
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 

@@ -40,13 +40,14 @@ _INVALID_REQUEST_FORMATS = (
     "alb",
     "elb",
     "heroku",
+    "squid",
 )
 """Access formats whose null path beside a status is such a response (nginx templates too)."""
 CONNECTION_ENDPOINT = "{connection}"
 """The endpoint of a proxy's TCP connection entry (HAProxy `option tcplog`, a Classic Load
 Balancer's TCP/SSL listener, Envoy's TCP proxy): no HTTP request and no status, but a connection with its time
 and bytes, counted like a request."""
-_CONNECTION_FORMATS = ("haproxy", "elb", "envoy")
+_CONNECTION_FORMATS = ("haproxy", "elb", "envoy", "squid")
 
 
 UNCAPPED = 2**62

@@ -217,10 +217,7 @@ REQUIRED = {
         {"ts", "method", "path", "status_code"},
         {"ts", "method", "path", "status_code"},
     ),
-    "squid": (
-        {"ts", "client_ip", "method", "path", "status_code"},
-        {"ts", "client_ip", "method", "path"},
-    ),
+    "squid": ({"ts", "client_ip", "method", "path", "status_code"}, {"ts", "client_ip"}),
     "envoy": ({"ts", "path", "status_code"}, {"ts"}),
     "caddy": ({"ts"}, {"ts"}),
     "traefik": ({"ts"}, {"ts"}),

@@ -22,7 +22,10 @@ GIN_RE = re.compile(
     rf"{_COLOUR} *(?P<status>\d{{3}}) *{_COLOUR}\| *(?P<latency>[^ |]+) \| *(?P<client_ip>[^ |]*) \|"
     rf"{_COLOUR} *(?P<method>[A-Z]+) *{_COLOUR} *\"(?P<path>(?:[^\"\\]|\\.)*)\"(?P<error>.*)"
 )
-GIN_MESSAGE = re.compile(r"\[GIN-debug\] .*|\[GIN\] (?!\d{4}/).*|Error #\d+: .*")
+GIN_MESSAGE = re.compile(
+    r"\[GIN-debug\] .*|\[GIN\] (?!\d{4}/).*|Error #\d+: .*"
+    r"|\s+- using (?:env|code):.*|Please check https://pkg\.go\.dev/github\.com/gin-gonic/.*"
+)
 """Gin's own lines: its debug messages (routes, the address it listens on, warnings), and the
 errors its logger prints after a request's line."""
 LAYOUT = (

@@ -41,6 +41,7 @@ _FIELDS = {
     "status_code": Field("status", STATUS[1], STATUS[0]),
     "latency_ms": Field("service", as_duration_ms(), "a duration like 18ms"),
     "bytes_sent": Field("bytes", BYTES[1], BYTES[0]),
+    "error_reason": Field("error", as_text, "text"),
 }
 
 
@@ -69,6 +70,10 @@ def _pairs(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
                 columns["client_ip"][i] = value.split(",")[0].strip()
     for name, values in {**columns, **extra}.items():
         records[name] = pd.Series(values, index=records.index, dtype="str")
+    code, desc = (f"{COLUMN_PREFIX}{k}" for k in ("code", "desc"))
+    if code in records:  # an error (H12 ...): its code and description
+        described = records[code] + (" " + records[desc] if desc in records else "")
+        records["error"] = described.where(records[code].notna())
     return records.drop(columns=["pairs"]), ()
 
 

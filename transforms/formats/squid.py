@@ -49,8 +49,13 @@ def looks_like_squid(line: str) -> bool:
 
 def _prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Status 000 (no reply was received or sent: an aborted or refused request) is no
-    status, as `NONE/000` logs it."""
+    status, as `NONE/000` logs it. Squid's `error:invalid-request`,
+    `error:transaction-end-before-headers` … in the URL's place (with method `NONE` or `-`)
+    name no request: no method, no path."""
     records["status"] = records["status"].mask(records["status"] == "000")
+    no_request = records["url"].str.startswith("error:")
+    records["url"] = records["url"].mask(no_request)
+    records["method"] = records["method"].mask(no_request | records["method"].isin(["NONE", "-"]))
     return records, ()
 
 

@@ -11,6 +11,8 @@ from transforms.reason_codes import reason_codes
 AS_OF = pd.Timestamp("2026-11-02", tz="UTC")
 DEBUG = [
     '[GIN-debug] [WARNING] Running in "debug" mode. Switch to "release" mode in production.',
+    " - using env:\texport GIN_MODE=release",
+    " - using code:\tgin.SetMode(gin.ReleaseMode)",
     "[GIN-debug] GET    /ping                     --> main.main.func1 (3 handlers)",
     "[GIN-debug] Listening and serving HTTP on :8080",
 ]
@@ -38,7 +40,7 @@ def test_request_lines_with_their_debug_output():
     assert kept["client_ip"].tolist() == ["127.0.0.1", "203.0.113.7", "203.0.113.7", "::1"]
     assert kept["method"].tolist() == ["GET", "POST", "GET", "POST"]
     assert kept["path"].tolist() == ["/ping", "/api/x?y=1", "/boom", '/api/"q"']
-    assert events.rejects["line_number"].tolist() == [1, 2, 3, 8]
+    assert events.rejects["line_number"].tolist() == [1, 2, 3, 4, 5, 10]
     assert set(reason_codes(events.rejects["reasons"])) == {"format_mismatch;not_a_request"}
 
 

@@ -93,6 +93,8 @@ def test_router_lines_are_requests_with_every_field():
         "protocol": "https",
     }
     assert attributes[1]["code"] == "H12" and attributes[1]["desc"] == "Request timeout"
+    assert pd.isna(kept["error_reason"].iloc[0])  # no error code: no error
+    assert kept["error_reason"].tolist()[1:3] == ["H12 Request timeout", "H10 App crashed"]
     assert "dyno" not in attributes[2] and "service" not in attributes[2]  # empty: not logged
 
 

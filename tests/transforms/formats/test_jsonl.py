@@ -755,3 +755,36 @@ def test_records_with_a_message_and_no_level_or_request_are_info_events():
     parsed = parse_jsonl(data)
     assert parsed.candidates["level"].tolist()[:2] == ["INFO", "DEBUG"]
     assert pd.isna(parsed.candidates["level"].iloc[2])  # a request keeps no level
+
+
+@pytest.mark.parametrize(
+    ("lines", "latency"),
+    [
+        # zerolog's access handler with Msg(""): no message key; Dur is in ms
+        (['{"level":"info","method":"GET","url":"/a","status":200,"duration":12.345,'
+          '"time":"2024-05-16T10:20:33Z"}'], [12.345]),
+        # log/slog JSON, fast requests only: whole nanoseconds below 100,000
+        (['{"time":"2024-05-16T10:20:33Z","level":"INFO","msg":"request","path":"/a",'
+          '"status":200,"duration":85000}'], [0.085]),
+        # pino's keys are alike but its levels are numbers: duration stays seconds
+        (['{"time":1715854833000,"level":30,"msg":"request","path":"/a","status":200,'
+          '"duration":2}'], [2000.0]),
+    ],
+)  # fmt: skip
+def test_go_loggers_duration_units_from_their_keys(lines, latency):
+    parsed = parse_jsonl(("\n".join(lines) + "\n").encode())
+    assert parsed.candidates["latency_ms"].tolist() == pytest.approx(latency)
+
+
+def test_django_structlogs_failed_requests_are_one_request():
+    data = (
+        b'{"request": "POST /api/orders", "event": "request_started", "request_id": "a1", '
+        b'"timestamp": "2024-05-16T10:20:33Z", "level": "info"}\n'
+        b'{"code": 500, "request": "POST /api/orders", "event": "request_failed", '
+        b'"request_id": "a1", "timestamp": "2024-05-16T10:20:34Z", "level": "error"}\n'
+    )
+    kept = canonical_events(
+        parse_jsonl(data), source="t", as_of=pd.Timestamp("2026-12-01", tz="UTC")
+    ).events
+    assert kept["endpoint"].isna().tolist() == [True, False]
+    assert kept["status_code"].iloc[1] == 500

@@ -514,3 +514,26 @@ def test_rails_production_log_completed_lines_are_requests_paired_by_their_tags(
     assert attributes(events)[0] == {"pid": "12345", "tags": "[a1b2]"}
     assert kept["service"].tolist()[-1] == "sidekiq" and kept["level"].tolist()[-1] == "WARNING"
     assert len(kept) == 6  # the started lines stay, as events
+
+
+def test_go_log_panics_are_joined_and_bracketed_levels_read():
+    events = read(
+        "golog",
+        "2024/05/16 10:22:00 [INFO] consul: member joined",
+        "2024/05/16 10:22:01 [ERR] agent: failed to sync",
+        "2024/05/16 10:20:39 http: panic serving 10.0.0.9:40000: runtime error: index out of range",
+        "goroutine 34 [running]:",
+        "net/http.(*conn).serve.func1()",
+        "\t/usr/local/go/src/net/http/server.go:1898 +0xbe",
+        "created by net/http.(*Server).Serve in goroutine 1",
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["level"].tolist() == ["INFO", "ERROR", "INFO"]
+    assert kept["message"].tolist()[:2] == ["consul: member joined", "agent: failed to sync"]
+    assert kept["message"].iloc[2].count("\n") == 4  # the stack trace joined to its event
+
+
+def test_ruby_loggers_unknown_severity_is_info():
+    events = read("ruby", "A, [2024-05-16T10:20:39.000000 #12345]   ANY -- : always logged")
+    assert events.rejects.empty and events.events["level"].tolist() == ["INFO"]

@@ -22,6 +22,11 @@ LINES = [
     "1716723776.750   2301 192.168.0.10 TCP_MISS_ABORTED/000 0 GET "
     "http://slow.example.com/api/v1/items/5 - HIER_DIRECT/10.0.0.5 -",
     "1716723777.000      0 192.168.0.13 NONE/000 0 NONE error:invalid-request - HIER_NONE/- -",
+    # Squid 5 and later: a request refused before it was parsed
+    "1716723778.000      0 192.168.0.13 NONE_NONE/400 3810 NONE error:invalid-request - "
+    "HIER_NONE/- text/html",
+    "1716723779.000      0 192.168.0.14 NONE_NONE/000 0 - error:transaction-end-before-headers "
+    "- HIER_NONE/- -",
 ]
 
 
@@ -38,11 +43,11 @@ def test_native_lines_are_requests_with_every_field():
     assert events.rejects.empty
     kept = events.events
     assert kept["ts"].iloc[0] == pd.Timestamp("2024-05-26T11:42:52.601Z")
-    assert kept["latency_ms"].tolist() == [112.0, 0.0, 60543.0, 12.0, 2301.0, 0.0]
+    assert kept["latency_ms"].tolist() == [112.0, 0.0, 60543.0, 12.0, 2301.0, 0.0, 0.0, 0.0]
     assert kept["client_ip"].iloc[1] == "192.168.0.11"
     assert kept["status_code"].tolist()[:4] == [200, 407, 200, 200]
-    assert kept["status_code"].iloc[4:].isna().all()  # 000: no reply
-    assert kept["bytes_sent"].tolist() == [10562, 3902, 5120, 1024, 0, 0]
+    assert kept["status_code"].iloc[4:].isna().tolist() == [True, True, False, True]  # 000
+    assert kept["bytes_sent"].tolist() == [10562, 3902, 5120, 1024, 0, 0, 3810, 0]
     assert kept["method"].tolist()[:3] == ["GET", "GET", "CONNECT"]
     assert kept["path"].tolist()[:4] == [
         "http://www.example.com/index.html",
@@ -50,8 +55,18 @@ def test_native_lines_are_requests_with_every_field():
         "www.google.com:443",
         "http://cdn.example.com/app.js?v=3",
     ]
-    assert kept["endpoint"].tolist()[:4] == ["/index.html", "/x", "www.google.com:443", "/app.js"]
-    assert kept["user_id"].isna().tolist() == [True, True, False, True, True, True]
+    assert kept["endpoint"].tolist() == [
+        "/index.html",
+        "/x",
+        "www.google.com:443",
+        "/app.js",
+        "/api/v1/items/{id}",
+        "{connection}",  # error:invalid-request, no status: no request, a connection
+        "{invalid}",  # refused before it was parsed: a response to no request
+        "{connection}",
+    ]
+    assert pd.isna(kept["method"].iloc[5]) and pd.isna(kept["path"].iloc[5])
+    assert kept["user_id"].isna().tolist() == [True, True, False] + [True] * 5
     attributes = [json.loads(a) for a in kept["attributes"]]
     assert attributes[0] == {
         "result": "TCP_MISS",

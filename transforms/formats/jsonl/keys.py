@@ -273,7 +273,8 @@ def choose_keys(
     if "latency_ms" in chosen:
         chosen["latency_ms"] = latency_unit(chosen["latency_ms"], sample)
     if "status_code" not in chosen and any(
-        obj.get("event") == "request_finished" and "code" in obj for obj in sample
+        obj.get("event") in ("request_finished", "request_failed") and "code" in obj
+        for obj in sample
     ):
         chosen["status_code"] = JsonField("code")  # django-structlog's request_finished
     if chosen.get("level") == JsonField("level") and any(obj.keys() >= GELF_KEYS for obj in sample):
@@ -294,7 +295,18 @@ UNITLESS_LATENCY_KEYS = frozenset({"duration", "latency"})
 """Default latency keys whose names say no unit (`duration_ms` does)."""
 LOGRAGE_KEYS = frozenset({"controller", "action"})
 """Keys of Rails' lograge lines, whose `duration` is in milliseconds."""
-ZEROLOG_KEYS = frozenset({"time", "level", "message"})
+ZEROLOG_KEYS = frozenset({"time", "level"})
+"""zerolog's default keys, with no `msg` (its `message` is left out by `Msg("")`): its
+durations are float milliseconds."""
+GO_JSON_KEYS = frozenset({"time", "level", "msg"})
+"""log/slog's and logrus' JSON keys (with text levels): a time.Duration is whole nanoseconds."""
+
+
+def _whole(path: str, sample: list[dict]) -> bool:
+    values = [v for v in values_at(sample, path) if v is not None]
+    return bool(values) and all(type(v) is int for v in values)
+
+
 GELF_KEYS = frozenset({"version", "short_message"})
 """Keys every GELF message has; its `level` is a syslog severity (0-7)."""
 SYSLOG = "syslog"
@@ -305,13 +317,17 @@ SYSLOG = "syslog"
 def latency_unit(spec: JsonField, sample: list[dict]) -> JsonField:
     """The unit of a default latency key, where the records say it: Envoy's `duration` is in
     ms (`ENVOY_KEYS` beside it), so are lograge's (`LOGRAGE_KEYS`) and zerolog's
-    (`ZEROLOG_KEYS`); Echo's `latency` is in ns
+    (`ZEROLOG_KEYS`); Go's JSON loggers' (`GO_JSON_KEYS`, text levels) whole numbers are ns; Echo's `latency` is in ns
     (`latency_human` beside it); whole numbers from `NANOSECONDS_FROM` up are ns."""
     keys = set().union(*(obj.keys() for obj in sample)) if sample else set()
     if spec == JsonField("duration", "s") and (
         ENVOY_KEYS & keys or keys >= LOGRAGE_KEYS or (keys >= ZEROLOG_KEYS and "msg" not in keys)
     ):
         return JsonField("duration", "ms")
+    if spec.path in UNITLESS_LATENCY_KEYS and keys >= GO_JSON_KEYS and _whole(spec.path, sample):
+        levels = {type(v) for v in values_at(sample, "level") if v is not None}
+        if levels == {str}:  # pino and bunyan, with the same keys, write numeric levels
+            return JsonField(spec.path, "ns")
     if spec == JsonField("latency", "ms") and "latency_human" in keys:
         return JsonField("latency", "ns")
     if spec.path in UNITLESS_LATENCY_KEYS:

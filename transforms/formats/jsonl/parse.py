@@ -127,6 +127,7 @@ def plain_events(parsed: Parsed) -> Parsed:
 PAIRED = (
     ("incoming request", "request completed", "reqId"),  # Fastify
     ("request_started", "request_finished", "request_id"),  # django-structlog
+    ("request_started", "request_failed", "request_id"),
 )
 """Loggers that write a request in two lines: (message when it arrives, message when its
 response is sent, the key that ties them)."""

@@ -21,7 +21,12 @@ import pandas as pd
 
 from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.base import as_timestamp
-from transforms.formats.layouts.core import LATENCY_FACTOR, Layout, yearless_time
+from transforms.formats.layouts.core import (
+    CONTINUATION_LINE,
+    LATENCY_FACTOR,
+    Layout,
+    yearless_time,
+)
 from transforms.formats.layouts.levels import level_letters_or_words, level_words
 from transforms.formats.servicelog import KEY_VALUE, KeyedValues, unquoted
 
@@ -103,10 +108,16 @@ LOGFMT_LAYOUT = Layout(
 
 # Go's log ---------------------------------------------------------------------------------------
 GOLOG = re.compile(
-    r"(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) (?!\[)"
-    r"(?:(?P<level>DEBUG|INFO|WARN|ERROR)(?:[+-]\d+)? )?(?P<message>.*)",
+    r"(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) (?!\[[a-z])"
+    r"(?:(?P<level>DEBUG|INFO|WARN|ERROR)(?:[+-]\d+)? "
+    r"|\[(?P<level__b>TRACE|DEBUG|INFO|WARN|WARNING|ERR|ERROR)\] )?(?P<message>.*)",
     re.DOTALL,
 )
+GO_CONTINUATION = re.compile(
+    rf"(?:{CONTINUATION_LINE.pattern})|goroutine \d+ \[[^\]]*\]:|\t.*|created by .*"
+    r"|[\w./*()\[\]-]+\(.*\)|panic: .*|\[signal .*|exit status \d+"
+)
+"""What continues a Go event: the goroutines, frames and files of a panic's stack trace."""
 
 
 def _golog_pairs(records: pd.DataFrame) -> pd.DataFrame:
@@ -144,6 +155,7 @@ GOLOG_LAYOUT = Layout(
     time_what="a time like 2009/11/10 23:00:00",
     default_level="INFO",
     finish=_golog_pairs,
+    continuation=GO_CONTINUATION,
 )
 
 # zap console -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pandas as pd
 
 from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.layouts.core import LATENCY_FACTOR, Layout, iso_time
+from transforms.formats.layouts.levels import level_words
 
 HEADER = re.compile(
     r"[DIWEFAU], \[(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?) #(?P<pid>\d+)\] +"
@@ -67,12 +68,19 @@ def _rails_requests(records: pd.DataFrame) -> pd.DataFrame:
     return records
 
 
+def _ruby_level(text: pd.Series) -> pd.Series:
+    """Ruby's levels; ANY (Logger::UNKNOWN, a message always logged, whatever its level) is
+    INFO."""
+    return level_words(text.replace({"ANY": "INFO", "UNKNOWN": "INFO"}))
+
+
 RUBY = Layout(
     "ruby",
     HEADER,
     iso_time,
     "'<L>, [<time> #<pid>] <LEVEL> -- <progname>: <message>' (Ruby's Logger, Rails)",
     time_what="a time like 2024-05-16T10:20:33.101234",
+    level=_ruby_level,
     finish=_rails_requests,
 )
 FORMATS = [RUBY.format("Ruby's Logger (Rails' production.log): L, [time #pid] LEVEL -- prog: msg")]
