@@ -26,8 +26,8 @@ driver (`{"log":"<line>\\n","stream":"stdout","time":"..."}`, the default, what
 `/var/lib/docker/containers/*/*-json.log` holds) and Fluent Bit's `json_lines` output
 (`{"date":1715854833.12,"log":"<line>"}`), pm2's `log_type: json` (`{"message":"<line>\\n",
 "timestamp":"...","type":"out","process_id":0,"app_name":"api"}`): the `log` (`message`) value
-is the line, when detection knows the format of the lines so unwrapped. A line Docker split (over 16 KiB, without its line end)
-is joined to the rest of it, at its first piece's line.
+is the line, when detection knows the format of the lines so unwrapped. A line Docker split
+(over 16 KiB, without its line end) is joined to the rest of it, at its first piece's line.
 
 A file is stripped only when at least 90 % of the first lines detection samples carry the same
 prefix, so a line that merely contains `| ` is never cut. Line numbers do not change; the
@@ -202,6 +202,7 @@ def unwrap_json(text: bytes) -> tuple[bytes, str] | None:
         return None
     out: list[bytes] = []
     pending: list[bytes] = []  # pieces of a line the runtime split
+    pending_at = 0  # the line of its first piece
     joined = 0
     for line in text.split(b"\n"):
         inner = _wrapped(line) if line.strip() else None
@@ -210,19 +211,20 @@ def unwrap_json(text: bytes) -> tuple[bytes, str] | None:
             continue
         piece = inner.encode()
         if not piece.endswith(b"\n") and "stream" in orjson.loads(line):  # split by Docker
+            if not pending:
+                pending_at = len(out)
             pending.append(piece)
             out.append(b"")
             continue
         if pending:
-            first = len(out) - len(pending)
-            out[first] = b"".join(pending) + piece.rstrip(b"\r\n").replace(b"\n", b" ")
+            out[pending_at] = b"".join(pending) + piece.rstrip(b"\r\n").replace(b"\n", b" ")
             out.append(b"")
             pending = []
             joined += 1
             continue
         out.append(piece.rstrip(b"\r\n").replace(b"\n", b" "))
     if pending:
-        out[len(out) - len(pending)] = b"".join(pending)
+        out[pending_at] = b"".join(pending)
     unwrapped = b"\n".join(out)
     if not _detects(sample_head(unwrapped)):
         return None

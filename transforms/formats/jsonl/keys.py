@@ -288,9 +288,10 @@ def choose_keys(
 
 
 NANOSECONDS_FROM = 100_000
-"""A default latency key whose values are all whole numbers with a median this large or more
-named without a unit (`UNITLESS_LATENCY_KEYS`) holds nanoseconds: Go's encoding/json and log/slog write a time.Duration so (10⁵ s, or even
-ms, is no request's duration; 10⁵ ns is 0.1 ms)."""
+"""A default latency key named without a unit (`UNITLESS_LATENCY_KEYS`) whose values are all
+whole numbers with a median this large or more holds nanoseconds: Go's encoding/json and
+log/slog write a time.Duration so (10⁵ s, or even ms, is no request's duration; 10⁵ ns is
+0.1 ms)."""
 UNITLESS_LATENCY_KEYS = frozenset({"duration", "latency"})
 """Default latency keys whose names say no unit (`duration_ms` does)."""
 LOGRAGE_KEYS = frozenset({"controller", "action"})
@@ -311,14 +312,14 @@ GELF_KEYS = frozenset({"version", "short_message"})
 """Keys every GELF message has; its `level` is a syslog severity (0-7)."""
 SYSLOG = "syslog"
 """The unit of a level key holding syslog severities (0 emergency ... 7 debug)."""
-"""zerolog's default keys (with no `msg`): its durations are float milliseconds."""
 
 
 def latency_unit(spec: JsonField, sample: list[dict]) -> JsonField:
     """The unit of a default latency key, where the records say it: Envoy's `duration` is in
     ms (`ENVOY_KEYS` beside it), so are lograge's (`LOGRAGE_KEYS`) and zerolog's
-    (`ZEROLOG_KEYS`); Go's JSON loggers' (`GO_JSON_KEYS`, text levels) whole numbers are ns; Echo's `latency` is in ns
-    (`latency_human` beside it); whole numbers from `NANOSECONDS_FROM` up are ns."""
+    (`ZEROLOG_KEYS`); the whole numbers of Go's JSON loggers (`GO_JSON_KEYS`, text levels) are
+    ns, and so are Echo's `latency` (`latency_human` beside it) and any whole numbers from
+    `NANOSECONDS_FROM` up."""
     keys = set().union(*(obj.keys() for obj in sample)) if sample else set()
     if spec == JsonField("duration", "s") and (
         ENVOY_KEYS & keys or keys >= LOGRAGE_KEYS or (keys >= ZEROLOG_KEYS and "msg" not in keys)
@@ -330,13 +331,9 @@ def latency_unit(spec: JsonField, sample: list[dict]) -> JsonField:
             return JsonField(spec.path, "ns")
     if spec == JsonField("latency", "ms") and "latency_human" in keys:
         return JsonField("latency", "ns")
-    if spec.path in UNITLESS_LATENCY_KEYS:
+    if spec.path in UNITLESS_LATENCY_KEYS and _whole(spec.path, sample):
         values = [v for v in values_at(sample, spec.path) if v is not None]
-        if (
-            values
-            and all(type(v) is int for v in values)
-            and float(np.median(values)) >= NANOSECONDS_FROM
-        ):
+        if float(np.median(values)) >= NANOSECONDS_FROM:
             return JsonField(spec.path, "ns")
     return spec
 

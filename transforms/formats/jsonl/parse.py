@@ -120,7 +120,8 @@ def plain_events(parsed: Parsed) -> Parsed:
     if "level" not in candidates:
         candidates["level"] = pd.Series(pd.NA, index=candidates.index, dtype="str")
     candidates.loc[plain, "level"] = "INFO"
-    note = f"{count} record{'s' if count != 1 else ''} with a message and no level or request kept as INFO events"
+    records = f"{count} record{'s' if count != 1 else ''}"
+    note = f"{records} with a message and no level or request kept as INFO events"
     return replace(parsed, notes=(*parsed.notes, note))
 
 
