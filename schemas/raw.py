@@ -295,6 +295,19 @@ class S3Record(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 
+class UvicornRecord(RawRecord):
+    """A uvicorn access line behind a container runtime's time.
+
+    Valid: a `ts`, a `method`, a `path` and a `status_code` on every line; the shared rules
+    of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    method: Series[Text] = _text("request method", nullable=False)
+    path: Series[Text] = _text("request path and query", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+
+
 class EnvoyRecord(RawRecord):
     """A line of Envoy's default access log format (or Istio's default proxy format).
 
@@ -467,6 +480,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "gin": GinRecord,
     "phpfpm": PhpFpmRecord,
     "s3": S3Record,
+    "uvicorn": UvicornRecord,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,

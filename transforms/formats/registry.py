@@ -24,6 +24,7 @@ from transforms.formats import (
     s3,
     servicelog,
     squid,
+    uvicorn,
     w3c,
     webproxies,
 )
@@ -99,6 +100,7 @@ for _module in (
     gin,
     phpfpm,
     s3,
+    uvicorn,
     envoy,
     webproxies,
     w3c,
@@ -145,6 +147,7 @@ PREFERENCE = (
     "gin",
     "phpfpm",
     "s3",
+    "uvicorn",
     "envoy",
     "caddy",
     "traefik",

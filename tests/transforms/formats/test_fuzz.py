@@ -50,6 +50,7 @@ SAMPLES = [
     b"HIER_DIRECT/10.0.0.5 text/html",
     b'[GIN] 2026/11/01 - 10:00:00 | 200 |     123.456\xc2\xb5s |       127.0.0.1 | GET      "/a"',
     b"2026/11/01 10:00:00 INFO request method=GET path=/a status=200 duration=1.2ms",
+    b'2026-11-01T10:00:00.123456789Z INFO:     10.0.0.1:51234 - "GET /a HTTP/1.1" 200 OK',
 ]
 FORMATS = sorted(registry.FORMATS)
 

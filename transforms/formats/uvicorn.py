@@ -1,0 +1,66 @@
+"""uvicorn's access log (`uvicorn`), the lines it writes for each request, as its default
+logging config formats them (`%(levelprefix)s %(client_addr)s - "%(request_line)s"
+%(status_code)s`), behind the time a container runtime puts before each line:
+
+    2024-05-16T10:20:33.123456789Z INFO:     172.17.0.1:51234 - "GET /items HTTP/1.1" 200 OK
+
+uvicorn writes no time of its own: `docker logs -t` and `kubectl logs --timestamps` give it
+one, and the line is read with it (the prefix is not stripped, since the lines as written are
+this format). uvicorn's other lines there (`INFO:     Started server process [1]`) are no
+requests."""
+
+from __future__ import annotations
+
+import re
+
+from transforms.formats.access import STATUS, iso_time, own_messages, parse_lines
+from transforms.formats.base import Field, Format, Parsed, as_text
+
+_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
+_COLOUR = r"(?:\x1b\[[0-9;]*m)?"
+_LEVEL = r"(?:TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL)"
+UVICORN_RE = re.compile(
+    rf"(?P<time>{_TIME}) {_COLOUR}{_LEVEL}{_COLOUR}:\s+(?P<client_ip>[^ ]+?)(?::\d+)? - "
+    r'"(?P<method>[A-Z]+) (?P<path>[^ "]+) HTTP/[\d.]+" '
+    rf"{_COLOUR}(?P<status>\d{{3}})(?: [^\x1b]*)?{_COLOUR}"
+)
+UVICORN_MESSAGE = re.compile(rf"{_TIME} {_COLOUR}{_LEVEL}{_COLOUR}:\s+.*")
+LAYOUT = "'<time> INFO:     172.17.0.1:51234 - \"GET /items HTTP/1.1\" 200 OK'"
+_FIELDS = {
+    "ts": Field("time", iso_time, "an RFC 3339 time"),
+    "client_ip": Field("client_ip", as_text, "text"),
+    "method": Field("method", as_text, "text"),
+    "path": Field("path", as_text, "text"),
+    "status_code": Field("status", STATUS[1], STATUS[0]),
+}
+
+
+def looks_like_uvicorn(line: str) -> bool:
+    return UVICORN_RE.fullmatch(line) is not None
+
+
+def parse_uvicorn(data: bytes) -> Parsed:
+    """uvicorn access lines behind a runtime's time. ts is that time (when the runtime got the
+    line, just after the response); client_ip the client's address without its port; method
+    and path (with its query) from the request line; status_code. uvicorn logs no duration
+    and no size."""
+    return parse_lines(
+        data,
+        UVICORN_RE,
+        format="uvicorn",
+        expected=f"uvicorn's access log behind a runtime's time: expected {LAYOUT}",
+        prepare=lambda records: (records, ()),
+        fields=_FIELDS,
+        hint=own_messages(
+            UVICORN_MESSAGE, "it is a message of uvicorn itself (its start, its app), not a request"
+        ),
+    )
+
+
+UVICORN = Format(
+    "uvicorn",
+    parse_uvicorn,
+    looks_like_uvicorn,
+    "uvicorn's access log behind a container runtime's time (docker logs -t)",
+)
+FORMATS: list[Format] = [UVICORN]
