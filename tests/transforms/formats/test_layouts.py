@@ -537,3 +537,21 @@ def test_go_log_panics_are_joined_and_bracketed_levels_read():
 def test_ruby_loggers_unknown_severity_is_info():
     events = read("ruby", "A, [2024-05-16T10:20:39.000000 #12345]   ANY -- : always logged")
     assert events.rejects.empty and events.events["level"].tolist() == ["INFO"]
+
+
+def test_lograge_lines_in_rails_production_log_are_requests():
+    events = read(
+        "ruby",
+        'I, [2024-05-16T10:20:33.101234 #1]  INFO -- : [a1] {"method":"GET","path":"/users",'
+        '"format":"html","controller":"UsersController","action":"index","status":200,'
+        '"duration":58.33,"view":40.43,"db":15.26}',
+        "I, [2024-05-16T10:20:34.101234 #1]  INFO -- : [a2] method=POST path=/users format=json "
+        "controller=UsersController action=create status=422 duration=1203.5 view=0.0 db=1.2",
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["method"].tolist() == ["GET", "POST"]
+    assert kept["endpoint"].tolist() == ["/users", "/users"]
+    assert kept["status_code"].tolist() == [200, 422]
+    assert kept["latency_ms"].tolist() == [58.33, 1203.5]  # lograge's duration: ms
+    assert attributes(events)[1]["controller"] == "UsersController"

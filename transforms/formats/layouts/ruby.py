@@ -7,17 +7,21 @@ The service is the logger's progname when it has one; the pid and Rails' log tag
 id, with `config.log_tags = [:request_id]`, the default of a new app's production config) are
 attributes. A `Completed` line is the request (its status and duration), with the method, path
 and client of the `Started` line of the same tags, which stays an event; without tags the two
-cannot be told apart from other requests' lines, so they are not paired."""
+cannot be told apart from other requests' lines, so they are not paired. A line of lograge's
+key=value or JSON formatter (`method=GET path=/jobs status=200 duration=58.33 …`) is a request
+on its own, its duration in ms, its other keys attributes."""
 
 from __future__ import annotations
 
 import re
 
+import orjson
 import pandas as pd
 
 from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.layouts.core import LATENCY_FACTOR, Layout, iso_time
 from transforms.formats.layouts.levels import level_words
+from transforms.formats.servicelog import KEY_VALUE, unquoted
 
 HEADER = re.compile(
     r"[DIWEFAU], \[(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?) #(?P<pid>\d+)\] +"
@@ -28,6 +32,28 @@ HEADER = re.compile(
 TAGS = re.compile(r"((?:\[[^\]\n]*\] ?)+)")
 STARTED = re.compile(r'Started (?P<method>[A-Z]+) "(?P<path>[^"]*)" for (?P<client>\S+) at ')
 COMPLETED = re.compile(r"Completed (?P<status>\d{3})\b.*? in (?P<ms>\d+(?:\.\d+)?)ms")
+LOGRAGE = re.compile(r"method=\S+ path=\S+ .*\bstatus=\d{3}\b")
+"""A request line of lograge's default key=value formatter (`duration` in ms)."""
+LOGRAGE_COLUMNS = {"method": "method", "path": "path", "status": "status_code"}
+
+
+def _lograge(message: str) -> list[tuple[str, str]] | None:
+    """The (key, text) pairs of a lograge request line, key=value or JSON; None for others."""
+    if LOGRAGE.match(message):
+        return [(key, unquoted(value)) for key, value in KEY_VALUE.findall(message)]
+    if not message.startswith("{"):
+        return None
+    try:
+        value = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is not dict or not {"method", "path", "status"} <= value.keys():
+        return None
+    return [
+        (key, item if isinstance(item, str) else orjson.dumps(item).decode())
+        for key, item in value.items()
+        if item is not None
+    ]
 
 
 def _rails_requests(records: pd.DataFrame) -> pd.DataFrame:
@@ -40,6 +66,7 @@ def _rails_requests(records: pd.DataFrame) -> pd.DataFrame:
         name: [None] * n for name in ("method", "path", "client_ip", "status_code", "latency_ms")
     }
     started: dict[str, int] = {}  # tags -> the row of its last Started line not yet completed
+    extra: dict[str, list[str | None]] = {}  # lograge's other keys
     for i, message in enumerate(records["message"].tolist()):
         message = message or ""
         match = TAGS.match(message)
@@ -47,6 +74,16 @@ def _rails_requests(records: pd.DataFrame) -> pd.DataFrame:
             tags[i] = match.group(1).strip()
             message = message[match.end() :]
         messages.append(message or None)
+        pairs = _lograge(message)
+        if pairs is not None:
+            for key, value in pairs:
+                if key in LOGRAGE_COLUMNS:
+                    columns[LOGRAGE_COLUMNS[key]][i] = value
+                elif key == "duration":
+                    columns["latency_ms"][i] = value
+                else:
+                    extra.setdefault(f"{COLUMN_PREFIX}{key}", [None] * n)[i] = value
+            continue
         begun = STARTED.match(message)
         if begun:
             columns["method"][i], columns["path"][i], columns["client_ip"][i] = begun.groups()
@@ -62,7 +99,7 @@ def _rails_requests(records: pd.DataFrame) -> pd.DataFrame:
                     columns[name][i], columns[name][first] = columns[name][first], None
     records["message"] = pd.Series(messages, index=records.index, dtype="str")
     records[f"{COLUMN_PREFIX}tags"] = pd.Series(tags, index=records.index, dtype="str")
-    for name, values in columns.items():
+    for name, values in {**columns, **extra}.items():
         records[name] = pd.Series(values, index=records.index, dtype="str")
     records[LATENCY_FACTOR] = pd.Series(1.0, index=records.index, dtype="float64")
     return records
