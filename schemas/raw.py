@@ -308,6 +308,20 @@ class UvicornRecord(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=False)
 
 
+class DevServerRecord(RawRecord):
+    """A request line of Werkzeug's or Django's development server.
+
+    Valid: a `ts`, a `method`, a `path` and a `status_code` on every line; `client_ip` (only
+    Werkzeug logs it) and `bytes_sent` (Werkzeug's `-`) may be null; the shared rules of
+    `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    method: Series[Text] = _text("request method", nullable=False)
+    path: Series[Text] = _text("request path and query", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+
+
 class EnvoyRecord(RawRecord):
     """A line of Envoy's default access log format (or Istio's default proxy format).
 
@@ -481,6 +495,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "phpfpm": PhpFpmRecord,
     "s3": S3Record,
     "uvicorn": UvicornRecord,
+    "devserver": DevServerRecord,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,

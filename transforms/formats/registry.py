@@ -13,6 +13,7 @@ import pandas as pd
 from transforms.formats import (
     access,
     delimited,
+    devserver,
     envoy,
     gin,
     heroku,
@@ -101,6 +102,7 @@ for _module in (
     phpfpm,
     s3,
     uvicorn,
+    devserver,
     envoy,
     webproxies,
     w3c,
@@ -148,6 +150,7 @@ PREFERENCE = (
     "phpfpm",
     "s3",
     "uvicorn",
+    "devserver",
     "envoy",
     "caddy",
     "traefik",

@@ -51,6 +51,7 @@ SAMPLES = [
     b'[GIN] 2026/11/01 - 10:00:00 | 200 |     123.456\xc2\xb5s |       127.0.0.1 | GET      "/a"',
     b"2026/11/01 10:00:00 INFO request method=GET path=/a status=200 duration=1.2ms",
     b'2026-11-01T10:00:00.123456789Z INFO:     10.0.0.1:51234 - "GET /a HTTP/1.1" 200 OK',
+    b'127.0.0.1 - - [01/Nov/2026 10:00:00] "GET /a HTTP/1.1" 200 -',
 ]
 FORMATS = sorted(registry.FORMATS)
 

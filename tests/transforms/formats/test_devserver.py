@@ -1,0 +1,55 @@
+"""Python's development servers' request logs: Werkzeug's (Flask), coloured or not, and
+Django's runserver, with their start-up lines beside them."""
+
+import pandas as pd
+
+from transforms.canonical import canonical_events
+from transforms.formats import registry
+from transforms.reason_codes import reason_codes
+
+AS_OF = pd.Timestamp("2026-11-02", tz="UTC")
+FLASK = [
+    " * Serving Flask app 'app'",
+    " * Running on http://127.0.0.1:5000",
+    "Press CTRL+C to quit",
+    '127.0.0.1 - - [16/May/2024 10:20:33] "GET /api/items/7?x=1 HTTP/1.1" 200 -',
+    '127.0.0.1 - - [16/May/2024 10:20:35] "\x1b[33mGET /favicon.ico HTTP/1.1\x1b[0m" 404 -',
+    '127.0.0.1 - - [16/May/2024 10:20:37] "\x1b[35m\x1b[1mGET /boom HTTP/1.1\x1b[0m" 500 -',
+]
+DJANGO = [
+    "Watching for file changes with StatReloader",
+    "Performing system checks...",
+    "System check identified no issues (0 silenced).",
+    "May 16, 2024 - 10:20:30",
+    "Django version 5.0.6, using settings 'mysite.settings'",
+    "Starting development server at http://127.0.0.1:8000/",
+    "Quit the server with CONTROL-C.",
+    '[16/May/2024 10:20:33] "GET / HTTP/1.1" 200 10629',
+    '[16/May/2024 10:20:34] "GET /static/admin/css/base.css HTTP/1.1" 304 0',
+]
+
+
+def read(lines):
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "devserver"
+    parsed = registry.parse(data, "devserver")
+    events = canonical_events(parsed, source="t", as_of=AS_OF)
+    assert set(reason_codes(events.rejects["reasons"])) == {"format_mismatch;not_a_request"}
+    return events.events
+
+
+def test_flasks_werkzeug_lines_coloured_or_not():
+    kept = read(FLASK)
+    assert kept["ts"].iloc[0] == pd.Timestamp("2024-05-16T10:20:33Z")
+    assert kept["endpoint"].tolist() == ["/api/items/{id}", "/favicon.ico", "/boom"]
+    assert kept["status_code"].tolist() == [200, 404, 500]
+    assert kept["client_ip"].tolist() == ["127.0.0.1"] * 3
+    assert kept["bytes_sent"].isna().all()
+
+
+def test_djangos_runserver_lines():
+    kept = read(DJANGO)
+    assert kept["method"].tolist() == ["GET", "GET"]
+    assert kept["status_code"].tolist() == [200, 304]
+    assert kept["bytes_sent"].tolist() == [10629, 0]
+    assert kept["client_ip"].isna().all()
