@@ -124,13 +124,15 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
     if not prefix.when_unreadable:
         return True
     sample = sample_head(text)
+    written = _detected(sample)
+    if written is not None and written not in registry.GENERIC:
+        return False  # the lines as written are a format: the prefix is part of them
     stripped = _detected(prefix.pattern.sub(b"", sample))
     if stripped is None:
         return False
-    written = _detected(sample)
     # a csv guess from a first line with commas is weaker than a line format: a prefix before
     # JSON lines (`2024-…Z {"level":30,…}`) makes them look like a header
-    return written is None or (written in registry.GENERIC and stripped not in registry.GENERIC)
+    return written is None or stripped not in registry.GENERIC
 
 
 def join_partial_lines(text: bytes) -> tuple[bytes, int]:

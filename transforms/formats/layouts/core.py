@@ -26,7 +26,7 @@ from transforms.formats.base import (
 )
 from transforms.formats.layouts.levels import level_words
 from transforms.formats.layouts.years import with_year
-from transforms.formats.servicelog import CONTINUATION, keyed_fields
+from transforms.formats.servicelog import CONTINUATION, KeyedValues, keyed_fields
 
 CONTINUATION_LINE = re.compile(f"(?:{CONTINUATION.pattern})|[{{}}\\[\\]()]\\s*[,;]?\\s*$|[{{}}]")
 """Lines that continue the event before them: stack trace lines (as `servicelog` knows them)
@@ -39,6 +39,17 @@ LATENCY_FACTOR = "_latency_factor"
 """A record column a `finish` step may add with the canonical columns it read from key=value
 pairs (`servicelog.KeyedValues`): the unit factor of each record's bare latency. Those columns
 are then typed as servicelog types them."""
+
+
+def with_keyed(records: pd.DataFrame, keyed: KeyedValues) -> pd.DataFrame:
+    """The records with the columns `keyed` read from their key=value pairs (those some record
+    logs) and the unit factor of each record's bare latency (`LATENCY_FACTOR`)."""
+    for column, values in keyed.columns().items():
+        if any(v is not None for v in values):
+            records[column] = pd.Series(values, index=records.index, dtype="str")
+    records[LATENCY_FACTOR] = pd.Series(keyed.factors, index=records.index, dtype="float64")
+    return records
+
 
 COLUMNS = ("ts", "level", "service", "message")
 """Named groups a header pattern fills; any other named group (not starting with `_`) is kept

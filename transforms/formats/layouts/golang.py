@@ -23,8 +23,8 @@ from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.base import as_timestamp
 from transforms.formats.layouts.core import (
     CONTINUATION_LINE,
-    LATENCY_FACTOR,
     Layout,
+    with_keyed,
     yearless_time,
 )
 from transforms.formats.layouts.levels import level_letters_or_words, level_words
@@ -83,11 +83,9 @@ def _logfmt_pairs(records: pd.DataFrame) -> pd.DataFrame:
             out.setdefault(column, [None] * n)[i] = value
         keyed.add(i, pairs.items())
     records["message"] = pd.Series(messages, index=records.index, dtype="str")
-    for column, values in {**out, **keyed.columns()}.items():
-        if any(v is not None for v in values):
-            records[column] = pd.Series(values, index=records.index, dtype="str")
-    records[LATENCY_FACTOR] = pd.Series(keyed.factors, index=records.index, dtype="float64")
-    return records
+    for column, values in out.items():
+        records[column] = pd.Series(values, index=records.index, dtype="str")
+    return with_keyed(records, keyed)
 
 
 def _any_time(text: pd.Series, as_of: pd.Timestamp | None = None) -> pd.Series:
@@ -135,11 +133,7 @@ def _golog_pairs(records: pd.DataFrame) -> pd.DataFrame:
             first = parts[0].strip()
         messages.append("\n".join(filter(None, [first, more])) or None)
     records["message"] = pd.Series(messages, index=records.index, dtype="str")
-    for column, values in keyed.columns().items():
-        if any(v is not None for v in values):
-            records[column] = pd.Series(values, index=records.index, dtype="str")
-    records[LATENCY_FACTOR] = pd.Series(keyed.factors, index=records.index, dtype="float64")
-    return records
+    return with_keyed(records, keyed)
 
 
 def _slash_time(text: pd.Series, as_of: pd.Timestamp | None = None) -> pd.Series:
