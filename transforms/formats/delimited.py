@@ -81,10 +81,126 @@ LAYOUT_HEADERS = {
 }
 
 
+def _names(*names: str, unit: str | None = None) -> tuple[Column, ...]:
+    return tuple(Column(name, unit) for name in names)
+
+
+DEFAULT_NAMES: dict[str, tuple[Column, ...]] = {
+    "ts": _names(
+        "timestamp",
+        "time",
+        "datetime",
+        "date_time",
+        "@timestamp",
+        "ts",
+        "event_time",
+        "time_micros",  # Google Cloud Storage usage logs (epoch microseconds)
+        "start_time",
+        "request_timestamp",
+    ),
+    "path": _names(
+        "path",
+        "endpoint",
+        "url",
+        "uri",
+        "request_uri",
+        "request_path",
+        "request_url",
+        "cs_uri",  # Google Cloud Storage usage logs
+        "cs_uri_stem",
+        "route",
+        "api_name",
+    ),
+    "method": _names("method", "http_method", "request_method", "cs_method", "verb"),
+    "status_code": _names(
+        "status_code",
+        "status",
+        "http_status",
+        "http_status_code",
+        "response_code",
+        "response_status",
+        "sc_status",
+    ),
+    "latency_ms": (
+        *_names(
+            "latency_ms",
+            "response_time_ms",
+            "duration_ms",
+            "elapsed_ms",
+            "time_taken_ms",
+            "request_time_ms",
+            "latency",
+            "response_time",
+            "elapsed",
+            "time_taken",  # IIS
+            unit="ms",
+        ),
+        *_names("latency_s", "duration_s", "response_time_s", "request_time", "duration", unit="s"),
+        *_names("latency_us", "duration_us", "time_taken_micros", unit="us"),
+    ),
+    "bytes_sent": _names(
+        "bytes_sent",
+        "body_bytes_sent",
+        "response_bytes",
+        "response_size",
+        "bytes",
+        "sc_bytes",
+        "size",
+        "bytes_out",
+    ),
+    "client_ip": _names("client_ip", "c_ip", "remote_addr", "remote_ip", "ip", "client"),
+    "user_id": _names("user_id", "userid", "user", "username"),
+    "service": _names("service", "service_name", "app", "application"),
+    "region": _names("region"),
+}
+"""Column names a csv's header may use for each canonical column, read when no built-in
+layout matches and no mapping is configured: matched without regard to case, and with `-`,
+`.` and spaces as `_` (`Response-Time-Ms`, `cs-uri`); the first name the header has wins.
+Where a duration's name says no unit, `latency`, `response_time`, `elapsed` and IIS's
+`time_taken` are milliseconds, `duration` and nginx's `request_time` seconds."""
+DEFAULT_LAYOUT = "column names"
+"""The layout name of a mapping chosen by `DEFAULT_NAMES`."""
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-. ]", "_", name.strip().lower())
+
+
+def named_mapping(header: tuple[str, ...]) -> dict[str, Column] | None:
+    """The mapping `DEFAULT_NAMES` gives the header, or None when it names no time or no path.
+    A column that appears twice in the header is not used (it names no single column)."""
+    positions: dict[str, str] = {}
+    for name in header:
+        key = _normal(name)
+        positions[key] = name if key not in positions else ""
+    chosen: dict[str, Column] = {}
+    used: set[str] = set()
+    for target, options in DEFAULT_NAMES.items():
+        for option in options:
+            name = positions.get(_normal(option.name))
+            if name and name not in used:
+                chosen[target] = Column(name, option.unit)
+                used.add(name)
+                break
+    return chosen if all(k in chosen for k in REQUIRED) else None
+
+
+def mapping_note(format: str, layout: str, mapping: ColumnMapping) -> str:
+    """What the notes say of the columns read: the layout's name, and for one chosen by
+    column names, which column each canonical column came from."""
+    if layout != DEFAULT_LAYOUT:
+        return f"{format} columns mapped with the {layout} layout"
+    return f"{format} columns mapped by their names: " + ", ".join(
+        f"{target} <- {column.name}" + (f" ({column.unit})" if target == "latency_ms" else "")
+        for target, column in mapping.items()
+    )
+
+
 def mapping_for(
     header: tuple[str, ...], mapping: ColumnMapping | None
 ) -> tuple[str, ColumnMapping]:
-    """The configured mapping, or the built-in one whose required columns the header has."""
+    """The configured mapping, or the built-in one whose required columns the header has, or
+    one chosen by the header's column names (`named_mapping`)."""
     if mapping is not None:
         absent = [
             f"{key} (column '{mapping[key].name}')" if key in mapping else key
@@ -100,10 +216,14 @@ def mapping_for(
     for name, candidate in BUILT_IN_MAPPINGS.items():
         if all(candidate[k].name in header for k in REQUIRED):
             return name, candidate
+    named = named_mapping(header)
+    if named is not None:
+        return DEFAULT_LAYOUT, named
     raise FileFormatError(
         f"header {','.join(header) or '(empty)'} matches no known layout; expected "
         + " or ".join(LAYOUT_HEADERS.values())
-        + ", or a column mapping for this source"
+        + ", or columns named for a time (timestamp, time, ...) and a path (path, endpoint, "
+        "url, ...), or a column mapping for this source"
     )
 
 
@@ -177,14 +297,14 @@ def parse_delimited(
     fields, bad quoting, a repeated header, undecodable bytes or NUL bytes are rejected."""
     clean = read_clean(data, delimiter, mapping)
     if clean is not None:
-        header, records, raw_lines, layout, fields = clean
+        header, records, raw_lines, layout, chosen, fields = clean
         return build(
             records,
             fields,
             format=format,
             records_read=len(records),
             rejects=rejects_frame(),
-            notes=(f"{format} columns mapped with the {layout} layout",),
+            notes=(mapping_note(format, layout, chosen),),
             raw_lines=raw_lines,
             attributes=unmapped(header, fields),
         )
@@ -212,7 +332,7 @@ def parse_delimited(
         numbers[bad], texts[bad], [reasons[i] for i in np.flatnonzero(bad)]
     )
     fields = _fields(chosen, delimiter)
-    notes = [f"{format} columns mapped with the {layout} layout"]
+    notes = [mapping_note(format, layout, chosen)]
     if joined:
         notes.append(
             f"{joined} record{'s' if joined > 1 else ''} with a line break inside a quoted field "
@@ -306,7 +426,7 @@ def unmapped(header: tuple[str, ...], fields: dict[str, Field]) -> dict[str, str
 
 def read_clean(
     data: bytes, delimiter: str, mapping: ColumnMapping | None
-) -> tuple[tuple[str, ...], pd.DataFrame, RawLines, str, dict[str, Field]] | None:
+) -> tuple[tuple[str, ...], pd.DataFrame, RawLines, str, ColumnMapping, dict[str, Field]] | None:
     """The usual file in one pass, straight from its bytes: a header on line 1, then data lines
     with no quote, carriage return, NUL byte, blank line or repeated header, each with the
     header's number of fields, all valid UTF-8. Records carry no raw column (the lines are
@@ -340,7 +460,7 @@ def read_clean(
         {name: _to_pandas(table.column(position)) for position, name in enumerate(header)}
     )
     records[LINE_NUMBER] = pd.array(np.arange(2, len(body) + 2), dtype="Int64")
-    return header, records, clean.lookup, layout, fields
+    return header, records, clean.lookup, layout, chosen, fields
 
 
 _PANDAS_TYPES = {

@@ -210,7 +210,9 @@ def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
     read a record of its own."""
     out: dict[str, float] = {}
     for fmt in FORMATS.values():
-        if fmt.name in GENERIC or not any(fmt.looks_like(line) for line in first_lines):
+        if fmt.name in GENERIC or not any(
+            fmt.looks_like(line.rstrip(" \t")) for line in first_lines
+        ):
             continue
         try:
             parsed = fmt.parse(sample)

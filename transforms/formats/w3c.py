@@ -5,8 +5,10 @@ The columns are named by `#Fields:` directive lines, and a file may repeat its d
 writes a new header block each time the service restarts), each block read with its own fields.
 Values are separated by spaces (IIS; a space inside a value is written as `+`) or by tabs
 (CloudFront); `-` is an empty field. `date` and `time` are UTC. `time-taken` is milliseconds in
-IIS and seconds with a fraction in CloudFront and the W3C draft: a file whose time-taken values
-carry a decimal point is read as seconds, else as milliseconds; the notes say which.
+IIS and ASP.NET Core (with a fraction there) and seconds with a fraction in CloudFront and the
+W3C draft: a file whose time-taken values carry a decimal point is read as seconds unless its
+fields name an IIS site or server (`s-sitename`, `s-computername`), else as milliseconds; the
+notes say which.
 """
 
 from __future__ import annotations
@@ -167,10 +169,18 @@ def _choose_fields(counts: np.ndarray, block: np.ndarray, lists) -> np.ndarray:
     return chosen
 
 
-def _time_taken(values: pd.Series, seconds: bool | None) -> tuple[Derived, bool]:
-    """time-taken in ms: seconds when the file's values carry a decimal point, else ms
-    (`seconds`: what the file's earlier values decided)."""
-    decimal = bool(values.str.contains(".", regex=False).fillna(False).any())
+MICROSOFT_FIELDS = frozenset({"s-sitename", "s-computername"})
+"""Fields only Microsoft's writers log (IIS; ASP.NET Core's W3CLogger, whose default fields
+name the server): their time-taken is milliseconds, with a fraction in ASP.NET Core's."""
+
+
+def _time_taken(
+    values: pd.Series, seconds: bool | None, microsoft: bool = False
+) -> tuple[Derived, bool]:
+    """time-taken in ms: seconds when the file's values carry a decimal point and its fields
+    are not a Microsoft writer's (`MICROSOFT_FIELDS`), else ms (`seconds`: what the file's
+    earlier values decided)."""
+    decimal = not microsoft and bool(values.str.contains(".", regex=False).fillna(False).any())
     if seconds is False and decimal:
         raise FileFormatError(
             "time-taken values with a decimal point (seconds) after whole ones (milliseconds)"
@@ -268,7 +278,8 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
     if len(records):
         records = _prepare(records)
         if "time_taken" in records:
-            derived["latency_ms"], seconds = _time_taken(records["time_taken"], seconds)
+            microsoft = any(MICROSOFT_FIELDS & set(names) for names, _ in lists)
+            derived["latency_ms"], seconds = _time_taken(records["time_taken"], seconds, microsoft)
             notes = (f"time-taken read as {'seconds' if seconds else 'milliseconds'}",)
     if lines.fallen_back:
         notes = (

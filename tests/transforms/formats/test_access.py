@@ -257,6 +257,25 @@ def test_crlf_bom_and_blank_lines():
     assert parsed.candidates["raw"].tolist() == [GOOD.decode()] * 2
 
 
+RACK = (
+    b'127.0.0.1 - - [16/May/2024:10:20:33 +0000] "GET /items?x=1 HTTP/1.1" 200 - 0.0123 \n'
+    b'127.0.0.1 - - [16/May/2024:10:20:34 +0000] "POST /items HTTP/1.1" 201 45 0.1050 \n'
+)
+"""Rack's CommonLogger (Sinatra, Puma without a proxy): its format string ends in a space."""
+
+
+def test_spaces_after_the_last_field_are_no_field():
+    assert registry.detect(RACK) == "common"
+    parsed = parse_common(RACK)
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["latency_ms"].tolist() == [12.3, 105.0]  # seconds, as Rack logs them
+    assert rows["path"].tolist() == ["/items?x=1", "/items"]
+    assert rows["raw"].iloc[0].endswith("0.0123 ")  # the line as written
+    combined = parse_combined(GOOD.rstrip(b"\r\n") + b" \t\n")
+    assert combined.rejects.empty and len(combined.candidates) == 1
+
+
 def test_empty_file_has_no_records():
     parsed = parse_combined(b"")
     assert parsed.records_read == 0 and parsed.candidates.empty and parsed.rejects.empty

@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 import pytest
 
@@ -49,6 +51,54 @@ def test_configured_mapping_with_units():
     row = parsed.candidates.iloc[0]
     assert row["latency_ms"] == 250.0
     assert row["ts"] == pd.Timestamp(1762000000, unit="s", tz="UTC")
+
+
+GCS_USAGE = (
+    b'"time_micros","c_ip","c_ip_type","c_ip_region","cs_method","cs_uri","sc_status",'
+    b'"cs_bytes","sc_bytes","time_taken_micros","cs_host","cs_referer","cs_user_agent",'
+    b'"s_request_id","cs_operation","cs_bucket","cs_object"\n'
+    b'"1715854833123456","203.0.113.7","1","","GET","/b/o/report.pdf?alt=media","200","0",'
+    b'"52341","104000","storage.googleapis.com","","curl/8.4.0,gzip(gfe)","ADPy1","GET_Object",'
+    b'"b","report.pdf"\n'
+)
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_columns_read_by_their_names_when_no_layout_matches(clean):
+    """Google Cloud Storage's usage logs (a format GoAccess reads): each canonical column from
+    the column named for it, units from the names; the other columns are attributes."""
+    data = GCS_USAGE if not clean else GCS_USAGE.replace(b'"', b"").replace(b"8.4.0,gzip", b"8.4.0")
+    parsed = parse_delimited(data)
+    row = parsed.candidates.iloc[0]
+    assert row["ts"] == pd.Timestamp("2024-05-16T10:20:33.123456Z")  # epoch microseconds
+    assert row["method"] == "GET" and row["path"] == "/b/o/report.pdf?alt=media"
+    assert row["status_code"] == 200 and row["bytes_sent"] == 52341
+    assert row["latency_ms"] == 104.0 and row["client_ip"] == "203.0.113.7"
+    assert parsed.notes[0].startswith(
+        "csv columns mapped by their names: ts <- time_micros, path <- cs_uri, method <- "
+        "cs_method, status_code <- sc_status, latency_ms <- time_taken_micros (us)"
+    )
+    attributes = json.loads(row["attributes"])
+    assert attributes["cs_operation"] == "GET_Object" and attributes["cs_bucket"] == "b"
+
+
+def test_column_names_match_whatever_their_case_and_separators():
+    header = b"Timestamp,Endpoint,Response-Time-Ms,HTTP Status,User.Id,Duration\n"
+    parsed = parse_delimited(header + b"2024-05-16T10:20:33Z,/api/users,12,404,u1,0.5\n")
+    row = parsed.candidates.iloc[0]
+    assert row["path"] == "/api/users" and row["status_code"] == 404
+    assert row["latency_ms"] == 12.0 and row["user_id"] == "u1"
+    assert "latency_ms <- Response-Time-Ms (ms)" in parsed.notes[0]
+    # a duration named without a unit is in seconds when no other latency column is there
+    alone = parse_delimited(b"time,url,duration\n2024-05-16T10:20:33Z,/x,0.25\n")
+    assert alone.candidates["latency_ms"].tolist() == [250.0]
+
+
+def test_column_names_without_a_time_or_a_path_are_no_layout():
+    with pytest.raises(FileFormatError, match="columns named for a time"):
+        parse_delimited(b"url,status\n/x,200\n")
+    with pytest.raises(FileFormatError, match="matches no known layout"):
+        parse_delimited(b"timestamp,status\n2024-05-16T10:20:33Z,200\n")
 
 
 @pytest.mark.parametrize(

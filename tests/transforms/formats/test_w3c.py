@@ -70,6 +70,24 @@ def test_cloudfront_tab_separated_lines_with_time_taken_in_seconds():
     assert "time-taken read as seconds" in parsed.notes
 
 
+ASPNET = (
+    "#Version: 1.0\n#Start-Date: 2021-09-29 22:18:28\n"
+    "#Fields: date time c-ip s-computername s-ip s-port cs-method cs-uri-stem cs-uri-query "
+    "sc-status time-taken cs-version cs-host cs(User-Agent) cs(Referer)\n"
+    "2021-09-29 22:18:28 ::1 DESKTOP-LH3TLTA ::1 5000 GET / - 200 59.9171 HTTP/1.1 "
+    "localhost:5000 Mozilla/5.0+(Windows+NT+10.0;+WOW64) -\n"
+    "2021-09-29 22:18:28 ::1 DESKTOP-LH3TLTA ::1 5000 GET / - 200 0.1802 HTTP/1.1 "
+    "localhost:5000 Mozilla/5.0+(Windows+NT+10.0;+WOW64) -\n"
+).encode()
+"""ASP.NET Core's W3CLogger, as its documentation shows it: time-taken in ms with a fraction."""
+
+
+def test_aspnet_core_time_taken_with_a_fraction_is_milliseconds():
+    parsed = parse_w3c(ASPNET)
+    assert parsed.candidates["latency_ms"].tolist() == [59.9171, 0.1802]
+    assert "time-taken read as milliseconds" in parsed.notes
+
+
 def test_lines_without_their_fields_are_rejected_with_the_reason():
     text = (
         "2026-03-02 08:00:00 GET / 200\n"  # before any #Fields line

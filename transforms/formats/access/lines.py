@@ -58,7 +58,8 @@ group strings per line) to a few tens of MB, whatever the file's size."""
 
 def extract(texts: pd.Series, regex: re.Pattern[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """The named groups of `regex` matched against the whole of each text, as text columns
-    (null where a group took no part), and which texts matched at all.
+    (null where a group took no part), and which texts matched at all. Spaces or tabs after a
+    line's last field are no field of their own (Rack's CommonLogger ends its lines with one).
 
     `Series.str.extract` runs Python's `re` with a Python callback per row on this pandas
     (and pyarrow's RE2 turns slow past four capture groups on long lines), so the matching is
@@ -72,7 +73,10 @@ def extract(texts: pd.Series, regex: re.Pattern[str]) -> tuple[pd.DataFrame, np.
     matched = np.zeros(len(texts), dtype=bool)
     lines = texts.tolist()
     for start in range(0, len(lines), EXTRACT_CHUNK):
-        matches = list(map(regex.fullmatch, lines[start : start + EXTRACT_CHUNK]))
+        batch = lines[start : start + EXTRACT_CHUNK]
+        matches = list(map(regex.fullmatch, batch))
+        for i in [i for i, m in enumerate(matches) if m is None and batch[i][-1:] in (" ", "\t")]:
+            matches[i] = regex.fullmatch(batch[i].rstrip(" \t"))  # spaces after the last field
         matched[start : start + len(matches)] = [m is not None for m in matches]
         rows = [m.groups() if m is not None else empty for m in matches]
         for chunk, column in zip(chunks, zip(*rows, strict=True), strict=True):
