@@ -276,6 +276,22 @@ def test_spaces_after_the_last_field_are_no_field():
     assert combined.rejects.empty and len(combined.candidates) == 1
 
 
+def test_puma_start_up_lines_before_rack_requests_are_no_requests():
+    boot = (
+        b"[1] Puma starting in cluster mode...\n"
+        b'[1] * Puma version: 6.4.2 (ruby 3.3.0-p0) ("The Eagle of Durango")\n'
+        b"[1] *   Master PID: 1\n[1] *      Workers: 2\n[1] * Listening on http://0.0.0.0:9292\n"
+        b"[1] Use Ctrl-C to stop\n[1] - Worker 0 (PID: 8) booted in 0.01s, phase: 0\n"
+    )
+    assert registry.detect(boot + RACK) == "common"
+    parsed = parse_common(boot + RACK)
+    assert len(parsed.candidates) == 2 and len(parsed.rejects) == 7
+    assert all(
+        r.endswith("(start-up, workers, shutdown), not a request")
+        for r in parsed.rejects["reasons"]
+    )
+
+
 def test_empty_file_has_no_records():
     parsed = parse_combined(b"")
     assert parsed.records_read == 0 and parsed.candidates.empty and parsed.rejects.empty

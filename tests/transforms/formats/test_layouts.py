@@ -15,6 +15,7 @@ from transforms.formats.layouts.levels import (
     severity_of_pri,
     syslog_severity,
 )
+from transforms.reason_codes import reason_codes
 
 AS_OF = pd.Timestamp("2026-11-02T12:00:00Z")
 
@@ -514,6 +515,31 @@ def test_rails_production_log_completed_lines_are_requests_paired_by_their_tags(
     assert attributes(events)[0] == {"pid": "12345", "tags": "[a1b2]"}
     assert kept["service"].tolist()[-1] == "sidekiq" and kept["level"].tolist()[-1] == "WARNING"
     assert len(kept) == 6  # the started lines stay, as events
+
+
+PUMA_BOOT = [
+    "=> Booting Puma",
+    "=> Rails 7.1.3 application starting in production",
+    "=> Run `bin/rails server --help` for more startup options",
+    "Puma starting in single mode...",
+    '* Puma version: 6.4.2 (ruby 3.3.0-p0) ("The Eagle of Durango")',
+    "*  Min threads: 5",
+    "*  Max threads: 5",
+    "*  Environment: production",
+    "*          PID: 1",
+    "* Listening on http://0.0.0.0:3000",
+    "Use Ctrl-C to stop",
+]
+"""What `rails server` (Puma) prints when it starts, before the log, as `docker logs` shows."""
+
+
+def test_puma_start_up_lines_before_a_rails_log_are_no_requests():
+    lines = [*PUMA_BOOT, *RAILS]
+    assert registry.detect(("\n".join(lines) + "\n").encode()) == "ruby"
+    events = read("ruby", *lines)
+    assert len(events.events) == len(RAILS)
+    assert len(events.rejects) == len(PUMA_BOOT)
+    assert set(reason_codes(events.rejects["reasons"])) == {"not_a_request"}
 
 
 def test_go_log_panics_are_joined_and_bracketed_levels_read():

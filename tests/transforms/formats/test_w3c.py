@@ -71,14 +71,14 @@ def test_cloudfront_tab_separated_lines_with_time_taken_in_seconds():
 
 
 ASPNET = (
-    "#Version: 1.0\n#Start-Date: 2021-09-29 22:18:28\n"
-    "#Fields: date time c-ip s-computername s-ip s-port cs-method cs-uri-stem cs-uri-query "
-    "sc-status time-taken cs-version cs-host cs(User-Agent) cs(Referer)\n"
-    "2021-09-29 22:18:28 ::1 DESKTOP-LH3TLTA ::1 5000 GET / - 200 59.9171 HTTP/1.1 "
-    "localhost:5000 Mozilla/5.0+(Windows+NT+10.0;+WOW64) -\n"
-    "2021-09-29 22:18:28 ::1 DESKTOP-LH3TLTA ::1 5000 GET / - 200 0.1802 HTTP/1.1 "
-    "localhost:5000 Mozilla/5.0+(Windows+NT+10.0;+WOW64) -\n"
-).encode()
+    b"#Version: 1.0\n#Start-Date: 2021-09-29 22:18:28\n"
+    b"#Fields: date time c-ip s-computername s-ip s-port cs-method cs-uri-stem cs-uri-query "
+    b"sc-status time-taken cs-version cs-host cs(User-Agent) cs(Referer)\n"
+    b"2021-09-29 22:18:28 ::1 DESKTOP-LH3TLTA ::1 5000 GET / - 200 59.9171 HTTP/1.1 "
+    b"localhost:5000 Mozilla/5.0+(Windows+NT+10.0;+WOW64) -\n"
+    b"2021-09-29 22:18:28 ::1 DESKTOP-LH3TLTA ::1 5000 GET / - 200 0.1802 HTTP/1.1 "
+    b"localhost:5000 Mozilla/5.0+(Windows+NT+10.0;+WOW64) -\n"
+)
 """ASP.NET Core's W3CLogger, as its documentation shows it: time-taken in ms with a fraction."""
 
 

@@ -16,6 +16,8 @@ from transforms.formats.access.lines import (
     METHOD,
     NUMBER,
     PAIR,
+    PUMA_HINT,
+    PUMA_MESSAGE,
     QUOTED,
     TIMES,
     FastSplit,
@@ -285,8 +287,8 @@ GUNICORN_MESSAGE_HINT = (
 
 
 def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
-    """A hint for lines rejected by one format that another one would take, or that nginx or
-    gunicorn wrote itself."""
+    """A hint for lines rejected by one format that another one would take, or that nginx,
+    gunicorn or Puma wrote itself."""
 
     def hint(texts: pd.Series) -> pd.Series:
         looks = np.fromiter((strict.fullmatch(t) is not None for t in texts), dtype=bool)
@@ -294,11 +296,17 @@ def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.
         gunicorn = np.fromiter(
             (GUNICORN_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool
         )
+        puma = np.fromiter((PUMA_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool)
         return pd.Series(
-            np.where(
-                looks,
-                f"it looks like a {name} line",
-                np.where(own, NGINX_MESSAGE_HINT, np.where(gunicorn, GUNICORN_MESSAGE_HINT, None)),
+            np.select(
+                [looks, own, gunicorn, puma],
+                [
+                    f"it looks like a {name} line",
+                    NGINX_MESSAGE_HINT,
+                    GUNICORN_MESSAGE_HINT,
+                    PUMA_HINT,
+                ],
+                None,
             ),
             index=texts.index,
             dtype="str",

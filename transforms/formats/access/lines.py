@@ -134,6 +134,21 @@ def extract_with(
     return frame.set_axis(texts.index), matched
 
 
+PUMA_MESSAGE = re.compile(
+    r"(?:\[\d+\] )?(?:"
+    r"Puma starting in (?:single|cluster) mode\.\.\."
+    r"|\*\s+(?:Puma version|Ruby version|Min threads|Max threads|Environment|(?:Master )?PID|"
+    r"Workers|Restarts|Preloading application|Listening on|Loaded Extensions|Inherited)\b.*"
+    r"|Use Ctrl-C to stop|- Worker \d+ \(PID: \d+\) booted\b.*|- Gracefully \w+ .*"
+    r"|- Goodbye!|=== puma (?:startup|shutdown): .*|Exiting|Puma caught this error: .*"
+    r"|=> (?:Booting \w+|Rails \S+ application starting .*|Run `.*` for more startup options)"
+    r")"
+)
+"""The lines Puma (Ruby's usual app server: Rails, Sinatra, Rack) and `rails server` write
+themselves when they start and stop, which `docker logs` shows before the requests."""
+PUMA_HINT = "it is a message of Puma or Rails itself (start-up, workers, shutdown), not a request"
+
+
 def own_messages(
     pattern: re.Pattern[str], what: str, *, whole: bool = True
 ) -> Callable[[pd.Series], pd.Series]:

@@ -18,6 +18,7 @@ import re
 import orjson
 import pandas as pd
 
+from transforms.formats.access.lines import PUMA_HINT, PUMA_MESSAGE
 from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.layouts.core import LATENCY_FACTOR, Layout, iso_time
 from transforms.formats.layouts.levels import level_words
@@ -111,13 +112,25 @@ def _ruby_level(text: pd.Series) -> pd.Series:
     return level_words(text.replace({"ANY": "INFO", "UNKNOWN": "INFO"}))
 
 
+EXPECTED = "'<L>, [<time> #<pid>] <LEVEL> -- <progname>: <message>' (Ruby's Logger, Rails)"
+
+
+def _explain(number: int, text: str) -> str:
+    """Why a line is no Logger line: Puma's and `rails server`'s own start-up lines are no
+    request (`PUMA_MESSAGE`)."""
+    if PUMA_MESSAGE.fullmatch(text):
+        return f"line {number}: {PUMA_HINT}"
+    return f"line {number}: does not match the ruby layout, expected {EXPECTED}"
+
+
 RUBY = Layout(
     "ruby",
     HEADER,
     iso_time,
-    "'<L>, [<time> #<pid>] <LEVEL> -- <progname>: <message>' (Ruby's Logger, Rails)",
+    EXPECTED,
     time_what="a time like 2024-05-16T10:20:33.101234",
     level=_ruby_level,
     finish=_rails_requests,
+    explain=_explain,
 )
 FORMATS = [RUBY.format("Ruby's Logger (Rails' production.log): L, [time #pid] LEVEL -- prog: msg")]
