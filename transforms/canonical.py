@@ -209,7 +209,7 @@ def canonical_events(
         frame.loc[connection, "endpoint"] = CONNECTION_ENDPOINT
     no_endpoint = frame["endpoint"].isna() & frame["level"].isna() & checked
     unnamed = pd.Series(
-        "endpoint: missing (a request needs a path or endpoint)",
+        "endpoint: missing (a request needs a path or endpoint, a log event a level or a message)",
         index=frame.index[no_endpoint],
         dtype="str",
     )

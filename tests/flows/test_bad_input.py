@@ -58,7 +58,7 @@ CASES = {
     "extra column": ("a.csv", csv(OK, OK + ",x"), 1, ["found 8"]),
     "non-UTF-8 bytes": (
         "a.csv",
-        csv(OK) + b"2026-11-01T10:00:00Z,/\xe9t\xe9,1,200,u,s,r\n",
+        csv(OK) + b"2026-11-01T10:00:00Z,/\x81t\x8d,1,200,u,s,r\n",
         1,
         ["not valid UTF-8"],
     ),

@@ -534,7 +534,10 @@ def test_the_parser_folds_every_level_word_onto_a_valid_level():
 
 
 def test_jsonl_keeps_unknown_levels_as_logged():
-    data = b'{"time":"2026-11-01T10:00:00Z","level":"notice","msg":"disk at 80%"}\n'
+    data = (
+        b'{"time":"2026-11-01T10:00:00Z","level":"notice","msg":"disk at 80%"}\n'
+        b'{"time":"2026-11-01T10:00:01Z","level":"audit","msg":"login"}\n'
+    )
     parsed = registry.parse(data, "jsonl")
-    assert parsed.candidates["level"].tolist() == ["NOTICE"]
+    assert parsed.candidates["level"].tolist() == ["INFO", "AUDIT"]  # NOTICE folds onto INFO
     assert schema_reasons(parsed.candidates, JsonLinesRecord).empty

@@ -111,7 +111,7 @@ def test_service_log_events_may_lack_an_endpoint_but_requests_may_not():
     assert result.events["level"].tolist() == ["ERROR"]
     assert pd.isna(result.events["endpoint"].iloc[0])
     assert result.rejects["reasons"].tolist() == [
-        "endpoint: missing (a request needs a path or endpoint)"
+        "endpoint: missing (a request needs a path or endpoint, a log event a level or a message)"
     ]
 
 

@@ -92,7 +92,7 @@ def _w3c_blocks(frame: pd.DataFrame, path, *, seconds_late: bool = False) -> byt
     middle = len(lines) // 2
     second = [
         "#Software: Microsoft Internet Information Services 10.0",
-        "#Fields: date time s-sitename cs-method cs-uri-stem cs-uri-query c-ip sc-status "
+        "#Fields: date time x-edge-location cs-method cs-uri-stem cs-uri-query c-ip sc-status "
         "time-taken",
         "2026-10-07 10:00:00 W3SVC1 GET /health - 10.1.1.1 200 3",
         "2026-10-07 10:00:01 W3SVC1 GET /api/v1/items id=4 10.1.1.2 404 5 extra",
@@ -121,7 +121,7 @@ def test_a_w3c_file_read_in_pieces_equals_reading_it_whole(
     lines = text.decode().split("\n")
     reasons = dict(zip(split.rejects["line_number"], split.rejects["reasons"], strict=True))
     assert reasons[1].startswith("no #Fields: line before it")
-    fields_line = lines.index(next(line for line in lines if "s-sitename" in line)) + 1
+    fields_line = lines.index(next(line for line in lines if "x-edge-location" in line)) + 1
     assert (
         reasons[fields_line + 2]
         == f"the line has 10 values, the #Fields: line {fields_line} names 9"

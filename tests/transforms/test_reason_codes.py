@@ -21,7 +21,10 @@ from warehouse.compaction import with_reason_codes
         ("latency_ms: expected < 86400000, got 90000000.5", "out_of_range_latency_ms"),
         ("ts: expected >= 1990-01-01 00:00:00+00:00, got '1989-12-31'", "out_of_range_ts"),
         ("ts: 2036-11-01T10:00:00Z is in the future (after 2026-11-02T12:00Z)", "future_ts"),
-        ("endpoint: missing (a request needs a path or endpoint)", "missing_endpoint"),
+        (
+            "endpoint: missing (a request needs a path or endpoint, a log event a level or a message)",
+            "missing_endpoint",
+        ),
         (
             "does not match the combined log format: expected `%h ...`; it looks like a common "
             "log format line",

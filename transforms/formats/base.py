@@ -3,6 +3,7 @@ every failure's reason, and the `Parsed` result the canonical step consumes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -434,9 +435,107 @@ def iso_fast(text: pd.Series) -> pd.Series | None:
     return pd.Series(values.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
 
 
+_MONTHS = {
+    m: f"{i:02d}"
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_CLOCK = r"(?:[ T,]+(?P<h>\d{1,2}):(?P<mi>\d\d)(?::(?P<s>\d\d)(?:[.,](?P<f>\d{1,9}))?)?"
+_LOOSE = re.compile(
+    r"^\[?(?:"
+    # 5/14/2024 10:15:03 AM, 14/05/2024 10:15, 14.05.2024 10:15:03, 2024/05/14 10:15:03
+    rf"(?P<a>\d{{1,2}})(?P<sep>[/.])(?P<b>\d{{1,2}})(?P=sep)(?P<y>\d{{4}}),?{_CLOCK}"
+    r"(?:\s*(?P<ampm>[AaPp][Mm]))?)?"
+    rf"|(?P<y2>\d{{4}})/(?P<m2>\d\d)/(?P<d2>\d\d){_CLOCK.replace('P<', 'P<x')})?"
+    # 14/May/2024:10:15:03 +0000 (the Common Log Format's time, bracketed or not)
+    r"|(?P<d3>\d{1,2})/(?P<b3>[A-Za-z]{3})/(?P<y3>\d{4}):(?P<h3>\d\d):(?P<mi3>\d\d):(?P<s3>\d\d)"
+    r"(?:\.(?P<f3>\d{1,6}))? (?P<z3>[+-]\d{4})"
+    # May 14, 2024 @ 10:15:03.148 (Kibana)
+    r"|(?P<b4>[A-Za-z]{3}) (?P<d4>\d{1,2}), (?P<y4>\d{4})(?: @)?"
+    r" (?P<h4>\d\d):(?P<mi4>\d\d)(?::(?P<s4>\d\d)(?:\.(?P<f4>\d{1,6}))?)?"
+    # 2024-05-14 10:15:03.148014 UTC (BigQuery)
+    r"|(?P<iso>\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?) (?:UTC|GMT)"
+    r")\]?$"
+)
+
+
+def _two(values: pd.Series) -> pd.Series:
+    return values.str.zfill(2)
+
+
+def loose_times(text: pd.Series) -> pd.Series:
+    """Times as spreadsheets, consoles and exports write them, read as UTC: `5/14/2024 10:15:03
+    AM` and `5/14/2024, 10:15:03.148 AM` (US), `14/05/2024 10:15` and `14.05.2024 10:15:03`
+    (day first), `2024/05/14 10:15:03`, the Common Log Format's `[14/May/2024:10:15:03 +0000]`,
+    Kibana's `May 14, 2024 @ 10:15:03.148` and BigQuery's `2024-05-14 10:15:03.148014 UTC`.
+    Whether `a/b/yyyy` is month or day first the values decide, all together: a first number
+    above 12 means day first, a second one month first, AM/PM month first; values that could
+    be either way, with nothing to tell, stay unread (NaT), as do values mixing both ways."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    parts = text.astype("str").str.strip().str.extract(_LOOSE)
+    if parts.isna().all(axis=None):
+        return out
+    iso = pd.Series(pd.NA, index=text.index, dtype="str")
+
+    def clock(h, mi, sec, frac) -> pd.Series:
+        return (
+            "T" + _two(h.fillna("0")) + ":" + mi.fillna("00") + ":" + sec.fillna("00")
+            + ("." + frac).fillna("")
+        )  # fmt: skip
+
+    slashed = parts["a"].notna()
+    if slashed.any():
+        a, b = parts["a"].astype("float"), parts["b"].astype("float")
+        dots = parts["sep"] == "."
+        ampm = parts["ampm"].notna()
+        day_first = dots | (slashed & ~dots & bool(((a > 12) & ~dots).any()))
+        month_first = (
+            slashed & ~dots & (bool(((b > 12) & ~dots).any()) | bool((ampm & ~dots).any()))
+        )
+        told = slashed & (day_first ^ month_first)
+        day = a.where(day_first, b).astype("Int64").astype("str")
+        month = b.where(day_first, a).astype("Int64").astype("str")
+        hour = parts["h"].astype("float")
+        pm = parts["ampm"].str.lower() == "pm"
+        hour = hour.where(~ampm, (hour % 12) + pm.fillna(False).astype(int) * 12)
+        hours = hour.astype("Int64").astype("str").where(parts["h"].notna())
+        iso[told] = (
+            parts["y"] + "-" + _two(month) + "-" + _two(day)
+            + clock(hours, parts["mi"], parts["s"], parts["f"])
+        )[told]  # fmt: skip
+    year_first = parts["y2"].notna()
+    if year_first.any():
+        iso[year_first] = (
+            parts["y2"] + "-" + parts["m2"] + "-" + parts["d2"]
+            + clock(parts["xh"], parts["xmi"], parts["xs"], parts["xf"])
+        )[year_first]  # fmt: skip
+    clf = parts["d3"].notna()
+    if clf.any():
+        zone = parts["z3"].str.slice(0, 3) + ":" + parts["z3"].str.slice(3)
+        iso[clf] = (
+            parts["y3"] + "-" + parts["b3"].str.lower().map(_MONTHS) + "-" + _two(parts["d3"])
+            + clock(parts["h3"], parts["mi3"], parts["s3"], parts["f3"]) + zone
+        )[clf]  # fmt: skip
+    kibana = parts["b4"].notna()
+    if kibana.any():
+        iso[kibana] = (
+            parts["y4"] + "-" + parts["b4"].str.lower().map(_MONTHS) + "-" + _two(parts["d4"])
+            + clock(parts["h4"], parts["mi4"], parts["s4"], parts["f4"])
+        )[kibana]  # fmt: skip
+    suffixed = parts["iso"].notna()
+    iso[suffixed] = parts["iso"][suffixed]
+    found = iso.notna()
+    if found.any():
+        values = pd.to_datetime(iso[found], format="ISO8601", utc=True, errors="coerce")
+        out[found] = values.dt.as_unit("us")
+    return out
+
+
 def as_timestamp(formats: tuple[str, ...] = ("ISO8601",)) -> Converter:
-    """Timestamps to UTC: ISO 8601 (an offset is applied, a naive time is taken as UTC), epoch
-    seconds/milliseconds/microseconds by magnitude, or any strptime format given."""
+    """Timestamps to UTC: ISO 8601 (an offset is applied, a naive time is taken as UTC) or the
+    times of `loose_times`, epoch seconds/milliseconds/microseconds by magnitude, or any
+    strptime format given."""
 
     def convert(text: pd.Series) -> pd.Series:
         if formats == ("ISO8601",):
@@ -467,6 +566,10 @@ def as_timestamp(formats: tuple[str, ...] = ("ISO8601",)) -> Converter:
             parsed = values.notna()
             out.loc[values.index[parsed]] = values[parsed].dt.as_unit("us")
             rest.loc[values.index[parsed]] = False
+        if formats == ("ISO8601",) and rest.any():
+            values = loose_times(text[rest])
+            parsed = values.notna()
+            out.loc[values.index[parsed]] = values[parsed]
         return out
 
     return convert

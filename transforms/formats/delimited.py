@@ -43,6 +43,14 @@ class Column:
 
     name: str
     unit: str | None = None
+    then: str | None = None
+    """A column whose text follows this one's, after a space: the time of a record logged as
+    a date and a time in two columns."""
+
+    @property
+    def source(self) -> str:
+        """The records' column the canonical column is read from (`then` joined to `name`)."""
+        return self.name if self.then is None else f"{self.name} {self.then}"
 
 
 ColumnMapping = Mapping[str, Column]
@@ -71,7 +79,7 @@ BUILT_IN_MAPPINGS: dict[str, dict[str, Column]] = {
     },
 }
 REQUIRED = ("ts", "path")
-LATENCY_FACTORS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
+LATENCY_FACTORS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "ns": 0.000_001}
 
 
 LAYOUT_HEADERS = {
@@ -81,8 +89,8 @@ LAYOUT_HEADERS = {
 }
 
 
-def _names(*names: str, unit: str | None = None) -> tuple[Column, ...]:
-    return tuple(Column(name, unit) for name in names)
+def _names(*names: str) -> tuple[Column, ...]:
+    return tuple(Column(name) for name in names)
 
 
 DEFAULT_NAMES: dict[str, tuple[Column, ...]] = {
@@ -92,11 +100,15 @@ DEFAULT_NAMES: dict[str, tuple[Column, ...]] = {
         "datetime",
         "date_time",
         "@timestamp",
+        "_time",  # Splunk
         "ts",
         "event_time",
+        "timegenerated",  # Azure Log Analytics (`TimeGenerated [UTC]`)
         "time_micros",  # Google Cloud Storage usage logs (epoch microseconds)
         "start_time",
         "request_timestamp",
+        "created_at",
+        "date",  # a date alone, or with a `time` column beside it (`DATE_AND_TIME`)
     ),
     "path": _names(
         "path",
@@ -106,82 +118,164 @@ DEFAULT_NAMES: dict[str, tuple[Column, ...]] = {
         "request_uri",
         "request_path",
         "request_url",
+        "url_path",  # Elastic (`url.path`)
+        "url_original",
         "cs_uri",  # Google Cloud Storage usage logs
         "cs_uri_stem",
+        "resourcepath",  # API Gateway
         "route",
         "api_name",
     ),
-    "method": _names("method", "http_method", "request_method", "cs_method", "verb"),
+    "method": _names(
+        "method",
+        "http_method",
+        "httpmethod",
+        "request_method",
+        "http_request_method",  # Elastic
+        "request_verb",  # AWS's Athena table of ALB logs
+        "cs_method",
+        "verb",
+    ),
     "status_code": _names(
         "status_code",
         "status",
+        "statuscode",
         "http_status",
         "http_status_code",
+        "http_response_status_code",  # Elastic
+        "elb_status_code",  # AWS's Athena tables of load balancer logs
         "response_code",
+        "responsecode",  # JMeter
+        "resultcode",  # Azure Application Insights
         "response_status",
         "sc_status",
-    ),
-    "latency_ms": (
-        *_names(
-            "latency_ms",
-            "response_time_ms",
-            "duration_ms",
-            "elapsed_ms",
-            "time_taken_ms",
-            "request_time_ms",
-            "latency",
-            "response_time",
-            "elapsed",
-            "time_taken",  # IIS
-            unit="ms",
-        ),
-        *_names("latency_s", "duration_s", "response_time_s", "request_time", "duration", unit="s"),
-        *_names("latency_us", "duration_us", "time_taken_micros", unit="us"),
     ),
     "bytes_sent": _names(
         "bytes_sent",
         "body_bytes_sent",
         "response_bytes",
         "response_size",
+        "http_response_body_bytes",  # Elastic
+        "sent_bytes",
         "bytes",
         "sc_bytes",
         "size",
         "bytes_out",
     ),
-    "client_ip": _names("client_ip", "c_ip", "remote_addr", "remote_ip", "ip", "client"),
-    "user_id": _names("user_id", "userid", "user", "username"),
+    "client_ip": _names(
+        "client_ip",
+        "clientip",
+        "c_ip",
+        "source_ip",  # Elastic
+        "remote_addr",
+        "remote_ip",
+        "client_addr",
+        "ip",
+        "client",
+    ),
+    "user_id": _names("user_id", "userid", "user", "username", "user_name", "cs_username"),
     "service": _names("service", "service_name", "app", "application"),
     "region": _names("region"),
 }
 """Column names a csv's header may use for each canonical column, read when no built-in
-layout matches and no mapping is configured: matched without regard to case, and with `-`,
-`.` and spaces as `_` (`Response-Time-Ms`, `cs-uri`); the first name the header has wins.
-Where a duration's name says no unit, `latency`, `response_time`, `elapsed` and IIS's
-`time_taken` are milliseconds, `duration` and nginx's `request_time` seconds."""
+layout matches and no mapping is configured: matched without regard to case, with `-`, `.`
+and spaces as `_`, and without a bracketed note (`TimeGenerated [UTC]`); the first name the
+header has wins. The latency is `LATENCY_NAMES`."""
+LATENCY_NAMES = (
+    ("elapsed", "ms"),  # JMeter's whole response time, where its `Latency` is the first byte's
+    ("latency", "ms"),
+    ("response_time", "ms"),
+    ("responsetime", "ms"),
+    ("elapsed_time", "ms"),
+    ("time_taken", "ms"),  # IIS
+    ("duration", "s"),
+    ("request_time", "s"),  # nginx
+    ("target_processing_time", "s"),  # AWS's Athena table of ALB logs
+)
+"""Latency columns by name, each with the unit taken when the name says none; a unit the
+name says wins: a suffix (`latency_ms`, `duration_seconds`, `time_taken_micros`,
+`DurationMs`) or a bracketed one (`Response Time (ms)`). JMeter's `elapsed` comes before its
+`Latency`."""
+_UNIT_WORDS = {
+    "ms": "ms",
+    "msec": "ms",
+    "millis": "ms",
+    "milliseconds": "ms",
+    "s": "s",
+    "sec": "s",
+    "secs": "s",
+    "seconds": "s",
+    "us": "us",
+    "µs": "us",
+    "micros": "us",
+    "microseconds": "us",
+    "ns": "ns",
+    "nanos": "ns",
+    "nanoseconds": "ns",
+}
+_BRACKETED_UNIT = re.compile(r"\s*[(\[]\s*(\S+?)\s*[)\]]\s*$")
+_UNIT_SUFFIX = re.compile(
+    r"^(?P<base>.+?)(?:_(?P<unit>" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True))
+    + r")|(?<!_)(?P<ms>ms))$"
+)  # fmt: skip
+DATE_AND_TIME = ("date", "time")
+"""A `date` column and a `time` column (W3C fields exported as CSV, spreadsheets): the time
+of a record is both, read together."""
 DEFAULT_LAYOUT = "column names"
 """The layout name of a mapping chosen by `DEFAULT_NAMES`."""
 
 
-def _normal(name: str) -> str:
-    return re.sub(r"[-. ]", "_", name.strip().lower())
+def _normal(name: str) -> tuple[str, str | None]:
+    """A header name matched against `DEFAULT_NAMES`, and the unit a bracket after it says."""
+    unit = None
+    bracket = _BRACKETED_UNIT.search(name)
+    if bracket:
+        unit = _UNIT_WORDS.get(bracket.group(1).lower())
+        name = name[: bracket.start()]
+    return re.sub(r"[-. ]+", "_", name.strip().lower()).strip("_"), unit
+
+
+def _latency(names: dict[str, tuple[str, str | None]]) -> Column | None:
+    """The latency column of `LATENCY_NAMES` with its unit, or None."""
+    found: dict[str, tuple[str, str]] = {}
+    for key, (name, bracketed) in names.items():
+        if not name:
+            continue
+        suffix = _UNIT_SUFFIX.match(key)
+        if suffix and suffix.group("base") in dict(LATENCY_NAMES):
+            unit = "ms" if suffix.group("ms") else _UNIT_WORDS[suffix.group("unit")]
+            found.setdefault(suffix.group("base"), (name, bracketed or unit))
+        elif key in dict(LATENCY_NAMES):
+            found.setdefault(key, (name, bracketed or dict(LATENCY_NAMES)[key]))
+    for base, _ in LATENCY_NAMES:
+        if base in found:
+            name, unit = found[base]
+            return Column(name, unit)
+    return None
 
 
 def named_mapping(header: tuple[str, ...]) -> dict[str, Column] | None:
     """The mapping `DEFAULT_NAMES` gives the header, or None when it names no time or no path.
     A column that appears twice in the header is not used (it names no single column)."""
-    positions: dict[str, str] = {}
+    names: dict[str, tuple[str, str | None]] = {}
     for name in header:
-        key = _normal(name)
-        positions[key] = name if key not in positions else ""
+        key, unit = _normal(name)
+        names[key] = (name, unit) if key not in names else ("", None)
     chosen: dict[str, Column] = {}
     used: set[str] = set()
     for target, options in DEFAULT_NAMES.items():
         for option in options:
-            name = positions.get(_normal(option.name))
+            name = names.get(option.name, ("", None))[0]
             if name and name not in used:
-                chosen[target] = Column(name, option.unit)
+                chosen[target] = Column(name)
                 used.add(name)
                 break
+    date, time = (names.get(k, ("", None))[0] for k in DATE_AND_TIME)
+    if date and time and chosen.get("ts") in (Column(date), Column(time)):
+        chosen["ts"] = Column(date, then=time)
+    latency = _latency({k: v for k, v in names.items() if v[0] not in used})
+    if latency is not None:
+        chosen["latency_ms"] = latency
     return chosen if all(k in chosen for k in REQUIRED) else None
 
 
@@ -191,7 +285,12 @@ def mapping_note(format: str, layout: str, mapping: ColumnMapping) -> str:
     if layout != DEFAULT_LAYOUT:
         return f"{format} columns mapped with the {layout} layout"
     return f"{format} columns mapped by their names: " + ", ".join(
-        f"{target} <- {column.name}" + (f" ({column.unit})" if target == "latency_ms" else "")
+        f"{target} <- {column.source}"
+        + (
+            f" ({column.unit})"
+            if target == "latency_ms" and not column.source.endswith(f"({column.unit})")
+            else ""
+        )
         for target, column in mapping.items()
     )
 
@@ -227,6 +326,9 @@ def mapping_for(
     )
 
 
+ANSI = "cp1252"
+"""What a csv line that is not UTF-8 is read as: the ANSI code page of Western Windows
+systems, in which Excel saves "CSV (Comma delimited)"."""
 DELIMITERS = (",", ";")
 """What separates a csv's fields: commas, or semicolons as spreadsheets write CSV where the
 comma is the decimal separator (there a latency of `12,5` is 12.5)."""
@@ -256,24 +358,55 @@ def _with_decimal_comma(convert: Converter) -> Converter:
     return read
 
 
+_THOUSANDS = re.compile(r"^\s*\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$")
+
+
+def _with_thousands(convert: Converter) -> Converter:
+    """`convert`, reading a value it fails on that groups its thousands with commas (`1,432`,
+    as Kibana's and spreadsheets' exports format numbers) without them."""
+
+    def read(text: pd.Series) -> pd.Series:
+        values = convert(text)
+        failed = values.isna() & text.notna()
+        if failed.any():
+            grouped = text[failed].str.match(_THOUSANDS).fillna(False).astype(bool)
+            if grouped.any():
+                rows = grouped.index[grouped]
+                values = values.astype("float64") if values.dtype.kind == "f" else values
+                values.loc[rows] = convert(text[rows].str.replace(",", "", regex=False))
+        return values
+
+    return read
+
+
 def _fields(mapping: ColumnMapping, delimiter: str = ",") -> dict[str, Field]:
     fields: dict[str, Field] = {}
     for target, column in mapping.items():
         if target == "ts":
             formats = ("ISO8601",) if column.unit in (None, "auto") else (column.unit,)
             fields[target] = Field(
-                column.name,
+                column.source,
                 as_timestamp(formats),
-                "a timestamp (ISO 8601 or epoch)",
-                typed=pa.timestamp("us", "UTC") if formats == ("ISO8601",) else None,
+                "a timestamp (ISO 8601, epoch, or a date and time as spreadsheets write them, "
+                "day and month told apart by the file's values; else name the column's format "
+                "in the source's mapping)"
+                if formats == ("ISO8601",)
+                else f"a timestamp like {formats[0]}",
+                typed=pa.timestamp("us", "UTC")
+                if formats == ("ISO8601",) and column.then is None
+                else None,
             )
         elif target == "latency_ms":
             factor = LATENCY_FACTORS.get(column.unit or "ms")
             if factor is None:
-                raise FileFormatError(f"unknown latency unit '{column.unit}'; expected ms, s or us")
+                raise FileFormatError(
+                    f"unknown latency unit '{column.unit}'; expected ms, s, us or ns"
+                )
             fields[target] = Field(
                 column.name,
-                as_float(factor) if delimiter != ";" else _with_decimal_comma(as_float(factor)),
+                _with_thousands(as_float(factor))
+                if delimiter != ";"
+                else _with_decimal_comma(as_float(factor)),
                 "a number",
                 typed=pa.float64() if factor == 1 else None,
             )
@@ -283,7 +416,10 @@ def _fields(mapping: ColumnMapping, delimiter: str = ",") -> dict[str, Field]:
             )
         elif target == "bytes_sent":
             fields[target] = Field(
-                column.name, as_int("Int64"), "a whole number of bytes", typed=pa.int64()
+                column.name,
+                _with_thousands(as_int("Int64")) if delimiter != ";" else as_int("Int64"),
+                "a whole number of bytes",
+                typed=pa.int64(),
             )
         else:
             fields[target] = Field(column.name, as_text, "text")
@@ -299,16 +435,16 @@ def parse_delimited(
     if clean is not None:
         header, records, raw_lines, layout, chosen, fields = clean
         return build(
-            records,
+            with_joined_columns(unmeasured(records, chosen, layout), chosen),
             fields,
             format=format,
             records_read=len(records),
             rejects=rejects_frame(),
             notes=(mapping_note(format, layout, chosen),),
             raw_lines=raw_lines,
-            attributes=unmapped(header, fields),
+            attributes=unmapped(header, fields, chosen),
         )
-    lines = split_lines(data)
+    lines = split_lines(data, fallback=ANSI)
     if not len(lines.texts):
         raise FileFormatError("file is empty: expected a header line")
     header_line = int(lines.numbers[0])
@@ -338,14 +474,21 @@ def parse_delimited(
             f"{joined} record{'s' if joined > 1 else ''} with a line break inside a quoted field "
             "read across lines (a record has its first line's number)"
         )
+    if lines.fallen_back:
+        notes.append(
+            f"{lines.fallen_back} of its lines, not valid UTF-8, read as Windows-1252 (the "
+            "encoding of a CSV that Excel saves on Windows)"
+        )
     return build(
-        records,
+        with_joined_columns(
+            unmeasured(without_null_markers(records, chosen), chosen, layout), chosen
+        ),
         fields,
         format=format,
         records_read=records_read,
         rejects=pd.concat([lines.rejects, split_rejects], ignore_index=True),
         notes=tuple(notes),
-        attributes=unmapped(header, fields),
+        attributes=unmapped(header, fields, chosen),
     )
 
 
@@ -413,10 +556,25 @@ def _csv_problem(exc: csv.Error, text: str) -> str:
     return f"malformed quoting: {exc}"
 
 
-def unmapped(header: tuple[str, ...], fields: dict[str, Field]) -> dict[str, str]:
+def with_joined_columns(records: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
+    """The records with the text of each column read from two (`Column.then`): the first
+    column's text, a space, the second's (null when either is)."""
+    for column in mapping.values():
+        if column.then is not None and column.name in records and column.then in records:
+            first, then = records[column.name].astype("str"), records[column.then].astype("str")
+            records[column.source] = (first.str.strip() + " " + then.str.strip()).astype("str")
+    return records
+
+
+def unmapped(
+    header: tuple[str, ...], fields: dict[str, Field], mapping: ColumnMapping | None = None
+) -> dict[str, str]:
     """The columns no canonical column is read from, kept as attributes under their header
     names (a name that appears twice, or an empty one, names no single column)."""
     used = {spec.source for spec in fields.values()}
+    for column in (mapping or {}).values():
+        if column.then is not None:
+            used |= {column.name, column.then}
     return {
         name: name
         for name in header
@@ -452,15 +610,54 @@ def read_clean(
     }
     view = memoryview(data)[int(clean.offsets[1]) :]
     table = _read_simple(view, len(header), delimiter, typed) if typed else None
-    if table is None:  # some value does not convert plainly: all as text
+    as_text = table is None
+    if as_text:  # some value does not convert plainly: all as text
         table = _read_simple(view, len(header), delimiter)
     if table is None or table.num_rows != len(body):
         return None  # a blank line or a line with the wrong number of fields
     records = pd.DataFrame(
         {name: _to_pandas(table.column(position)) for position, name in enumerate(header)}
     )
+    if as_text:
+        records = without_null_markers(records, chosen)
     records[LINE_NUMBER] = pd.array(np.arange(2, len(body) + 2), dtype="Int64")
     return header, records, clean.lookup, layout, chosen, fields
+
+
+NULL_MARKERS = ("\\N", "NULL", "null", "N/A", "n/a", "#N/A", "NaN")
+"""What databases and spreadsheets write for a missing value (`\\N`: MySQL, PostgreSQL's text
+format, ClickHouse), read as not logged in the columns mapped onto canonical ones."""
+
+
+def unmeasured(records: pd.DataFrame, mapping: ColumnMapping, layout: str) -> pd.DataFrame:
+    """The records with a latency of -1 not logged, in a file read by its column names: load
+    balancers write -1 for a time they could not measure (AWS's ALB and ELB when the target
+    did not answer; their logs exported from Athena). A layout or mapping of one's own keeps
+    -1 a wrong value."""
+    column = mapping.get("latency_ms")
+    if layout != DEFAULT_LAYOUT or column is None or column.name not in records:
+        return records
+    values = records[column.name]
+    minus_one = (
+        values == -1
+        if pd.api.types.is_numeric_dtype(values.dtype)
+        else pd.to_numeric(values.str.strip(), errors="coerce") == -1
+    )
+    if minus_one.fillna(False).any():
+        records[column.name] = values.mask(minus_one.fillna(False).astype(bool))
+    return records
+
+
+def without_null_markers(records: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
+    """The records with `NULL_MARKERS` as null in the mapped columns (their text)."""
+    for column in mapping.values():
+        for name in (column.name, column.then):
+            if name in records and pd.api.types.is_string_dtype(records[name].dtype):
+                values = records[name]
+                marked = values.isin(NULL_MARKERS)
+                if marked.any():
+                    records[name] = values.mask(marked)
+    return records
 
 
 _PANDAS_TYPES = {

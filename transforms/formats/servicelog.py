@@ -29,8 +29,8 @@ from transforms.formats.base import (
 
 # levels ----------------------------------------------------------------------------------------
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-"""Canonical levels (Python's names, plus TRACE). Other spellings are folded onto these; a level
-none of them names (e.g. NOTICE) is kept upper-cased as logged."""
+"""Canonical levels (Python's names, plus TRACE). Other spellings are folded onto these (NOTICE
+is INFO); a level none of them names (e.g. AUDIT) is kept upper-cased as logged."""
 
 LEVEL_ALIASES = {
     "WARN": "WARNING",
@@ -42,6 +42,12 @@ LEVEL_ALIASES = {
     "INFORMATION": "INFO",  # .NET, Serilog
     "VERBOSE": "TRACE",  # Serilog
     "SEVERE": "ERROR",  # java.util.logging
+    "NOTICE": "INFO",  # syslog notice: normal but significant; the level set has nothing between
+    "EMERG": "CRITICAL",
+    "EMERGENCY": "CRITICAL",
+    "ALERT": "CRITICAL",
+    "HTTP": "INFO",  # winston's npm levels: error, warn, info, http, verbose, debug, silly
+    "SILLY": "TRACE",
 }
 NUMERIC_LEVELS = {
     "10": "TRACE",
@@ -51,13 +57,27 @@ NUMERIC_LEVELS = {
     "50": "ERROR",
     "60": "CRITICAL",
 }
-"""pino and bunyan write levels as numbers."""
+MONOLOG_LEVELS = {
+    "100": "DEBUG",
+    "200": "INFO",
+    "250": "INFO",  # notice
+    "300": "WARNING",
+    "400": "ERROR",
+    "500": "CRITICAL",
+    "550": "CRITICAL",  # alert
+    "600": "CRITICAL",  # emergency
+}
+"""pino and bunyan write levels as numbers, and so does PHP's Monolog (`level`, beside its
+`level_name`)."""
+_LEVEL_OFFSET = r"^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR)[+-]\d+$"
+"""log/slog writes a level between its named ones as the nearest below and an offset
+(`WARN+2`, `INFO-4`)."""
 
 
 def as_level(text: pd.Series) -> pd.Series:
     """Log levels upper-cased and folded onto `LEVELS`; never fails (unknown levels are kept)."""
-    upper = as_text(text).str.upper()
-    return upper.replace({**LEVEL_ALIASES, **NUMERIC_LEVELS}).astype("str")
+    upper = as_text(text).str.upper().str.replace(_LEVEL_OFFSET, r"\1", regex=True)
+    return upper.replace({**LEVEL_ALIASES, **NUMERIC_LEVELS, **MONOLOG_LEVELS}).astype("str")
 
 
 # durations -------------------------------------------------------------------------------------

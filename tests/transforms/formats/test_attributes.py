@@ -116,12 +116,12 @@ def test_a_load_balancer_entry_keeps_its_other_fields():
 
 JSON_LINES = [
     {"ts": "2026-11-01T10:00:00Z", "request": {"uri": "/a", "headers": {"User-Agent": ["curl/7"]}},
-     "status": 200, "size": 12, "logger": "http.log.access", "tls": True},
+     "status": 200, "size": 12, "handler": "http.log.access", "tls": True},
     {"ts": "2026-11-01T10:00:01Z", "request": {"uri": "/b"}, "status": 200, "size": 13,
      "tenant": "acme", "retries": 2},
 ]  # fmt: skip
 EXPECTED_JSON = [
-    {"request.headers.User-Agent": '["curl/7"]', "logger": "http.log.access", "tls": "true"},
+    {"request.headers.User-Agent": '["curl/7"]', "handler": "http.log.access", "tls": "true"},
     {"tenant": "acme", "retries": "2"},
 ]
 

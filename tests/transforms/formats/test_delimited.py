@@ -74,9 +74,10 @@ def test_columns_read_by_their_names_when_no_layout_matches(clean):
     assert row["method"] == "GET" and row["path"] == "/b/o/report.pdf?alt=media"
     assert row["status_code"] == 200 and row["bytes_sent"] == 52341
     assert row["latency_ms"] == 104.0 and row["client_ip"] == "203.0.113.7"
-    assert parsed.notes[0].startswith(
+    assert parsed.notes[0] == (
         "csv columns mapped by their names: ts <- time_micros, path <- cs_uri, method <- "
-        "cs_method, status_code <- sc_status, latency_ms <- time_taken_micros (us)"
+        "cs_method, status_code <- sc_status, bytes_sent <- sc_bytes, client_ip <- c_ip, "
+        "latency_ms <- time_taken_micros (us)"
     )
     attributes = json.loads(row["attributes"])
     assert attributes["cs_operation"] == "GET_Object" and attributes["cs_bucket"] == "b"
@@ -92,6 +93,63 @@ def test_column_names_match_whatever_their_case_and_separators():
     # a duration named without a unit is in seconds when no other latency column is there
     alone = parse_delimited(b"time,url,duration\n2024-05-16T10:20:33Z,/x,0.25\n")
     assert alone.candidates["latency_ms"].tolist() == [250.0]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # Excel (en-US): month first, AM/PM; a unit in brackets after the name
+        (b"Timestamp,Method,Endpoint,Status,Response Time (ms)\n"
+         b"5/14/2024 1:05 PM,GET,/api/orders/1043,200,23\n",
+         ("2024-05-14T13:05:00Z", "GET", "/api/orders/1043", 200, 23.0)),
+        # Excel (en-GB): the day first, as a day above 12 tells
+        (b"Timestamp,Path,Status,Latency (ms)\n14/05/2024 10:15,/a,200,12\n01/06/2024 09:00,/b,200,3\n",
+         ("2024-05-14T10:15:00Z", None, "/a", 200, 12.0)),
+        # Excel (de-DE): semicolons, day.month.year, a decimal comma, Windows-1252 text
+        ("Timestamp;Path;Status;Latency (ms);User\n14.05.2024 10:15:03;/a;200;12,5;J\u00fcrgen\n"
+         .encode("cp1252"),
+         ("2024-05-14T10:15:03Z", None, "/a", 200, 12.5)),
+        # Google Sheets / Athena's CloudFront table / IIS fields exported: a date and a time column
+        (b"date,time,cs-method,cs-uri-stem,sc-status,time-taken\n2024-05-14,10:15:03,GET,/a,200,15\n",
+         ("2024-05-14T10:15:03Z", "GET", "/a", 200, 15.0)),
+        # Splunk: _time with an offset, clientip
+        (b'"_time",clientip,method,uri,status,bytes\n"2024-05-14T12:15:03.148+02:00",203.0.113.45,'
+         b"GET,/a?x=1,200,1432\n",
+         ("2024-05-14T10:15:03.148Z", "GET", "/a?x=1", 200, None)),
+        # BigQuery: a time ending in UTC, a latency named in seconds
+        (b"timestamp,request_method,request_url,status,latency_seconds\n"
+         b"2024-05-14 10:15:03.148014 UTC,GET,/a,200,0.023451\n",
+         ("2024-05-14T10:15:03.148014Z", "GET", "/a", 200, 23.451)),
+        # Kibana's CSV report: its time format and grouped thousands
+        (b'"@timestamp","http.request.method","url.path","http.response.status_code",'
+         b'"http.response.body.bytes"\n"May 14, 2024 @ 10:15:03.148",GET,/a,200,"1,432"\n',
+         ("2024-05-14T10:15:03.148Z", "GET", "/a", 200, None)),
+        # JMeter: elapsed (the whole response) rather than Latency (the first byte)
+        (b"timeStamp,elapsed,label,responseCode,URL,Latency\n"
+         b"1715681703148,291,GET /a,200,https://api.example.com/a,268\n",
+         ("2024-05-14T10:15:03.148Z", None, "https://api.example.com/a", 200, 291.0)),
+        # ClickHouse's TSVWithNames: \\N is null; AWS's ALB (Athena): -1 is no time measured
+        (b"timestamp\turl\tstatus\tbytes\ttarget_processing_time\n"
+         b"2024-05-14 10:15:03\t/a\t502\t\\N\t-1.0\n",
+         ("2024-05-14T10:15:03Z", None, "/a", 502, None)),
+    ],
+)  # fmt: skip
+def test_exports_of_common_tools_are_read_by_their_column_names(data, expected):
+    delimiter = "\t" if b"\t" in data.split(b"\n", 1)[0] else (";" if b";" in data[:20] else ",")
+    parsed = parse_delimited(data, delimiter=delimiter)
+    assert parsed.rejects.empty, parsed.rejects["reasons"].tolist()
+    row = parsed.candidates.iloc[0]
+    ts, method, path, status, latency = expected
+    assert row["ts"] == pd.Timestamp(ts)
+    assert pd.isna(row.get("method")) if method is None else row["method"] == method
+    assert (row["path"], row["status_code"]) == (path, status)
+    assert pd.isna(row.get("latency_ms")) if latency is None else row["latency_ms"] == latency
+
+
+def test_a_day_and_month_the_values_cannot_tell_apart_are_not_guessed():
+    parsed = parse_delimited(b"time,path\n05/06/2024 10:15,/a\n06/07/2024 10:15,/b\n")
+    assert parsed.candidates.empty and len(parsed.rejects) == 2
+    assert "day and month told apart by the file's values" in parsed.rejects["reasons"].iloc[0]
 
 
 def test_column_names_without_a_time_or_a_path_are_no_layout():
@@ -121,7 +179,7 @@ def test_timestamps_in_every_usual_form(value, expected):
         (b"2026-11-01T10:00:00Z,/a,1,200", "expected 7 fields (','-separated), found 4"),
         (b"2026-11-01T10:00:00Z,/a,1,200,u,s,r,extra", "found 8"),
         (b"2026-11-01T10:00:00Z;/a;1;200;u;s;r", "found 1"),
-        (b"2026-11-01T10:00:00Z,/\xff,1,200,u,s,r", "not valid UTF-8"),
+        (b"2026-11-01T10:00:00Z,/\x81,1,200,u,s,r", "not valid UTF-8"),
         (b"2026-11-01T10:00:00Z,/\x00,1,200,u,s,r", "NUL bytes"),
         (API.strip(), "repeated header (first header on line 1)"),
         (b'2026-11-01T10:00:00Z,"/a,1,200,u,s,r', "malformed quoting"),
@@ -164,7 +222,7 @@ def test_bom_crlf_and_tabs():
         (b"", "file is empty"),
         (b"\n\n", "file is empty"),
         (b"when,where\n1,2\n", "matches no known layout"),
-        (b"a,\xff\n1,2\n", "line 1: header is not valid UTF-8"),
+        (b"a,\x81\n1,2\n", "line 1: header is not valid UTF-8"),
         (b"\r\x01", "line 1: header cannot be split into column names, a carriage return"),
         (API.replace(b"\n", b"\r") + GOOD.replace(b"\n", b"\r"), "CR-only line ends"),
     ],

@@ -551,6 +551,65 @@ def test_log4j2_json_layout_as_logstash_writes_it():
          '"GET","uri":"/hello?a=1","url":"http://127.0.0.1:9080/hello?a=1"},"response":{"status":'
          '200,"size":230}}',
          ("2024-05-18T02:40:00.123Z", "GET", "/hello?a=1", 200, 230, 18.5)),
+        # logback-access with logstash-logback-encoder's LogstashAccessEncoder
+        ('{"@timestamp":"2024-05-16T10:20:30.123+02:00","method":"GET","protocol":"HTTP/1.1",'
+         '"status_code":200,"requested_url":"GET /api/orders/42 HTTP/1.1","requested_uri":'
+         '"/api/orders/42","remote_host":"203.0.113.7","content_length":512,"elapsed_time":37}',
+         ("2024-05-16T08:20:30.123Z", "GET", "/api/orders/42", 200, 512, 37.0)),
+        # ASP.NET Core's HTTP logging through .NET's JSON console formatter
+        ('{"Timestamp":"2024-05-16T08:20:31.456+00:00","EventId":9,"LogLevel":"Information",'
+         '"Category":"Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware","Message":"Request '
+         'and Response","State":{"Method":"GET","Path":"/weatherforecast","StatusCode":200,'
+         '"Duration":12.3456}}',
+         ("2024-05-16T08:20:31.456Z", "GET", "/weatherforecast", 200, None, 12.3456)),
+        # Zeek's http.log as JSON
+        ('{"ts":1591367999.430166,"uid":"C5bLoe2Mvxqhawzqqd","id.orig_h":"192.168.4.76",'
+         '"id.orig_p":46378,"method":"GET","host":"testmyids.com","uri":"/","response_body_len":'
+         '39,"status_code":200}',
+         ("2020-06-05T14:39:59.430166Z", "GET", "/", 200, 39, None)),
+        # Suricata's eve.json http event
+        ('{"timestamp":"2017-04-07T22:24:37.251547+0100","event_type":"http","src_ip":'
+         '"192.168.2.14","http":{"hostname":"209.53.113.5","url":"/api/v1/status","http_method":'
+         '"GET","protocol":"HTTP/1.1","status":200,"length":5412}}',
+         ("2017-04-07T21:24:37.251547Z", "GET", "/api/v1/status", 200, 5412, None)),
+        # API Gateway HTTP APIs' default access log: the route key is "METHOD /path"
+        ('{"requestId":"c6af9ac6","ip":"198.51.100.23","requestTime":"16/May/2024:10:20:30 +0200",'
+         '"httpMethod":"GET","routeKey":"GET /pets/{petId}","status":"200","protocol":"HTTP/1.1",'
+         '"responseLength":"256"}',
+         ("2024-05-16T08:20:30Z", "GET", "/pets/{petId}", 200, 256, None)),
+        # Linkerd's proxy access log: total_ns
+        ('{"client.addr":"10.42.0.70:32996","method":"GET","response_bytes":"19627","status":200,'
+         '"timestamp":"2022-08-23T20:33:42.321746212Z","total_ns":"14441135","uri":'
+         '"http://webapp:7000/"}',
+         ("2022-08-23T20:33:42.321746Z", "GET", "http://webapp:7000/", 200, 19627, 14.441135)),
+        # gin-logrus: latency in whole ms
+        ('{"clientIP":"172.17.0.1","dataLength":512,"hostname":"api","latency":3,"level":"info",'
+         '"method":"GET","msg":"GET /api/users/42 (3ms)","path":"/api/users/42","statusCode":200,'
+         '"time":"2024-05-16T10:20:30Z"}',
+         ("2024-05-16T10:20:30Z", "GET", "/api/users/42", 200, 512, 3.0)),
+        # gin-contrib/zap with zap's production config: latency in float seconds
+        ('{"level":"info","ts":1715854830.1234567,"caller":"ginzap/zap.go:125","msg":"/api/users",'
+         '"status":200,"method":"GET","path":"/api/users","ip":"172.17.0.1","latency":0.003211,'
+         '"time":"2024-05-16T10:20:30Z"}',
+         ("2024-05-16T10:20:30Z", "GET", "/api/users", 200, None, 3.211)),
+        # Azure Application Gateway v1 (timeTaken in ms) and v2 (in seconds)
+        ('{"time":"2024-05-16T08:20:30Z","category":"ApplicationGatewayAccessLog","properties":'
+         '{"clientIP":"191.96.249.97","httpMethod":"GET","requestUri":"/setup.php","httpStatus":'
+         '404,"sentBytes":553,"timeTaken":205}}',
+         ("2024-05-16T08:20:30Z", "GET", "/setup.php", 404, 553, 205.0)),
+        ('{"timeStamp":"2024-05-16T08:20:30+00:00","category":"ApplicationGatewayAccessLog",'
+         '"properties":{"clientIP":"198.51.100.23","httpMethod":"GET","requestUri":"/api/orders/42",'
+         '"httpStatus":200,"sentBytes":1843,"timeTaken":0.037}}',
+         ("2024-05-16T08:20:30Z", "GET", "/api/orders/42", 200, 1843, 37.0)),
+        # Envoy Gateway's default JSON access log
+        ('{"start_time":"2024-05-16T08:20:30.123Z","method":"GET","response_code":200,"duration":3,'
+         '"bytes_sent":512,"response_flags":"-","upstream_host":"10.244.0.30:3000",'
+         '"x-envoy-origin-path":"/api/orders/42"}',
+         ("2024-05-16T08:20:30.123Z", "GET", "/api/orders/42", 200, 512, 3.0)),
+        # gunicorn's access log as JSON, with its bracketed %(t)
+        ('{"time":"[16/May/2024:10:20:30 +0000]","method":"GET","path":"/api/items/42",'
+         '"status":"200"}',
+         ("2024-05-16T10:20:30Z", "GET", "/api/items/42", 200, None, None)),
     ],
 )  # fmt: skip
 def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, expected):
@@ -567,6 +626,59 @@ def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, e
         assert pd.isna(row.get("latency_ms"))
     else:
         assert row["latency_ms"] == pytest.approx(latency)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # python-json-logger's default fields
+        ('{"asctime": "2024-05-16 10:20:29,101", "levelname": "WARNING", "name": "uvicorn.error", '
+         '"message": "Application startup slow."}',
+         ("2024-05-16T10:20:29.101Z", "uvicorn.error", "WARNING", "Application startup slow.")),
+        # Monolog's JsonFormatter (Laravel, Symfony): level_name before its numeric level
+        ('{"message":"Order not found","context":{"order_id":43},"level":300,"level_name":'
+         '"WARNING","channel":"app","datetime":"2024-05-16T10:20:31.004211+02:00","extra":{}}',
+         ("2024-05-16T08:20:31.004211Z", "app", "WARNING", "Order not found")),
+        # .NET's JSON console formatter
+        ('{"Timestamp":"2024-05-16T08:20:30.123+00:00","EventId":14,"LogLevel":"Information",'
+         '"Category":"Microsoft.Hosting.Lifetime","Message":"Now listening on: http://[::]:8080"}',
+         ("2024-05-16T08:20:30.123Z", "Microsoft.Hosting.Lifetime", "INFO",
+          "Now listening on: http://[::]:8080")),
+        # logstash-logback-encoder's LogstashEncoder
+        ('{"@timestamp":"2024-05-16T10:20:30.123+02:00","message":"Started OrdersApp",'
+         '"logger_name":"com.acme.OrdersApp","thread_name":"main","level":"INFO","level_value":'
+         '20000}',
+         ("2024-05-16T08:20:30.123Z", "com.acme.OrdersApp", "INFO", "Started OrdersApp")),
+        # Rust's tracing-subscriber JSON
+        ('{"timestamp":"2024-05-16T08:20:29.900112Z","level":"INFO","fields":{"message":'
+         '"listening on 0.0.0.0:3000"},"target":"orders"}',
+         ("2024-05-16T08:20:29.900112Z", "orders", "INFO", "listening on 0.0.0.0:3000")),
+        # winston's npm levels
+        ('{"level":"http","message":"GET /health 200","timestamp":"2024-05-16T10:20:30.123Z",'
+         '"service":"api"}',
+         ("2024-05-16T10:20:30.123Z", "api", "INFO", "GET /health 200")),
+    ],
+)  # fmt: skip
+def test_json_application_logs_of_common_loggers_by_default_keys(line, expected):
+    parsed = parse_jsonl((line + "\n").encode())
+    assert parsed.rejects.empty
+    row = parsed.candidates.iloc[0]
+    ts, service, level, message = expected
+    assert row["ts"] == pd.Timestamp(ts)
+    assert (row["service"], row["level"], row["message"]) == (service, level, message)
+
+
+def test_kubernetes_audit_levels_are_no_log_levels():
+    line = (
+        '{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":'
+        '"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list",'
+        '"sourceIPs":["172.18.0.1"],"responseStatus":{"metadata":{},"code":200},'
+        '"requestReceivedTimestamp":"2024-05-16T08:20:30.120345Z"}\n'
+    )
+    parsed = parse_jsonl(line.encode())
+    row = parsed.candidates.iloc[0]
+    assert row["path"] == "/api/v1/namespaces/default/pods?limit=500" and row["status_code"] == 200
+    assert "level" not in parsed.candidates or pd.isna(row["level"])
 
 
 def test_json_lines_without_a_time_key_are_jsonl_and_say_so():

@@ -371,10 +371,15 @@ def test_duration_ms(text, expected):
 
 
 def test_as_level_folds_spellings_and_keeps_unknown_levels():
-    levels = pd.Series(["warn", "Warning", "fatal", "err", "30", "notice", "", None], dtype="str")
+    levels = pd.Series(
+        ["warn", "Warning", "fatal", "err", "30", "notice", "audit", "", None], dtype="str"
+    )
     got = as_level(levels).tolist()
-    assert got[:6] == ["WARNING", "WARNING", "CRITICAL", "ERROR", "INFO", "NOTICE"]
-    assert pd.isna(got[6]) and pd.isna(got[7])
+    assert got[:7] == ["WARNING", "WARNING", "CRITICAL", "ERROR", "INFO", "INFO", "AUDIT"]
+    assert pd.isna(got[7]) and pd.isna(got[8])
+    # winston's npm levels, Monolog's numbers, log/slog's levels between its named ones
+    more = pd.Series(["http", "silly", "400", "250", "WARN+2", "INFO-4", "DEBUG+1"], dtype="str")
+    assert as_level(more).tolist() == ["INFO", "TRACE", "ERROR", "INFO", "WARNING", "INFO", "DEBUG"]
 
 
 # property: random events written as service-log lines parse back to the same values ---------

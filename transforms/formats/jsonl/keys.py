@@ -22,10 +22,11 @@ from transforms.formats.base import (
     as_text,
     as_timestamp,
     iso_fast,
+    loose_times,
 )
 from transforms.formats.jsonl.objects import column_from, getter, values_at
 from transforms.formats.layouts.levels import syslog_severity
-from transforms.formats.servicelog import as_duration_ms, as_level
+from transforms.formats.servicelog import LEVELS, as_duration_ms, as_level
 
 LATENCY_UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "ns": 0.000_001}
 TIME_UNITS = ("s", "ms", "us", "ns")
@@ -75,6 +76,11 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         *key_options("@t", "Timestamp"),  # Serilog (compact, classic)
         *key_options("started_at"),  # Kong (epoch ms)
         *key_options("EdgeStartTimestamp"),  # Cloudflare Logpush
+        *key_options("asctime"),  # python-json-logger
+        *key_options("datetime"),  # PHP's Monolog (Laravel, Symfony)
+        *key_options("timeStamp"),  # Azure Application Gateway
+        *key_options("requestReceivedTimestamp"),  # Kubernetes' audit log
+        *key_options("date"),  # log4net's JSON layouts
     ),
     "service": key_options(
         "service",
@@ -84,6 +90,12 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "loggerName",
         "SourceContext",  # Serilog
         "_log_logger",  # Spring Boot's GELF
+        "logger_name",  # logstash-logback-encoder
+        "logger",  # NLog
+        "Category",  # .NET's JSON console formatter
+        "channel",  # Monolog
+        "target",  # Rust's tracing
+        "name",  # python-json-logger, bunyan
     ),
     "method": (
         *key_options(
@@ -100,8 +112,13 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "meta.req.method",  # express-winston
             "ClientRequestMethod",  # Cloudflare Logpush
             "httpRequest.method",  # go-chi/httplog
+            "State.Method",  # ASP.NET Core's HTTP logging, .NET's JSON console formatter
+            "proxy.method",  # Vercel's log drains
+            "http.http_method",  # Suricata's eve.json
+            "span.method",  # Rust's tower-http
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
+        *key_options("routeKey", unit=REQUEST),  # API Gateway's HTTP APIs: "GET /pets/{petId}"
     ),
     "path": (
         *key_options(
@@ -123,8 +140,15 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "meta.req.url",
             "ClientRequestURI",  # Cloudflare Logpush
             "httpRequest.path",  # go-chi/httplog
+            "requested_uri",  # logback-access with logstash-logback-encoder
+            "State.Path",  # ASP.NET Core's HTTP logging
+            "x-envoy-origin-path",  # Envoy Gateway
+            "http.url",  # Suricata's eve.json
+            "span.uri",  # Rust's tower-http
+            "requestURI",  # Kubernetes' audit log
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
+        *key_options("routeKey", unit=REQUEST),
     ),
     "status_code": key_options(
         "status",
@@ -142,6 +166,11 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "StatusCode",  # Serilog's request logging
         "EdgeResponseStatus",  # Cloudflare Logpush
         "httpResponse.status",  # go-chi/httplog
+        "State.StatusCode",  # ASP.NET Core's HTTP logging
+        "http.status",  # Suricata's eve.json
+        "fields.status",  # Rust's tower-http
+        "properties.httpStatus",  # Azure Application Gateway
+        "responseStatus.code",  # Kubernetes' audit log
     ),
     "latency_ms": (
         *key_options(
@@ -154,9 +183,13 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "latencies.request",  # Kong
             "Elapsed",  # Serilog's request logging
             "httpResponse.elapsed",  # go-chi/httplog
+            "elapsed_time",  # logback-access with logstash-logback-encoder
+            "State.Duration",  # ASP.NET Core's HTTP logging
+            "fields.latency",  # Rust's tower-http ("37 ms")
             unit="ms",
         ),
         *key_options("response.latency", unit="ns"),  # samber/slog-http (a time.Duration)
+        *key_options("total_ns", unit="ns"),  # Linkerd's proxy
         *key_options("latency", unit="ms"),
         *key_options("duration", "request_time", unit="s"),
         *key_options("event.duration", unit="ns"),  # Elastic Common Schema
@@ -181,6 +214,11 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "EdgeResponseBytes",  # Cloudflare Logpush
         "httpResponse.bytes",  # go-chi/httplog
         "response.length",  # samber/slog-http
+        "content_length",  # logback-access with logstash-logback-encoder
+        "response_body_len",  # Zeek's http.log
+        "http.length",  # Suricata's eve.json
+        "dataLength",  # gin-logrus
+        "properties.sentBytes",  # Azure Application Gateway
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -199,12 +237,21 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "source.ip",  # Elastic Common Schema
         "httpRequest.remoteIP",  # go-chi/httplog
         "request.ip",  # samber/slog-http
+        "remote_host",  # logback-access with logstash-logback-encoder
+        "id.orig_h",  # Zeek's http.log
+        "proxy.clientIp",  # Vercel's log drains
+        "clientIP",  # gin-logrus
+        "src_ip",  # Suricata's eve.json
+        "properties.clientIP",  # Azure Application Gateway
+        "client.addr",  # Linkerd's proxy
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
     "error_reason": key_options("error_reason", "error", "err", "error.message", "err.message"),
     "level": (
         *key_options("_level_name"),  # Spring Boot's GELF, beside GELF's numeric level
+        *key_options("level_name"),  # Monolog, beside its numeric level
+        *key_options("LogLevel"),  # .NET's JSON console formatter
         *key_options("level", "severity", "log.level", "levelname", "lvl", "@l", "Level"),
     ),
     "message": key_options(
@@ -216,6 +263,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "@mt",
         "RenderedMessage",
         "short_message",  # GELF
+        "Message",  # .NET's JSON console formatter
+        "fields.message",  # Rust's tracing
         "log",  # a container runtime's JSON around a program's line
     ),
 }
@@ -301,6 +350,10 @@ ZEROLOG_KEYS = frozenset({"time", "level"})
 durations are float milliseconds."""
 GO_JSON_KEYS = frozenset({"time", "level", "msg"})
 """log/slog's and logrus' JSON keys (with text levels): a time.Duration is whole nanoseconds."""
+GIN_LOGRUS_KEYS = frozenset({"statusCode", "clientIP", "dataLength"})
+"""Keys of gin-logrus' request lines, whose `latency` is whole milliseconds."""
+ZAP_KEYS = frozenset({"ts", "caller", "msg"})
+"""zap's production JSON keys: it writes a time.Duration as float seconds."""
 
 
 def _whole(path: str, sample: list[dict]) -> bool:
@@ -315,12 +368,23 @@ SYSLOG = "syslog"
 
 
 def latency_unit(spec: JsonField, sample: list[dict]) -> JsonField:
-    """The unit of a default latency key, where the records say it: Envoy's `duration` is in
-    ms (`ENVOY_KEYS` beside it), so are lograge's (`LOGRAGE_KEYS`) and zerolog's
-    (`ZEROLOG_KEYS`); the whole numbers of Go's JSON loggers (`GO_JSON_KEYS`, text levels) are
+    """The unit of a default latency key, where the records say it: gin-logrus' `latency` is in
+    ms (`GIN_LOGRUS_KEYS`), zap's production numbers are seconds (`ZAP_KEYS`, not whole);
+    Envoy's `duration` is in ms (`ENVOY_KEYS` beside it), so are lograge's (`LOGRAGE_KEYS`) and
+    zerolog's (`ZEROLOG_KEYS`); the whole numbers of Go's JSON loggers (`GO_JSON_KEYS`, text levels) are
     ns, and so are Echo's `latency` (`latency_human` beside it) and any whole numbers from
     `NANOSECONDS_FROM` up."""
     keys = set().union(*(obj.keys() for obj in sample)) if sample else set()
+    if (
+        spec.path == "properties.timeTaken"
+        and _whole(spec.path, sample)
+        and any(v is not None for v in values_at(sample, "properties.httpStatus"))
+    ):
+        return JsonField(spec.path, "ms")  # Application Gateway v1: whole ms (v2: seconds)
+    if spec.path in UNITLESS_LATENCY_KEYS and keys >= GIN_LOGRUS_KEYS:
+        return JsonField(spec.path, "ms")
+    if spec.path in UNITLESS_LATENCY_KEYS and keys >= ZAP_KEYS and not _whole(spec.path, sample):
+        return JsonField(spec.path, "s")
     if spec == JsonField("duration", "s") and (
         ENVOY_KEYS & keys or keys >= LOGRAGE_KEYS or (keys >= ZEROLOG_KEYS and "msg" not in keys)
     ):
@@ -345,6 +409,10 @@ def fits(target: str, spec: JsonField, values: list[Any]) -> bool:
     values = [v for v in values if v is not None and type(v) is not dict and type(v) is not list]
     if spec.unit == REQUEST:
         return any(type(v) is str and REQUEST_LINE.match(v) for v in values)
+    if target == "level" and spec.unit is None:  # Kubernetes' audit `level` is no log level
+        words = pd.Series([str(v) for v in values], dtype="str")
+        numeric = any(type(v) is int or (type(v) is str and v.isdigit()) for v in values)
+        return numeric or bool(as_level(words).isin(LEVELS).any())  # numbers: GELF's, pino's
     if not values or target not in NUMERIC:
         return bool(values)
     column = column_from(values, numeric=True)
@@ -403,7 +471,8 @@ def expectation(target: str, spec: JsonField) -> str:
 
 
 def as_time(text: pd.Series) -> pd.Series:
-    """ISO 8601 (offsets applied, naive times taken as UTC) or epoch numbers by magnitude:
+    """ISO 8601 (offsets applied, naive times taken as UTC), the times of `loose_times`, or
+    epoch numbers by magnitude:
     `as_timestamp`'s rules, but epoch numbers are rounded to the microsecond (a float like
     1793527200.123456 is a hair off in binary), and only numeric-looking values are tried
     as numbers, which keeps a column of ISO text fast."""
@@ -426,6 +495,9 @@ def as_time(text: pd.Series) -> pd.Series:
         text = stripped[iso].str.replace(r"(T?\d\d:\d\d:\d\d),(\d)", r"\1.\2", regex=True)
         values = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
         out[iso] = values.dt.as_unit("us")
+        rest = iso & out.isna()
+        if rest.any():  # gunicorn's `[16/May/2024:10:20:30 +0000]`, a console's `5/14/2024 ...`
+            out[rest] = loose_times(stripped[rest])
     return out
 
 
