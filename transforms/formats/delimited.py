@@ -626,7 +626,7 @@ def read_clean(
 
 NULL_MARKERS = ("\\N", "NULL", "null", "N/A", "n/a", "#N/A", "NaN")
 """What databases and spreadsheets write for a missing value (`\\N`: MySQL, PostgreSQL's text
-format, ClickHouse), read as not logged in the columns mapped onto canonical ones."""
+format, ClickHouse), read as not logged in the columns of times and numbers."""
 
 
 def unmeasured(records: pd.DataFrame, mapping: ColumnMapping, layout: str) -> pd.DataFrame:
@@ -649,8 +649,11 @@ def unmeasured(records: pd.DataFrame, mapping: ColumnMapping, layout: str) -> pd
 
 
 def without_null_markers(records: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
-    """The records with `NULL_MARKERS` as null in the mapped columns (their text)."""
-    for column in mapping.values():
+    """The records with `NULL_MARKERS` as null in the columns mapped onto times and numbers
+    (text keeps them: a user may be named NULL)."""
+    for target, column in mapping.items():
+        if target not in ("ts", "latency_ms", "status_code", "bytes_sent"):
+            continue
         for name in (column.name, column.then):
             if name in records and pd.api.types.is_string_dtype(records[name].dtype):
                 values = records[name]

@@ -25,6 +25,7 @@ from transforms.formats.base import (
     rejects_frame,
     split_lines,
 )
+from transforms.formats.embedded import message_requests
 from transforms.formats.jsonl.arrow import read_with_arrow
 from transforms.formats.jsonl.keys import (
     DEFAULT_KEYS,
@@ -95,12 +96,36 @@ def parse_jsonl(
 def finish_default_keys(parsed: Parsed) -> Parsed:
     """For records read with keys chosen from the defaults (by this file, or by the first
     piece of the file it is a piece of): `other_times` over the default time keys,
-    `paired_requests`, then `plain_events`."""
+    `paired_requests`, `access_messages`, then `plain_events`."""
     if parsed.mapping:
         chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
         other_times(parsed, DEFAULT_KEYS["ts"], chosen)
     paired_requests(parsed)
+    access_messages(parsed.candidates)
     return plain_events(parsed)
+
+
+def access_messages(candidates: pd.DataFrame) -> None:
+    """A record without a path whose message is an access line (a web server's or a
+    middleware's line logged through winston, pino, Quarkus' JSON logging: see
+    `embedded.message_requests`) is that request, its values typed as the columns are."""
+    if "message" not in candidates or not len(candidates):
+        return
+    messages = candidates["message"]
+    if "path" in candidates:
+        messages = messages[candidates["path"].isna()]
+    found = message_requests(messages)
+    if found is None:
+        return
+    for column in found.columns:
+        values = found[column]
+        if column in ("status_code", "bytes_sent", "latency_ms"):
+            values = pd.to_numeric(values, errors="coerce")
+        dtype = CANDIDATE_TYPES[column]
+        if column not in candidates:
+            candidates[column] = pd.Series(index=candidates.index, dtype=dtype)
+        present = values.notna()
+        candidates.loc[values.index[present], column] = values[present].astype(dtype)
 
 
 def plain_events(parsed: Parsed) -> Parsed:

@@ -24,6 +24,7 @@ from transforms.formats.base import (
     rejects_frame,
     split_lines,
 )
+from transforms.formats.embedded import message_requests
 from transforms.formats.layouts.levels import level_words
 from transforms.formats.layouts.years import with_year
 from transforms.formats.servicelog import CONTINUATION, KeyedValues, keyed_fields
@@ -39,6 +40,24 @@ LATENCY_FACTOR = "_latency_factor"
 """A record column a `finish` step may add with the canonical columns it read from key=value
 pairs (`servicelog.KeyedValues`): the unit factor of each record's bare latency. Those columns
 are then typed as servicelog types them."""
+
+
+def with_message_requests(records: pd.DataFrame) -> pd.DataFrame:
+    """The records with the request of each event whose message is an access line
+    (`embedded.message_requests`) and that has no path of its own; its latency is in ms."""
+    found = message_requests(records["message"])
+    if found is None:
+        return records
+    if "path" in records:
+        found = found[records.loc[found.index, "path"].isna().to_numpy()]
+    for column in found.columns:
+        if column not in records:
+            records[column] = pd.Series(pd.NA, index=records.index, dtype="str")
+        records.loc[found.index, column] = found[column]
+    if LATENCY_FACTOR not in records:
+        records[LATENCY_FACTOR] = pd.Series(1.0, index=records.index, dtype="float64")
+    records.loc[found.index, LATENCY_FACTOR] = 1.0
+    return records
 
 
 def with_keyed(records: pd.DataFrame, keyed: KeyedValues) -> pd.DataFrame:
@@ -178,6 +197,8 @@ def parse_layout(layout: Layout, data: bytes, *, as_of: pd.Timestamp | None = No
         records = layout.finish(records)
     if layout.default_level is not None and len(records):
         records["level"] = records["level"].where(present(records["level"]), layout.default_level)
+    if "message" in records:
+        records = with_message_requests(records)
 
     def read_time(text: pd.Series) -> pd.Series:
         return layout.time(text, as_of)
