@@ -295,6 +295,18 @@ class S3Record(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 
+class ZeekRecord(RawRecord):
+    """A line of Zeek's (Bro's) http.log, read with the `#fields` line before it.
+
+    Valid: a `ts` (epoch seconds, UTC) on every line; `path` (`uri`), `method`, `status_code`
+    and `client_ip` (`id.orig_h`) where the fields name them, null where Zeek left them
+    unset (`-`: a request it saw no response to has no status); the shared rules of
+    `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+
+
 class UvicornRecord(RawRecord):
     """A uvicorn access line behind a container runtime's time.
 
@@ -494,6 +506,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "gin": GinRecord,
     "phpfpm": PhpFpmRecord,
     "s3": S3Record,
+    "zeek": ZeekRecord,
     "uvicorn": UvicornRecord,
     "devserver": DevServerRecord,
     "envoy": EnvoyRecord,

@@ -44,6 +44,7 @@ from schemas.raw import (
     UwsgiRecord,
     W3cRecord,
     ZapRecord,
+    ZeekRecord,
     raw_model,
 )
 from schemas.requests import Request
@@ -272,6 +273,7 @@ def test_every_registered_format_has_a_raw_model():
         "gin": GinRecord,
         "phpfpm": PhpFpmRecord,
         "s3": S3Record,
+        "zeek": ZeekRecord,
         "uvicorn": UvicornRecord,
         "devserver": DevServerRecord,
         "apache_ssl": SslRequestRecord,

@@ -28,6 +28,7 @@ from transforms.formats import (
     uvicorn,
     w3c,
     webproxies,
+    zeek,
 )
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 from transforms.reason_codes import reason_code
@@ -106,6 +107,7 @@ for _module in (
     envoy,
     webproxies,
     w3c,
+    zeek,
     layouts,
 ):
     for _format in _module.FORMATS:
@@ -136,7 +138,7 @@ SAMPLE_LINES = 200
 """Detection reads the first lines of a file, at most this many, in at most SAMPLE_BYTES."""
 MIN_SHARE = 0.9
 """A format is chosen only if it reads at least this share of the sampled records."""
-HEADER_FORMATS = ("w3c",)
+HEADER_FORMATS = ("w3c", "zeek")
 """Formats a file announces on its first line (directives): that line decides."""
 PREFERENCE = (
     "w3c",

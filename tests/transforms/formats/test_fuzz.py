@@ -52,6 +52,10 @@ SAMPLES = [
     b"2026/11/01 10:00:00 INFO request method=GET path=/a status=200 duration=1.2ms",
     b'2026-11-01T10:00:00.123456789Z INFO:     10.0.0.1:51234 - "GET /a HTTP/1.1" 200 OK',
     b'127.0.0.1 - - [01/Nov/2026 10:00:00] "GET /a HTTP/1.1" 200 -',
+    b"#separator \\x09\n#path\thttp\n#fields\tts\tid.orig_h\tmethod\turi\tstatus_code\n"
+    b"1762000000.5\t10.0.0.1\tGET\t/a\t200",
+    b"Timestamp,Endpoint,Response Time (ms)\n11/01/2026 10:00 AM,/a,12",
+    b'2026-11-01 10:00:00,123 - uvicorn.access - INFO - 10.0.0.1:5 - "GET /a HTTP/1.1" 200',
 ]
 FORMATS = sorted(registry.FORMATS)
 
