@@ -108,6 +108,8 @@ DEFAULT_NAMES: dict[str, tuple[Column, ...]] = {
         "start_time",
         "request_timestamp",
         "created_at",
+        "time_stamp",
+        "received_at",
         "date",  # a date alone, or with a `time` column beside it (`DATE_AND_TIME`)
     ),
     "path": _names(
@@ -276,6 +278,9 @@ def named_mapping(header: tuple[str, ...]) -> dict[str, Column] | None:
     latency = _latency({k: v for k, v in names.items() if v[0] not in used})
     if latency is not None:
         chosen["latency_ms"] = latency
+    request_time = names.get("request_time", ("", None))[0]
+    if "ts" not in chosen and request_time and latency != Column(request_time, "s"):
+        chosen = {"ts": Column(request_time), **chosen}  # `Request Time` beside a duration
     return chosen if all(k in chosen for k in REQUIRED) else None
 
 

@@ -124,6 +124,10 @@ def test_column_names_match_whatever_their_case_and_separators():
         (b'"@timestamp","http.request.method","url.path","http.response.status_code",'
          b'"http.response.body.bytes"\n"May 14, 2024 @ 10:15:03.148",GET,/a,200,"1,432"\n',
          ("2024-05-14T10:15:03.148Z", "GET", "/a", 200, None)),
+        # Excel "CSV UTF-8": a BOM, CRLF, a `Request Time` beside a duration column
+        (b"\xef\xbb\xbfRequest Time,HTTP Method,URL,Status Code,Duration (ms)\r\n"
+         b'5/14/2024 10:15:03,GET,"/search?q=shoes,boots",200,23.5\r\n',
+         ("2024-05-14T10:15:03Z", "GET", "/search?q=shoes,boots", 200, 23.5)),
         # JMeter: elapsed (the whole response) rather than Latency (the first byte)
         (b"timeStamp,elapsed,label,responseCode,URL,Latency\n"
          b"1715681703148,291,GET /a,200,https://api.example.com/a,268\n",

@@ -10,7 +10,38 @@ from transforms.formats import registry
 from transforms.formats.base import FileFormatError
 
 AS_OF = pd.Timestamp("2026-12-01", tz="UTC")
-FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "trans_depth", "method", "host", "uri", "referrer", "version", "user_agent", "origin", "request_body_len", "response_body_len", "status_code", "status_msg", "info_code", "info_msg", "tags", "username", "password", "proxied", "orig_fuids", "orig_filenames", "orig_mime_types", "resp_fuids", "resp_filenames", "resp_mime_types"]
+FIELDS = [
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "trans_depth",
+    "method",
+    "host",
+    "uri",
+    "referrer",
+    "version",
+    "user_agent",
+    "origin",
+    "request_body_len",
+    "response_body_len",
+    "status_code",
+    "status_msg",
+    "info_code",
+    "info_msg",
+    "tags",
+    "username",
+    "password",
+    "proxied",
+    "orig_fuids",
+    "orig_filenames",
+    "orig_mime_types",
+    "resp_fuids",
+    "resp_filenames",
+    "resp_mime_types",
+]
 HEADER = (
     "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\thttp\n"
     "#open\t2020-06-05-14-39-59\n#fields\t"
