@@ -93,9 +93,6 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "logger_name",  # logstash-logback-encoder
         "logger",  # NLog
         "Category",  # .NET's JSON console formatter
-        "channel",  # Monolog
-        "target",  # Rust's tracing
-        "name",  # python-json-logger, bunyan
     ),
     "method": (
         *key_options(
@@ -326,6 +323,12 @@ def choose_keys(
         for obj in sample
     ):
         chosen["status_code"] = JsonField("code")  # django-structlog's request_finished
+    if "service" not in chosen:
+        keys = set().union(*(obj.keys() for obj in sample)) if sample else set()
+        for key, beside in LOGGER_NAME_KEYS:
+            if key in keys and any(keys >= other for other in beside):
+                chosen["service"] = JsonField(key)
+                break
     if chosen.get("level") == JsonField("level") and any(obj.keys() >= GELF_KEYS for obj in sample):
         chosen["level"] = JsonField("level", SYSLOG)  # GELF's level is a syslog severity
     if sample and "ts" not in chosen:
@@ -361,6 +364,15 @@ def _whole(path: str, sample: list[dict]) -> bool:
     return bool(values) and all(type(v) is int for v in values)
 
 
+LOGGER_NAME_KEYS = (
+    ("name", (frozenset({"levelname"}), frozenset({"hostname", "pid", "v"}))),
+    ("channel", (frozenset({"level_name", "datetime"}),)),
+    ("target", (frozenset({"fields", "level"}),)),
+)
+"""Keys too common to be a service on their own, that name the logger beside a logger's own
+keys: python-json-logger's `name` (beside `levelname`), bunyan's (beside `hostname`, `pid`,
+`v`), Monolog's `channel` (beside `level_name`, `datetime`), Rust tracing's `target` (beside
+`fields`, `level`)."""
 GELF_KEYS = frozenset({"version", "short_message"})
 """Keys every GELF message has; its `level` is a syslog severity (0-7)."""
 SYSLOG = "syslog"
