@@ -374,8 +374,9 @@ class ServiceLogRecord(RawRecord):
     """An application log event (`<timestamp> <LEVEL> <service> <message> [key=value ...]`,
     with any stack trace lines that follow it).
 
-    Valid: a `ts`, a `level` (one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL), a `service`
-    and a `message` on every event; request fields read from key=value pairs (`path`,
+    Valid: a `ts`, a `level` (one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL) and a
+    `message` on every event, a `service` where one is logged (else the event's service is
+    `unknown`); request fields read from key=value pairs (`path`,
     `status_code`, `latency_ms`, ...) may be absent; the shared rules of `RawRecord`.
     """
 
@@ -383,7 +384,7 @@ class ServiceLogRecord(RawRecord):
     level: Series[Text] = pa.Field(
         isin=list(SERVICE_LOG_LEVELS), description="log level, folded onto SERVICE_LOG_LEVELS"
     )
-    service: Series[Text] = _text("service: the word after the level", nullable=False)
+    service: Series[Text] = _text("service: the word after the level, where one is logged")
     message: Series[Text] = _text("message text, with any stack trace lines", nullable=False)
 
 
@@ -464,6 +465,27 @@ class RubyRecord(LayoutRecord):
     service: Series[Text] = _text("the logger's progname, when given")
 
 
+class MonologRecord(LayoutRecord):
+    """A line of Monolog's line format (Laravel, Symfony): the service is the channel. Valid:
+    as `LayoutRecord`."""
+
+    service: Series[Text] = _text("Monolog's channel")
+
+
+class NestRecord(LayoutRecord):
+    """A line of NestJS's logger: the service is its context, when logged. Valid: as
+    `LayoutRecord`."""
+
+    service: Series[Text] = _text("the logger's context, when given")
+
+
+class SidekiqRecord(LayoutRecord):
+    """A line of Sidekiq's log: the service is the job's class, when the line runs a job.
+    Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("the job's class, when logged")
+
+
 class ZapRecord(LayoutRecord):
     """A zap console line: the service is the logger name, else the caller's file. Valid: as `LayoutRecord`."""
 
@@ -521,6 +543,9 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "klog": KlogRecord,
     "logfmt": LogfmtRecord,
     "zap": ZapRecord,
+    "monolog": MonologRecord,
+    "nestjs": NestRecord,
+    "sidekiq": SidekiqRecord,
     "golog": GologRecord,
     "ruby": RubyRecord,
     "logcat": LogcatRecord,

@@ -28,6 +28,8 @@ from schemas.raw import (
     Log4jRecord,
     LogcatRecord,
     LogfmtRecord,
+    MonologRecord,
+    NestRecord,
     NginxErrorRecord,
     NginxTemplateRecord,
     PhpFpmRecord,
@@ -35,6 +37,7 @@ from schemas.raw import (
     RubyRecord,
     S3Record,
     ServiceLogRecord,
+    SidekiqRecord,
     SquidRecord,
     SslRequestRecord,
     Syslog5424Record,
@@ -226,7 +229,7 @@ REQUIRED = {
     "traefik": ({"ts"}, {"ts"}),
     "servicelog": (
         {"ts", "level", "service", "message"},
-        {"ts", "level", "service", "message"},
+        {"ts", "level", "message"},  # a line may name no service (uvicorn's levelprefix)
     ),
     f"nginx:{NGINX_COMBINED}": (set(), {"ts"}),
 }
@@ -288,6 +291,9 @@ def test_every_registered_format_has_a_raw_model():
         "klog": KlogRecord,
         "logfmt": LogfmtRecord,
         "zap": ZapRecord,
+        "monolog": MonologRecord,
+        "nestjs": NestRecord,
+        "sidekiq": SidekiqRecord,
         "golog": GologRecord,
         "ruby": RubyRecord,
         "logcat": LogcatRecord,

@@ -41,14 +41,37 @@ PATTERNS = (
         rf'{_VERSION}" status: (?P<status>\d{{3}})\s+len: (?P<bytes>\d+)\s+time: '
         r"(?P<seconds>\d+(?:\.\d+)?)"
     ),
+    # actix-web's `Logger::default()`: 127.0.0.1 "GET / HTTP/1.1" 200 12 "-" "curl/8" 0.000123
+    re.compile(
+        rf'(?P<client>[^ "]+) "{_METHOD} {_PATH}{_VERSION}" (?P<status>\d{{3}}) '
+        r'(?P<bytes>\d+|-) "[^"]*" "[^"]*" (?P<seconds>\d+\.\d+)'
+    ),
+    # chi's middleware.Logger: "GET http://host/x HTTP/1.1" from 127.0.0.1:5 - 200 12B in 45.2µs
+    re.compile(
+        rf'"{_METHOD} {_PATH}{_VERSION}" from (?P<client>\S+?)(?::\d{{1,5}})? - '
+        r"(?P<status>\d{3}) (?P<bytes>\d+)B in (?P<duration>\d+(?:\.\d+)?(?:ns|µs|μs|us|ms|s))"
+    ),
+    # ASP.NET Core's hosting diagnostics: Request finished HTTP/1.1 GET http://h/x - 200 - ... 12.3ms
+    re.compile(
+        rf"Request finished (?:in )?HTTP/\S+ {_METHOD} {_PATH} - (?P<status>\d{{3}}) "
+        r"(?P<bytes>\d+|-|null) .*?(?P<ms>\d+(?:\.\d+)?)ms$"
+    ),
+    # Beego's router: |      127.0.0.1| 200 |   1.234567ms|   match| GET      /api/users   r:/x
+    re.compile(
+        r"\|\s*(?P<client>[0-9A-Fa-f.:]+)\s*\|\s*(?P<status>\d{3})\s*\|\s*"
+        r"(?P<duration>\d+(?:\.\d+)?(?:ns|µs|μs|us|ms|s))\s*\|\s*\w+\s*\|\s*"
+        rf"{_METHOD}\s+{_PATH}"
+    ),
     # morgan's `dev` (GET /x 200 12.345 ms - 123) and `tiny` (GET /x 200 123 - 12.345 ms)
     re.compile(
         rf"{_METHOD} {_PATH} (?P<status>\d{{3}}) "
         r"(?:(?P<ms>\d+(?:\.\d+)?) ms(?: - (?:\d+|-))?|(?P<bytes>\d+|-) - (?P<ms2>\d+(?:\.\d+)?) ms)"
     ),
 )
-"""The access lines read from a message's start, in this order."""
-_CANDIDATE = r"HTTP/\d|\d ms\b"
+"""The access lines read from a message's start (after a Java logger's `(thread)`), in this
+order."""
+_THREAD = re.compile(r"^\([\w .:/-]+\) ")
+_CANDIDATE = r"HTTP/\d|\d ms\b|\|\s*\d{3}\s*\|"
 """What a message holding one of `PATTERNS` has somewhere (a cheap screen before the regexes)."""
 COLUMNS = ("method", "path", "status_code", "bytes_sent", "client_ip", "latency_ms")
 
@@ -56,6 +79,8 @@ COLUMNS = ("method", "path", "status_code", "bytes_sent", "client_ip", "latency_
 def message_requests(messages: pd.Series) -> pd.DataFrame | None:
     """For each message that starts with one of `PATTERNS`, its request's fields as text
     (`COLUMNS`, latency in ms), indexed like `messages`; None when no message does."""
+    from transforms.formats.servicelog import duration_ms  # servicelog reads through here
+
     if not len(messages):
         return None
     text = arrow_text(messages.astype("str"))
@@ -68,7 +93,7 @@ def message_requests(messages: pd.Series) -> pd.DataFrame | None:
     kept: list[int] = []
     for row, message in zip(rows.tolist(), values, strict=True):
         for pattern in PATTERNS:
-            match = pattern.match(message.lstrip())
+            match = pattern.match(_THREAD.sub("", message.lstrip(), count=1))
             if match is None:
                 continue
             groups = match.groupdict()
@@ -80,8 +105,14 @@ def message_requests(messages: pd.Series) -> pd.DataFrame | None:
                 groups.get("bytes") if groups.get("bytes") not in (None, "-") else None
             )
             found["client_ip"].append(groups.get("client"))
-            seconds = groups.get("seconds")
-            milliseconds = repr(float(seconds) * 1000) if seconds else None
+            seconds, duration = groups.get("seconds"), groups.get("duration")
+            milliseconds = (
+                repr(float(seconds) * 1000)
+                if seconds
+                else repr(duration_ms(duration))
+                if duration
+                else None
+            )
             found["latency_ms"].append(groups.get("ms") or groups.get("ms2") or milliseconds)
             break
     if not kept:

@@ -26,6 +26,7 @@ from transforms.formats.base import (
     rejects_frame,
     split_lines,
 )
+from transforms.formats.embedded import message_requests
 
 # levels ----------------------------------------------------------------------------------------
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -128,13 +129,18 @@ _TS = (
 _LEVEL_WORDS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL"
 HEADER = re.compile(
     rf"\[?(?P<ts>{_TS})\]?"
-    rf"\s+\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?:?(?=\s|$)"
-    r"(?:\s+\[?(?P<service>[^\s\[\]=:\"]+)\]?:?(?=\s|$))?"
+    rf"\s+\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?"
+    # a level with a colon and a padded gap is uvicorn's `levelprefix`: no service after it
+    r"(?::\s\s+(?=\S)"
+    r"|:?(?=\s|$)(?:\s+\[?(?P<service>[^\s\[\]=\"]+?)(?:\[\d+\])?\]?:?(?=\s|$))?)"
     r"\s*(?P<rest>.*)",
     re.DOTALL,
 )
 """`2026-11-01T10:00:00.123Z ERROR payments ...`, `2026-11-01 10:00:00,123 [INFO] orders: ...`,
-`[2026-11-01 10:00:00 +0000] [WARN] [worker] ...`: the service is the word after the level."""
+`[2026-11-01 10:00:00 +0000] [WARN] [worker] ...`: the service is the word after the level:
+also a Rust module path in env_logger's bracket (`[2024-05-16T10:20:29Z INFO  actix_server::
+builder] ...`), tracing's target (`INFO example_app: ...`) and .NET's category with its event id
+(`info: Microsoft.Hosting.Lifetime[14] ...`). `INFO:     Started ...` (uvicorn) names none."""
 _TS_ONLY = re.compile(rf"\[?{_TS}\]?(?:\s|$)")
 
 CONTINUATION = re.compile(
@@ -150,6 +156,12 @@ CONTINUATION = re.compile(
 """Lines that continue the event before them (Python and Java stack traces)."""
 
 KEY_VALUE = re.compile(r'(?<!\S)([A-Za-z_][\w.\-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+SPANS = re.compile(r"(?:[A-Za-z_][\w]*\{[^{}]*\}:)+ ")
+"""Rust tracing's span context before an event's fields: `request{method=GET uri=/x}: `."""
+TARGET = re.compile(r"([A-Za-z_][\w]*(?:::[\w]+)+): ")
+"""tracing's target (a module path) after the span context: the event's service."""
+SPACED_UNIT = re.compile(r"=(\d+(?:\.\d+)?) (ns|µs|μs|us|ms|s)\b")
+"""A duration written with a space before its unit (`latency=2 ms`, tower-http's)."""
 _ESCAPE = re.compile(r"\\(.)")
 
 
@@ -373,14 +385,40 @@ def _records(
     ts, levels, services, rests = zip(*heads, strict=True) if n else ((), (), (), ())
     messages: list[str | None] = [None] * n
     keyed = KeyedValues(n)
+    access = message_requests(pd.Series(rests, dtype="str")) if n else None
+    if access is not None:  # access lines as messages: a request each, the line its message
+        for i, row in zip(access.index, access.itertuples(index=False), strict=True):
+            keyed.add(i, [(k, v) for k, v in zip(access.columns, row, strict=True) if pd.notna(v)])
+            messages[i] = rests[i].strip()
+    services = list(services)
     for i, rest in enumerate(rests):
+        if messages[i] is not None:
+            continue
+        spans = SPANS.match(rest)
+        span_pairs: list[tuple[str, str]] = []
+        if spans:  # tracing's span context before its event: `request{method=GET uri=/}: `
+            span_pairs = [
+                (k, unquoted(v))
+                for k, v in KEY_VALUE.findall(re.sub(r"[{}]:?", " ", spans.group(0)))
+            ]
+            rest = rest[spans.end() :]
+            target = TARGET.match(rest)
+            if target and services[i] is None:
+                services[i], rest = target.group(1), rest[target.end() :]
         if "=" not in rest:
             messages[i] = rest.strip()
+            if span_pairs:
+                keyed.add(i, [(f"span.{k}", v) for k, v in span_pairs])
             continue
         # [text, key, value, text, key, value, ..., text]
-        parts = KEY_VALUE.split(rest)
+        parts = KEY_VALUE.split(SPACED_UNIT.sub(r"=\1\2", rest))
         messages[i] = " ".join(filter(None, map(str.strip, parts[0::3])))
-        keyed.add(i, zip(parts[1::3], map(unquoted, parts[2::3]), strict=True))
+        pairs = list(zip(parts[1::3], map(unquoted, parts[2::3]), strict=True))
+        # the span's request fields are the event's when it logs the response (its status)
+        answered = any(k.lower() in ("status", "status_code") for k, _ in pairs)
+        keyed.add(
+            i, span_pairs + pairs if answered else [(f"span.{k}", v) for k, v in span_pairs] + pairs
+        )
     raws = firsts
     if tails:
         raws = list(firsts)

@@ -56,6 +56,11 @@ SAMPLES = [
     b"1762000000.5\t10.0.0.1\tGET\t/a\t200",
     b"Timestamp,Endpoint,Response Time (ms)\n11/01/2026 10:00 AM,/a,12",
     b'2026-11-01 10:00:00,123 - uvicorn.access - INFO - 10.0.0.1:5 - "GET /a HTTP/1.1" 200',
+    b'[2026-11-01 10:00:00] production.ERROR: failed {"id":1} []\n[stacktrace]\n#0 /a.php(1): x()',
+    b"[Nest] 1  - 11/01/2026, 10:00:00 AM     LOG [App] started",
+    b"2026-11-01T10:00:00.000Z pid=1 tid=2 class=Job jid=3 INFO: done",
+    b'[2026-11-01T10:00:00Z INFO  actix_web::middleware::logger] 10.0.0.1 "GET / HTTP/1.1" 200 1 '
+    b'"-" "curl" 0.001',
 ]
 FORMATS = sorted(registry.FORMATS)
 

@@ -581,3 +581,64 @@ def test_lograge_lines_in_rails_production_log_are_requests():
     assert kept["status_code"].tolist() == [200, 422]
     assert kept["latency_ms"].tolist() == [58.33, 1203.5]  # lograge's duration: ms
     assert attributes(events)[1]["controller"] == "UsersController"
+
+
+def test_monolog_lines_of_laravel_and_symfony():
+    events = read(
+        "monolog",
+        '[2024-05-16 10:20:30] production.INFO: User logged in {"user_id":42} ',
+        "[2024-05-16 10:20:33] production.ERROR: SQLSTATE[HY000] [2002] Connection refused "
+        '{"exception":"[object] (PDOException(code: 2002): Connection refused at /var/www/x.php:70)',
+        "[stacktrace]",
+        "#0 /var/www/vendor/laravel/framework/src/Database/Connection.php(812): PDO->__construct()",
+        "#1 {main}",
+        '"} ',
+        '[2024-05-16T10:20:30.123456+02:00] request.INFO: Matched route "app_user_show". '
+        '{"route":"app_user_show"} []',
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["service"].tolist() == ["production", "production", "request"]
+    assert kept["level"].tolist() == ["INFO", "ERROR", "INFO"]
+    assert kept["ts"].iloc[2] == utc("2024-05-16T08:20:30.123456")
+    assert kept["message"].iloc[1].count("\n") == 4  # the stack trace joined to its event
+
+
+def test_nestjs_logger_lines():
+    events = read(
+        "nestjs",
+        "[Nest] 12345  - 05/16/2024, 10:20:30 AM     LOG [NestFactory] Starting Nest application...",
+        "[Nest] 12345  - 05/16/2024, 1:05:31 PM   ERROR [ExceptionsHandler] connect ECONNREFUSED",
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["ts"].tolist() == [utc("2024-05-16T10:20:30"), utc("2024-05-16T13:05:31")]
+    assert kept["level"].tolist() == ["INFO", "ERROR"]
+    assert kept["service"].tolist() == ["NestFactory", "ExceptionsHandler"]
+
+
+def test_sidekiq_lines_name_the_job_class_as_service():
+    events = read(
+        "sidekiq",
+        "2024-05-16T10:20:28.101Z pid=12345 tid=2b4s INFO: Booted Rails 7.1.3 application",
+        "2024-05-16T10:20:30.200Z pid=12345 tid=2b5t class=HardJob jid=b4a5 elapsed=1.2 INFO: done",
+        "2024-05-16T10:20:31.000Z pid=12345 tid=2b5t class=HardJob jid=c6d7 ERROR: boom",
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["service"].isna().tolist() == [True, False, False]
+    assert kept["service"].tolist()[1:] == ["HardJob", "HardJob"]
+    assert kept["level"].tolist() == ["INFO", "INFO", "ERROR"]
+    assert attributes(events)[1]["jid"] == "b4a5"
+
+
+def test_celery_worker_lines_are_python_logging():
+    events = read(
+        "python",
+        "[2024-05-16 10:20:28,101: INFO/MainProcess] Connected to redis://redis:6379/0",
+        "[2024-05-16 10:20:31,002: ERROR/ForkPoolWorker-1] Task app.tasks.charge raised: Timeout",
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["service"].tolist() == ["MainProcess", "ForkPoolWorker-1"]
+    assert kept["level"].tolist() == ["INFO", "ERROR"]

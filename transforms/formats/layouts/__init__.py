@@ -4,6 +4,7 @@ Android logcat, Apache and nginx error logs, and user-given grok or log4j patter
 
 from transforms.formats.layouts import (
     android,
+    apps,
     golang,
     java,
     journald,
@@ -30,6 +31,7 @@ FORMATS = [
     *golang.FORMATS,
     *android.FORMATS,
     *servers.FORMATS,
+    *apps.FORMATS,
 ]
 
 __all__ = [

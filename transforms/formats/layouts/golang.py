@@ -108,7 +108,9 @@ LOGFMT_LAYOUT = Layout(
 GOLOG = re.compile(
     r"(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) (?!\[[a-z])"
     r"(?:(?P<level>DEBUG|INFO|WARN|ERROR)(?:[+-]\d+)? "
-    r"|\[(?P<level__b>TRACE|DEBUG|INFO|WARN|WARNING|ERR|ERROR)\] )?(?P<message>.*)",
+    r"|\[(?P<level__b>TRACE|DEBUG|INFO|WARN|WARNING|ERR|ERROR)\] "
+    # Beego's logs: a letter for the level, then the caller ([I] [server.go:281]  message)
+    r"|\[(?P<level__c>[MACEWNID])\] (?:\[(?P<caller>[\w./-]+:\d+)\] +)?)?(?P<message>.*)",
     re.DOTALL,
 )
 GO_CONTINUATION = re.compile(
@@ -147,6 +149,7 @@ GOLOG_LAYOUT = Layout(
     _slash_time,
     "'<yyyy/mm/dd hh:mm:ss> [LEVEL] <message> [key=value ...]' (Go's log, log/slog's default)",
     time_what="a time like 2009/11/10 23:00:00",
+    level=level_letters_or_words,
     default_level="INFO",
     finish=_golog_pairs,
     continuation=GO_CONTINUATION,

@@ -53,6 +53,7 @@ LETTERS = {
     "F": "CRITICAL",  # Android fatal, klog fatal
     "A": "CRITICAL",  # Android assert
     "C": "CRITICAL",
+    "M": "CRITICAL",  # Beego's emergency
 }
 """Single-letter levels (Android logcat, klog, glog)."""
 

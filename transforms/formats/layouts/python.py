@@ -6,7 +6,8 @@ The service is the logger name (`%(name)s`). Read: `%(asctime)s - %(name)s - %(l
 %(message)s` (the logging cookbook's), `%(asctime)s %(levelname)s:%(name)s:%(message)s` (with a
 space or a colon after the time), `%(asctime)s %(process)d %(levelname)s %(name)s %(message)s`
 (OpenStack's oslo.log), gunicorn's error log (`[%(asctime)s] [%(process)d] [%(levelname)s]
-%(message)s`, its `gunicorn.error` logger as the service) and the default `%(levelname)s:%(name)s:%(message)s`, which logs no
+%(message)s`, its `gunicorn.error` logger as the service), Celery's worker (`[%(asctime)s:
+%(levelname)s/%(processName)s] %(message)s`, the process as the service) and the default `%(levelname)s:%(name)s:%(message)s`, which logs no
 time: its events are quarantined with a reason saying to add `%(asctime)s`."""
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ HEADER = re.compile(
     rf"|(?P<level__d>{LEVEL}):(?P<service__d>[^:\s]*):"
     # gunicorn's error log: [%(asctime)s] [%(process)d] [%(levelname)s] %(message)s
     rf"|\[(?P<ts__e>{GUNICORN_TIME})\] \[(?P<pid__e>\d+)\] \[(?P<level__e>{LEVEL})\] "
+    # Celery's worker: [%(asctime)s: %(levelname)s/%(processName)s] %(message)s
+    rf"|\[(?P<ts__f>{ASCTIME}): (?P<level__f>{LEVEL})/(?P<service__f>[^\]]+)\] "
     r")(?P<message>.*)$",
     re.DOTALL,
 )
