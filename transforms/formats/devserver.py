@@ -14,6 +14,7 @@ import re
 
 from transforms.formats.access import BYTES, STATUS, own_messages, parse_lines
 from transforms.formats.base import Field, Format, Parsed, as_text, as_timestamp
+from transforms.formats.servicelog import CONTINUATION
 
 _COLOUR = r"(?:\x1b\[[0-9;]*m)*"
 DEVSERVER_RE = re.compile(
@@ -26,9 +27,13 @@ DEVSERVER_MESSAGE = re.compile(
     r"|Watching for file changes with \w+|Performing system checks\.\.\."
     r"|System check identified .*|[A-Z][a-z]+ \d\d?, \d{4} - \d\d:\d\d:\d\d"
     r"|Django version .*|Starting development server at .*|Quit the server with CONTROL-C\."
+    r"|(?:Not Found|Bad Request|Forbidden|Method Not Allowed|Unauthorized|Gone"
+    r"|Internal Server Error|Service Unavailable): /.*"
+    rf"|(?:{CONTINUATION.pattern}).*|[A-Za-z_][\w.]*(?:Error|Exception|DoesNotExist)\b.*"
 )
 """What the servers write themselves: Werkzeug's ` * Running on …` and its warning, Django's
-system checks and start-up."""
+system checks and start-up, and the warnings `django.request` prints beside the request line
+(`Not Found: /favicon.ico`, `Internal Server Error: /x/` with its traceback)."""
 LAYOUT = "'127.0.0.1 - - [16/May/2024 10:20:33] \"GET / HTTP/1.1\" 200 -' (Werkzeug, Django)"
 _FIELDS = {
     "ts": Field("time", as_timestamp(("%d/%b/%Y %H:%M:%S",)), "a time like 16/May/2024 10:20:33"),

@@ -234,6 +234,31 @@ def _rank(found: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(found.items(), key=lambda item: (-item[1], order.get(item[0], len(order))))
 
 
+PREAMBLE_LINES = 40
+"""Lines a file may open with that no format claims (a framework's ASCII-art banner: Spring
+Boot's, Quarkus', Echo's) before its log lines."""
+
+
+def _after_preamble(sample: bytes, texts: list[str], numbers: np.ndarray) -> str | None:
+    """The format of the lines after a preamble (see PREAMBLE_LINES) that no format claims
+    any line of, when at least two follow it and MIN_SHARE of them are one format's; None
+    when there is no such preamble or format. The preamble's lines are then
+    quarantined, as any line its format does not read."""
+    claimed = [
+        k
+        for k, line in enumerate(texts[: PREAMBLE_LINES + 1])
+        if any(f.name not in GENERIC and f.looks_like(line.rstrip(" \t")) for f in FORMATS.values())
+    ]
+    start = claimed[0] if claimed else 0
+    if not 0 < start <= PREAMBLE_LINES or len(texts) - start < 2:
+        return None
+    cut = 0
+    for _ in range(int(numbers[start]) - 1):  # blank lines have numbers, not texts
+        cut = sample.index(b"\n", cut) + 1
+    ranked = _rank(shares(sample[cut:], texts[start:]))
+    return ranked[0][0] if ranked and ranked[0][1] >= MIN_SHARE else None
+
+
 def detect(data: bytes, written: bytes | None = None) -> str:
     """The format of a file, measured on its first lines (SAMPLE_LINES): a format that
     announces itself on the first line (W3C directives) is that format; else every line
@@ -241,7 +266,8 @@ def detect(data: bytes, written: bytes | None = None) -> str:
     largest share of its records wins, if that share is at least MIN_SHARE (on a tie, the
     first in PREFERENCE). When no line format reads any sampled line, a JSON array or object
     goes to jsonl (whose parser says why it cannot read it: not JSON lines, no time key) and a
-    header line to csv or tsv.
+    header line to csv or tsv. A preamble no format claims (a banner) may come first
+    (`_after_preamble`).
     Otherwise FileFormatError names the best candidates with their shares and quotes the first
     line as written (from `written`, the file before a prefix was stripped, when given)."""
     sample = sample_head(data)
@@ -260,6 +286,9 @@ def detect(data: bytes, written: bytes | None = None) -> str:
     ranked = _rank(shares(sample, lines.texts.tolist()))
     if ranked and ranked[0][1] >= MIN_SHARE:
         return ranked[0][0]
+    after = _after_preamble(sample, lines.texts.tolist(), lines.numbers)
+    if after is not None:
+        return after
     if not ranked:  # no line format reads the sampled lines
         if JSON_ARRAY.match(first) or jsonl.looks_like_jsonl(first):
             return "jsonl"  # whose parser says why it cannot read them

@@ -53,3 +53,29 @@ def test_djangos_runserver_lines():
     assert kept["status_code"].tolist() == [200, 304]
     assert kept["bytes_sent"].tolist() == [10629, 0]
     assert kept["client_ip"].isna().all()
+
+
+def test_djangos_console_with_its_warnings_and_a_traceback():
+    lines = [
+        "Watching for file changes with StatReloader",
+        "Performing system checks...",
+        "System check identified no issues (0 silenced).",
+        "May 16, 2024 - 10:20:28",
+        "Django version 5.0.6, using settings 'mysite.settings'",
+        "Starting development server at http://127.0.0.1:8000/",
+        "Quit the server with CONTROL-C.",
+        '[16/May/2024 10:20:30] "GET /api/users/ HTTP/1.1" 200 1532',
+        "Not Found: /favicon.ico",
+        '[16/May/2024 10:20:30] "GET /favicon.ico HTTP/1.1" 404 2110',
+        "Internal Server Error: /api/orders/7/",
+        "Traceback (most recent call last):",
+        '  File "/app/orders/views.py", line 14, in detail',
+        "    order = Order.objects.get(pk=pk)",
+        "orders.models.Order.DoesNotExist: Order matching query does not exist.",
+        '[16/May/2024 10:20:31] "GET /api/orders/7/ HTTP/1.1" 500 145',
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "devserver"
+    parsed = registry.parse(data, "devserver")
+    assert parsed.candidates["status_code"].tolist() == [200, 404, 500]
+    assert set(reason_codes(parsed.rejects["reasons"])) == {"format_mismatch;not_a_request"}

@@ -3,12 +3,14 @@ lines that continue an event, level aliases, bad lines, and detection of each la
 others."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from transforms.canonical import canonical_events
 from transforms.formats import registry
+from transforms.formats.base import FileFormatError
 from transforms.formats.layouts.levels import (
     level_letters_or_words,
     level_words,
@@ -642,3 +644,20 @@ def test_celery_worker_lines_are_python_logging():
     kept = events.events
     assert kept["service"].tolist() == ["MainProcess", "ForkPoolWorker-1"]
     assert kept["level"].tolist() == ["INFO", "ERROR"]
+
+
+def test_a_banner_before_the_log_is_quarantined_and_the_log_detected():
+    data = (Path(__file__).parent / "fixtures" / "spring_boot3_banner.log").read_bytes()
+    assert registry.detect(data) == "log4j"
+    echo = (
+        b"   ____    __\n  / __/___/ /  ___\n / _// __/ _ \\/ _ \\\n"
+        b"High performance, minimalist Go web framework\nhttps://echo.labstack.com\n"
+        b'{"time":"2024-05-16T10:20:30.123+02:00","remote_ip":"127.0.0.1","method":"GET",'
+        b'"uri":"/","status":200,"latency":123456,"latency_human":"123.456\xc2\xb5s"}\n'
+        b'{"time":"2024-05-16T10:20:31.123+02:00","remote_ip":"127.0.0.1","method":"GET",'
+        b'"uri":"/x","status":404,"latency":23456,"latency_human":"23.456\xc2\xb5s"}\n'
+    )
+    assert registry.detect(echo) == "jsonl"
+    # lines no format claims, with too few lines after them, are still no format
+    with pytest.raises(FileFormatError, match="could not detect the format"):
+        registry.detect(b"  ____\n / __/\n" + echo.splitlines(keepends=True)[-1])
