@@ -78,11 +78,26 @@ BUILT_IN_MAPPINGS: dict[str, dict[str, Column]] = {
         "error_reason": Column("error_reason"),
     },
 }
+BUILT_IN_MAPPINGS["k6"] = {
+    # k6's `--out csv`: one row per metric sample; a request is its http_req_duration row
+    "ts": Column("timestamp"),
+    "path": Column("url"),
+    "method": Column("method"),
+    "status_code": Column("status"),
+    "latency_ms": Column("metric_value", "ms"),
+}
 REQUIRED = ("ts", "path")
+LAYOUT_COLUMNS = {"k6": ("metric_name", "metric_value")}
+"""Columns a built-in layout's header has besides its required ones."""
+K6_REQUEST_METRIC = "http_req_duration"
+"""The metric of k6's CSV output whose rows are requests (their durations, in ms); its other
+metrics (http_reqs, http_req_blocked, iterations, vus ...) describe the same requests or the
+test, and are quarantined as no request."""
 LATENCY_FACTORS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "ns": 0.000_001}
 
 
 LAYOUT_HEADERS = {
+    "k6": "metric_name,timestamp,metric_value,...,method,...,status,...,url (k6's --out csv)",
     "api": "timestamp,endpoint,response_time_ms,status_code,user_id[,service,region]",
     "document-api": "request_id,api_name,TIMESTAMP,latency_ms,status_Code,document_type,region,"
     "device_type,error_reason",
@@ -318,7 +333,9 @@ def mapping_for(
             )
         return "configured", mapping
     for name, candidate in BUILT_IN_MAPPINGS.items():
-        if all(candidate[k].name in header for k in REQUIRED):
+        if all(candidate[k].name in header for k in REQUIRED) and all(
+            column in header for column in LAYOUT_COLUMNS.get(name, ())
+        ):
             return name, candidate
     named = named_mapping(header)
     if named is not None:
@@ -439,12 +456,14 @@ def parse_delimited(
     clean = read_clean(data, delimiter, mapping)
     if clean is not None:
         header, records, raw_lines, layout, chosen, fields = clean
+        records_read = len(records)
+        records, metrics = other_metrics(records, layout, raw_lines)
         return build(
             with_joined_columns(unmeasured(records, chosen, layout), chosen),
             fields,
             format=format,
-            records_read=len(records),
-            rejects=rejects_frame(),
+            records_read=records_read,
+            rejects=metrics,
             notes=(mapping_note(format, layout, chosen),),
             raw_lines=raw_lines,
             attributes=unmapped(header, fields, chosen),
@@ -484,6 +503,7 @@ def parse_delimited(
             f"{lines.fallen_back} of its lines, not valid UTF-8, read as Windows-1252 (the "
             "encoding of a CSV that Excel saves on Windows)"
         )
+    records, metrics = other_metrics(records, layout)
     return build(
         with_joined_columns(
             unmeasured(without_null_markers(records, chosen), chosen, layout), chosen
@@ -491,7 +511,7 @@ def parse_delimited(
         fields,
         format=format,
         records_read=records_read,
-        rejects=pd.concat([lines.rejects, split_rejects], ignore_index=True),
+        rejects=pd.concat([lines.rejects, split_rejects, metrics], ignore_index=True),
         notes=tuple(notes),
         attributes=unmapped(header, fields, chosen),
     )
@@ -559,6 +579,26 @@ def _csv_problem(exc: csv.Error, text: str) -> str:
             "a file with CR-only line ends is one line)"
         )
     return f"malformed quoting: {exc}"
+
+
+def other_metrics(
+    records: pd.DataFrame, layout: str, raw_lines: RawLines | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A k6 file's rows of metrics other than `K6_REQUEST_METRIC`, as rejects that say they
+    are no request; the records without them. Other layouts: the records as they are."""
+    if layout != "k6" or "metric_name" not in records:
+        return records, rejects_frame()
+    other = (records["metric_name"] != K6_REQUEST_METRIC).fillna(True).to_numpy(dtype=bool)
+    if not other.any():
+        return records, rejects_frame()
+    numbers = records.loc[other, LINE_NUMBER].to_numpy(dtype="int64")
+    raw = records.loc[other, RAW].tolist() if RAW in records else raw_lines(numbers)
+    names = records.loc[other, "metric_name"].fillna("").tolist()
+    reasons = [
+        f"k6's {name} metric, not a request (its requests are its {K6_REQUEST_METRIC} rows)"
+        for name in names
+    ]
+    return records.loc[~other].reset_index(drop=True), rejects_frame(numbers, raw, reasons)
 
 
 def with_joined_columns(records: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:

@@ -150,6 +150,28 @@ def test_exports_of_common_tools_are_read_by_their_column_names(data, expected):
     assert pd.isna(row.get("latency_ms")) if latency is None else row["latency_ms"] == latency
 
 
+def test_k6_csv_output_has_a_request_per_http_req_duration_row():
+    header = (
+        b"metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,"
+        b"name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata\n"
+    )
+    row = b",1715681703,{},,,,true,,GET,https://test.k6.io/,HTTP/1.1,default,,200,,tls1.3,https://test.k6.io/,,\n"
+    data = (
+        header
+        + b"http_reqs"
+        + row.replace(b"{}", b"1.0")
+        + b"http_req_duration"
+        + row.replace(b"{}", b"114.7263")
+    )
+    parsed = parse_delimited(data)
+    assert parsed.candidates["latency_ms"].tolist() == [114.7263]
+    assert parsed.rejects["line_number"].tolist() == [2]
+    assert "k6's http_reqs metric, not a request" in parsed.rejects["reasons"].iloc[0]
+    # a header with a timestamp and a url but no k6 metric columns is no k6 file
+    other = parse_delimited(b"timestamp,url,status\n2024-05-14T10:15:03Z,/a,200\n")
+    assert other.notes[0].startswith("csv columns mapped by their names")
+
+
 def test_a_day_and_month_the_values_cannot_tell_apart_are_not_guessed():
     parsed = parse_delimited(b"time,path\n05/06/2024 10:15,/a\n06/07/2024 10:15,/b\n")
     assert parsed.candidates.empty and len(parsed.rejects) == 2
