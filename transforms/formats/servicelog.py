@@ -43,6 +43,9 @@ LEVEL_ALIASES = {
     "INFORMATION": "INFO",  # .NET, Serilog
     "VERBOSE": "TRACE",  # Serilog
     "SEVERE": "ERROR",  # java.util.logging
+    "FAIL": "ERROR",  # .NET's console
+    "DBUG": "DEBUG",
+    "TRCE": "TRACE",
     "NOTICE": "INFO",  # syslog notice: normal but significant; the level set has nothing between
     "EMERG": "CRITICAL",
     "EMERGENCY": "CRITICAL",
@@ -126,7 +129,9 @@ _TS = (
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
     r"(?: ?(?:Z|UTC|[+-]\d{2}:?\d{2}))?"
 )
-_LEVEL_WORDS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL"
+_LEVEL_WORDS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL|TRCE|DBUG|FAIL|CRIT"
+"""Level words a service-log line starts with (any case): also .NET's console abbreviations
+(`trce`, `dbug`, `info`, `warn`, `fail`, `crit`)."""
 HEADER = re.compile(
     rf"\[?(?P<ts>{_TS})\]?"
     rf"\s+\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?"
@@ -425,6 +430,15 @@ def _records(
         for i, more in tails.items():
             raws[i] = "\n".join([firsts[i], *more])
             messages[i] = "\n".join([messages[i], *more] if messages[i] else more)
+        # .NET's console writes the message under its header line: a request's line there too
+        bare = [
+            i for i in tails if not (rests[i] or "").strip() and keyed.values["path"][i] is None
+        ]
+        found = message_requests(
+            pd.Series([tails[i][0].strip() for i in bare], index=bare, dtype="str")
+        )
+        for i, row in found.iterrows() if found is not None else ():
+            keyed.add(i, [(k, v) for k, v in row.items() if pd.notna(v)])
     columns = {
         RAW: raws,
         "timestamp": ts,

@@ -487,3 +487,45 @@ def test_random_events_round_trip_through_service_log_lines(events, data):
                 assert row[column] == pytest.approx(event[column]), column
             else:
                 assert row[column] == event[column], column
+
+
+def test_dotnet_console_messages_under_their_header_and_its_request_lines():
+    """ASP.NET Core's console logger with a TimestampFormat: the message on the indented line
+    under each header, `fail` an error, and the hosting diagnostics' `Request finished` lines
+    requests."""
+    data = (FIXTURES / "aspnet_console.log").read_bytes()
+    parsed = parse_servicelog(data)
+    assert parsed.rejects.empty and parsed.records_read == 10
+    rows = parsed.candidates
+    assert rows["service"].iloc[0] == "Microsoft.Hosting.Lifetime"
+    assert rows["level"].tolist().count("ERROR") == 1
+    requests = rows[rows["path"].notna() & rows["status_code"].notna()]
+    assert requests["method"].tolist() == ["GET", "POST"]
+    assert requests["path"].tolist() == [
+        "http://localhost:8080/api/todos/7",
+        "http://localhost:8080/api/todos",
+    ]
+    assert requests["status_code"].tolist() == [200, 500]
+    assert requests["latency_ms"].tolist() == [12.3456, 87.1032]
+
+
+def test_lines_of_rust_loggers_and_uvicorns_levelprefix():
+    data = (
+        b"[2024-05-16T10:20:29Z INFO  actix_server::builder] starting 8 workers\n"
+        b'[2024-05-16T10:20:30Z INFO  actix_web::middleware::logger] 127.0.0.1 "GET /u/42 HTTP/1.1" '
+        b'200 87 "-" "curl/8.5.0" 0.004512\n'
+        b"2024-05-16T10:20:30.125678Z DEBUG request{method=GET uri=/api/users version=HTTP/1.1}: "
+        b"tower_http::trace::on_response: finished processing request latency=2 ms status=200\n"
+        b"2024-05-16 10:20:28,101 INFO:     Started server process [1]\n"
+    )
+    rows = parse_servicelog(data).candidates
+    assert rows["service"].tolist()[:3] == [
+        "actix_server::builder",
+        "actix_web::middleware::logger",
+        "tower_http::trace::on_response",
+    ]
+    assert pd.isna(rows["service"].iloc[3])  # uvicorn's levelprefix names no service
+    assert rows["path"].tolist()[1:3] == ["/u/42", "/api/users"]
+    assert rows["status_code"].tolist()[1:3] == [200, 200]
+    assert rows["latency_ms"].tolist()[1:3] == pytest.approx([4.512, 2.0])
+    assert rows["method"].tolist()[1:3] == ["GET", "GET"]
