@@ -306,10 +306,28 @@ def detect(data: bytes, written: bytes | None = None) -> str:
         if best
         else ""
     )
-    suggestion = _template_hint(first)
+    suggestion = _template_hint(first) or _no_date_hint(lines.texts.tolist())
     raise FileFormatError(
         f"line {lines.numbers[0]}: could not detect the format of: {shown}{hint}; expected one "
         f"of {', '.join(FORMATS)} (name it with --format){suggestion}"
+    )
+
+
+TIME_OF_DAY = re.compile(r"^\[?\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?\]?\s")
+"""A line that starts with a time of day and no date (Elixir's Logger, Fiber's and Micronaut's
+default formats)."""
+
+
+def _no_date_hint(texts: list[str]) -> str:
+    """For a file whose lines start with a time of day and no date: that it cannot be read
+    without a date, and how to log one."""
+    timed = sum(bool(TIME_OF_DAY.match(t)) for t in texts)
+    if timed < 2 or timed < len(texts) // 4:  # most of a file, after any banner
+        return ""
+    return (
+        "; its lines log a time of day and no date, so no event can be placed in time: "
+        "configure the logger to write the date too (an ISO 8601 time, e.g. "
+        "2024-05-16T10:20:30.123Z)"
     )
 
 

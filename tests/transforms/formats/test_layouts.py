@@ -661,3 +661,13 @@ def test_a_banner_before_the_log_is_quarantined_and_the_log_detected():
     # lines no format claims, with too few lines after them, are still no format
     with pytest.raises(FileFormatError, match="could not detect the format"):
         registry.detect(b"  ____\n / __/\n" + echo.splitlines(keepends=True)[-1])
+
+
+def test_lines_with_a_time_of_day_and_no_date_say_so():
+    data = (
+        b"10:20:28.001 [info] Running MyAppWeb.Endpoint with Bandit 1.5.0 at 127.0.0.1:4000\n"
+        b"10:20:30.123 request_id=F1a [info] GET /api/users\n"
+        b"10:20:30.128 request_id=F1a [info] Sent 200 in 5ms\n"
+    )
+    with pytest.raises(FileFormatError, match="its lines log a time of day and no date"):
+        registry.detect(data)
