@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+FORMAT_NAMES = (
+    "csv", "tsv", "jsonl", "servicelog", "common", "combined", "apache_ssl", "alb", "elb",
+    "haproxy", "uwsgi", "heroku", "squid", "gin", "phpfpm", "s3", "uvicorn", "devserver",
+    "envoy", "caddy", "traefik", "w3c", "zeek", "log4j", "python", "ruby", "syslog",
+    "syslog5424", "journald", "klog", "logfmt", "zap", "golog", "logcat", "apache_error",
+    "nginx_error", "monolog", "nestjs", "sidekiq",
+)  # fmt: skip
+"""The formats `--format` names (the registry's, which a test keeps this list equal to;
+importing the registry here would slow every command's start)."""
+
+
 def load_settings():
     from flows.settings import load_settings as load
 
@@ -92,9 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--format",
         default="auto",
-        help="auto (the default: the format that reads at least 90%% of the first lines), csv, "
-        "tsv, jsonl, common, combined, apache_ssl, alb, elb, haproxy, uwsgi, envoy, caddy, "
-        "traefik, w3c, servicelog, or nginx:'<log_format template>'",
+        help="auto (the default: the format that reads at least 90%% of the first lines), "
+        f"{', '.join(FORMAT_NAMES)}, nginx:'<log_format template>', pattern:'<grok pattern>' "
+        "or log4j:'<conversion pattern>'",
     )
     ing.add_argument("--source", help="source name recorded on every row (default: settings)")
     ing.add_argument(

@@ -86,3 +86,10 @@ def test_a_file_of_events_only_and_single_counts_read_in_the_singular(capsys):
         in out
     )
     assert "; kept 3: 0 requests, 3 events" in out
+
+
+def test_the_format_option_names_every_registered_format():
+    from flows.cli import FORMAT_NAMES
+    from transforms.formats import registry
+
+    assert list(FORMAT_NAMES) == list(registry.FORMATS)
