@@ -900,3 +900,20 @@ def test_django_structlogs_failed_requests_are_one_request():
     ).events
     assert kept["endpoint"].isna().tolist() == [True, False]
     assert kept["status_code"].iloc[1] == 500
+
+
+def test_aws_lambdas_platform_events_are_events():
+    data = (
+        b'{"time":"2024-05-16T08:20:30.110Z","type":"platform.start","record":{"requestId":"79b4",'
+        b'"version":"$LATEST"}}\n'
+        b'{"timestamp":"2024-05-16T08:20:30.123Z","level":"INFO","message":"fetched order 42",'
+        b'"logger":"root","requestId":"79b4"}\n'
+        b'{"time":"2024-05-16T08:20:33.152Z","type":"platform.report","record":{"requestId":"79b4",'
+        b'"metrics":{"durationMs":3001.2},"status":"timeout"}}\n'
+    )
+    parsed = parse_jsonl(data)
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["message"].tolist() == ["platform.start", "fetched order 42", "platform.report"]
+    assert rows["level"].tolist() == ["INFO", "INFO", "ERROR"]  # the invocation timed out
+    assert rows["ts"].iloc[0] == pd.Timestamp("2024-05-16T08:20:30.110Z")

@@ -75,8 +75,9 @@ def extract(texts: pd.Series, regex: re.Pattern[str]) -> tuple[pd.DataFrame, np.
     for start in range(0, len(lines), EXTRACT_CHUNK):
         batch = lines[start : start + EXTRACT_CHUNK]
         matches = list(map(regex.fullmatch, batch))
-        for i in [i for i, m in enumerate(matches) if m is None and batch[i][-1:] in (" ", "\t")]:
-            matches[i] = regex.fullmatch(batch[i].rstrip(" \t"))  # spaces after the last field
+        if None in matches:  # spaces after a line's last field: matched without them
+            for i in [i for i, m in enumerate(matches) if m is None and batch[i][-1:] in " \t"]:
+                matches[i] = regex.fullmatch(batch[i].rstrip(" \t"))
         matched[start : start + len(matches)] = [m is not None for m in matches]
         rows = [m.groups() if m is not None else empty for m in matches]
         for chunk, column in zip(chunks, zip(*rows, strict=True), strict=True):

@@ -96,13 +96,48 @@ def parse_jsonl(
 def finish_default_keys(parsed: Parsed) -> Parsed:
     """For records read with keys chosen from the defaults (by this file, or by the first
     piece of the file it is a piece of): `other_times` over the default time keys,
-    `paired_requests`, `access_messages`, then `plain_events`."""
+    `paired_requests`, `access_messages`, `platform_events`, then `plain_events`."""
     if parsed.mapping:
         chosen = dict((t, p) for t, p, _ in parsed.mapping).get("ts")
         other_times(parsed, DEFAULT_KEYS["ts"], chosen)
     paired_requests(parsed)
     access_messages(parsed.candidates)
+    platform_events(parsed.candidates)
     return plain_events(parsed)
+
+
+FAILED_INVOCATION = frozenset({"failure", "error", "timeout"})
+"""The `record.status` of an AWS Lambda platform event about an invocation that failed."""
+
+
+def platform_events(candidates: pd.DataFrame) -> None:
+    """AWS Lambda's platform events in its JSON log format (`{"time": ..., "type":
+    "platform.report", "record": {...}}`), which log no message or level: an event each, its
+    type as the message, ERROR when the invocation failed (`record.status`), else INFO."""
+    if ATTRIBUTES not in candidates or not len(candidates):
+        return
+    bare = candidates[ATTRIBUTES].notna()
+    for column in ("message", "level", "path"):
+        if column in candidates:
+            bare &= candidates[column].isna()
+    if not bare.any():
+        return
+    rows, messages, levels = [], [], []
+    for row, text in candidates.loc[bare, ATTRIBUTES].items():
+        attributes = json_object(text) or {}
+        kind = attributes.get("type")
+        if not isinstance(kind, str) or not kind.startswith("platform."):
+            continue
+        rows.append(row)
+        messages.append(kind)
+        failed = attributes.get("record.status") in FAILED_INVOCATION
+        levels.append("ERROR" if failed else "INFO")
+    if not rows:
+        return
+    for column, values in (("message", messages), ("level", levels)):
+        if column not in candidates:
+            candidates[column] = pd.Series(index=candidates.index, dtype="str")
+        candidates.loc[rows, column] = values
 
 
 def access_messages(candidates: pd.DataFrame) -> None:
