@@ -435,12 +435,14 @@ def iso_fast(text: pd.Series) -> pd.Series | None:
     return pd.Series(values.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
 
 
-_MONTHS = {
-    m: f"{i:02d}"
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+MONTHS = {
+    name: f"{number:02d}"
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+        start=1,
     )
 }
+"""English month abbreviations (as logs write them) to their two-digit numbers."""
 _CLOCK = r"(?:[ T,]+(?P<h>\d{1,2}):(?P<mi>\d\d)(?::(?P<s>\d\d)(?:[.,](?P<f>\d{1,9}))?)?"
 _LOOSE = re.compile(
     r"^\[?(?:"
@@ -514,13 +516,13 @@ def loose_times(text: pd.Series) -> pd.Series:
     if clf.any():
         zone = parts["z3"].str.slice(0, 3) + ":" + parts["z3"].str.slice(3)
         iso[clf] = (
-            parts["y3"] + "-" + parts["b3"].str.lower().map(_MONTHS) + "-" + _two(parts["d3"])
+            parts["y3"] + "-" + parts["b3"].str.title().map(MONTHS) + "-" + _two(parts["d3"])
             + clock(parts["h3"], parts["mi3"], parts["s3"], parts["f3"]) + zone
         )[clf]  # fmt: skip
     kibana = parts["b4"].notna()
     if kibana.any():
         iso[kibana] = (
-            parts["y4"] + "-" + parts["b4"].str.lower().map(_MONTHS) + "-" + _two(parts["d4"])
+            parts["y4"] + "-" + parts["b4"].str.title().map(MONTHS) + "-" + _two(parts["d4"])
             + clock(parts["h4"], parts["mi4"], parts["s4"], parts["f4"])
         )[kibana]  # fmt: skip
     suffixed = parts["iso"].notna()

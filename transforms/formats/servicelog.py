@@ -391,10 +391,8 @@ def _records(
     messages: list[str | None] = [None] * n
     keyed = KeyedValues(n)
     access = message_requests(pd.Series(rests, dtype="str")) if n else None
-    if access is not None:  # access lines as messages: a request each, the line its message
-        for i, row in zip(access.index, access.itertuples(index=False), strict=True):
-            keyed.add(i, [(k, v) for k, v in zip(access.columns, row, strict=True) if pd.notna(v)])
-            messages[i] = rests[i].strip()
+    for i in _add_requests(keyed, access):  # access lines as messages: the line its message
+        messages[i] = rests[i].strip()
     services = list(services)
     for i, rest in enumerate(rests):
         if messages[i] is not None:
@@ -434,11 +432,12 @@ def _records(
         bare = [
             i for i in tails if not (rests[i] or "").strip() and keyed.values["path"][i] is None
         ]
-        found = message_requests(
-            pd.Series([tails[i][0].strip() for i in bare], index=bare, dtype="str")
+        _add_requests(
+            keyed,
+            message_requests(
+                pd.Series([tails[i][0].strip() for i in bare], index=bare, dtype="str")
+            ),
         )
-        for i, row in found.iterrows() if found is not None else ():
-            keyed.add(i, [(k, v) for k, v in row.items() if pd.notna(v)])
     columns = {
         RAW: raws,
         "timestamp": ts,
@@ -450,6 +449,16 @@ def _records(
     records = pd.DataFrame({name: pd.Series(list(v), dtype="str") for name, v in columns.items()})
     records[LINE_NUMBER] = pd.array(numbers, dtype="Int64")
     return records, pd.Series(keyed.factors, index=records.index, dtype="float64")
+
+
+def _add_requests(keyed: KeyedValues, found: pd.DataFrame | None) -> list[int]:
+    """The requests `message_requests` found (its columns are `KEYS` names) added to `keyed`
+    for their records; the records' positions."""
+    if found is None:
+        return []
+    for i, row in found.iterrows():
+        keyed.add(i, [(key, value) for key, value in row.items() if pd.notna(value)])
+    return found.index.tolist()
 
 
 def unquoted(value: str) -> str:

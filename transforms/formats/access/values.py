@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from transforms.formats.base import (
     CANDIDATE_TYPES,
     LINE_NUMBER,
+    MONTHS,
     RAW,
     REASONS,
     STR_MAPPER,
@@ -165,13 +166,6 @@ def latency(*inputs: Input) -> Derived:
 
 
 # times ------------------------------------------------------------------------------------------
-MONTHS = {
-    name: f"{number:02d}"
-    for number, name in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-        start=1,
-    )
-}
 CLF_TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
 
 

@@ -324,7 +324,7 @@ def choose_keys(
     ):
         chosen["status_code"] = JsonField("code")  # django-structlog's request_finished
     if "service" not in chosen:
-        keys = set().union(*(obj.keys() for obj in sample)) if sample else set()
+        keys = sample_keys(sample)
         for key, beside in LOGGER_NAME_KEYS:
             if key in keys and any(keys >= other for other in beside):
                 chosen["service"] = JsonField(key)
@@ -359,6 +359,11 @@ ZAP_KEYS = frozenset({"ts", "caller", "msg"})
 """zap's production JSON keys: it writes a time.Duration as float seconds."""
 
 
+def sample_keys(sample: list[dict]) -> set[str]:
+    """Every top-level key of the sampled objects."""
+    return set().union(*(obj.keys() for obj in sample)) if sample else set()
+
+
 def _whole(path: str, sample: list[dict]) -> bool:
     values = [v for v in values_at(sample, path) if v is not None]
     return bool(values) and all(type(v) is int for v in values)
@@ -386,7 +391,7 @@ def latency_unit(spec: JsonField, sample: list[dict]) -> JsonField:
     zerolog's (`ZEROLOG_KEYS`); the whole numbers of Go's JSON loggers (`GO_JSON_KEYS`, text levels) are
     ns, and so are Echo's `latency` (`latency_human` beside it) and any whole numbers from
     `NANOSECONDS_FROM` up."""
-    keys = set().union(*(obj.keys() for obj in sample)) if sample else set()
+    keys = sample_keys(sample)
     if (
         spec.path == "properties.timeTaken"
         and _whole(spec.path, sample)

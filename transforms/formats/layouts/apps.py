@@ -65,7 +65,7 @@ NEST_LAYOUT = Layout(
 
 SIDEKIQ = re.compile(
     r"(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2}))"
-    r" (?P<_context>pid=\d+ tid=\S+(?: [\w.]+=\S+)*) "
+    r" (?P<context>pid=\d+ tid=\S+(?: [\w.]+=\S+)*) "
     r"(?P<level>DEBUG|INFO|WARN|ERROR|FATAL): (?P<message>.*)$",
     re.DOTALL,
 )
@@ -77,9 +77,8 @@ def _sidekiq_context(records: pd.DataFrame) -> pd.DataFrame:
     n = len(records)
     columns: dict[str, list[str | None]] = {}
     services: list[str | None] = [None] * n
-    for i, raw in enumerate(records["raw"].tolist()):
-        match = SIDEKIQ.match(raw.partition("\n")[0])
-        for key, value in _PAIR.findall(match.group("_context") if match else ""):
+    for i, context in enumerate(records.pop(f"{COLUMN_PREFIX}context").tolist()):
+        for key, value in _PAIR.findall(context or ""):
             if key == "class":
                 services[i] = value
             else:
