@@ -165,8 +165,25 @@ SPANS = re.compile(r"(?:[A-Za-z_][\w]*\{[^{}]*\}:)+ ")
 """Rust tracing's span context before an event's fields: `request{method=GET uri=/x}: `."""
 TARGET = re.compile(r"([A-Za-z_][\w]*(?:::[\w]+)+): ")
 """tracing's target (a module path) after the span context: the event's service."""
-SPACED_UNIT = re.compile(r"=(\d+(?:\.\d+)?) (ns|µs|μs|us|ms|s)\b")
-"""A duration written with a space before its unit (`latency=2 ms`, tower-http's)."""
+SPACED_UNIT = re.compile(r"(?<!\S)([A-Za-z_][\w.\-]*)=(\d+(?:\.\d+)?) (ns|µs|μs|us|ms|s)\b")
+"""A duration written with a space before its unit (`latency=2 ms`, tower-http's): joined to
+its number only under a latency key (`KEYS`), where the word after any other value stays a
+word of the message."""
+
+
+def _spaced_units(rest: str) -> str:
+    """`rest` with each latency key's `N unit` written `Nunit` (see SPACED_UNIT)."""
+
+    def join(match: re.Match[str]) -> str:
+        key, number, unit = match.groups()
+        known = _ALIASES.get(key.lower())
+        if known is None or known[0] != "latency_ms":
+            return match.group(0)
+        return f"{key}={number}{unit}"
+
+    return SPACED_UNIT.sub(join, rest)
+
+
 _ESCAPE = re.compile(r"\\(.)")
 
 
@@ -414,7 +431,7 @@ def _records(
                 keyed.add(i, [(f"span.{k}", v) for k, v in span_pairs])
             continue
         # [text, key, value, text, key, value, ..., text]
-        parts = KEY_VALUE.split(SPACED_UNIT.sub(r"=\1\2", rest))
+        parts = KEY_VALUE.split(_spaced_units(rest))
         messages[i] = " ".join(filter(None, map(str.strip, parts[0::3])))
         pairs = list(zip(parts[1::3], map(unquoted, parts[2::3]), strict=True))
         # the span's request fields are the event's when it logs the response (its status)

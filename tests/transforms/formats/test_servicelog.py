@@ -529,3 +529,6 @@ def test_lines_of_rust_loggers_and_uvicorns_levelprefix():
     assert rows["status_code"].tolist()[1:3] == [200, 200]
     assert rows["latency_ms"].tolist()[1:3] == pytest.approx([4.512, 2.0])
     assert rows["method"].tolist()[1:3] == ["GET", "GET"]
+    # a unit-like word after any other key's value stays a word of the message
+    other = parse_servicelog(b"2001-01-01T00:00:00.000Z CRITICAL a path=/0 region=0 s\n")
+    assert other.candidates["message"].tolist() == ["s"]
