@@ -165,10 +165,11 @@ SPANS = re.compile(r"(?:[A-Za-z_][\w]*\{[^{}]*\}:)+ ")
 """Rust tracing's span context before an event's fields: `request{method=GET uri=/x}: `."""
 TARGET = re.compile(r"([A-Za-z_][\w]*(?:::[\w]+)+): ")
 """tracing's target (a module path) after the span context: the event's service."""
-SPACED_UNIT = re.compile(r"(?<!\S)([A-Za-z_][\w.\-]*)=(\d+(?:\.\d+)?) (ns|µs|μs|us|ms|s)\b")
+SPACED_UNIT = re.compile(r"(?<!\S)([A-Za-z_][\w.\-]*)=(\d+(?:\.\d+)?) (ns|µs|μs|us|ms|s)(?=\s|$)")
 """A duration written with a space before its unit (`latency=2 ms`, tower-http's): joined to
-its number only under a latency key (`KEYS`), where the word after any other value stays a
-word of the message."""
+its number only under a latency key (`KEYS`) whose name says no unit; after any other value
+(`latency_ms=2`, `region=eu`) the word stays a word of the message."""
+_NAMED_UNIT = re.compile(r"_(?:ns|us|ms|s)$")
 
 
 def _spaced_units(rest: str) -> str:
@@ -177,7 +178,7 @@ def _spaced_units(rest: str) -> str:
     def join(match: re.Match[str]) -> str:
         key, number, unit = match.groups()
         known = _ALIASES.get(key.lower())
-        if known is None or known[0] != "latency_ms":
+        if known is None or known[0] != "latency_ms" or _NAMED_UNIT.search(key.lower()):
             return match.group(0)
         return f"{key}={number}{unit}"
 

@@ -530,5 +530,12 @@ def test_lines_of_rust_loggers_and_uvicorns_levelprefix():
     assert rows["latency_ms"].tolist()[1:3] == pytest.approx([4.512, 2.0])
     assert rows["method"].tolist()[1:3] == ["GET", "GET"]
     # a unit-like word after any other key's value stays a word of the message
-    other = parse_servicelog(b"2001-01-01T00:00:00.000Z CRITICAL a path=/0 region=0 s\n")
-    assert other.candidates["message"].tolist() == ["s"]
+    other = parse_servicelog(
+        b"2001-01-01T00:00:00.000Z CRITICAL a path=/0 region=0 s\n"
+        b"2001-01-01T00:00:00.000Z CRITICAL a latency_ms=0.0 s\n"
+        b"2001-01-01T00:00:00.000Z CRITICAL a latency=1 s:\n"
+    )
+    assert other.rejects.empty
+    assert other.candidates["message"].tolist() == ["s", "s", "s:"]
+    latency = other.candidates["latency_ms"]
+    assert pd.isna(latency.iloc[0]) and latency.tolist()[1:] == [0.0, 1.0]
