@@ -24,7 +24,7 @@ from transforms.canonical import EndpointRules
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
 from transforms.formats.prefixes import strip_prefix
-from transforms.reading import Completer, read_events, request_schema
+from transforms.reading import Completer, avoid_huge_pages, read_events, request_schema
 from transforms.reason_codes import reason_codes
 from warehouse.catalog import Catalog, FileRecord, Fragment
 from warehouse.layout import STAGING, Layout, date_partition
@@ -194,6 +194,7 @@ def ingest_file(
         registry.get(fmt)  # an unknown format is the caller's error, not the file's
     path = path.resolve()
     catalog = catalog_for(settings.catalog_url)
+    avoid_huge_pages()
     data = path.read_bytes()
     size = len(data)
     known = catalog.file(str(path))

@@ -80,6 +80,24 @@ release_free_memory = _malloc_trim()
 """Hands memory freed by a piece back to the system (glibc keeps freed heap memory for the
 process otherwise, and each piece would add its intermediate arrays to the peak)."""
 
+PR_SET_THP_DISABLE = 41
+"""Linux's prctl option that turns transparent huge pages off for the calling process."""
+
+
+@cache
+def avoid_huge_pages() -> bool:
+    """Turns transparent huge pages off for this process and the processes it starts (Linux;
+    elsewhere nothing happens), once; True if the kernel took it. Arrow's allocator asks for
+    huge pages for its arenas; where the kernel compacts memory to grant them on first touch
+    (`defrag` set to `madvise`, as Debian and Ubuntu ship it), a new process spent about as
+    much time in the kernel, compacting and zeroing pages, as parsing its first large file,
+    which then took nearly twice as long as the next one."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux, or no prctl
+        return False
+
 
 @dataclass(frozen=True)
 class FileEvents:

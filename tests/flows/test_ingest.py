@@ -1,4 +1,8 @@
 import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -472,3 +476,48 @@ def test_a_file_read_again_whole_stages_the_fragments_of_the_file_read_whole(tmp
     assert list(split_files) == list(whole_files)
     for partition, table in whole_files.items():
         assert split_files[partition].equals(table, check_metadata=True), partition
+
+
+def _status() -> str:
+    try:
+        return Path("/proc/self/status").read_text()
+    except OSError:
+        return ""
+
+
+@pytest.mark.skipif(
+    "THP_enabled" not in _status(), reason="the kernel reports no transparent huge page setting"
+)
+def test_ingesting_turns_transparent_huge_pages_off_for_the_process(tmp_path):
+    """In a new interpreter (this one may have ingested before): huge pages are on until a
+    file is ingested, off after it, and off in the processes it starts."""
+    script = f"""
+import subprocess
+from pathlib import Path
+import pandas as pd
+from flows.ingest import ingest_file
+from flows.settings import load_settings
+
+def thp(status):
+    return status.split("THP_enabled:")[1].split()[0]
+
+before = thp(open("/proc/self/status").read())
+settings = load_settings(environ={{"LOGCAST_HOME": {str(tmp_path / "home")!r}}},
+                         config_file=Path({str(tmp_path / "none.toml")!r}))
+path = settings.landing_dir / "api.csv"
+path.parent.mkdir(parents=True, exist_ok=True)
+path.write_text({(HEADER + GOOD[0] + chr(10))!r})
+outcome = ingest_file(path, settings=settings, as_of=pd.Timestamp("2026-11-02T12:00:00Z"))
+after = thp(open("/proc/self/status").read())
+child = thp(subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True).stdout)
+print(before, outcome.rows_kept, after, child)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DO_NOT_TRACK": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "1", "0", "0"]
