@@ -4,7 +4,7 @@ normalisation, the cardinality cap, and the rules every event must meet."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -140,7 +140,17 @@ def canonical_events(
     earliest: pd.Timestamp = EARLIEST_EVENT,
 ) -> Events:
     """Canonical events from candidates; `as_of` bounds future timestamps (now + 1 day) and
-    `earliest` (the `earliest_event` setting) past ones."""
+    `earliest` (the `earliest_event` setting) past ones. Records read in another format
+    (`parsed.others`) are checked by that format's rules and join the events in line order."""
+    if parsed.others:
+        return _with_others(
+            parsed,
+            source=source,
+            as_of=as_of,
+            rules=rules,
+            known_endpoints=known_endpoints,
+            earliest=earliest,
+        )
     rules = rules or EndpointRules()
     candidates = parsed.candidates
     index = candidates.index
@@ -250,4 +260,19 @@ def canonical_events(
         rejects=all_rejects.sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True),
         new_endpoints=admitted,
         notes=tuple(notes),
+    )
+
+
+def _with_others(parsed: Parsed, **options) -> Events:
+    """`canonical_events` of a parse and of the records it read in other formats, together."""
+    parts = [canonical_events(replace(parsed, others=()), **options)] + [
+        canonical_events(other, **options) for other in parsed.others
+    ]
+    events = pd.concat([p.events for p in parts if len(p.events)] or [parts[0].events])
+    rejects = pd.concat([p.rejects for p in parts if len(p.rejects)] or [parts[0].rejects])
+    return Events(
+        events=events.sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True),
+        rejects=rejects.sort_values(LINE_NUMBER, kind="stable").reset_index(drop=True),
+        new_endpoints=tuple(dict.fromkeys(e for p in parts for e in p.new_endpoints)),
+        notes=tuple(dict.fromkeys(n for p in parts for n in p.notes)),
     )

@@ -55,6 +55,10 @@ class Parsed:
     raw_lines: RawLines | None = None  # when candidates carry no raw column
     mapping: tuple[tuple[str, str, str | None], ...] | None = None
     """The mapping a parser chose for this file (jsonl keys), to read the rest of it alike."""
+    others: tuple[Parsed, ...] = ()
+    """Records of the same file read in another format: the lines a server writes itself
+    among its access lines that are events of a log layout of their own (nginx's error log,
+    gunicorn's), with their line numbers in the file. `records_read` counts them too."""
 
     def raw(self, rows: Iterable[int]) -> pd.Series:
         """The raw text of the given candidate rows (positions), looked up only when needed:

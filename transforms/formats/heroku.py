@@ -4,9 +4,9 @@
     2024-05-26T11:42:52.601635+00:00 heroku[router]: at=info method=GET path="/" host=app.herokuapp.com request_id=8601b555-6a83-4c12-8269-97c8e32cdb22 fwd="204.204.204.204" dyno=web.1 connect=0ms service=18ms status=200 bytes=13 protocol=https
     <158>1 2024-05-26T11:42:52.601635+00:00 host heroku router - at=error code=H12 desc="Request timeout" method=GET path="/" ... service=30000ms status=503 bytes=0
 
-The platform's and the app's own lines in the same stream (`app[web.1]: ...`,
-`heroku[web.1]: State changed ...`) are no requests: they are quarantined as such, and counted
-for the format when detecting it."""
+The app's own output and the platform's messages in the same stream (`app[web.1]: ...`,
+`heroku[web.1]: State changed ...`) are log events of their dyno, and count for the format
+when detecting it."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import re
 import pandas as pd
 
 from transforms.formats.access import BYTES, STATUS, iso_time, own_messages, parse_lines
+from transforms.formats.access.lines import OwnEvents
 from transforms.formats.attributes import COLUMN_PREFIX
 from transforms.formats.base import Field, Format, Parsed, as_text
+from transforms.formats.own_events import layout_events
 from transforms.formats.servicelog import KEY_VALUE, as_duration_ms, unquoted
 
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
@@ -29,6 +31,24 @@ PLATFORM_LINE = re.compile(
     rf"(?:{_DRAIN})?{_TIME} (?:(?:app|heroku)\[[^\]\s]+\]:|\S+ (?:app|heroku) \S+ -)"
 )
 """Any line of a Heroku app's log stream: the app's own output and the platform's messages."""
+_LOGGED_LEVEL = r"(?:\[?(?P<level>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)\]?:? )?"
+DYNO_EVENTS = OwnEvents(
+    "the app and the Heroku platform",
+    re.compile(rf"{PLATFORM_LINE.pattern} ?.*"),
+    layout_events(
+        "Heroku app",
+        re.compile(
+            rf"(?:{_DRAIN})?(?P<ts>{_TIME}) (?:(?P<stream>app|heroku)\[(?P<service>[^\]\s]+)\]:"
+            rf"|\S+ (?P<stream__d>app|heroku) (?P<service__d>\S+) -) ?{_LOGGED_LEVEL}(?P<message>.*)"
+        ),
+        "'<time> app[web.1]: <message>' (a Heroku app's or platform's line)",
+        default_level="INFO",
+    ),
+)
+"""The app's output (`app[web.1]: ...`) and the platform's messages about its dynos
+(`heroku[web.1]: State changed from starting to up`): events of the dyno (the service), INFO
+unless the line starts with a level (`[ERROR] ...`, `WARN: ...`), the stream (`app`, `heroku`)
+an attribute."""
 LAYOUT = (
     '\'<time> heroku[router]: at=info method=GET path="/" host=... fwd="..." dyno=web.1 '
     "connect=0ms service=18ms status=200 bytes=13'"
@@ -106,6 +126,7 @@ def parse_heroku(data: bytes) -> Parsed:
             whole=False,
         ),
         attributes=extra,  # filled by `prepare`, before the records are typed
+        events=(DYNO_EVENTS,),
     )
 
 

@@ -208,8 +208,8 @@ def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
     """For each line format that claims one of `first_lines`, the share of the sample's
     records its parser reads (records: lines, or events with their continuation lines),
     records it read but rejects for a bad value included, and so are the server's own
-    messages it names (a startup banner, a server going down: `not_a_request`) once it has
-    read a record of its own."""
+    messages it names (a startup banner, a server going down: `not_a_request`) or reads as
+    events of their own layout (`Parsed.others`) once it has read a record of its own."""
     out: dict[str, float] = {}
     for fmt in FORMATS.values():
         if fmt.name in GENERIC or not any(
@@ -225,6 +225,7 @@ def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
             valued = sum(all(code.startswith(VALUE_PROBLEMS) for code in c) for c in codes)
             if len(parsed.candidates) or valued:
                 valued += sum(NOT_A_REQUEST in c for c in codes)
+                valued += sum(len(o.candidates) + len(o.rejects) for o in parsed.others)
             out[fmt.name] = (len(parsed.candidates) + valued) / parsed.records_read
     return out
 

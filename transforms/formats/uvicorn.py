@@ -6,15 +6,18 @@ logging config formats them (`%(levelprefix)s %(client_addr)s - "%(request_line)
 
 uvicorn writes no time of its own: `docker logs -t` and `kubectl logs --timestamps` give it
 one, and the line is read with it (the prefix is not stripped, since the lines as written are
-this format). uvicorn's other lines there (`INFO:     Started server process [1]`) are no
-requests."""
+this format). uvicorn's other lines there (`INFO:     Started server process [1]`, an
+application's error with its traceback) are its log events."""
 
 from __future__ import annotations
 
 import re
 
 from transforms.formats.access import STATUS, iso_time, own_messages, parse_lines
+from transforms.formats.access.lines import OwnEvents
 from transforms.formats.base import Field, Format, Parsed, as_text
+from transforms.formats.own_events import layout_events
+from transforms.formats.servicelog import CONTINUATION
 
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
 _COLOUR = r"(?:\x1b\[[0-9;]*m)?"
@@ -25,6 +28,21 @@ UVICORN_RE = re.compile(
     rf"{_COLOUR}(?P<status>\d{{3}})(?: [^\x1b]*)?{_COLOUR}"
 )
 UVICORN_MESSAGE = re.compile(rf"{_TIME} {_COLOUR}{_LEVEL}{_COLOUR}:\s+.*")
+UVICORN_EVENTS = OwnEvents(
+    "uvicorn itself",
+    UVICORN_MESSAGE,
+    layout_events(
+        "uvicorn",
+        re.compile(rf"(?P<ts>{_TIME}) {_COLOUR}(?P<level>{_LEVEL}){_COLOUR}:\s+(?P<message>.*)"),
+        "'<time> INFO:     <message>' (uvicorn's own line)",
+        service="uvicorn",
+        continuation=re.compile(rf"{_TIME} (?:{CONTINUATION.pattern})"),
+        joined_prefix=re.compile(rf"{_TIME} "),
+    ),
+    re.compile(rf"{_TIME} (?:{CONTINUATION.pattern})"),
+)
+"""uvicorn's own lines (its start and stop, an application's errors) behind the runtime's
+time: its log events, service `uvicorn`; a traceback's lines join the error before them."""
 LAYOUT = "'<time> INFO:     172.17.0.1:51234 - \"GET /items HTTP/1.1\" 200 OK'"
 _FIELDS = {
     "ts": Field("time", iso_time, "an RFC 3339 time"),
@@ -54,6 +72,7 @@ def parse_uvicorn(data: bytes) -> Parsed:
         hint=own_messages(
             UVICORN_MESSAGE, "it is a message of uvicorn itself (its start, its app), not a request"
         ),
+        events=(UVICORN_EVENTS,),
     )
 
 

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import examples
+from transforms.canonical import canonical_events
 from transforms.formats import access, loadbalancer, registry
 from transforms.formats.access import (
     nginx_format,
@@ -663,10 +664,11 @@ def test_apache_vhost_combined_keeps_the_client_and_the_virtual_host():
     assert "vhost" not in rows["attributes"].iloc[2]
 
 
-def test_docker_logs_of_the_nginx_image_read_as_combined_with_nginx_messages_quarantined():
+def test_docker_logs_of_the_nginx_image_read_as_combined_with_nginx_error_log_as_events():
     """`docker logs` of the official nginx image: the entrypoint's lines and nginx's error log
-    come before and among the access lines; they are nginx's own, quarantined as no request,
-    and do not count against the format."""
+    come before and among the access lines. The error log's lines are nginx's log events, with
+    their time and level; the entrypoint's, which log no time, are quarantined as no request.
+    Neither counts against the format."""
     startup = [
         "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform "
         "configuration",
@@ -689,13 +691,26 @@ def test_docker_logs_of_the_nginx_image_read_as_combined_with_nginx_messages_qua
     assert registry.detect(data) == "combined"
     parsed = parse_combined(data)
     assert len(parsed.candidates) == 30
-    assert parsed.rejects["line_number"].tolist() == [*range(1, 9), 24]
+    assert parsed.rejects["line_number"].tolist() == [*range(1, 6)]
     assert all(r.endswith("not a request") for r in parsed.rejects["reasons"])
+    assert parsed.records_read == len(data.splitlines())
+    events = canonical_events(parsed, source="web", as_of=pd.Timestamp("2024-06-01", tz="UTC"))
+    assert len(events.events) == 34 and len(events.rejects) == 5
+    own = events.events[events.events["level"].notna()]
+    assert own["line_number"].tolist() == [6, 7, 8, 24]
+    assert own["level"].tolist() == ["INFO", "INFO", "INFO", "ERROR"]
+    assert set(own["service"]) == {"nginx"} and own["endpoint"].isna().all()
+    assert own["ts"].iloc[-1] == pd.Timestamp("2024-05-26T11:43:00Z")
+    assert own["message"].iloc[-1].startswith('open() "/usr/share/nginx/html/x" failed')
+    assert "4 lines of nginx's error log among the access lines read as log events" in (
+        parsed.notes
+    )
 
 
-def test_docker_logs_of_gunicorn_read_as_combined_with_its_error_log_quarantined():
+def test_docker_logs_of_gunicorn_read_as_combined_with_its_error_log_as_events():
     """gunicorn with `--access-logfile -` in a container: its error log (start, workers, a
-    timeout's traceback) and its access log share the output; its own lines are no request."""
+    timeout's traceback) and its access log share the output; its own lines are its log
+    events, a traceback joined to the event before it."""
     own = [
         "[2024-05-16 10:20:30 +0000] [1] [INFO] Starting gunicorn 22.0.0",
         "[2024-05-16 10:20:30 +0000] [1] [INFO] Listening at: http://0.0.0.0:8000 (1)",
@@ -713,5 +728,31 @@ def test_docker_logs_of_gunicorn_read_as_combined_with_its_error_log_quarantined
     assert registry.detect(data) == "combined"
     parsed = parse_combined(data)
     assert len(parsed.candidates) == 12
-    assert parsed.rejects["line_number"].tolist() == [1, 2, 3, 10, 11, 12, 13]
-    assert all(r.endswith("not a request") for r in parsed.rejects["reasons"])
+    assert parsed.rejects.empty
+    assert parsed.records_read == 16  # 12 requests, 4 events (a traceback's 3 lines joined)
+    events = canonical_events(parsed, source="app", as_of=pd.Timestamp("2024-06-01", tz="UTC"))
+    assert len(events.events) == 16 and events.rejects.empty
+    own = events.events[events.events["level"].notna()]
+    assert own["line_number"].tolist() == [1, 2, 3, 10]
+    assert own["level"].tolist() == ["INFO", "INFO", "INFO", "CRITICAL"]
+    assert set(own["service"]) == {"gunicorn.error"}
+    assert own["message"].iloc[-1].startswith("WORKER TIMEOUT (pid:7)\nTraceback")
+    assert own["message"].iloc[-1].endswith("SystemExit: 1")
+    assert events.events["line_number"].is_monotonic_increasing
+
+
+def test_nginx_error_log_lines_among_a_templates_access_lines_are_events():
+    """An nginx with its own `log_format`, in a container: its error log shares the output."""
+    template = 'nginx:$remote_addr [$time_local] "$request" $status $request_time'
+    data = (
+        b"2024/05/16 10:20:30 [notice] 1#1: start worker processes\n"
+        b'10.0.0.1 [16/May/2024:10:20:33 +0000] "GET /x HTTP/1.1" 200 0.012\n'
+        b"2024/05/16 10:20:34 [warn] 29#29: *3 an upstream response is buffered\n"
+    )
+    parsed = registry.parse(data, template)
+    events = canonical_events(parsed, source="web", as_of=pd.Timestamp("2024-06-01", tz="UTC"))
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["line_number"].tolist() == [1, 2, 3]
+    assert kept["level"].tolist()[::2] == ["INFO", "WARNING"]
+    assert kept["endpoint"].tolist()[1] == "/x" and kept["latency_ms"].tolist()[1] == 12.0

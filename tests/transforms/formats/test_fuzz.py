@@ -79,7 +79,11 @@ def check_file(data: bytes, fmt: str) -> None:
     except FileFormatError as refused:
         assert str(refused)  # one sentence, for the file's one quarantine row
         return
-    assert parsed.records_read == len(parsed.candidates) + len(parsed.rejects)
+    others = parsed.others  # a server's own lines read as events of their layout
+    assert all(o.records_read == len(o.candidates) + len(o.rejects) for o in others)
+    assert parsed.records_read == len(parsed.candidates) + len(parsed.rejects) + sum(
+        o.records_read for o in others
+    )
     events = canonical_events(parsed, source="fuzz", as_of=AS_OF)
     assert len(events.events) + len(events.rejects) == parsed.records_read
     assert events.rejects["reasons"].str.len().gt(0).all()

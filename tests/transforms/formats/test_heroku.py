@@ -8,7 +8,6 @@ import pandas as pd
 
 from transforms.canonical import canonical_events
 from transforms.formats import registry
-from transforms.reason_codes import reason_codes
 
 AS_OF = pd.Timestamp("2026-11-02", tz="UTC")
 ROUTER = [
@@ -98,15 +97,41 @@ def test_router_lines_are_requests_with_every_field():
     assert "dyno" not in attributes[2] and "service" not in attributes[2]  # empty: not logged
 
 
-def test_the_apps_and_platforms_own_lines_are_no_requests_and_detection_counts_them():
+def test_the_apps_and_platforms_own_lines_are_events_of_their_dyno_and_detection_counts_them():
     lines = [PLATFORM[2], PLATFORM[1], ROUTER[0], PLATFORM[0], ROUTER[1]]
     data = ("\n".join(lines) + "\n").encode()
     assert registry.detect(data) == "heroku"
     events = read(lines)
-    assert len(events.events) == 2
-    assert events.rejects["line_number"].tolist() == [1, 2, 4]
-    assert set(reason_codes(events.rejects["reasons"])) == {"format_mismatch;not_a_request"}
-    assert all("not a request" in r for r in events.rejects["reasons"])
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["line_number"].tolist() == [1, 2, 3, 4, 5]
+    own = kept[kept["level"].notna()]
+    assert own["line_number"].tolist() == [1, 2, 4]
+    assert own["service"].tolist() == ["api", "web.1", "web.1"]
+    assert own["level"].tolist() == ["INFO"] * 3 and own["endpoint"].isna().all()
+    assert own["message"].tolist() == [
+        "Deploy 2c4e3f1 by user@example.com",
+        "State changed from starting to up",
+        'Started GET "/" for 204.204.204.204',
+    ]
+    assert [json.loads(a)["stream"] for a in own["attributes"]] == ["heroku", "heroku", "app"]
+    assert own["ts"].iloc[0] == pd.Timestamp("2012-10-11T22:14:47Z")
+    assert kept["status_code"].notna().sum() == 2
+
+
+def test_a_logged_level_at_the_start_of_an_apps_line_is_its_level():
+    """An app line that starts with a level word (`[ERROR] ...`, `WARN: ...`, as many loggers
+    print them) has that level, and a drain's syslog form reads as the plain one."""
+    lines = [
+        ROUTER[0],
+        "2012-10-11T22:14:50.000000+00:00 app[worker.1]: [ERROR] payment failed: timeout",
+        "<190>1 2012-10-11T22:14:51.000000+00:00 host app web.2 - WARN: slow query (812 ms)",
+    ]
+    kept = read(lines).events
+    own = kept[kept["level"].notna()]
+    assert own["level"].tolist() == ["ERROR", "WARNING"]
+    assert own["service"].tolist() == ["worker.1", "web.2"]
+    assert own["message"].tolist() == ["payment failed: timeout", "slow query (812 ms)"]
 
 
 def test_a_router_line_is_heroku_alone_and_a_broken_one_is_named():

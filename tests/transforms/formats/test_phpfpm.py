@@ -7,7 +7,6 @@ import pandas as pd
 
 from transforms.canonical import canonical_events
 from transforms.formats import registry
-from transforms.reason_codes import reason_codes
 
 AS_OF = pd.Timestamp("2026-11-02", tz="UTC")
 LINES = [
@@ -26,7 +25,14 @@ def test_access_lines_with_fpms_notices_beside_them():
     assert registry.detect(data) == "phpfpm"
     parsed = registry.parse(data, "phpfpm")
     events = canonical_events(parsed, source="t", as_of=AS_OF)
-    kept = events.events
+    assert events.rejects.empty
+    own = events.events[events.events["level"].notna()]
+    assert own["line_number"].tolist() == [1, 2]
+    assert own["level"].tolist() == ["INFO", "INFO"]  # FPM's NOTICE
+    assert set(own["service"]) == {"php-fpm"}
+    assert own["message"].tolist() == ["fpm is running, pid 1", "ready to handle connections"]
+    assert own["ts"].iloc[0] == pd.Timestamp("2024-05-16T10:20:30Z")
+    kept = events.events[events.events["level"].isna()]
     assert kept["ts"].tolist() == [pd.Timestamp("2024-05-16T10:20:33Z")] + [
         pd.Timestamp("2024-05-16T10:20:34Z"),
         pd.Timestamp("2024-05-16T10:20:35Z"),
@@ -41,5 +47,3 @@ def test_access_lines_with_fpms_notices_beside_them():
         "memory_kb": "2048",
         "cpu": "50.00%",
     }
-    assert events.rejects["line_number"].tolist() == [1, 2]
-    assert set(reason_codes(events.rejects["reasons"])) == {"format_mismatch;not_a_request"}

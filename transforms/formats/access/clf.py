@@ -21,6 +21,7 @@ from transforms.formats.access.lines import (
     QUOTED,
     TIMES,
     FastSplit,
+    OwnEvents,
     parse_lines,
     request_line,
 )
@@ -286,6 +287,37 @@ GUNICORN_MESSAGE_HINT = (
 )
 
 
+NGINX_ERROR_LINE = re.compile(
+    r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:debug|info|notice|warn|error|crit|alert|emerg)\] "
+    r"\d+#\d+: .*"
+)
+GUNICORN_ERROR_LINE = re.compile(
+    r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [+-]\d{4})?\] \[\d+\] "
+    r"\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\] .*"
+)
+
+
+def _nginx_error_log(data: bytes) -> Parsed:
+    from transforms.formats.layouts.servers import NGINX_ERROR  # (the layouts import this)
+
+    return NGINX_ERROR.parse(data)
+
+
+def _gunicorn_error_log(data: bytes) -> Parsed:
+    from transforms.formats.layouts.python import PYTHON
+
+    return PYTHON.parse(data)
+
+
+NGINX_ERROR_EVENTS = OwnEvents("nginx's error log", NGINX_ERROR_LINE, _nginx_error_log)
+SERVER_EVENTS = (
+    NGINX_ERROR_EVENTS,
+    OwnEvents("gunicorn's error log", GUNICORN_ERROR_LINE, _gunicorn_error_log, CONTINUATION),
+)
+"""The servers' own log lines that `docker logs` shows among their access lines, each with its
+time and level: kept as log events (service `nginx`, `gunicorn.error`), not quarantined."""
+
+
 def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
     """A hint for lines rejected by one format that another one would take, or that nginx,
     gunicorn or Puma wrote itself."""
@@ -498,6 +530,7 @@ def _parse_clf(data: bytes, *, combined: bool, request_time_unit: str) -> Parsed
         hint=_looks_like(f"{other} log format", other_strict),
         fast=clf_fast_split(combined=combined),
         attributes=CLF_ATTRIBUTES,
+        events=SERVER_EVENTS,
     )
 
 

@@ -4,7 +4,8 @@ C-level `extract` of named groups, and `parse_lines`, the shape of a line-per-re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from transforms.formats.base import (
     RAW,
     STR_MAPPER,
     Field,
+    Lines,
     Parsed,
     arrow_text,
     rejects_frame,
@@ -166,6 +168,77 @@ def own_messages(
     return hint
 
 
+@dataclass(frozen=True)
+class OwnEvents:
+    """Lines a server writes itself among its access lines that are log events of a layout of
+    their own (nginx's error log, gunicorn's, as `docker logs` interleaves them): each line
+    `line` matches whole, with the lines after it that `continuation` matches the start of
+    (a traceback), is read by `parse` as an event instead of being quarantined."""
+
+    name: str
+    line: re.Pattern[str]
+    parse: Callable[[bytes], Parsed]
+    continuation: re.Pattern[str] | None = None
+
+
+def own_events(
+    lines: Lines, unmatched: np.ndarray, kinds: Sequence[OwnEvents]
+) -> tuple[list[Parsed], np.ndarray, list[str]]:
+    """The events among the `unmatched` lines (a mask over `lines.texts`) that `kinds` read,
+    with their line numbers in the file; the mask of the lines they took; a note per kind."""
+    taken = np.zeros(len(lines.texts), dtype=bool)
+    if not kinds or not unmatched.any():
+        return [], taken, []
+    chosen: dict[int, list[int]] = {}
+    joining, last = None, -2
+    for position in np.flatnonzero(unmatched).tolist():
+        text = lines.texts.iat[position]
+        kind = next((k for k, own in enumerate(kinds) if own.line.fullmatch(text)), None)
+        if kind is None and joining is not None and position == last + 1:
+            follows = kinds[joining].continuation
+            kind = joining if follows is not None and follows.match(text) else None
+        joining = kind
+        if kind is not None:
+            chosen.setdefault(kind, []).append(position)
+            last = position
+    parsed, notes = [], []
+    for kind, positions in sorted(chosen.items()):
+        own = kinds[kind]
+        numbers = lines.numbers[positions]
+        text = "\n".join(lines.texts.iloc[positions].tolist()) + "\n"
+        events = own.parse(text.encode("utf-8"))
+        parsed.append(_renumbered(events, numbers))
+        taken[positions] = True
+        notes.append(
+            f"{len(positions)} line{'' if len(positions) == 1 else 's'} of {own.name} among "
+            "the access lines read as log events"
+        )
+    return parsed, taken, notes
+
+
+def _renumbered(parsed: Parsed, numbers: np.ndarray) -> Parsed:
+    """`parsed`, read from some of a file's lines joined, with the file's line numbers
+    (`numbers`, one per line it read, in order)."""
+
+    def renumber(frame: pd.DataFrame) -> pd.DataFrame:
+        if not len(frame):
+            return frame
+        at = frame[LINE_NUMBER].to_numpy(dtype="int64") - 1
+        return frame.assign(**{LINE_NUMBER: pd.array(numbers[at], dtype="Int64")})
+
+    raw_lines = parsed.raw_lines
+    if raw_lines is not None:
+        inner = {int(n): k + 1 for k, n in enumerate(numbers)}
+        original = raw_lines
+        raw_lines = lambda found: original(np.array([inner[int(n)] for n in found], "int64"))  # noqa: E731
+    return replace(
+        parsed,
+        candidates=renumber(parsed.candidates),
+        rejects=renumber(parsed.rejects),
+        raw_lines=raw_lines,
+    )
+
+
 def parse_lines(
     data: bytes,
     regex: re.Pattern[str],
@@ -178,30 +251,40 @@ def parse_lines(
     hint: Callable[[pd.Series], pd.Series] | None = None,
     fast: FastSplit | None = None,
     attributes: Mapping[str, str] | None = None,
+    events: Sequence[OwnEvents] = (),
 ) -> Parsed:
     """The common shape of a line-per-record format: split, match one regex, reject what does
     not match ('does not match <expected>', plus `hint` where it has one), prepare the text
     columns, then type them; `attributes` (name -> text column) are kept as the `attributes`
-    JSON object."""
+    JSON object. Unmatched lines that one of `events` reads are its log events (`others`)."""
     lines = split_lines(data)
     records, matched = extract_with(lines.texts, regex, fast)
-    unmatched = lines.texts[~matched]
+    others, taken, event_notes = own_events(lines, ~matched, events)
+    rest = ~matched & ~taken
+    unmatched = lines.texts[rest]
     reasons = pd.Series(f"does not match {expected}", index=unmatched.index, dtype="str")
     if hint is not None and len(unmatched):
         extra = hint(unmatched)
         reasons = reasons.where(extra.isna(), reasons + "; " + extra)
-    mismatch = rejects_frame(lines.numbers[~matched], unmatched, reasons)
+    mismatch = rejects_frame(lines.numbers[rest], unmatched, reasons)
     records = records.loc[matched].reset_index(drop=True)
     records[LINE_NUMBER] = pd.array(lines.numbers[matched], dtype="Int64")
     records[RAW] = lines.texts[matched].reset_index(drop=True)
     records, notes = prepare(records)
-    return build_derived(
+    parsed = build_derived(
         records,
         fields,
         derived or {},
         format=format,
-        records_read=len(lines.texts) + len(lines.rejects),
+        records_read=len(lines.texts) + len(lines.rejects) - int(taken.sum()),
         rejects=pd.concat([lines.rejects, mismatch], ignore_index=True),
-        notes=notes,
+        notes=(*notes, *event_notes),
         attributes=attributes,
+    )
+    if not others:
+        return parsed
+    return replace(
+        parsed,
+        records_read=parsed.records_read + sum(o.records_read for o in others),
+        others=tuple(others),
     )

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from transforms.formats.access.clf import NGINX_ERROR_EVENTS
 from transforms.formats.access.lines import HTTP_VERSION, METHOD, QUOTED, parse_lines
 from transforms.formats.access.values import (
     BYTES,
@@ -229,6 +230,7 @@ def parse_nginx(data: bytes, template: str) -> Parsed:
             for v in compiled.groups
             if ":" not in v and v not in _READ
         },
+        events=(NGINX_ERROR_EVENTS,),
     )
 
 
