@@ -488,6 +488,7 @@ def _merged(notes: list[str]) -> tuple[str, ...]:
     texts: dict[str, str] = {}
     for note in notes:
         key = re.sub(r"\d+", "#", note).replace(" lines end ", " line ends ")
+        key = re.sub(r"^# lines ", "# line ", key)
         match = _COUNT.match(note)
         if match:
             totals[key] = totals.get(key, 0) + int(match.group(1))
@@ -499,5 +500,6 @@ def _merged(notes: list[str]) -> tuple[str, ...]:
             note = _COUNT.sub(f"{total} ", note, count=1)
             if total > 1:
                 note = note.replace(" line ends ", " lines end ", 1)
+                note = re.sub(r"^(\d+) line ", r"\1 lines ", note)
         out.append(note)
     return tuple(out)

@@ -268,3 +268,37 @@ def test_file_keys_leave_a_file_without_a_time_key_to_its_parse():
     assert file_keys(data, len(data)) is None
     with pytest.raises(FileFormatError, match="no timestamp key"):
         registry.parse(data, "jsonl")
+
+
+def test_a_servers_own_events_among_access_lines_are_read_alike_in_pieces(
+    tmp_path, monkeypatch, frame
+):
+    """nginx's error log and gunicorn's (with a traceback) among combined lines: the same
+    events, rejects and line numbers whether the file is read whole or in pieces."""
+    path = tmp_path / "access.log"
+    write_combined(frame, path)
+    lines = path.read_bytes().split(b"\n")
+    for at in (5, len(lines) // 3, len(lines) - 10):
+        lines[at:at] = [b"2026/10/01 10:00:00 [warn] 29#29: *7 upstream timed out"]
+    at = len(lines) // 2
+    lines[at:at] = [
+        b"[2026-10-01 10:00:00 +0000] [7] [CRITICAL] WORKER TIMEOUT (pid:7)",
+        b"Traceback (most recent call last):",
+        b'  File "/app/x.py", line 1, in <module>',
+        b"SystemExit: 1",
+        b"/docker-entrypoint.sh: Configuration complete; ready for start up",
+    ]
+    text = b"\n".join(lines)
+    whole = reading.read_events(text, "combined", source="s", as_of=AS_OF)
+    monkeypatch.setattr(reading, "PIECE_BYTES", 20_000)
+    assert len(reading.pieces(text, "combined")) > 10
+    split = reading.read_events(text, "combined", source="s", as_of=AS_OF)
+    assert split.records_read == whole.records_read == len(frame) + 3 + 1 + 1
+    assert split.events.num_rows + len(split.rejects) == split.records_read
+    assert split.events.equals(whole.events)
+    pd.testing.assert_frame_equal(split.rejects, whole.rejects)
+    assert split.notes == whole.notes
+    assert "3 lines of nginx's error log among the access lines read as log events" in split.notes
+    assert whole.rejects["line_number"].tolist() == [at + 5]  # the entrypoint's line
+    levels = whole.events.column("level").drop_null().to_pylist()
+    assert sorted(levels) == ["CRITICAL", "WARNING", "WARNING", "WARNING"]
