@@ -756,3 +756,35 @@ def test_nginx_error_log_lines_among_a_templates_access_lines_are_events():
     assert kept["line_number"].tolist() == [1, 2, 3]
     assert kept["level"].tolist()[::2] == ["INFO", "WARNING"]
     assert kept["endpoint"].tolist()[1] == "/x" and kept["latency_ms"].tolist()[1] == 12.0
+
+
+def test_docker_logs_of_the_httpd_image_read_as_common_with_its_error_log_as_events():
+    """The official httpd image: its error log (to stderr) and access log (to stdout) share
+    `docker logs`; the AH00558 warning it prints before its error log opens has no time."""
+    lines = [
+        "AH00558: httpd: Could not reliably determine the server's fully qualified domain name, "
+        "using 172.17.0.2. Set the 'ServerName' directive globally to suppress this message",
+        "[Sun May 26 11:42:50.601234 2024] [mpm_event:notice] [pid 1:tid 140146284484480] "
+        "AH00489: Apache/2.4.59 (Unix) configured -- resuming normal operations",
+        "[Sun May 26 11:42:50.601300 2024] [core:notice] [pid 1:tid 140146284484480] AH00094: "
+        "Command line: 'httpd -D FOREGROUND'",
+        '172.17.0.1 - - [26/May/2024:11:42:52 +0000] "GET / HTTP/1.1" 200 45',
+        '172.17.0.1 - - [26/May/2024:11:42:53 +0000] "GET /x HTTP/1.1" 404 196',
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "common"
+    parsed = registry.parse(data, "common")
+    events = canonical_events(parsed, source="web", as_of=pd.Timestamp("2024-06-01", tz="UTC"))
+    own = events.events[events.events["level"].notna()]
+    assert own["line_number"].tolist() == [2, 3]
+    assert set(own["service"]) == {"httpd"} and set(own["level"]) == {"INFO"}
+    assert own["ts"].iloc[0] == pd.Timestamp("2024-05-26T11:42:50.601234Z")
+    assert events.events["status_code"].dropna().tolist() == [200, 404]
+    assert events.rejects["line_number"].tolist() == [1]
+    assert (
+        events.rejects["reasons"]
+        .iloc[0]
+        .endswith(
+            "it is a message of Apache httpd itself (at start-up, with no time), not a request"
+        )
+    )

@@ -297,6 +297,18 @@ GUNICORN_ERROR_LINE = re.compile(
 )
 
 
+APACHE_ERROR_LINE = re.compile(
+    r"\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,6})? \d{4}\] "
+    r"\[(?:[\w-]*:)?(?:emerg|alert|crit|error|warn|notice|info|debug|trace[1-8])\] .*"
+)
+
+
+def _apache_error_log(data: bytes) -> Parsed:
+    from transforms.formats.layouts.servers import APACHE_ERROR  # (the layouts import this)
+
+    return APACHE_ERROR.parse(data)
+
+
 def _nginx_error_log(data: bytes) -> Parsed:
     from transforms.formats.layouts.servers import NGINX_ERROR  # (the layouts import this)
 
@@ -309,18 +321,27 @@ def _gunicorn_error_log(data: bytes) -> Parsed:
     return PYTHON.parse(data)
 
 
+APACHE_MESSAGE = re.compile(r"AH\d{5}: .*")
+"""Apache httpd's messages on its error output before its error log is open (`AH00558:
+httpd: Could not reliably determine the server's fully qualified domain name ...`), as the
+official image's `docker logs` shows them first: no time."""
+APACHE_MESSAGE_HINT = (
+    "it is a message of Apache httpd itself (at start-up, with no time), not a request"
+)
 NGINX_ERROR_EVENTS = OwnEvents("nginx's error log", NGINX_ERROR_LINE, _nginx_error_log)
 SERVER_EVENTS = (
     NGINX_ERROR_EVENTS,
+    OwnEvents("Apache's error log", APACHE_ERROR_LINE, _apache_error_log),
     OwnEvents("gunicorn's error log", GUNICORN_ERROR_LINE, _gunicorn_error_log, CONTINUATION),
 )
 """The servers' own log lines that `docker logs` shows among their access lines, each with its
-time and level: kept as log events (service `nginx`, `gunicorn.error`), not quarantined."""
+time and level: kept as log events (service `nginx`, `httpd`, `gunicorn.error`), not
+quarantined."""
 
 
 def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
     """A hint for lines rejected by one format that another one would take, or that nginx,
-    gunicorn or Puma wrote itself."""
+    gunicorn, Puma or Apache wrote itself."""
 
     def hint(texts: pd.Series) -> pd.Series:
         looks = np.fromiter((strict.fullmatch(t) is not None for t in texts), dtype=bool)
@@ -329,14 +350,16 @@ def _looks_like(name: str, strict: re.Pattern[str]) -> Callable[[pd.Series], pd.
             (GUNICORN_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool
         )
         puma = np.fromiter((PUMA_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool)
+        apache = np.fromiter((APACHE_MESSAGE.fullmatch(t) is not None for t in texts), dtype=bool)
         return pd.Series(
             np.select(
-                [looks, own, gunicorn, puma],
+                [looks, own, gunicorn, puma, apache],
                 [
                     f"it looks like a {name} line",
                     NGINX_MESSAGE_HINT,
                     GUNICORN_MESSAGE_HINT,
                     PUMA_HINT,
+                    APACHE_MESSAGE_HINT,
                 ],
                 None,
             ),
