@@ -610,6 +610,16 @@ def test_log4j2_json_layout_as_logstash_writes_it():
         ('{"time":"[16/May/2024:10:20:30 +0000]","method":"GET","path":"/api/items/42",'
          '"status":"200"}',
          ("2024-05-16T10:20:30Z", "GET", "/api/items/42", 200, None, None)),
+        # Fastly's JSON logging example: time_elapsed is VCL's time.elapsed.usec
+        ('{"timestamp":"2026-11-10T13:02:07+0000","client_ip":"203.0.113.17","url":"/api/v1/orders'
+         '?page=2","request_method":"GET","response_status":200,"response_reason":"OK",'
+         '"response_body_size":5123,"time_elapsed":42005}',
+         ("2026-11-10T13:02:07Z", "GET", "/api/v1/orders?page=2", 200, 5123, 42.005)),
+        # Akamai DataStream 2's JSON: every value a string, the time in epoch seconds
+        ('{"version":"1","cp":"123456","reqTimeSec":"1794315727.123","bytes":"5123","cliIP":'
+         '"203.0.113.17","statusCode":"200","reqMethod":"GET","reqPath":"/api/v1/orders",'
+         '"queryStr":"page=2","turnAroundTimeMSec":"42","transferTimeMSec":"3"}',
+         ("2026-11-10T13:02:07.123Z", "GET", "/api/v1/orders", 200, 5123, 42.0)),
     ],
 )  # fmt: skip
 def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, expected):
@@ -917,3 +927,22 @@ def test_aws_lambdas_platform_events_are_events():
     assert rows["message"].tolist() == ["platform.start", "fetched order 42", "platform.report"]
     assert rows["level"].tolist() == ["INFO", "INFO", "ERROR"]  # the invocation timed out
     assert rows["ts"].iloc[0] == pd.Timestamp("2024-05-16T08:20:30.110Z")
+
+
+def test_istios_json_access_log_takes_the_client_from_the_downstream_address_without_its_port():
+    lines = [
+        '{"authority":"reviews:9080","bytes_sent":295,"downstream_remote_address":'
+        '"203.0.113.17:41000","duration":42,"method":"GET","path":"/reviews/0","response_code":200,'
+        '"response_flags":"-","start_time":"2026-11-10T13:02:07.123Z","upstream_host":'
+        '"10.244.0.12:9080","x_forwarded_for":null}',
+        '{"authority":"reviews:9080","bytes_sent":19,"downstream_remote_address":'
+        '"[2001:db8::7]:41001","duration":3,"method":"GET","path":"/nope","response_code":404,'
+        '"response_flags":"NR","start_time":"2026-11-10T13:02:08.123Z","upstream_host":null,'
+        '"x_forwarded_for":null}',
+    ]
+    parsed = parse_jsonl(("\n".join(lines) + "\n").encode())
+    events = canonical_events(parsed, source="mesh", as_of=pd.Timestamp("2026-11-11", tz="UTC"))
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["client_ip"].tolist() == ["203.0.113.17", "2001:db8::7"]
+    assert kept["latency_ms"].tolist() == [42.0, 3.0]

@@ -81,6 +81,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         *key_options("timeStamp"),  # Azure Application Gateway
         *key_options("requestReceivedTimestamp"),  # Kubernetes' audit log
         *key_options("date"),  # log4net's JSON layouts
+        *key_options("reqTimeSec"),  # Akamai DataStream 2 (epoch seconds, as text)
     ),
     "service": key_options(
         "service",
@@ -113,6 +114,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "proxy.method",  # Vercel's log drains
             "http.http_method",  # Suricata's eve.json
             "span.method",  # Rust's tower-http
+            "reqMethod",  # Akamai DataStream 2
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),  # API Gateway's HTTP APIs: "GET /pets/{petId}"
@@ -143,6 +145,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "http.url",  # Suricata's eve.json
             "span.uri",  # Rust's tower-http
             "requestURI",  # Kubernetes' audit log
+            "reqPath",  # Akamai DataStream 2
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),
@@ -168,6 +171,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "fields.status",  # Rust's tower-http
         "properties.httpStatus",  # Azure Application Gateway
         "responseStatus.code",  # Kubernetes' audit log
+        "response_status",  # Fastly's JSON logging example
     ),
     "latency_ms": (
         *key_options(
@@ -183,8 +187,10 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "elapsed_time",  # logback-access with logstash-logback-encoder
             "State.Duration",  # ASP.NET Core's HTTP logging
             "fields.latency",  # Rust's tower-http ("37 ms")
+            "turnAroundTimeMSec",  # Akamai DataStream 2
             unit="ms",
         ),
+        *key_options("time_elapsed", unit="us"),  # Fastly (VCL time.elapsed.usec)
         *key_options("response.latency", unit="ns"),  # samber/slog-http (a time.Duration)
         *key_options("total_ns", unit="ns"),  # Linkerd's proxy
         *key_options("latency", unit="ms"),
@@ -216,6 +222,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "http.length",  # Suricata's eve.json
         "dataLength",  # gin-logrus
         "properties.sentBytes",  # Azure Application Gateway
+        "response_body_size",  # Fastly's JSON logging example
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -241,6 +248,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "src_ip",  # Suricata's eve.json
         "properties.clientIP",  # Azure Application Gateway
         "client.addr",  # Linkerd's proxy
+        "cliIP",  # Akamai DataStream 2
+        "downstream_remote_address",  # Envoy's and Istio's JSON access logs (with the port)
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
