@@ -31,6 +31,18 @@ PLATFORM_LINE = re.compile(
     rf"(?:{_DRAIN})?{_TIME} (?:(?:app|heroku)\[[^\]\s]+\]:|\S+ (?:app|heroku) \S+ -)"
 )
 """Any line of a Heroku app's log stream: the app's own output and the platform's messages."""
+_PLATFORM_ERROR = re.compile(r"Error [A-Z]\d{2}\b")
+"""Heroku's error codes in the platform's messages (`Error R14 (Memory quota exceeded)`)."""
+
+
+def _platform_errors(records: pd.DataFrame) -> pd.DataFrame:
+    """A platform message that reports one of Heroku's error codes is an ERROR."""
+    coded = records["message"].str.match(_PLATFORM_ERROR.pattern).fillna(False).astype(bool)
+    if coded.any():
+        records.loc[coded, "level"] = "ERROR"
+    return records
+
+
 _LOGGED_LEVEL = r"(?:\[?(?P<level>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)\]?:? )?"
 DYNO_EVENTS = OwnEvents(
     "the app and the Heroku platform",
@@ -43,12 +55,15 @@ DYNO_EVENTS = OwnEvents(
         ),
         "'<time> app[web.1]: <message>' (a Heroku app's or platform's line)",
         default_level="INFO",
+        finish=_platform_errors,
+        requests=False,  # the router logs each request: an app's access line is no other
     ),
 )
 """The app's output (`app[web.1]: ...`) and the platform's messages about its dynos
 (`heroku[web.1]: State changed from starting to up`): events of the dyno (the service), INFO
-unless the line starts with a level (`[ERROR] ...`, `WARN: ...`), the stream (`app`, `heroku`)
-an attribute."""
+unless the line starts with a level (`[ERROR] ...`, `WARN: ...`) or reports an error code
+(`Error R14 ...`: ERROR), the stream (`app`, `heroku`) an attribute. An app's own access line
+stays an event: the router's line is that request."""
 LAYOUT = (
     '\'<time> heroku[router]: at=info method=GET path="/" host=... fwd="..." dyno=web.1 '
     "connect=0ms service=18ms status=200 bytes=13'"

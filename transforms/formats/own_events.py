@@ -14,6 +14,16 @@ import pandas as pd
 
 from transforms.formats.base import Parsed
 
+REQUEST_COLUMNS = (
+    "method",
+    "path",
+    "status_code",
+    "latency_ms",
+    "bytes_sent",
+    "client_ip",
+    "user_id",
+)
+"""What `embedded` reads from an access line in a message."""
 EVENT_FORMAT = "servicelog"
 """The format whose rules (`schemas.raw.ServiceLogRecord`) these events are checked by."""
 
@@ -28,22 +38,27 @@ def layout_events(
     default_level: str | None = None,
     continuation: re.Pattern[str] | None = None,
     joined_prefix: re.Pattern[str] | None = None,
+    finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    requests: bool = True,
 ) -> Callable[[bytes], Parsed]:
     """A parser of such lines: `header` names `ts`, `message` and, where logged, `level` and
     `service` (else `service`, and `default_level` where no level is logged); `time` is "iso"
     or strptime formats separated by `|`; `continuation` matches the start of a line that joins
     the event before it (none: every line is an event), and `joined_prefix` is what the
-    message leaves out of such a line (a container runtime's time before each line)."""
+    message leaves out of such a line (a container runtime's time before each line);
+    `finish` adjusts the text records (a level read from the message). An event whose message
+    is an access line is a request (`embedded`), unless not `requests`: where the format's own
+    lines log each request already (Heroku's router before the app's web server)."""
 
     @cache
     def layout():
         # imported here: the layouts import the access formats, which use these parsers
         from transforms.formats.layouts.core import Layout, iso_time, strptime_time
 
-        def finish(records: pd.DataFrame) -> pd.DataFrame:
+        def finish_records(records: pd.DataFrame) -> pd.DataFrame:
             if service is not None:
                 records["service"] = pd.Series(service, index=records.index, dtype="str")
-            return records
+            return records if finish is None else finish(records)
 
         return Layout(
             name,
@@ -51,7 +66,7 @@ def layout_events(
             iso_time if time == "iso" else strptime_time(*time.split("|")),
             expected,
             default_level=default_level,
-            finish=finish,
+            finish=finish_records,
             continuation=continuation,
         )
 
@@ -67,6 +82,9 @@ def layout_events(
                 ),
                 na_action="ignore",
             ).astype("str")
-        return replace(parsed, format=EVENT_FORMAT)
+        candidates = parsed.candidates
+        if not requests:  # the message stays, the request read from it goes
+            candidates = candidates.drop(columns=[c for c in REQUEST_COLUMNS if c in candidates])
+        return replace(parsed, candidates=candidates, format=EVENT_FORMAT)
 
     return parse

@@ -155,3 +155,19 @@ def test_interrupted_requests_and_idle_connections_are_kept():
     assert kept["status_code"].tolist() == [499, 503]
     assert json.loads(kept["attributes"].iloc[0])["sock"] == "client"
     assert registry.detect(INTERRUPTED[0].encode()) == "heroku"
+
+
+def test_an_apps_own_access_line_is_an_event_beside_the_routers_request_and_error_codes_are_errors():
+    """A web server inside the dyno logs the request the router logged already: one request,
+    the router's; a platform message with one of Heroku's error codes is an ERROR."""
+    lines = [
+        ROUTER[0],
+        "2012-10-11T22:14:49.200000+00:00 app[web.1]: 10.1.22.33 - - [11/Oct/2012:22:14:49 +0000] "
+        '"GET / HTTP/1.1" 200 1548 "-" "curl/8.4.0"',
+        "2012-10-11T22:14:50.000000+00:00 heroku[web.1]: Error R14 (Memory quota exceeded)",
+    ]
+    kept = read(lines).events
+    assert kept["status_code"].notna().sum() == 1 and kept["endpoint"].notna().sum() == 1
+    own = kept[kept["level"].notna()]
+    assert own["level"].tolist() == ["INFO", "ERROR"]
+    assert own["message"].iloc[0].startswith("10.1.22.33 - - [11/Oct/2012:22:14:49 +0000]")
