@@ -40,9 +40,20 @@ CADDY_KEYS: dict[str, tuple[JsonField, ...]] = {
     ),
     "level": (JsonField("level"),),
     "message": (JsonField("msg"),),
+    "service": (JsonField("logger"),),
 }
-"""Caddy's access log keys (`http.log.access`), and the level and message of Caddy's other
-log entries, which share its output unless an access log is given a file of its own."""
+"""Caddy's access log keys (`http.log.access`), and the level, message and logger of Caddy's
+other log entries, which share its output unless an access log is given a file of its own."""
+CADDY_ACCESS_LOGGER = "http.log.access"
+_REQUEST_COLUMNS = (
+    "method",
+    "path",
+    "status_code",
+    "latency_ms",
+    "bytes_sent",
+    "client_ip",
+    "user_id",
+)
 
 TRAEFIK_KEYS: dict[str, tuple[JsonField, ...]] = {
     "ts": (JsonField("StartUTC"), JsonField("time")),  # the request's start, else the log time
@@ -161,8 +172,21 @@ def parse_caddy(data: bytes, *, mapping: JsonMapping | None = None) -> Parsed:
     its port) come from `request`; status_code is `status` (0, no response: null);
     bytes_sent is `size`; latency_ms is `duration` (seconds, or a string with its unit);
     user_id is `user_id`. Caddy's other entries in the same output keep their level and
-    message. `mapping` replaces the key choice (jsonl's mapping)."""
-    return _parse_json(data, "caddy", "Caddy's", CADDY_KEYS, mapping)
+    message, and their logger as the service; an entry of another logger that logs a
+    request (`http.log.error`: the proxy could not reach its upstream) is an event, since the
+    access log logs that request too. `mapping` replaces the key choice (jsonl's mapping)."""
+    parsed = _parse_json(data, "caddy", "Caddy's", CADDY_KEYS, mapping)
+    candidates = parsed.candidates
+    if mapping is not None or "service" not in candidates:
+        return parsed
+    logger = candidates["service"]
+    access = logger.str.startswith(CADDY_ACCESS_LOGGER).fillna(False).astype(bool)
+    other = logger.notna() & ~access
+    for column in _REQUEST_COLUMNS:
+        if column in candidates and other.any():
+            candidates.loc[other, column] = None
+    candidates.loc[access, "service"] = None  # the access log's logger names no service
+    return replace(parsed, candidates=candidates)
 
 
 def parse_traefik(data: bytes, *, mapping: JsonMapping | None = None) -> Parsed:

@@ -58,12 +58,39 @@ def test_caddy_lines_given_expected_and_its_own_entries_kept_as_log_events():
     parsed = registry.parse(text(CADDY_OWN, CADDY), "caddy")
     assert parsed.rejects.empty and parsed.format == "caddy"
     got = rows(parsed)
-    assert got[0] == (pd.Timestamp("2022-03-09T21:30:00.1Z"), *[NA] * 7, "INFO")
+    assert got[0] == (pd.Timestamp("2022-03-09T21:30:00.1Z"), *[NA] * 6, "tls", "INFO")
     t = pd.Timestamp(1646861401.5241024, unit="s", tz="UTC").as_unit("us")
     assert got[1][:7] == (t, "203.0.113.9", "GET", "/api/v1/items?page=2", 200, 10900, 12.345)
-    assert parsed.notes[0].startswith("Caddy's keys mapped: ts <- ts, method <- request.method")
+    assert parsed.notes[0].startswith("Caddy's keys mapped: ts <- ts, service <- logger, method <-")
     events = canonical_events(parsed, source="web", as_of=AS_OF)
     assert events.rejects.empty and len(events.events) == 2
+
+
+def test_caddys_error_log_entry_for_a_request_is_an_event_beside_its_access_entry():
+    """Caddy's error logger logs a request the proxy failed (with its URI and status), and its
+    access logger logs the same request: one request, and an ERROR event of the error logger."""
+    error = (
+        '{"level":"error","ts":1716723781.1,"logger":"http.log.error.log0","msg":"dial tcp '
+        '172.18.0.5:8080: connect: connection refused","request":{"remote_ip":"172.18.0.1",'
+        '"client_ip":"172.18.0.1","proto":"HTTP/1.1","method":"GET","host":"localhost","uri":'
+        '"/api/orders"},"duration":0.001,"status":502}'
+    )
+    access = (
+        '{"level":"error","ts":1716723781.101,"logger":"http.log.access.log0","msg":"handled '
+        'request","request":{"remote_ip":"172.18.0.1","client_ip":"172.18.0.1","proto":'
+        '"HTTP/1.1","method":"GET","host":"localhost","uri":"/api/orders"},"bytes_read":0,'
+        '"user_id":"","duration":0.0012,"size":0,"status":502}'
+    )
+    data = text(CADDY_OWN, error, access)
+    assert registry.detect(data) == "caddy"
+    events = canonical_events(registry.parse(data, "caddy"), source="web", as_of=AS_OF)
+    kept = events.events
+    assert events.rejects.empty and len(kept) == 3
+    assert kept["status_code"].isna().tolist() == [True, True, False]
+    assert kept["endpoint"].isna().tolist() == [True, True, False]
+    assert kept["service"].tolist()[:2] == ["tls", "http.log.error.log0"]
+    assert kept["level"].tolist()[1] == "ERROR"
+    assert pd.isna(kept["service"].iloc[2])
 
 
 def test_caddy_older_client_keys_and_a_status_of_0():
