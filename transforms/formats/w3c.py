@@ -302,13 +302,14 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
 
 
 def _prepare(records: pd.DataFrame) -> pd.DataFrame:
-    """ts from date and time, path from stem and query ('-' is already null)."""
+    """ts from date and time, path from stem and query ('-' is already null; a query that
+    starts with its `?`, as ASP.NET Core's W3C logger writes it, keeps only that one)."""
     if "date" in records and "time" in records:
         records["ts"] = (records["date"] + "T" + records["time"]).astype("str")
     if "stem" in records:
         path = records["stem"]
         if "query" in records:
-            query = records["query"]
+            query = records["query"].str.replace(r"^\?", "", regex=True)
             path = path.where(query.isna(), path + "?" + query)
         records["path"] = path.astype("str")
     return records

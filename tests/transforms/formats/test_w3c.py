@@ -88,6 +88,13 @@ def test_aspnet_core_time_taken_with_a_fraction_is_milliseconds():
     assert "time-taken read as milliseconds" in parsed.notes
 
 
+def test_aspnet_core_query_keeps_its_own_question_mark_once():
+    """ASP.NET Core's W3CLogger writes `request.QueryString.Value`, which starts with `?`."""
+    text = ASPNET.replace(b"GET / - 200 59.9171", b"GET /api/v1/orders ?page=2&size=50 200 42.4171")
+    parsed = parse_w3c(text)
+    assert parsed.candidates["path"].tolist() == ["/api/v1/orders?page=2&size=50", "/"]
+
+
 def test_lines_without_their_fields_are_rejected_with_the_reason():
     text = (
         "2026-03-02 08:00:00 GET / 200\n"  # before any #Fields line
