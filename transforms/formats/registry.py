@@ -179,6 +179,30 @@ PREFERENCE = (
 Common lines too; Traefik before Combined and, with Caddy, before JSON lines, whose parsers
 read their lines too; the journal before JSON lines; Python logging and log4j before the
 service log, which reads some of their lines with the thread or logger as the service)."""
+EVENT_FORMATS = frozenset(
+    {
+        "journald",
+        "syslog5424",
+        "syslog",
+        "klog",
+        "logcat",
+        "apache_error",
+        "nginx_error",
+        "zap",
+        "golog",
+        "ruby",
+        "python",
+        "log4j",
+        "servicelog",
+        "logfmt",
+        "jsonl",
+        "monolog",
+        "nestjs",
+        "sidekiq",
+    }
+)
+"""Formats of log events (a time, a level, a service, a message) rather than of access lines:
+those an access log's other lines may be read in (`access.lines.other_format_events`)."""
 JSON_ARRAY = re.compile(r"\s*\[\s*(?:[{\[]|$)")
 """A first line that opens a JSON array of objects or arrays."""
 

@@ -788,3 +788,76 @@ def test_docker_logs_of_the_httpd_image_read_as_common_with_its_error_log_as_eve
             "it is a message of Apache httpd itself (at start-up, with no time), not a request"
         )
     )
+
+
+SPRING_BOOT = [
+    "2024-05-26T11:42:52.601Z  INFO 1 --- [demo] [           main] "
+    "com.example.demo.DemoApplication         : Starting DemoApplication v0.0.1-SNAPSHOT using "
+    "Java 17.0.11 with PID 1 (/app.jar started by root in /)",
+    "2024-05-26T11:42:54.012Z  INFO 1 --- [demo] [           main] "
+    "o.s.b.w.embedded.tomcat.TomcatWebServer  : Tomcat initialized with port 8080 (http)",
+    "2024-05-26T11:42:55.220Z  INFO 1 --- [demo] [           main] "
+    "com.example.demo.DemoApplication         : Started DemoApplication in 3.1 seconds (process "
+    "running for 3.6)",
+    "2024-05-26T11:43:02.500Z ERROR 1 --- [demo] [nio-8080-exec-2] "
+    "o.a.c.c.C.[.[.[/].[dispatcherServlet]    : Servlet.service() for servlet "
+    "[dispatcherServlet] threw exception",
+    "java.lang.IllegalStateException: boom",
+    "\tat com.example.demo.HelloController.hello(HelloController.java:12)",
+]
+"""Spring Boot 3's console log (its documented default layout), with an exception."""
+
+
+def test_an_applications_log_beside_its_servers_access_lines_is_read_as_its_own_format():
+    """Spring Boot's console log and Tomcat's access valve written to stdout (`server.tomcat.
+    accesslog.directory=/dev`, `prefix=stdout`) share `docker logs`: the access lines are
+    requests, the application's lines its log events in their own format (log4j's layouts
+    read Spring Boot's), with their levels, loggers and stack trace."""
+    access = [
+        '172.17.0.1 - - [26/May/2024:11:43:01 +0000] "GET /api/hello HTTP/1.1" 200 13',
+        '172.17.0.1 - - [26/May/2024:11:43:02 +0000] "GET /api/boom HTTP/1.1" 500 110',
+    ]
+    data = ("\n".join([*SPRING_BOOT[:3], access[0], *SPRING_BOOT[3:], access[1]]) + "\n").encode()
+    assert registry.detect(data) == "common"
+    parsed = registry.parse(data, "common")
+    events = canonical_events(parsed, source="app", as_of=pd.Timestamp("2024-06-01", tz="UTC"))
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["line_number"].tolist() == [1, 2, 3, 4, 5, 8]
+    assert kept["status_code"].dropna().tolist() == [200, 500]
+    own = kept[kept["level"].notna()]
+    assert own["level"].tolist() == ["INFO", "INFO", "INFO", "ERROR"]
+    assert own["service"].tolist()[1] == "o.s.b.w.embedded.tomcat.TomcatWebServer"
+    assert own["message"].iloc[-1].endswith("(HelloController.java:12)")
+    assert "6 lines of another log among the access lines read as log4j events" in parsed.notes
+
+
+def test_a_few_stray_lines_among_access_lines_stay_quarantined_with_the_access_formats_reason():
+    """Fewer than three lines no access pattern reads are not read as another log."""
+    line = '{"ts": "2026-11-22T05:30:00Z", "path": "/a"}'
+    data = ("\n".join([SPRING_BOOT[0], HEAD, line]) + "\n").encode()
+    parsed = registry.parse(data, "combined")
+    assert parsed.others == ()
+    assert parsed.rejects["line_number"].tolist() == [1, 3]
+
+
+def test_traefiks_own_log_beside_its_text_access_log_is_read_as_logfmt_events():
+    own = [
+        'time="2024-05-26T11:42:52Z" level=info msg="Configuration loaded from flags."',
+        'time="2024-05-26T11:42:52Z" level=info msg="Traefik version 2.11.2 built on '
+        '2024-04-11T15:40:33Z"',
+        'time="2024-05-26T11:42:53Z" level=error msg="service \\"whoami\\" error: port is '
+        'missing" providerName=docker container=whoami-demo-5e1f0a',
+    ]
+    access = (
+        '172.18.0.1 - - [26/May/2024:11:43:01 +0000] "GET / HTTP/1.1" 200 359 "-" "curl/8.4.0" 1 '
+        '"whoami@docker" "http://172.18.0.3:80" 2ms'
+    )
+    data = ("\n".join([*own, access]) + "\n").encode()
+    assert registry.detect(data) == "traefik"
+    parsed = registry.parse(data, "traefik")
+    events = canonical_events(parsed, source="edge", as_of=pd.Timestamp("2024-06-01", tz="UTC"))
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["level"].tolist()[:3] == ["INFO", "INFO", "ERROR"]
+    assert kept["latency_ms"].tolist()[3] == 2.0

@@ -4,6 +4,7 @@ C-level `extract` of named groups, and `parse_lines`, the shape of a line-per-re
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -17,6 +18,7 @@ from transforms.formats.base import (
     RAW,
     STR_MAPPER,
     Field,
+    FileFormatError,
     Lines,
     Parsed,
     arrow_text,
@@ -216,6 +218,40 @@ def own_events(
     return parsed, taken, notes
 
 
+_DETECTING = threading.local()
+"""Set while `other_format_events` detects a format: the formats it tries read no others."""
+OTHER_LOG_LINES = 3
+"""Lines no pattern of an access format reads that another log's format may read: fewer are
+stray lines, quarantined with the access format's reason."""
+
+
+def other_format_events(lines: Lines, rest: np.ndarray) -> tuple[Parsed | None, str | None]:
+    """The `rest` lines (a mask over `lines.texts`: those no pattern of the format read) as the
+    records of the one event format (`registry.EVENT_FORMATS`) detection names for them, as
+    an application's log shares a container's output with its server's access lines (Spring
+    Boot's beside Tomcat's access valve, Traefik's own log beside its access log); None when
+    there are fewer than OTHER_LOG_LINES or no such format reads them."""
+    if getattr(_DETECTING, "active", False) or int(rest.sum()) < OTHER_LOG_LINES:
+        return None, None
+    from transforms.formats import registry  # (the registry imports the formats)
+
+    positions = np.flatnonzero(rest)
+    data = ("\n".join(lines.texts.iloc[positions].tolist()) + "\n").encode("utf-8")
+    _DETECTING.active = True
+    try:
+        fmt = registry.detect(data)
+        if fmt not in registry.EVENT_FORMATS:
+            return None, None
+        parsed = registry.parse(data, fmt)
+    except FileFormatError:
+        return None, None
+    finally:
+        _DETECTING.active = False
+    count = len(positions)
+    note = f"{count} line{'' if count == 1 else 's'} of another log among the access lines read as {fmt} events"
+    return _renumbered(parsed, lines.numbers[positions]), note
+
+
 def _renumbered(parsed: Parsed, numbers: np.ndarray) -> Parsed:
     """`parsed`, read from some of a file's lines joined, with the file's line numbers
     (`numbers`, one per line it read, in order)."""
@@ -261,6 +297,13 @@ def parse_lines(
     records, matched = extract_with(lines.texts, regex, fast)
     others, taken, event_notes = own_events(lines, ~matched, events)
     rest = ~matched & ~taken
+    if matched.any():
+        found, note = other_format_events(lines, rest)
+        if found is not None:
+            others.append(found)
+            event_notes.append(note)
+            taken |= rest
+            rest = np.zeros_like(rest)
     unmatched = lines.texts[rest]
     reasons = pd.Series(f"does not match {expected}", index=unmatched.index, dtype="str")
     if hint is not None and len(unmatched):
