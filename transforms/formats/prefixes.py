@@ -55,7 +55,7 @@ class Prefix:
 
 
 _CRI = (
-    rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) "
+    rb"^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) "
     rb"(?P<stream>stdout|stderr) (?P<tag>[FP]) "
 )
 _ISO_TIME = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
@@ -135,11 +135,11 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
     return written is None or stripped not in registry.GENERIC
 
 
-def join_partial_lines(text: bytes) -> tuple[bytes, int]:
-    """CRI lines with their prefix stripped, a line split into `P` pieces and its `F` end
-    joined per stream at the first piece's line (the other pieces' lines left blank, so line
-    numbers stay); pieces the file ends without an `F` for are joined as they are. Also the
-    number of lines that were joined."""
+def join_partial_lines(text: bytes, keep_time: bool = False) -> tuple[bytes, int]:
+    """CRI lines with their prefix stripped (but for the time, with `keep_time`), a line split
+    into `P` pieces and its `F` end joined per stream at the first piece's line (the other
+    pieces' lines left blank, so line numbers stay); pieces the file ends without an `F` for
+    are joined as they are. Also the number of lines that were joined."""
     pattern = re.compile(_CRI)
     lines = text.split(b"\n")
     out = list(lines)
@@ -151,6 +151,8 @@ def join_partial_lines(text: bytes) -> tuple[bytes, int]:
             continue
         content = line[found.end() :]
         stream = found["stream"]
+        if keep_time and stream not in pending:  # a line's first piece, or a whole line
+            content = found["time"] + b" " + content
         if found["tag"] == b"P":
             if stream in pending:
                 pending[stream][1].append(content)
@@ -244,6 +246,32 @@ def unwrap_json(text: bytes) -> tuple[bytes, str] | None:
     return unwrapped, note
 
 
+def _strip_cri(text: bytes) -> tuple[bytes, str]:
+    """CRI lines without their prefix, pieces (tag P) joined again; the runtime's time is kept
+    before each line when the lines are no known format without it and are one with it (a
+    program that logs no time of its own, as uvicorn's access log)."""
+    partial = re.search(rb"^\S+ (?:stdout|stderr) P ", text, re.M) is not None
+
+    def stripped(keep_time: bool) -> tuple[bytes, int]:
+        if partial:
+            return join_partial_lines(text, keep_time)
+        pattern = re.compile(_CRI, re.M)
+        return pattern.sub(rb"\g<time> " if keep_time else b"", text), 0
+
+    out, joined = stripped(False)
+    kept = ""
+    if _detected(sample_head(out)) is None:
+        timed, timed_joined = stripped(True)
+        if _detected(sample_head(timed)) is not None:
+            out, joined, kept = timed, timed_joined, " but its time"
+    note = f"{CRI} prefix stripped from every line{kept}"
+    if partial:
+        note += (
+            f", {joined} line{'s' if joined != 1 else ''} split by the runtime (tag P) joined again"
+        )
+    return out, note
+
+
 def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
     """`text` with the prefixes every line carries removed (a JSON wrapper's, a container
     runtime's, then a syslog header), and a note naming them (None and the text unchanged when
@@ -257,12 +285,9 @@ def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
         lines = [line for line in sample_head(text).split(b"\n") if line.strip()]
         if not lines or not _applies(prefix, text, lines):
             continue
-        if prefix.name == CRI and re.search(rb"^\S+ (?:stdout|stderr) P ", text, re.M):
-            text, joined = join_partial_lines(text)
-            notes.append(
-                f"{prefix.name} prefix stripped from every line, {joined} line"
-                f"{'s' if joined != 1 else ''} split by the runtime (tag P) joined again"
-            )
+        if prefix.name == CRI:
+            text, note = _strip_cri(text)
+            notes.append(note)
         else:
             text = prefix.pattern.sub(b"", text)
             notes.append(f"{prefix.name} prefix stripped from every line")

@@ -139,6 +139,35 @@ def test_cri_partial_lines_are_joined_per_stream_at_the_first_piece():
     assert parsed.candidates["line_number"].tolist() == [1, 2, 5]  # the first piece's line
 
 
+def test_cri_lines_of_a_program_that_logs_no_time_keep_the_runtimes_time():
+    """uvicorn's access log has no time of its own: in a Kubernetes container log file the
+    runtime's time is the line's, as `kubectl logs --timestamps` shows it (a line split in
+    pieces too)."""
+    access = '172.17.0.1:51234 - "GET /items?x=1 HTTP/1.1" 200 OK'
+    lines = [
+        "2024-05-16T10:20:31.000000001Z stdout F INFO:     Started server process [1]",
+        f"2024-05-16T10:20:33.123456789Z stdout F INFO:     {access}",
+        f"2024-05-16T10:20:34.123456789Z stdout P INFO:     {access[:20]}",
+        f"2024-05-16T10:20:34.223456789Z stdout F {access[20:]}",
+        f"2024-05-16T10:20:35.123456789Z stdout F INFO:     {access}",
+    ]
+    stripped, note = strip_prefix(("\n".join(lines) + "\n").encode())
+    assert note == (
+        "Kubernetes CRI prefix stripped from every line but its time, 1 line split by the "
+        "runtime (tag P) joined again"
+    )
+    assert stripped.decode().split("\n")[2] == f"2024-05-16T10:20:34.123456789Z INFO:     {access}"
+    assert registry.detect(stripped) == "uvicorn"
+    parsed = registry.parse(stripped, "uvicorn")
+    assert parsed.candidates["line_number"].tolist() == [2, 3, 5]
+    assert parsed.candidates["ts"].iloc[1] == pd.Timestamp("2024-05-16T10:20:34.123456Z")
+    # lines that log their own time lose the runtime's
+    assert (
+        strip_prefix(f"2026-03-02T10:15:00.1Z stdout F {COMBINED}\n".encode() * 3)[1]
+        == "Kubernetes CRI prefix stripped from every line"
+    )
+
+
 def test_cri_pieces_without_their_end_are_kept_as_they_are():
     lines = [
         f"2026-03-02T10:15:00.1Z stdout F {COMBINED}",
