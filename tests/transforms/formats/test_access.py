@@ -861,3 +861,37 @@ def test_traefiks_own_log_beside_its_text_access_log_is_read_as_logfmt_events():
     kept = events.events
     assert kept["level"].tolist()[:3] == ["INFO", "INFO", "ERROR"]
     assert kept["latency_ms"].tolist()[3] == 2.0
+
+
+TOMCAT = [
+    "26-May-2024 11:42:52.601 INFO [main] org.apache.catalina.startup.VersionLoggerListener.log "
+    "Server version name:   Apache Tomcat/10.1.24",
+    "26-May-2024 11:42:53.001 INFO [main] org.apache.coyote.AbstractProtocol.init Initializing "
+    'ProtocolHandler ["http-nio-8080"]',
+    "26-May-2024 11:42:54.630 INFO [main] org.apache.catalina.startup.Catalina.start Server "
+    "startup in [1510] milliseconds",
+    "26-May-2024 11:43:02.100 SEVERE [http-nio-8080-exec-2] "
+    "org.apache.catalina.core.StandardWrapperValve.invoke Servlet.service() for servlet "
+    "[dispatcher] threw exception",
+    "\tjava.lang.IllegalStateException: boom",
+]
+"""The official tomcat image's console: JULI's OneLineFormatter."""
+
+
+def test_tomcats_console_beside_its_access_valve_and_a_stray_lines_reason_names_its_file_line():
+    access = '172.17.0.1 - - [26/May/2024:11:43:01 +0000] "GET /app/ HTTP/1.1" 200 1234'
+    stray = "NOTE: Picked up JDK_JAVA_OPTIONS:  --add-opens=java.base/java.lang=ALL-UNNAMED"
+    lines = [access, *TOMCAT[:3] * 3, access, stray, *TOMCAT[3:]]  # 11 events, one stray
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "common"
+    parsed = registry.parse(data, "common")
+    events = canonical_events(parsed, source="app", as_of=pd.Timestamp("2024-06-01", tz="UTC"))
+    kept = events.events
+    own = kept[kept["level"].notna()]
+    assert own["line_number"].tolist() == [*range(2, 11), 13]
+    assert own["level"].tolist() == ["INFO"] * 9 + ["ERROR"]  # SEVERE
+    assert own["service"].iloc[2] == "org.apache.catalina.startup.Catalina.start"
+    assert own["ts"].iloc[0] == pd.Timestamp("2024-05-26T11:42:52.601Z")
+    assert own["message"].iloc[-1].endswith("java.lang.IllegalStateException: boom")
+    assert events.rejects["line_number"].tolist() == [12]
+    assert events.rejects["reasons"].iloc[0].startswith("line 12: does not match the log4j layout")

@@ -671,3 +671,24 @@ def test_lines_with_a_time_of_day_and_no_date_say_so():
     )
     with pytest.raises(FileFormatError, match="its lines log a time of day and no date"):
         registry.detect(data)
+
+
+def test_tomcats_console_log_is_a_log4j_layout():
+    """Tomcat's default console handler (JULI's OneLineFormatter): `dd-MMM-yyyy HH:mm:ss.SSS
+    LEVEL [thread] class.method message`, as the official image prints it."""
+    text = (
+        b"26-May-2024 11:42:52.601 INFO [main] org.apache.catalina.startup.VersionLoggerListener"
+        b".log Server version name:   Apache Tomcat/10.1.24\n"
+        b"26-May-2024 11:42:54.512 WARNING [main] org.apache.catalina.util.SessionIdGeneratorBase"
+        b".createSecureRandom Creation of SecureRandom instance took [212] milliseconds.\n"
+        b"26-May-2024 11:42:54.630 INFO [main] org.apache.catalina.startup.Catalina.start Server "
+        b"startup in [1510] milliseconds\n"
+    )
+    assert registry.detect(text) == "log4j"
+    parsed = registry.parse(text, "log4j")
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["level"].tolist() == ["INFO", "WARNING", "INFO"]
+    assert rows["service"].tolist()[2] == "org.apache.catalina.startup.Catalina.start"
+    assert rows["message"].tolist()[2] == "Server startup in [1510] milliseconds"
+    assert rows["ts"].tolist()[1] == pd.Timestamp("2024-05-26T11:42:54.512Z")

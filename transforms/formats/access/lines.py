@@ -16,6 +16,7 @@ from transforms.formats.access.values import Derived, build_derived
 from transforms.formats.base import (
     LINE_NUMBER,
     RAW,
+    REASONS,
     STR_MAPPER,
     Field,
     FileFormatError,
@@ -252,15 +253,24 @@ def other_format_events(lines: Lines, rest: np.ndarray) -> tuple[Parsed | None, 
     return _renumbered(parsed, lines.numbers[positions]), note
 
 
+_LINE_AT_START = re.compile(r"^line (\d+):")
+
+
 def _renumbered(parsed: Parsed, numbers: np.ndarray) -> Parsed:
     """`parsed`, read from some of a file's lines joined, with the file's line numbers
-    (`numbers`, one per line it read, in order)."""
+    (`numbers`, one per line it read, in order), in its line numbers and in its reasons that
+    start with one (`line 3: ...`)."""
 
     def renumber(frame: pd.DataFrame) -> pd.DataFrame:
         if not len(frame):
             return frame
         at = frame[LINE_NUMBER].to_numpy(dtype="int64") - 1
-        return frame.assign(**{LINE_NUMBER: pd.array(numbers[at], dtype="Int64")})
+        frame = frame.assign(**{LINE_NUMBER: pd.array(numbers[at], dtype="Int64")})
+        if REASONS in frame:
+            frame[REASONS] = frame[REASONS].str.replace(
+                _LINE_AT_START, lambda m: f"line {numbers[int(m.group(1)) - 1]}:", regex=True
+            )
+        return frame
 
     raw_lines = parsed.raw_lines
     if raw_lines is not None:

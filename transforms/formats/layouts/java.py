@@ -9,7 +9,9 @@ spaces, colons and brackets) is kept as the attribute `thread`. The layouts read
 part, as Java class names do: `payments.api: ...` is a service log's), `%d %t %p %c: %m` (a
 numeric thread), `%d - %p [%t:%C{1}@%L] - %m` (ZooKeeper), `[%d] %p %m (%c)` (Kafka) and
 Spring Boot's console layout (`%d %5p PID --- [app] [thread] logger : %m`, the pid and the
-application kept as attributes, the logger as the service); `%d`
+application kept as attributes, the logger as the service) and Tomcat's console (JULI's
+OneLineFormatter, `26-May-2024 11:42:52.601 INFO [main] org.apache.catalina.startup.Catalina.start
+Server startup in [1021] milliseconds`, the class and method as the service); `%d`
 is ISO 8601 (`,` or `.` before the milliseconds), `yy/MM/dd HH:mm:ss` or `yyMMdd HHmmss`."""
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ CLASS = r"(?:[A-Za-z_$][\w$]*\.)*[A-Z][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
 """A category with a capitalised part: a Java class (`storage.BlockManager`) or a logger named
 after one (`Remoting`, `Configuration.deprecation`)."""
 _END = r"(?::\s+|\s+-\s+|:?$)"
+TOMCAT_TIME = r"\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}:\d{2}(?:\.\d{1,3})?"
 HEADER = re.compile(
-    rf"\[?(?P<ts>{TIME})\]?\s+(?:"
+    # Tomcat's console (JULI's OneLineFormatter): dd-MMM-yyyy HH:mm:ss.SSS LEVEL [thread]
+    # class.method message
+    rf"(?:(?P<ts__t>{TOMCAT_TIME})\s+(?P<level__t>{LEVEL})\s+\[(?P<thread__t>[^\]]*)\]\s+"
+    rf"(?P<service__t>{LOGGER})\s+"
+    rf"|\[?(?P<ts>{TIME})\]?\s+(?:"
     # %d %p [%t] %c: %m
     rf"(?P<level>{LEVEL})\s+\[(?P<thread>.*?)\]\s+(?P<service>{LOGGER}){_END}"
     # %d [%t] %p %c - %m (logback)
@@ -50,18 +57,25 @@ HEADER = re.compile(
     r"\[\s*(?P<thread__g>[^\]]*?)\]\s+(?P<service__g>\S+)\s+:\s"
     # [%d] %p %m (%c) (Kafka)
     rf"|(?P<level__f>{LEVEL})\s+(?=.*\((?P<service__f>{LOGGER})\)$)"
-    r")(?P<message>.*)$",
+    r"))(?P<message>.*)$",
     re.DOTALL,
 )
 
-log4j_time = strptime_time("ISO8601", "%y/%m/%d %H:%M:%S", "%y/%m/%d %H:%M:%S.%f", "%y%m%d %H%M%S")
+log4j_time = strptime_time(
+    "ISO8601",
+    "%y/%m/%d %H:%M:%S",
+    "%y/%m/%d %H:%M:%S.%f",
+    "%y%m%d %H%M%S",
+    "%d-%b-%Y %H:%M:%S.%f",  # Tomcat's
+    "%d-%b-%Y %H:%M:%S",
+)
 
 LOG4J = Layout(
     "log4j",
     HEADER,
     log4j_time,
     "'<date> <LEVEL> [<thread>] <logger>: <message>' (a log4j/logback pattern layout)",
-    time_what="a timestamp (ISO 8601, yy/MM/dd HH:mm:ss or yyMMdd HHmmss)",
+    time_what="a timestamp (ISO 8601, yy/MM/dd HH:mm:ss, yyMMdd HHmmss or dd-MMM-yyyy HH:mm:ss)",
 )
 
 FORMATS = [
