@@ -25,6 +25,7 @@ from transforms.formats.access import (
     parse_lines,
     request_line,
 )
+from transforms.formats.access.lines import OwnEvents
 from transforms.formats.base import (
     STR_MAPPER,
     Field,
@@ -35,6 +36,7 @@ from transforms.formats.base import (
     contains_byte,
     iso_fast,
 )
+from transforms.formats.own_events import layout_events
 
 ENVOY_LAYOUT = (
     '`[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" '
@@ -182,6 +184,27 @@ def envoy_fast_split(lines: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
 FAST: FastSplit = envoy_fast_split
 
 
+_ENVOY_LOG_START = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\]\[\d+\]\[(?:trace|debug|info|warning|error|critical)\]"
+ENVOY_EVENTS = OwnEvents(
+    "Envoy itself",
+    re.compile(rf"{_ENVOY_LOG_START}\[[\w-]+\] .*"),
+    layout_events(
+        "Envoy",
+        re.compile(
+            r"\[(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\]\[(?P<thread>\d+)\]"
+            r"\[(?P<level>trace|debug|info|warning|error|critical)\]\[(?P<service>[\w-]+)\] "
+            r"(?:\[(?P<source>[^\]\s]+)\] )?(?P<message>.*)"
+        ),
+        "'[2024-05-26 11:42:52.601][1][info][main] [source/server/server.cc:430] <message>' "
+        "(Envoy's own log)",
+        requests=False,
+    ),
+)
+"""Envoy's own log (its default application log format, `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#]
+%v`), which shares a container's output with its access log: events of the logger (`main`,
+`config`, `upstream` ...), the thread and source file as attributes."""
+
+
 def parse_envoy(data: bytes) -> Parsed:
     """Envoy access log lines in its default format, and Istio's default proxy format (which
     adds the response code details, connection termination details and upstream transport
@@ -202,6 +225,7 @@ def parse_envoy(data: bytes) -> Parsed:
         derived={"latency_ms": ENVOY_LATENCY},
         fast=FAST,
         attributes=ENVOY_ATTRIBUTES,
+        events=(ENVOY_EVENTS,),
     )
 
 

@@ -148,3 +148,28 @@ def test_detection_picks_envoy_and_leaves_other_access_logs_alone():
 def test_truncated_lines_are_rejected_not_raised(start):
     parsed = parse_envoy((start + "\n").encode() if start else b"")
     assert parsed.records_read == len(parsed.rejects)
+
+
+def test_envoys_own_log_beside_its_access_log_is_its_log_events():
+    """`docker logs` of an Envoy container: its own log (the default application log format,
+    `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v`) and its access log share the output."""
+    own = [
+        "[2024-05-26 11:42:52.601][1][info][main] [source/server/server.cc:430] initializing "
+        "epoch 0 (base id=0, hot restart version=11.104)",
+        "[2024-05-26 11:42:52.660][1][info][config] [source/server/configuration_impl.cc:168] "
+        "loading 1 cluster(s)",
+        "[2024-05-26 11:43:05.002][14][warning][config] "
+        "[source/common/config/grpc_stream.h:191] DeltaAggregatedResources gRPC config stream "
+        "closed: 14, upstream connect error",
+    ]
+    data = ("\n".join([*own[:2], ENVOY_DOCS, own[2]]) + "\n").encode()
+    assert registry.detect(data) == "envoy"
+    parsed = parse_envoy(data)
+    events = canonical_events(parsed, source="edge", as_of=AS_OF)
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["level"].tolist()[:2] == ["INFO", "INFO"] and kept["level"].iloc[3] == "WARNING"
+    assert kept["service"].tolist()[:2] == ["main", "config"]
+    assert kept["message"].iloc[1] == "loading 1 cluster(s)"
+    assert kept["ts"].iloc[0] == pd.Timestamp("2024-05-26T11:42:52.601Z")
+    assert kept["status_code"].notna().sum() == 1
