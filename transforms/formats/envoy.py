@@ -184,17 +184,17 @@ def envoy_fast_split(lines: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:
 FAST: FastSplit = envoy_fast_split
 
 
-_ENVOY_LOG_START = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\]\[\d+\]\[(?:trace|debug|info|warning|error|critical)\]"
+ENVOY_LOG_LINE = re.compile(
+    r"\[(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\]\[(?P<thread>\d+)\]"
+    r"\[(?P<level>trace|debug|info|warning|error|critical)\]\[(?P<service>[\w-]+)\] "
+    r"(?:\[(?P<source>[^\]\s]+)\] )?(?P<message>.*)"
+)
 ENVOY_EVENTS = OwnEvents(
     "Envoy itself",
-    re.compile(rf"{_ENVOY_LOG_START}\[[\w-]+\] .*"),
+    ENVOY_LOG_LINE,
     layout_events(
         "Envoy",
-        re.compile(
-            r"\[(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\]\[(?P<thread>\d+)\]"
-            r"\[(?P<level>trace|debug|info|warning|error|critical)\]\[(?P<service>[\w-]+)\] "
-            r"(?:\[(?P<source>[^\]\s]+)\] )?(?P<message>.*)"
-        ),
+        ENVOY_LOG_LINE,
         "'[2024-05-26 11:42:52.601][1][info][main] [source/server/server.cc:430] <message>' "
         "(Envoy's own log)",
         requests=False,

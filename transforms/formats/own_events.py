@@ -23,7 +23,8 @@ REQUEST_COLUMNS = (
     "client_ip",
     "user_id",
 )
-"""What `embedded` reads from an access line in a message."""
+"""The request columns of a record: what `embedded` reads from an access line in a message,
+and what a log event that names a request leaves out when another line is that request."""
 EVENT_FORMAT = "servicelog"
 """The format whose rules (`schemas.raw.ServiceLogRecord`) these events are checked by."""
 

@@ -23,8 +23,8 @@ PHPFPM_RE = re.compile(
     r"(?: (?P<script>[^ ]+) (?P<duration>\d+(?:\.\d+)?) (?P<memory>\d+) (?P<cpu>[\d.]+%))?"
 )
 FPM_MESSAGE = re.compile(
-    r"\[\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?\] "
-    r"(?:DEBUG|NOTICE|WARNING|ERROR|ALERT): .*"
+    r"\[(?P<ts>\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?)\] "
+    r"(?P<level>DEBUG|NOTICE|WARNING|ERROR|ALERT): (?P<message>.*)"
 )
 """PHP-FPM's own log lines (its start, its pools and children, slow-script warnings)."""
 FPM_EVENTS = OwnEvents(
@@ -32,10 +32,7 @@ FPM_EVENTS = OwnEvents(
     FPM_MESSAGE,
     layout_events(
         "PHP-FPM",
-        re.compile(
-            r"\[(?P<ts>\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?)\] "
-            r"(?P<level>DEBUG|NOTICE|WARNING|ERROR|ALERT): (?P<message>.*)"
-        ),
+        FPM_MESSAGE,
         "'[16-May-2024 10:20:30] NOTICE: <message>' (PHP-FPM's own line)",
         time="%d-%b-%Y %H:%M:%S.%f|%d-%b-%Y %H:%M:%S",
         service="php-fpm",

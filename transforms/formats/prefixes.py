@@ -61,11 +61,12 @@ _CRI = (
 _ISO_TIME = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
 _BSD_TIME = rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
 _WORD = rb"[^ \n]++"
+_CRI_LINES = re.compile(_CRI, re.M)
 CRI = "Kubernetes CRI"
 PREFIXES = (
     Prefix("docker compose", re.compile(rb"^[A-Za-z0-9][A-Za-z0-9_.-]*[ \t]*\| ", re.M)),
     Prefix("pm2 logs", re.compile(rb"^\d+\|[^|\n]*?[ \t]*\| ", re.M)),  # `0|api      | `
-    Prefix(CRI, re.compile(_CRI, re.M)),
+    Prefix(CRI, _CRI_LINES),
     Prefix(
         "docker timestamps",  # `docker logs -t`, `docker compose logs -t`: RFC 3339, nanoseconds
         re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", re.M),
@@ -255,8 +256,7 @@ def _strip_cri(text: bytes) -> tuple[bytes, str]:
     def stripped(keep_time: bool) -> tuple[bytes, int]:
         if partial:
             return join_partial_lines(text, keep_time)
-        pattern = re.compile(_CRI, re.M)
-        return pattern.sub(rb"\g<time> " if keep_time else b"", text), 0
+        return _CRI_LINES.sub(rb"\g<time> " if keep_time else b"", text), 0
 
     out, joined = stripped(False)
     kept = ""

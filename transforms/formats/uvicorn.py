@@ -27,19 +27,24 @@ UVICORN_RE = re.compile(
     r'"(?P<method>[A-Z]+) (?P<path>[^ "]+) HTTP/[\d.]+" '
     rf"{_COLOUR}(?P<status>\d{{3}})(?: [^\x1b]*)?{_COLOUR}"
 )
-UVICORN_MESSAGE = re.compile(rf"{_TIME} {_COLOUR}{_LEVEL}{_COLOUR}:\s+.*")
+UVICORN_MESSAGE = re.compile(
+    rf"(?P<ts>{_TIME}) {_COLOUR}(?P<level>{_LEVEL}){_COLOUR}:\s+(?P<message>.*)"
+)
+"""uvicorn's own line behind the runtime's time."""
+_TIMED_CONTINUATION = re.compile(rf"{_TIME} (?:{CONTINUATION.pattern})")
+"""A traceback's line behind the runtime's time."""
 UVICORN_EVENTS = OwnEvents(
     "uvicorn itself",
     UVICORN_MESSAGE,
     layout_events(
         "uvicorn",
-        re.compile(rf"(?P<ts>{_TIME}) {_COLOUR}(?P<level>{_LEVEL}){_COLOUR}:\s+(?P<message>.*)"),
+        UVICORN_MESSAGE,
         "'<time> INFO:     <message>' (uvicorn's own line)",
         service="uvicorn",
-        continuation=re.compile(rf"{_TIME} (?:{CONTINUATION.pattern})"),
+        continuation=_TIMED_CONTINUATION,
         joined_prefix=re.compile(rf"{_TIME} "),
     ),
-    re.compile(rf"{_TIME} (?:{CONTINUATION.pattern})"),
+    _TIMED_CONTINUATION,
 )
 """uvicorn's own lines (its start and stop, an application's errors) behind the runtime's
 time: its log events, service `uvicorn`; a traceback's lines join the error before them."""

@@ -18,6 +18,7 @@ from transforms.formats.jsonl import JsonField, JsonMapping, parse_jsonl
 from transforms.formats.jsonl.keys import fits
 from transforms.formats.jsonl.objects import values_at
 from transforms.formats.jsonl.parse import json_object, other_times
+from transforms.formats.own_events import REQUEST_COLUMNS
 
 SAMPLE = 1000
 """JSON records looked at to choose each column's key (as jsonl does)."""
@@ -45,15 +46,6 @@ CADDY_KEYS: dict[str, tuple[JsonField, ...]] = {
 """Caddy's access log keys (`http.log.access`), and the level, message and logger of Caddy's
 other log entries, which share its output unless an access log is given a file of its own."""
 CADDY_ACCESS_LOGGER = "http.log.access"
-_REQUEST_COLUMNS = (
-    "method",
-    "path",
-    "status_code",
-    "latency_ms",
-    "bytes_sent",
-    "client_ip",
-    "user_id",
-)
 
 TRAEFIK_KEYS: dict[str, tuple[JsonField, ...]] = {
     "ts": (JsonField("StartUTC"), JsonField("time")),  # the request's start, else the log time
@@ -182,7 +174,7 @@ def parse_caddy(data: bytes, *, mapping: JsonMapping | None = None) -> Parsed:
     logger = candidates["service"]
     access = logger.str.startswith(CADDY_ACCESS_LOGGER).fillna(False).astype(bool)
     other = logger.notna() & ~access
-    for column in _REQUEST_COLUMNS:
+    for column in REQUEST_COLUMNS:
         if column in candidates and other.any():
             candidates.loc[other, column] = None
     candidates.loc[access, "service"] = None  # the access log's logger names no service

@@ -264,9 +264,13 @@ def _clf_latency(request_time_unit: str) -> Derived:
     )
 
 
-NGINX_MESSAGE = re.compile(
+NGINX_ERROR_LINE = re.compile(
     r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:debug|info|notice|warn|error|crit|alert|emerg)\] "
-    r"\d+#\d+: .*"  # nginx's error log, which `docker logs` interleaves with the access log
+    r"\d+#\d+: .*"
+)
+"""A line of nginx's error log, which `docker logs` interleaves with the access log."""
+NGINX_MESSAGE = re.compile(
+    rf"{NGINX_ERROR_LINE.pattern}"
     r"|/?[\w./-]*docker-entrypoint(?:\.sh)?: .*|\d\d-[\w.-]+\.(?:sh|envsh): .*"
 )
 """nginx's own messages in an access log: error log lines, and what the official image's
@@ -274,26 +278,17 @@ entrypoint (and its `/docker-entrypoint.d/` scripts) prints before nginx starts.
 NGINX_MESSAGE_HINT = (
     "it is a message of nginx itself (its error log, or its Docker image starting), not a request"
 )
-GUNICORN_MESSAGE = re.compile(
+GUNICORN_ERROR_LINE = re.compile(
     r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [+-]\d{4})?\] \[\d+\] "
     r"\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\] .*"
-    rf"|(?:{CONTINUATION.pattern}).*"
 )
+"""A line of gunicorn's error log."""
+GUNICORN_MESSAGE = re.compile(rf"{GUNICORN_ERROR_LINE.pattern}|(?:{CONTINUATION.pattern}).*")
 """gunicorn's error log (its start, its workers, their timeouts, with the tracebacks it
 prints), which `docker logs` shows beside its access log (both go to the container's output
 with `--access-logfile -`)."""
 GUNICORN_MESSAGE_HINT = (
     "it is a message of gunicorn itself (its error log: start, workers, tracebacks), not a request"
-)
-
-
-NGINX_ERROR_LINE = re.compile(
-    r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:debug|info|notice|warn|error|crit|alert|emerg)\] "
-    r"\d+#\d+: .*"
-)
-GUNICORN_ERROR_LINE = re.compile(
-    r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [+-]\d{4})?\] \[\d+\] "
-    r"\[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\] .*"
 )
 
 
