@@ -3,11 +3,9 @@ ledger. Compaction (`warehouse.compaction`) then publishes the staged partitions
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import threading
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from schemas.requests import Quarantine
 from transforms.canonical import EndpointRules
 from transforms.formats import registry
 from transforms.formats.base import LINE_NUMBER, RAW, REASONS, FileFormatError, rejects_frame
+from transforms.formats.file_bytes import readable
 from transforms.formats.prefixes import strip_prefix
 from transforms.reading import Completer, avoid_huge_pages, read_events, request_schema
 from transforms.reason_codes import reason_codes
@@ -131,15 +130,6 @@ def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _decompress(data: bytes) -> bytes:
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        return gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise FileFormatError(f"gzip data is truncated or corrupt ({exc})") from None
-
-
 def requests_of(events: pa.Table) -> int:
     """The kept rows that are requests: those with an endpoint. The others have a level and
     no endpoint (the `requests` model allows nothing else): service-log events."""
@@ -215,7 +205,8 @@ def ingest_file(
     notes: tuple[str, ...] = ()
     head = data[:1000]
     try:
-        written = _decompress(data)
+        written, read_notes = readable(data, config.encoding)
+        head = written[:1000]
         text, prefix = strip_prefix(written)
         chosen = registry.detect(text, written if prefix else None) if fmt == "auto" else fmt
         del written
@@ -239,6 +230,7 @@ def ingest_file(
         events, rejects, records_read = result.events, result.rejects, result.records_read
         notes = (
             f"format {chosen}" + (" (detected)" if fmt == "auto" else ""),
+            *read_notes,
             *([prefix] if prefix else []),
             *result.notes,
         )

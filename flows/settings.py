@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
 import os
 import re
@@ -43,6 +44,9 @@ class SourceSettings:
     """A parent with more distinct values than this has them folded into {var} (0: never)."""
     endpoint_rules: tuple[tuple[str, str], ...] = ()
     """(regex, replacement) applied to endpoints after ids are folded."""
+    encoding: str = "utf-8"
+    """The text encoding of the source's files (any Python codec name); a file with a UTF-16 or
+    UTF-32 byte order mark is read by its mark whatever this says."""
     dimensions: tuple[str, ...] = ()
     """Attributes of the source's requests (`requests.attributes`: a CSV's extra columns, a
     JSON log's unmapped keys, an access log's referer and user agent) that `dimension_hourly`
@@ -341,6 +345,7 @@ SOURCE_KEYS = {
     "fold_variety",
     "endpoint_rules",
     "dimensions",
+    "encoding",
 }
 
 
@@ -403,6 +408,14 @@ def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSetting
             raise SettingsError(
                 f'{where}.dimensions: expected a list of attribute names, e.g. ["document_type"]'
             )
+        encoding = options.get("encoding", "utf-8")
+        try:
+            codecs.lookup(encoding)
+        except (LookupError, TypeError):
+            raise SettingsError(
+                f"{where}.encoding: unknown text encoding {encoding!r}; expected a codec name "
+                'such as "utf-8", "cp1252", "latin-1", "utf-16" or "shift_jis"'
+            ) from None
         sources.append(
             SourceSettings(
                 name=str(name),
@@ -416,6 +429,7 @@ def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSetting
                 fold_variety=variety,
                 endpoint_rules=tuple(rules),
                 dimensions=tuple(dict.fromkeys(dimensions)),
+                encoding=str(encoding),
             )
         )
     return tuple(sources)

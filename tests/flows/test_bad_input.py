@@ -1,11 +1,18 @@
 """The bad-input corpus: every awkward or broken input ends as kept rows or quarantine rows with
 its reason, the accounting holds for every file, and nothing crashes the ingest."""
 
+import bz2
+import codecs
 import gzip
+import io
 import json
+import lzma
+import tarfile
+import zipfile
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from flows.compute import compact_pending
@@ -38,6 +45,23 @@ def lines(*items: str) -> bytes:
 
 def csv(*lines: str, header: str = H, end: str = "\n") -> bytes:
     return (end.join([header, *lines]) + end).encode()
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def tar_of(name: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        member = tarfile.TarInfo(name)
+        member.size = len(content)
+        archive.addfile(member, io.BytesIO(content))
+    return out.getvalue()
 
 
 # name -> (file name, content, rows kept, [reason substring(s) of each quarantined row, by line])
@@ -172,6 +196,53 @@ CASES = {
         ["gzip data is truncated or corrupt"],
     ),
     "gzip of a good file": ("a.csv.gz", gzip.compress(csv(OK, OK2)), 2, []),
+    "bzip2 of a good file": ("a.csv.bz2", bz2.compress(csv(OK, OK2)), 2, []),
+    "xz of a good file": ("a.csv.xz", lzma.compress(csv(OK, OK2)), 2, []),
+    "zstd of a good file": (
+        "a.csv.zst",
+        pa.Codec("zstd").compress(csv(OK, OK2), asbytes=True),
+        2,
+        [],
+    ),
+    "zip of a good file": ("a.zip", zip_of({"a.csv": csv(OK, OK2)}), 2, []),
+    "gzip of a zip of a good file": ("a.zip.gz", gzip.compress(zip_of({"a.csv": csv(OK)})), 1, []),
+    "truncated xz": (
+        "a.csv.xz",
+        lzma.compress(csv(*[OK] * 500))[:-50],
+        0,
+        ["xz data is truncated or corrupt"],
+    ),
+    "zip of two files": (
+        "a.zip",
+        zip_of({"a.csv": csv(OK), "b.csv": csv(OK2)}),
+        0,
+        ["a zip archive of 2 files (a.csv, b.csv)"],
+    ),
+    "tar of a good file, gzipped": (
+        "a.tar.gz",
+        gzip.compress(tar_of("a.csv", csv(OK))),
+        0,
+        ["a tar archive"],
+    ),
+    "UTF-16 with its byte order mark (PowerShell's Out-File)": (
+        "access.log",
+        codecs.BOM_UTF16_LE + lines(COMBINED, COMBINED).decode().encode("utf-16-le"),
+        2,
+        [],
+    ),
+    "UTF-16 big-endian access log cut in the middle of a character": (
+        "access.log",
+        (codecs.BOM_UTF16_BE + lines(COMBINED, COMBINED).decode().encode("utf-16-be"))[:-1],
+        2,
+        [],
+    ),
+    "NUL bytes before the first line (copytruncate)": (
+        "access.log",
+        b"\0" * 5000 + lines(COMBINED, COMBINED),
+        2,
+        [],
+    ),
+    "NUL bytes only": ("access.log", b"\0" * 5000, 0, ["NUL bytes"]),
     "binary file": ("a.bin", bytes(range(256)) * 4, 0, ["cannot detect the format"]),
     "plain text": ("a.txt", b"hello there\nhow are you\n", 0, ["could not detect the format"]),
     "access log line": ("access.log", lines(COMBINED), 1, []),

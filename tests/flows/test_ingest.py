@@ -265,6 +265,39 @@ endpoint_rules = [{{ pattern = "^/v[0-9]+/", replacement = "/" }}]
     )
 
 
+def test_a_source_encoding_reads_its_files_and_the_notes_say_so(tmp_path):
+    """A Shift-JIS service log read with the source's `encoding`: its messages are stored as
+    written; without the setting the same lines are quarantined as not valid UTF-8, with the
+    setting named in the reason."""
+    config = tmp_path / "logcast.toml"
+    config.write_text(
+        f'home = "{tmp_path / "home"}"\n[sources.jp]\npaths = ["jp/*"]\nencoding = "shift_jis"\n'
+    )
+    settings = load_settings(environ={}, config_file=config)
+    lines = [
+        "2026-11-01T10:00:00Z INFO api 注文を受け付けました",
+        "2026-11-01T10:00:01Z ERROR api 在庫なし",
+    ]
+    body = ("\n".join(lines) + "\n").encode("shift_jis")
+    for name in ("jp/app.log", "other/app.log"):
+        (settings.landing_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings.landing_dir / name).write_bytes(body)
+    outcome = ingest(settings.landing_dir / "jp/app.log", settings, fmt="servicelog")
+    assert (outcome.source, outcome.rows_kept, outcome.rows_quarantined) == ("jp", 2, 0)
+    assert "decoded from shift_jis" in outcome.notes
+    messages = duckdb.execute(
+        f"SELECT message FROM read_parquet('{settings.warehouse_dir}/requests/**/*.parquet') "
+        "ORDER BY ts"
+    ).fetchall()
+    assert [m for (m,) in messages] == ["注文を受け付けました", "在庫なし"]
+    other = ingest(settings.landing_dir / "other/app.log", settings, fmt="servicelog")
+    assert (other.rows_kept, other.rows_quarantined) == (0, 2)
+    reasons = duckdb.execute(
+        f"SELECT reasons FROM read_parquet('{settings.warehouse_dir}/quarantine/**/*.parquet')"
+    ).fetchall()
+    assert all("not valid UTF-8" in r and "`encoding` setting" in r for (r,) in reasons)
+
+
 def test_a_service_log_without_requests_is_stored_with_every_column(settings):
     path = write(
         settings,

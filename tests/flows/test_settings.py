@@ -108,7 +108,7 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("latency_ms", "secs", "s"),
     )
     assert docs.endpoint_rules == (("^/v[0-9]+/", "/"),) and docs.max_endpoints == 50
-    assert docs.fold_variety == 20
+    assert docs.fold_variety == 20 and docs.encoding == "utf-8"
     other = settings.source_for(tmp_path / "landing" / "api-1.csv")
     assert other.name == "api" and other.format == "auto" and other.max_bad_fraction == 1.0
     assert other.fold_variety == 100
@@ -126,6 +126,8 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("earliest_event = 1960-01-01\n", "earliest_event .*expected a date from 1970-01-01"),
         ("[sources.a]\nfold_variety = -1\n", r"sources.a.fold_variety: expected 0 \(never fold\)"),
         ("[sources.a]\nfold_variety = 'many'\n", "sources.a.fold_variety: expected a int"),
+        ("[sources.a]\nencoding = 'klingon'\n", "sources.a.encoding: unknown text encoding"),
+        ("[sources.a]\nencoding = 8859\n", "sources.a.encoding: unknown text encoding"),
     ],
 )
 def test_bad_source_settings_are_named(tmp_path, text, message):

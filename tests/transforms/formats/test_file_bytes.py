@@ -1,0 +1,105 @@
+import bz2
+import codecs
+import gzip
+import lzma
+
+import pyarrow as pa
+import pytest
+
+from transforms.formats.base import FileFormatError
+from transforms.formats.file_bytes import as_utf8, decompress, readable, without_nul_padding
+
+TEXT = (
+    '203.0.113.9 - - [01/Nov/2026:10:00:00 +0000] "GET /café/ü?q=ß HTTP/1.1" 200 512 "-" "curl"\n'
+    * 3
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("compress", "name"),
+    [
+        (gzip.compress, "gzip"),
+        (bz2.compress, "bzip2"),
+        (lzma.compress, "xz"),
+        (lambda d: pa.Codec("zstd").compress(d, asbytes=True), "zstd"),
+    ],
+)
+def test_each_codec_is_known_by_its_bytes_and_noted(compress, name):
+    assert decompress(compress(TEXT)) == (TEXT, [f"{name}-compressed"])
+
+
+def test_a_compressed_file_inside_another_is_opened_too():
+    assert decompress(gzip.compress(bz2.compress(TEXT))) == (
+        TEXT,
+        ["gzip-compressed", "bzip2-compressed"],
+    )
+
+
+def test_text_that_starts_like_bzip2_is_text():
+    text = b"BZh9 is a bzip2 header, this is a log line\n"
+    assert decompress(text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (gzip.compress(TEXT * 100)[:-30], "gzip data is truncated or corrupt"),
+        (bz2.compress(TEXT * 100)[:-30], "bzip2 data is truncated or corrupt"),
+        (lzma.compress(TEXT * 100)[:-30], "xz data is truncated or corrupt"),
+        (pa.Codec("zstd").compress(TEXT * 100, asbytes=True)[:-30], "zstd data is truncated"),
+        (b"PK\x03\x04" + b"\x00" * 40, "zip data is truncated or corrupt"),
+    ],
+)
+def test_truncated_data_is_one_clear_error(data, message):
+    with pytest.raises(FileFormatError, match=message):
+        decompress(data)
+
+
+@pytest.mark.parametrize(
+    ("codec", "mark", "name"),
+    [
+        ("utf-16-le", codecs.BOM_UTF16_LE, "UTF-16LE"),
+        ("utf-16-be", codecs.BOM_UTF16_BE, "UTF-16BE"),
+        ("utf-32-le", codecs.BOM_UTF32_LE, "UTF-32LE"),
+        ("utf-32-be", codecs.BOM_UTF32_BE, "UTF-32BE"),
+    ],
+)
+def test_a_byte_order_mark_decides_the_encoding(codec, mark, name):
+    data = mark + TEXT.decode().encode(codec)
+    assert as_utf8(data) == (TEXT, [f"{name} (byte order mark), read as UTF-8"])
+    assert as_utf8(data, "cp1252")[0] == TEXT  # the mark wins over the setting
+
+
+def test_a_source_encoding_is_decoded_and_bytes_it_cannot_decode_stay_as_they_were():
+    data = TEXT.decode().encode("cp1252")
+    assert as_utf8(data) == (data, [])  # UTF-8 by default: the bytes are not touched
+    assert as_utf8(data, "cp1252") == (TEXT, ["decoded from cp1252"])
+    undefined = data + b"\x81\n"  # no character in Windows-1252
+    text, _ = as_utf8(undefined, "cp1252")
+    assert text == TEXT + b"\x81\n"
+
+
+def test_nul_bytes_before_the_first_line_are_skipped_and_noted():
+    data, notes = without_nul_padding(b"\x00" * 70_000 + TEXT)
+    assert data == TEXT
+    assert notes == [
+        "70,000 NUL bytes before the first line skipped (what copytruncate leaves when the "
+        "program writing the log keeps its offset)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x00" * 5000, bytes(range(256)) * 4, TEXT, b"\x00\x00\x07\x08binary\n"],
+    ids=["only-nul", "binary", "text", "control-bytes"],
+)
+def test_other_files_keep_their_bytes(data):
+    assert without_nul_padding(data) == (data, [])
+
+
+def test_readable_applies_all_three_in_order():
+    data = gzip.compress(codecs.BOM_UTF16_LE + ("\x00" * 10 + TEXT.decode()).encode("utf-16-le"))
+    text, notes = readable(data)
+    assert text == TEXT
+    assert notes[:2] == ["gzip-compressed", "UTF-16LE (byte order mark), read as UTF-8"]
+    assert notes[2].startswith("10 NUL bytes before the first line skipped")

@@ -1,0 +1,164 @@
+"""A landing file's bytes as the formats read them: decompressed (gzip, bzip2, xz, zstd, a zip
+of one file), decoded to UTF-8 (a UTF-16 or UTF-32 file with its byte order mark, or a source's
+`encoding`), without the NUL bytes `copytruncate` leaves before the first line. Each is found
+by the bytes themselves, whatever the file's name, and named in the file's notes."""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import io
+import lzma
+import zipfile
+import zlib
+
+import numpy as np
+import pyarrow as pa
+
+from transforms.formats.base import FileFormatError
+
+UTF8 = "utf-8"
+
+
+def _zstd(data: bytes) -> bytes:
+    return pa.input_stream(pa.BufferReader(data), compression="zstd").read()
+
+
+def _one_file_of_zip(data: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            names = ", ".join(m.filename for m in members[:3])
+            more = f" and {len(members) - 3} more" if len(members) > 3 else ""
+            held = f"{len(members)} files ({names}{more})" if members else "no file"
+            raise FileFormatError(
+                f"a zip archive of {held}: expected one log file; unzip it into the landing folder"
+            )
+        return archive.read(members[0])
+
+
+def _is_bzip2(data: bytes) -> bool:
+    # "BZh", the block size, then the magic of a first block or of an empty stream's end
+    return (
+        data[:3] == b"BZh"
+        and data[3:4] in (b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9")
+        and data[4:10] in (b"1AY&SY", b"\x17rE8P\x90")
+    )
+
+
+COMPRESSIONS = (
+    ("gzip", lambda d: d[:2] == b"\x1f\x8b", gzip.decompress),
+    ("bzip2", _is_bzip2, bz2.decompress),
+    ("xz", lambda d: d[:6] == b"\xfd7zXZ\x00", lzma.decompress),
+    ("zstd", lambda d: d[:4] == b"\x28\xb5\x2f\xfd", _zstd),
+    ("zip", lambda d: d[:4] in (b"PK\x03\x04", b"PK\x05\x06"), _one_file_of_zip),
+)
+"""(name, whether bytes start as its data do, decompress): the codecs logrotate, journald and
+log exports use."""
+
+_CORRUPT = (
+    EOFError,
+    OSError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+    NotImplementedError,
+    RuntimeError,  # an encrypted zip member
+    pa.ArrowException,
+)
+
+
+def decompress(data: bytes) -> tuple[bytes, list[str]]:
+    """The bytes inside a compressed file (a compressed file inside one too), with a note per
+    codec; bytes that are not compressed as they are."""
+    notes: list[str] = []
+    for _ in range(3):
+        found = next((c for c in COMPRESSIONS if c[1](data)), None)
+        if found is None:
+            break
+        name, _, expand = found
+        try:
+            data = expand(data)
+        except FileFormatError:
+            raise
+        except _CORRUPT as exc:
+            raise FileFormatError(f"{name} data is truncated or corrupt ({exc})") from None
+        notes.append(f"{name}-compressed")
+    if data[257:262] == b"ustar":
+        raise FileFormatError(
+            "a tar archive: expected one log file; unpack it into the landing folder"
+        )
+    return data, notes
+
+
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32LE"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32BE"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16LE"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16BE"),
+)
+"""Longest first: UTF-32LE's mark starts as UTF-16LE's does."""
+
+
+def as_utf8(data: bytes, encoding: str = UTF8) -> tuple[bytes, list[str]]:
+    """UTF-8 bytes of a file: one with a UTF-16 or UTF-32 byte order mark (what Windows
+    PowerShell's `>` and `Out-File` write) is decoded by it; else, with an `encoding` other
+    than UTF-8, by that encoding. Bytes the encoding cannot decode stay as they were, so the
+    lines holding them are quarantined as not valid UTF-8, not lost."""
+    for mark, codec, name in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            body = data[len(mark) :]
+            if codec.startswith("utf-32"):  # or UTF-16LE text whose first character is NUL
+                try:
+                    text = body.decode(codec)
+                except UnicodeDecodeError:
+                    continue
+            else:
+                text = body.decode(codec, "backslashreplace")
+            return text.encode(UTF8), [f"{name} (byte order mark), read as UTF-8"]
+    if codecs.lookup(encoding).name == codecs.lookup(UTF8).name:
+        return data, []
+    text = data.decode(encoding, "surrogateescape")
+    return text.encode(UTF8, "surrogateescape"), [f"decoded from {encoding}"]
+
+
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x1b")
+
+
+def _text(head: bytes) -> bool:
+    """Whether bytes hold no control character a log line holds (tabs, line ends and the
+    escapes of ANSI colours aside)."""
+    return head.translate(None, _CONTROL) == head
+
+
+def without_nul_padding(data: bytes) -> tuple[bytes, list[str]]:
+    """A file whose first bytes are NUL (the hole `copytruncate` leaves when the program
+    writing the log keeps its file offset after the copy) without them, when text follows
+    them: they hold no line. Other files are left as they are (binary data starting with a
+    NUL byte, a file of NUL bytes only)."""
+    if data[:1] != b"\x00":
+        return data, []
+    array = np.frombuffer(data, np.uint8)
+    block = 1 << 20
+    for start in range(0, len(array), block):
+        found = np.flatnonzero(array[start : start + block])
+        if len(found):
+            skipped = start + int(found[0])
+            if not _text(data[skipped : skipped + 4096]):
+                return data, []
+            note = (
+                f"{skipped:,} NUL bytes before the first line skipped (what copytruncate leaves "
+                "when the program writing the log keeps its offset)"
+            )
+            return data[skipped:], [note]
+    return data, []
+
+
+def readable(data: bytes, encoding: str = UTF8) -> tuple[bytes, list[str]]:
+    """`decompress`, then `as_utf8`, then `without_nul_padding`, with their notes."""
+    data, notes = decompress(data)
+    data, decoded = as_utf8(data, encoding)
+    data, padded = without_nul_padding(data)
+    return data, notes + decoded + padded
