@@ -209,16 +209,37 @@ JSON_ARRAY = re.compile(r"\s*\[\s*(?:[{\[]|$)")
 
 def sample_head(data: bytes) -> bytes:
     """The first SAMPLE_LINES lines of `data` in at most SAMPLE_BYTES (a line cut by the byte
-    limit is left out)."""
-    head = data[:SAMPLE_BYTES]
-    if len(data) > SAMPLE_BYTES and b"\n" in head:
+    limit is left out), counted from its first line with text: blank lines before it stay
+    in the sample as empty lines, so that lines keep their numbers."""
+    cut, blank = _blank_start(data)
+    head = data[cut : cut + SAMPLE_BYTES]
+    if len(data) - cut > SAMPLE_BYTES and b"\n" in head:
         head = head[: head.rindex(b"\n") + 1]
     end = 0
     for _ in range(SAMPLE_LINES):
         end = head.find(b"\n", end) + 1
         if end <= 0:
-            return head
-    return head[:end]
+            break
+    else:
+        head = head[:end]
+    return b"\n" * blank + head if blank else head
+
+
+_BLANK = b" \t\r\n"
+
+
+def _blank_start(data: bytes) -> tuple[int, int]:
+    """Where the first line with text starts, and how many lines come before it."""
+    if data[:1] not in (b" ", b"\t", b"\r", b"\n"):
+        return 0, 0
+    for start in range(0, len(data), 1 << 20):
+        block = data[start : start + (1 << 20)]
+        rest = block.lstrip(_BLANK)
+        if rest:
+            text = start + len(block) - len(rest)
+            cut = data.rfind(b"\n", 0, text) + 1
+            return cut, data.count(b"\n", 0, cut)
+    return 0, 0
 
 
 VALUE_PROBLEMS = ("invalid_", "out_of_range_", "missing_", "future_")

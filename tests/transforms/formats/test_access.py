@@ -429,6 +429,17 @@ def test_combined_reads_common_lines_extra_fields_and_address_lists():
     assert rows["path"].tolist()[2] == "/en/"
 
 
+def test_blank_lines_before_the_first_line_do_not_hide_it():
+    """More blank lines than the sample holds bytes (a file a program padded with newlines):
+    the lines after them are detected and numbered as in the file."""
+    blank = b"\n" * 100_000 + b"  \r\n" * 10
+    assert registry.detect(blank + GOOD + b"\n" + GOOD + b"\n") == "combined"
+    with pytest.raises(FileFormatError, match="^line 100011: could not detect"):
+        registry.detect(blank + b"something else entirely\n")
+    with pytest.raises(FileFormatError, match="file is empty"):
+        registry.detect(blank)
+
+
 def test_detection_measures_the_share_each_format_reads():
     common = GOOD.split(b' "https')[0]
     mixed = b"\n".join([common, GOOD, common, GOOD]) + b"\n"
