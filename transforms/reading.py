@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -31,6 +31,7 @@ from transforms.endpoints import VAR, fold_file_endpoints
 from transforms.formats import registry, w3c
 from transforms.formats.base import (
     LINE_NUMBER,
+    REASONS,
     FileFormatError,
     Parsed,
     byte_positions,
@@ -233,11 +234,31 @@ def read_events(
     endpoints = (known_endpoints, seen_endpoints)
     args = (text, fmt, source, as_of, mapping, rules, endpoints, earliest)
     try:
-        return _read(parts, *args)
+        read = _read(parts, *args)
     except FileFormatError:
         if len(parts) == 1:
             raise
-    return _read([(0, len(text))], *args)
+        read = _read([(0, len(text))], *args)
+    return _cut_last_line(read, text)
+
+
+CUT_LAST_LINE = (
+    "; the line has no line end: the file stops in the middle of it, as a file still being "
+    "written does (the file is read again whole when it changes)"
+)
+
+
+def _cut_last_line(read: FileEvents, text: bytes) -> FileEvents:
+    """The reasons of a rejected last line that has no line end say that it may be cut short."""
+    if not len(read.rejects) or not text or text.endswith(b"\n"):
+        return read
+    last = count_byte(text, 10) + 1
+    cut = read.rejects[LINE_NUMBER] == last
+    if not cut.any():
+        return read
+    rejects = read.rejects.copy()
+    rejects.loc[cut, REASONS] = rejects.loc[cut, REASONS] + CUT_LAST_LINE
+    return replace(read, rejects=rejects)
 
 
 def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) -> FileEvents:

@@ -161,6 +161,21 @@ def test_later_csv_pieces_repeat_the_header_and_count_lines_from_the_file():
         assert 2 + piece[2] == first_value + 2
 
 
+@pytest.mark.parametrize("size", [None, 200], ids=["whole", "pieces"])
+def test_a_rejected_last_line_without_its_line_end_is_said_to_be_cut(monkeypatch, size):
+    line = b'203.0.113.7 - - [01/Oct/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl"'
+    text = (line + b"\n") * 20 + b"garbage\n" + line[:30]
+    if size:
+        monkeypatch.setattr(reading, "PIECE_BYTES", size)
+    result = reading.read_events(text, "combined", source="s", as_of=AS_OF)
+    reasons = dict(zip(result.rejects["line_number"], result.rejects["reasons"], strict=True))
+    assert set(reasons) == {21, 22} and result.events.num_rows == 20
+    assert reasons[22].endswith(reading.CUT_LAST_LINE) and "does not match" in reasons[22]
+    assert reading.CUT_LAST_LINE not in reasons[21]
+    ended = reading.read_events(text + b"\n", "combined", source="s", as_of=AS_OF)
+    assert not any(reading.CUT_LAST_LINE in r for r in ended.rejects["reasons"])
+
+
 def test_service_log_events_without_endpoints_are_kept():
     text = b"2026-10-01T10:00:00Z INFO api started\n2026-10-01T10:00:01Z ERROR api boom\n"
     result = reading.read_events(text, "servicelog", source="svc", as_of=AS_OF)
