@@ -28,6 +28,7 @@ _SENTENCES = (
     (" data is truncated or corrupt", "corrupt_compressed"),
     ("a zip archive of ", "archive"),
     ("a tar archive", "archive"),
+    ("not a log file", "not_a_log"),
     ("matches no known layout", "unknown_header"),
     ("a JSON array", "json_array"),
     ("repeated header", "repeated_header"),

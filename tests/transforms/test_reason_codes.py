@@ -4,6 +4,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from transforms.reading import CUT_LAST_LINE
 from transforms.reason_codes import reason_code, reason_codes
 from warehouse.compaction import with_reason_codes
 
@@ -33,6 +34,19 @@ from warehouse.compaction import with_reason_codes
         ("line 1: could not detect the format of: hello world", "unknown_format"),
         ("expected 7 fields (','-separated), found 3", "field_count"),
         ("not valid UTF-8 (byte 5 of the line)", "invalid_utf8"),
+        (
+            "not valid UTF-8 (byte 5 of the line: a source whose files are in another encoding "
+            "names it in its `encoding` setting)",
+            "invalid_utf8",
+        ),
+        (
+            "does not match the combined log format: expected `%h ...`" + CUT_LAST_LINE,
+            "format_mismatch",
+        ),
+        ("gzip data is truncated or corrupt (Compressed file ended)", "corrupt_gzip"),
+        ("zstd data is truncated or corrupt (ZSTD decompression failed)", "corrupt_compressed"),
+        ("a zip archive of 2 files (a.log, b.log): expected one log file, unzip it", "archive"),
+        ("a Parquet file, not a log file: export it as CSV or JSON lines", "not_a_log"),
         ("line contains NUL bytes", "nul_bytes"),
         ("the line has 6 values, the #Fields: line 2 names 5", "w3c_field_count"),
         ("the #Fields: line 1 names no date and time", "w3c_no_time"),

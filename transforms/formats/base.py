@@ -299,8 +299,8 @@ def _split_lines_slow(data: bytes, fallback: str | None = None) -> Lines:
                 (
                     number,
                     line.decode("utf-8", "backslashreplace"),
-                    f"not valid UTF-8 (byte {exc.start + 1} of the line); a source whose "
-                    "files are in another encoding names it in its `encoding` setting",
+                    f"not valid UTF-8 (byte {exc.start + 1} of the line: a source whose "
+                    "files are in another encoding names it in its `encoding` setting)",
                 )
             )
     return Lines(

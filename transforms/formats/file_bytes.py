@@ -25,15 +25,27 @@ def _zstd(data: bytes) -> bytes:
     return pa.input_stream(pa.BufferReader(data), compression="zstd").read()
 
 
+OFFICE = (
+    ("xl/", "an Excel workbook (.xlsx), not a log file: save the sheet as CSV"),
+    ("word/", "a Word document (.docx), not a log file"),
+    ("ppt/", "a PowerPoint presentation (.pptx), not a log file"),
+)
+
+
 def _one_file_of_zip(data: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
+        names = {m.filename for m in members}
+        if "[Content_Types].xml" in names:
+            for folder, what in OFFICE:
+                if any(name.startswith(folder) for name in names):
+                    raise FileFormatError(what)
         if len(members) != 1:
             names = ", ".join(m.filename for m in members[:3])
             more = f" and {len(members) - 3} more" if len(members) > 3 else ""
             held = f"{len(members)} files ({names}{more})" if members else "no file"
             raise FileFormatError(
-                f"a zip archive of {held}: expected one log file; unzip it into the landing folder"
+                f"a zip archive of {held}: expected one log file, unzip it into the landing folder"
             )
         return archive.read(members[0])
 
@@ -88,9 +100,24 @@ def decompress(data: bytes) -> tuple[bytes, list[str]]:
         notes.append(f"{name}-compressed")
     if data[257:262] == b"ustar":
         raise FileFormatError(
-            "a tar archive: expected one log file; unpack it into the landing folder"
+            "a tar archive: expected one log file, unpack it into the landing folder"
         )
+    for magic, what in DOCUMENTS:
+        if data.startswith(magic):
+            raise FileFormatError(what)
     return data, notes
+
+
+DOCUMENTS = (
+    (b"PAR1", "a Parquet file, not a log file: export it as CSV or JSON lines"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an Office 97-2003 document (an .xls workbook, say), not a log file: save the sheet as CSV",
+    ),
+    (b"%PDF-", "a PDF document, not a log file"),
+    (b"SQLite format 3\x00", "an SQLite database, not a log file"),
+)
+"""Binary files that land by mistake, known by their first bytes: each named in one sentence."""
 
 
 BYTE_ORDER_MARKS = (

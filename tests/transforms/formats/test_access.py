@@ -218,7 +218,7 @@ DOES_NOT_MATCH = (
         (GOOD.replace(b"/api", b"/\x00api"), "line contains NUL bytes"),
         (
             GOOD.replace(b"/api", b"/\xffapi"),
-            f"not valid UTF-8 (byte {GOOD.index(b'/api') + 2} of the line)",
+            f"not valid UTF-8 (byte {GOOD.index(b'/api') + 2} of the line",
         ),
     ],
 )

@@ -1,13 +1,17 @@
 import bz2
 import codecs
 import gzip
+import io
 import lzma
+import zipfile
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from transforms.formats.base import FileFormatError
 from transforms.formats.file_bytes import as_utf8, decompress, readable, without_nul_padding
+from transforms.reason_codes import reason_code
 
 TEXT = (
     '203.0.113.9 - - [01/Nov/2026:10:00:00 +0000] "GET /café/ü?q=ß HTTP/1.1" 200 512 "-" "curl"\n'
@@ -103,3 +107,40 @@ def test_readable_applies_all_three_in_order():
     assert text == TEXT
     assert notes[:2] == ["gzip-compressed", "UTF-16LE (byte order mark), read as UTF-8"]
     assert notes[2].startswith("10 NUL bytes before the first line skipped")
+
+
+def _zip(names: list[str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"<x/>")
+    return out.getvalue()
+
+
+def _parquet() -> bytes:
+    out = pa.BufferOutputStream()
+    pq.write_table(pa.table({"ts": ["2026-11-01T10:00:00Z"], "path": ["/a"]}), out)
+    return out.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "code"),
+    [
+        (_zip(["[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"]),
+         "an Excel workbook (.xlsx), not a log file: save the sheet as CSV", "not_a_log"),
+        (_zip(["[Content_Types].xml", "word/document.xml"]), "a Word document", "not_a_log"),
+        (_zip(["a.log", "b.log"]), "a zip archive of 2 files (a.log, b.log)", "archive"),
+        (_zip([]), "a zip archive of no file", "archive"),
+        (_parquet(), "a Parquet file, not a log file: export it as CSV", "not_a_log"),
+        (gzip.compress(_parquet()), "a Parquet file", "not_a_log"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document, not a log file", "not_a_log"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "an Office 97-2003 document", "not_a_log"),
+        (b"SQLite format 3\x00" + bytes(84), "an SQLite database, not a log file", "not_a_log"),
+    ],
+    ids=["xlsx", "docx", "zip-of-two", "empty-zip", "parquet", "gzip-parquet", "pdf", "xls", "sqlite"],
+)  # fmt: skip
+def test_files_that_are_no_log_are_named_in_one_sentence(data, message, code):
+    with pytest.raises(FileFormatError) as raised:
+        decompress(data)
+    assert message in str(raised.value)
+    assert reason_code(str(raised.value)) == code
