@@ -271,9 +271,15 @@ CASES = {
         ["does not match"],
     ),
     "JSON lines": ("a.jsonl", lines(JSON, JSON.replace("/api/a", "/api/b")), 2, []),
-    "JSON array instead of lines": (
+    "JSON array of records (gcloud logging read --format=json)": (
         "a.json",
         ("[" + JSON + ", " + JSON + "]\n").encode(),
+        2,
+        [],
+    ),
+    "JSON array of rows, not objects": (
+        "a.json",
+        b'[["2026-11-01T10:00:00Z", "/a", 200], ["2026-11-01T10:00:01Z", "/b", 404]]\n',
         0,
         ["a JSON array, not JSON lines"],
     ),

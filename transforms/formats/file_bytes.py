@@ -9,14 +9,17 @@ import bz2
 import codecs
 import gzip
 import io
+import json
 import lzma
 import zipfile
 import zlib
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
 from transforms.formats.base import FileFormatError
+from transforms.formats.jsonl.keys import DEFAULT_KEYS
 
 UTF8 = "utf-8"
 
@@ -183,9 +186,112 @@ def without_nul_padding(data: bytes) -> tuple[bytes, list[str]]:
     return data, []
 
 
+TIME_KEYS = frozenset(spec.path for spec in DEFAULT_KEYS["ts"])
+"""Keys of a record's time: an object with one is a record, not an envelope of records."""
+ENVELOPE_DEPTH = 3
+"""Objects passed through to find the array of records (Elasticsearch's `hits.hits`)."""
+
+
+def json_records(data: bytes, time_keys: frozenset[str] = TIME_KEYS) -> tuple[bytes, list[str]]:
+    """JSON lines from a file that is one JSON document holding records, as log platforms'
+    command lines and APIs write them: an array of objects (`gcloud logging read
+    --format=json`, `az monitor log-analytics query`), an object holding one array of objects
+    (`aws logs filter-log-events`' `events`, an API's `data` or `results`, Elasticsearch's
+    `hits.hits`), or objects printed one after another over several lines each (`jq .`).
+    Each record becomes a line, in order; an Elasticsearch hit is its `_source`, a JSON:API
+    resource its `attributes`. An object with a time key of its own (`time_keys`) is a
+    record, not an envelope. Files that are JSON lines already, or hold anything else, are
+    left as they are (the jsonl format says why it cannot read them)."""
+    head = data[: 1 << 16].lstrip(b" \t\r\n\xef\xbb\xbf")
+    if head[:1] not in (b"[", b"{"):
+        return data, []
+    start = min(len(data), 1 << 16) - len(head)
+    stop = data.find(b"\n", start)
+    if head[:1] == b"{" and 0 <= stop < len(data.rstrip()):  # more than one line
+        try:
+            orjson.loads(data[start:stop])
+            return data, []  # JSON lines
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        values = [orjson.loads(data.removeprefix(codecs.BOM_UTF8))]
+    except orjson.JSONDecodeError:
+        values = _concatenated(data.removeprefix(codecs.BOM_UTF8).decode(UTF8, "replace"))
+        if values is None or len(values) < 2:
+            return data, []
+    if len(values) == 1:
+        found = _records_in(values[0], time_keys)
+        if found is None:
+            return data, []
+        records, where = found
+    else:
+        if not all(type(v) is dict for v in values):
+            return data, []
+        records, where = values, "JSON objects printed over several lines each"
+    records = [_unwrapped(r) for r in records]
+    lines = b"\n".join(orjson.dumps(r) for r in records) + b"\n"
+    count = f"{len(records)} record{'s' if len(records) != 1 else ''}"
+    note = f"{where}: {count}, read one a line (line numbers count the records)"
+    return lines, [note]
+
+
+def _records_in(value: object, time_keys: frozenset[str]) -> tuple[list[dict], str] | None:
+    if type(value) is list:
+        if value and all(type(v) is dict for v in value):
+            return value, "a JSON array of objects"
+        return None
+    path = []
+    for _ in range(ENVELOPE_DEPTH):
+        if type(value) is not dict or time_keys & value.keys():
+            return None
+        arrays = {k: v for k, v in value.items() if type(v) is list and v}
+        records = {k: v for k, v in arrays.items() if all(type(x) is dict for x in v)}
+        if len(records) == 1:
+            key, found = next(iter(records.items()))
+            return found, f"a JSON object holding its records in `{'.'.join([*path, key])}`"
+        nested = [k for k, v in value.items() if type(v) is dict]
+        if records or len(nested) != 1:
+            return None
+        path.append(nested[0])
+        value = value[nested[0]]
+    return None
+
+
+def _unwrapped(record: dict) -> dict:
+    source = record.get("_source")
+    if type(source) is dict:  # an Elasticsearch/OpenSearch hit
+        return source
+    attributes = record.get("attributes")
+    if type(attributes) is dict and "type" in record and "id" in record:  # JSON:API
+        own = attributes.get("attributes")
+        if type(own) is dict:  # Datadog's log search: the event's own attributes inside
+            rest = {k: v for k, v in attributes.items() if k != "attributes"}
+            return {**own, **rest}
+        return attributes
+    return record
+
+
+def _concatenated(text: str) -> list | None:
+    """JSON values written one after another (whitespace between them), or None."""
+    decoder = json.JSONDecoder()
+    values, at, end = [], 0, len(text)
+    while True:
+        while at < end and text[at] in " \t\r\n":
+            at += 1
+        if at == end:
+            return values
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            return None
+        values.append(value)
+
+
 def readable(data: bytes, encoding: str = UTF8) -> tuple[bytes, list[str]]:
-    """`decompress`, then `as_utf8`, then `without_nul_padding`, with their notes."""
+    """`decompress`, `as_utf8`, `without_nul_padding`, then `json_records`, with their
+    notes."""
     data, notes = decompress(data)
     data, decoded = as_utf8(data, encoding)
     data, padded = without_nul_padding(data)
-    return data, notes + decoded + padded
+    data, unwrapped = json_records(data)
+    return data, notes + decoded + padded + unwrapped

@@ -2,15 +2,23 @@ import bz2
 import codecs
 import gzip
 import io
+import json
 import lzma
 import zipfile
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from transforms.formats.base import FileFormatError
-from transforms.formats.file_bytes import as_utf8, decompress, readable, without_nul_padding
+from transforms.formats.file_bytes import (
+    as_utf8,
+    decompress,
+    json_records,
+    readable,
+    without_nul_padding,
+)
 from transforms.reason_codes import reason_code
 
 TEXT = (
@@ -144,3 +152,66 @@ def test_files_that_are_no_log_are_named_in_one_sentence(data, message, code):
         decompress(data)
     assert message in str(raised.value)
     assert reason_code(str(raised.value)) == code
+
+
+RECORD = {"timestamp": "2026-11-01T10:00:00Z", "path": "/a", "status": 200}
+RECORD2 = {"timestamp": "2026-11-01T10:00:01Z", "path": "/b", "status": 404}
+AS_LINES = orjson.dumps(RECORD) + b"\n" + orjson.dumps(RECORD2) + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        (json.dumps([RECORD, RECORD2], indent=2), "a JSON array of objects"),
+        (json.dumps([RECORD, RECORD2]), "a JSON array of objects"),
+        (
+            json.dumps({"events": [RECORD, RECORD2], "searchedLogStreams": []}, indent=4),
+            "a JSON object holding its records in `events`",
+        ),
+        (
+            json.dumps({"took": 3, "hits": {"total": 2, "hits": [{"_id": "x", "_source": RECORD}, {"_id": "y", "_source": RECORD2}]}}),
+            "a JSON object holding its records in `hits.hits`",
+        ),
+        (
+            json.dumps({"data": [{"id": "1", "type": "log", "attributes": RECORD}, {"id": "2", "type": "log", "attributes": RECORD2}]}),
+            "a JSON object holding its records in `data`",
+        ),
+        (
+            json.dumps(RECORD, indent=2) + "\n" + json.dumps(RECORD2, indent=2) + "\n",
+            "JSON objects printed over several lines each",
+        ),
+    ],
+    ids=["array", "one-line-array", "envelope", "elasticsearch", "json-api", "jq-stream"],
+)  # fmt: skip
+def test_a_json_document_of_records_becomes_json_lines(document, where):
+    lines, notes = json_records(document.encode())
+    assert lines == AS_LINES
+    assert notes == [f"{where}: 2 records, read one a line (line numbers count the records)"]
+
+
+def test_datadogs_event_attributes_join_the_record():
+    hit = {
+        "id": "1",
+        "type": "log",
+        "attributes": {**RECORD, "attributes": {"http": {"method": "GET"}}},
+    }
+    lines, _ = json_records(orjson.dumps({"data": [hit]}))
+    assert orjson.loads(lines) == {**RECORD, "http": {"method": "GET"}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        AS_LINES,
+        orjson.dumps(RECORD) + b"\n",  # one record on one line
+        orjson.dumps({**RECORD, "spans": [{"a": 1}, {"b": 2}]}) + b"\n",  # a record, not an envelope
+        json.dumps(RECORD, indent=2).encode(),  # one record printed over lines: jsonl says so
+        b"[1, 2, 3]\n",
+        b"[" + orjson.dumps(RECORD) + b"]\n" + AS_LINES,  # an array line among object lines
+        b'{"a": 1}\n{"broken": \n',
+        b"not json at all\n",
+    ],
+    ids=["lines", "one-line", "record-with-array", "pretty-record", "numbers", "array-line", "broken", "text"],
+)  # fmt: skip
+def test_other_files_are_left_as_they_are(data):
+    assert json_records(data) == (data, [])

@@ -620,6 +620,11 @@ def test_log4j2_json_layout_as_logstash_writes_it():
          '"203.0.113.17","statusCode":"200","reqMethod":"GET","reqPath":"/api/v1/orders",'
          '"queryStr":"page=2","turnAroundTimeMSec":"42","transferTimeMSec":"3"}',
          ("2026-11-10T13:02:07.123Z", "GET", "/api/v1/orders", 200, 5123, 42.0)),
+        # Azure Monitor's AppServiceHTTPLogs rows (`az monitor log-analytics query`): strings
+        ('{"CIp":"10.0.3.22","CsMethod":"GET","CsUriQuery":"","CsUriStem":"/static/app.js",'
+         '"ScBytes":"1128","ScStatus":"200","TimeGenerated":"2024-05-16T10:21:09.604Z",'
+         '"TimeTaken":"35"}',
+         ("2024-05-16T10:21:09.604Z", "GET", "/static/app.js", 200, 1128, 35.0)),
     ],
 )  # fmt: skip
 def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, expected):

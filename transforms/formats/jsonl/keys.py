@@ -82,6 +82,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         *key_options("requestReceivedTimestamp"),  # Kubernetes' audit log
         *key_options("date"),  # log4net's JSON layouts
         *key_options("reqTimeSec"),  # Akamai DataStream 2 (epoch seconds, as text)
+        *key_options("TimeGenerated"),  # Azure Monitor's tables (AppServiceHTTPLogs)
     ),
     "service": key_options(
         "service",
@@ -115,6 +116,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "http.http_method",  # Suricata's eve.json
             "span.method",  # Rust's tower-http
             "reqMethod",  # Akamai DataStream 2
+            "CsMethod",  # Azure Monitor's AppServiceHTTPLogs
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),  # API Gateway's HTTP APIs: "GET /pets/{petId}"
@@ -146,6 +148,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "span.uri",  # Rust's tower-http
             "requestURI",  # Kubernetes' audit log
             "reqPath",  # Akamai DataStream 2
+            "CsUriStem",  # Azure Monitor's AppServiceHTTPLogs
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),
@@ -172,6 +175,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "properties.httpStatus",  # Azure Application Gateway
         "responseStatus.code",  # Kubernetes' audit log
         "response_status",  # Fastly's JSON logging example
+        "ScStatus",  # Azure Monitor's AppServiceHTTPLogs
     ),
     "latency_ms": (
         *key_options(
@@ -188,6 +192,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "State.Duration",  # ASP.NET Core's HTTP logging
             "fields.latency",  # Rust's tower-http ("37 ms")
             "turnAroundTimeMSec",  # Akamai DataStream 2
+            "TimeTaken",  # Azure Monitor's AppServiceHTTPLogs
             unit="ms",
         ),
         *key_options("time_elapsed", unit="us"),  # Fastly (VCL time.elapsed.usec)
@@ -223,6 +228,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "dataLength",  # gin-logrus
         "properties.sentBytes",  # Azure Application Gateway
         "response_body_size",  # Fastly's JSON logging example
+        "ScBytes",  # Azure Monitor's AppServiceHTTPLogs
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -250,6 +256,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "client.addr",  # Linkerd's proxy
         "cliIP",  # Akamai DataStream 2
         "downstream_remote_address",  # Envoy's and Istio's JSON access logs (with the port)
+        "CIp",  # Azure Monitor's AppServiceHTTPLogs
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
