@@ -277,6 +277,16 @@ CASES = {
         2,
         [],
     ),
+    "Splunk CSV export of access lines": (
+        "export.csv",
+        b'_raw,_time,host\n"'
+        + COMBINED.replace('"', '""').encode()
+        + b'",2026-11-01T10:00:00.000+0000,web\n"'
+        + COMBINED.replace('"', '""').replace(" 200 ", " 999 ").encode()
+        + b'",2026-11-01T10:00:00.000+0000,web\n',
+        1,
+        ["status_code: expected <= 599"],
+    ),
     "JSON array of rows, not objects": (
         "a.json",
         b'[["2026-11-01T10:00:00Z", "/a", 200], ["2026-11-01T10:00:01Z", "/b", 404]]\n',

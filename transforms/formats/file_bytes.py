@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import csv
 import gzip
 import io
 import json
@@ -18,8 +19,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from transforms.formats import registry
 from transforms.formats.base import FileFormatError
+from transforms.formats.delimited import mapping_for
 from transforms.formats.jsonl.keys import DEFAULT_KEYS
+from transforms.formats.prefixes import strip_prefix
 
 UTF8 = "utf-8"
 
@@ -287,11 +291,70 @@ def _concatenated(text: str) -> list | None:
         values.append(value)
 
 
+RAW_COLUMNS = ("_raw", "raw", "message", "@message", "log", "line", "msg")
+"""Columns in which log platforms' CSV exports keep each event's line as it was logged:
+Splunk's and Sumo Logic's `_raw`, Datadog's `Message`, CloudWatch Logs Insights' `@message`,
+Sumo Logic's S3 forwarding `message`, a shipper's `log`, Loki's `line`."""
+
+
+def raw_column_lines(data: bytes) -> tuple[bytes, list[str]]:
+    """A CSV export of log lines as those lines: when the header names a column of
+    `RAW_COLUMNS` and no layout the csv format knows, and the column's values are lines of a
+    format detection knows (an nginx access line each, say), the file becomes those values,
+    one record a line (a value over several lines, a stack trace, stays so). Otherwise the
+    file is left as it is."""
+    end = data.find(b"\n", 0, 1 << 16)
+    first = data[: end if end >= 0 else 1 << 16].removeprefix(codecs.BOM_UTF8).rstrip(b"\r")
+    if first[:1] in (b"{", b"[") or not first:
+        return data, []
+    delimiter = "\t" if first.count(b"\t") > first.count(b",") else ","
+    try:
+        header = tuple(
+            f.strip()
+            for f in next(csv.reader([first.decode(UTF8, "replace")], delimiter=delimiter))
+        )
+    except (csv.Error, StopIteration):
+        return data, []
+    names = [field.lower() for field in header]
+    column = next((names.index(n) for n in RAW_COLUMNS if n in names), None)
+    if column is None or len(header) < 2:
+        return data, []
+    try:
+        mapping_for(header, None)
+        return data, []  # a layout the csv format reads
+    except FileFormatError:
+        pass
+    text = data.decode(UTF8, "surrogateescape").removeprefix("\ufeff")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return data, []
+    if len(rows) < 2:
+        return data, []
+    lines = [
+        row[column] if len(row) == len(header) else delimiter.join(row) for row in rows[1:] if row
+    ]
+    unwrapped = ("\n".join(lines) + "\n").encode(UTF8, "surrogateescape")
+    stripped, _ = strip_prefix(unwrapped)
+    try:
+        found = registry.detect(stripped)
+    except FileFormatError:
+        return data, []
+    if found in ("csv", "tsv"):
+        return data, []
+    note = (
+        f"a CSV export of log lines: its `{header[column]}` values read as the file's lines "
+        "(line numbers count them)"
+    )
+    return unwrapped, [note]
+
+
 def readable(data: bytes, encoding: str = UTF8) -> tuple[bytes, list[str]]:
-    """`decompress`, `as_utf8`, `without_nul_padding`, then `json_records`, with their
-    notes."""
+    """`decompress`, `as_utf8`, `without_nul_padding`, `json_records`, then
+    `raw_column_lines`, with their notes."""
     data, notes = decompress(data)
     data, decoded = as_utf8(data, encoding)
     data, padded = without_nul_padding(data)
     data, unwrapped = json_records(data)
-    return data, notes + decoded + padded + unwrapped
+    data, exported = raw_column_lines(data)
+    return data, notes + decoded + padded + unwrapped + exported

@@ -1,5 +1,6 @@
 import bz2
 import codecs
+import csv
 import gzip
 import io
 import json
@@ -16,6 +17,7 @@ from transforms.formats.file_bytes import (
     as_utf8,
     decompress,
     json_records,
+    raw_column_lines,
     readable,
     without_nul_padding,
 )
@@ -215,3 +217,52 @@ def test_datadogs_event_attributes_join_the_record():
 )  # fmt: skip
 def test_other_files_are_left_as_they_are(data):
     assert json_records(data) == (data, [])
+
+
+NGINX = '10.0.3.22 - - [16/May/2024:10:21:09 +0000] "GET /static/app.js HTTP/1.1" 200 1128 "-" "Mozilla/5.0 (X11, Linux)"'
+NGINX2 = NGINX.replace("10:21:09", "10:21:10").replace("/static/app.js", "/api/cart")
+
+
+def _csv(header: str, *rows: list[str]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header.split(","))
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "column"),
+    [
+        (_csv("_raw,_time,host,sourcetype", [NGINX, "2024-05-16T10:21:09.604+0000", "web-01", "access_combined"],
+              [NGINX2, "2024-05-16T10:21:10.604+0000", "web-01", "access_combined"]), "_raw"),  # Splunk
+        (_csv("Date,Host,Service,Status,Message", ["2024-05-16T10:21:09.604Z", "web", "nginx", "info", NGINX],
+              ["2024-05-16T10:21:10.604Z", "web", "nginx", "info", NGINX2]), "Message"),  # Datadog
+        (_csv("@timestamp,@message,@logStream", ["2024-05-16 10:21:09.604", NGINX, "s"],
+              ["2024-05-16 10:21:10.604", NGINX2, "s"]), "@message"),  # CloudWatch Logs Insights
+    ],
+    ids=["splunk", "datadog", "cloudwatch-insights"],
+)  # fmt: skip
+def test_a_csv_export_of_log_lines_is_read_as_those_lines(data, column):
+    lines, notes = raw_column_lines(data)
+    assert lines == (NGINX + "\n" + NGINX2 + "\n").encode()
+    assert notes == [
+        f"a CSV export of log lines: its `{column}` values read as the file's lines "
+        "(line numbers count them)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _csv("timestamp,path,status,message", ["2024-05-16T10:21:09Z", "/a", "200", NGINX]),  # csv reads it
+        _csv("timestamp,level,message", ["2024-05-16T10:21:09Z", "INFO", "user signed in"],
+             ["2024-05-16T10:21:10Z", "INFO", "user signed out"]),  # free text: csv says why not
+        b'{"msg": "log line", "time": "2024-05-16T10:21:09Z"}\n' * 3,
+        (NGINX + "\n").encode() * 3,
+        b"message\n" + (NGINX + "\n").encode(),  # one column: not an export
+    ],
+    ids=["csv-layout", "free-text", "jsonl", "access-log", "one-column"],
+)  # fmt: skip
+def test_other_csv_and_log_files_are_left_as_they_are(data):
+    assert raw_column_lines(data) == (data, [])
