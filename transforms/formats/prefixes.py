@@ -13,6 +13,11 @@ recognised on a file's first lines, stripped from every line, and recorded in th
   the runtime split (tag `P`, for each piece but the last, which is tagged `F`) is joined
   again, per stream, as the CRI logging spec says: the whole line takes the first piece's line
   number, the other pieces' lines become blank;
+- what command-line tools print before each line: `kubectl logs --prefix`
+  (`[pod/web-5c7d9b8f6-4kz2p/nginx] `), Grafana Loki's `logcli query` (the time and the stream's
+  labels), `fly logs` (time, process and machine, region, `[level]`), and, when the lines as
+  written are no format and without it they are, `stern` (pod and container) and `aws logs
+  tail` (time and log stream); the runtime's time `--timestamps` adds after them goes too;
 - a syslog header, RFC 3164 (`<134>Feb 25 16:19:48 host nginx[312]: `, with or without the
   `<PRI>`, or with an ISO time as rsyslog writes it) or RFC 5424 (`<165>1
   2003-10-11T22:14:15.003Z host app procid msgid [sd] `), as a server's lines read when they
@@ -64,6 +69,30 @@ _WORD = rb"[^ \n]++"
 _CRI_LINES = re.compile(_CRI, re.M)
 CRI = "Kubernetes CRI"
 PREFIXES = (
+    # `kubectl logs --prefix`: `[pod/web-5c7d9b8f6-4kz2p/nginx] `
+    Prefix("kubectl --prefix", re.compile(rb"^\[pod/[^/\]\s]+/[^\]\s]+\] ", re.M)),
+    # Grafana Loki's `logcli query`: the entry's time and its stream's labels (padded)
+    Prefix(
+        "logcli",
+        re.compile(rb'^' + _ISO_TIME + rb' \{(?:[^{}"\n]|"(?:[^"\\\n]|\\.)*+")*+\} +', re.M),
+    ),
+    # `fly logs`: time, process[machine], region and [level] before the line
+    Prefix(
+        "fly logs",
+        re.compile(rb"^" + _ISO_TIME + rb" [a-z][a-z0-9_-]*\[[0-9a-f]+\] [a-z]{3} \[[a-z]+\] ?", re.M),
+    ),
+    # `stern`: pod and container (its `--timestamps` add the docker timestamps below)
+    Prefix(
+        "stern",
+        re.compile(rb"^[a-z0-9]+(?:[.-][a-z0-9]+)+ [a-z0-9]+(?:-[a-z0-9]+)* ", re.M),
+        when_unreadable=True,
+    ),
+    # `aws logs tail`: the event's time and its log stream
+    Prefix(
+        "aws logs tail",
+        re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d [^ \n]+ ", re.M),
+        when_unreadable=True,
+    ),
     Prefix("docker compose", re.compile(rb"^[A-Za-z0-9][A-Za-z0-9_.-]*[ \t]*\| ", re.M)),
     Prefix("pm2 logs", re.compile(rb"^\d+\|[^|\n]*?[ \t]*\| ", re.M)),  # `0|api      | `
     Prefix(CRI, _CRI_LINES),
@@ -128,7 +157,9 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
     written = _detected(sample)
     if written is not None and written not in registry.GENERIC:
         return False  # the lines as written are a format: the prefix is part of them
-    stripped = _detected(prefix.pattern.sub(b"", sample))
+    # what detection finds once this prefix is gone, and any prefix after it (stern's
+    # `--timestamps` put the runtime's time after the pod and container)
+    stripped = _detected(strip_prefix(prefix.pattern.sub(b"", sample))[0])
     if stripped is None:
         return False
     # a csv guess from a first line with commas is weaker than a line format: a prefix before
@@ -291,4 +322,9 @@ def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
         else:
             text = prefix.pattern.sub(b"", text)
             notes.append(f"{prefix.name} prefix stripped from every line")
+        if unwrapped is None:  # a shipper's JSON wrapper after its prefix (fluentd's stdout)
+            unwrapped = unwrap_json(text)
+            if unwrapped is not None:
+                text = unwrapped[0]
+                notes.append(unwrapped[1])
     return text, "; ".join(notes) or None

@@ -289,3 +289,38 @@ def test_pm2_json_logs_are_unwrapped():
     text, note = strip_prefix(((wrapped + "\n") * 3).encode())
     assert note == "pm2 JSON wrapper removed from every line (its `message` read as the line)"
     assert text.decode().split("\n")[0] == line
+
+
+LOGFMT = 'time=2024-05-16T10:21:09.604Z level=info msg="request completed" method=GET path=/a status=200 duration=35.0ms'
+
+
+@pytest.mark.parametrize(
+    ("prefixed", "line", "note", "fmt"),
+    [
+        ("[pod/web-5c7d9b8f6-4kz2p/nginx] {line}", COMBINED, "kubectl --prefix prefix", "combined"),
+        ("[pod/web-5c7d9b8f6-4kz2p/nginx] 2026-03-02T10:15:00.123456789Z {line}", COMBINED,
+         "kubectl --prefix prefix stripped from every line; docker timestamps prefix", "combined"),
+        ('2024-05-16T10:21:09Z {{app="api", namespace="prod", pod="api-7d9f8c6b5-x2kqz"}}   {line}',
+         LOGFMT, "logcli prefix", "logfmt"),
+        ("2024-05-16T10:20:30Z app[148ed193b95089] iad [info]{line}", COMBINED, "fly logs prefix", "combined"),
+        ("web-5c7d9b8f6-4kz2p nginx {line}", COMBINED, "stern prefix", "combined"),
+        ("web-5c7d9b8f6-4kz2p nginx 2026-03-02T10:15:00.123456789Z {line}", COMBINED,
+         "stern prefix stripped from every line; docker timestamps prefix", "combined"),
+        ("2024-05-16T10:20:30.123000+00:00 nginx/nginx/5f1c9a2b7e3d4c8f {line}", COMBINED,
+         "aws logs tail prefix", "combined"),
+    ],
+    ids=["kubectl-prefix", "kubectl-prefix-timestamps", "logcli", "fly", "stern", "stern-timestamps",
+         "aws-logs-tail"],
+)  # fmt: skip
+def test_command_line_tools_prefixes_are_stripped(prefixed, line, note, fmt):
+    text = "".join(prefixed.format(line=line) + "\n" for _ in range(3)).encode()
+    stripped, found = strip_prefix(text)
+    assert stripped == (line + "\n").encode() * 3
+    assert found.startswith(note)
+    assert registry.detect(stripped) == fmt
+
+
+def test_a_line_that_starts_like_stern_but_is_a_format_keeps_its_start():
+    """Two words before a line no format reads: stern's prefix only when the rest is read."""
+    text = b"web-1 api-2 something no format reads\n" * 3
+    assert strip_prefix(text) == (text, None)
