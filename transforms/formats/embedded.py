@@ -62,6 +62,13 @@ PATTERNS = (
         r"(?P<duration>\d+(?:\.\d+)?(?:ns|µs|μs|us|ms|s))\s*\|\s*\w+\s*\|\s*"
         rf"{_METHOD}\s+{_PATH}"
     ),
+    # Heroku's router, in a drain or an archive: at=info method=GET path="/x" host=...
+    # request_id=... fwd="1.2.3.4" dyno=web.1 connect=1ms service=331ms status=200 bytes=6568
+    re.compile(
+        r'at=\w+ (?:code=\S+ desc="[^"]*" )?method=(?P<method>[A-Z]+) path="?(?P<path>[^" ]+)"? '
+        r'.*?\bfwd="?(?P<client>[^", ]+)[^ ]* .*?\bservice=(?P<duration>\d+ms) '
+        r"status=(?P<status>\d{3}) bytes=(?P<bytes>\d+)"
+    ),
     # morgan's `dev` (GET /x 200 12.345 ms - 123) and `tiny` (GET /x 200 123 - 12.345 ms)
     re.compile(
         rf"{_METHOD} {_PATH} (?P<status>\d{{3}}) "
@@ -71,7 +78,10 @@ PATTERNS = (
 """The access lines read from a message's start (after a Java logger's `(thread)`), in this
 order."""
 _THREAD = re.compile(r"^\([\w .:/-]+\) ")
-_CANDIDATE = r"HTTP/\d|\d ms\b|\|\s*\d{3}\s*\|"
+_LEVEL = re.compile(r"^(?:TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):\s+")
+"""uvicorn's own level before its access line (`INFO:     172.17.0.1:51234 - "GET / ..."`), as
+a journal or a shipper keeps the line whole."""
+_CANDIDATE = r"HTTP/\d|\d ms\b|\|\s*\d{3}\s*\||\bstatus=\d{3} bytes="
 """What a message holding one of `PATTERNS` has somewhere (a cheap screen before the regexes)."""
 COLUMNS = ("method", "path", "status_code", "bytes_sent", "client_ip", "latency_ms")
 
@@ -93,7 +103,7 @@ def message_requests(messages: pd.Series) -> pd.DataFrame | None:
     kept: list[int] = []
     for row, message in zip(rows.tolist(), values, strict=True):
         for pattern in PATTERNS:
-            match = pattern.match(_THREAD.sub("", message.lstrip(), count=1))
+            match = pattern.match(_LEVEL.sub("", _THREAD.sub("", message.lstrip(), count=1)))
             if match is None:
                 continue
             groups = match.groupdict()

@@ -33,6 +33,16 @@ AS_OF = pd.Timestamp("2026-12-01", tz="UTC")
         # morgan's dev and tiny formats
         ("GET /api/users 200 12.345 ms - 123", ("GET", "/api/users", "200", None, None, "12.345")),
         ("GET /api/users 404 9 - 0.512 ms", ("GET", "/api/users", "404", "9", None, "0.512")),
+        # uvicorn's line with its own level, as journald or Docker keep it
+        ('INFO:     10.0.3.17:51976 - "GET /api/v1/orders HTTP/1.1" 200 OK',
+         ("GET", "/api/v1/orders", "200", None, "10.0.3.17", None)),
+        # Heroku's router, in a Papertrail archive or a syslog drain (service= is the latency)
+        ('at=info method=GET path="/api/v1/orders" host=shop.example.com request_id=9f1c0000 '
+         'fwd="10.0.3.17" dyno=web.1 connect=1ms service=331ms status=200 bytes=6568 protocol=https',
+         ("GET", "/api/v1/orders", "200", "6568", "10.0.3.17", "331")),
+        ('at=error code=H12 desc="Request timeout" method=POST path="/slow" host=a.herokuapp.com '
+         'request_id=x fwd="5.6.7.8,10.0.0.1" dyno=web.1 connect=0ms service=30000ms status=503 '
+         "bytes=0 protocol=https", ("POST", "/slow", "503", "0", "5.6.7.8", "30000")),
     ],
 )  # fmt: skip
 def test_access_lines_in_messages(message, expected):
@@ -91,3 +101,22 @@ def test_a_winston_record_whose_message_is_a_morgan_line_is_a_request():
         200,
     )
     assert request["bytes_sent"] == 512 and request["level"] == "INFO"
+
+
+def test_heroku_router_lines_in_a_syslog_archive_are_requests():
+    """Papertrail's command line prints a Heroku app's lines behind a syslog header."""
+    router = (
+        'May 16 10:20:3{i} shop-prod heroku/router: at=info method=GET path="/api/v1/orders/{i}" '
+        'host=shop.example.com request_id=9f1c000{i} fwd="10.0.3.17" dyno=web.1 connect=1ms '
+        "service=33{i}ms status=200 bytes=6568 protocol=https"
+    )
+    app = "May 16 10:20:3{i} shop-prod app/web.1: Completed 200 OK in 12ms"
+    data = "".join(f"{router.format(i=i)}\n{app.format(i=i)}\n" for i in range(3)).encode()
+    assert registry.detect(data) == "syslog"
+    events = canonical_events(
+        registry.parse(data, "syslog", as_of=AS_OF), source="s", as_of=AS_OF
+    ).events
+    requests = events[events["endpoint"].notna()]
+    assert requests["endpoint"].tolist() == ["/api/v1/orders/{id}"] * 3
+    assert requests["latency_ms"].tolist() == [330.0, 331.0, 332.0]
+    assert events["endpoint"].isna().sum() == 3  # the app's own lines stay events
