@@ -486,6 +486,13 @@ class SidekiqRecord(LayoutRecord):
     service: Series[Text] = _text("the job's class, when logged")
 
 
+class LambdaRecord(LayoutRecord):
+    """A line of an AWS Lambda function's text log: it names no service (the function's name
+    is the log group's, not the line's). Valid: as `LayoutRecord`."""
+
+    service: Series[Text] = _text("not logged")
+
+
 class ZapRecord(LayoutRecord):
     """A zap console line: the service is the logger name, else the caller's file. Valid: as `LayoutRecord`."""
 
@@ -546,6 +553,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "monolog": MonologRecord,
     "nestjs": NestRecord,
     "sidekiq": SidekiqRecord,
+    "lambda": LambdaRecord,
     "golog": GologRecord,
     "ruby": RubyRecord,
     "logcat": LogcatRecord,

@@ -199,6 +199,7 @@ EVENT_FORMATS = frozenset(
         "monolog",
         "nestjs",
         "sidekiq",
+        "lambda",
     }
 )
 """Formats of log events (a time, a level, a service, a message) rather than of access lines:

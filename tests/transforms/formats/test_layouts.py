@@ -634,6 +634,30 @@ def test_sidekiq_lines_name_the_job_class_as_service():
     assert attributes(events)[1]["jid"] == "b4a5"
 
 
+def test_aws_lambda_text_logs_of_node_and_python_runtimes():
+    """Lambda's own START/END/REPORT lines log no time: quarantined as no request, and they
+    do not count against the format when it is detected."""
+    lines = (
+        "START RequestId: 6f1c2b7e-9d8a-4c5b-a3f2-e1d0c9b8a700 Version: $LATEST",
+        "2024-05-16T10:20:30.125Z\t6f1c2b7e-9d8a-4c5b-a3f2-e1d0c9b8a700\tINFO\tfetching order 42",
+        "[ERROR]\t2024-05-16T10:20:30.127Z\t6f1c2b7e-9d8a-4c5b-a3f2-e1d0c9b8a700\tKeyError: 'id'",
+        "END RequestId: 6f1c2b7e-9d8a-4c5b-a3f2-e1d0c9b8a700",
+        "REPORT RequestId: 6f1c2b7e-9d8a-4c5b-a3f2-e1d0c9b8a700\tDuration: 3.26 ms\tBilled "
+        "Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB",
+    )
+    assert registry.detect(("\n".join(lines) + "\n").encode()) == "lambda"
+    events = read("lambda", *lines)
+    kept = events.events
+    assert kept["ts"].tolist() == [utc("2024-05-16T10:20:30.125"), utc("2024-05-16T10:20:30.127")]
+    assert kept["level"].tolist() == ["INFO", "ERROR"]
+    assert kept["message"].tolist() == ["fetching order 42", "KeyError: 'id'"]
+    assert [a["request_id"] for a in attributes(events)] == [
+        "6f1c2b7e-9d8a-4c5b-a3f2-e1d0c9b8a700"
+    ] * 2
+    assert events.rejects["line_number"].tolist() == [1, 4, 5]
+    assert set(reason_codes(events.rejects["reasons"])) == {"not_a_request"}
+
+
 def test_celery_worker_lines_are_python_logging():
     events = read(
         "python",

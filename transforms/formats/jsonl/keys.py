@@ -279,6 +279,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "Message",  # .NET's JSON console formatter
         "fields.message",  # Rust's tracing
         "log",  # a container runtime's JSON around a program's line
+        "line",  # Grafana Loki's entries (`logcli query --output=jsonl`)
     ),
 }
 """For each canonical column, the keys it is read from when no mapping is given: per file, the

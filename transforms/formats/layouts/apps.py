@@ -98,8 +98,45 @@ SIDEKIQ_LAYOUT = Layout(
     finish=_sidekiq_context,
 )
 
+_ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})"
+_REQUEST_ID = r"[0-9a-fA-F-]{36}|undefined|None"
+LAMBDA = re.compile(
+    rf"(?:(?P<ts>{_ISO})\t(?P<request_id>{_REQUEST_ID})\t(?P<level>TRACE|DEBUG|INFO|WARN|ERROR|FATAL)"
+    rf"|\[(?P<level__2>DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t(?P<ts__2>{_ISO})\t"
+    rf"(?P<request_id__2>{_REQUEST_ID}))\t(?P<message>.*)$",
+    re.DOTALL,
+)
+"""AWS Lambda's text logs: Node.js' and Java's `time<TAB>request id<TAB>LEVEL<TAB>message`, and
+Python's `[LEVEL]<TAB>time<TAB>request id<TAB>message`; the request id is an attribute."""
+LAMBDA_PLATFORM = re.compile(
+    r"(?:INIT_START|START|END|REPORT|INIT_REPORT|RESTORE_START|RESTORE_REPORT|EXTENSION|TELEMETRY)"
+    r"\b.*"
+)
+LAMBDA_HINT = (
+    "it is a line of the Lambda platform (START, END, REPORT ...), which logs no time of its "
+    "own, not a request"
+)
+
+
+def _lambda_explain(number: int, text: str) -> str:
+    if LAMBDA_PLATFORM.fullmatch(text):
+        return f"line {number}: {LAMBDA_HINT}"
+    return f"line {number}: does not match the lambda layout, expected {LAMBDA_EXPECTED}"
+
+
+LAMBDA_EXPECTED = "'<time>\\t<request id>\\t<LEVEL>\\t<message>' (AWS Lambda)"
+LAMBDA_LAYOUT = Layout(
+    "lambda",
+    LAMBDA,
+    iso_time,
+    LAMBDA_EXPECTED,
+    time_what="a timestamp (ISO 8601)",
+    explain=_lambda_explain,
+)
+
 FORMATS = [
     MONOLOG_LAYOUT.format("Monolog's line format (Laravel, Symfony): [time] channel.LEVEL: msg"),
     NEST_LAYOUT.format("NestJS's logger: [Nest] pid  - date, time     LEVEL [context] message"),
     SIDEKIQ_LAYOUT.format("Sidekiq: time pid=.. tid=.. [class=.. jid=..] LEVEL: message"),
+    LAMBDA_LAYOUT.format("AWS Lambda's text logs: time, request id, LEVEL, message (tabs)"),
 ]
