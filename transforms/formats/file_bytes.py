@@ -1,7 +1,10 @@
 """A landing file's bytes as the formats read them: decompressed (gzip, bzip2, xz, zstd, a zip
 of one file), decoded to UTF-8 (a UTF-16 or UTF-32 file with its byte order mark, or a source's
-`encoding`), without the NUL bytes `copytruncate` leaves before the first line. Each is found
-by the bytes themselves, whatever the file's name, and named in the file's notes."""
+`encoding`), without the NUL bytes `copytruncate` leaves before the first line, and, for a log
+platform's export, as its lines: a JSON document of records as JSON lines, a CSV export's
+column of log lines as those lines. Each is found by the bytes themselves, whatever the file's
+name, and named in the file's notes; a file that is no log (a workbook, a PDF, Parquet) is
+refused in one sentence naming what it is."""
 
 from __future__ import annotations
 
