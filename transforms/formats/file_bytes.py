@@ -223,6 +223,8 @@ def json_records(data: bytes, time_keys: frozenset[str] = TIME_KEYS) -> tuple[by
     try:
         values = [orjson.loads(data.removeprefix(codecs.BOM_UTF8))]
     except orjson.JSONDecodeError:
+        if data[start:stop].strip() != b"{":  # objects printed over lines open with `{` alone
+            return data, []
         values = _concatenated(data.removeprefix(codecs.BOM_UTF8).decode(UTF8, "replace"))
         if values is None or len(values) < 2:
             return data, []
