@@ -906,3 +906,24 @@ def test_tomcats_console_beside_its_access_valve_and_a_stray_lines_reason_names_
     assert own["message"].iloc[-1].endswith("java.lang.IllegalStateException: boom")
     assert events.rejects["line_number"].tolist() == [12]
     assert events.rejects["reasons"].iloc[0].startswith("line 12: does not match the log4j layout")
+
+
+@pytest.mark.parametrize("gap", ["", " "], ids=["console-template", "cdk-clf"])
+def test_api_gateways_clf_template_is_common_with_its_request_ids_kept(gap):
+    """API Gateway's console CLF template writes no space before the request and logs the
+    request id and extended request id after the bytes; CDK's `AccessLogFormat.clf()` keeps
+    the space."""
+    line = (
+        "203.0.113.10 - - [12/Mar/2024:14:02:11 +0000]" + gap + '"GET /pets/{petId} HTTP/1.1" '
+        "200 415 6513270e-269e-0d37-f2a7-4de452e6b438 pDE0iGXlD6gNCF="
+    )
+    data = (line + "\n").encode() * 3
+    assert registry.detect(data) == "common"
+    parsed = registry.parse(data, "common")
+    assert parsed.rejects.empty
+    row = parsed.candidates.iloc[0]
+    assert (row["method"], row["path"], row["status_code"], row["bytes_sent"]) == (
+        "GET", "/pets/{petId}", 200, 415,
+    )  # fmt: skip
+    assert row["ts"] == pd.Timestamp("2024-03-12T14:02:11Z")
+    assert '"extra":"6513270e-269e-0d37-f2a7-4de452e6b438 pDE0iGXlD6gNCF="' in row["attributes"]

@@ -80,7 +80,7 @@ DURATION = re.compile(r"(?:^| )(?P<value>\d+(?:\.\d+)?)(?P<unit>ms|us|µs|s)$")
 DURATION_UNITS = {"ms": 1.0, "us": 0.001, "µs": 0.001, "s": 1000.0}
 
 
-CLF_START = re.compile(rf'[^ "]++(?: [^ "]++){{2}} \[{CLF_TIME}\] "')
+CLF_START = re.compile(rf'[^ "]++(?: [^ "]++){{2}} \[{CLF_TIME}\] ?"')
 """The start every Common-like access line shares: three fields, the time, a quoted request."""
 
 
@@ -106,7 +106,7 @@ def _clf_pattern(*, combined: bool, strict: bool) -> str:
     status = r"\d{3}" if strict else token
     size = r"(?:\d+|-)" if strict else token
     head = (
-        rf"(?:{VHOST})?{CLIENT_LIST} {token} (?P<user>{token}) \[(?P<time>{time})\] "
+        rf"(?:{VHOST})?{CLIENT_LIST} {token} (?P<user>{token}) \[(?P<time>{time})\] ?"
         rf"{request_line()} (?P<status>{status}) (?P<bytes>{size})"
     )
     # key=value pairs may follow the user agent's closing quote without a space: the upstream
@@ -116,13 +116,16 @@ def _clf_pattern(*, combined: bool, strict: bool) -> str:
         rf"(?: (?P<request_time>{NUMBER}|-)(?: (?P<upstream_time>{TIMES}))?)?"
         rf"(?P<pairs>{first_gap}{PAIR}(?: {PAIR})*)?"
     )
+    # ids after the bytes of a Common line (API Gateway's CLF template: the request id and the
+    # extended request id): bare fields, kept as attributes
+    ids = r"(?P<ids>(?: [^ \"=]++(?:=*+))++)"
     if not combined:
-        return head + timing
+        return head + rf"(?:{timing}|{ids})"
     # combined: the referer and user agent (a Common line has neither, and a file may mix
     # both), then the timings, or else any number of extra fields, quoted or bare
     referer = rf'(?:"(?P<referer>{QUOTED})"|-)'  # Traefik writes an absent referer bare
     agent = rf'(?P<agent> {referer} "(?P<user_agent>{QUOTED})")?'
-    return head + agent + rf"(?:{timing}|(?(agent)(?P<extra>(?: {FIELD})+)|(?!)))"
+    return head + agent + rf"(?:{timing}|(?(agent)(?P<extra>(?: {FIELD})+)|{ids}))"
 
 
 COMMON_RE = re.compile(_clf_pattern(combined=False, strict=False))
@@ -143,6 +146,9 @@ def looks_like_combined(line: str) -> bool:
 
 def _prepare_clf(request_time_unit: str):
     def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        if "ids" in records:  # bare fields after a Common line's bytes: extra fields too
+            ids = records.pop("ids").str.lstrip(" ")
+            records["extra"] = records["extra"].fillna(ids) if "extra" in records else ids
         listed = records["client_list"]
         lists = listed.str.contains(r'[", ]', regex=True).fillna(False).astype(bool)
         records["client_ip"] = listed
@@ -405,7 +411,9 @@ def clf_fast_split(*, combined: bool) -> FastSplit:
             + (("referer", "user_agent") if combined else ())
         }
         empty = pa.nulls(int(done.sum()), pa.large_string())
-        columns.update(upstream_time=empty, pairs=empty, agent=empty, extra=empty, vhost=empty)
+        columns.update(
+            upstream_time=empty, pairs=empty, agent=empty, extra=empty, vhost=empty, ids=empty
+        )
         if not combined:
             columns.update(referer=empty, user_agent=empty)
         return columns, done
