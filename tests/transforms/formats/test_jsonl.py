@@ -625,6 +625,16 @@ def test_log4j2_json_layout_as_logstash_writes_it():
          '"ScBytes":"1128","ScStatus":"200","TimeGenerated":"2024-05-16T10:21:09.604Z",'
          '"TimeTaken":"35"}',
          ("2024-05-16T10:21:09.604Z", "GET", "/static/app.js", 200, 1128, 35.0)),
+        # Azure API Management's GatewayLogs (a resource log record)
+        ('{"Level":4,"time":"2024-03-12T14:02:11.0000000Z","category":"GatewayLogs","durationMs":'
+         '23,"callerIpAddress":"203.0.113.10","properties":{"method":"GET","url":'
+         '"https://contoso.azure-api.net/petstore/pets","responseCode":200,"responseSize":705}}',
+         ("2024-03-12T14:02:11Z", "GET", "https://contoso.azure-api.net/petstore/pets", 200, 705,
+          23.0)),
+        # NGINX Unit's JSON access log: the request line whole, the request time in seconds
+        ('{"remote_addr":"203.0.113.10","time_local":"12/Mar/2024:14:02:11 +0000","request_line":'
+         '"GET /pets HTTP/1.1","status":"200","body_bytes_sent":"415","request_time":"0.023"}',
+         ("2024-03-12T14:02:11Z", "GET", "/pets", 200, 415, 23.0)),
     ],
 )  # fmt: skip
 def test_json_access_logs_of_nginx_envoy_and_api_gateway_by_default_keys(line, expected):

@@ -117,9 +117,11 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "span.method",  # Rust's tower-http
             "reqMethod",  # Akamai DataStream 2
             "CsMethod",  # Azure Monitor's AppServiceHTTPLogs
+            "properties.method",  # Azure API Management's GatewayLogs
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),  # API Gateway's HTTP APIs: "GET /pets/{petId}"
+        *key_options("request_line", unit=REQUEST),  # NGINX Unit
     ),
     "path": (
         *key_options(
@@ -149,9 +151,11 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "requestURI",  # Kubernetes' audit log
             "reqPath",  # Akamai DataStream 2
             "CsUriStem",  # Azure Monitor's AppServiceHTTPLogs
+            "properties.url",  # Azure API Management's GatewayLogs
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),
+        *key_options("request_line", unit=REQUEST),
     ),
     "status_code": key_options(
         "status",
@@ -176,6 +180,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "responseStatus.code",  # Kubernetes' audit log
         "response_status",  # Fastly's JSON logging example
         "ScStatus",  # Azure Monitor's AppServiceHTTPLogs
+        "properties.responseCode",  # Azure API Management's GatewayLogs
     ),
     "latency_ms": (
         *key_options(
@@ -193,6 +198,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "fields.latency",  # Rust's tower-http ("37 ms")
             "turnAroundTimeMSec",  # Akamai DataStream 2
             "TimeTaken",  # Azure Monitor's AppServiceHTTPLogs
+            "durationMs",  # Azure API Management's GatewayLogs
             unit="ms",
         ),
         *key_options("time_elapsed", unit="us"),  # Fastly (VCL time.elapsed.usec)
@@ -229,6 +235,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "properties.sentBytes",  # Azure Application Gateway
         "response_body_size",  # Fastly's JSON logging example
         "ScBytes",  # Azure Monitor's AppServiceHTTPLogs
+        "properties.responseSize",  # Azure API Management's GatewayLogs
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -257,6 +264,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "cliIP",  # Akamai DataStream 2
         "downstream_remote_address",  # Envoy's and Istio's JSON access logs (with the port)
         "CIp",  # Azure Monitor's AppServiceHTTPLogs
+        "callerIpAddress",  # Azure's resource logs (API Management's GatewayLogs)
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
