@@ -54,7 +54,8 @@ ISTIO_TAIL = (
 """Istio's six fields after the upstream host: %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS%
 %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%."""
 ENVOY_PATTERN = (
-    rf"\[(?P<start_time>[^\] ]++)\] {request_line()} "
+    # Emissary-ingress (Ambassador) writes `ACCESS ` before each line
+    rf"(?:ACCESS )?\[(?P<start_time>[^\] ]++)\] {request_line()} "
     rf"(?P<status>{_NUMBER_OR_DASH}) (?P<flags>{_BARE})"
     # Istio: %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%
     # "%UPSTREAM_TRANSPORT_FAILURE_REASON%" (older: "%DYNAMIC_METADATA(istio.mixer:status)%")
@@ -66,7 +67,9 @@ ENVOY_PATTERN = (
     rf"(?:{ISTIO_TAIL}|(?: (?:{_QUOTED_FIELD}|{_BARE}))*+)"
 )
 ENVOY_RE = re.compile(ENVOY_PATTERN)
-ENVOY_START = re.compile(r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)\] \"")
+ENVOY_START = re.compile(
+    r"(?:ACCESS )?\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)\] \""
+)
 """What detection asks of a line besides the layout: Envoy's START_TIME in brackets."""
 
 

@@ -173,3 +173,12 @@ def test_envoys_own_log_beside_its_access_log_is_its_log_events():
     assert kept["message"].iloc[1] == "loading 1 cluster(s)"
     assert kept["ts"].iloc[0] == pd.Timestamp("2024-05-26T11:42:52.601Z")
     assert kept["status_code"].notna().sum() == 1
+
+
+def test_emissarys_access_prefix_is_read_and_detected():
+    """Emissary-ingress (Ambassador) writes `ACCESS ` before Envoy's default line."""
+    line = "ACCESS " + ENVOY_DOCS
+    parsed = parse(line, line)
+    assert parsed.rejects.empty
+    assert rows(parsed)[0] == (T_DOCS, "10.0.35.28", "POST", "/api/v1/locations", 204, 0, 226.0, NA)
+    assert registry.detect(f"{line}\n{line}\n".encode()) == "envoy"
