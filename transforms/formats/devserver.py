@@ -1,5 +1,6 @@
-"""Python's development web servers' request logs (`devserver`): Flask's (Werkzeug's) and
-Django's `runserver`, which write a time without a year's colon or an offset:
+"""Python's development web servers' request logs (`devserver`): Flask's (Werkzeug's),
+Django's `runserver` and the standard library's `http.server` (`python -m http.server`), which
+write a time without a year's colon or an offset:
 
     127.0.0.1 - - [16/May/2024 10:20:33] "GET /api/items/7 HTTP/1.1" 200 -
     [16/May/2024 10:20:34] "GET /static/admin/css/base.css HTTP/1.1" 304 0
@@ -30,10 +31,14 @@ DEVSERVER_MESSAGE = re.compile(
     r"|(?:Not Found|Bad Request|Forbidden|Method Not Allowed|Unauthorized|Gone"
     r"|Internal Server Error|Service Unavailable): /.*"
     rf"|(?:{CONTINUATION.pattern}).*|[A-Za-z_][\w.]*(?:Error|Exception|DoesNotExist)\b.*"
+    r"|(?:[^ \[]+ - - )?\[\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d\] code \d{3}, message .*"
+    r"|Serving HTTP on .*|Keyboard interrupt received, exiting\."
 )
 """What the servers write themselves: Werkzeug's ` * Running on …` and its warning, Django's
-system checks and start-up, and the warnings `django.request` prints beside the request line
-(`Not Found: /favicon.ico`, `Internal Server Error: /x/` with its traceback)."""
+system checks and start-up, the warnings `django.request` prints beside the request line
+(`Not Found: /favicon.ico`, `Internal Server Error: /x/` with its traceback), and Python's
+`http.server`: `Serving HTTP on …` and its error line before a request line
+(`… [12/Mar/2024 15:02:32] code 404, message File not found`)."""
 LAYOUT = "'127.0.0.1 - - [16/May/2024 10:20:33] \"GET / HTTP/1.1\" 200 -' (Werkzeug, Django)"
 _FIELDS = {
     "ts": Field("time", as_timestamp(("%d/%b/%Y %H:%M:%S",)), "a time like 16/May/2024 10:20:33"),
