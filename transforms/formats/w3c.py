@@ -52,6 +52,7 @@ _COLUMNS = {
     "cs-method": "method",
     "cs-uri-stem": "stem",
     "cs-uri-query": "query",
+    "cs-uri": "uri",  # the whole URI: HTTP.sys's error log (HTTPERR) logs no stem and query
     "sc-status": "status_code",
     "sc-bytes": "bytes_sent",
     "time-taken": "time_taken",
@@ -303,7 +304,8 @@ def parse_w3c_piece(data: bytes, carried: Carried, lines_before: int) -> tuple[P
 
 def _prepare(records: pd.DataFrame) -> pd.DataFrame:
     """ts from date and time, path from stem and query ('-' is already null; a query that
-    starts with its `?`, as ASP.NET Core's W3C logger writes it, keeps only that one)."""
+    starts with its `?`, as ASP.NET Core's W3C logger writes it, keeps only that one), else
+    from cs-uri, the whole URI."""
     if "date" in records and "time" in records:
         records["ts"] = (records["date"] + "T" + records["time"]).astype("str")
     if "stem" in records:
@@ -312,6 +314,9 @@ def _prepare(records: pd.DataFrame) -> pd.DataFrame:
             query = records["query"].str.replace(r"^\?", "", regex=True)
             path = path.where(query.isna(), path + "?" + query)
         records["path"] = path.astype("str")
+    if "uri" in records:
+        uri = records.pop("uri").astype("str")
+        records["path"] = records["path"].fillna(uri) if "path" in records else uri
     return records
 
 

@@ -174,3 +174,22 @@ def test_a_line_in_the_ansi_code_page_is_read_as_windows_1252():
     assert parsed.rejects.empty
     assert parsed.candidates["path"].tolist() == ["/café/menü.aspx", "/api/items"]
     assert any("1 of its lines, not valid UTF-8, read as Windows-1252" in n for n in parsed.notes)
+
+
+def test_http_sys_error_log_reads_its_whole_uri():
+    """HTTP.sys's HTTPERR log names `cs-uri`, the whole URI, where IIS names stem and query;
+    a connection that timed out logs no request and stays out of the requests."""
+    text = (
+        "#Software: Microsoft HTTP API 2.0\n#Version: 1.0\n#Date: 2024-03-12 14:02:11\n"
+        "#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri streamid "
+        "sc-status s-siteid s-reason s-queuename\n"
+        "2024-03-12 14:02:11 203.0.113.10 50000 10.0.0.5 443 HTTP/1.1 GET /api/items?x=1 - 503 2 "
+        "AppOffline DefaultAppPool\n"
+        "2024-03-12 14:02:18 198.51.100.23 50017 10.0.0.5 443 - - - - - - Timer_ConnectionIdle -\n"
+    )
+    assert registry.detect(text.encode()) == "w3c"
+    parsed = parse_w3c(text.encode())
+    events = canonical_events(parsed, source="s", as_of=pd.Timestamp("2026-12-01", tz="UTC"))
+    assert events.events["path"].tolist() == ["/api/items?x=1"]
+    assert events.events["status_code"].tolist() == [503]
+    assert events.rejects["line_number"].tolist() == [6]
