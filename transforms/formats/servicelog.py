@@ -207,6 +207,7 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("took", "ms"),  # go-kit
         Key("httpresponse.elapsed", "ms"),  # go-chi/httplog
         Key("response.latency", "ns"),  # samber/slog-http
+        Key("latency_total", "ms"),  # Tyk's access log
     ),
     "status_code": (
         Key("status"),

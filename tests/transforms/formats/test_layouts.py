@@ -460,6 +460,23 @@ def test_go_kit_logfmt_without_a_level_is_info_and_reads_took():
     assert pd.isna(kept["error_reason"].iloc[1])  # err=null: no error
 
 
+def test_tyks_access_log_logrus_text_without_a_year():
+    """Tyk's gateway writes logrus' text with `time="Mar 12 14:02:11"`: the year is the one that
+    puts the time closest before the ingest time; latency_total is in milliseconds."""
+    events = read(
+        "logfmt",
+        'time="Mar 12 14:02:11" level=info api_name="Pet Store" client_ip=203.0.113.10 '
+        "latency_total=23 method=GET path=/pets prefix=access-log status=200",
+        'time="Dec 31 23:59:59" level=info method=GET path=/pets status=200 latency_total=5',
+        as_of=pd.Timestamp("2027-01-01T00:10:00Z"),
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["ts"].tolist() == [utc("2026-03-12T14:02:11"), utc("2026-12-31T23:59:59")]
+    assert kept["latency_ms"].tolist() == [23.0, 5.0]
+    assert kept["status_code"].tolist() == [200, 200]
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -28,6 +28,7 @@ from transforms.formats.layouts.core import (
     yearless_time,
 )
 from transforms.formats.layouts.levels import level_letters_or_words, level_words
+from transforms.formats.layouts.years import with_year
 from transforms.formats.servicelog import KEY_VALUE, KeyedValues, unquoted
 
 KLOG = Layout(
@@ -88,9 +89,20 @@ def _logfmt_pairs(records: pd.DataFrame) -> pd.DataFrame:
     return with_keyed(records, keyed)
 
 
+_YEARLESS = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d$"
+"""A time without a year (`Mar 12 14:02:11`): logrus with `TimestampFormat: "Jan 02 15:04:05"`,
+as Tyk's gateway logs."""
+
+
 def _any_time(text: pd.Series, as_of: pd.Timestamp | None = None) -> pd.Series:
-    """ISO 8601 / RFC 3339, or epoch seconds, milliseconds, ... by magnitude."""
-    return as_timestamp()(text)
+    """ISO 8601 / RFC 3339, or epoch seconds, milliseconds, ... by magnitude; a time without
+    a year takes the year that puts it closest before the ingest time."""
+    values = as_timestamp()(text)
+    yearless = values.isna() & text.str.match(_YEARLESS).fillna(False).astype(bool)
+    if yearless.any():
+        values = values.astype("datetime64[us, UTC]")
+        values[yearless] = with_year(text[yearless], "%b %d %H:%M:%S", as_of).to_numpy()
+    return values
 
 
 LOGFMT_LAYOUT = Layout(
