@@ -83,13 +83,13 @@ def test_djangos_console_with_its_warnings_and_a_traceback():
 
 def test_pythons_http_server_is_read_with_its_own_lines_as_no_request():
     data = (
-        "Serving HTTP on 0.0.0.0 port 8000 (http://0.0.0.0:8000/) ...\n"
-        '203.0.113.10 - - [12/Mar/2024 15:02:11] "GET /pets HTTP/1.1" 200 -\n'
-        "203.0.113.45 - - [12/Mar/2024 15:02:32] code 404, message File not found\n"
-        '203.0.113.45 - - [12/Mar/2024 15:02:32] "GET /pets/999 HTTP/1.1" 404 -\n'
-        "203.0.113.10 - - [12/Mar/2024 15:03:07] code 501, message Unsupported method ('POST')\n"
-        '203.0.113.10 - - [12/Mar/2024 15:03:07] "POST /login HTTP/1.1" 501 -\n'
-    ).encode()
+        b"Serving HTTP on 0.0.0.0 port 8000 (http://0.0.0.0:8000/) ...\n"
+        b'203.0.113.10 - - [12/Mar/2024 15:02:11] "GET /pets HTTP/1.1" 200 -\n'
+        b"203.0.113.45 - - [12/Mar/2024 15:02:32] code 404, message File not found\n"
+        b'203.0.113.45 - - [12/Mar/2024 15:02:32] "GET /pets/999 HTTP/1.1" 404 -\n'
+        b"203.0.113.10 - - [12/Mar/2024 15:03:07] code 501, message Unsupported method ('POST')\n"
+        b'203.0.113.10 - - [12/Mar/2024 15:03:07] "POST /login HTTP/1.1" 501 -\n'
+    )
     assert registry.detect(data) == "devserver"
     parsed = registry.parse(data, "devserver")
     assert parsed.candidates["status_code"].tolist() == [200, 404, 501]
