@@ -18,7 +18,8 @@ from transforms.formats.servicelog import as_duration_ms
 
 _COLOUR = r"(?:\x1b\[[0-9;]*m)?"
 GIN_RE = re.compile(
-    r"\[GIN\] (?P<time>\d{4}/\d{2}/\d{2} - \d{2}:\d{2}:\d{2}) \|"
+    # KrakenD, built on Gin, writes its own name and `[AccessLog]`
+    r"\[(?:GIN|KRAKEND)\] (?P<time>\d{4}/\d{2}/\d{2} - \d{2}:\d{2}:\d{2})(?: \[AccessLog\])? \|"
     rf"{_COLOUR} *(?P<status>\d{{3}}) *{_COLOUR}\| *(?P<latency>[^ |]+) \| *(?P<client_ip>[^ |]*) \|"
     rf"{_COLOUR} *(?P<method>[A-Z]+) *{_COLOUR} *\"(?P<path>(?:[^\"\\]|\\.)*)\"(?P<error>.*)"
 )

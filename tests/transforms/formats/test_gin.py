@@ -54,3 +54,17 @@ def test_a_gin_line_is_gin_alone():
         assert claims == ["gin"]
     only_debug = ("\n".join(DEBUG) + "\n").encode()
     assert registry.shares(only_debug, DEBUG).get("gin", 0) == 0
+
+
+def test_krakends_access_log_is_gins_with_its_own_name():
+    lines = [
+        '[KRAKEND] 2024/03/12 - 14:02:11 [AccessLog] | 200 |   23.857900ms |    203.0.113.10 | GET     "/pets"',
+        '[KRAKEND] 2024/03/12 - 14:02:25 [AccessLog] | 201 |   91.282400ms |      192.0.2.77 | POST    "/pets"',
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "gin"
+    parsed = registry.parse(data, "gin")
+    assert parsed.rejects.empty
+    assert parsed.candidates["status_code"].tolist() == [200, 201]
+    assert parsed.candidates["latency_ms"].tolist() == [23.8579, 91.2824]
+    assert parsed.candidates["path"].tolist() == ["/pets", "/pets"]
