@@ -27,10 +27,11 @@ PATTERNS = (
         r"(?P<status>\d{3})\b"
     ),
     # a Common Log Format line: gunicorn's access logger, Werkzeug's, morgan's `combined`,
-    # Quarkus' (its time without brackets)
+    # Quarkus' (its time without brackets), Reactor Netty's (Spring Cloud Gateway, WebFlux:
+    # its duration in ms last)
     re.compile(
         rf'(?P<client>[^ "]+) \S+ \S+ (?:\[[^\]]+\]|\S+ [+-]\d{{4}}) "{_METHOD} {_PATH}(?:{_VERSION})?" '
-        r"(?P<status>\d{3}) (?P<bytes>\d+|-)"
+        r"(?P<status>\d{3}) (?P<bytes>\d+|-)(?: (?P<ms>\d+)$)?"
     ),
     # Django's development server (`django.server`): "GET /api/ HTTP/1.1" 200 1234
     re.compile(rf'"{_METHOD} {_PATH}{_VERSION}" (?P<status>\d{{3}})(?: (?P<bytes>\d+|-))?'),

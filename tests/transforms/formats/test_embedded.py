@@ -33,6 +33,9 @@ AS_OF = pd.Timestamp("2026-12-01", tz="UTC")
         # morgan's dev and tiny formats
         ("GET /api/users 200 12.345 ms - 123", ("GET", "/api/users", "200", None, None, "12.345")),
         ("GET /api/users 404 9 - 0.512 ms", ("GET", "/api/users", "404", "9", None, "0.512")),
+        # Reactor Netty's access log (Spring Cloud Gateway, WebFlux): the duration in ms last
+        ('203.0.113.10 - - [12/Mar/2024:15:02:11 +0100] "GET /pets HTTP/1.1" 200 415 23',
+         ("GET", "/pets", "200", "415", "203.0.113.10", "23")),
         # uvicorn's line with its own level, as journald or Docker keep it
         ('INFO:     10.0.3.17:51976 - "GET /api/v1/orders HTTP/1.1" 200 OK',
          ("GET", "/api/v1/orders", "200", None, "10.0.3.17", None)),
