@@ -147,7 +147,7 @@ def _detects(sample: bytes) -> bool:
     return _detected(sample) is not None
 
 
-def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
+def _applies(prefix: Prefix, text: bytes, lines: list[bytes], nested: bool = True) -> bool:
     carried = sum(prefix.pattern.match(line) is not None for line in lines)
     if carried < MIN_SHARE * len(lines):
         return False
@@ -158,8 +158,9 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes]) -> bool:
     if written is not None and written not in registry.GENERIC:
         return False  # the lines as written are a format: the prefix is part of them
     # what detection finds once this prefix is gone, and any prefix after it (stern's
-    # `--timestamps` put the runtime's time after the pod and container)
-    stripped = _detected(strip_prefix(prefix.pattern.sub(b"", sample))[0])
+    # `--timestamps` put the runtime's time after the pod and container): one level deep
+    without = prefix.pattern.sub(b"", sample)
+    stripped = _detected(_stripped(without, nested=False)[0] if nested else without)
     if stripped is None:
         return False
     # a csv guess from a first line with commas is weaker than a line format: a prefix before
@@ -307,6 +308,12 @@ def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
     """`text` with the prefixes every line carries removed (a JSON wrapper's, a container
     runtime's, then a syslog header), and a note naming them (None and the text unchanged when
     no known prefix is on at least MIN_SHARE of the first lines)."""
+    return _stripped(text)
+
+
+def _stripped(text: bytes, nested: bool = True) -> tuple[bytes, str | None]:
+    """`strip_prefix`; a prefix is checked against the lines without it and without the
+    prefixes after it only when `nested` (one level deep, however many prefixes match)."""
     notes = []
     unwrapped = unwrap_json(text)
     if unwrapped is not None:
@@ -314,7 +321,7 @@ def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
         notes.append(unwrapped[1])
     for prefix in PREFIXES:
         lines = [line for line in sample_head(text).split(b"\n") if line.strip()]
-        if not lines or not _applies(prefix, text, lines):
+        if not lines or not _applies(prefix, text, lines, nested):
             continue
         if prefix.name == CRI:
             text, note = _strip_cri(text)
@@ -322,9 +329,4 @@ def strip_prefix(text: bytes) -> tuple[bytes, str | None]:
         else:
             text = prefix.pattern.sub(b"", text)
             notes.append(f"{prefix.name} prefix stripped from every line")
-        if unwrapped is None:  # a shipper's JSON wrapper after its prefix (fluentd's stdout)
-            unwrapped = unwrap_json(text)
-            if unwrapped is not None:
-                text = unwrapped[0]
-                notes.append(unwrapped[1])
     return text, "; ".join(notes) or None

@@ -324,3 +324,10 @@ def test_a_line_that_starts_like_stern_but_is_a_format_keeps_its_start():
     """Two words before a line no format reads: stern's prefix only when the rest is read."""
     text = b"web-1 api-2 something no format reads\n" * 3
     assert strip_prefix(text) == (text, None)
+
+
+def test_lines_that_look_like_endless_prefixes_are_left_alone():
+    """Every two words look like stern's pod and container: checked one level deep only."""
+    line = " ".join(f"pod-{i} c{i}" for i in range(600))
+    text = (line + "\n").encode() * 5
+    assert strip_prefix(text) == (text, None)
