@@ -927,3 +927,22 @@ def test_api_gateways_clf_template_is_common_with_its_request_ids_kept(gap):
     )  # fmt: skip
     assert row["ts"] == pd.Timestamp("2024-03-12T14:02:11Z")
     assert '"extra":"6513270e-269e-0d37-f2a7-4de452e6b438 pDE0iGXlD6gNCF="' in row["attributes"]
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [
+        ("2024-03-10T14:02:11+01:00", "2024-03-10T13:02:11Z"),  # nginx's $time_iso8601
+        ("2024-07-04T09:15:02-0700", "2024-07-04T16:15:02Z"),  # Apache %{%Y-%m-%dT%H:%M:%S%z}t
+        ("04/Jul/2024:18:15:02.041 +0200", "2024-07-04T16:15:02.041Z"),  # Apache msec_frac
+        ("04/Jul/2024 18:15:02.041 +0200", "2024-07-04T16:15:02.041Z"),  # its documented example
+    ],
+    ids=["nginx-iso8601", "apache-iso", "apache-msec", "apache-msec-doc"],
+)
+def test_other_times_in_the_brackets(time, expected):
+    line = f'203.0.113.5 - - [{time}] "GET /api/v1/items?page=2 HTTP/1.1" 200 5123 "-" "curl/8"'
+    data = (line + "\n").encode() * 3
+    assert registry.detect(data) == "combined"
+    parsed = registry.parse(data, "combined")
+    assert parsed.rejects.empty
+    assert parsed.candidates["ts"].tolist() == [pd.Timestamp(expected)] * 3

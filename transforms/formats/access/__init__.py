@@ -60,6 +60,7 @@ from transforms.formats.access.nginx import (
     template_text,
 )
 from transforms.formats.access.values import (
+    ACCESS_TIME,
     BYTES,
     CLF_TIME,
     MONTHS,
@@ -83,6 +84,7 @@ __all__ = [
     "APACHE_SSL",
     "BYTES",
     "CLF_FIELDS",
+    "ACCESS_TIME",
     "CLF_TIME",
     "COMBINED",
     "COMBINED_LAYOUT",

@@ -26,6 +26,7 @@ from transforms.formats.access.lines import (
     request_line,
 )
 from transforms.formats.access.values import (
+    ACCESS_TIME,
     BYTES,
     CLF_TIME,
     STATUS,
@@ -80,7 +81,7 @@ DURATION = re.compile(r"(?:^| )(?P<value>\d+(?:\.\d+)?)(?P<unit>ms|us|µs|s)$")
 DURATION_UNITS = {"ms": 1.0, "us": 0.001, "µs": 0.001, "s": 1000.0}
 
 
-CLF_START = re.compile(rf'[^ "]++(?: [^ "]++){{2}} \[{CLF_TIME}\] ?"')
+CLF_START = re.compile(rf'[^ "]++(?: [^ "]++){{2}} \[{ACCESS_TIME}\] ?"')
 """The start every Common-like access line shares: three fields, the time, a quoted request."""
 
 
@@ -102,7 +103,7 @@ def client_address(listed: str) -> str:
 
 def _clf_pattern(*, combined: bool, strict: bool) -> str:
     token = r'[^ "]++'
-    time = CLF_TIME if strict else r"[^\]]*+"
+    time = ACCESS_TIME if strict else r"[^\]]*+"
     status = r"\d{3}" if strict else token
     size = r"(?:\d+|-)" if strict else token
     head = (

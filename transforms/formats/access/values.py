@@ -3,6 +3,7 @@ fields, log times (CLF and ISO 8601), status codes and byte counts."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -167,6 +168,19 @@ def latency(*inputs: Input) -> Derived:
 
 # times ------------------------------------------------------------------------------------------
 CLF_TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
+ACCESS_TIME = (
+    rf"(?:{CLF_TIME}"
+    r"|\d\d/[A-Z][a-z]{2}/\d{4}[: ]\d\d:\d\d:\d\d\.\d{1,9} [+-]\d{4}"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d))"
+)
+"""The time in an access line's brackets: CLF's `%t` (nginx's `$time_local`), Apache's with
+milliseconds (`[%{%d/%b/%Y:%H:%M:%S}t.%{msec_frac}t %{%z}t]`, or with a space before the time
+as its documentation's example has it), and ISO 8601 (nginx's `$time_iso8601`, Apache's
+`%{%Y-%m-%dT%H:%M:%S%z}t`)."""
+_FRACTION_CLF = re.compile(
+    r"^(?P<d>\d\d)/(?P<m>[A-Z][a-z]{2})/(?P<y>\d{4})[: ](?P<t>\d\d:\d\d:\d\d\.\d{1,9}) "
+    r"(?P<z>[+-]\d{4})$"
+)
 
 
 _MONTH_NAMES = pa.array(list(MONTHS), pa.large_string())
@@ -195,8 +209,26 @@ def clf_time(text: pd.Series) -> pd.Series:
     )  # fmt: skip
     parsed = _arrow_utc(iso)
     if parsed is None:  # a day or time out of range (32/Oct, 25:00): the slow path names none
-        return iso_time(pd.Series(iso.to_pandas(types_mapper=STR_MAPPER), index=text.index))
-    return pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
+        out = iso_time(pd.Series(iso.to_pandas(types_mapper=STR_MAPPER), index=text.index))
+    else:
+        out = pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
+    other = ~valid.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
+    if other.any():  # the other times of `ACCESS_TIME`
+        out[other] = _other_access_times(text[other]).to_numpy()
+    return out
+
+
+def _other_access_times(text: pd.Series) -> pd.Series:
+    """Apache's times with milliseconds and ISO 8601 times to UTC (anything else is NaT)."""
+
+    def iso(value: str) -> str:
+        match = _FRACTION_CLF.match(value.strip())
+        if match is None:
+            return value
+        month = MONTHS.get(match["m"])
+        return f"{match['y']}-{month}-{match['d']}T{match['t']}{match['z']}" if month else value
+
+    return iso_time(text.astype("str").map(iso).astype("str"))
 
 
 def _arrow_utc(iso: pa.ChunkedArray) -> pa.ChunkedArray | None:
