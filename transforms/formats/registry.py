@@ -340,7 +340,8 @@ def detect(data: bytes, written: bytes | None = None) -> str:
         if JSON_ARRAY.match(first) or jsonl.looks_like_jsonl(first):
             return "jsonl"  # whose parser says why it cannot read them
         generic = [name for name in GENERIC if FORMATS[name].looks_like(first)]
-        if len(generic) == 1:
+        # an access line's commas (in its user agent) make no header: it gets the template hint
+        if len(generic) == 1 and not access.clf.CLF_START.match(first):
             return generic[0]
     if written is not None:  # the same line as the user wrote it, prefix included
         original = split_lines(sample_head(written))

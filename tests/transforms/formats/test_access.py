@@ -946,3 +946,15 @@ def test_other_times_in_the_brackets(time, expected):
     parsed = registry.parse(data, "combined")
     assert parsed.rejects.empty
     assert parsed.candidates["ts"].tolist() == [pd.Timestamp(expected)] * 3
+
+
+def test_an_access_line_no_format_reads_is_no_csv_header_for_the_commas_in_its_agent():
+    """A custom layout's line whose user agent holds commas: detection suggests an nginx
+    template, not a csv header that matches no layout."""
+    line = (
+        '192.0.2.20 - - [04/Jul/2024:18:15:00 +0200] "GET /index.html HTTP/1.1" 200 11158 400 '
+        '0.002 "-" "Mozilla/5.0 (X11, Linux) AppleWebKit/537.36 (KHTML, like Gecko)"'
+    )
+    with pytest.raises(FileFormatError, match="could not detect the format") as raised:
+        registry.detect((line + "\n").encode() * 3)
+    assert "nginx:" in str(raised.value)
