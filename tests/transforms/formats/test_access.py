@@ -418,12 +418,16 @@ def test_combined_reads_common_lines_extra_fields_and_address_lists():
         b' 200 571 "-" "Firefox"',  # the X-Forwarded-For chain before %h
         b'"10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a HTTP/1.1"'
         b' 200 25507 "-" "Amazon CloudFront"',
+        b'unknown, 10.0.0.2 - - [05/May/2024:11:10:06 +0000] "GET /shop/ HTTP/1.1" 200 9812 "-"'
+        b' "Firefox"',  # RFC 7239's `unknown` for a hop that hides itself
     ]
     parsed = parse_combined(b"\n".join(lines) + b"\n")
     assert parsed.rejects.empty
     rows = parsed.candidates
-    assert rows["status_code"].tolist() == [200, 200, 200, 200, 200]
-    assert rows["client_ip"].tolist()[2:] == ["70.29.80.15", "85.181.35.98", "199.96.1.1"]
+    assert rows["status_code"].tolist() == [200, 200, 200, 200, 200, 200]
+    assert rows["client_ip"].tolist()[2:] == [
+        "70.29.80.15", "85.181.35.98", "199.96.1.1", "10.0.0.2",
+    ]  # fmt: skip
     latency = rows["latency_ms"].tolist()
     assert pd.isna(latency[0]) and pd.isna(latency[1]) and latency[2] == 247.0
     assert rows["path"].tolist()[2] == "/en/"

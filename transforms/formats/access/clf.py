@@ -70,7 +70,7 @@ EXTRA_TIME = re.compile(
 """A request time (seconds) in the fields after the user agent: after one quoted field (nginx's
 `"$http_x_forwarded_for" $request_time [$upstream_response_time]`), or where ingress-nginx's
 default format logs it (`$request_length $request_time [$proxy_upstream_name] [...] ...`)."""
-_ADDRESS = r"[0-9A-Fa-f:.]++(?:%[0-9A-Za-z]++)?+"
+_ADDRESS = r"(?:[0-9A-Fa-f:.]++(?:%[0-9A-Za-z]++)?+|unknown)"  # RFC 7239's unknown too
 CLIENT_LIST = rf'(?P<client_list>"?{_ADDRESS}(?:"?(?:, ?| )"?{_ADDRESS})++"?|[^ "]++)'
 """`%h`, or a list of addresses where proxies log the X-Forwarded-For chain before it
 (`10.0.0.2, 10.0.0.1, 85.181.35.98 - - [...]`, quoted or not): `client_address` picks the
@@ -87,18 +87,21 @@ CLF_START = re.compile(rf'[^ "]++(?: [^ "]++){{2}} \[{ACCESS_TIME}\] ?"')
 
 def client_address(listed: str) -> str:
     """The client of an address list: its first public address (the first hop outside the
-    private networks, as the X-Forwarded-For chain reads), else its first address."""
+    private networks, as the X-Forwarded-For chain reads), else its first address (`unknown`
+    is none)."""
     import ipaddress
 
     items = [item for item in SEPARATORS.split(listed) if item]
+    addresses = []
     for item in items:
         try:
             address = ipaddress.ip_address(item.split("%", 1)[0])
         except ValueError:
-            continue
+            continue  # `unknown`, a hop that hides itself (RFC 7239)
         if address.is_global:
             return item
-    return items[0] if items else listed
+        addresses.append(item)
+    return addresses[0] if addresses else items[0] if items else listed
 
 
 def _clf_pattern(*, combined: bool, strict: bool) -> str:
