@@ -653,7 +653,7 @@ def test_an_escaped_quote_in_the_request_does_not_end_it():
     data = ("\n".join(lines) + "\n").encode()
     parsed = parse_combined(data)
     assert parsed.rejects.empty
-    assert parsed.candidates["path"].tolist() == [r"/q?x=\"y\"", r"/a\\b", "/c"]
+    assert parsed.candidates["path"].tolist() == ['/q?x="y"', "/a\\b", "/c"]  # as requested
     assert parsed.candidates["status_code"].tolist() == [200, 404, 200]
     assert registry.detect(data) == "combined"
 
@@ -962,3 +962,15 @@ def test_an_access_line_no_format_reads_is_no_csv_header_for_the_commas_in_its_a
     with pytest.raises(FileFormatError, match="could not detect the format") as raised:
         registry.detect((line + "\n").encode() * 3)
     assert "nginx:" in str(raised.value)
+
+
+def test_nginx_escapes_in_the_request_are_read_as_the_bytes_they_spell():
+    """nginx writes `"`, `\\` and every byte above 0x7E of the request as `\\xHH`."""
+    lines = [
+        r'10.0.0.3 - - [26/May/2024:11:43:01 +0000] "GET /files/..\x5C..\x5Cwin.ini HTTP/1.1" 400 0 "-" "ua"',
+        r'10.0.0.3 - - [26/May/2024:11:43:02 +0000] "GET /fr/caf\xC3\xA9 HTTP/1.1" 200 12 "-" "ua"',
+        r'10.0.0.3 - - [26/May/2024:11:43:03 +0000] "GET /q?x=\x22y\x22 HTTP/1.1" 200 1 "-" "ua"',
+    ]
+    parsed = parse_combined(("\n".join(lines) + "\n").encode())
+    assert parsed.rejects.empty
+    assert parsed.candidates["path"].tolist() == ["/files/..\\..\\win.ini", "/fr/café", '/q?x="y"']

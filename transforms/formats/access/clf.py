@@ -148,8 +148,35 @@ def looks_like_combined(line: str) -> bool:
     return COMBINED_STRICT.fullmatch(line) is not None
 
 
+_ESCAPED = re.compile(r'((?:\\x[0-9A-Fa-f]{2})+)|\\(["\\ntrvf])')
+_C_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "v": "\v", "f": "\f"}
+
+
+def unescaped(text: str) -> str:
+    """A request's text as the client sent it: nginx writes `"`, `\\`, control characters and
+    every byte above 0x7E as `\\xHH` (a run of them is read as the UTF-8 bytes it spells,
+    Windows-1252 where they are not UTF-8); Apache writes `"` and `\\` after a backslash,
+    whitespace in C's notation (`\\t`) and other bytes as `\\xhh`."""
+    if "\\" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(2) is not None:
+            return _C_ESCAPES[match.group(2)]
+        raw = bytes.fromhex(match.group(1).replace("\\x", ""))
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", errors="replace")
+
+    return _ESCAPED.sub(one, text)
+
+
 def _prepare_clf(request_time_unit: str):
     def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        escaped = records["path"].str.contains("\\", regex=False).fillna(False).astype(bool)
+        if escaped.any():  # the path as requested, not as the server escaped it in its log
+            records.loc[escaped, "path"] = records.loc[escaped, "path"].map(unescaped)
         if "ids" in records:  # bare fields after a Common line's bytes: extra fields too
             ids = records.pop("ids").str.lstrip(" ")
             records["extra"] = records["extra"].fillna(ids) if "extra" in records else ids

@@ -214,7 +214,7 @@ def clf_time(text: pd.Series) -> pd.Series:
         out = pd.Series(parsed.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
     other = ~valid.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
     if other.any():  # the other times of `ACCESS_TIME`
-        out[other] = _other_access_times(text[other]).to_numpy()
+        out[other] = _other_access_times(text[other]).array
     return out
 
 
@@ -228,7 +228,12 @@ def _other_access_times(text: pd.Series) -> pd.Series:
         month = MONTHS.get(match["m"])
         return f"{match['y']}-{month}-{match['d']}T{match['t']}{match['z']}" if month else value
 
-    return iso_time(text.astype("str").map(iso).astype("str"))
+    values = pd.to_datetime(
+        text.astype("str").map(iso).str.strip(), format="ISO8601", utc=True, errors="coerce"
+    )
+    if values.dt.tz is None:  # none parsed: a naive NaT column
+        values = values.dt.tz_localize("UTC")
+    return values.astype("datetime64[us, UTC]")
 
 
 def _arrow_utc(iso: pa.ChunkedArray) -> pa.ChunkedArray | None:
