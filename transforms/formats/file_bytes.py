@@ -214,7 +214,7 @@ def json_records(data: bytes, time_keys: frozenset[str] = TIME_KEYS) -> tuple[by
         return data, []
     start = min(len(data), 1 << 16) - len(head)
     stop = data.find(b"\n", start)
-    if head[:1] == b"{" and 0 <= stop < len(data.rstrip()):  # more than one line
+    if head[:1] == b"{" and stop >= 0 and data[stop : stop + (1 << 16)].strip():  # more lines
         try:
             orjson.loads(data[start:stop])
             return data, []  # JSON lines
