@@ -410,7 +410,8 @@ def _sources(table: Mapping[str, Any], config_file: Path) -> tuple[SourceSetting
             )
         encoding = options.get("encoding", "utf-8")
         try:
-            codecs.lookup(encoding)
+            if not getattr(codecs.lookup(encoding), "_is_text_encoding", True):
+                raise LookupError(encoding)  # base64, zlib ...: codecs of bytes, not of text
         except (LookupError, TypeError):
             raise SettingsError(
                 f"{where}.encoding: unknown text encoding {encoding!r}; expected a codec name "

@@ -128,6 +128,7 @@ endpoint_rules = [{ pattern = "^/v[0-9]+/", replacement = "/" }]
         ("[sources.a]\nfold_variety = 'many'\n", "sources.a.fold_variety: expected a int"),
         ("[sources.a]\nencoding = 'klingon'\n", "sources.a.encoding: unknown text encoding"),
         ("[sources.a]\nencoding = 8859\n", "sources.a.encoding: unknown text encoding"),
+        ("[sources.a]\nencoding = 'base64'\n", "sources.a.encoding: unknown text encoding"),
     ],
 )
 def test_bad_source_settings_are_named(tmp_path, text, message):

@@ -238,10 +238,19 @@ def json_records(data: bytes, time_keys: frozenset[str] = TIME_KEYS) -> tuple[by
             return data, []
         records, where = values, "JSON objects printed over several lines each"
     records = [_unwrapped(r) for r in records]
-    lines = b"\n".join(orjson.dumps(r) for r in records) + b"\n"
+    lines = b"\n".join(_dumped(r) for r in records) + b"\n"
     count = f"{len(records)} record{'s' if len(records) != 1 else ''}"
     note = f"{where}: {count}, read one a line (line numbers count the records)"
     return lines, [note]
+
+
+def _dumped(record: dict) -> bytes:
+    """A record as one line of JSON (by the standard library where orjson cannot write it: a
+    whole number beyond 64 bits)."""
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError:
+        return json.dumps(record, ensure_ascii=False).encode(UTF8, "surrogatepass")
 
 
 def _records_in(value: object, time_keys: frozenset[str]) -> tuple[list[dict], str] | None:
@@ -291,7 +300,7 @@ def _concatenated(text: str) -> list | None:
             return values
         try:
             value, at = decoder.raw_decode(text, at)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None
         values.append(value)
 

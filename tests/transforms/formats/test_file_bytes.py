@@ -11,6 +11,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from transforms.formats.base import FileFormatError
 from transforms.formats.file_bytes import (
@@ -266,3 +268,27 @@ def test_a_csv_export_of_log_lines_is_read_as_those_lines(data, column):
 )  # fmt: skip
 def test_other_csv_and_log_files_are_left_as_they_are(data):
     assert raw_column_lines(data) == (data, [])
+
+
+def test_records_orjson_cannot_write_and_nesting_too_deep_to_read():
+    big = b'{\n "timestamp": "2026-11-01T10:00:00Z", "n": 99999999999999999999999\n}\n{\n}\n'
+    lines, _ = json_records(big)
+    assert lines == b'{"timestamp": "2026-11-01T10:00:00Z", "n": 99999999999999999999999}\n{}\n'
+    deep = b"{\n" + b"[" * 100_000 + b"]" * 100_000 + b"\n}\n"
+    assert json_records(deep) == (deep, [])
+
+
+MAGIC = [b"", b"\x1f\x8b", b"BZh91AY&SY", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"PK\x03\x04",
+         b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00", b"[", b"{\n", b"_raw,_time\n",
+         b"PAR1", b"%PDF-"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(MAGIC), st.binary(max_size=400))
+def test_any_bytes_are_read_or_refused_in_one_sentence(magic, rest):
+    try:
+        data, notes = readable(magic + rest)
+    except FileFormatError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert isinstance(data, bytes) and all(isinstance(n, str) for n in notes)
