@@ -140,6 +140,9 @@ def test_ingest_runs_in_the_resident_process_as_in_its_own(prefect_server, runti
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal delivers it: a shell's background job (the suite run with `&`)
+        # passes SIGINT on ignored, and the command would never see it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert command.stderr is not None
     said = []
