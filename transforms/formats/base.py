@@ -440,6 +440,8 @@ def iso_fast(text: pd.Series) -> pd.Series | None:
     return pd.Series(values.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
 
 
+ZONED_ISO_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
+"""An ISO 8601 time with its zone (`Z` or an offset, with or without its colon), as a regex."""
 MONTHS = {
     name: f"{number:02d}"
     for number, name in enumerate(

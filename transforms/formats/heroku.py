@@ -17,18 +17,17 @@ import pandas as pd
 from transforms.formats.access import BYTES, STATUS, iso_time, own_messages, parse_lines
 from transforms.formats.access.lines import OwnEvents
 from transforms.formats.attributes import COLUMN_PREFIX
-from transforms.formats.base import Field, Format, Parsed, as_text
+from transforms.formats.base import ZONED_ISO_TIME, Field, Format, Parsed, as_text
 from transforms.formats.own_events import layout_events
 from transforms.formats.servicelog import KEY_VALUE, as_duration_ms, unquoted
 
-_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
 _DRAIN = r"(?:\d+ )?<\d{1,3}>\d{1,2} "  # a drain's octet count and syslog PRI and version
 HEROKU_RE = re.compile(
-    rf"(?:{_DRAIN})?(?P<time>{_TIME}) (?:heroku\[router\]:|\S+ heroku router -) "
+    rf"(?:{_DRAIN})?(?P<time>{ZONED_ISO_TIME}) (?:heroku\[router\]:|\S+ heroku router -) "
     r"(?P<pairs>(?:[\w-]+=\S* )*at=\S*(?: .*)?)"  # `sock=client` may come first (H18, H27)
 )
 PLATFORM_LINE = re.compile(
-    rf"(?:{_DRAIN})?{_TIME} (?:(?:app|heroku)\[[^\]\s]+\]:|\S+ (?:app|heroku) \S+ -)"
+    rf"(?:{_DRAIN})?{ZONED_ISO_TIME} (?:(?:app|heroku)\[[^\]\s]+\]:|\S+ (?:app|heroku) \S+ -)"
 )
 """Any line of a Heroku app's log stream: the app's own output and the platform's messages."""
 _PLATFORM_ERROR = re.compile(r"Error [A-Z]\d{2}\b")
@@ -50,7 +49,7 @@ DYNO_EVENTS = OwnEvents(
     layout_events(
         "Heroku app",
         re.compile(
-            rf"(?:{_DRAIN})?(?P<ts>{_TIME}) (?:(?P<stream>app|heroku)\[(?P<service>[^\]\s]+)\]:"
+            rf"(?:{_DRAIN})?(?P<ts>{ZONED_ISO_TIME}) (?:(?P<stream>app|heroku)\[(?P<service>[^\]\s]+)\]:"
             rf"|\S+ (?P<stream__d>app|heroku) (?P<service__d>\S+) -) ?{_LOGGED_LEVEL}(?P<message>.*)"
         ),
         "'<time> app[web.1]: <message>' (a Heroku app's or platform's line)",

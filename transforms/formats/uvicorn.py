@@ -15,23 +15,22 @@ import re
 
 from transforms.formats.access import STATUS, iso_time, own_messages, parse_lines
 from transforms.formats.access.lines import OwnEvents
-from transforms.formats.base import Field, Format, Parsed, as_text
+from transforms.formats.base import ZONED_ISO_TIME, Field, Format, Parsed, as_text
 from transforms.formats.own_events import layout_events
 from transforms.formats.servicelog import CONTINUATION
 
-_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
 _COLOUR = r"(?:\x1b\[[0-9;]*m)?"
 _LEVEL = r"(?:TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL)"
 UVICORN_RE = re.compile(
-    rf"(?P<time>{_TIME}) {_COLOUR}{_LEVEL}{_COLOUR}:\s+(?P<client_ip>[^ ]+?)(?::\d+)? - "
+    rf"(?P<time>{ZONED_ISO_TIME}) {_COLOUR}{_LEVEL}{_COLOUR}:\s+(?P<client_ip>[^ ]+?)(?::\d+)? - "
     r'"(?P<method>[A-Z]+) (?P<path>[^ "]+) HTTP/[\d.]+" '
     rf"{_COLOUR}(?P<status>\d{{3}})(?: [^\x1b]*)?{_COLOUR}"
 )
 UVICORN_MESSAGE = re.compile(
-    rf"(?P<ts>{_TIME}) {_COLOUR}(?P<level>{_LEVEL}){_COLOUR}:\s+(?P<message>.*)"
+    rf"(?P<ts>{ZONED_ISO_TIME}) {_COLOUR}(?P<level>{_LEVEL}){_COLOUR}:\s+(?P<message>.*)"
 )
 """uvicorn's own line behind the runtime's time."""
-_TIMED_CONTINUATION = re.compile(rf"{_TIME} (?:{CONTINUATION.pattern})")
+_TIMED_CONTINUATION = re.compile(rf"{ZONED_ISO_TIME} (?:{CONTINUATION.pattern})")
 """A traceback's line behind the runtime's time."""
 UVICORN_EVENTS = OwnEvents(
     "uvicorn itself",
@@ -42,7 +41,7 @@ UVICORN_EVENTS = OwnEvents(
         "'<time> INFO:     <message>' (uvicorn's own line)",
         service="uvicorn",
         continuation=_TIMED_CONTINUATION,
-        joined_prefix=re.compile(rf"{_TIME} "),
+        joined_prefix=re.compile(rf"{ZONED_ISO_TIME} "),
     ),
     _TIMED_CONTINUATION,
 )

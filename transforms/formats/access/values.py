@@ -19,6 +19,7 @@ from transforms.formats.base import (
     RAW,
     REASONS,
     STR_MAPPER,
+    ZONED_ISO_TIME,
     Field,
     Parsed,
     arrow_text,
@@ -171,7 +172,7 @@ CLF_TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
 ACCESS_TIME = (
     rf"(?:{CLF_TIME}"
     r"|\d\d/[A-Z][a-z]{2}/\d{4}[: ]\d\d:\d\d:\d\d\.\d{1,9} [+-]\d{4}"
-    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d))"
+    rf"|{ZONED_ISO_TIME})"
 )
 """The time in an access line's brackets: CLF's `%t` (nginx's `$time_local`), Apache's with
 milliseconds (`[%{%d/%b/%Y:%H:%M:%S}t.%{msec_frac}t %{%z}t]`, or with a space before the time

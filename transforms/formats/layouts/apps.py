@@ -18,7 +18,7 @@ import re
 import pandas as pd
 
 from transforms.formats.attributes import COLUMN_PREFIX
-from transforms.formats.base import as_timestamp
+from transforms.formats.base import ZONED_ISO_TIME, as_timestamp
 from transforms.formats.layouts.core import CONTINUATION_LINE, Layout, iso_time
 
 MONOLOG = re.compile(
@@ -98,11 +98,10 @@ SIDEKIQ_LAYOUT = Layout(
     finish=_sidekiq_context,
 )
 
-_ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})"
 _REQUEST_ID = r"[0-9a-fA-F-]{36}|undefined|None"
 LAMBDA = re.compile(
-    rf"(?:(?P<ts>{_ISO})\t(?P<request_id>{_REQUEST_ID})\t(?P<level>TRACE|DEBUG|INFO|WARN|ERROR|FATAL)"
-    rf"|\[(?P<level__2>DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t(?P<ts__2>{_ISO})\t"
+    rf"(?:(?P<ts>{ZONED_ISO_TIME})\t(?P<request_id>{_REQUEST_ID})\t(?P<level>TRACE|DEBUG|INFO|WARN|ERROR|FATAL)"
+    rf"|\[(?P<level__2>DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t(?P<ts__2>{ZONED_ISO_TIME})\t"
     rf"(?P<request_id__2>{_REQUEST_ID}))\t(?P<message>.*)$",
     re.DOTALL,
 )
