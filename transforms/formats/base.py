@@ -440,6 +440,16 @@ def iso_fast(text: pd.Series) -> pd.Series | None:
     return pd.Series(values.to_pandas(), index=text.index).astype("datetime64[us, UTC]")
 
 
+def spelled_bytes(run: str) -> str:
+    """The text a run of `\\xHH` escapes spells (as nginx writes `"`, `\\`, control
+    characters and every byte above 0x7E): its bytes as UTF-8, else Windows-1252."""
+    raw = bytes.fromhex(run.replace("\\x", ""))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 ZONED_ISO_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)"
 """An ISO 8601 time with its zone (`Z` or an offset, with or without its colon), as a regex."""
 MONTHS = {

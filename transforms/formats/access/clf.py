@@ -45,6 +45,7 @@ from transforms.formats.base import (
     Parsed,
     as_text,
     contains_byte,
+    spelled_bytes,
 )
 from transforms.formats.servicelog import CONTINUATION
 
@@ -163,11 +164,7 @@ def unescaped(text: str) -> str:
     def one(match: re.Match[str]) -> str:
         if match.group(2) is not None:
             return _C_ESCAPES[match.group(2)]
-        raw = bytes.fromhex(match.group(1).replace("\\x", ""))
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("cp1252", errors="replace")
+        return spelled_bytes(match.group(1))
 
     return _ESCAPED.sub(one, text)
 

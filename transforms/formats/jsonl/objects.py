@@ -14,9 +14,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from transforms.formats.base import (
-    Converter,
-)
+from transforms.formats.base import Converter, spelled_bytes
 
 MISSING = object()
 KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
@@ -62,12 +60,7 @@ def nginx_unescaped(text: str) -> Any:
         return None
 
     def as_json(match: re.Match[str]) -> str:
-        raw = bytes.fromhex(match.group(0).replace("\\x", ""))
-        try:
-            decoded = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            decoded = raw.decode("cp1252", errors="replace")
-        return orjson.dumps(decoded).decode()[1:-1]
+        return orjson.dumps(spelled_bytes(match.group(0))).decode()[1:-1]
 
     try:
         return orjson.loads(_NGINX_ESCAPES.sub(as_json, text))
