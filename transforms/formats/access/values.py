@@ -229,12 +229,7 @@ def _other_access_times(text: pd.Series) -> pd.Series:
         month = MONTHS.get(match["m"])
         return f"{match['y']}-{month}-{match['d']}T{match['t']}{match['z']}" if month else value
 
-    values = pd.to_datetime(
-        text.astype("str").map(iso).str.strip(), format="ISO8601", utc=True, errors="coerce"
-    )
-    if values.dt.tz is None:  # none parsed: a naive NaT column
-        values = values.dt.tz_localize("UTC")
-    return values.astype("datetime64[us, UTC]")
+    return iso_time(text.astype("str").map(iso).astype("str"))
 
 
 def _arrow_utc(iso: pa.ChunkedArray) -> pa.ChunkedArray | None:
