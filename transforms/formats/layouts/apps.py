@@ -117,20 +117,13 @@ LAMBDA_HINT = (
 )
 
 
-def _lambda_explain(number: int, text: str) -> str:
-    if LAMBDA_PLATFORM.fullmatch(text):
-        return f"line {number}: {LAMBDA_HINT}"
-    return f"line {number}: does not match the lambda layout, expected {LAMBDA_EXPECTED}"
-
-
-LAMBDA_EXPECTED = "'<time>\\t<request id>\\t<LEVEL>\\t<message>' (AWS Lambda)"
 LAMBDA_LAYOUT = Layout(
     "lambda",
     LAMBDA,
     iso_time,
-    LAMBDA_EXPECTED,
+    "'<time>\\t<request id>\\t<LEVEL>\\t<message>' (AWS Lambda)",
     time_what="a timestamp (ISO 8601)",
-    explain=_lambda_explain,
+    own_lines=(LAMBDA_PLATFORM, LAMBDA_HINT),
 )
 
 FORMATS = [

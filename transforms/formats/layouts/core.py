@@ -135,6 +135,9 @@ class Layout:
     word on."""
     explain: Callable[[int, str], str] | None = None
     """Why a line is not in the layout (line number, text); default: the layout expected."""
+    own_lines: tuple[re.Pattern[str], str] | None = None
+    """Lines the program writes besides its log (a server's start-up, a platform's own lines),
+    and the reason they get instead: `…, not a request`."""
 
     def looks_like(self, line: str) -> bool:
         return self.header.match(line) is not None
@@ -249,6 +252,8 @@ def _secondary(layout: Layout, match: re.Match[str] | None) -> tuple[int, str] |
 def _not_this_layout(layout: Layout, number: int, text: str) -> str:
     if layout.explain is not None:
         return layout.explain(number, text)
+    if layout.own_lines is not None and layout.own_lines[0].fullmatch(text):
+        return f"line {number}: {layout.own_lines[1]}"
     return f"line {number}: does not match the {layout.name} layout, expected {layout.expected}"
 
 

@@ -115,14 +115,6 @@ def _ruby_level(text: pd.Series) -> pd.Series:
 EXPECTED = "'<L>, [<time> #<pid>] <LEVEL> -- <progname>: <message>' (Ruby's Logger, Rails)"
 
 
-def _explain(number: int, text: str) -> str:
-    """Why a line is no Logger line: Puma's and `rails server`'s own start-up lines are no
-    request (`PUMA_MESSAGE`)."""
-    if PUMA_MESSAGE.fullmatch(text):
-        return f"line {number}: {PUMA_HINT}"
-    return f"line {number}: does not match the ruby layout, expected {EXPECTED}"
-
-
 RUBY = Layout(
     "ruby",
     HEADER,
@@ -131,6 +123,6 @@ RUBY = Layout(
     time_what="a time like 2024-05-16T10:20:33.101234",
     level=_ruby_level,
     finish=_rails_requests,
-    explain=_explain,
+    own_lines=(PUMA_MESSAGE, PUMA_HINT),  # Puma's and `rails server`'s own start-up lines
 )
 FORMATS = [RUBY.format("Ruby's Logger (Rails' production.log): L, [time #pid] LEVEL -- prog: msg")]
