@@ -36,6 +36,7 @@ _SENTENCES = (
     ("continuation line with no log line before it", "orphan_continuation"),
     ("no #Fields: line before it", "w3c_no_fields"),
     ("names no date and time", "w3c_no_time"),
+    ("names no ts field", "zeek_no_time"),
     ("the #Fields: line", "w3c_field_count"),
     ("it is a connection notice", "not_a_request"),
     (", not a request", "not_a_request"),

@@ -85,12 +85,15 @@ def parse_zeek(data: bytes) -> Parsed:
     values = pc.split_pattern(arrow_text(texts).take(pa.array(data_rows)), "\t")
     counts = pc.list_value_length(values).to_numpy(zero_copy_only=False)
     widths = np.array([0] + [len(n) for n in names])
+    timed = np.array([False] + ["ts" in n for n in names])
     chosen = block[data_rows]
-    ok = (chosen > 0) & (widths[chosen] == counts)
+    ok = (chosen > 0) & (widths[chosen] == counts) & timed[chosen]
     reasons = [
         f"no #fields line before it; expected {LAYOUT}"
         if not number
         else f"the line has {count} values, its #fields line names {widths[number]}"
+        if count != widths[number]
+        else "its #fields line names no ts field (the time of Zeek's entries)"
         for number, count in zip(chosen[~ok], counts[~ok], strict=True)
     ]
     rejects = pd.concat(

@@ -8,6 +8,7 @@ import pytest
 from transforms.canonical import canonical_events
 from transforms.formats import registry
 from transforms.formats.base import FileFormatError
+from transforms.reason_codes import reason_codes
 
 AS_OF = pd.Timestamp("2026-12-01", tz="UTC")
 FIELDS = [
@@ -97,3 +98,16 @@ def test_a_zeek_log_of_another_kind_is_refused_naming_it():
     data = b"#separator \\x09\n#path\tconn\n#fields\tts\tuid\n1591367999.4\tC1\n"
     with pytest.raises(FileFormatError, match="a Zeek conn log, which holds no HTTP requests"):
         registry.parse(data, "zeek")
+
+
+def test_lines_under_a_fields_line_without_ts_are_rejected_not_raised():
+    """A `#fields` line that names no `ts` (here an empty one before a csv): its lines cannot
+    be placed in time, and each gets that reason."""
+    data = b"#separator \\x09\n#fields\t\ntimestamp,endpoint\n2026-11-01T10:00:00Z,/a\n"
+    parsed = registry.parse(data, "zeek")
+    assert parsed.candidates.empty and parsed.records_read == 2
+    assert (
+        parsed.rejects["reasons"].tolist()
+        == ["its #fields line names no ts field (the time of Zeek's entries)"] * 2
+    )
+    assert reason_codes(parsed.rejects["reasons"]).tolist() == ["zeek_no_time"] * 2
