@@ -449,47 +449,56 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
 def complete(table: pa.Table, source: str, file_id: str) -> pa.Table:
     """Events as `requests` stores them: every column in order, the source and landing file,
     nulls for what the file did not log, and the pandas metadata that restores the types."""
-    return Completer(source, file_id, table.num_rows)(table)
+    return conform(Completer(source, file_id, table.num_rows)(table))
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """Rows of `requests` with every column of the table in order (nulls for the columns
+    they lack) and the pandas metadata that restores the types."""
+    schema = request_schema()
+    rows = table.num_rows
+    columns = [
+        table.column(f.name) if f.name in table.column_names else pa.nulls(rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class Completer:
-    """`complete` for many tables of one file of up to `rows` rows each: the columns it adds
-    are made once, and each table gets a zero-copy slice of them."""
+    """A file's events as its staged fragments hold them, for many tables of up to `rows`
+    rows each: the columns the file logged, with its source and landing file added (made once;
+    each table gets a zero-copy slice of them), in the order of `requests`. The columns it
+    did not log are left out: compaction restores them (`conform`), and a staged fragment
+    costs a column chunk less to write for each."""
 
     def __init__(self, source: str, file_id: str, rows: int):
         self.rows = rows
-        self.plans: dict[tuple[str, ...], list[tuple[int | None, pa.Array | None]]] = {}
-        self.filled: dict[str, pa.Array] = {}  # by column name
-        for field in request_schema():
-            if field.name in ("source", "file_id"):
-                value = source if field.name == "source" else file_id
-                self.filled[field.name] = pa.repeat(pa.scalar(value, field.type), rows)
-        nulls = {str(f.type): f.type for f in request_schema() if f.name not in self.filled}
-        made = {name: pa.nulls(rows, kind) for name, kind in nulls.items()}  # one per type
-        for field in request_schema():
-            self.filled.setdefault(field.name, made.get(str(field.type)))
+        self.schemas: dict[tuple[str, ...], tuple[pa.Schema, list[int | None]]] = {}
+        self.filled = {
+            f.name: pa.repeat(pa.scalar(source if f.name == "source" else file_id, f.type), rows)
+            for f in request_schema()
+            if f.name in ("source", "file_id")
+        }
 
     def __call__(self, table: pa.Table) -> pa.Table:
         rows = table.num_rows
         if rows > self.rows:
             raise ValueError(f"{rows} rows, more than the {self.rows} made for")
-        plan = self._plan(tuple(table.column_names))
+        schema, positions = self._plan(tuple(table.column_names))
         columns = [
-            table.column(position) if position is not None else filled.slice(0, rows)
-            for position, filled in plan
+            table.column(position) if position is not None else self.filled[f.name].slice(0, rows)
+            for position, f in zip(positions, schema, strict=True)
         ]
-        return pa.Table.from_arrays(columns, schema=request_schema())
+        return pa.Table.from_arrays(columns, schema=schema)
 
-    def _plan(self, names: tuple[str, ...]) -> list[tuple[int | None, pa.Array | None]]:
-        """For each stored column: its position in tables with these columns, or what fills it
-        (worked out once per set of columns: a file's hours all have the same)."""
-        if names not in self.plans:
+    def _plan(self, names: tuple[str, ...]) -> tuple[pa.Schema, list[int | None]]:
+        """The stored schema of tables with these columns and, for each of its columns, its
+        position in them (None: filled), worked out once per set of columns."""
+        if names not in self.schemas:
             at = {name: k for k, name in enumerate(names)}
-            self.plans[names] = [
-                (at[f.name], None) if f.name in at else (None, self.filled[f.name])
-                for f in request_schema()
-            ]
-        return self.plans[names]
+            fields = [f for f in request_schema() if f.name in at or f.name in self.filled]
+            self.schemas[names] = (pa.schema(fields), [at.get(f.name) for f in fields])
+        return self.schemas[names]
 
 
 def _concat_rejects(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.registry import partition_bounds
+from transforms.reading import conform
 from warehouse.catalog import Catalog
 from warehouse.layout import Layout
 from warehouse.locks import day_locks
@@ -67,6 +68,8 @@ def merge_staged(layout: Layout, catalog: Catalog, table: str, partition: str) -
     merged = None
     if pieces:
         merged = pa.concat_tables(pieces, promote_options="default")
+        if table == "requests":  # a staged fragment holds the columns its file logged
+            merged = conform(merged)
         if table == "quarantine":
             merged = with_reason_codes(merged)
         if merged.num_rows:

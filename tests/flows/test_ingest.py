@@ -143,6 +143,53 @@ def ingest_and_path(settings, name: str) -> str:
     return str(path)
 
 
+def test_a_staged_fragment_holds_the_logged_columns_and_compaction_restores_the_rest(settings):
+    """A fragment holds what its file logged (plus its source and file); a partition that
+    merges a fragment of a file logging other columns, and the file already there, gets every
+    column of `requests` in order, null where a file did not log it."""
+    from schemas.common import empty_frame
+    from schemas.requests import StoredRequest
+    from transforms.reading import request_schema
+
+    csv = write(settings, "a.csv", GOOD[:1])
+    outcome = ingest_file(csv, settings=settings, source="api", as_of=AS_OF)
+    assert outcome.rows_kept == 1
+    staged = (
+        settings.warehouse_dir / f"_staging/requests/date=2026-11-01/hour=10/{file_id(csv)}.parquet"
+    )
+    assert pq.read_schema(staged).names == [
+        "ts", "source", "service", "endpoint", "path", "status_code", "latency_ms", "user_id",
+        "region", "file_id",
+    ]  # fmt: skip
+    compact_pending(settings=settings, run_id="r1")
+    access = settings.landing_dir / "access.log"
+    access.write_text(
+        '203.0.113.9 - - [01/Nov/2026:10:20:00 +0000] "POST /api/orders HTTP/1.1" 201 512 "-" "curl/8.0"\n'
+    )
+    assert ingest_file(access, settings=settings, source="api", as_of=AS_OF).rows_kept == 1
+    assert (
+        "method"
+        in pq.read_schema(
+            settings.warehouse_dir
+            / f"_staging/requests/date=2026-11-01/hour=10/{file_id(access)}.parquet"
+        ).names
+    )
+    compact_pending(settings=settings, run_id="r2")
+    published = settings.warehouse_dir / "requests/date=2026-11-01/hour=10/part-0.parquet"
+    assert pq.read_schema(published).names == request_schema().names
+    rows = duckdb.execute(
+        f"SELECT method, client_ip, bytes_sent, user_id, region, status_code "
+        f"FROM read_parquet('{published}') ORDER BY ts"
+    ).fetchall()
+    assert rows == [
+        (None, None, None, "u1", "eu", 200),
+        ("POST", "203.0.113.9", 512, None, None, 201),
+    ]
+    frame = pq.read_table(published).to_pandas()  # the stored types come back
+    stored = empty_frame(StoredRequest).dtypes.astype(str).to_dict()
+    assert frame.dtypes.astype(str).to_dict() == stored
+
+
 def test_compaction_is_idempotent_and_drops_staged_files_the_ledger_does_not_know(settings):
     path = write(settings, "a.csv", GOOD)
     ingest(path, settings, source="api")
