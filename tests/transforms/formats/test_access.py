@@ -940,8 +940,9 @@ def test_api_gateways_clf_template_is_common_with_its_request_ids_kept(gap):
         ("2024-07-04T09:15:02-0700", "2024-07-04T16:15:02Z"),  # Apache %{%Y-%m-%dT%H:%M:%S%z}t
         ("04/Jul/2024:18:15:02.041 +0200", "2024-07-04T16:15:02.041Z"),  # Apache msec_frac
         ("04/Jul/2024 18:15:02.041 +0200", "2024-07-04T16:15:02.041Z"),  # its documented example
+        ("Thu, 04 Jul 2024 16:15:02 GMT", "2024-07-04T16:15:02Z"),  # morgan `default`, Connect
     ],
-    ids=["nginx-iso8601", "apache-iso", "apache-msec", "apache-msec-doc"],
+    ids=["nginx-iso8601", "apache-iso", "apache-msec", "apache-msec-doc", "http-date"],
 )
 def test_other_times_in_the_brackets(time, expected):
     line = f'203.0.113.5 - - [{time}] "GET /api/v1/items?page=2 HTTP/1.1" 200 5123 "-" "curl/8"'
@@ -950,6 +951,26 @@ def test_other_times_in_the_brackets(time, expected):
     parsed = registry.parse(data, "combined")
     assert parsed.rejects.empty
     assert parsed.candidates["ts"].tolist() == [pd.Timestamp(expected)] * 3
+
+
+def test_express_morgan_default_lines_are_combined_lines_with_an_http_date():
+    """morgan's `default` format (Connect's logger before it): an HTTP date in the brackets,
+    whose comma makes no csv header, and Node's IPv4-mapped client addresses."""
+    data = (
+        b'::ffff:127.0.0.1 - - [Sun, 01 Nov 2026 10:00:00 GMT] "GET /api/users HTTP/1.1" 200 123 '
+        b'"-" "curl/8.0"\n::ffff:10.0.0.2 - - [Sun, 01 Nov 2026 10:59:59 GMT] "POST /api/orders '
+        b'HTTP/1.1" 201 - "-" "curl/8.0"\n'
+    )
+    assert registry.detect(data) == "combined"
+    parsed = registry.parse(data, "combined")
+    assert parsed.rejects.empty
+    assert parsed.candidates["ts"].tolist() == [
+        pd.Timestamp("2026-11-01T10:00:00Z"),
+        pd.Timestamp("2026-11-01T10:59:59Z"),
+    ]
+    assert parsed.candidates["client_ip"].tolist() == ["::ffff:127.0.0.1", "::ffff:10.0.0.2"]
+    with pytest.raises(FileFormatError):  # a day name and GMT are part of the date
+        registry.detect(data.replace(b"Sun, ", b"Sun ") * 2)
 
 
 def test_an_access_line_no_format_reads_is_no_csv_header_for_the_commas_in_its_agent():

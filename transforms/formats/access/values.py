@@ -169,18 +169,24 @@ def latency(*inputs: Input) -> Derived:
 
 # times ------------------------------------------------------------------------------------------
 CLF_TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
+HTTP_DATE = r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT"
+"""An HTTP date (RFC 9110's IMF-fixdate, JavaScript's `toUTCString()`)."""
 ACCESS_TIME = (
     rf"(?:{CLF_TIME}"
     r"|\d\d/[A-Z][a-z]{2}/\d{4}[: ]\d\d:\d\d:\d\d\.\d{1,9} [+-]\d{4}"
-    rf"|{ZONED_ISO_TIME})"
+    rf"|{ZONED_ISO_TIME}|{HTTP_DATE})"
 )
 """The time in an access line's brackets: CLF's `%t` (nginx's `$time_local`), Apache's with
 milliseconds (`[%{%d/%b/%Y:%H:%M:%S}t.%{msec_frac}t %{%z}t]`, or with a space before the time
-as its documentation's example has it), and ISO 8601 (nginx's `$time_iso8601`, Apache's
-`%{%Y-%m-%dT%H:%M:%S%z}t`)."""
+as its documentation's example has it), ISO 8601 (nginx's `$time_iso8601`, Apache's
+`%{%Y-%m-%dT%H:%M:%S%z}t`) and an HTTP date (Express's morgan `default` format and Connect's
+logger before it: `[Sun, 01 Nov 2026 10:00:00 GMT]`)."""
 _FRACTION_CLF = re.compile(
     r"^(?P<d>\d\d)/(?P<m>[A-Z][a-z]{2})/(?P<y>\d{4})[: ](?P<t>\d\d:\d\d:\d\d\.\d{1,9}) "
     r"(?P<z>[+-]\d{4})$"
+)
+_HTTP_DATE = re.compile(
+    r"^[A-Z][a-z]{2}, (?P<d>\d\d) (?P<m>[A-Z][a-z]{2}) (?P<y>\d{4}) (?P<t>\d\d:\d\d:\d\d) GMT$"
 )
 
 
@@ -220,14 +226,17 @@ def clf_time(text: pd.Series) -> pd.Series:
 
 
 def _other_access_times(text: pd.Series) -> pd.Series:
-    """Apache's times with milliseconds and ISO 8601 times to UTC (anything else is NaT)."""
+    """Apache's times with milliseconds, HTTP dates and ISO 8601 times to UTC (anything else
+    is NaT)."""
 
     def iso(value: str) -> str:
-        match = _FRACTION_CLF.match(value.strip())
+        value = value.strip()
+        match = _FRACTION_CLF.match(value) or _HTTP_DATE.match(value)
         if match is None:
             return value
         month = MONTHS.get(match["m"])
-        return f"{match['y']}-{month}-{match['d']}T{match['t']}{match['z']}" if month else value
+        zone = match["z"] if "z" in match.groupdict() else "+0000"
+        return f"{match['y']}-{month}-{match['d']}T{match['t']}{zone}" if month else value
 
     return iso_time(text.astype("str").map(iso).astype("str"))
 
