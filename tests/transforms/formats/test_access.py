@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -201,7 +202,6 @@ DOES_NOT_MATCH = (
     [
         (GOOD[:80], DOES_NOT_MATCH),  # truncated inside the request
         (GOOD.rsplit(b' "', 1)[0], DOES_NOT_MATCH),  # a field short
-        (GOOD[:-1], DOES_NOT_MATCH),  # the user agent's closing quote cut off
         (
             GOOD.replace(b"22/Nov/2026:05:30:00", b"31/Nov/2026:05:30:00"),
             "time: '31/Nov/2026:05:30:00 +0000' is not a time like 10/Oct/2000:13:55:36 -0700",
@@ -951,6 +951,50 @@ def test_other_times_in_the_brackets(time, expected):
     parsed = registry.parse(data, "combined")
     assert parsed.rejects.empty
     assert parsed.candidates["ts"].tolist() == [pd.Timestamp(expected)] * 3
+
+
+def test_spaces_after_the_protocol_are_no_part_of_the_path():
+    """NASA's 1995 log has requests with a space before the closing quote; GoAccess reads
+    them as the request they are."""
+    data = (
+        b'ix-sac6-20.ix.netcom.com - - [08/Aug/1995:14:43:39 -0400] "GET / HTTP/1.0 " 200 7131\n'
+        b"ix-sac6-20.ix.netcom.com - - [08/Aug/1995:14:43:57 -0400] "
+        b'"GET /images/ksclogo-medium.gif HTTP/1.0 " 200 5866\n'
+        b'in24.inetnebr.com - - [01/Aug/1995:00:00:01 -0400] "GET /a b HTTP/1.0" 200 1839\n'
+    )
+    assert registry.detect(data) == "common"
+    parsed = registry.parse(data, "common")
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["method"].tolist() == ["GET", "GET", "GET"]
+    assert rows["path"].tolist() == ["/", "/images/ksclogo-medium.gif", "/a b"]
+    template = parse_nginx(
+        b'1.2.3.4 [01/Aug/1995:00:00:01 -0400] "GET / HTTP/1.0 " 200\n',
+        '$remote_addr [$time_local] "$request" $status',
+    )
+    assert template.candidates["path"].tolist() == ["/"]
+
+
+def test_a_line_cut_inside_its_user_agent_is_read_to_its_end():
+    """A line of Elastic's `apache_logs` example ends before its user agent's closing quote:
+    its time, request, status and bytes are all there (GoAccess counts it), and a note says
+    how it was read."""
+    lines = [
+        '46.118.127.106 - - [20/May/2015:12:05:17 +0000] "GET /scripts/grok-py-test/configlib.py '
+        'HTTP/1.1" 200 235 "-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html',
+        '46.118.127.106 - - [20/May/2015:12:05:18 +0000] "GET /x HTTP/1.1" 200 235 "-" "curl/8"',
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "combined"
+    parsed = parse_combined(data)
+    assert parsed.rejects.empty
+    assert parsed.candidates["path"].tolist() == ["/scripts/grok-py-test/configlib.py", "/x"]
+    agent = json.loads(parsed.candidates["attributes"].iloc[0])["user_agent"]
+    assert agent == "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html"
+    assert "1 line ends inside the user agent" in " ".join(parsed.notes)
+    # a quote still missing elsewhere leaves the line unread
+    broken = parse_combined(data.replace(b'"GET /x HTTP/1.1"', b'"GET /x HTTP/1.1'))
+    assert broken.rejects["line_number"].tolist() == [2]
 
 
 def test_express_morgan_default_lines_are_combined_lines_with_an_http_date():

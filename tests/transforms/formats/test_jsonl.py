@@ -771,6 +771,28 @@ def test_nginx_json_written_without_escape_json_reads_its_hex_escapes():
     assert parsed.rejects["reasons"].iloc[0].startswith("not valid JSON")
 
 
+def test_logstash_named_status_response_is_read_only_when_every_value_is_a_status():
+    """Elastic's nginx JSON example (`log_format json_logstash`) names `$status` `response`,
+    as Logstash's COMBINEDAPACHELOG does; elsewhere `response` may be a size or a time."""
+    lines = [
+        '{"time": "17/May/2015:08:05:32 +0000", "remote_ip": "93.180.71.3", "remote_user": "-", '
+        '"request": "GET /downloads/product_1 HTTP/1.1", "response": 304, "bytes": 0, '
+        '"referrer": "-", "agent": "Debian APT-HTTP/1.3 (0.8.16~exp12ubuntu10.21)"}',
+        '{"time": "17/May/2015:08:05:23 +0000", "remote_ip": "93.180.71.3", "remote_user": "-", '
+        '"request": "GET /downloads/product_2 HTTP/1.1", "response": 404, "bytes": 332, '
+        '"referrer": "-", "agent": "Debian APT-HTTP/1.3 (0.8.16~exp12ubuntu10.21)"}',
+    ]
+    parsed = parse_jsonl(("\n".join(lines) + "\n").encode())
+    assert parsed.rejects.empty
+    assert parsed.candidates["status_code"].tolist() == [304, 404]
+    assert any("status_code <- response" in n for n in parsed.notes)
+    sized = [line.replace('"response": 304', '"response": 1234') for line in lines]
+    parsed = parse_jsonl(("\n".join(sized) + "\n").encode())
+    assert "status_code" not in parsed.candidates or parsed.candidates["status_code"].isna().all()
+    assert not any("status_code <-" in n for n in parsed.notes)
+    assert parsed.candidates["attributes"].str.contains('"response":"1234"').iloc[0]
+
+
 def test_serilog_compact_json_events_without_a_level_are_information():
     data = (
         b'{"@t":"2024-05-16T10:20:35.0000000Z","@mt":"Now listening on: {address}",'

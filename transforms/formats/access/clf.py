@@ -129,7 +129,9 @@ def _clf_pattern(*, combined: bool, strict: bool) -> str:
     # combined: the referer and user agent (a Common line has neither, and a file may mix
     # both), then the timings, or else any number of extra fields, quoted or bare
     referer = rf'(?:"(?P<referer>{QUOTED})"|-)'  # Traefik writes an absent referer bare
-    agent = rf'(?P<agent> {referer} "(?P<user_agent>{QUOTED})")?'
+    # a line may end inside its user agent, cut before the closing quote (a real line of
+    # Elastic's `apache_logs` example does): the agent then runs to the end of the line
+    agent = rf'(?P<agent> {referer} "(?P<user_agent>{QUOTED})(?:"|(?P<cut_agent>\Z)))?'
     return head + agent + rf"(?:{timing}|(?(agent)(?P<extra>(?: {FIELD})+)|{ids}))"
 
 
@@ -171,21 +173,29 @@ def unescaped(text: str) -> str:
 
 def _prepare_clf(request_time_unit: str):
     def prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        notes: tuple[str, ...] = ()
         escaped = records["path"].str.contains("\\", regex=False).fillna(False).astype(bool)
         if escaped.any():  # the path as requested, not as the server escaped it in its log
             records.loc[escaped, "path"] = records.loc[escaped, "path"].map(unescaped)
         if "ids" in records:  # bare fields after a Common line's bytes: extra fields too
             ids = records.pop("ids").str.lstrip(" ")
             records["extra"] = records["extra"].fillna(ids) if "extra" in records else ids
+        if "cut_agent" in records:
+            cut = int(records.pop("cut_agent").notna().sum())
+            if cut:
+                notes += (
+                    f"{cut} line{'s end' if cut > 1 else ' ends'} inside the user agent, before "
+                    "its closing quote: the agent is read to the end of the line",
+                )
         listed = records["client_list"]
         lists = listed.str.contains(r'[", ]', regex=True).fillna(False).astype(bool)
         records["client_ip"] = listed
         if lists.any():
             records.loc[lists, "client_ip"] = listed[lists].map(client_address)
         records["extra_ms"] = pd.Series(pd.NA, index=records.index, dtype="str")
-        notes: tuple[str, ...] = ()
         if request_time_unit == "auto":
-            records, notes = _byte_counts(records)
+            records, counted = _byte_counts(records)
+            notes += counted
         extra = (
             records["extra"].astype("str")
             if "extra" in records
@@ -442,6 +452,7 @@ def clf_fast_split(*, combined: bool) -> FastSplit:
         columns.update(
             upstream_time=empty, pairs=empty, agent=empty, extra=empty, vhost=empty, ids=empty
         )
+        columns.update(cut_agent=empty)
         if not combined:
             columns.update(referer=empty, user_agent=empty)
         return columns, done

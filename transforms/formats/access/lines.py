@@ -52,8 +52,11 @@ it (so an escaped quote does not end the request), as is a backslash alone."""
 def request_line(target: str = rf"{TARGET_PART}(?: {TARGET_PART})*?", authority: str = "") -> str:
     """A quoted request line `"METHOD [authority]target HTTP/x.y"`: method and target are
     captured; anything else logged there (`-`, an empty string, the bytes of a TLS
-    handshake sent to a plain HTTP port) leaves both null."""
-    return rf'(?>"(?:(?P<method>{METHOD}) {authority}(?P<path>{target}){HTTP_VERSION}|{QUOTED})")'
+    handshake sent to a plain HTTP port) leaves both null. Spaces the client sent after the
+    protocol are no part of the target (`"GET / HTTP/1.0 "`, as in NASA's 1995 log)."""
+    return (
+        rf'(?>"(?:(?P<method>{METHOD}) {authority}(?P<path>{target}){HTTP_VERSION} *+|{QUOTED})")'
+    )
 
 
 EXTRACT_CHUNK = 65_536

@@ -145,7 +145,7 @@ def compile_template(template: str) -> NginxTemplate:
             rest = QUOTED if quoted else r".*?"
             body = (
                 rf"(?:(?P<{group}_method>{METHOD}) (?P<{group}_path>{target}){HTTP_VERSION}"
-                rf"|{rest})"
+                rf"{' *' if quoted else ''}|{rest})"
             )
             groups.setdefault("request:method", f"{group}_method")
             groups.setdefault("request:path", f"{group}_path")

@@ -181,6 +181,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "response_status",  # Fastly's JSON logging example
         "ScStatus",  # Azure Monitor's AppServiceHTTPLogs
         "properties.responseCode",  # Azure API Management's GatewayLogs
+        "response",  # Logstash's name for it (its COMBINEDAPACHELOG, Elastic's nginx examples)
     ),
     "latency_ms": (
         *key_options(
@@ -444,6 +445,11 @@ def latency_unit(spec: JsonField, sample: list[dict]) -> JsonField:
     return spec
 
 
+LOOSE_STATUS_KEYS = frozenset({"response"})
+"""Status keys whose name other loggers give other things (a response's size or time): read
+as the status only when every value is one (a whole number from 100 to 599)."""
+
+
 def fits(target: str, spec: JsonField, values: list[Any]) -> bool:
     """Whether a key can be the column's source: some value is plain (not an object or
     array) and, for typed columns, converts (a `status` of 'shipped' is not a status code);
@@ -457,6 +463,8 @@ def fits(target: str, spec: JsonField, values: list[Any]) -> bool:
         return numeric or bool(as_level(words).isin(LEVELS).any())  # numbers: GELF's, pino's
     if not values or target not in NUMERIC:
         return bool(values)
+    if target == "status_code" and spec.path in LOOSE_STATUS_KEYS:
+        return all(str(v).isdigit() and 100 <= int(v) <= 599 for v in values)
     column = column_from(values, numeric=True)
     converted = converter(target, spec, column.numbers)(column.text)
     return bool(converted.notna().any())
