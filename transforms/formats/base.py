@@ -150,6 +150,13 @@ def split_lines(data: bytes, fallback: str | None = None) -> Lines:
     )
 
 
+REQUEST_LINE = re.compile(
+    r"^\s*(?P<method>[A-Z][A-Z0-9_-]*) (?P<path>[^ ]+)(?: HTTP/\d+(?:\.\d+)?)?\s*$"
+)
+"""A whole request line as one value holds it (nginx's `$request` in JSON, a log split into
+columns): `GET /path HTTP/1.1`, the protocol optional."""
+
+
 _SCAN_BLOCK = 1 << 22
 
 
@@ -467,9 +474,10 @@ _LOOSE = re.compile(
     rf"(?P<a>\d{{1,2}})(?P<sep>[/.])(?P<b>\d{{1,2}})(?P=sep)(?P<y>\d{{4}}),?{_CLOCK}"
     r"(?:\s*(?P<ampm>[AaPp][Mm]))?)?"
     rf"|(?P<y2>\d{{4}})/(?P<m2>\d\d)/(?P<d2>\d\d){_CLOCK.replace('P<', 'P<x')})?"
-    # 14/May/2024:10:15:03 +0000 (the Common Log Format's time, bracketed or not)
+    # 14/May/2024:10:15:03 +0000 (the Common Log Format's time, bracketed or not, its zone
+    # left out where a log was split into columns at its spaces)
     r"|(?P<d3>\d{1,2})/(?P<b3>[A-Za-z]{3})/(?P<y3>\d{4}):(?P<h3>\d\d):(?P<mi3>\d\d):(?P<s3>\d\d)"
-    r"(?:\.(?P<f3>\d{1,6}))? (?P<z3>[+-]\d{4})"
+    r"(?:\.(?P<f3>\d{1,6}))?(?: (?P<z3>[+-]\d{4}))?"
     # May 14, 2024 @ 10:15:03.148 (Kibana)
     r"|(?P<b4>[A-Za-z]{3}) (?P<d4>\d{1,2}), (?P<y4>\d{4})(?: @)?"
     r" (?P<h4>\d\d):(?P<mi4>\d\d)(?::(?P<s4>\d\d)(?:\.(?P<f4>\d{1,6}))?)?"
@@ -531,7 +539,7 @@ def loose_times(text: pd.Series) -> pd.Series:
         )[year_first]  # fmt: skip
     clf = parts["d3"].notna()
     if clf.any():
-        zone = parts["z3"].str.slice(0, 3) + ":" + parts["z3"].str.slice(3)
+        zone = (parts["z3"].str.slice(0, 3) + ":" + parts["z3"].str.slice(3)).fillna("+00:00")
         iso[clf] = (
             parts["y3"] + "-" + parts["b3"].str.title().map(MONTHS) + "-" + _two(parts["d3"])
             + clock(parts["h3"], parts["mi3"], parts["s3"], parts["f3"]) + zone

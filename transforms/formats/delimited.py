@@ -17,6 +17,7 @@ from transforms.formats.base import (
     LINE_NUMBER,
     MISSING,
     RAW,
+    REQUEST_LINE,
     STR_MAPPER,
     Converter,
     Field,
@@ -458,13 +459,15 @@ def parse_delimited(
         header, records, raw_lines, layout, chosen, fields = clean
         records_read = len(records)
         records, metrics = other_metrics(records, layout, raw_lines)
+        records = with_joined_columns(unmeasured(records, chosen, layout), chosen)
+        records, read_fields, split = with_request_lines(records, fields)
         return build(
-            with_joined_columns(unmeasured(records, chosen, layout), chosen),
-            fields,
+            records,
+            read_fields,
             format=format,
             records_read=records_read,
             rejects=metrics,
-            notes=(mapping_note(format, layout, chosen),),
+            notes=(mapping_note(format, layout, chosen), *split),
             raw_lines=raw_lines,
             attributes=unmapped(header, fields, chosen),
         )
@@ -504,15 +507,17 @@ def parse_delimited(
             "encoding of a CSV that Excel saves on Windows)"
         )
     records, metrics = other_metrics(records, layout)
+    records = with_joined_columns(
+        unmeasured(without_null_markers(records, chosen), chosen, layout), chosen
+    )
+    records, read_fields, split = with_request_lines(records, fields)
     return build(
-        with_joined_columns(
-            unmeasured(without_null_markers(records, chosen), chosen, layout), chosen
-        ),
-        fields,
+        records,
+        read_fields,
         format=format,
         records_read=records_read,
         rejects=pd.concat([lines.rejects, split_rejects, metrics], ignore_index=True),
-        notes=tuple(notes),
+        notes=(*notes, *split),
         attributes=unmapped(header, fields, chosen),
     )
 
@@ -609,6 +614,31 @@ def with_joined_columns(records: pd.DataFrame, mapping: ColumnMapping) -> pd.Dat
             first, then = records[column.name].astype("str"), records[column.then].astype("str")
             records[column.source] = (first.str.strip() + " " + then.str.strip()).astype("str")
     return records
+
+
+def with_request_lines(
+    records: pd.DataFrame, fields: dict[str, Field]
+) -> tuple[pd.DataFrame, dict[str, Field], tuple[str, ...]]:
+    """Where no method column is read and every value of the path column is a whole request
+    line (`GET /login.php HTTP/1.1`, as a log split into columns keeps it), the method and
+    the path are read from it; with the note that says so."""
+    spec = fields.get("path")
+    if spec is None or "method" in fields or spec.source not in records or not len(records):
+        return records, fields, ()
+    values = records[spec.source].astype("str")
+    logged = values.notna() & (values.str.strip() != "")
+    if not logged.any() or not bool(values[logged].str.match(r"[A-Z][A-Z0-9_-]* ").all()):
+        return records, fields, ()
+    parts = values.str.extract(REQUEST_LINE)
+    if parts["method"][logged].isna().any():
+        return records, fields, ()
+    method = f"{spec.source} (method)"
+    records = records.assign(**{method: parts["method"], spec.source: parts["path"]})
+    note = (
+        f"{spec.source} holds whole request lines (`{values[logged].iloc[0]}`): method and "
+        "path read from them"
+    )
+    return records, {**fields, "method": Field(method, as_text, "text")}, (note,)
 
 
 def unmapped(

@@ -331,3 +331,30 @@ def test_a_comma_csv_keeps_reading_a_decimal_comma_as_no_number():
     parsed = parse_delimited(data)
     assert parsed.candidates.empty
     assert "'12,5' is not a number" in parsed.rejects["reasons"].iloc[0]
+
+
+def test_a_log_split_into_columns_reads_its_request_lines_and_its_bracketed_times():
+    """A web log split at its spaces into a CSV (a dataset of this shape is popular for
+    tutorials): the time keeps CLF's opening bracket and loses its zone (read as UTC, as
+    spreadsheets' times are), and the URL column holds whole request lines."""
+    data = (
+        b"IP,Time,URL,Status\n"
+        b"10.128.2.1,[29/Nov/2017:06:58:55,GET /login.php HTTP/1.1,200\n"
+        b"10.128.2.1,[29/Nov/2017:06:59:02,POST /process.php HTTP/1.1,302\n"
+        b"10.131.2.1,[29/Nov/2017:06:59:03,GET /home.php?x=1 HTTP/1.1,200\n"
+    )
+    parsed = parse_delimited(data)
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["ts"].tolist() == [
+        pd.Timestamp("2017-11-29T06:58:55Z"),
+        pd.Timestamp("2017-11-29T06:59:02Z"),
+        pd.Timestamp("2017-11-29T06:59:03Z"),
+    ]
+    assert rows["method"].tolist() == ["GET", "POST", "GET"]
+    assert rows["path"].tolist() == ["/login.php", "/process.php", "/home.php?x=1"]
+    assert any("URL holds whole request lines" in n for n in parsed.notes)
+    # a column of plain paths, or of request lines among other values, is read as it is
+    mixed = parse_delimited(data.replace(b"GET /home.php?x=1 HTTP/1.1", b"/home.php"))
+    assert "method" not in mixed.candidates
+    assert mixed.candidates["path"].tolist()[2] == "/home.php"

@@ -3,7 +3,6 @@ values convert to the column's type."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ import pyarrow.compute as pc
 from transforms.formats.base import (
     CANDIDATE_TYPES,
     EPOCH_UNITS,
+    REQUEST_LINE,
     Converter,
     FileFormatError,
     as_int,
@@ -58,9 +58,6 @@ def key_options(*paths: str, unit: str | None = None) -> tuple[JsonField, ...]:
 REQUEST = "request"
 """The unit of a key that holds a whole request line (`GET /path HTTP/1.1`, nginx's
 `$request`): method and path are read from it."""
-REQUEST_LINE = re.compile(
-    r"^\s*(?P<method>[A-Z][A-Z0-9_-]*) (?P<path>[^ ]+)(?: HTTP/\d+(?:\.\d+)?)?\s*$"
-)
 ENVOY_KEYS = frozenset({"response_flags", "upstream_service_time", "upstream_host"})
 """Keys only Envoy's JSON access log has (its command operators in lower case): there,
 `duration` is in milliseconds (elsewhere, Caddy's for one, seconds)."""
