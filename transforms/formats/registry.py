@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -414,4 +415,16 @@ def parse(
         if fmt not in MAPPED:
             raise FileFormatError(f"format '{fmt}' takes no column mapping")
         options["mapping"] = MAPPED[fmt](mapping)
-    return chosen.parse(data, **options)
+    if as_of is None:
+        return chosen.parse(data, **options)
+    token = INGEST_TIME.set(as_of)
+    try:
+        return chosen.parse(data, **options)
+    finally:
+        INGEST_TIME.reset(token)
+
+
+INGEST_TIME: ContextVar[pd.Timestamp | None] = ContextVar("ingest_time", default=None)
+"""The ingest time of the parse under way (`parse`'s `as_of`): the lines of another log that
+a format reads among its own (`access.lines.other_format_events`) are parsed with it, so their
+year-less times (klog's, syslog's) get their year as the same lines read alone do."""

@@ -847,6 +847,37 @@ def test_an_applications_log_beside_its_servers_access_lines_is_read_as_its_own_
     assert "6 lines of another log among the access lines read as log4j events" in parsed.notes
 
 
+def test_year_less_lines_of_another_log_among_access_lines_get_the_ingest_years():
+    """ingress-nginx's controller writes klog lines (no year) among its access lines: they
+    get their year from the ingest time, as the same lines read alone do."""
+    klog = [
+        "W1120 10:20:00.100000       7 client_config.go:659] Neither --kubeconfig nor --master "
+        "was specified.  Using the inClusterConfig.  This might not work.",
+        'I1120 10:20:00.200000       7 main.go:205] "Creating API client" host="https://10.96.0.1:443"',
+        'I1120 10:20:01.000000       7 controller.go:210] "Backend successfully reloaded"',
+    ]
+    access = [
+        f'203.0.113.45 - - [20/Nov/2026:10:21:{10 + i} +0000] "GET /api/items/{i} HTTP/1.1" 200 '
+        f'1532 "-" "Mozilla/5.0" 412 0.012 [default-app-80] [] 10.244.2.7:8080 1532 0.011 200 '
+        "5f2c1a0e2d1b3a4c5d6e7f8a9b0c1d2e"
+        for i in range(20)
+    ]
+    data = ("\n".join(klog + access) + "\n").encode()
+    as_of = pd.Timestamp("2026-12-01", tz="UTC")
+    fmt = registry.detect(data)
+    assert fmt == "combined"
+    parsed = registry.parse(data, fmt, as_of=as_of)
+    kept = canonical_events(parsed, source="ingress", as_of=as_of).events
+    own = kept[kept["level"].notna()]
+    assert own["ts"].tolist() == [
+        pd.Timestamp("2026-11-20T10:20:00.100Z"),
+        pd.Timestamp("2026-11-20T10:20:00.200Z"),
+        pd.Timestamp("2026-11-20T10:20:01Z"),
+    ]
+    assert own["level"].tolist() == ["WARNING", "INFO", "INFO"]
+    assert kept["status_code"].notna().sum() == 20
+
+
 def test_a_few_stray_lines_among_access_lines_stay_quarantined_with_the_access_formats_reason():
     """Fewer than three lines no access pattern reads are not read as another log."""
     line = '{"ts": "2026-11-22T05:30:00Z", "path": "/a"}'

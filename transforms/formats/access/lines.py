@@ -246,7 +246,7 @@ def other_format_events(lines: Lines, rest: np.ndarray) -> tuple[Parsed | None, 
         fmt = registry.detect(data)
         if fmt not in registry.EVENT_FORMATS:
             return None, None
-        parsed = registry.parse(data, fmt)
+        parsed = registry.parse(data, fmt, as_of=registry.INGEST_TIME.get())
     except FileFormatError:
         return None, None
     finally:
