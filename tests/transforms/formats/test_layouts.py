@@ -146,6 +146,28 @@ def test_syslog_rfc3164_service_pid_and_levels():
     assert frame["ts"].iloc[0] == utc("2026-10-11 22:14:15")
 
 
+def test_journalctl_short_iso_with_either_offset_and_its_boot_markers():
+    """`journalctl -o short-iso` writes `+0100` before systemd 250 and `+01:00` since; its
+    `-- Boot … --` markers are its own lines, no record."""
+    lines = [
+        "2026-11-01T10:00:00+0100 host1 kernel: wireguard: WireGuard 1.0.0 loaded.",
+        "2026-11-01T10:00:01+0100 host1 sshd[812]: Server listening on 0.0.0.0 port 22.",
+        "-- Boot 0a1b2c3d4e5f --",
+        "2026-11-01T10:05:00+01:00 host1 systemd[1]: Started Session 3 of User ops.",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "syslog"
+    events = read("syslog", *lines)
+    assert events.events["ts"].tolist() == [
+        utc("2026-11-01 09:00:00"),
+        utc("2026-11-01 09:00:01"),
+        utc("2026-11-01 09:05:00"),
+    ]
+    assert events.events["service"].tolist() == ["kernel", "sshd", "systemd"]
+    assert events.rejects["line_number"].tolist() == [3]
+    assert "journalctl's marker between records" in events.rejects["reasons"].iloc[0]
+
+
 def test_syslog_rfc5424():
     events = read(
         "syslog5424",

@@ -23,7 +23,8 @@ from transforms.formats.layouts.core import Layout, iso_time, yearless_time
 from transforms.formats.layouts.levels import severity_of_pri, syslog_severity
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})"
+_ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})"
+"""rsyslog's RFC 3339 times, and journalctl's `-o short-iso` (`+0100` before systemd 250)."""
 RFC3164 = re.compile(
     rf"(?:<(?P<_pri>\d{{1,3}})>)?(?P<ts>{_MONTH} [ \d]\d \d{{2}}:\d{{2}}:\d{{2}}|{_ISO})"
     # the host (never a level word: `<time> ERROR svc: ...` is a service log's line)
@@ -79,6 +80,11 @@ def syslog_time(text: pd.Series, as_of: pd.Timestamp | None = None) -> pd.Series
     return out
 
 
+JOURNALCTL_MARKER = re.compile(
+    r"-- (?:Boot [0-9a-f]+|Reboot|No entries|(?:Logs|Journal) begins? at .*|Journal started) --"
+)
+"""The lines journalctl writes between a journal's records (`-- Boot 0a1b… --`, `-- Logs begin
+at … --`)."""
 SYSLOG = Layout(
     "syslog",
     RFC3164,
@@ -88,6 +94,7 @@ SYSLOG = Layout(
     level=syslog_severity,
     default_level="INFO",
     finish=_with_severity,
+    own_lines=(JOURNALCTL_MARKER, "it is journalctl's marker between records, not a request"),
 )
 SYSLOG5424 = Layout(
     "syslog5424",
