@@ -793,6 +793,58 @@ def test_logstash_named_status_response_is_read_only_when_every_value_is_a_statu
     assert parsed.candidates["attributes"].str.contains('"response":"1234"').iloc[0]
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (  # AWS WAF: the request a rule judged, no status unless a rule sent its own
+            '{"timestamp":1795169731981,"formatVersion":1,"action":"ALLOW","responseCodeSent":null,'
+            '"httpRequest":{"clientIp":"203.0.113.45","country":"US","uri":"/api/v1/orders",'
+            '"args":"expand=items","httpVersion":"HTTP/1.1","httpMethod":"GET"}}',
+            {"method": "GET", "path": "/api/v1/orders", "client_ip": "203.0.113.45"},
+        ),
+        (  # MinIO's audit log
+            '{"version":"1","time":"2026-11-20T10:20:30.123456789Z","api":{"name":"GetObject",'
+            '"statusCode":200,"rx":312,"tx":1048576,"timeToResponse":"23456789ns"},'
+            '"remotehost":"203.0.113.45","requestPath":"/photos/img.jpg"}',
+            {"path": "/photos/img.jpg", "status_code": 200, "latency_ms": 23.456789,
+             "bytes_sent": 1048576, "client_ip": "203.0.113.45"},
+        ),
+        (  # App Engine's request log, as Cloud Logging exports it
+            '{"protoPayload":{"ip":"203.0.113.45","latency":"0.045s","method":"GET",'
+            '"resource":"/api/items?page=2","status":200,"responseSize":"1532"},'
+            '"timestamp":"2026-11-20T10:20:30.123456Z","severity":"INFO"}',
+            {"method": "GET", "path": "/api/items?page=2", "status_code": 200,
+             "latency_ms": 45.0, "bytes_sent": 1532, "client_ip": "203.0.113.45"},
+        ),
+        (  # GitLab's production_json.log
+            '{"method":"GET","path":"/group/project/-/issues/1234","status":200,'
+            '"time":"2026-11-20T10:15:54.821Z","remote_ip":"203.0.113.45","duration_s":0.654}',
+            {"method": "GET", "status_code": 200, "latency_ms": 654.0},
+        ),
+        (  # Azure Monitor's StorageBlobLogs
+            '{"TimeGenerated":"2026-11-20T19:10:21.2123117Z","OperationName":"GetBlob",'
+            '"StatusCode":"200","DurationMs":5,"Uri":"https://acct.blob.core.windows.net/p/a.jpg",'
+            '"CallerIpAddress":"192.100.0.102:4362","ResponseBodySize":4096}',
+            {"status_code": 200, "latency_ms": 5.0, "bytes_sent": 4096},
+        ),
+        (  # HashiCorp's hclog in JSON (Vault, Consul, Nomad)
+            '{"@level":"warn","@message":"bootstrap_expect > 0: expecting 3 servers",'
+            '"@module":"agent","@timestamp":"2026-11-01T10:00:00.124000Z"}',
+            {"level": "WARNING", "service": "agent",
+             "message": "bootstrap_expect > 0: expecting 3 servers"},
+        ),
+    ],
+    ids=["aws-waf", "minio-audit", "app-engine", "gitlab", "azure-storage", "hclog"],
+)  # fmt: skip
+def test_the_json_logs_of_gateways_stores_and_platforms_are_read_by_their_keys(line, expected):
+    parsed = parse_jsonl((line + "\n" + line + "\n").encode())
+    assert parsed.rejects.empty
+    row = parsed.candidates.iloc[0]
+    for column, value in expected.items():
+        got = row[column]
+        assert (got == pytest.approx(value)) if isinstance(value, float) else got == value, column
+
+
 def test_serilog_compact_json_events_without_a_level_are_information():
     data = (
         b'{"@t":"2024-05-16T10:20:35.0000000Z","@mt":"Now listening on: {address}",'

@@ -92,6 +92,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "logger_name",  # logstash-logback-encoder
         "logger",  # NLog
         "Category",  # .NET's JSON console formatter
+        "@module",  # HashiCorp's hclog (Vault, Consul, Nomad) in JSON
     ),
     "method": (
         *key_options(
@@ -115,6 +116,8 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "reqMethod",  # Akamai DataStream 2
             "CsMethod",  # Azure Monitor's AppServiceHTTPLogs
             "properties.method",  # Azure API Management's GatewayLogs
+            "httpRequest.httpMethod",  # AWS WAF
+            "protoPayload.method",  # App Engine's request log
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),  # API Gateway's HTTP APIs: "GET /pets/{petId}"
@@ -149,6 +152,10 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "reqPath",  # Akamai DataStream 2
             "CsUriStem",  # Azure Monitor's AppServiceHTTPLogs
             "properties.url",  # Azure API Management's GatewayLogs
+            "httpRequest.uri",  # AWS WAF (its query string apart, as `args`)
+            "requestPath",  # MinIO's audit log
+            "protoPayload.resource",  # App Engine's request log
+            "Uri",  # Azure Monitor's StorageBlobLogs (the whole URL)
         ),
         *key_options(REQUEST, unit=REQUEST),  # nginx's "$request"
         *key_options("routeKey", unit=REQUEST),
@@ -178,6 +185,9 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "response_status",  # Fastly's JSON logging example
         "ScStatus",  # Azure Monitor's AppServiceHTTPLogs
         "properties.responseCode",  # Azure API Management's GatewayLogs
+        "api.statusCode",  # MinIO's audit log
+        "protoPayload.status",  # App Engine's request log
+        "responseCodeSent",  # AWS WAF, where a rule sent its own response
         "response",  # Logstash's name for it (its COMBINEDAPACHELOG, Elastic's nginx examples)
     ),
     "latency_ms": (
@@ -197,8 +207,12 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
             "turnAroundTimeMSec",  # Akamai DataStream 2
             "TimeTaken",  # Azure Monitor's AppServiceHTTPLogs
             "durationMs",  # Azure API Management's GatewayLogs
+            "DurationMs",  # Azure Monitor's StorageBlobLogs
             unit="ms",
         ),
+        *key_options("duration_s", unit="s"),  # GitLab's JSON logs
+        *key_options("api.timeToResponse", unit="ns"),  # MinIO's audit log ("23456789ns")
+        *key_options("protoPayload.latency", unit="s"),  # App Engine's request log ("0.045s")
         *key_options("time_elapsed", unit="us"),  # Fastly (VCL time.elapsed.usec)
         *key_options("response.latency", unit="ns"),  # samber/slog-http (a time.Duration)
         *key_options("total_ns", unit="ns"),  # Linkerd's proxy
@@ -234,6 +248,9 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "response_body_size",  # Fastly's JSON logging example
         "ScBytes",  # Azure Monitor's AppServiceHTTPLogs
         "properties.responseSize",  # Azure API Management's GatewayLogs
+        "api.tx",  # MinIO's audit log
+        "protoPayload.responseSize",  # App Engine's request log
+        "ResponseBodySize",  # Azure Monitor's StorageBlobLogs
     ),
     "user_id": key_options("user_id", "userId", "user", "user.id"),
     "client_ip": key_options(
@@ -263,6 +280,10 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "downstream_remote_address",  # Envoy's and Istio's JSON access logs (with the port)
         "CIp",  # Azure Monitor's AppServiceHTTPLogs
         "callerIpAddress",  # Azure's resource logs (API Management's GatewayLogs)
+        "httpRequest.clientIp",  # AWS WAF
+        "remotehost",  # MinIO's audit log
+        "protoPayload.ip",  # App Engine's request log
+        "CallerIpAddress",  # Azure Monitor's StorageBlobLogs (with the port)
     ),
     "region": key_options("region", "cloud.region"),
     "device_type": key_options("device_type", "device"),
@@ -272,6 +293,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         *key_options("level_name"),  # Monolog, beside its numeric level
         *key_options("LogLevel"),  # .NET's JSON console formatter
         *key_options("level", "severity", "log.level", "levelname", "lvl", "@l", "Level"),
+        *key_options("@level"),  # HashiCorp's hclog in JSON
     ),
     "message": key_options(
         "message",
@@ -286,6 +308,7 @@ DEFAULT_KEYS: dict[str, tuple[JsonField, ...]] = {
         "fields.message",  # Rust's tracing
         "log",  # a container runtime's JSON around a program's line
         "line",  # Grafana Loki's entries (`logcli query --output=jsonl`)
+        "@message",  # HashiCorp's hclog in JSON
     ),
 }
 """For each canonical column, the keys it is read from when no mapping is given: per file, the
