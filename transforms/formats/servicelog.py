@@ -244,6 +244,7 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("datalength"),  # gin-logrus
         Key("httpresponse.bytes"),
         Key("response.length"),
+        Key("size"),  # Grafana's request lines
     ),
 }
 """Canonical columns read from key=value pairs (keys case-insensitive), first key first: plain
@@ -294,6 +295,21 @@ class KeyedValues:
     def columns(self) -> dict[str, list[str | None]]:
         """The text columns: one per canonical column, one `attribute:<key>` per other key."""
         return {**self.values, **{f"{COLUMN_PREFIX}{k}": v for k, v in self.extra.items()}}
+
+
+_UNSENT = re.compile(r"\s*(?:0+|-\d+)\s*")
+
+
+def without_unsent_status(records: pd.DataFrame) -> pd.DataFrame:
+    """The records with no status where theirs is 0 or negative: no response was sent (Go
+    servers log 0, Grafana `status=-1` for a request its handler took over, a websocket's)."""
+    if "status_code" not in records:
+        return records
+    status = records["status_code"].astype("str")
+    unsent = status.str.fullmatch(_UNSENT).fillna(False).astype(bool)
+    if not unsent.any():
+        return records
+    return records.assign(status_code=status.mask(unsent))
 
 
 def keyed_fields(factors: pd.Series) -> dict[str, Field]:
@@ -378,7 +394,7 @@ def parse_servicelog(data: bytes, *, format: str = "servicelog") -> Parsed:
         ignore_index=True,
     )
     return build(
-        records,
+        without_unsent_status(records),
         fields,
         format=format,
         records_read=len(starts) + len(line_rejects),

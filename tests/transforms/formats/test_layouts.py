@@ -467,6 +467,29 @@ def test_go_log_and_slog_default_lines_with_their_request_attributes():
     assert registry.detect(data) == "nginx_error"
 
 
+def test_grafanas_request_lines_read_their_size_and_a_negative_status_is_no_status():
+    """Grafana's `Request Completed` lines: `size` is the bytes sent; `status=-1` (a request
+    its handler took over, a websocket's) and `status=0` are no response sent, no status."""
+    line = (
+        "logger=context userId=1 orgId=1 uname=admin t=2026-10-20T10:20:3{n}.123Z level=info "
+        'msg="Request Completed" method=GET path={path} status={status} remote_addr=172.18.0.1 '
+        "time_ms=15 duration=15.123456ms size={size} handler={path}"
+    )
+    events = read(
+        "logfmt",
+        line.format(n=0, path="/api/dashboards/uid/abc", status=200, size=4211),
+        line.format(n=1, path="/api/live/ws", status=-1, size=0),
+        line.format(n=2, path="/api/live/ws", status=0, size=0),
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["endpoint"].tolist() == ["/api/dashboards/uid/abc", "/api/live/ws", "/api/live/ws"]
+    assert kept["status_code"].tolist()[0] == 200
+    assert kept["status_code"].iloc[1:].isna().all()
+    assert kept["bytes_sent"].tolist() == [4211, 0, 0]
+    assert kept["latency_ms"].tolist() == [15.123456] * 3
+
+
 def test_go_kit_logfmt_without_a_level_is_info_and_reads_took():
     events = read(
         "logfmt",

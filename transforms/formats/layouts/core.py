@@ -27,7 +27,12 @@ from transforms.formats.base import (
 from transforms.formats.embedded import message_requests
 from transforms.formats.layouts.levels import level_words
 from transforms.formats.layouts.years import with_year
-from transforms.formats.servicelog import CONTINUATION, KeyedValues, keyed_fields
+from transforms.formats.servicelog import (
+    CONTINUATION,
+    KeyedValues,
+    keyed_fields,
+    without_unsent_status,
+)
 
 CONTINUATION_LINE = re.compile(f"(?:{CONTINUATION.pattern})|[{{}}\\[\\]()]\\s*[,;]?\\s*$|[{{}}]")
 """Lines that continue the event before them: stack trace lines (as `servicelog` knows them)
@@ -224,7 +229,7 @@ def parse_layout(layout: Layout, data: bytes, *, as_of: pd.Timestamp | None = No
         ignore_index=True,
     )
     return build(
-        records,
+        without_unsent_status(records),
         fields,
         format=layout.name,
         records_read=len(starts) + len(rejects),
