@@ -154,7 +154,11 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes], nested: bool = Tru
     if not prefix.when_unreadable:
         return True
     sample = sample_head(text)
-    written = _detected(sample)
+    try:
+        as_written = registry.detect(sample)
+    except FileFormatError:
+        as_written = None
+    written = None if as_written in SYSLOG_FORMATS else as_written
     if written is not None and written not in registry.GENERIC:
         return False  # the lines as written are a format: the prefix is part of them
     # what detection finds once this prefix is gone, and any prefix after it (stern's
@@ -164,8 +168,9 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes], nested: bool = Tru
     if stripped is None:
         return False
     # a csv guess from a first line with commas is weaker than a line format: a prefix before
-    # JSON lines (`2024-…Z {"level":30,…}`) makes them look like a header
-    return written is None or stripped not in registry.GENERIC
+    # JSON lines (`2024-…Z {"level":30,…}`) makes them look like a header; and syslog lines,
+    # read as they are, are not a csv file once their headers are gone (a message with commas)
+    return stripped not in registry.GENERIC or as_written is None
 
 
 def join_partial_lines(text: bytes, keep_time: bool = False) -> tuple[bytes, int]:

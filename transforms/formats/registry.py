@@ -341,8 +341,13 @@ def detect(data: bytes, written: bytes | None = None) -> str:
         if JSON_ARRAY.match(first) or jsonl.looks_like_jsonl(first):
             return "jsonl"  # whose parser says why it cannot read them
         generic = [name for name in GENERIC if FORMATS[name].looks_like(first)]
-        # an access line's commas (in its user agent) make no header: it gets the template hint
-        if len(generic) == 1 and not access.clf.CLF_START.match(first):
+        # an access line's commas (in its user agent) make no header: it gets the template
+        # hint; nor do a log line's (`10:00:00,123`): a header names columns, it holds no time
+        if (
+            len(generic) == 1
+            and not access.clf.CLF_START.match(first)
+            and not TIME_IN_LINE.search(first)
+        ):
             return generic[0]
     if written is not None:  # the same line as the user wrote it, prefix included
         original = split_lines(sample_head(written))
@@ -362,6 +367,8 @@ def detect(data: bytes, written: bytes | None = None) -> str:
     )
 
 
+TIME_IN_LINE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}:\d{2}(?![\d:])")
+"""A time of day anywhere in a line: a log line's, never a header's."""
 TIME_OF_DAY = re.compile(r"^\[?\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?\]?\s")
 """A line that starts with a time of day and no date (Elixir's Logger, Fiber's and Micronaut's
 default formats)."""

@@ -331,3 +331,37 @@ def test_lines_that_look_like_endless_prefixes_are_left_alone():
     line = " ".join(f"pod-{i} c{i}" for i in range(600))
     text = (line + "\n").encode() * 5
     assert strip_prefix(text) == (text, None)
+
+
+def test_syslog_lines_whose_first_message_has_commas_stay_syslog():
+    """Postfix's first line (`daemon started -- version 3.7.6, configuration /etc/postfix`):
+    its messages without their headers would look like a csv header, but the lines as they
+    are are syslog, which a csv guess does not beat."""
+    lines = [
+        "Nov  1 10:00:00 mail postfix/master[1001]: daemon started -- version 3.7.6, "
+        "configuration /etc/postfix",
+        "Nov  1 10:00:01 mail postfix/smtpd[1200]: connect from unknown[203.0.113.7]",
+        "Nov  1 10:00:02 mail postfix/smtpd[1200]: disconnect from unknown[203.0.113.7]",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    text, note = strip_prefix(data)
+    assert (text, note) == (data, None)
+    assert registry.detect(data) == "syslog"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "INFO  [main] 2026-11-01 10:00:00,123 YamlConfigurationLoader.java:104 - Configuration "
+        "location: file:/etc/cassandra/cassandra.yaml",
+        "2026-11-01 10:00:00,123 | INFO  | Refreshing org.apache.activemq.xbean.XBeanBrokerFactory"
+        "$1@5b0abc94: startup date [Sun Nov 01 10:00:00 UTC 2026] | org.apache.activemq | main",
+    ],
+    ids=["cassandra", "activemq"],
+)
+def test_a_log_line_with_commas_is_no_csv_header(line):
+    """A line holding a time of day names no columns: detection says it cannot read it (with
+    the closest formats) rather than reading a csv whose header matches no layout."""
+    with pytest.raises(FileFormatError, match="could not detect the format of") as raised:
+        registry.detect((line + "\n").encode() * 3)
+    assert "matches no known layout" not in str(raised.value)
