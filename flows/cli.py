@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 FORMAT_NAMES = (
     "csv", "tsv", "jsonl", "servicelog", "common", "combined", "apache_ssl", "alb", "elb",
     "haproxy", "uwsgi", "heroku", "squid", "gin", "phpfpm", "s3", "uvicorn", "devserver",
-    "envoy", "caddy", "traefik", "w3c", "zeek", "log4j", "python", "ruby", "syslog",
+    "envoy", "caddy", "traefik", "npm", "w3c", "zeek", "log4j", "python", "ruby", "syslog",
     "syslog5424", "journald", "klog", "logfmt", "zap", "golog", "logcat", "apache_error",
     "nginx_error", "monolog", "nestjs", "sidekiq", "lambda",
 )  # fmt: skip

@@ -269,6 +269,19 @@ class GinRecord(RawRecord):
     path: Series[Text] = _text("request path and query as logged", nullable=False)
 
 
+class NpmRecord(RawRecord):
+    """A line of Nginx Proxy Manager's access logs (its `proxy` and `standard` log formats).
+
+    Valid: a `ts` and a `status_code` on every line, and a `path` column, null where nginx
+    read no request (`"-"`, a 400 to a connection that sent none); the shared rules of
+    `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+    path: Series[Text] = _text("request URI ($request_uri) as logged", nullable=True)
+
+
 class PhpFpmRecord(RawRecord):
     """A line of PHP-FPM's access log.
 
@@ -541,6 +554,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,
     "traefik": TraefikRecord,
+    "npm": NpmRecord,
     "servicelog": ServiceLogRecord,
     "log4j": Log4jRecord,
     "python": PythonLogRecord,

@@ -41,6 +41,7 @@ _INVALID_REQUEST_FORMATS = (
     "elb",
     "heroku",
     "squid",
+    "npm",
 )
 """Access formats whose null path beside a status is such a response (nginx templates too)."""
 CONNECTION_ENDPOINT = "{connection}"
