@@ -263,6 +263,24 @@ NO_ERROR = frozenset({"null", "nil", "<nil>", "none"})
 """What loggers write for an error that is not there (go-kit's `err=null`, Go's `<nil>`)."""
 
 
+def _a_duration(key: str, value: str) -> bool:
+    """Whether a latency key's value is read as the latency: always under a key that names its
+    unit (`latency_ms`: a value that is no number is then a reason to reject), and under one
+    that does not (`duration`, `latency`) only when it is a number or a duration; otherwise the
+    key means something else there (Prometheus' `duration=15d` retention, Loki's
+    `latency=fast` class of a query) and stays an attribute."""
+    if _NAMED_UNIT.search(key.lower()):
+        return True
+    text = value.strip()
+    if not text or text == "-":
+        return True
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return not np.isnan(duration_ms(text))
+
+
 class KeyedValues:
     """The canonical columns (`KEYS`) read from the key=value pairs of n records, with the
     unit factor of each record's bare latency, and the pairs no column reads (attributes)."""
@@ -283,6 +301,9 @@ class KeyedValues:
                 self.extra.setdefault(key, [None] * self._n)[i] = value
                 continue
             target, rank, factor = known
+            if target == "latency_ms" and not _a_duration(key, value):
+                self.extra.setdefault(key, [None] * self._n)[i] = value
+                continue
             if ranks.get(target, rank) < rank:
                 continue  # a key listed earlier for this column was given
             if target == "error_reason" and value.lower() in NO_ERROR:

@@ -490,6 +490,28 @@ def test_grafanas_request_lines_read_their_size_and_a_negative_status_is_no_stat
     assert kept["latency_ms"].tolist() == [15.123456] * 3
 
 
+def test_a_unitless_latency_key_holding_no_duration_is_an_attribute():
+    """Prometheus logs its retention as `duration=15d` and Loki the class of a query as
+    `latency=fast`: under keys that name no unit, such values are no latency, and the line is
+    kept with them as attributes (a key that names its unit still rejects a non-number)."""
+    events = read(
+        "logfmt",
+        "ts=2026-11-01T10:00:00.123Z caller=main.go:539 level=info "
+        'msg="No time or size retention was set so using the default time retention" '
+        "duration=15d",
+        "level=info ts=2026-11-01T10:00:03.6Z caller=metrics.go:159 component=querier "
+        'latency=fast query_type=limited duration=12.345ms returned_lines=0 msg="query done"',
+        "ts=2026-11-01T10:00:04Z level=info msg=done latency_ms=fast",
+    )
+    kept = events.events
+    assert len(kept) == 2
+    assert pd.isna(kept["latency_ms"].iloc[0])
+    assert kept["latency_ms"].iloc[1] == 12.345  # the query's duration
+    assert attributes(events)[0]["duration"] == "15d"
+    assert attributes(events)[1]["latency"] == "fast"
+    assert "latency_ms: 'fast' is not a duration" in events.rejects["reasons"].iloc[0]
+
+
 def test_go_kit_logfmt_without_a_level_is_info_and_reads_took():
     events = read(
         "logfmt",
