@@ -70,6 +70,13 @@ PATTERNS = (
         r'.*?\bfwd="?(?P<client>[^", ]+)[^ ]* .*?\bservice=(?P<duration>\d+ms) '
         r"status=(?P<status>\d{3}) bytes=(?P<bytes>\d+)"
     ),
+    # Gitea's and Forgejo's router: router: completed GET /x for 172.18.0.1:0, 200 OK in 12.5ms
+    # (before 1.20: Completed GET /x 200 OK in 3.1ms, its client on the `Started` line before)
+    re.compile(
+        rf"(?:router: completed|Completed) {_METHOD} {_PATH}(?: for (?P<client>[^,\s]+?)"
+        r"(?::\d{1,5})?,)? (?P<status>\d{3})\b[^@]*? in "
+        r"(?P<duration>\d+(?:\.\d+)?(?:ns|µs|μs|us|ms|s))"
+    ),
     # morgan's `dev` (GET /x 200 12.345 ms - 123) and `tiny` (GET /x 200 123 - 12.345 ms)
     re.compile(
         rf"{_METHOD} {_PATH} (?P<status>\d{{3}}) "
@@ -82,7 +89,7 @@ _THREAD = re.compile(r"^\([\w .:/-]+\) ")
 _LEVEL = re.compile(r"^(?:TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):\s+")
 """uvicorn's own level before its access line (`INFO:     172.17.0.1:51234 - "GET / ..."`), as
 a journal or a shipper keeps the line whole."""
-_CANDIDATE = r"HTTP/\d|\d ms\b|\|\s*\d{3}\s*\||\bstatus=\d{3} bytes="
+_CANDIDATE = r"HTTP/\d|\d ms\b|\|\s*\d{3}\s*\||\bstatus=\d{3} bytes=|[Cc]ompleted [A-Z]+ /"
 """What a message holding one of `PATTERNS` has somewhere (a cheap screen before the regexes)."""
 COLUMNS = ("method", "path", "status_code", "bytes_sent", "client_ip", "latency_ms")
 

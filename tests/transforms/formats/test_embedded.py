@@ -123,3 +123,33 @@ def test_heroku_router_lines_in_a_syslog_archive_are_requests():
     assert requests["endpoint"].tolist() == ["/api/v1/orders/{id}"] * 3
     assert requests["latency_ms"].tolist() == [330.0, 331.0, 332.0]
     assert events["endpoint"].isna().sum() == 3  # the app's own lines stay events
+
+
+def test_gitea_router_lines_are_requests_and_its_caller_and_level_are_read():
+    """Gitea's (and Forgejo's) log: the caller, a letter for the level, then the message; its
+    router's `completed` lines are requests (before 1.20: `Completed GET /x 200 OK in 3.1ms`,
+    the client on the `Started` line before it, which stays an event)."""
+    lines = [
+        "2026/11/20 10:20:30 cmd/web.go:242:runWeb() [I] Starting Gitea on PID: 17",
+        "2026/11/20 10:20:31 ...eb/routing/logger.go:102:func1() [I] router: completed GET "
+        "/user/login for 172.18.0.1:0, 200 OK in 12.5ms @ auth/auth.go:159(auth.SignIn)",
+        "2026/11/20 10:20:32 ...eb/routing/logger.go:102:func1() [W] router: completed POST "
+        "/user/login for 172.18.0.1:0, 303 See Other in 85.3ms @ auth/auth.go:201(auth.SignInPost)",
+        "2026/11/20 10:20:33 Started GET /api/v1/repos for 172.18.0.1:54321",
+        "2026/11/20 10:20:33 Completed GET /api/v1/repos 500 Internal Server Error in 1.5s",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "golog"
+    events = canonical_events(
+        registry.parse(data, "golog", as_of=AS_OF), source="gitea", as_of=AS_OF
+    )
+    assert events.rejects.empty
+    kept = events.events
+    assert kept["level"].tolist() == ["INFO", "INFO", "WARNING", "INFO", "INFO"]
+    assert kept["message"].iloc[0] == "Starting Gitea on PID: 17"
+    requests = kept[kept["endpoint"].notna()]
+    assert requests["method"].tolist() == ["GET", "POST", "GET"]
+    assert requests["endpoint"].tolist() == ["/user/login", "/user/login", "/api/v1/repos"]
+    assert requests["status_code"].tolist() == [200, 303, 500]
+    assert requests["latency_ms"].tolist() == [12.5, 85.3, 1500.0]
+    assert requests["client_ip"].tolist()[:2] == ["172.18.0.1", "172.18.0.1"]

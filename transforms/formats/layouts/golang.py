@@ -122,7 +122,9 @@ GOLOG = re.compile(
     r"(?:(?P<level>DEBUG|INFO|WARN|ERROR)(?:[+-]\d+)? "
     r"|\[(?P<level__b>TRACE|DEBUG|INFO|WARN|WARNING|ERR|ERROR)\] "
     # Beego's logs: a letter for the level, then the caller ([I] [server.go:281]  message)
-    r"|\[(?P<level__c>[MACEWNID])\] (?:\[(?P<caller>[\w./-]+:\d+)\] +)?)?(?P<message>.*)",
+    r"|\[(?P<level__c>[MACEWNID])\] (?:\[(?P<caller>[\w./-]+:\d+)\] +)?"
+    # Gitea's and Forgejo's: the caller, then a letter (...eb/routing/logger.go:102:func1() [I])
+    r"|(?P<caller__g>[\w./-]+:\d+:[\w.$()*-]*\(\)) \[(?P<level__g>[TDIWEFC])\] )?(?P<message>.*)",
     re.DOTALL,
 )
 GO_CONTINUATION = re.compile(
