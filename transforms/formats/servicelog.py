@@ -129,7 +129,7 @@ _TS = (
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
     r"(?: ?(?:Z|UTC|[+-]\d{2}:?\d{2}))?"
 )
-_LEVEL_WORDS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL|TRCE|DBUG|FAIL|CRIT"
+_LEVEL_WORDS = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|TRCE|DBUG|FAIL|CRIT"
 """Level words a service-log line starts with (any case): also .NET's console abbreviations
 (`trce`, `dbug`, `info`, `warn`, `fail`, `crit`)."""
 HEADER = re.compile(

@@ -137,6 +137,8 @@ def test_candidate_columns_have_the_canonical_types():
         ("2026-11-01T10:00:00Z FATAL api hello", ("CRITICAL", "api", "hello")),
         ("2026-11-01T10:00:00Z CRITICAL api hello", ("CRITICAL", "api", "hello")),
         ("2026-11-01T10:00:00Z trace api hello", ("TRACE", "api", "hello")),
+        # RabbitMQ 3.9+ (Erlang's logger): notice is a level
+        ("2026-11-01 10:00:00.123456+00:00 [notice] broker stopped", ("INFO", "broker", "stopped")),
         (
             "2026-11-01T10:00:00Z DEBUG api.worker-1 hello world",
             ("DEBUG", "api.worker-1", "hello world"),
@@ -228,7 +230,7 @@ def test_message_is_the_text_without_the_pairs(rest, message):
         (b"hello world", "not a service-log line: no timestamp at its start"),
         (b"INFO api hello", "no timestamp at its start"),
         (b"10:00:00 INFO api hello", "no timestamp at its start"),
-        (b"2026-11-01T10:00:00Z NOTICE api hello", "no log level after the timestamp"),
+        (b"2026-11-01T10:00:00Z NOTED api hello", "no log level after the timestamp"),
         (b"2026-11-01T10:00:00Z api hello", "no log level after the timestamp"),
         (b"2026-11-01T10:00:00Z INFOS api hello", "no log level after the timestamp"),
         (
