@@ -137,7 +137,8 @@ HEADER = re.compile(
     rf"\s+\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?"
     # a level with a colon and a padded gap is uvicorn's `levelprefix`: no service after it
     r"(?::\s\s+(?=\S)"
-    r"|:?(?=\s|$)(?:\s+\[?(?P<service>[^\s\[\]=\"]+?)(?:\[\d+\])?\]?:?(?=\s|$))?)"
+    r"|:?(?=\s|$)(?:\s+\((?P<thread>[^()\s]+)\)(?=\s+\[))?"  # Home Assistant's (MainThread)
+    r"(?:\s+\[?(?P<service>[^\s\[\]=\"]+?)(?:\[\d+\])?\]?:?(?=\s|$))?)"
     r"\s*(?P<rest>.*)",
     re.DOTALL,
 )
@@ -145,7 +146,9 @@ HEADER = re.compile(
 `[2026-11-01 10:00:00 +0000] [WARN] [worker] ...`: the service is the word after the level:
 also a Rust module path in env_logger's bracket (`[2024-05-16T10:20:29Z INFO  actix_server::
 builder] ...`), tracing's target (`INFO example_app: ...`) and .NET's category with its event id
-(`info: Microsoft.Hosting.Lifetime[14] ...`). `INFO:     Started ...` (uvicorn) names none."""
+(`info: Microsoft.Hosting.Lifetime[14] ...`). `INFO:     Started ...` (uvicorn) names none.
+A thread in parentheses before a bracketed logger (Home Assistant's `INFO (MainThread)
+[homeassistant.setup] ...`) is an attribute, the logger the service."""
 _TS_ONLY = re.compile(rf"\[?{_TS}\]?(?:\s|$)")
 
 CONTINUATION = re.compile(
@@ -157,6 +160,9 @@ CONTINUATION = re.compile(
     r"|During handling of the above exception"
     r"|The above exception was the direct cause"
     r"|[A-Za-z_][\w.$]*(?:Error|Exception|Throwable|Warning|Exit|Interrupt)\b(?::|$)"
+    # a traceback's last line naming an exception class of a module, whatever its name
+    # (`aiohttp.http_exceptions.BadStatusLine: 400, message: …`, `django.http.Http404: …`)
+    r"|[a-z_]\w*(?:\.[A-Za-z_]\w*)*\.[A-Z]\w*:(?: |$)"
 )
 """Lines that continue the event before them (Python and Java stack traces)."""
 
@@ -437,16 +443,19 @@ def _not_a_log_line(text: str) -> str:
 def _records(
     numbers: list[int],
     firsts: list[str],
-    heads: list[tuple[str, str, str | None, str]],
+    heads: list[tuple[str, str, str | None, str | None, str]],
     tails: dict[int, list[str]],
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Text records, one per event (its first line's number and header fields, and its
     continuation lines), and the unit factor of each event's bare latency."""
     n = len(numbers)
-    ts, levels, services, rests = zip(*heads, strict=True) if n else ((), (), (), ())
+    ts, levels, threads, services, rests = zip(*heads, strict=True) if n else ((),) * 5
     messages: list[str | None] = [None] * n
     keyed = KeyedValues(n)
     access = message_requests(pd.Series(rests, dtype="str")) if n else None
+    for i, thread in enumerate(threads):
+        if thread is not None:
+            keyed.extra.setdefault("thread", [None] * n)[i] = thread
     for i in _add_requests(keyed, access):  # access lines as messages: the line its message
         messages[i] = rests[i].strip()
     services = list(services)

@@ -1,3 +1,4 @@
+import json
 import math
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import examples
 from transforms.canonical import canonical_events
+from transforms.formats import registry
 from transforms.formats.base import CANDIDATE_TYPES, MISSING, split_lines
 from transforms.formats.servicelog import (
     FORMATS,
@@ -541,3 +543,34 @@ def test_lines_of_rust_loggers_and_uvicorns_levelprefix():
     assert other.candidates["message"].tolist() == ["s", "s", "s:"]
     latency = other.candidates["latency_ms"]
     assert pd.isna(latency.iloc[0]) and latency.tolist()[1:] == [0.0, 1.0]
+
+
+def test_home_assistants_log_its_logger_thread_and_a_traceback_ending_in_its_exception():
+    """Home Assistant's `%(asctime)s.%(msecs)03d %(levelname)s (%(threadName)s) [%(name)s]
+    %(message)s`: the logger is the service, the thread an attribute; a traceback's last line
+    names an exception class of its module whatever its name, and continues the event."""
+    lines = [
+        "2026-11-20 11:20:30.123 INFO (MainThread) [homeassistant.components.http] Now listening",
+        "2026-11-20 11:20:32.789 ERROR (MainThread) [aiohttp.server] Error handling request",
+        "Traceback (most recent call last):",
+        '  File "/usr/local/lib/python3.12/site-packages/aiohttp/web_protocol.py", line 350',
+        "    messages, upgraded, tail = self._request_parser.feed_data(data)",
+        "aiohttp.http_exceptions.BadStatusLine: 400, message: Bad status line 'Invalid method'",
+        "2026-11-20 11:20:33.000 WARNING (SyncWorker_3) [homeassistant.components.http.ban] "
+        "Banned IP 203.0.113.45 for too many login attempts",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "servicelog"
+    parsed = parse_servicelog(data)
+    assert parsed.rejects.empty
+    rows = parsed.candidates
+    assert rows["service"].tolist() == [
+        "homeassistant.components.http",
+        "aiohttp.server",
+        "homeassistant.components.http.ban",
+    ]
+    assert rows["level"].tolist() == ["INFO", "ERROR", "WARNING"]
+    assert rows["message"].iloc[1].endswith("Bad status line 'Invalid method'")
+    assert rows["message"].iloc[0] == "Now listening"
+    threads = [json.loads(a)["thread"] for a in rows["attributes"]]
+    assert threads == ["MainThread", "MainThread", "SyncWorker_3"]
