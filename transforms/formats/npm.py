@@ -13,10 +13,9 @@ import re
 
 import pandas as pd
 
-from transforms.formats.access import BYTES, STATUS, parse_lines
+from transforms.formats.access import CLF_FIELDS, parse_lines
 from transforms.formats.access.lines import QUOTED
-from transforms.formats.access.values import clf_time
-from transforms.formats.base import Field, Format, Parsed, as_text
+from transforms.formats.base import Format, Parsed
 
 NPM_RE = re.compile(
     r"\[(?P<time>[^\]]++)\] "
@@ -31,13 +30,9 @@ LAYOUT = (
     '[Length bytes] [Gzip ratio] [Sent-to server] "agent" "referer"\' (Nginx Proxy Manager)'
 )
 _FIELDS = {
-    "ts": Field("time", clf_time, "a time like 10/Oct/2000:13:55:36 -0700"),
-    "client_ip": Field("client_ip", as_text, "text"),
-    "method": Field("method", as_text, "text"),
-    "path": Field("path", as_text, "text"),
-    "status_code": Field("status", STATUS[1], STATUS[0]),
-    "bytes_sent": Field("bytes", BYTES[1], BYTES[0]),
-}
+    name: CLF_FIELDS[name]
+    for name in ("ts", "client_ip", "method", "path", "status_code", "bytes_sent")
+}  # `$time_local`, `$status` and `$body_bytes_sent` as the Combined format logs them
 _ATTRIBUTES = {
     name: name
     for name in (
@@ -60,11 +55,9 @@ def looks_like_npm(line: str) -> bool:
 def _prepare(records: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """`-` is nginx's empty value: a request nginx could not read has no method, host or path
     (the canonical step keeps its response, with endpoint `{invalid}`)."""
-    for name in ("method", "path", "host", "upstream_cache_status", "upstream_status"):
+    for name in ("method", "path", "host", "upstream_cache_status", "upstream_status", "server"):
         records[name] = records[name].mask(records[name].isin(["", "-"]))
-    for name in ("gzip_ratio", "server"):
-        records[name] = records[name].mask(records[name].isin(["", "-"]))
-    for name in ("user_agent", "referer"):
+    for name in ("gzip_ratio", "user_agent", "referer"):
         records[name] = records[name].mask(records[name] == "-")
     return records, ()
 
