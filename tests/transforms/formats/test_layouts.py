@@ -200,6 +200,26 @@ def test_journald_json_entries():
     assert frame["message"].tolist() == ["slow auth", "hi"]
 
 
+def test_a_klog_fatal_lines_goroutine_dump_continues_it():
+    """klog's Fatal writes every goroutine's stack after its line (`goroutine 1 [running]:`,
+    frames without an indent): one CRITICAL event, not a file of rejects."""
+    lines = [
+        'I1101 10:00:04.700000    1234 server.go:280] "Starting kubelet"',
+        'F1101 10:00:05.800000    1234 server.go:300] "Failed to run kubelet" err="misconfiguration"',
+        "goroutine 1 [running]:",
+        "k8s.io/klog/v2.stacks(0x1)",
+        "\tvendor/k8s.io/klog/v2/klog.go:860 +0x89",
+        "main.main()",
+        "\tcmd/kubelet/kubelet.go:39 +0x125",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert registry.detect(data) == "klog"
+    events = read("klog", *lines)
+    assert events.rejects.empty
+    assert events.events["level"].tolist() == ["INFO", "CRITICAL"]
+    assert events.events["message"].iloc[1].endswith("cmd/kubelet/kubelet.go:39 +0x125")
+
+
 def test_klog_logcat_apache_and_nginx_error_logs():
     klog = read("klog", "E1031 23:59:59.123456    7 reflector.go:138] watch failed").events
     assert (klog["level"].iloc[0], klog["service"].iloc[0]) == ("ERROR", "reflector.go")

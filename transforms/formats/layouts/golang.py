@@ -31,6 +31,12 @@ from transforms.formats.layouts.levels import level_letters_or_words, level_word
 from transforms.formats.layouts.years import with_year
 from transforms.formats.servicelog import KEY_VALUE, KeyedValues, unquoted
 
+GO_CONTINUATION = re.compile(
+    rf"(?:{CONTINUATION_LINE.pattern})|goroutine \d+ \[[^\]]*\]:|\t.*|created by .*"
+    r"|[\w./*()\[\]-]+\(.*\)|panic: .*|\[signal .*|exit status \d+"
+)
+"""What continues a Go event: the goroutines, frames and files of a panic's stack trace."""
+
 KLOG = Layout(
     "klog",
     re.compile(
@@ -42,6 +48,7 @@ KLOG = Layout(
     "'<L><mmdd hh:mm:ss.uuuuuu> <thread> <file>:<line>] <message>' (klog)",
     time_what="a timestamp (mmdd hh:mm:ss.uuuuuu)",
     level=level_letters_or_words,
+    continuation=GO_CONTINUATION,  # a fatal line's goroutine dump
 )
 
 # logfmt ----------------------------------------------------------------------------------------
@@ -127,11 +134,6 @@ GOLOG = re.compile(
     r"|(?P<caller__g>[\w./-]+:\d+:[\w.$()*-]*\(\)) \[(?P<level__g>[TDIWEFC])\] )?(?P<message>.*)",
     re.DOTALL,
 )
-GO_CONTINUATION = re.compile(
-    rf"(?:{CONTINUATION_LINE.pattern})|goroutine \d+ \[[^\]]*\]:|\t.*|created by .*"
-    r"|[\w./*()\[\]-]+\(.*\)|panic: .*|\[signal .*|exit status \d+"
-)
-"""What continues a Go event: the goroutines, frames and files of a panic's stack trace."""
 
 
 def _golog_pairs(records: pd.DataFrame) -> pd.DataFrame:
