@@ -568,6 +568,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "nestjs": NestRecord,
     "sidekiq": SidekiqRecord,
     "lambda": LambdaRecord,
+    "cri": ServiceLogRecord,  # its events are checked as servicelog events
     "golog": GologRecord,
     "ruby": RubyRecord,
     "logcat": LogcatRecord,

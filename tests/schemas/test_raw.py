@@ -298,6 +298,7 @@ def test_every_registered_format_has_a_raw_model():
         "nestjs": NestRecord,
         "sidekiq": SidekiqRecord,
         "lambda": LambdaRecord,
+        "cri": ServiceLogRecord,
         "golog": GologRecord,
         "ruby": RubyRecord,
         "logcat": LogcatRecord,

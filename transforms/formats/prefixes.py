@@ -134,12 +134,13 @@ syslog), not free text."""
 
 
 def _detected(sample: bytes) -> str | None:
-    """The format detection finds, None for none or syslog itself."""
+    """The format detection finds, None for none, syslog itself, or a container's lines no
+    format reads (`cri`)."""
     try:
         found = registry.detect(sample)
     except FileFormatError:
         return None
-    return None if found in SYSLOG_FORMATS else found
+    return None if found in (*SYSLOG_FORMATS, "cri") else found
 
 
 def _detects(sample: bytes) -> bool:
@@ -158,7 +159,8 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes], nested: bool = Tru
         as_written = registry.detect(sample)
     except FileFormatError:
         as_written = None
-    written = None if as_written in SYSLOG_FORMATS else as_written
+    # syslog lines, or a container's lines no format reads (`cri`), are the prefix's own
+    written = None if as_written in (*SYSLOG_FORMATS, "cri") else as_written
     if written is not None and written not in registry.GENERIC:
         return False  # the lines as written are a format: the prefix is part of them
     # what detection finds once this prefix is gone, and any prefix after it (stern's
@@ -284,10 +286,11 @@ def unwrap_json(text: bytes) -> tuple[bytes, str] | None:
     return unwrapped, note
 
 
-def _strip_cri(text: bytes) -> tuple[bytes, str]:
+def _strip_cri(text: bytes) -> tuple[bytes, str | None]:
     """CRI lines without their prefix, pieces (tag P) joined again; the runtime's time is kept
     before each line when the lines are no known format without it and are one with it (a
-    program that logs no time of its own, as uvicorn's access log)."""
+    program that logs no time of its own, as uvicorn's access log). When they are no format
+    either way, the text as it is and no note: the `cri` format reads such a file."""
     partial = re.search(rb"^\S+ (?:stdout|stderr) P ", text, re.M) is not None
 
     def stripped(keep_time: bool) -> tuple[bytes, int]:
@@ -299,8 +302,9 @@ def _strip_cri(text: bytes) -> tuple[bytes, str]:
     kept = ""
     if _detected(sample_head(out)) is None:
         timed, timed_joined = stripped(True)
-        if _detected(sample_head(timed)) is not None:
-            out, joined, kept = timed, timed_joined, " but its time"
+        if _detected(sample_head(timed)) is None:
+            return text, None
+        out, joined, kept = timed, timed_joined, " but its time"
     note = f"{CRI} prefix stripped from every line{kept}"
     if partial:
         note += (
@@ -329,7 +333,10 @@ def _stripped(text: bytes, nested: bool = True) -> tuple[bytes, str | None]:
         if not lines or not _applies(prefix, text, lines, nested):
             continue
         if prefix.name == CRI:
-            text, note = _strip_cri(text)
+            stripped, note = _strip_cri(text)
+            if note is None:  # no format reads the lines: the `cri` format reads the file
+                continue
+            text = stripped
             notes.append(note)
         else:
             text = prefix.pattern.sub(b"", text)

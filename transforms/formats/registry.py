@@ -13,6 +13,7 @@ import pandas as pd
 
 from transforms.formats import (
     access,
+    cri,
     delimited,
     devserver,
     envoy,
@@ -112,6 +113,7 @@ for _module in (
     w3c,
     zeek,
     layouts,
+    cri,
 ):
     for _format in _module.FORMATS:
         register(_format)
@@ -178,6 +180,7 @@ PREFERENCE = (
     "servicelog",
     "logfmt",
     "jsonl",
+    "cri",
 )
 """On a tie of shares, the more specific format wins (Common before Combined, which reads
 Common lines too; Traefik before Combined and, with Caddy, before JSON lines, whose parsers

@@ -50,6 +50,7 @@ SAMPLES = [
     b"HIER_DIRECT/10.0.0.5 text/html",
     b'[01/Nov/2026:10:00:00 +0000] - 502, 200 200 - GET https a.example "/a?x=1" [Client 10.0.0.1] '
     b'[Length 5] [Gzip 1.50] [Sent-to 10.0.0.2] "curl/8" "-"',
+    b"2026-11-01T10:00:00.1Z stdout F info: App[14]\n2026-11-01T10:00:00.2Z stdout F       listening",
     b'[GIN] 2026/11/01 - 10:00:00 | 200 |     123.456\xc2\xb5s |       127.0.0.1 | GET      "/a"',
     b"2026/11/01 10:00:00 INFO request method=GET path=/a status=200 duration=1.2ms",
     b'2026-11-01T10:00:00.123456789Z INFO:     10.0.0.1:51234 - "GET /a HTTP/1.1" 200 OK',

@@ -170,13 +170,13 @@ def test_cri_lines_of_a_program_that_logs_no_time_keep_the_runtimes_time():
 
 def test_cri_pieces_without_their_end_are_kept_as_they_are():
     lines = [
-        f"2026-03-02T10:15:00.1Z stdout F {COMBINED}",
+        *[f"2026-03-02T10:15:00.1Z stdout F {COMBINED}"] * 10,
         "2026-03-02T10:15:00.2Z stdout P 10.0.0.1 - - [02/Mar/2026:10:15:00 +0000] ",
         '2026-03-02T10:15:00.2Z stdout P "GET /cut HTTP/1.1" 200',
     ]
     stripped, _ = strip_prefix(("\n".join(lines) + "\n").encode())
     assert stripped.decode().split("\n") == [
-        COMBINED,
+        *[COMBINED] * 10,
         '10.0.0.1 - - [02/Mar/2026:10:15:00 +0000] "GET /cut HTTP/1.1" 200',
         "",
         "",
