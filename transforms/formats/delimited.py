@@ -616,6 +616,10 @@ def with_joined_columns(records: pd.DataFrame, mapping: ColumnMapping) -> pd.Dat
     return records
 
 
+REQUEST_SCREEN = 100
+"""Values of a path column looked at before all of them are (`with_request_lines`)."""
+
+
 def with_request_lines(
     records: pd.DataFrame, fields: dict[str, Field]
 ) -> tuple[pd.DataFrame, dict[str, Field], tuple[str, ...]]:
@@ -625,6 +629,10 @@ def with_request_lines(
     spec = fields.get("path")
     if spec is None or "method" in fields or spec.source not in records or not len(records):
         return records, fields, ()
+    head = records[spec.source].head(REQUEST_SCREEN).astype("str")
+    head = head[head.notna() & (head.str.strip() != "")]
+    if len(head) and not bool(head.str.match(REQUEST_LINE).fillna(False).all()):
+        return records, fields, ()  # the usual path column: decided by its first values
     values = records[spec.source].astype("str")
     logged = values.notna() & (values.str.strip() != "")
     if not logged.any() or not bool(values[logged].str.match(r"[A-Z][A-Z0-9_-]* ").all()):
