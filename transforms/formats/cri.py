@@ -14,26 +14,21 @@ from __future__ import annotations
 
 import re
 
-from transforms.formats.base import Format
+from transforms.formats.base import ZONED_ISO_TIME, Format
 from transforms.formats.layouts.core import CONTINUATION_LINE
 from transforms.formats.own_events import layout_events
+from transforms.formats.servicelog import LEVEL_WORDS
 
-_PREFIX = (
-    r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) "
-    r"(?P<stream>stdout|stderr) [FP] "
-)
-_LEVEL = r"(?i:trace|debug|info|notice|warn|warning|error|fatal|critical|crit|fail|dbug|trce)"
+_RUNTIME = rf"{ZONED_ISO_TIME} (?:stdout|stderr) [FP] "
+"""The runtime's prefix of a line: its time, the stream and the piece's tag."""
 CRI_LINE = re.compile(
-    rf"{_PREFIX}(?!{CONTINUATION_LINE.pattern})"
-    rf"(?:(?P<level>{_LEVEL})(?::\s*|\s+(?=\S)))?(?P<message>.*)",
+    rf"(?P<ts>{ZONED_ISO_TIME}) (?P<stream>stdout|stderr) [FP] (?!{CONTINUATION_LINE.pattern})"
+    rf"(?:(?P<level>(?i:{LEVEL_WORDS}))(?::\s*|\s+(?=\S)))?(?P<message>.*)",
     re.DOTALL,
 )
-CRI_CONTINUATION = re.compile(
-    rf"{_PREFIX.replace('?P<ts>', '').replace('?P<stream>', '')}"
-    rf"(?:{CONTINUATION_LINE.pattern})"
-)
+CRI_CONTINUATION = re.compile(rf"{_RUNTIME}(?:{CONTINUATION_LINE.pattern})")
 """A line whose program's part continues the event before it (indented, a stack trace's)."""
-JOINED_PREFIX = re.compile(r"^\S+ (?:stdout|stderr) [FP] ")
+JOINED_PREFIX = re.compile(rf"^{_RUNTIME}")
 
 parse_cri = layout_events(
     "cri",

@@ -131,6 +131,9 @@ SYSLOG_FORMATS = ("syslog", "syslog5424")
 """Formats that read a syslog header themselves: a file they read is stripped of its header
 only when what follows the header is a format of its own (an access log shipped through
 syslog), not free text."""
+OWN_FORMATS = (*SYSLOG_FORMATS, "cri")
+"""Formats whose lines carry the prefix itself: syslog, and a container's lines no other format
+reads (`cri`)."""
 
 
 def _detected(sample: bytes) -> str | None:
@@ -140,7 +143,7 @@ def _detected(sample: bytes) -> str | None:
         found = registry.detect(sample)
     except FileFormatError:
         return None
-    return None if found in (*SYSLOG_FORMATS, "cri") else found
+    return None if found in OWN_FORMATS else found
 
 
 def _detects(sample: bytes) -> bool:
@@ -159,8 +162,7 @@ def _applies(prefix: Prefix, text: bytes, lines: list[bytes], nested: bool = Tru
         as_written = registry.detect(sample)
     except FileFormatError:
         as_written = None
-    # syslog lines, or a container's lines no format reads (`cri`), are the prefix's own
-    written = None if as_written in (*SYSLOG_FORMATS, "cri") else as_written
+    written = None if as_written in OWN_FORMATS else as_written
     if written is not None and written not in registry.GENERIC:
         return False  # the lines as written are a format: the prefix is part of them
     # what detection finds once this prefix is gone, and any prefix after it (stern's

@@ -428,8 +428,6 @@ def parse(
         if fmt not in MAPPED:
             raise FileFormatError(f"format '{fmt}' takes no column mapping")
         options["mapping"] = MAPPED[fmt](mapping)
-    if as_of is None:
-        return chosen.parse(data, **options)
     token = INGEST_TIME.set(as_of)
     try:
         return chosen.parse(data, **options)

@@ -129,12 +129,12 @@ _TS = (
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?"
     r"(?: ?(?:Z|UTC|[+-]\d{2}:?\d{2}))?"
 )
-_LEVEL_WORDS = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|TRCE|DBUG|FAIL|CRIT"
+LEVEL_WORDS = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|TRCE|DBUG|FAIL|CRIT"
 """Level words a service-log line starts with (any case): also .NET's console abbreviations
 (`trce`, `dbug`, `info`, `warn`, `fail`, `crit`)."""
 HEADER = re.compile(
     rf"\[?(?P<ts>{_TS})\]?"
-    rf"\s+\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?"
+    rf"\s+\[?(?P<level>(?i:{LEVEL_WORDS}))\]?"
     # a level with a colon and a padded gap is uvicorn's `levelprefix`: no service after it
     r"(?::\s\s+(?=\S)"
     r"|:?(?=\s|$)(?:\s+\((?P<thread>[^()\s]+)\)(?=\s+\[))?"  # Home Assistant's (MainThread)
@@ -435,7 +435,7 @@ def _not_a_log_line(text: str) -> str:
     if _TS_ONLY.match(text):
         return (
             "not a service-log line: no log level after the timestamp "
-            f"(expected one of {', '.join(_LEVEL_WORDS.split('|'))})"
+            f"(expected one of {', '.join(LEVEL_WORDS.split('|'))})"
         )
     return f"not a service-log line: no timestamp at its start; {EXPECTED}"
 

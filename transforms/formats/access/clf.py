@@ -450,9 +450,14 @@ def clf_fast_split(*, combined: bool) -> FastSplit:
         }
         empty = pa.nulls(int(done.sum()), pa.large_string())
         columns.update(
-            upstream_time=empty, pairs=empty, agent=empty, extra=empty, vhost=empty, ids=empty
+            upstream_time=empty,
+            pairs=empty,
+            agent=empty,
+            extra=empty,
+            vhost=empty,
+            ids=empty,
+            cut_agent=empty,
         )
-        columns.update(cut_agent=empty)
         if not combined:
             columns.update(referer=empty, user_agent=empty)
         return columns, done
