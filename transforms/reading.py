@@ -30,6 +30,7 @@ from transforms.canonical import (
 from transforms.endpoints import VAR, fold_file_endpoints
 from transforms.formats import registry, w3c
 from transforms.formats.base import (
+    ARROW_THREADS,
     LINE_NUMBER,
     REASONS,
     FileFormatError,
@@ -146,7 +147,8 @@ def spans(text: bytes, fmt: str, size: int | None = None) -> list[tuple[int, int
     if not splittable or len(text) <= size * 3 // 2:
         return whole
     if balanced:
-        # pieces of one size, as many as keep every thread busy to the end (no short last one)
+        # pieces of one size, as many as keep every thread busy to the end (a multiple of
+        # the threads)
         count = -(-len(text) // size)
         count += -count % PIECES_AHEAD
         size = -(-len(text) // count)
@@ -157,15 +159,21 @@ def spans(text: bytes, fmt: str, size: int | None = None) -> list[tuple[int, int
             return whole  # no header on line 1: read whole, as the parser expects
         safe = _outside_quotes(text)
     cuts = [0]
-    while cuts[-1] + size < len(text):
+    # balanced pieces start with one half as long (and so end with another): the two threads
+    # stay half a piece apart, one thread's Python part (which holds the GIL) beside the other's
+    # parse (which lets go of it), where pieces of one size keep them in step, waiting on each
+    # other for the GIL at the same moments
+    step = size // 2 if balanced else size
+    while cuts[-1] + step < len(text):
         if safe is None:
-            cut = text.find(b"\n", cuts[-1] + size) + 1
+            cut = text.find(b"\n", cuts[-1] + step) + 1
         else:
-            at = int(np.searchsorted(safe, cuts[-1] + size + 1))
+            at = int(np.searchsorted(safe, cuts[-1] + step + 1))
             cut = int(safe[at]) if at < len(safe) else 0
         if cut <= 0 or cut >= len(text):
             break
         cuts.append(cut)
+        step = size
     cuts.append(len(text))
     return list(zip(cuts[:-1], cuts[1:], strict=True))
 
@@ -310,6 +318,7 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
 
     def read_piece(k: int) -> tuple[int, pa.Table, pd.DataFrame, tuple[str, ...]]:
         if len(parts) > 1:
+            ARROW_THREADS.set(False)  # in this thread only
             line_counts[k] = count_byte(text, 10, *parts[k])
         parsed = parse(k)
         count = parsed.records_read

@@ -317,3 +317,46 @@ def test_a_servers_own_events_among_access_lines_are_read_alike_in_pieces(
     assert whole.rejects["line_number"].tolist() == [at + 5]  # the entrypoint's line
     levels = whole.events.column("level").drop_null().to_pylist()
     assert sorted(levels) == ["CRITICAL", "WARNING", "WARNING", "WARNING"]
+
+
+def test_balanced_pieces_keep_two_threads_half_a_piece_apart(tmp_path, monkeypatch, frame):
+    path = tmp_path / "requests.jsonl"
+    write_jsonl(events(40_000), path)  # 6.6 MB: pieces are 1 MB at least
+    text = path.read_bytes()
+    monkeypatch.setattr(reading, "PIECE_RECORDS", 5_000)  # 7 pieces' worth, made 8
+    parts = reading.spans(text, "jsonl")
+    assert parts[0][0] == 0 and parts[-1][1] == len(text)
+    assert all(stop == start for (_, stop), (start, _) in zip(parts, parts[1:]))
+    assert all(text[stop - 1 : stop] == b"\n" for _, stop in parts)  # cut between lines
+    sizes = [stop - start for start, stop in parts]
+    line = max(len(x) for x in text.splitlines()) + 1
+    full = sizes[1:-1]
+    assert len(full) == 7 and max(full) - min(full) <= line
+    # a half piece first and last: the threads, a piece at a time, run half a piece apart
+    # (each cut is at the line end after its target: the last piece is short of a line's part
+    # per cut before it)
+    assert abs(sizes[0] - full[0] / 2) <= line
+    assert abs(sizes[-1] - full[0] / 2) <= len(parts) * line
+
+
+def test_arrow_readers_use_their_own_threads_only_for_a_file_read_whole(
+    tmp_path, monkeypatch, frame
+):
+    path = tmp_path / "requests.jsonl"
+    write_jsonl(frame, path)
+    text = path.read_bytes()
+    seen: list[bool] = []
+    parse = registry.parse
+
+    def parse_noting_threads(data, fmt, **options):
+        seen.append(reading.ARROW_THREADS.get())
+        return parse(data, fmt, **options)
+
+    monkeypatch.setattr(registry, "parse", parse_noting_threads)
+    reading.read_events(text, "jsonl", source="s", as_of=AS_OF)
+    assert seen == [True]
+    seen.clear()
+    monkeypatch.setattr(reading, "PIECE_BYTES", 50_000)
+    reading.read_events(text, "jsonl", source="s", as_of=AS_OF)
+    assert len(seen) > 5 and not any(seen)
+    assert reading.ARROW_THREADS.get()  # the caller's thread is left as it was

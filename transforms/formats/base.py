@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,11 @@ CANDIDATE_TYPES: dict[str, str] = {
 """Columns a parser may fill, with their types; `source` and `endpoint` are added afterwards."""
 
 MISSING = frozenset({"", "-"})
+
+ARROW_THREADS: ContextVar[bool] = ContextVar("arrow_threads", default=True)
+"""Whether Arrow's CSV and JSON readers parse with threads of their own: yes for a file read
+whole, no in the thread of one of a file's pieces (its pieces already keep the cores busy, and
+a reader's threads beside them only compete for the cores)."""
 
 _STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from transforms.formats.base import (
+    ARROW_THREADS,
     LINE_NUMBER,
     MISSING,
     RAW,
@@ -875,7 +876,7 @@ def _read_simple(
         return pacsv.read_csv(
             pa.BufferReader(body),
             read_options=pacsv.ReadOptions(
-                column_names=names, block_size=4 << 20, use_threads=False
+                column_names=names, block_size=4 << 20, use_threads=ARROW_THREADS.get()
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,

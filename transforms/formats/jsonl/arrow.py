@@ -13,9 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from transforms.formats.attributes import sample_text_leaves, table_leaves
-from transforms.formats.base import (
-    FileFormatError,
-)
+from transforms.formats.base import ARROW_THREADS, FileFormatError
 from transforms.formats.jsonl.keys import NUMERIC, JsonField, JsonMapping, choose_keys
 from transforms.formats.jsonl.objects import Column, getter, str_series, values_at
 
@@ -66,7 +64,9 @@ def read_with_arrow(
     try:
         table = pajson.read_json(
             pa.BufferReader(data[3:] if bytes(data[:3]) == b"\xef\xbb\xbf" else data),
-            read_options=pajson.ReadOptions(block_size=ARROW_BLOCK),
+            read_options=pajson.ReadOptions(
+                block_size=ARROW_BLOCK, use_threads=ARROW_THREADS.get()
+            ),
             parse_options=pajson.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="infer"
             ),
