@@ -126,10 +126,6 @@ def pending_files(paths: list[Path], catalog: Catalog) -> tuple[list[Path], list
     return pending, known
 
 
-def _sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def requests_of(events: pa.Table) -> int:
     """The kept rows that are requests: those with an endpoint. The others have a level and
     no endpoint (the `requests` model allows nothing else): service-log events."""
@@ -185,20 +181,29 @@ def ingest_file(
     path = path.resolve()
     catalog = catalog_for(settings.catalog_url)
     avoid_huge_pages()
+    # the file is hashed from a handle of its own while it is read (and then parsed): hashlib
+    # and file reads let go of the GIL
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    hashing = hasher.submit(fingerprint, path)
+    hasher.shutdown(wait=False)
     data = path.read_bytes()
     size = len(data)
+    sha: str | None = None
+
+    def checksum(data: bytes) -> str:
+        """The sha256 of `data`: the one hashed alongside, unless the file changed size
+        between the two reads (then `data`'s own)."""
+        try:
+            hashed_size, hashed = hashing.result()
+        except OSError:
+            hashed_size, hashed = -1, ""
+        return hashed if hashed_size == len(data) else hashlib.sha256(data).hexdigest()
+
     known = catalog.file(str(path))
     if not force and known and known["size"] == size:
-        sha = hashlib.sha256(data).hexdigest()  # same size: the content decides
+        sha = checksum(data)  # same size: the content decides
         if known["sha256"] == sha:
             return FileOutcome(path=str(path), status="skipped", format=fmt, source=source)
-        checksum = None
-    else:
-        # a new (or resized) file is read whatever its checksum: hash it alongside the parse
-        # (hashlib lets go of the GIL on large buffers)
-        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
-        checksum = hasher.submit(_sha256_hex, data)
-        hasher.shutdown(wait=False)
 
     ingested_at = pd.Timestamp(as_of).tz_convert("UTC")
     chosen = fmt
@@ -222,6 +227,15 @@ def ingest_file(
             earliest=settings.earliest_event,
             seen_endpoints=seen,
         )
+    except FileFormatError as exc:
+        sha = sha or checksum(data)
+        first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
+        events = request_schema().empty_table()
+        rejects = rejects_frame([0], [first_line], [str(exc)])
+        records_read = 1  # the file counts as one record that could not be read
+        reason = str(exc)
+    else:
+        sha = sha or checksum(data)
         del text, data
         catalog.update_seen_endpoints(
             source, seen, result.seen_endpoints, released=result.released_endpoints
@@ -235,12 +249,6 @@ def ingest_file(
             *result.notes,
         )
         reason = ""
-    except FileFormatError as exc:
-        first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="backslashreplace")
-        events = request_schema().empty_table()
-        rejects = rejects_frame([0], [first_line], [str(exc)])
-        records_read = 1  # the file counts as one record that could not be read
-        reason = str(exc)
 
     if records_read != events.num_rows + len(rejects):
         raise AccountingError(
@@ -294,8 +302,6 @@ def ingest_file(
             )
         )
 
-    if checksum is not None:
-        sha = checksum.result()
     requests = requests_of(events)
     counts = {  # what the ledger records and the run reports alike
         "records_read": records_read,

@@ -118,6 +118,47 @@ def test_unchanged_file_is_skipped_and_changed_file_replaces_exactly_its_rows(se
     )
 
 
+@pytest.mark.parametrize("grows", [False, True])
+def test_the_ledger_holds_the_sha256_of_the_bytes_read(settings, monkeypatch, grows):
+    """The file is hashed on a handle of its own while it is read; when it changed size
+    between the two reads (a log still being written), the bytes read are hashed instead."""
+    import hashlib
+
+    import flows.ingest as ingest_module
+
+    path = write(settings, "a.csv", GOOD)
+    content = path.read_bytes()
+    if grows:  # a line lands after the hash, before the read
+        import threading
+
+        hash_then_append, read_bytes = ingest_module.fingerprint, Path.read_bytes
+        appended = threading.Event()
+
+        def fingerprint(target):
+            hashed = hash_then_append(target)
+            with open(target, "ab") as handle:
+                handle.write(b"2026-11-01T11:30:00Z,/api/cart,5.0,200,u9,shop,eu\n")
+            appended.set()
+            return hashed
+
+        def read_after_the_append(self):
+            assert appended.wait(timeout=30)
+            return read_bytes(self)
+
+        monkeypatch.setattr(ingest_module, "fingerprint", fingerprint)
+        monkeypatch.setattr(Path, "read_bytes", read_after_the_append)
+    outcome = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    assert outcome.rows_kept == (4 if grows else 3)
+    read = path.read_bytes()
+    assert (read != content) is grows
+    known = catalog_for(settings.catalog_url).file(str(path.resolve()))
+    assert known["size"] == len(read)
+    assert known["sha256"] == hashlib.sha256(read).hexdigest()
+    monkeypatch.undo()
+    again = ingest_file(path, settings=settings, source="api", as_of=AS_OF)
+    assert again.status == "skipped"
+
+
 def test_a_catalog_file_replaced_under_a_running_process_is_the_one_written(settings, tmp_path):
     """A home restored from a copy while a process that used it lives on (`logcast serve`, a
     worker): its next run writes to the restored catalog, not to the replaced file."""
