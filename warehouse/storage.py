@@ -35,12 +35,19 @@ def write_parquet(
     """Writes `frame` to `path` atomically: a hidden temporary file in the same directory,
     flushed to disk, then renamed over the target (the previous version stays readable until
     the rename, and readers skip names starting with a dot)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    table = (
+    table = _as_table(frame)
+    return _store(_encoded(table, compression), table.num_rows, path)
+
+
+def _as_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    return (
         frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     )
-    # encoded in memory first: the checksum comes from the bytes written, not a second read
+
+
+def _encoded(table: pa.Table, compression: str) -> pa.Buffer:
+    """The table as Parquet, in memory (the checksum comes from the bytes written, not a
+    second read)."""
     sink = pa.BufferOutputStream()
     text = text_columns(table.schema)
     pq.write_table(
@@ -50,9 +57,14 @@ def write_parquet(
         write_statistics=[f.name for f in table.schema if f.name not in text],
         use_dictionary=text,
     )
-    encoded = sink.getvalue()
+    return sink.getvalue()
+
+
+def _store(encoded: pa.Buffer, rows: int, path: Path) -> WrittenFile:
+    """`write_parquet`'s file: written beside `path`, flushed to disk, renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     digest = hashlib.sha256(encoded).hexdigest()
-    size = encoded.size
     try:
         with open(tmp, "wb") as handle:
             handle.write(encoded)
@@ -62,7 +74,7 @@ def write_parquet(
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
-    return WrittenFile(path=path, rows=table.num_rows, bytes=size, sha256=digest)
+    return WrittenFile(path=path, rows=rows, bytes=encoded.size, sha256=digest)
 
 
 def text_columns(schema: pa.Schema) -> list[str]:
@@ -76,27 +88,52 @@ def text_columns(schema: pa.Schema) -> list[str]:
     ]
 
 
+STORE_THREADS = 4
+"""Threads per core that write encoded files and wait for the disk to flush them."""
+
+
 def write_parquet_many(
-    items: list[tuple[pa.Table, Path]],
+    items: list[tuple[pd.DataFrame | pa.Table, Path]],
     *,
     compression: str = COMPRESSION,
     prepare: Callable[[pa.Table], pa.Table] | None = None,
 ) -> list[WrittenFile]:
-    """`write_parquet` for each (table, path), several at a time (Parquet encoding, compression
-    and fsync release the GIL); results in the order given. `prepare` turns each table into
-    the rows to write, in the writing threads. Any failure is raised after the others finish,
-    and each file is still either its previous version or the new one."""
+    """`write_parquet` for each (table, path), several at a time; results in the order given.
+    Tables are encoded in one thread per core (Parquet encoding and compression let go of the
+    GIL), and each encoded file is written and flushed to disk in threads of their own, which
+    mostly wait on the disk. `prepare` turns each table into the rows to write, in the
+    encoding threads. Any failure is raised after the others finish, and each file is still
+    either its previous version or the new one."""
 
-    def write(table: pa.Table, path: Path) -> WrittenFile:
+    def encode(frame: pd.DataFrame | pa.Table) -> tuple[pa.Buffer, int]:
+        table = _as_table(frame)
         rows = table if prepare is None else prepare(table)
-        return write_parquet(rows, path, compression=compression)
+        return _encoded(rows, compression), rows.num_rows
 
     if len(items) <= 1:
-        return [write(table, path) for table, path in items]
-    workers = min(len(items), max(os.cpu_count() or 1, 2) * 2)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parquet") as pool:
-        futures = [pool.submit(write, table, path) for table, path in items]
-        return [future.result() for future in futures]
+        return [_store(*encode(table), path) for table, path in items]
+    cores = max(os.cpu_count() or 1, 2)
+    with (
+        ThreadPoolExecutor(max_workers=min(len(items), cores), thread_name_prefix="parquet") as cpu,
+        ThreadPoolExecutor(
+            max_workers=min(len(items), cores * STORE_THREADS), thread_name_prefix="store"
+        ) as disk,
+    ):
+        encoding = [cpu.submit(encode, table) for table, _ in items]
+        stored = []
+        for future, (_, path) in zip(encoding, items, strict=True):
+            try:
+                encoded, rows = future.result()
+            except Exception as exc:  # raised below, in order, once the others are done
+                stored.append(exc)
+                continue
+            stored.append(disk.submit(_store, encoded, rows, path))
+        results = []
+        for item in stored:
+            if isinstance(item, BaseException):
+                raise item
+            results.append(item.result())
+        return results
 
 
 def remove(path: Path) -> bool:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from warehouse.layout import Layout, hour_partition, partition_bounds
-from warehouse.storage import read_parquet_files, remove, write_parquet
+from warehouse.storage import read_parquet_files, remove, write_parquet, write_parquet_many
 
 HOUR = pd.Timestamp("2026-11-01T07:00:00Z")
 
@@ -47,6 +47,30 @@ def test_write_is_atomic_zstd_and_checksummed(tmp_path):
     assert metadata.row_group(0).column(0).compression == "ZSTD"
     back = pq.read_table(target).to_pandas()
     pd.testing.assert_frame_equal(back, frame())
+
+
+def test_many_writes_come_back_in_order_and_a_failure_after_the_others_are_stored(tmp_path):
+    targets = [tmp_path / "t" / f"hour={h:02d}" / "part-0.parquet" for h in range(12)]
+    items = [(frame(n + 1), target) for n, target in enumerate(targets)]
+    written = write_parquet_many(items, compression="lz4")
+    assert [w.path for w in written] == targets
+    for n, (w, target) in enumerate(zip(written, targets, strict=True)):
+        assert w.rows == n + 1 and w.bytes == target.stat().st_size
+        assert w.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
+        pd.testing.assert_frame_equal(pq.read_table(target).to_pandas(), frame(n + 1))
+    assert all(p.name == "part-0.parquet" for p in (tmp_path / "t").rglob("*") if p.is_file())
+
+    def refuse_the_fourth(table):
+        if table.num_rows == 4:
+            raise ValueError("bad rows")
+        return table
+
+    again = [(frame(n + 2), target) for n, target in enumerate(targets)]
+    with pytest.raises(ValueError, match="bad rows"):
+        write_parquet_many(again, prepare=refuse_the_fourth)
+    rows = [pq.read_metadata(target).num_rows for target in targets]
+    assert rows[2] == 3  # the refused one keeps its previous version
+    assert rows[:2] + rows[3:] == [n + 2 for n in range(12) if n != 2]  # the others are new
 
 
 def test_overwrite_replaces_and_hive_readers_agree(tmp_path):
