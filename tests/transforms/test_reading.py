@@ -326,7 +326,7 @@ def test_balanced_pieces_keep_two_threads_half_a_piece_apart(tmp_path, monkeypat
     monkeypatch.setattr(reading, "PIECE_RECORDS", 5_000)  # 7 pieces' worth, made 8
     parts = reading.spans(text, "jsonl")
     assert parts[0][0] == 0 and parts[-1][1] == len(text)
-    assert all(stop == start for (_, stop), (start, _) in zip(parts, parts[1:]))
+    assert all(stop == start for (_, stop), (start, _) in zip(parts[:-1], parts[1:], strict=True))
     assert all(text[stop - 1 : stop] == b"\n" for _, stop in parts)  # cut between lines
     sizes = [stop - start for start, stop in parts]
     line = max(len(x) for x in text.splitlines()) + 1
