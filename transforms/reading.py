@@ -273,6 +273,7 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     known_endpoints, seen_endpoints = endpoints
     tables: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
+    piece_counts: list[pa.StructArray] = []  # each piece's endpoints with their rows
     notes: list[str] = []
     records_read = 0
     uncapped = EndpointRules(rules.rules, max_endpoints=UNCAPPED)
@@ -334,8 +335,11 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         piece_rejects = result.rejects
         table, piece_notes = _logged_columns(result.events), result.notes
         del result
+        counts = (
+            pc.value_counts(table.column("endpoint")) if "endpoint" in table.column_names else None
+        )
         release_free_memory()
-        return count, table, piece_rejects, piece_notes
+        return count, table, piece_rejects, piece_notes, counts
 
     # Pieces go through PIECES_AHEAD threads, each parsing one piece and making its events
     # (the readers and compute kernels let go of the GIL, so the cores share the work); the
@@ -344,7 +348,9 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     try:
         futures = [pool.submit(read_piece, k) for k in range(len(parts))]
         for k, future in enumerate(futures):
-            count, table, piece_rejects, piece_notes = future.result()
+            count, table, piece_rejects, piece_notes, counts = future.result()
+            if counts is not None:
+                piece_counts.append(counts)
             records_read += count
             shift = _shift(fmt, k, sum(line_counts[:k]))
             if shift and len(piece_rejects):
@@ -361,7 +367,11 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         return FileEvents(
             table, _concat_rejects(rejects), records_read, (), _merged(notes), seen_endpoints=seen
         )
-    table, folding = _fold_variety(table, seen, rules.fold_variety)
+    counts = _endpoint_counts(piece_counts)
+    table, folding = _fold_variety(table, counts.index.tolist(), seen, rules.fold_variety)
+    if folding.names != folding.templates:  # the rows of each template
+        templates = dict(zip(folding.names, folding.templates, strict=True))
+        counts = counts.groupby(counts.index.map(templates), sort=False).sum()
     if folding.folded_parents:
         notes.append(
             f"endpoints folded by variety for source '{source}': "
@@ -376,16 +386,7 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     released = known_endpoints & folding.refolded
     known_endpoints = known_endpoints - released
     column = table.column("endpoint")
-    counts = pc.value_counts(column).flatten() if table.num_rows else None
-    admitted, folded = rank_new_endpoints(
-        pd.Series(
-            counts[1].to_numpy() if counts is not None else [],
-            index=counts[0].to_pylist() if counts is not None else [],
-            dtype="int64",
-        ),
-        known_endpoints,
-        rules.max_endpoints,
-    )
+    admitted, folded = rank_new_endpoints(counts, known_endpoints, rules.max_endpoints)
     if folded:
         position = table.schema.get_field_index("endpoint")
         other = pa.scalar(OTHER_ENDPOINT, column.type)
@@ -409,14 +410,30 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
     )
 
 
-def _fold_variety(table: pa.Table, seen: frozenset[str], limit: int):
-    """The events with their endpoints folded by variety (`fold_file_endpoints`)."""
-    column = table.column("endpoint")
-    distinct = pc.drop_null(pc.unique(column))
-    folding = fold_file_endpoints(distinct.to_pylist(), seen, limit)
+def _endpoint_counts(pieces: list[pa.StructArray]) -> pd.Series:
+    """The file's rows per endpoint (nulls left out) from its pieces' `value_counts`, each
+    counted in its piece's thread."""
+    if not pieces:
+        return pd.Series([], dtype="int64")
+    values = pa.concat_arrays([p.field("values") for p in pieces])
+    counts = pd.Series(
+        np.concatenate([p.field("counts").to_numpy() for p in pieces]),
+        index=values.to_pylist(),
+        dtype="int64",
+    )
+    counts = counts[counts.index.notna()]
+    return counts.groupby(level=0, sort=False).sum() if len(pieces) > 1 else counts
+
+
+def _fold_variety(table: pa.Table, distinct: list[str], seen: frozenset[str], limit: int):
+    """The events with their endpoints (the `distinct` ones) folded by variety
+    (`fold_file_endpoints`)."""
+    folding = fold_file_endpoints(distinct, seen, limit)
     if folding.names != folding.templates:
+        column = table.column("endpoint")
+        names = pa.array(folding.names, column.type)
         templates = pa.array(folding.templates, column.type)
-        column = pc.take(templates, pc.index_in(column, value_set=distinct))
+        column = pc.take(templates, pc.index_in(column, value_set=names))
         table = table.set_column(table.schema.get_field_index("endpoint"), "endpoint", column)
     return table, folding
 
