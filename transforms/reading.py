@@ -317,7 +317,9 @@ def _read(parts, text, fmt, source, as_of, mapping, rules, endpoints, earliest) 
         finally:
             parsed_done[k].set()
 
-    def read_piece(k: int) -> tuple[int, pa.Table, pd.DataFrame, tuple[str, ...]]:
+    def read_piece(
+        k: int,
+    ) -> tuple[int, pa.Table, pd.DataFrame, tuple[str, ...], pa.StructArray | None]:
         if len(parts) > 1:
             ARROW_THREADS.set(False)  # in this thread only
             line_counts[k] = count_byte(text, 10, *parts[k])
@@ -421,8 +423,7 @@ def _endpoint_counts(pieces: list[pa.StructArray]) -> pd.Series:
         index=values.to_pylist(),
         dtype="int64",
     )
-    counts = counts[counts.index.notna()]
-    return counts.groupby(level=0, sort=False).sum() if len(pieces) > 1 else counts
+    return counts[counts.index.notna()].groupby(level=0, sort=False).sum()
 
 
 def _fold_variety(table: pa.Table, distinct: list[str], seen: frozenset[str], limit: int):

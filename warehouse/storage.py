@@ -120,20 +120,11 @@ def write_parquet_many(
         ) as disk,
     ):
         encoding = [cpu.submit(encode, table) for table, _ in items]
-        stored = []
-        for future, (_, path) in zip(encoding, items, strict=True):
-            try:
-                encoded, rows = future.result()
-            except Exception as exc:  # raised below, in order, once the others are done
-                stored.append(exc)
-                continue
-            stored.append(disk.submit(_store, encoded, rows, path))
-        results = []
-        for item in stored:
-            if isinstance(item, BaseException):
-                raise item
-            results.append(item.result())
-        return results
+        storing = [
+            disk.submit(lambda encoded=encoded, path=path: _store(*encoded.result(), path))
+            for encoded, (_, path) in zip(encoding, items, strict=True)
+        ]
+        return [stored.result() for stored in storing]
 
 
 def remove(path: Path) -> bool:
