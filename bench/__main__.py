@@ -2,7 +2,7 @@
 
 `python -m bench` runs them all; `python -m bench csv jsonl` runs the ingest benchmark for
 those formats only; `python -m bench metrics` (or `forecasting`, `backfill`, `cli`,
-`small-ingest`, `templates`, `dashboard`, `short`) runs one of the others."""
+`small-ingest`, `templates`, `dashboard`, `short`, `floor`) runs one of the others."""
 
 import os
 import sys
@@ -13,6 +13,7 @@ from bench import (
     backfill,
     cli,
     dashboard,
+    floor,
     forecasting,
     ingest,
     metrics,
@@ -30,6 +31,7 @@ OTHERS = {
     "templates": template_ingest.main,
     "dashboard": dashboard.main,
     "short": short.main,
+    "floor": floor.main,
 }
 
 USAGE = (
