@@ -33,6 +33,7 @@ from transforms.formats import (
     webproxies,
     zeek,
 )
+from transforms.formats.access import suggest
 from transforms.formats.base import FileFormatError, Format, Parsed, split_lines
 from transforms.reason_codes import reason_code
 
@@ -366,7 +367,12 @@ def detect(data: bytes, written: bytes | None = None) -> str:
         if best
         else ""
     )
-    suggestion = _template_hint(first) or _no_date_hint(lines.texts.tolist())
+    suggestion = (
+        _unread_hint(ranked[0][0] if ranked else None, sample, int(lines.numbers[0]))
+        or _template_hint(first, lines.texts.tolist())
+        or _no_date_hint(lines.texts.tolist())
+        or _no_time_hint(lines.texts.tolist())
+    )
     raise FileFormatError(
         f"line {lines.numbers[0]}: could not detect the format of: {shown}{hint}; expected one "
         f"of {', '.join(FORMATS)} (name it with --format){suggestion}"
@@ -393,20 +399,68 @@ def _no_date_hint(texts: list[str]) -> str:
     )
 
 
-NGINX_COMBINED_TEMPLATE = (
-    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-    '"$http_referer" "$http_user_agent"'
-)
-
-
-def _template_hint(line: str) -> str:
-    """For an access-log line no format reads: the nginx template to start from."""
-    if not access.clf.CLF_START.match(line):
+def _no_time_hint(texts: list[str]) -> str:
+    """For uvicorn's access lines as it writes them: that they carry no time, and how to
+    get one."""
+    timeless = sum(bool(uvicorn.TIMELESS.fullmatch(t)) for t in texts)
+    if timeless < 2 and timeless < len(texts):
         return ""
     return (
-        "; it starts like an access log line: name its layout as an nginx log_format, e.g. "
-        f'--format "nginx:{NGINX_COMBINED_TEMPLATE} $request_time", with one $variable '
-        "per field"
+        "; its lines are uvicorn's access lines, which carry no time, so no request can be "
+        "placed in time: read them with the time their container runtime adds "
+        "(`docker logs -t`, `kubectl logs --timestamps`; read as uvicorn), or give uvicorn a "
+        "log config whose access formatter writes %(asctime)s"
+    )
+
+
+def _layout_rejects(parsed: Parsed) -> pd.DataFrame:
+    """The records a format could not read at all (not those it read and rejected for a bad
+    value, nor its server's own messages: see `shares`)."""
+    codes = parsed.rejects["reasons"].map(lambda r: reason_code(r).split(";"))
+    valued = codes.map(
+        lambda c: all(code.startswith(VALUE_PROBLEMS) for code in c) or NOT_A_REQUEST in c
+    )
+    return parsed.rejects[~valued.astype(bool)]
+
+
+def _unread_hint(best: str | None, sample: bytes, first_number: int) -> str:
+    """For a file whose first line the best format reads, but too few of the others: the
+    first line it does not read, and that naming the format reads the file with it."""
+    if best is None:
+        return ""
+    try:
+        unread = _layout_rejects(FORMATS[best].parse(sample))
+    except FileFormatError:
+        return ""
+    if not len(unread) or int(unread["line_number"].iloc[0]) == first_number:
+        return ""
+    number = int(unread["line_number"].iloc[0])
+    text = str(unread["raw"].iloc[0])
+    shown = text if len(text) <= 200 else text[:200] + "…"
+    return (
+        f"; {best} reads line {first_number} but not line {number}: {shown}; "
+        f"--format {best} reads the file as {best}, and each line it cannot read goes to "
+        "quarantine with the reason"
+    )
+
+
+def _template_hint(line: str, texts: list[str]) -> str:
+    """For an access-log line no format reads: the nginx log_format template nearest to it
+    (`suggest.nearest_template`), and how many of the sampled lines have its layout."""
+    template = suggest.nearest_template(line)
+    if template is None:
+        return ""
+    shape = suggest.layout(line)
+    alike = sum(suggest.layout(text) == shape for text in texts)
+    fields = (
+        "; each $field_N is kept as an attribute under that name: rename it after what it holds"
+        if "$field_" in template
+        else ""
+    )
+    return (
+        "; it looks like an access log line: name its layout as an nginx log_format, as in "
+        f"--format {suggest.shell_quoted('nginx:' + template)} ({alike} of the first "
+        f"{len(texts)} lines have this line's layout){fields}"
     )
 
 

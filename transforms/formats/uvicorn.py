@@ -47,6 +47,10 @@ UVICORN_EVENTS = OwnEvents(
 )
 """uvicorn's own lines (its start and stop, an application's errors) behind the runtime's
 time: its log events, service `uvicorn`; a traceback's lines join the error before them."""
+TIMELESS = re.compile(
+    rf"{_COLOUR}{_LEVEL}{_COLOUR}:\s+[^ ]+?(?::\d+)? - \"[A-Z]+ [^ \"]+ HTTP/[\d.]+\" {_COLOUR}\d{{3}}\b.*"
+)
+"""uvicorn's access line as it writes it, with no time before it."""
 LAYOUT = "'<time> INFO:     172.17.0.1:51234 - \"GET /items HTTP/1.1\" 200 OK'"
 _FIELDS = {
     "ts": Field("time", iso_time, "an RFC 3339 time"),
