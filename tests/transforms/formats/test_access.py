@@ -1071,3 +1071,24 @@ def test_nginx_escapes_in_the_request_are_read_as_the_bytes_they_spell():
     parsed = parse_combined(("\n".join(lines) + "\n").encode())
     assert parsed.rejects.empty
     assert parsed.candidates["path"].tolist() == ["/files/..\\..\\win.ini", "/fr/café", '/q?x="y"']
+
+
+@pytest.mark.parametrize("copies", [1, 500], ids=["regex", "split"])
+def test_the_ident_field_is_kept_when_it_holds_a_value(copies):
+    """lighttpd's default format logs the virtual host where Apache's `%l` (identd) stands:
+    kept as the `ident` attribute; the usual `-` adds nothing."""
+    lines = (
+        b'192.168.1.10 www.example.com - [10/Oct/2023:13:55:36 +0200] "GET /i HTTP/1.1" 200 5 '
+        b'"-" "Mozilla/5.0"\n'
+        b'192.168.1.11 - bob [10/Oct/2023:13:55:37 +0200] "POST /l HTTP/1.1" 302 0 "-" "curl/8"\n'
+    )
+    parsed = registry.parse(lines * copies, "combined")
+    assert parsed.rejects.empty
+    first, second = parsed.candidates.iloc[0], parsed.candidates.iloc[1]
+    assert json.loads(first["attributes"]) == {
+        "ident": "www.example.com",
+        "user_agent": "Mozilla/5.0",
+    }
+    assert pd.isna(first["user_id"])
+    assert json.loads(second["attributes"]) == {"user_agent": "curl/8"}
+    assert second["user_id"] == "bob"

@@ -110,6 +110,7 @@ TRICKY_ACCESS_LINES = [
     '10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 0.3',
     '10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200',
     '10.0.0.1\t- - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-"',
+    '10.0.0.1 www.example.com bob [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1 "-" "-"',
 ]
 
 
@@ -140,11 +141,13 @@ def test_access_split_takes_the_plain_lines_and_leaves_the_rest_to_the_regex():
     lines = pa.array(TRICKY_ACCESS_LINES, pa.large_string())
     columns, done = access.clf.clf_fast_split(combined=True)(lines)
     taken = [line for line, d in zip(TRICKY_ACCESS_LINES, done, strict=True) if d]
-    assert taken == [TRICKY_ACCESS_LINES[i] for i in (0, 3, 4, 10, 14, 15)]
-    assert columns["path"].to_pylist() == ["/a.gif", None, None, "/", "/x", "/"]
-    assert columns["method"].to_pylist() == ["GET", None, None, "GET", "POST", "GET"]
+    assert taken == [TRICKY_ACCESS_LINES[i] for i in (0, 3, 4, 10, 14, 15, 21)]
+    assert columns["path"].to_pylist() == ["/a.gif", None, None, "/", "/x", "/", "/"]
+    assert columns["method"].to_pylist() == ["GET", None, None, "GET", "POST", "GET", "GET"]
+    assert columns["ident"].to_pylist()[-1] == "www.example.com"
+    assert columns["user"].to_pylist()[-1] == "bob"
     assert columns["status"].to_pylist()[3] == "-" and columns["bytes"].to_pylist()[3] == "-"
-    assert columns["request_time"].to_pylist() == [None, "-", None, None, None, None]
+    assert columns["request_time"].to_pylist() == [None, "-", None, None, None, None, None]
     assert columns["time"].to_pylist()[0] == "10/Oct/2000:13:55:36 -0700"
     assert columns["time"].to_pylist()[5] == "10/Oct/2000:13:55:36"
     assert columns["client_list"].to_pylist()[4] == "2001:db8::1"

@@ -111,7 +111,7 @@ def _clf_pattern(*, combined: bool, strict: bool) -> str:
     status = r"\d{3}" if strict else token
     size = r"(?:\d+|-)" if strict else token
     head = (
-        rf"(?:{VHOST})?{CLIENT_LIST} {token} (?P<user>{token}) \[(?P<time>{time})\] ?"
+        rf"(?:{VHOST})?{CLIENT_LIST} (?P<ident>{token}) (?P<user>{token}) \[(?P<time>{time})\] ?"
         rf"{request_line()} (?P<status>{status}) (?P<bytes>{size})"
     )
     # key=value pairs may follow the user agent's closing quote without a space: the upstream
@@ -289,13 +289,16 @@ CLF_FIELDS = {
 
 
 CLF_ATTRIBUTES = {
+    "ident": "ident",
     "referer": "referer",
     "user_agent": "user_agent",
     "extra": "extra",
     "vhost": "vhost",
 }
-"""What an access line logs beyond the canonical columns: the referer and user agent, and the
-extra fields after them as logged (nginx's `"$http_x_forwarded_for"`, Traefik's router)."""
+"""What an access line logs beyond the canonical columns: the ident field where it is not `-`
+(identd's answer in Apache's `%l`; lighttpd's default format logs the virtual host there), the
+referer and user agent, and the extra fields after them as logged (nginx's
+`"$http_x_forwarded_for"`, Traefik's router)."""
 
 
 def _clf_latency(request_time_unit: str) -> Derived:
@@ -444,7 +447,16 @@ def clf_fast_split(*, combined: bool) -> FastSplit:
             name: pa.concat_arrays([c[name] for c, _ in chunks])
             if chunks
             else pa.array([], pa.large_string())
-            for name in ("client_list", "user", "time", "method", "path", "status", "bytes")
+            for name in (
+                "client_list",
+                "ident",
+                "user",
+                "time",
+                "method",
+                "path",
+                "status",
+                "bytes",
+            )  # fmt: skip
             + ("request_time",)
             + (("referer", "user_agent") if combined else ())
         }
@@ -480,8 +492,8 @@ def _clf_chunk(
     if not _all(four):
         ok = pc.and_kleene(ok, four)
         head = pc.if_else(four, head, pa.scalar(["", "", "", ""], head.type))
-    client_ip, _ident, user, stamp = (pc.list_element(head, i) for i in range(4))
-    for token in (client_ip, _ident, user):
+    client_ip, ident, user, stamp = (pc.list_element(head, i) for i in range(4))
+    for token in (client_ip, ident, user):
         ok = pc.and_kleene(ok, pc.greater(pc.binary_length(token), 0))
     ok = pc.and_kleene(ok, pc.starts_with(stamp, "["))
     ok = pc.and_kleene(ok, pc.ends_with(stamp, "] "))
@@ -543,6 +555,7 @@ def _clf_chunk(
     done = ok.fill_null(False).to_numpy(zero_copy_only=False)
     columns = {
         "client_list": client_ip,
+        "ident": ident,
         "user": user,
         "time": time,
         "method": method,
