@@ -403,7 +403,7 @@ def _no_time_hint(texts: list[str]) -> str:
     """For uvicorn's access lines as it writes them: that they carry no time, and how to
     get one."""
     timeless = sum(bool(uvicorn.TIMELESS.fullmatch(t)) for t in texts)
-    if timeless < 2 and timeless < len(texts):
+    if timeless < min(2, len(texts)) or timeless < len(texts) // 4:  # most lines, as above
         return ""
     return (
         "; its lines are uvicorn's access lines, which carry no time, so no request can be "
