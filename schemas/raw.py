@@ -333,6 +333,20 @@ class UvicornRecord(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=False)
 
 
+class MorganRecord(RawRecord):
+    """A morgan (Express) dev, short or tiny request line behind a container runtime's time.
+
+    Valid: a `ts`, a `method` and a `path` on every line; `status_code` null where no
+    response was sent (morgan's `-`), `bytes_sent` where no Content-Length was (`-`); the
+    shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    method: Series[Text] = _text("request method", nullable=False)
+    path: Series[Text] = _text("request URL as logged", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
 class DevServerRecord(RawRecord):
     """A request line of Werkzeug's or Django's development server.
 
@@ -550,6 +564,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "s3": S3Record,
     "zeek": ZeekRecord,
     "uvicorn": UvicornRecord,
+    "morgan": MorganRecord,
     "devserver": DevServerRecord,
     "envoy": EnvoyRecord,
     "caddy": CaddyRecord,

@@ -22,6 +22,7 @@ from transforms.formats import (
     jsonl,
     layouts,
     loadbalancer,
+    morgan,
     npm,
     phpfpm,
     proxies,
@@ -107,6 +108,7 @@ for _module in (
     phpfpm,
     s3,
     uvicorn,
+    morgan,
     devserver,
     envoy,
     webproxies,
@@ -158,6 +160,7 @@ PREFERENCE = (
     "phpfpm",
     "s3",
     "uvicorn",
+    "morgan",
     "devserver",
     "envoy",
     "caddy",
@@ -399,18 +402,28 @@ def _no_date_hint(texts: list[str]) -> str:
     )
 
 
+TIMELESS = (
+    (uvicorn.TIMELESS, "uvicorn's access lines", "uvicorn", "%(asctime)s in its access formatter"),
+    (morgan.TIMELESS, "morgan's dev, short or tiny lines (Express)", "morgan", ":date[iso] first"),
+)
+"""Request lines of programs that write no time by default: (layout, what they are, the format
+that reads them behind a runtime's time, how to make the program write a time)."""
+
+
 def _no_time_hint(texts: list[str]) -> str:
-    """For uvicorn's access lines as it writes them: that they carry no time, and how to
-    get one."""
-    timeless = sum(bool(uvicorn.TIMELESS.fullmatch(t)) for t in texts)
-    if timeless < min(2, len(texts)) or timeless < len(texts) // 4:  # most lines, as above
-        return ""
-    return (
-        "; its lines are uvicorn's access lines, which carry no time, so no request can be "
-        "placed in time: read them with the time their container runtime adds "
-        "(`docker logs -t`, `kubectl logs --timestamps`; read as uvicorn), or give uvicorn a "
-        "log config whose access formatter writes %(asctime)s"
-    )
+    """For lines a program writes without a time (uvicorn's access log, morgan's dev, short
+    and tiny formats): that no request can be placed in time, and how to get a time."""
+    for layout, what, fmt, own_time in TIMELESS:
+        timeless = sum(bool(layout.fullmatch(t)) for t in texts)
+        if timeless < min(2, len(texts)) or timeless < len(texts) // 4:  # most lines, as above
+            continue
+        return (
+            f"; its lines are {what}, which carry no time, so no request can be placed in "
+            "time: read them with the time their container runtime adds (`docker logs -t`, "
+            f"`kubectl logs --timestamps`; read as {fmt}), or have the program write one "
+            f"({own_time})"
+        )
+    return ""
 
 
 def _layout_rejects(parsed: Parsed) -> pd.DataFrame:

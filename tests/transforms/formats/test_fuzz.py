@@ -54,6 +54,8 @@ SAMPLES = [
     b'[GIN] 2026/11/01 - 10:00:00 | 200 |     123.456\xc2\xb5s |       127.0.0.1 | GET      "/a"',
     b"2026/11/01 10:00:00 INFO request method=GET path=/a status=200 duration=1.2ms",
     b'2026-11-01T10:00:00.123456789Z INFO:     10.0.0.1:51234 - "GET /a HTTP/1.1" 200 OK',
+    b"2026-11-01T10:00:00.123456789Z \x1b[0mGET /a?x=1 \x1b[32m200\x1b[0m 12.345 ms - 123\x1b[0m",
+    b"2026-11-01T10:00:00.123Z ::ffff:10.0.0.1 - POST /a HTTP/1.1 201 45 - 3.210 ms",
     b'127.0.0.1 - - [01/Nov/2026 10:00:00] "GET /a HTTP/1.1" 200 -',
     b"#separator \\x09\n#path\thttp\n#fields\tts\tid.orig_h\tmethod\turi\tstatus_code\n"
     b"1762000000.5\t10.0.0.1\tGET\t/a\t200",
