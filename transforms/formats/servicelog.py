@@ -15,6 +15,7 @@ from transforms.formats.base import (
     CANDIDATE_TYPES,
     LINE_NUMBER,
     RAW,
+    ZONED_ISO_TIME,
     Converter,
     Field,
     Format,
@@ -165,6 +166,10 @@ CONTINUATION = re.compile(
     r"|[a-z_]\w*(?:\.[A-Za-z_]\w*)*\.[A-Z]\w*:(?: |$)"
 )
 """Lines that continue the event before them (Python and Java stack traces)."""
+RUNTIME_TIME = re.compile(rf"{ZONED_ISO_TIME} (?={CONTINUATION.pattern})")
+"""The time a container runtime puts before each line (`docker logs -t`, `kubectl logs
+--timestamps`) before a continuation line: .NET's console message under its header line, a
+stack trace's lines. The line continues the event before it, its text without that time."""
 
 KEY_VALUE = re.compile(r'(?<!\S)([A-Za-z_][\w.\-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 SPANS = re.compile(r"(?:[A-Za-z_][\w]*\{[^{}]*\}:)+ ")
@@ -384,7 +389,7 @@ def parse_servicelog(data: bytes, *, format: str = "servicelog") -> Parsed:
             if head is not None:
                 starts.append(i)
                 open_event = True
-            elif CONTINUATION.match(texts[i]):
+            elif CONTINUATION.match(texts[i]) or RUNTIME_TIME.match(texts[i]):
                 if open_event:
                     tails.setdefault(len(starts) - 1, []).append(texts[i])
                 else:
@@ -492,6 +497,8 @@ def _records(
         raws = list(firsts)
         for i, more in tails.items():
             raws[i] = "\n".join([firsts[i], *more])
+            more = [RUNTIME_TIME.sub("", line, count=1) for line in more]
+            tails[i] = more
             messages[i] = "\n".join([messages[i], *more] if messages[i] else more)
         # .NET's console writes the message under its header line: a request's line there too
         bare = [

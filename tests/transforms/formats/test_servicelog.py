@@ -1,5 +1,6 @@
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -511,6 +512,29 @@ def test_dotnet_console_messages_under_their_header_and_its_request_lines():
     ]
     assert requests["status_code"].tolist() == [200, 500]
     assert requests["latency_ms"].tolist() == [12.3456, 87.1032]
+
+
+def test_the_same_console_behind_a_runtimes_time_on_every_line():
+    """Without a TimestampFormat .NET's console writes no time: `docker logs -t` and `kubectl
+    logs --timestamps` put the runtime's before each line, the message's line included, which
+    still continues its header's event (as a stack trace's lines do), its text without that
+    time; the file's lines stay as written in `raw`."""
+    plain = (FIXTURES / "aspnet_console.log").read_text().splitlines()
+    time_first = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "  # its TimestampFormat's
+    stamped = "".join(
+        f"2024-05-26T11:42:{k:02d}.123456789Z {re.sub(time_first, '', line)}\n"
+        for k, line in enumerate(plain)
+    ).encode()
+    assert registry.detect(stamped) == "servicelog"
+    parsed = parse_servicelog(stamped)
+    assert parsed.rejects.empty and parsed.records_read == 10
+    rows = parsed.candidates
+    requests = rows[rows["path"].notna() & rows["status_code"].notna()]
+    assert requests["method"].tolist() == ["GET", "POST"]
+    assert requests["status_code"].tolist() == [200, 500]
+    assert requests["latency_ms"].tolist() == [12.3456, 87.1032]
+    assert not rows["message"].str.contains("2024-05-26T", regex=False).any()
+    assert rows["raw"].str.count("2024-05-26T").sum() == len(plain)
 
 
 def test_lines_of_rust_loggers_and_uvicorns_levelprefix():
