@@ -308,6 +308,18 @@ class S3Record(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=True)
 
 
+class AzureStorageRecord(RawRecord):
+    """A line of Azure Storage Analytics logging (classic Blob, Queue and Table logs).
+
+    Valid: a `ts`, a `path` (the request URL) and a `status_code` on every line; the shared
+    rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    path: Series[Text] = _text("request URL as logged", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=False)
+
+
 class ZeekRecord(RawRecord):
     """A line of Zeek's (Bro's) http.log, read with the `#fields` line before it.
 
@@ -562,6 +574,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "gin": GinRecord,
     "phpfpm": PhpFpmRecord,
     "s3": S3Record,
+    "azure_storage": AzureStorageRecord,
     "zeek": ZeekRecord,
     "uvicorn": UvicornRecord,
     "morgan": MorganRecord,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from transforms.formats import (
     access,
+    azure_storage,
     cri,
     delimited,
     devserver,
@@ -113,6 +114,7 @@ for _module in (
     envoy,
     webproxies,
     npm,
+    azure_storage,
     w3c,
     zeek,
     layouts,
@@ -159,6 +161,7 @@ PREFERENCE = (
     "gin",
     "phpfpm",
     "s3",
+    "azure_storage",
     "uvicorn",
     "morgan",
     "devserver",
