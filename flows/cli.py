@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 FORMAT_NAMES = (
     "csv", "tsv", "jsonl", "servicelog", "common", "combined", "apache_ssl", "alb", "elb",
     "haproxy", "uwsgi", "heroku", "squid", "gin", "phpfpm", "s3", "uvicorn", "morgan",
-    "devserver", "envoy", "caddy", "traefik", "npm", "azure_storage", "w3c", "zeek", "log4j",
-    "python", "ruby", "syslog", "syslog5424", "journald", "klog", "logfmt", "zap", "golog",
-    "logcat", "apache_error", "nginx_error", "monolog", "nestjs", "sidekiq", "lambda", "cri",
+    "devserver", "envoy", "caddy", "traefik", "npm", "azure_storage", "iis", "w3c", "zeek",
+    "log4j", "python", "ruby", "syslog", "syslog5424", "journald", "klog", "logfmt", "zap",
+    "golog", "logcat", "apache_error", "nginx_error", "monolog", "nestjs", "sidekiq", "lambda",
+    "cri",
 )  # fmt: skip
 """The formats `--format` names (the registry's, which a test keeps this list equal to;
 importing the registry here would slow every command's start)."""

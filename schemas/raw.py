@@ -320,6 +320,19 @@ class AzureStorageRecord(RawRecord):
     status_code: Series[pd.Int16Dtype] = _status(nullable=False)
 
 
+class IisRecord(RawRecord):
+    """A line of IIS's own log file format (comma-separated).
+
+    Valid: a `ts`, a `method` and a `path` on every line; `status_code` null where IIS sent
+    no HTTP response (0); the shared rules of `RawRecord`.
+    """
+
+    ts: Series[UtcTimestamp] = _ts()
+    method: Series[Text] = _text("request method", nullable=False)
+    path: Series[Text] = _text("target and parameters as logged", nullable=False)
+    status_code: Series[pd.Int16Dtype] = _status(nullable=True)
+
+
 class ZeekRecord(RawRecord):
     """A line of Zeek's (Bro's) http.log, read with the `#fields` line before it.
 
@@ -575,6 +588,7 @@ RAW_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "phpfpm": PhpFpmRecord,
     "s3": S3Record,
     "azure_storage": AzureStorageRecord,
+    "iis": IisRecord,
     "zeek": ZeekRecord,
     "uvicorn": UvicornRecord,
     "morgan": MorganRecord,

@@ -59,6 +59,8 @@ SAMPLES = [
     b'1.0;2026-11-01T10:00:00.0000000Z;GetBlob;Success;200;9;7;anonymous;;acct;blob;"https://a.'
     b'blob.core.windows.net/c/x.jpg?t=1";"/acct/c/x.jpg";a8-1;0;10.0.0.1:4567;2009-09-19;252;0;'
     b'265;100;0;;;"0x8D1";Thursday, 19-Jun-14 01:34:36 GMT;;"curl/8";;"id-1"',
+    b"192.168.114.201, -, 11/01/26, 10:00:00, W3SVC2, WEB1, 172.21.13.45, 45, 163, 3223, 200, 0, "
+    b"GET, /a.gif, x=1,",
     b'127.0.0.1 - - [01/Nov/2026 10:00:00] "GET /a HTTP/1.1" 200 -',
     b"#separator \\x09\n#path\thttp\n#fields\tts\tid.orig_h\tmethod\turi\tstatus_code\n"
     b"1762000000.5\t10.0.0.1\tGET\t/a\t200",
