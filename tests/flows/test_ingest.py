@@ -13,6 +13,7 @@ import pytest
 from flows.compute import compact_pending
 from flows.ingest import catalog_for, file_id, ingest_file, landing_files
 from flows.settings import load_settings
+from transforms import reading
 from warehouse.catalog import Catalog
 
 pytestmark = pytest.mark.clock
@@ -351,6 +352,61 @@ endpoint_rules = [{{ pattern = "^/v[0-9]+/", replacement = "/" }}]
         and row["latency_ms"] == 250.0
         and row["source"] == "legacy"
     )
+
+
+@pytest.mark.parametrize("pieces", [False, True], ids=["whole", "pieces"])
+def test_a_source_names_the_unit_of_an_access_logs_request_time(tmp_path, monkeypatch, pieces):
+    """Tomcat's `%D` and Jetty's latency are whole milliseconds where a whole number after the
+    user agent is otherwise Apache's `%D` (microseconds): the source's mapping names the unit,
+    for a file read whole or in pieces alike."""
+    if pieces:
+        monkeypatch.setattr(reading, "PIECE_BYTES", 1 << 10)
+    config = tmp_path / "logcast.toml"
+    config.write_text(
+        f"""
+home = "{tmp_path / "home"}"
+[sources.tomcat]
+paths = ["tomcat/*"]
+format = "combined"
+mapping = {{ latency_ms = {{ column = "request_time", unit = "ms" }} }}
+[sources.apache]
+paths = ["apache/*"]
+format = "combined"
+"""
+    )
+    settings = load_settings(environ={}, config_file=config)
+    lines = [
+        f'10.0.0.{k % 9} - - [01/Nov/2026:10:{k // 60:02d}:{k % 60:02d} +0000] "GET /a HTTP/1.1" '
+        f'200 12 "-" "curl/8" {k % 50}'
+        for k in range(120)
+    ]
+    for name in ("tomcat/localhost_access_log.txt", "apache/access.log"):
+        assert ingest(write(settings, name, lines, header=""), settings).rows_kept == 120
+    rows = duckdb.sql(
+        f"""SELECT source, sum(latency_ms) AS total
+            FROM read_parquet('{settings.warehouse_dir}/requests/**/*.parquet')
+            GROUP BY source ORDER BY source"""
+    ).fetchall()
+    expected = sum(k % 50 for k in range(120))
+    assert rows[0][0] == "apache" and rows[0][1] == pytest.approx(expected / 1000)
+    assert rows[1][0] == "tomcat" and rows[1][1] == pytest.approx(expected)
+
+
+def test_a_mapping_an_access_format_cannot_take_rejects_the_file_saying_what_it_takes(tmp_path):
+    config = tmp_path / "logcast.toml"
+    config.write_text(
+        f"""
+home = "{tmp_path / "home"}"
+[sources.web]
+format = "combined"
+mapping = {{ path = "url" }}
+"""
+    )
+    settings = load_settings(environ={}, config_file=config)
+    line = '10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8"'
+    outcome = ingest(write(settings, "a.log", [line], header=""), settings)
+    assert outcome.status == "rejected"
+    assert 'latency_ms = { column = "request_time", unit = "s", "ms" or "us" }' in outcome.reason
 
 
 def test_a_source_encoding_reads_its_files_and_the_notes_say_so(tmp_path):

@@ -90,6 +90,26 @@ MAPPED: dict[str, Callable[[Any], Any]] = {
 """Formats that take a column mapping, with the conversion from the settings' form."""
 
 
+TIMED_ACCESS = ("common", "combined")
+"""Access formats whose mapping names the unit of the request time logged after the bytes
+(Common) or the user agent (Combined): `latency_ms = { column = "request_time", unit = "ms" }`
+for Tomcat's `%D` and Jetty's latency, which are milliseconds where a whole number is
+otherwise Apache's `%D`, microseconds."""
+
+
+def _request_time_unit(fmt: str, mapping) -> str:
+    """The request time's unit a `common` or `combined` mapping names."""
+    units = access.clf.REQUEST_TIME_UNITS
+    for target, column, unit in mapping:
+        if target != "latency_ms" or column != "request_time" or unit not in units:
+            raise FileFormatError(
+                f"format '{fmt}' takes one mapping, the unit of its request time: "
+                f'latency_ms = {{ column = "request_time", unit = "s", "ms" or "us" }}; got '
+                f"{target} = {{ column = {column!r}, unit = {unit!r} }}"
+            )
+    return mapping[-1][2]
+
+
 GENERIC = ("csv", "tsv")
 """Formats considered only when no line format claims any of the first lines."""
 
@@ -497,7 +517,9 @@ def parse(
     options: dict[str, Any] = {}
     if as_of is not None and chosen.takes_ingest_time:
         options["as_of"] = as_of
-    if mapping:
+    if mapping and fmt in TIMED_ACCESS:
+        options["request_time_unit"] = _request_time_unit(fmt, mapping)
+    elif mapping:
         if fmt not in MAPPED:
             raise FileFormatError(f"format '{fmt}' takes no column mapping")
         options["mapping"] = MAPPED[fmt](mapping)
