@@ -27,14 +27,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from bench.ingest import events, run_duckdb, run_ours, warm_up, write_jsonl
-from flows.ingest import fingerprint
+from flows.ingest import _hour_runs, _in_time_order, fingerprint
 from transforms.reading import PIECES_AHEAD, spans
 from warehouse.storage import STAGING_COMPRESSION, write_parquet_many
 
@@ -81,13 +80,11 @@ def _hours(path: Path, durable: bool) -> list[tuple[pa.Table, str]]:
         )
     if hashing is not None:
         hashing.result()
-    table = table.take(pc.sort_indices(table, [("ts", "ascending")]))
-    hours = table.column("ts").to_numpy().astype("datetime64[h]")
-    starts = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
-    stops = np.r_[starts[1:], len(hours)]
+    table = _in_time_order(table)
+    firsts, starts, stops = _hour_runs(table)
     return [
-        (table.slice(start, stop - start), str(hours[start]))
-        for start, stop in zip(starts, stops, strict=True)
+        (table.slice(start, stop - start), str(hour))
+        for hour, start, stop in zip(firsts, starts, stops, strict=True)
     ]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from transforms.formats.access import BYTES, STATUS, parse_lines
-from transforms.formats.base import Field, Format, Parsed, as_float, as_text, as_timestamp
+from transforms.formats.access import CLF_FIELDS, parse_lines
+from transforms.formats.base import Field, Format, Parsed, as_float, as_timestamp
 
 _VALUE = r"[^,]*"
 IIS_RE = re.compile(
@@ -34,12 +34,7 @@ _FIELDS = {
         as_timestamp(("%m/%d/%y %H:%M:%S", "%m/%d/%Y %H:%M:%S")),
         "a date and time like 03/20/01 7:55:20",
     ),
-    "client_ip": Field("client_ip", as_text, "text"),
-    "user_id": Field("user", as_text, "text"),
-    "method": Field("method", as_text, "text"),
-    "path": Field("path", as_text, "text"),
-    "status_code": Field("status", STATUS[1], STATUS[0]),
-    "bytes_sent": Field("bytes", BYTES[1], BYTES[0]),
+    **{name: field for name, field in CLF_FIELDS.items() if name != "ts"},
     "latency_ms": Field("time_taken", as_float(), "a number of milliseconds"),
 }
 ATTRIBUTES = {
@@ -48,7 +43,7 @@ ATTRIBUTES = {
 
 
 def looks_like_iis(line: str) -> bool:
-    return IIS_RE.fullmatch(line.rstrip()) is not None
+    return IIS_RE.fullmatch(line) is not None
 
 
 def _prepared(records):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from transforms.formats.access import BYTES, STATUS, Input, iso_time, latency, numbers, parse_lines
-from transforms.formats.base import ZONED_ISO_TIME, Field, Format, Parsed, as_text
+from transforms.formats.access import CLF_FIELDS, Input, iso_time, latency, numbers, parse_lines
+from transforms.formats.base import ZONED_ISO_TIME, Field, Format, Parsed
 
 _COLOUR = r"(?:\x1b\[[0-9;]*m)*"
 _REQUEST = r"(?P<method>[A-Z][A-Z0-9_-]*) (?P<path>[^ ]+)"
@@ -37,12 +37,7 @@ TIMELESS = re.compile(_LINE)
 LAYOUT = "'<time> GET /api/items 200 12.345 ms - 123' (dev; short and tiny likewise)"
 _FIELDS = {
     "ts": Field("time", iso_time, "an RFC 3339 time"),
-    "client_ip": Field("client_ip", as_text, "text"),
-    "user_id": Field("user", as_text, "text"),
-    "method": Field("method", as_text, "text"),
-    "path": Field("path", as_text, "text"),
-    "status_code": Field("status", STATUS[1], STATUS[0]),
-    "bytes_sent": Field("bytes", BYTES[1], BYTES[0]),
+    **{name: field for name, field in CLF_FIELDS.items() if name != "ts"},
 }
 _LATENCY = latency(Input("ms", numbers(1.0), "a number of milliseconds"))
 
@@ -51,30 +46,26 @@ def looks_like_morgan(line: str) -> bool:
     return MORGAN_RE.fullmatch(line) is not None
 
 
+_MERGED = (
+    ("method", ("short_method", "tiny_method")),
+    ("path", ("short_path", "tiny_path")),
+    ("status", ("other_status",)),
+    ("bytes", ("dev_bytes",)),
+    ("ms", ("dev_ms",)),
+)
+"""Each column and the groups of the other layouts that hold it."""
+
+
 def _one_layout(records):
     """The groups of the three formats as one set of columns."""
-    records = records.copy()
-    for target, others in (
-        ("method", ("short_method", "tiny_method")),
-        ("path", ("short_path", "tiny_path")),
-        ("status", ("other_status",)),
-        ("bytes", ("dev_bytes",)),
-        ("ms", ("dev_ms",)),
-    ):
+    for target, others in _MERGED:
         column = records.get(target)
         for other in others:
             if other in records:
                 column = records[other] if column is None else column.fillna(records[other])
         records[target] = column
-    records = records.drop(
-        columns=[
-            c
-            for c in ("short_method", "tiny_method", "short_path", "tiny_path", "other_status")
-            + ("dev_bytes", "dev_ms")
-            if c in records
-        ]
-    )
-    return records, ()
+    merged = [other for _, others in _MERGED for other in others if other in records]
+    return records.drop(columns=merged), ()
 
 
 def parse_morgan(data: bytes) -> Parsed:

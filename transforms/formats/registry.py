@@ -304,10 +304,10 @@ def shares(sample: bytes, first_lines: list[str]) -> dict[str, float]:
         except FileFormatError:
             continue
         if parsed.records_read:
-            codes = [reason_code(r).split(";") for r in parsed.rejects["reasons"]]
-            valued = sum(all(code.startswith(VALUE_PROBLEMS) for code in c) for c in codes)
+            bad_value, not_request = _reject_kinds(parsed)
+            valued = int(bad_value.sum())
             if len(parsed.candidates) or valued:
-                valued += sum(NOT_A_REQUEST in c for c in codes)
+                valued += int(not_request.sum())
                 valued += sum(len(o.candidates) + len(o.rejects) for o in parsed.others)
             out[fmt.name] = (len(parsed.candidates) + valued) / parsed.records_read
     return out
@@ -452,14 +452,20 @@ def _no_time_hint(texts: list[str]) -> str:
     return ""
 
 
+def _reject_kinds(parsed: Parsed) -> tuple[np.ndarray, np.ndarray]:
+    """For each rejected record of a parse: whether the format read it and rejected it for a
+    bad value only, and whether it named it its server's own message (`not_a_request`)."""
+    codes = [reason_code(r).split(";") for r in parsed.rejects["reasons"]]
+    bad_value = [all(code.startswith(VALUE_PROBLEMS) for code in c) for c in codes]
+    not_request = [NOT_A_REQUEST in c for c in codes]
+    return np.array(bad_value, bool), np.array(not_request, bool)
+
+
 def _layout_rejects(parsed: Parsed) -> pd.DataFrame:
     """The records a format could not read at all (not those it read and rejected for a bad
     value, nor its server's own messages: see `shares`)."""
-    codes = parsed.rejects["reasons"].map(lambda r: reason_code(r).split(";"))
-    valued = codes.map(
-        lambda c: all(code.startswith(VALUE_PROBLEMS) for code in c) or NOT_A_REQUEST in c
-    )
-    return parsed.rejects[~valued.astype(bool)]
+    bad_value, not_request = _reject_kinds(parsed)
+    return parsed.rejects[~(bad_value | not_request)]
 
 
 def _unread_hint(best: str | None, sample: bytes, first_number: int) -> str:
